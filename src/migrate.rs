@@ -1,0 +1,1036 @@
+//! The migration runner: golang-migrate style files (`NNNNNN_description.up.sql` /
+//! `.down.sql`), embedded at build time, applied one transaction per migration under an advisory
+//! lock, recorded with checksums in a version table. It runs SQL it is given; it builds none.
+//!
+//! # Files
+//!
+//! `migrations/000001_create_initial_tables.up.sql` and its `.down.sql`: a positive version, an
+//! underscore, a description, `.up.sql` / `.down.sql`. Every up needs its down, versions are
+//! unique, and every other file ending in `.sql` is an error (so a typo cannot hide a migration).
+//!
+//! # Transactions
+//!
+//! Each migration runs in its own transaction together with its version-table row: it is applied
+//! entirely or not at all. `BEGIN` / `COMMIT` inside a file are therefore rejected.
+//!
+//! Some statements cannot run in a transaction (`CREATE INDEX CONCURRENTLY`, using an enum label
+//! added by `ALTER TYPE ... ADD VALUE` in the same transaction). Put this directive on the
+//! **first line** of such a file:
+//!
+//! ```sql
+//! -- taulu:no-transaction
+//! CREATE INDEX CONCURRENTLY users_created_at_idx ON users (created_at);
+//! ```
+//!
+//! Its statements then run one by one in autocommit mode. Before the first, its version is
+//! recorded as *dirty*; the mark is cleared when the last one succeeds. If one fails, the version
+//! stays dirty and every runner refuses to continue until a person repairs the database and says
+//! what state it is in with [`Migrator::force`] (`taulu migrate force VERSION`).
+//!
+//! # Checksums
+//!
+//! The SHA-256 of each up file is recorded when it is applied. If an applied file later changes,
+//! `up`, `down` and `status` report it by name and nothing runs until the file is restored or
+//! `force` records the new checksum. (Down files are not checksummed: fixing a broken down
+//! migration is allowed.)
+
+mod catalog;
+mod split;
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use sha2::{Digest as _, Sha256};
+use tokio_postgres::Client;
+
+use crate::{
+    client::DatabaseUrl,
+    error::{Error, MigrationFailure, Result},
+    local::quote_ident,
+};
+
+/// The first-line directive that runs a migration file outside a transaction.
+pub const NO_TRANSACTION_DIRECTIVE: &str = "-- taulu:no-transaction";
+
+/// The default name of the version table.
+pub const DEFAULT_TABLE: &str = "taulu_schema_migrations";
+
+/// One direction of a migration: a file and its SQL.
+#[derive(Debug, Clone)]
+pub struct Script {
+    file: String,
+    sql: String,
+    transactional: bool,
+}
+
+impl Script {
+    fn new(file: String, sql: String) -> Result<Self> {
+        let transactional = sql.lines().next().map(str::trim) != Some(NO_TRANSACTION_DIRECTIVE);
+        if transactional {
+            if let Some(s) = split::split(&sql)
+                .into_iter()
+                .find(|s| matches!(s.first_word.as_str(), "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT"))
+            {
+                return Err(Error::MigrationFile {
+                    file: file.into(),
+                    reason: format!(
+                        "line {}: `{}` is not allowed: each migration already runs in its own transaction. \
+                         Remove it, or put `{NO_TRANSACTION_DIRECTIVE}` on the first line to manage transactions yourself",
+                        s.line, s.first_word
+                    ),
+                });
+            }
+        }
+        Ok(Script {
+            file,
+            sql,
+            transactional,
+        })
+    }
+
+    /// The file name, e.g. `000001_create_initial_tables.up.sql`.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The SQL text.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// False when the file starts with [`NO_TRANSACTION_DIRECTIVE`].
+    pub fn is_transactional(&self) -> bool {
+        self.transactional
+    }
+}
+
+/// A migration: a version, a name, an up and a down script.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    version: i64,
+    name: String,
+    up: Script,
+    down: Script,
+    checksum: String,
+}
+
+impl Migration {
+    /// The version number (the leading digits of the file name).
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+
+    /// The description part of the file name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The up script.
+    pub fn up(&self) -> &Script {
+        &self.up
+    }
+
+    /// The down script.
+    pub fn down(&self) -> &Script {
+        &self.down
+    }
+
+    /// Hex SHA-256 of the up file.
+    pub fn checksum(&self) -> &str {
+        &self.checksum
+    }
+}
+
+/// An ordered, validated set of migrations.
+///
+/// ```
+/// use taulu::migrate::Migrations;
+/// let set = Migrations::from_files([
+///     ("000001_init.up.sql", "CREATE TABLE t (id int);"),
+///     ("000001_init.down.sql", "DROP TABLE t;"),
+/// ])?;
+/// assert_eq!(set.iter().next().unwrap().name(), "init");
+///
+/// let err = Migrations::from_files([("000002_no_down.up.sql", "SELECT 1;")]).unwrap_err();
+/// assert!(err.to_string().contains("000002_no_down.up.sql: has no down migration"));
+/// # Ok::<(), taulu::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Migrations {
+    items: Vec<Migration>,
+}
+
+const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/embedded_migrations.rs"));
+
+impl Migrations {
+    /// The files of this crate's `migrations/` directory, embedded at build time.
+    pub fn embedded() -> Result<Self> {
+        Self::from_files(EMBEDDED.iter().copied())
+    }
+
+    /// Reads every `*.sql` file of a directory.
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(format!("read directory {}", dir.display()), e))?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(format!("read directory {}", dir.display()), e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".sql") || !entry.path().is_file() {
+                continue;
+            }
+            let sql = std::fs::read_to_string(entry.path())
+                .map_err(|e| Error::io(format!("read {}", entry.path().display()), e))?;
+            files.push((name, sql));
+        }
+        Self::from_files(files)
+    }
+
+    /// Builds a set from `(file name, contents)` pairs, checking names, pairs and versions.
+    pub fn from_files<N: Into<String>, S: Into<String>>(files: impl IntoIterator<Item = (N, S)>) -> Result<Self> {
+        struct Pair {
+            name: String,
+            up: Option<(String, String)>,
+            down: Option<(String, String)>,
+        }
+        let mut by_version: BTreeMap<i64, Pair> = BTreeMap::new();
+        for (file, sql) in files {
+            let (file, sql) = (file.into(), sql.into());
+            let (version, name, is_up) = parse_file_name(&file)?;
+            let pair = by_version.entry(version).or_insert_with(|| Pair {
+                name: name.to_owned(),
+                up: None,
+                down: None,
+            });
+            let same_slot = if is_up { &pair.up } else { &pair.down };
+            let clash = match same_slot {
+                Some((f, _)) => Some(f),
+                None if pair.name != name => pair.up.as_ref().or(pair.down.as_ref()).map(|(f, _)| f),
+                None => None,
+            };
+            if let Some(other) = clash {
+                return Err(Error::MigrationFile {
+                    file: file.into(),
+                    reason: format!("duplicate version {version}: {other} has it too"),
+                });
+            }
+            *(if is_up { &mut pair.up } else { &mut pair.down }) = Some((file, sql));
+        }
+        let mut items = Vec::with_capacity(by_version.len());
+        for (version, pair) in by_version {
+            let (up, down) = match (pair.up, pair.down) {
+                (Some(up), Some(down)) => (up, down),
+                (Some((file, _)), None) => {
+                    return Err(Error::MigrationFile {
+                        reason: format!(
+                            "has no down migration; add {} (it may be empty only if nothing needs undoing)",
+                            file.replace(".up.sql", ".down.sql")
+                        ),
+                        file: file.into(),
+                    });
+                }
+                (None, Some((file, _))) => {
+                    return Err(Error::MigrationFile {
+                        reason: format!("has no up migration; add {}", file.replace(".down.sql", ".up.sql")),
+                        file: file.into(),
+                    });
+                }
+                (None, None) => unreachable!("a version is only recorded with a file"),
+            };
+            let checksum = hex(&Sha256::digest(up.1.as_bytes()));
+            items.push(Migration {
+                version,
+                name: pair.name,
+                up: Script::new(up.0, up.1)?,
+                down: Script::new(down.0, down.1)?,
+                checksum,
+            });
+        }
+        Ok(Migrations { items })
+    }
+
+    /// The migrations in version order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Migration> {
+        self.items.iter()
+    }
+
+    /// How many migrations there are.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The migration with this version.
+    pub fn get(&self, version: i64) -> Option<&Migration> {
+        self.items.iter().find(|m| m.version == version)
+    }
+
+    /// A short hex digest of every version, name and checksum: equal sets have equal fingerprints.
+    /// Used to name template databases.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        for m in &self.items {
+            h.update(m.version.to_be_bytes());
+            h.update(m.name.as_bytes());
+            h.update(m.checksum.as_bytes());
+            h.update(m.down.sql.as_bytes());
+        }
+        hex(&h.finalize()[..8])
+    }
+}
+
+impl<'a> IntoIterator for &'a Migrations {
+    type Item = &'a Migration;
+    type IntoIter = std::slice::Iter<'a, Migration>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `000001_create_x.up.sql` -> (1, "create_x", true).
+fn parse_file_name(file: &str) -> Result<(i64, &str, bool)> {
+    let bad = |why: &str| Error::MigrationFile {
+        file: file.into(),
+        reason: format!("malformed migration file name ({why}); expected NNNNNN_description.up.sql or NNNNNN_description.down.sql"),
+    };
+    let (stem, is_up) = if let Some(s) = file.strip_suffix(".up.sql") {
+        (s, true)
+    } else if let Some(s) = file.strip_suffix(".down.sql") {
+        (s, false)
+    } else {
+        return Err(bad("it must end in .up.sql or .down.sql"));
+    };
+    let (digits, name) = stem.split_once('_').ok_or_else(|| bad("no `_` after the version"))?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("the version must be digits"));
+    }
+    let version: i64 = digits.parse().map_err(|_| bad("the version is too large"))?;
+    if version == 0 {
+        return Err(bad("the version must be positive"));
+    }
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(bad("the description must be letters, digits, `_` or `-`"));
+    }
+    Ok((version, name, is_up))
+}
+
+/// What `up` did for one migration.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// Version applied.
+    pub version: i64,
+    /// Its name.
+    pub name: String,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+/// The state of one migration in [`Status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Applied, and the file is unchanged.
+    Applied,
+    /// Not applied yet.
+    Pending,
+    /// Failed part-way outside a transaction; see [`Migrator::force`].
+    Dirty,
+    /// Applied, but the up file changed since.
+    Modified,
+    /// Applied in the database, but no file has this version.
+    MissingFile,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::Applied => "applied",
+            State::Pending => "pending",
+            State::Dirty => "DIRTY",
+            State::Modified => "MODIFIED",
+            State::MissingFile => "NO FILE",
+        })
+    }
+}
+
+/// One row of [`Status`].
+#[derive(Debug, Clone)]
+pub struct StatusEntry {
+    /// Version.
+    pub version: i64,
+    /// Name (from the file, or from the database when the file is missing).
+    pub name: String,
+    /// State.
+    pub state: State,
+    /// When it was applied (UTC, `YYYY-MM-DD HH:MM:SS`), if it was.
+    pub applied_at: Option<String>,
+    /// How long it took, if recorded.
+    pub duration_ms: Option<i64>,
+}
+
+/// Applied and pending migrations, in version order. `Display` prints a table.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// One entry per version known to the files or the database.
+    pub entries: Vec<StatusEntry>,
+}
+
+impl Status {
+    /// Entries in this state.
+    pub fn count(&self, state: State) -> usize {
+        self.entries.iter().filter(|e| e.state == state).count()
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self.entries.iter().map(|e| e.name.len()).max().unwrap_or(4).max(4);
+        writeln!(f, "{:<8} {:<width$}  {:<8}  {:<23}  DURATION", "VERSION", "NAME", "STATE", "APPLIED AT (UTC)")?;
+        for e in &self.entries {
+            let at = e.applied_at.as_deref().unwrap_or("-");
+            let took = e.duration_ms.map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms"));
+            writeln!(f, "{:06}   {:<width$}  {:<8}  {at:<23}  {took}", e.version, e.name, e.state.to_string())?;
+        }
+        let mut summary = format!("{} applied, {} pending", self.count(State::Applied), self.count(State::Pending));
+        for state in [State::Dirty, State::Modified, State::MissingFile] {
+            let n = self.count(state);
+            if n > 0 {
+                summary.push_str(&format!(", {n} {}", state.to_string().to_lowercase()));
+            }
+        }
+        write!(f, "{summary}")
+    }
+}
+
+/// What `verify` checked.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    /// Migrations applied, reverted and re-applied.
+    pub migrations: usize,
+    /// Schema objects compared after the up passes.
+    pub objects: usize,
+}
+
+/// A row of the version table.
+#[derive(Debug)]
+struct Row {
+    version: i64,
+    name: String,
+    checksum: String,
+    applied_at: String,
+    duration_ms: Option<i64>,
+    dirty: bool,
+}
+
+/// Applies, reverts and inspects a [`Migrations`] set on a database.
+///
+/// ```no_run
+/// # async fn run(client: &tokio_postgres::Client) -> taulu::Result<()> {
+/// use taulu::migrate::{Migrations, Migrator};
+/// let migrator = Migrator::new(Migrations::embedded()?);
+/// let applied = migrator.up(client, None).await?;
+/// println!("{} applied\n{}", applied.len(), migrator.status(client).await?);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Migrator {
+    migrations: Migrations,
+    table: String,
+}
+
+impl Migrator {
+    /// A migrator recording into [`DEFAULT_TABLE`].
+    pub fn new(migrations: Migrations) -> Self {
+        Migrator {
+            migrations,
+            table: DEFAULT_TABLE.to_owned(),
+        }
+    }
+
+    /// Records into another version table (in the connection's `search_path`).
+    pub fn with_table(mut self, table: &str) -> Self {
+        self.table = table.to_owned();
+        self
+    }
+
+    /// The migrations this migrator applies.
+    pub fn migrations(&self) -> &Migrations {
+        &self.migrations
+    }
+
+    fn table_sql(&self) -> String {
+        quote_ident(&self.table)
+    }
+
+    /// Applies pending migrations in version order, at most `limit` of them (all when `None`).
+    ///
+    /// Holds an advisory lock for the whole run, so concurrent runners apply each migration
+    /// exactly once. Fails without running anything when a migration is dirty, an applied file
+    /// changed, an applied version has no file, or a pending migration is older than an applied one.
+    pub async fn up(&self, client: &Client, limit: Option<usize>) -> Result<Vec<Applied>> {
+        self.locked(client, async {
+            let rows = self.checked_rows(client).await?;
+            let latest = rows.keys().next_back().copied().unwrap_or(0);
+            let pending: Vec<&Migration> = self.migrations.iter().filter(|m| !rows.contains_key(&m.version)).collect();
+            if let Some(m) = pending.iter().find(|m| m.version < latest) {
+                return Err(Error::OutOfOrder {
+                    file: m.up.file.clone(),
+                    latest_applied: latest,
+                });
+            }
+            let mut done = Vec::new();
+            for m in pending.into_iter().take(limit.unwrap_or(usize::MAX)) {
+                let duration = self.run(client, m, Direction::Up).await?;
+                tracing::info!(target: "taulu::migrate", version = m.version, name = %m.name, ms = duration.as_millis() as u64, "applied");
+                done.push(Applied {
+                    version: m.version,
+                    name: m.name.clone(),
+                    duration,
+                });
+            }
+            Ok(done)
+        })
+        .await
+    }
+
+    /// Reverts the `count` most recently applied migrations, newest first.
+    pub async fn down(&self, client: &Client, count: usize) -> Result<Vec<Applied>> {
+        self.locked(client, async {
+            let rows = self.checked_rows(client).await?;
+            let mut done = Vec::new();
+            for version in rows.keys().rev().take(count) {
+                let m = self.migrations.get(*version).expect("checked_rows verified every applied version has a file");
+                let duration = self.run(client, m, Direction::Down).await?;
+                tracing::info!(target: "taulu::migrate", version = m.version, name = %m.name, ms = duration.as_millis() as u64, "reverted");
+                done.push(Applied {
+                    version: m.version,
+                    name: m.name.clone(),
+                    duration,
+                });
+            }
+            Ok(done)
+        })
+        .await
+    }
+
+    /// Lists every migration with its state. Read-only: it creates nothing.
+    pub async fn status(&self, client: &Client) -> Result<Status> {
+        let rows = self.rows(client).await?;
+        let versions: BTreeSet<i64> = rows.keys().copied().chain(self.migrations.iter().map(|m| m.version)).collect();
+        let entries = versions
+            .into_iter()
+            .map(|v| {
+                let file = self.migrations.get(v);
+                let row = rows.get(&v);
+                let state = match (file, row) {
+                    (_, Some(r)) if r.dirty => State::Dirty,
+                    (None, Some(_)) => State::MissingFile,
+                    (Some(m), Some(r)) if r.checksum != m.checksum => State::Modified,
+                    (Some(_), Some(_)) => State::Applied,
+                    (_, None) => State::Pending,
+                };
+                StatusEntry {
+                    version: v,
+                    name: file.map(|m| m.name.clone()).or_else(|| row.map(|r| r.name.clone())).unwrap_or_default(),
+                    state,
+                    applied_at: row.map(|r| r.applied_at.clone()),
+                    duration_ms: row.and_then(|r| r.duration_ms),
+                }
+            })
+            .collect();
+        Ok(Status { entries })
+    }
+
+    /// Declares that exactly the migrations up to and including `version` are applied (0: none),
+    /// without running any SQL of theirs: clears a dirty mark, records current checksums, removes
+    /// rows above `version` and rows without a file. Use it after repairing a database by hand.
+    pub async fn force(&self, client: &Client, version: i64) -> Result<()> {
+        if version != 0 && self.migrations.get(version).is_none() {
+            return Err(Error::MigrationFile {
+                file: format!("version {version}").into(),
+                reason: "no migration file has this version".into(),
+            });
+        }
+        self.locked(client, async {
+            let t = self.table_sql();
+            let known: Vec<i64> = self.migrations.iter().map(|m| m.version).collect();
+            in_transaction(client, async {
+                client
+                    .execute(&format!("DELETE FROM {t} WHERE version > $1 OR version <> ALL($2)"), &[&version, &known])
+                    .await?;
+                for m in self.migrations.iter().filter(|m| m.version <= version) {
+                    client
+                        .execute(
+                            &format!(
+                                "INSERT INTO {t} (version, name, checksum, dirty) VALUES ($1, $2, $3, false)
+                                 ON CONFLICT (version) DO UPDATE
+                                 SET name = excluded.name, checksum = excluded.checksum, dirty = false"
+                            ),
+                            &[&m.version, &m.name, &m.checksum],
+                        )
+                        .await?;
+                }
+                Ok(())
+            })
+            .await?;
+            tracing::info!(target: "taulu::migrate", version, "forced");
+            Ok(())
+        })
+        .await
+    }
+
+    /// Checks that the migrations round-trip, on a scratch database created on `server` (and
+    /// dropped afterwards): up all, down all, up all. Each down must restore exactly the schema
+    /// seen before its up, and the second up pass must give the schema of the first. Compared:
+    /// tables, columns (type, nullability, default, identity, generated), constraints, indexes,
+    /// enums with label order, domains, views, sequences, functions, triggers, extensions.
+    pub async fn verify(&self, server: &DatabaseUrl) -> Result<VerifyReport> {
+        let admin = crate::client::connect(server).await?;
+        let scratch = format!("taulu_verify_{}", random_suffix());
+        admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&scratch))).await?;
+        let result = async {
+            let client = crate::client::connect(&server.with_dbname(&scratch)).await?;
+            self.verify_on(&client).await
+        }
+        .await;
+        let dropped = admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&scratch)))
+            .await;
+        let report = result?;
+        dropped?;
+        Ok(report)
+    }
+
+    async fn verify_on(&self, client: &Client) -> Result<VerifyReport> {
+        let mut before = Vec::with_capacity(self.migrations.len());
+        for m in &self.migrations {
+            before.push(catalog::snapshot(client, &self.table).await?);
+            self.up(client, Some(1)).await?;
+            tracing::debug!(target: "taulu::migrate", version = m.version, "verify: applied");
+        }
+        let first_pass = catalog::snapshot(client, &self.table).await?;
+        for (m, expected) in self.migrations.iter().zip(&before).rev() {
+            self.down(client, 1).await?;
+            let found = catalog::snapshot(client, &self.table).await?;
+            let differences = catalog::diff(expected, &found);
+            if !differences.is_empty() {
+                return Err(Error::Verify {
+                    differences: differences
+                        .into_iter()
+                        .map(|d| format!("{} does not reverse {}: {d}", m.down.file, m.up.file))
+                        .collect(),
+                });
+            }
+        }
+        self.up(client, None).await?;
+        let second_pass = catalog::snapshot(client, &self.table).await?;
+        let differences = catalog::diff(&first_pass, &second_pass);
+        if !differences.is_empty() {
+            return Err(Error::Verify {
+                differences: differences
+                    .into_iter()
+                    .map(|d| format!("the second up pass differs from the first: {d}"))
+                    .collect(),
+            });
+        }
+        Ok(VerifyReport {
+            migrations: self.migrations.len(),
+            objects: first_pass.len(),
+        })
+    }
+
+    /// Runs `f` holding the runner's advisory lock (released even when `f` fails).
+    async fn locked<T>(&self, client: &Client, f: impl Future<Output = Result<T>>) -> Result<T> {
+        let key = self.lock_key();
+        client.execute("SELECT pg_advisory_lock($1)", &[&key]).await?;
+        let result = async {
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {} (
+                        version     bigint      PRIMARY KEY,
+                        name        text        NOT NULL,
+                        checksum    text        NOT NULL,
+                        applied_at  timestamptz NOT NULL DEFAULT now(),
+                        duration_ms bigint,
+                        dirty       boolean     NOT NULL DEFAULT false
+                    )",
+                    self.table_sql()
+                ))
+                .await?;
+            f.await
+        }
+        .await;
+        let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&key]).await;
+        let value = result?;
+        unlocked?;
+        Ok(value)
+    }
+
+    fn lock_key(&self) -> i64 {
+        let digest = Sha256::digest(format!("taulu-migrate:{}", self.table).as_bytes());
+        i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+    }
+
+    async fn rows(&self, client: &Client) -> Result<BTreeMap<i64, Row>> {
+        let exists: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.table_sql()])
+            .await?
+            .get(0);
+        if !exists {
+            return Ok(BTreeMap::new());
+        }
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT version, name, checksum, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
+                            duration_ms, dirty
+                     FROM {} ORDER BY version",
+                    self.table_sql()
+                ),
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let row = Row {
+                    version: r.get(0),
+                    name: r.get(1),
+                    checksum: r.get(2),
+                    applied_at: r.get(3),
+                    duration_ms: r.get(4),
+                    dirty: r.get(5),
+                };
+                (row.version, row)
+            })
+            .collect())
+    }
+
+    /// The applied rows, after refusing dirty, modified and unknown ones.
+    async fn checked_rows(&self, client: &Client) -> Result<BTreeMap<i64, Row>> {
+        let rows = self.rows(client).await?;
+        for row in rows.values() {
+            if row.dirty {
+                return Err(Error::Dirty {
+                    version: row.version,
+                    name: row.name.clone(),
+                    previous: rows.range(..row.version).next_back().map_or(0, |(v, _)| *v),
+                });
+            }
+            let Some(m) = self.migrations.get(row.version) else {
+                return Err(Error::UnknownApplied {
+                    version: row.version,
+                    name: row.name.clone(),
+                });
+            };
+            if m.checksum != row.checksum {
+                return Err(Error::ChecksumMismatch {
+                    version: m.version,
+                    file: m.up.file.clone(),
+                    applied: row.checksum.clone(),
+                    current: m.checksum.clone(),
+                });
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Runs one script and records it; returns how long its statements took.
+    async fn run(&self, client: &Client, m: &Migration, direction: Direction) -> Result<Duration> {
+        let t = self.table_sql();
+        let script = match direction {
+            Direction::Up => &m.up,
+            Direction::Down => &m.down,
+        };
+        let insert = format!("INSERT INTO {t} (version, name, checksum, duration_ms, dirty) VALUES ($1, $2, $3, $4, $5)");
+        let delete = format!("DELETE FROM {t} WHERE version = $1");
+
+        if script.transactional {
+            let mut failed_statement = true;
+            let took = in_transaction(client, async {
+                let started = Instant::now();
+                execute_statements(client, script, false).await?;
+                let took = started.elapsed();
+                match direction {
+                    Direction::Up => {
+                        let ms = took.as_millis() as i64;
+                        client
+                            .execute(&insert, &[&m.version, &m.name, &m.checksum, &ms, &false])
+                            .await?
+                    }
+                    Direction::Down => client.execute(&delete, &[&m.version]).await?,
+                };
+                failed_statement = false;
+                Ok(took)
+            })
+            .await;
+            // A failure at COMMIT (a deferred constraint) still belongs to this file.
+            return took.map_err(|e| match e {
+                Error::Db(source) if !failed_statement => failure(script, 1, 1, "COMMIT", false, source),
+                other => other,
+            });
+        }
+
+        // Outside a transaction: mark dirty first, so a failure part-way is never silent.
+        match direction {
+            Direction::Up => {
+                client
+                    .execute(&insert, &[&m.version, &m.name, &m.checksum, &None::<i64>, &true])
+                    .await?
+            }
+            Direction::Down => {
+                client
+                    .execute(&format!("UPDATE {t} SET dirty = true WHERE version = $1"), &[&m.version])
+                    .await?
+            }
+        };
+        let started = Instant::now();
+        execute_statements(client, script, true).await?;
+        let took = started.elapsed();
+        match direction {
+            Direction::Up => {
+                let ms = took.as_millis() as i64;
+                client
+                    .execute(
+                        &format!("UPDATE {t} SET dirty = false, duration_ms = $2, applied_at = now() WHERE version = $1"),
+                        &[&m.version, &ms],
+                    )
+                    .await?
+            }
+            Direction::Down => client.execute(&delete, &[&m.version]).await?,
+        };
+        Ok(took)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Up,
+    Down,
+}
+
+/// Runs `f` inside `BEGIN` .. `COMMIT`, rolling back when it fails. (If the future is dropped
+/// part-way the connection is left inside the transaction; the runner never does that.)
+async fn in_transaction<T>(client: &Client, f: impl Future<Output = Result<T>>) -> Result<T> {
+    client.batch_execute("BEGIN").await?;
+    match f.await {
+        Ok(value) => match client.batch_execute("COMMIT").await {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = client.batch_execute("ROLLBACK").await;
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+/// Executes a script statement by statement, mapping a failure to the file, line and statement.
+async fn execute_statements(client: &Client, script: &Script, dirty_on_failure: bool) -> Result<()> {
+    for stmt in split::split(&script.sql) {
+        if let Err(source) = client.batch_execute(stmt.text).await {
+            let (line, column) = error_location(&script.sql, &stmt, &source);
+            return Err(failure(script, line, column, stmt.text, dirty_on_failure, source));
+        }
+    }
+    Ok(())
+}
+
+fn failure(script: &Script, line: usize, column: usize, stmt: &str, dirty: bool, source: tokio_postgres::Error) -> Error {
+    Error::MigrationFailed(Box::new(MigrationFailure {
+        file: script.file.clone(),
+        line,
+        column,
+        statement: stmt.to_owned(),
+        dirty,
+        source,
+    }))
+}
+
+/// 1-based (line, column) in the file: PostgreSQL's error position when it gave one (a character
+/// index into the statement), else the statement's start.
+fn error_location(file_sql: &str, stmt: &split::Statement<'_>, e: &tokio_postgres::Error) -> (usize, usize) {
+    use tokio_postgres::error::ErrorPosition;
+    let char_pos = match e.as_db_error().and_then(|d| d.position()) {
+        Some(ErrorPosition::Original(p)) => (*p as usize).saturating_sub(1),
+        _ => 0,
+    };
+    let byte_in_stmt = stmt.text.char_indices().nth(char_pos).map_or(0, |(b, _)| b);
+    let at = stmt.offset + byte_in_stmt;
+    let before = &file_sql[..at];
+    let line = 1 + before.matches('\n').count();
+    let column = 1 + before.rsplit('\n').next().map_or(0, |l| l.chars().count());
+    (line, column)
+}
+
+fn random_suffix() -> String {
+    use rand::RngExt as _;
+    format!("{:016x}", rand::rng().random::<u64>())
+}
+
+/// Creates the next numbered, empty up/down pair in `dir` and returns their paths.
+///
+/// The name is lower-cased and every run of characters other than letters and digits becomes
+/// one `_`: `"Add user avatars"` -> `000004_add_user_avatars.up.sql`.
+pub fn new_migration(dir: &Path, name: &str) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let mut slug = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('_') && !slug.is_empty() {
+            slug.push('_');
+        }
+    }
+    let slug = slug.trim_end_matches('_').to_owned();
+    if slug.is_empty() {
+        return Err(Error::MigrationFile {
+            file: dir.into(),
+            reason: format!("cannot make a migration name out of {name:?}: use letters and digits"),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
+    let existing = Migrations::from_dir(dir)?;
+    let next = existing.iter().map(|m| m.version).max().unwrap_or(0) + 1;
+    let stem = format!("{next:06}_{slug}");
+    let up = dir.join(format!("{stem}.up.sql"));
+    let down = dir.join(format!("{stem}.down.sql"));
+    for (path, text) in [
+        (&up, format!("-- {stem}: describe the change here.\n")),
+        (&down, format!("-- Reverses {stem}.up.sql exactly.\n")),
+    ] {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+            .map_err(|e| Error::io(format!("create {}", path.display()), e))?;
+    }
+    Ok((up, down))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(files: &[(&str, &str)]) -> String {
+        Migrations::from_files(files.iter().copied()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_embedded_migrations_are_a_valid_set() {
+        let set = Migrations::embedded().unwrap();
+        assert!(set.len() >= 2);
+        let versions: Vec<i64> = set.iter().map(Migration::version).collect();
+        assert_eq!(versions, (1..=set.len() as i64).collect::<Vec<_>>());
+        assert_eq!(set.iter().next().unwrap().name(), "create_initial_tables");
+    }
+
+    #[test]
+    fn sets_are_ordered_by_version_not_by_input_order() {
+        let set = Migrations::from_files([
+            ("10_b.up.sql", ""),
+            ("10_b.down.sql", ""),
+            ("9_a.down.sql", ""),
+            ("9_a.up.sql", ""),
+        ])
+        .unwrap();
+        assert_eq!(set.iter().map(|m| (m.version(), m.name())).collect::<Vec<_>>(), [(9, "a"), (10, "b")]);
+    }
+
+    #[test]
+    fn malformed_names_are_rejected_with_the_file_name() {
+        for bad in [
+            "000001_init.sql",
+            "init.up.sql",
+            "000001.up.sql",
+            "abc_init.up.sql",
+            "000000_zero.up.sql",
+            "000001_.up.sql",
+            "000001_has space.up.sql",
+            "99999999999999999999_big.up.sql",
+        ] {
+            let e = err(&[(bad, "")]);
+            assert!(e.starts_with(&format!("{bad}: malformed migration file name")), "{e}");
+        }
+    }
+
+    #[test]
+    fn duplicate_versions_name_both_files() {
+        let e = err(&[
+            ("000002_a.up.sql", ""),
+            ("000002_a.down.sql", ""),
+            ("000002_b.up.sql", ""),
+            ("000002_b.down.sql", ""),
+        ]);
+        assert_eq!(e, "000002_b.up.sql: duplicate version 2: 000002_a.up.sql has it too");
+        let e = err(&[("2_a.up.sql", ""), ("02_a.up.sql", "")]);
+        assert_eq!(e, "02_a.up.sql: duplicate version 2: 2_a.up.sql has it too");
+    }
+
+    #[test]
+    fn an_up_without_its_down_and_the_reverse_are_errors() {
+        assert!(err(&[("000003_x.up.sql", "")]).starts_with("000003_x.up.sql: has no down migration; add 000003_x.down.sql"));
+        assert_eq!(err(&[("000003_x.down.sql", "")]), "000003_x.down.sql: has no up migration; add 000003_x.up.sql");
+    }
+
+    #[test]
+    fn transaction_control_is_rejected_unless_the_file_opts_out() {
+        let e = err(&[("1_a.up.sql", "CREATE TABLE t (x int);\nBEGIN;\nSELECT 1;\nCOMMIT;"), ("1_a.down.sql", "")]);
+        assert!(e.starts_with("1_a.up.sql: line 2: `BEGIN` is not allowed"), "{e}");
+        let set = Migrations::from_files([
+            ("1_a.up.sql", "-- taulu:no-transaction\nBEGIN;\nCOMMIT;"),
+            ("1_a.down.sql", "SELECT 1;"),
+        ])
+        .unwrap();
+        let m = set.get(1).unwrap();
+        assert!(!m.up().is_transactional());
+        assert!(m.down().is_transactional());
+    }
+
+    #[test]
+    fn checksums_and_fingerprints_follow_content() {
+        let a = Migrations::from_files([("1_a.up.sql", "SELECT 1;"), ("1_a.down.sql", "")]).unwrap();
+        let b = Migrations::from_files([("1_a.up.sql", "SELECT 2;"), ("1_a.down.sql", "")]).unwrap();
+        assert_ne!(a.get(1).unwrap().checksum(), b.get(1).unwrap().checksum());
+        assert_eq!(a.get(1).unwrap().checksum().len(), 64);
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint(), a.clone().fingerprint());
+    }
+
+    #[test]
+    fn new_migration_numbers_and_slugs() {
+        let dir = std::env::temp_dir().join(format!("taulu-new-{}", random_suffix()));
+        let (up, down) = new_migration(&dir, "Add user avatars!").unwrap();
+        assert_eq!(up.file_name().unwrap(), "000001_add_user_avatars.up.sql");
+        assert_eq!(down.file_name().unwrap(), "000001_add_user_avatars.down.sql");
+        let (up2, _) = new_migration(&dir, "second").unwrap();
+        assert_eq!(up2.file_name().unwrap(), "000002_second.up.sql");
+        assert!(new_migration(&dir, "!!!").is_err());
+        assert_eq!(Migrations::from_dir(&dir).unwrap().len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn error_locations_point_into_the_file() {
+        let sql = "-- c\nSELECT 1;\nSELECT\n  nope;";
+        let stmts = split::split(sql);
+        assert_eq!(stmts[1].line, 3);
+        // Without a server position, the statement's start.
+        let (line, col) = (1 + sql[..stmts[1].offset].matches('\n').count(), 1);
+        assert_eq!((line, col), (3, 1));
+    }
+}

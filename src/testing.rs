@@ -1,0 +1,190 @@
+//! Test support: a fresh, isolated database per test, cloned from a migrated template, on the
+//! server named by `DATABASE_URL` or on the self-started local cluster. For tests only; nothing in
+//! the library's runtime path uses it.
+//!
+//! ```no_run
+//! # async fn t() -> taulu::Result<()> {
+//! let db = taulu::testing::TestDb::new().await?;     // the app's migrations, applied
+//! let n: i64 = db.client().query_one("SELECT count(*) FROM users", &[]).await?.get(0);
+//! assert_eq!(n, 0);
+//! # Ok(()) }
+//! ```
+//!
+//! The first `TestDb` of a migration set creates the template `taulu_tpl_<fingerprint>` (under a
+//! server-side advisory lock, so parallel test processes build it once); every `TestDb` is then a
+//! `CREATE DATABASE .. TEMPLATE ..`, which takes milliseconds. Each test database is dropped when
+//! its `TestDb` is dropped.
+
+use std::collections::HashSet;
+
+use tokio_postgres::Client;
+
+use crate::{
+    client::{DatabaseUrl, connect},
+    error::{Error, Result},
+    local::{LocalCluster, quote_ident},
+    migrate::{Migrations, Migrator},
+};
+
+static SERVER: tokio::sync::OnceCell<DatabaseUrl> = tokio::sync::OnceCell::const_new();
+static TEMPLATES: tokio::sync::Mutex<Option<HashSet<String>>> = tokio::sync::Mutex::const_new(None);
+
+/// The server tests run on: `DATABASE_URL` if set (its role needs `CREATEDB`), else the local
+/// cluster, started on first use. The URL names a database to connect to for administration.
+pub async fn server() -> Result<DatabaseUrl> {
+    SERVER
+        .get_or_try_init(|| async {
+            if let Some(url) = DatabaseUrl::from_env()? {
+                return Ok(url);
+            }
+            let cluster = tokio::task::spawn_blocking(LocalCluster::ensure)
+                .await
+                .map_err(|e| Error::local(format!("starting the local cluster panicked: {e}")))??;
+            Ok(cluster.url("postgres"))
+        })
+        .await
+        .cloned()
+}
+
+/// A database of its own for one test, dropped (with `FORCE`) when this value is dropped.
+pub struct TestDb {
+    name: String,
+    server: DatabaseUrl,
+    url: DatabaseUrl,
+    client: Client,
+}
+
+impl TestDb {
+    /// A fresh database with this crate's embedded migrations applied.
+    pub async fn new() -> Result<Self> {
+        Self::with_migrations(&Migrations::embedded()?).await
+    }
+
+    /// A fresh database with `migrations` applied.
+    pub async fn with_migrations(migrations: &Migrations) -> Result<Self> {
+        let server = server().await?;
+        let template = ensure_template(&server, migrations).await?;
+        Self::create(server, Some(&template)).await
+    }
+
+    /// A fresh, empty database (for testing migrations themselves).
+    pub async fn empty() -> Result<Self> {
+        Self::create(server().await?, None).await
+    }
+
+    async fn create(server: DatabaseUrl, template: Option<&str>) -> Result<Self> {
+        let name = format!("taulu_test_{}", random_hex());
+        let admin = connect(&server).await?;
+        let sql = match template {
+            Some(t) => format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(t)),
+            None => format!("CREATE DATABASE {}", quote_ident(&name)),
+        };
+        admin.batch_execute(&sql).await?;
+        let url = server.with_dbname(&name);
+        let client = connect(&url).await?;
+        Ok(TestDb {
+            name,
+            server,
+            url,
+            client,
+        })
+    }
+
+    /// A connection to this database, opened when the `TestDb` was made.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The URL of this database (with the server's credentials).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Opens another connection to this database.
+    pub async fn connect(&self) -> Result<Client> {
+        connect(&self.url).await
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // No async drop: drop the database from a helper thread with its own small runtime, and
+        // wait for it, so test databases do not pile up. Errors are ignored: the cluster is
+        // throwaway and a leftover database harms nothing.
+        let server = self.server.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&self.name));
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let admin = connect(&server).await.ok()?;
+                admin.batch_execute(&sql).await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// Creates (once per server and migration set) a template database with `migrations` applied.
+async fn ensure_template(server: &DatabaseUrl, migrations: &Migrations) -> Result<String> {
+    let name = format!("taulu_tpl_{}", migrations.fingerprint());
+    let mut ready = TEMPLATES.lock().await;
+    if ready.get_or_insert_with(HashSet::new).contains(&name) {
+        return Ok(name);
+    }
+    let admin = connect(server).await?;
+    let key: i64 = 0x7461_756c_755f_7470; // "taulu_tp"
+    admin.execute("SELECT pg_advisory_lock($1)", &[&key]).await?;
+    let built = build_template(&admin, server, &name, migrations).await;
+    admin.execute("SELECT pg_advisory_unlock($1)", &[&key]).await?;
+    built?;
+    ready.get_or_insert_with(HashSet::new).insert(name.clone());
+    Ok(name)
+}
+
+async fn build_template(admin: &Client, server: &DatabaseUrl, name: &str, migrations: &Migrations) -> Result<()> {
+    let state: Option<bool> = admin
+        .query_opt("SELECT datistemplate FROM pg_database WHERE datname = $1", &[&name])
+        .await?
+        .map(|r| r.get(0));
+    match state {
+        Some(true) => return Ok(()),
+        // Left half-built by a process that died: start over.
+        Some(false) => {
+            admin
+                .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", quote_ident(name)))
+                .await?
+        }
+        None => {}
+    }
+    admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(name))).await?;
+    {
+        let client = connect(&server.with_dbname(name)).await?;
+        Migrator::new(migrations.clone()).up(&client, None).await?;
+    }
+    // CREATE DATABASE .. TEMPLATE refuses a template with open sessions: wait until the backend
+    // of the connection just closed has exited (bounded; it exits within milliseconds).
+    for _ in 0..500 {
+        let open: i64 = admin
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", &[&name])
+            .await?
+            .get(0);
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    admin
+        .batch_execute(&format!("ALTER DATABASE {} WITH IS_TEMPLATE true", quote_ident(name)))
+        .await?;
+    Ok(())
+}
+
+fn random_hex() -> String {
+    use rand::RngExt as _;
+    format!("{:016x}", rand::rng().random::<u64>())
+}
