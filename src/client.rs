@@ -36,9 +36,9 @@ impl DatabaseUrl {
         match std::env::var(DATABASE_URL) {
             Ok(s) if !s.trim().is_empty() => s.parse().map(Some),
             Ok(_) | Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => Err(Error::InvalidUrl {
-                reason: format!("{DATABASE_URL} is not valid UTF-8"),
-            }),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(Error::InvalidUrl { reason: format!("{DATABASE_URL} is not valid UTF-8") })
+            }
         }
     }
 
@@ -62,13 +62,7 @@ impl DatabaseUrl {
     /// Builds a URL from parts; used by the local cluster.
     pub(crate) fn from_parts(host: &str, port: u16, user: &str, password: &str, dbname: &str) -> Self {
         let mut config = tokio_postgres::Config::new();
-        config
-            .host(host)
-            .port(port)
-            .user(user)
-            .password(password)
-            .dbname(dbname)
-            .application_name("taulu");
+        config.host(host).port(port).user(user).password(password).dbname(dbname).application_name("taulu");
         DatabaseUrl { config }
     }
 
@@ -160,10 +154,7 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Client> {
     tracing::debug!(target: "taulu::client", %url, "connecting");
     let (client, connection) = url.config.connect(NoTls).await.map_err(|source| {
         tracing::debug!(target: "taulu::client", %url, error = %crate::error::describe_pg(&source), "connect failed");
-        Error::Connect {
-            target: url.to_string(),
-            source,
-        }
+        Error::Connect { target: url.to_string(), source }
     })?;
     let target = url.to_string();
     tokio::spawn(async move {

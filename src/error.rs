@@ -161,14 +161,7 @@ pub struct MigrationFailure {
 
 impl fmt::Display for MigrationFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "migration {}:{}:{} failed: {}",
-            self.file,
-            self.line,
-            self.column,
-            describe_pg(&self.source)
-        )?;
+        write!(f, "migration {}:{}:{} failed: {}", self.file, self.line, self.column, describe_pg(&self.source))?;
         let stmt = self.statement.trim();
         const MAX: usize = 600;
         if stmt.len() > MAX {
@@ -209,16 +202,11 @@ impl Error {
     }
 
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
-        Error::Io {
-            context: context.into(),
-            source,
-        }
+        Error::Io { context: context.into(), source }
     }
 
     pub(crate) fn local(message: impl Into<String>) -> Self {
-        Error::LocalPostgres {
-            message: message.into(),
-        }
+        Error::LocalPostgres { message: message.into() }
     }
 }
 

@@ -63,9 +63,9 @@ impl LocalCluster {
         if let Some(target) = std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
             return absolute(Path::new(&target)).join("taulu-pg");
         }
-        let from_exe = std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.ancestors().find(|a| a.file_name().is_some_and(|n| n == "target")).map(Path::to_path_buf));
+        let from_exe = std::env::current_exe().ok().and_then(|exe| {
+            exe.ancestors().find(|a| a.file_name().is_some_and(|n| n == "target")).map(Path::to_path_buf)
+        });
         match from_exe {
             Some(target) => target.join("taulu-pg"),
             None => absolute(Path::new("target")).join("taulu-pg"),
@@ -107,11 +107,7 @@ impl LocalCluster {
         let bindir = find_bindir()?;
         let runner = Runner::new()?;
         match running_port(&dir, &bindir, &runner)? {
-            Some(port) => Ok(Some(LocalCluster {
-                password: read_password(&dir)?,
-                dir,
-                port,
-            })),
+            Some(port) => Ok(Some(LocalCluster { password: read_password(&dir)?, dir, port })),
             None => Ok(None),
         }
     }
@@ -156,10 +152,7 @@ impl LocalCluster {
 /// Creates `name` on the server if it does not exist (idempotent under concurrency).
 pub async fn ensure_database(server: &DatabaseUrl, name: &str) -> Result<()> {
     let admin = crate::client::connect(&server.with_dbname("postgres")).await?;
-    let exists = admin
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
-        .await?
-        .is_some();
+    let exists = admin.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_some();
     if !exists {
         let sql = format!("CREATE DATABASE {}", quote_ident(name));
         if let Err(e) = admin.batch_execute(&sql).await {
@@ -194,11 +187,7 @@ fn fallback_dir(dir: &Path) -> PathBuf {
 /// one in use.
 fn resolved_dir(dir: &Path) -> PathBuf {
     let fallback = fallback_dir(dir);
-    if !dir.join("data").exists() && fallback.join("data").exists() {
-        fallback
-    } else {
-        dir.to_path_buf()
-    }
+    if !dir.join("data").exists() && fallback.join("data").exists() { fallback } else { dir.to_path_buf() }
 }
 
 /// Creates the cluster directory and makes sure the server's OS user can use it, falling back to
@@ -210,7 +199,8 @@ fn usable_dir(dir: &Path) -> Result<PathBuf> {
         fs::create_dir_all(&candidate).map_err(|e| Error::io(format!("create {}", candidate.display()), e))?;
         if runner.as_root {
             chown_to_postgres(&candidate)?;
-            let ok = runner.run(Path::new("test"), &["-w", path_str(&candidate)?, "-a", "-x", path_str(&candidate)?])?;
+            let ok =
+                runner.run(Path::new("test"), &["-w", path_str(&candidate)?, "-a", "-x", path_str(&candidate)?])?;
             if !ok.status.success() {
                 tracing::debug!(target: "taulu::local", dir = %candidate.display(), "the postgres user cannot use this directory; trying the fallback");
                 continue;
@@ -226,8 +216,7 @@ fn usable_dir(dir: &Path) -> Result<PathBuf> {
 }
 
 fn path_str(p: &Path) -> Result<&str> {
-    p.to_str()
-        .ok_or_else(|| Error::local(format!("path is not valid UTF-8: {}", p.display())))
+    p.to_str().ok_or_else(|| Error::local(format!("path is not valid UTF-8: {}", p.display())))
 }
 
 /// Exclusive lock on `dir/lock` for the lifetime of the value (released on drop, or when the
@@ -282,9 +271,7 @@ impl Runner {
     fn run(&self, program: &Path, args: &[&str]) -> Result<Output> {
         let mut cmd = self.command(program, args);
         tracing::debug!(target: "taulu::local", ?cmd, "running");
-        cmd.stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| Error::io(format!("run {}", program.display()), e))
+        cmd.stdin(std::process::Stdio::null()).output().map_err(|e| Error::io(format!("run {}", program.display()), e))
     }
 }
 
@@ -301,11 +288,8 @@ fn output_text(out: &Output) -> String {
 }
 
 fn chown_to_postgres(path: &Path) -> Result<()> {
-    let out = Command::new("chown")
-        .arg(format!("{SUPERUSER}:"))
-        .arg(path)
-        .output()
-        .map_err(|e| Error::io("run chown", e))?;
+    let out =
+        Command::new("chown").arg(format!("{SUPERUSER}:")).arg(path).output().map_err(|e| Error::io("run chown", e))?;
     if out.status.success() {
         Ok(())
     } else {
@@ -326,16 +310,13 @@ pub fn find_bindir() -> Result<PathBuf> {
         return if has_server(&dir) {
             Ok(dir)
         } else {
-            Err(Error::local(format!(
-                "{TAULU_PG_BINDIR}={} has no initdb/pg_ctl/postgres",
-                dir.display()
-            )))
+            Err(Error::local(format!("{TAULU_PG_BINDIR}={} has no initdb/pg_ctl/postgres", dir.display())))
         };
     }
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path).find(|d| has_server(d)) {
-            return Ok(dir);
-        }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(dir) = std::env::split_paths(&path).find(|d| has_server(d))
+    {
+        return Ok(dir);
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
@@ -379,8 +360,7 @@ fn init_cluster(dir: &Path, bindir: &Path, runner: &Runner) -> Result<()> {
     let pwfile = dir.join("password");
     {
         let mut f = fs::File::create(&pwfile).map_err(|e| Error::io(format!("create {}", pwfile.display()), e))?;
-        f.write_all(password.as_bytes())
-            .map_err(|e| Error::io(format!("write {}", pwfile.display()), e))?;
+        f.write_all(password.as_bytes()).map_err(|e| Error::io(format!("write {}", pwfile.display()), e))?;
     }
     fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io(format!("chmod {}", pwfile.display()), e))?;
@@ -430,19 +410,14 @@ fn init_cluster(dir: &Path, bindir: &Path, runner: &Runner) -> Result<()> {
         .append(true)
         .open(&conf)
         .map_err(|e| Error::io(format!("open {}", conf.display()), e))?;
-    f.write_all(settings.as_bytes())
-        .map_err(|e| Error::io(format!("write {}", conf.display()), e))?;
+    f.write_all(settings.as_bytes()).map_err(|e| Error::io(format!("write {}", conf.display()), e))?;
     Ok(())
 }
 
 /// Unix socket paths are limited to ~107 bytes; when ours would be too long, listen on TCP only.
 fn sock_dir_setting(sock: &Path) -> String {
     let path = sock.display().to_string();
-    if path.len() + ".s.PGSQL.65535".len() < 100 {
-        path.replace('\'', "''")
-    } else {
-        String::new()
-    }
+    if path.len() + ".s.PGSQL.65535".len() < 100 { path.replace('\'', "''") } else { String::new() }
 }
 
 fn random_password() -> String {
@@ -472,10 +447,7 @@ fn running_port(dir: &Path, bindir: &Path, runner: &Runner) -> Result<Option<u16
 
 fn free_port() -> Result<u16> {
     let listener = TcpListener::bind((HOST, 0)).map_err(|e| Error::io("find a free port", e))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| Error::io("find a free port", e))
+    listener.local_addr().map(|a| a.port()).map_err(|e| Error::io("find a free port", e))
 }
 
 fn start_cluster(dir: &Path, bindir: &Path, runner: &Runner) -> Result<u16> {
@@ -492,18 +464,7 @@ fn start_cluster(dir: &Path, bindir: &Path, runner: &Runner) -> Result<u16> {
         tracing::info!(target: "taulu::local", dir = %dir.display(), port, "starting local PostgreSQL");
         let out = runner.run(
             &bindir.join("pg_ctl"),
-            &[
-                "start",
-                "-D",
-                path_str(&data)?,
-                "-l",
-                path_str(&log)?,
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                &format!("-p {port}"),
-            ],
+            &["start", "-D", path_str(&data)?, "-l", path_str(&log)?, "-w", "-t", "60", "-o", &format!("-p {port}")],
         )?;
         if out.status.success() {
             return Ok(port);
@@ -516,8 +477,5 @@ fn start_cluster(dir: &Path, bindir: &Path, runner: &Runner) -> Result<u16> {
             break;
         }
     }
-    Err(Error::local(format!(
-        "pg_ctl start failed in {}: {last}",
-        dir.display()
-    )))
+    Err(Error::local(format!("pg_ctl start failed in {}: {last}", dir.display())))
 }

@@ -70,26 +70,20 @@ pub struct Script {
 impl Script {
     fn new(file: String, sql: String) -> Result<Self> {
         let transactional = sql.lines().next().map(str::trim) != Some(NO_TRANSACTION_DIRECTIVE);
-        if transactional {
-            if let Some(s) = split::split(&sql)
-                .into_iter()
-                .find(|s| matches!(s.first_word.as_str(), "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT"))
-            {
-                return Err(Error::MigrationFile {
-                    file: file.into(),
-                    reason: format!(
-                        "line {}: `{}` is not allowed: each migration already runs in its own transaction. \
-                         Remove it, or put `{NO_TRANSACTION_DIRECTIVE}` on the first line to manage transactions yourself",
-                        s.line, s.first_word
-                    ),
-                });
-            }
+        let transaction_control = |s: &split::Statement<'_>| {
+            matches!(s.first_word.as_str(), "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT")
+        };
+        if transactional && let Some(s) = split::split(&sql).into_iter().find(transaction_control) {
+            return Err(Error::MigrationFile {
+                file: file.into(),
+                reason: format!(
+                    "line {}: `{}` is not allowed: each migration already runs in its own transaction. \
+                     Remove it, or put `{NO_TRANSACTION_DIRECTIVE}` on the first line to manage transactions yourself",
+                    s.line, s.first_word
+                ),
+            });
         }
-        Ok(Script {
-            file,
-            sql,
-            transactional,
-        })
+        Ok(Script { file, sql, transactional })
     }
 
     /// The file name, e.g. `000001_create_initial_tables.up.sql`.
@@ -201,11 +195,8 @@ impl Migrations {
         for (file, sql) in files {
             let (file, sql) = (file.into(), sql.into());
             let (version, name, is_up) = parse_file_name(&file)?;
-            let pair = by_version.entry(version).or_insert_with(|| Pair {
-                name: name.to_owned(),
-                up: None,
-                down: None,
-            });
+            let pair =
+                by_version.entry(version).or_insert_with(|| Pair { name: name.to_owned(), up: None, down: None });
             let same_slot = if is_up { &pair.up } else { &pair.down };
             let clash = match same_slot {
                 Some((f, _)) => Some(f),
@@ -303,7 +294,9 @@ fn hex(bytes: &[u8]) -> String {
 fn parse_file_name(file: &str) -> Result<(i64, &str, bool)> {
     let bad = |why: &str| Error::MigrationFile {
         file: file.into(),
-        reason: format!("malformed migration file name ({why}); expected NNNNNN_description.up.sql or NNNNNN_description.down.sql"),
+        reason: format!(
+            "malformed migration file name ({why}); expected NNNNNN_description.up.sql or NNNNNN_description.down.sql"
+        ),
     };
     let (stem, is_up) = if let Some(s) = file.strip_suffix(".up.sql") {
         (s, true)
@@ -452,10 +445,7 @@ pub struct Migrator {
 impl Migrator {
     /// A migrator recording into [`DEFAULT_TABLE`].
     pub fn new(migrations: Migrations) -> Self {
-        Migrator {
-            migrations,
-            table: DEFAULT_TABLE.to_owned(),
-        }
+        Migrator { migrations, table: DEFAULT_TABLE.to_owned() }
     }
 
     /// Records into another version table (in the connection's `search_path`).
@@ -604,9 +594,8 @@ impl Migrator {
             self.verify_on(&client).await
         }
         .await;
-        let dropped = admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&scratch)))
-            .await;
+        let dropped =
+            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&scratch))).await;
         let report = result?;
         dropped?;
         Ok(report)
@@ -644,10 +633,7 @@ impl Migrator {
                     .collect(),
             });
         }
-        Ok(VerifyReport {
-            migrations: self.migrations.len(),
-            objects: first_pass.len(),
-        })
+        Ok(VerifyReport { migrations: self.migrations.len(), objects: first_pass.len() })
     }
 
     /// Runs `f` holding the runner's advisory lock (released even when `f` fails).
@@ -683,10 +669,7 @@ impl Migrator {
     }
 
     async fn rows(&self, client: &Client) -> Result<BTreeMap<i64, Row>> {
-        let exists: bool = client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.table_sql()])
-            .await?
-            .get(0);
+        let exists: bool = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.table_sql()]).await?.get(0);
         if !exists {
             return Ok(BTreeMap::new());
         }
@@ -729,10 +712,7 @@ impl Migrator {
                 });
             }
             let Some(m) = self.migrations.get(row.version) else {
-                return Err(Error::UnknownApplied {
-                    version: row.version,
-                    name: row.name.clone(),
-                });
+                return Err(Error::UnknownApplied { version: row.version, name: row.name.clone() });
             };
             if m.checksum != row.checksum {
                 return Err(Error::ChecksumMismatch {
@@ -753,7 +733,8 @@ impl Migrator {
             Direction::Up => &m.up,
             Direction::Down => &m.down,
         };
-        let insert = format!("INSERT INTO {t} (version, name, checksum, duration_ms, dirty) VALUES ($1, $2, $3, $4, $5)");
+        let insert =
+            format!("INSERT INTO {t} (version, name, checksum, duration_ms, dirty) VALUES ($1, $2, $3, $4, $5)");
         let delete = format!("DELETE FROM {t} WHERE version = $1");
 
         if script.transactional {
@@ -765,9 +746,7 @@ impl Migrator {
                 match direction {
                     Direction::Up => {
                         let ms = took.as_millis() as i64;
-                        client
-                            .execute(&insert, &[&m.version, &m.name, &m.checksum, &ms, &false])
-                            .await?
+                        client.execute(&insert, &[&m.version, &m.name, &m.checksum, &ms, &false]).await?
                     }
                     Direction::Down => client.execute(&delete, &[&m.version]).await?,
                 };
@@ -784,15 +763,9 @@ impl Migrator {
 
         // Outside a transaction: mark dirty first, so a failure part-way is never silent.
         match direction {
-            Direction::Up => {
-                client
-                    .execute(&insert, &[&m.version, &m.name, &m.checksum, &None::<i64>, &true])
-                    .await?
-            }
+            Direction::Up => client.execute(&insert, &[&m.version, &m.name, &m.checksum, &None::<i64>, &true]).await?,
             Direction::Down => {
-                client
-                    .execute(&format!("UPDATE {t} SET dirty = true WHERE version = $1"), &[&m.version])
-                    .await?
+                client.execute(&format!("UPDATE {t} SET dirty = true WHERE version = $1"), &[&m.version]).await?
             }
         };
         let started = Instant::now();
@@ -803,7 +776,9 @@ impl Migrator {
                 let ms = took.as_millis() as i64;
                 client
                     .execute(
-                        &format!("UPDATE {t} SET dirty = false, duration_ms = $2, applied_at = now() WHERE version = $1"),
+                        &format!(
+                            "UPDATE {t} SET dirty = false, duration_ms = $2, applied_at = now() WHERE version = $1"
+                        ),
                         &[&m.version, &ms],
                     )
                     .await?
@@ -850,7 +825,14 @@ async fn execute_statements(client: &Client, script: &Script, dirty_on_failure: 
     Ok(())
 }
 
-fn failure(script: &Script, line: usize, column: usize, stmt: &str, dirty: bool, source: tokio_postgres::Error) -> Error {
+fn failure(
+    script: &Script,
+    line: usize,
+    column: usize,
+    stmt: &str,
+    dirty: bool,
+    source: tokio_postgres::Error,
+) -> Error {
     Error::MigrationFailed(Box::new(MigrationFailure {
         file: script.file.clone(),
         line,
@@ -983,7 +965,10 @@ mod tests {
 
     #[test]
     fn an_up_without_its_down_and_the_reverse_are_errors() {
-        assert!(err(&[("000003_x.up.sql", "")]).starts_with("000003_x.up.sql: has no down migration; add 000003_x.down.sql"));
+        assert!(
+            err(&[("000003_x.up.sql", "")])
+                .starts_with("000003_x.up.sql: has no down migration; add 000003_x.down.sql")
+        );
         assert_eq!(err(&[("000003_x.down.sql", "")]), "000003_x.down.sql: has no up migration; add 000003_x.up.sql");
     }
 

@@ -82,12 +82,7 @@ impl TestDb {
         admin.batch_execute(&sql).await?;
         let url = server.with_dbname(&name);
         let client = connect(&url).await?;
-        Ok(TestDb {
-            name,
-            server,
-            url,
-            client,
-        })
+        Ok(TestDb { name, server, url, client })
     }
 
     /// A connection to this database, opened when the `TestDb` was made.
@@ -147,18 +142,12 @@ async fn ensure_template(server: &DatabaseUrl, migrations: &Migrations) -> Resul
 }
 
 async fn build_template(admin: &Client, server: &DatabaseUrl, name: &str, migrations: &Migrations) -> Result<()> {
-    let state: Option<bool> = admin
-        .query_opt("SELECT datistemplate FROM pg_database WHERE datname = $1", &[&name])
-        .await?
-        .map(|r| r.get(0));
+    let state: Option<bool> =
+        admin.query_opt("SELECT datistemplate FROM pg_database WHERE datname = $1", &[&name]).await?.map(|r| r.get(0));
     match state {
         Some(true) => return Ok(()),
         // Left half-built by a process that died: start over.
-        Some(false) => {
-            admin
-                .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", quote_ident(name)))
-                .await?
-        }
+        Some(false) => admin.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", quote_ident(name))).await?,
         None => {}
     }
     admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(name))).await?;
@@ -169,18 +158,14 @@ async fn build_template(admin: &Client, server: &DatabaseUrl, name: &str, migrat
     // CREATE DATABASE .. TEMPLATE refuses a template with open sessions: wait until the backend
     // of the connection just closed has exited (bounded; it exits within milliseconds).
     for _ in 0..500 {
-        let open: i64 = admin
-            .query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", &[&name])
-            .await?
-            .get(0);
+        let open: i64 =
+            admin.query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", &[&name]).await?.get(0);
         if open == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    admin
-        .batch_execute(&format!("ALTER DATABASE {} WITH IS_TEMPLATE true", quote_ident(name)))
-        .await?;
+    admin.batch_execute(&format!("ALTER DATABASE {} WITH IS_TEMPLATE true", quote_ident(name))).await?;
     Ok(())
 }
 

@@ -65,10 +65,8 @@ fn main() -> ExitCode {
 }
 
 fn init_logging() {
-    let level = std::env::var("TAULU_LOG")
-        .ok()
-        .and_then(|l| l.parse::<tracing::Level>().ok())
-        .unwrap_or(tracing::Level::INFO);
+    let level =
+        std::env::var("TAULU_LOG").ok().and_then(|l| l.parse::<tracing::Level>().ok()).unwrap_or(tracing::Level::INFO);
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
@@ -160,9 +158,8 @@ async fn run(mut args: Vec<String>) -> Result<(), CliError> {
             Ok(())
         }
         ["migrate", "force", version] => {
-            let version: i64 = version
-                .parse()
-                .map_err(|_| CliError::Usage(format!("VERSION must be a number, got {version:?}")))?;
+            let version: i64 =
+                version.parse().map_err(|_| CliError::Usage(format!("VERSION must be a number, got {version:?}")))?;
             let migrator = Migrator::new(migrations()?);
             let client = app_client().await?;
             migrator.force(&client, version).await?;
@@ -209,9 +206,7 @@ fn optional_count(rest: &[&str]) -> Result<Option<usize>, CliError> {
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Error::LocalPostgres {
-            message: format!("background task failed: {e}"),
-        })?
+        .map_err(|e| Error::LocalPostgres { message: format!("background task failed: {e}") })?
 }
 
 /// The server for administrative work: `DATABASE_URL`, or the local cluster's `postgres` database.
@@ -304,7 +299,9 @@ async fn demo(migrations: Migrations) -> Result<()> {
             .await;
         match duplicate {
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
-                println!("   a second user with email demo@example.COM is refused: emails are unique case-insensitively")
+                println!(
+                    "   a second user with email demo@example.COM is refused: emails are unique case-insensitively"
+                )
             }
             other => println!("   unexpected: the duplicate email was not refused ({other:?})"),
         }

@@ -16,9 +16,8 @@ const USER_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema'
 /// name as `$1` so the runner's own bookkeeping is never part of the schema.
 fn queries() -> [String; 10] {
     let s = USER_SCHEMAS;
-    let not_extension = |oid: &str| {
-        format!("NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')")
-    };
+    let not_extension =
+        |oid: &str| format!("NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')");
     [
         format!("SELECT 'schema ' || n.nspname, 'schema' FROM pg_namespace n WHERE {s} AND $1::text IS NOT NULL"),
         format!(
@@ -142,10 +141,11 @@ mod tests {
 
     #[test]
     fn diff_names_missing_extra_and_changed_objects() {
-        let a: Snapshot = [("column public.t.x", "integer NOT NULL"), ("index public.t_i", "CREATE INDEX t_i ON t (x)")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let a: Snapshot =
+            [("column public.t.x", "integer NOT NULL"), ("index public.t_i", "CREATE INDEX t_i ON t (x)")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
         let mut b = a.clone();
         b.insert("column public.t.x".into(), "integer NULL".into());
         b.remove("index public.t_i");

@@ -174,10 +174,7 @@ fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
 }
 
 fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    hay.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
+    hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from)
 }
 
 #[cfg(test)]
@@ -208,13 +205,7 @@ mod tests {
         let sql = r#"INSERT INTO t VALUES ('a;b', 'it''s;', E'x\';y', "we;ird");
 -- a comment; with a semicolon
 /* outer /* nested; */ still comment; */ SELECT 2;"#;
-        assert_eq!(
-            texts(sql),
-            vec![
-                r#"INSERT INTO t VALUES ('a;b', 'it''s;', E'x\';y', "we;ird");"#,
-                "SELECT 2;"
-            ]
-        );
+        assert_eq!(texts(sql), vec![r#"INSERT INTO t VALUES ('a;b', 'it''s;', E'x\';y', "we;ird");"#, "SELECT 2;"]);
     }
 
     #[test]

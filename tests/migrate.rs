@@ -1,0 +1,519 @@
+//! The migration runner, the CLI and connection errors, on real PostgreSQL (the local cluster, or
+//! `DATABASE_URL`'s server). Every test gets its own database from `taulu::testing`.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+};
+
+use taulu::{
+    DatabaseUrl, Error,
+    migrate::{Migrations, Migrator, State},
+    testing::{TestDb, server},
+};
+use tokio_postgres::Client;
+
+fn fixture(name: &str) -> Migrations {
+    Migrations::from_dir(fixture_dir(name)).unwrap()
+}
+
+fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+async fn exists(client: &Client, relation: &str) -> bool {
+    client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&relation]).await.unwrap().get(0)
+}
+
+async fn applied_versions(client: &Client) -> Vec<i64> {
+    client
+        .query("SELECT version FROM taulu_schema_migrations ORDER BY version", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[tokio::test]
+async fn app_migrations_apply_and_round_trip_in_verify() {
+    let migrator = Migrator::new(Migrations::embedded().unwrap());
+    let report = migrator.verify(&server().await.unwrap()).await.unwrap();
+    assert_eq!(report.migrations, migrator.migrations().len());
+    // The app schema is in the comparison: 5 tables with their columns, indexes, enums...
+    assert!(report.objects > 60, "only {} objects compared", report.objects);
+}
+
+#[tokio::test]
+async fn up_down_up_gives_the_same_schema_and_version_rows() {
+    let db = TestDb::empty().await.unwrap();
+    let c = db.client();
+    let migrator = Migrator::new(Migrations::embedded().unwrap());
+    let n = migrator.migrations().len();
+
+    assert_eq!(migrator.up(c, None).await.unwrap().len(), n);
+    assert!(exists(c, "users").await && exists(c, "members").await);
+    let first = dump_columns(c).await;
+    assert!(first.contains(&"sessions.revoked_at timestamp with time zone NULL".to_owned()), "{first:#?}");
+
+    assert_eq!(migrator.down(c, usize::MAX).await.unwrap().len(), n);
+    assert!(!exists(c, "users").await);
+    assert!(dump_columns(c).await.is_empty());
+    assert!(applied_versions(c).await.is_empty());
+
+    assert_eq!(migrator.up(c, None).await.unwrap().len(), n);
+    assert_eq!(dump_columns(c).await, first);
+    assert_eq!(applied_versions(c).await, (1..=n as i64).collect::<Vec<_>>());
+    // Nothing left to do.
+    assert!(migrator.up(c, None).await.unwrap().is_empty());
+}
+
+async fn dump_columns(c: &Client) -> Vec<String> {
+    c.query(
+        "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' ||
+                CASE is_nullable WHEN 'YES' THEN 'NULL' ELSE 'NOT NULL' END
+         FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name <> 'taulu_schema_migrations'
+         ORDER BY table_name, ordinal_position",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+#[tokio::test]
+async fn up_and_down_honour_their_limits() {
+    let db = TestDb::empty().await.unwrap();
+    let c = db.client();
+    let migrator = Migrator::new(Migrations::embedded().unwrap());
+    let applied = migrator.up(c, Some(1)).await.unwrap();
+    assert_eq!(applied.iter().map(|a| a.version).collect::<Vec<_>>(), [1]);
+    migrator.up(c, Some(1)).await.unwrap();
+    assert_eq!(applied_versions(c).await, [1, 2]);
+    let reverted = migrator.down(c, 1).await.unwrap();
+    assert_eq!(reverted.iter().map(|a| a.version).collect::<Vec<_>>(), [2]);
+    assert_eq!(applied_versions(c).await, [1]);
+}
+
+#[tokio::test]
+async fn verify_fails_naming_what_a_wrong_down_migration_left_behind() {
+    let migrator = Migrator::new(fixture("wrong_down"));
+    let err = migrator.verify(&server().await.unwrap()).await.unwrap_err();
+    let Error::Verify { differences } = &err else {
+        panic!("expected a verify error, got {err}");
+    };
+    assert_eq!(
+        differences,
+        &["000002_index_and_require_name.down.sql does not reverse 000002_index_and_require_name.up.sql: \
+             column public.things.name differs: expected `text NULL position 2`, found `text NOT NULL position 2`"]
+    );
+}
+
+#[tokio::test]
+async fn verify_cleans_up_its_scratch_database() {
+    let server = server().await.unwrap();
+    let admin = taulu::connect(&server).await.unwrap();
+    let count = || async {
+        admin
+            .query_one("SELECT count(*) FROM pg_database WHERE datname LIKE 'taulu\\_verify\\_%'", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    let before = count().await;
+    // Fails part-way, and still drops its scratch database. (Other tests may run verify at the
+    // same time, so compare against what is there now rather than against zero.)
+    let _ = Migrator::new(fixture("wrong_down")).verify(&server).await.unwrap_err();
+    assert!(count().await <= before);
+}
+
+#[tokio::test]
+async fn four_concurrent_runners_apply_each_migration_exactly_once() {
+    let db = TestDb::empty().await.unwrap();
+    let migrator = Migrator::new(fixture("concurrent"));
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(db.connect().await.unwrap());
+    }
+    let runs = clients.iter().map(|c| migrator.up(c, None));
+    let results = futures_join_all(runs).await;
+    let mut applied_by_someone = Vec::new();
+    for r in results {
+        applied_by_someone.extend(r.expect("every runner succeeds").into_iter().map(|a| a.version));
+    }
+    applied_by_someone.sort();
+    assert_eq!(applied_by_someone, [1, 2, 3, 4, 5, 6], "each migration applied by exactly one runner");
+
+    let c = db.client();
+    let per_version: Vec<(i32, i64)> = c
+        .query("SELECT version, count(*) FROM applications GROUP BY version ORDER BY version", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(per_version, (1..=6).map(|v| (v, 1)).collect::<Vec<_>>());
+    assert_eq!(applied_versions(c).await, [1, 2, 3, 4, 5, 6]);
+}
+
+/// Polls all futures concurrently on this task (no extra dependency for `join_all`).
+async fn futures_join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut tasks: Vec<_> = futures.map(|f| Some(Box::pin(f))).collect();
+    let mut out: Vec<Option<F::Output>> = tasks.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (task, slot) in tasks.iter_mut().zip(out.iter_mut()) {
+            if let Some(f) = task {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *slot = Some(v);
+                        *task = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.into_iter().map(|o| o.expect("every future completed")).collect()
+}
+
+#[tokio::test]
+async fn a_migration_failing_halfway_changes_nothing_and_names_file_and_statement() {
+    let db = TestDb::empty().await.unwrap();
+    let c = db.client();
+    let migrator = Migrator::new(fixture("failing"));
+    let err = migrator.up(c, None).await.unwrap_err();
+
+    let Error::MigrationFailed(failure) = &err else {
+        panic!("expected a migration failure, got {err}");
+    };
+    assert_eq!(failure.file, "000002_fails_halfway.up.sql");
+    assert_eq!(failure.statement, "SELECT id FROM no_such_table;");
+    // PostgreSQL's error position, mapped into the file: line 4, at `no_such_table`.
+    assert_eq!((failure.line, failure.column), (4, 16));
+    assert!(!failure.dirty);
+    assert_eq!(err.sqlstate(), Some("42P01"));
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "migration 000002_fails_halfway.up.sql:4:16 failed: ERROR: relation \"no_such_table\" does not exist (SQLSTATE 42P01)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("statement: SELECT id FROM no_such_table;"), "{text}");
+
+    // The first migration is applied; nothing of the second is.
+    assert_eq!(applied_versions(c).await, [1]);
+    assert!(exists(c, "ok_table").await);
+    assert!(!exists(c, "partial").await);
+    assert!(!exists(c, "never_created").await);
+    let extra: i64 = c
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'ok_table' AND column_name = 'extra'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(extra, 0, "the ALTER TABLE before the failure was rolled back");
+    // And the connection is usable (not stuck in an aborted transaction).
+    c.batch_execute("SELECT 1").await.unwrap();
+}
+
+#[tokio::test]
+async fn no_transaction_migrations_run_outside_a_transaction_and_a_failure_leaves_them_dirty() {
+    let db = TestDb::empty().await.unwrap();
+    let c = db.client();
+    let set = fixture("no_transaction");
+    assert!(!set.get(2).unwrap().up().is_transactional());
+    let migrator = Migrator::new(set);
+
+    // 1 and 2 apply: CREATE INDEX CONCURRENTLY and using a just-added enum label both work.
+    let err = migrator.up(c, None).await.unwrap_err();
+    assert!(exists(c, "feelings_how_idx").await);
+    let how: String = c.query_one("SELECT how::text FROM feelings", &[]).await.unwrap().get(0);
+    assert_eq!(how, "meh");
+
+    // 3 fails after its first statement ran: the table exists, the version is dirty.
+    let Error::MigrationFailed(failure) = &err else {
+        panic!("expected a migration failure, got {err}");
+    };
+    assert_eq!(failure.file, "000003_fails_outside_a_transaction.up.sql");
+    assert!(failure.dirty);
+    assert_eq!(failure.line, 3);
+    assert!(exists(c, "half_done").await);
+    let status = migrator.status(c).await.unwrap();
+    assert_eq!(
+        status.entries.iter().map(|e| e.state).collect::<Vec<_>>(),
+        [State::Applied, State::Applied, State::Dirty]
+    );
+
+    // Every runner refuses to go on until someone says what state the database is in.
+    let refused = migrator.up(c, None).await.unwrap_err();
+    assert!(matches!(refused, Error::Dirty { version: 3, previous: 2, .. }), "{refused}");
+    assert!(refused.to_string().contains("taulu migrate force 3"), "{refused}");
+    let refused = migrator.down(c, 1).await.unwrap_err();
+    assert!(matches!(refused, Error::Dirty { version: 3, .. }), "{refused}");
+
+    // A person repairs the database by hand and records that 3 is not applied.
+    c.batch_execute("DROP TABLE half_done").await.unwrap();
+    migrator.force(c, 2).await.unwrap();
+    assert_eq!(applied_versions(c).await, [1, 2]);
+    let status = migrator.status(c).await.unwrap();
+    assert_eq!(
+        status.entries.iter().map(|e| e.state).collect::<Vec<_>>(),
+        [State::Applied, State::Applied, State::Pending]
+    );
+
+    // The no-transaction down migration runs too.
+    migrator.down(c, 1).await.unwrap();
+    assert!(!exists(c, "feelings_how_idx").await);
+    assert_eq!(applied_versions(c).await, [1]);
+}
+
+#[tokio::test]
+async fn an_edited_applied_migration_is_detected_by_checksum() {
+    let db = TestDb::empty().await.unwrap();
+    let c = db.client();
+    let original = Migrations::from_files([
+        ("000001_create_t.up.sql", "CREATE TABLE t (id int);"),
+        ("000001_create_t.down.sql", "DROP TABLE t;"),
+    ])
+    .unwrap();
+    Migrator::new(original).up(c, None).await.unwrap();
+
+    let edited = Migrations::from_files([
+        ("000001_create_t.up.sql", "CREATE TABLE t (id bigint);"),
+        ("000001_create_t.down.sql", "DROP TABLE t;"),
+        ("000002_more.up.sql", "CREATE TABLE more (id int);"),
+        ("000002_more.down.sql", "DROP TABLE more;"),
+    ])
+    .unwrap();
+    let migrator = Migrator::new(edited);
+    let err = migrator.up(c, None).await.unwrap_err();
+    let Error::ChecksumMismatch { version, file, .. } = &err else {
+        panic!("expected a checksum mismatch, got {err}");
+    };
+    assert_eq!((*version, file.as_str()), (1, "000001_create_t.up.sql"));
+    assert!(err.to_string().starts_with("migration 000001_create_t.up.sql was applied with checksum"));
+    // Nothing ran: 2 is still pending.
+    assert!(!exists(c, "more").await);
+    assert!(matches!(migrator.down(c, 1).await, Err(Error::ChecksumMismatch { .. })));
+    let states: Vec<State> = migrator.status(c).await.unwrap().entries.iter().map(|e| e.state).collect();
+    assert_eq!(states, [State::Modified, State::Pending]);
+
+    // Declaring the edit intended records the new checksum; then 2 applies.
+    migrator.force(c, 1).await.unwrap();
+    assert_eq!(migrator.up(c, None).await.unwrap().len(), 1);
+    assert!(exists(c, "more").await);
+}
+
+#[tokio::test]
+async fn a_pending_migration_older_than_an_applied_one_is_refused() {
+    let db = TestDb::empty().await.unwrap();
+    let c = db.client();
+    let two = |extra: bool| {
+        let mut files = vec![("000002_b.up.sql", "CREATE TABLE b (id int);"), ("000002_b.down.sql", "DROP TABLE b;")];
+        if extra {
+            files.push(("000001_a.up.sql", "CREATE TABLE a (id int);"));
+            files.push(("000001_a.down.sql", "DROP TABLE a;"));
+        }
+        Migrations::from_files(files).unwrap()
+    };
+    Migrator::new(two(false)).up(c, None).await.unwrap();
+    let err = Migrator::new(two(true)).up(c, None).await.unwrap_err();
+    assert!(matches!(&err, Error::OutOfOrder { file, latest_applied: 2 } if file == "000001_a.up.sql"), "{err}");
+    assert!(!exists(c, "a").await);
+}
+
+#[tokio::test]
+async fn an_applied_migration_without_a_file_is_reported() {
+    let db = TestDb::empty().await.unwrap();
+    let c = db.client();
+    Migrator::new(fixture("failing").clone()).up(c, Some(1)).await.unwrap();
+    let fewer = Migrator::new(Migrations::default());
+    let err = fewer.up(c, None).await.unwrap_err();
+    assert!(matches!(&err, Error::UnknownApplied { version: 1, name } if name == "create_ok_table"), "{err}");
+    let states: Vec<State> = fewer.status(c).await.unwrap().entries.iter().map(|e| e.state).collect();
+    assert_eq!(states, [State::MissingFile]);
+}
+
+#[tokio::test]
+async fn status_lists_applied_and_pending_migrations() {
+    let db = TestDb::empty().await.unwrap();
+    let c = db.client();
+    let migrator = Migrator::new(Migrations::embedded().unwrap());
+
+    // Before anything ran (no version table yet): everything pending, and status created nothing.
+    let status = migrator.status(c).await.unwrap();
+    assert!(status.entries.iter().all(|e| e.state == State::Pending && e.applied_at.is_none()));
+    assert!(!exists(c, "taulu_schema_migrations").await);
+
+    migrator.up(c, Some(2)).await.unwrap();
+    let status = migrator.status(c).await.unwrap();
+    let rows: Vec<(i64, &str, State)> = status.entries.iter().map(|e| (e.version, e.name.as_str(), e.state)).collect();
+    assert_eq!(
+        rows,
+        [
+            (1, "create_initial_tables", State::Applied),
+            (2, "add_session_revocation", State::Applied),
+            (3, "add_users_display_name", State::Pending),
+        ]
+    );
+    assert!(status.entries[..2].iter().all(|e| e.applied_at.is_some() && e.duration_ms.is_some()));
+
+    let text = status.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("VERSION  NAME"), "{text}");
+    assert!(lines[1].starts_with("000001   create_initial_tables   applied   20"), "{text}");
+    assert!(lines[2].starts_with("000002   add_session_revocation  applied   20"), "{text}");
+    assert!(lines[3].starts_with("000003   add_users_display_name  pending   -"), "{text}");
+    assert_eq!(lines[4], "2 applied, 1 pending");
+}
+
+/// The local cluster's (or DATABASE_URL's) server, with a wrong password.
+async fn url_with_wrong_password(password: &str) -> (DatabaseUrl, String) {
+    let server = server().await.unwrap();
+    let cfg = server.config();
+    let host = match &cfg.get_hosts()[0] {
+        tokio_postgres::config::Host::Tcp(h) => h.clone(),
+        other => panic!("expected a TCP host, got {other:?}"),
+    };
+    let port = cfg.get_ports()[0];
+    let user = cfg.get_user().unwrap();
+    let raw = format!("postgres://{user}:{password}@{host}:{port}/postgres");
+    (raw.parse().unwrap(), raw)
+}
+
+#[tokio::test]
+async fn a_wrong_password_gives_an_error_that_does_not_contain_it() {
+    let password = "Wr0ng-Pa55word-7f3a9c";
+    let (url, _) = url_with_wrong_password(password).await;
+
+    // Capture every log line emitted while connecting, at the most verbose level.
+    let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || SharedWriter(sink.clone()))
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let err = taulu::connect(&url).await.unwrap_err();
+    drop(guard);
+
+    assert!(matches!(err, Error::Connect { .. }), "{err}");
+    assert_eq!(err.sqlstate(), Some("28P01"), "invalid_password: {err}");
+    let shown = format!("{err}\n{err:?}");
+    assert!(shown.contains("password authentication failed"), "{shown}");
+    assert!(!shown.contains(password), "the error leaks the password: {shown}");
+    let logged = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(logged.contains("connect failed"), "the failure is logged: {logged}");
+    assert!(!logged.contains(password), "a log line leaks the password: {logged}");
+}
+
+struct SharedWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_cli_with_a_wrong_password_fails_without_printing_it() {
+    let password = "Cl1-Wr0ng-Secret-91b2";
+    let (_, raw) = url_with_wrong_password(password).await;
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_taulu"))
+            .args(["migrate", "status"])
+            .env("DATABASE_URL", raw)
+            .env("TAULU_LOG", "trace")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: cannot connect to postgres@"), "{stderr}");
+    assert!(stderr.contains("password authentication failed"), "{stderr}");
+    assert!(!stdout.contains(password) && !stderr.contains(password), "leaked: {stdout}\n{stderr}");
+}
+
+#[tokio::test]
+async fn the_cli_migrates_reports_status_and_reverts() {
+    let db = TestDb::empty().await.unwrap();
+    let url = db.url().to_url_with_password();
+    let run = |args: &'static [&'static str]| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_taulu"))
+                .args(args)
+                .env("DATABASE_URL", url)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(out.status.success(), "{args:?}: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+            text
+        })
+    };
+    let up = run(&["migrate", "up", "2"]).await.unwrap();
+    assert!(up.contains("applied  000001_create_initial_tables"), "{up}");
+    assert!(up.contains("applied  000002_add_session_revocation"), "{up}");
+    let status = run(&["migrate", "status"]).await.unwrap();
+    assert!(status.contains("000003   add_users_display_name  pending"), "{status}");
+    assert!(status.ends_with("2 applied, 1 pending\n"), "{status}");
+    let down = run(&["migrate", "down"]).await.unwrap();
+    assert!(down.starts_with("reverted 000002_add_session_revocation"), "{down}");
+    assert_eq!(applied_versions(db.client()).await, [1]);
+    let verify = run(&["migrate", "verify"]).await.unwrap();
+    assert!(verify.starts_with("ok: 3 migrations applied, reverted and re-applied"), "{verify}");
+}
+
+#[tokio::test]
+async fn the_cli_rejects_bad_usage_with_exit_code_2() {
+    let out = tokio::task::spawn_blocking(|| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_taulu")).args(["migrate", "up", "zero"]).output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("N must be a positive number"));
+}
+
+#[tokio::test]
+async fn test_databases_are_isolated_and_cloned_from_the_migrated_template() {
+    let a = TestDb::new().await.unwrap();
+    let b = TestDb::new().await.unwrap();
+    assert_ne!(a.name(), b.name());
+    a.client()
+        .execute("INSERT INTO users (username, email, password_hash) VALUES ('ann', 'ann@example.com', 'x')", &[])
+        .await
+        .unwrap();
+    assert_eq!(count_users(a.client()).await, 1);
+    assert_eq!(count_users(b.client()).await, 0);
+    assert_eq!(applied_versions(b.client()).await.len(), Migrations::embedded().unwrap().len());
+
+    // Dropping a TestDb drops its database.
+    let name = a.name().to_owned();
+    drop(a);
+    let admin = taulu::connect(&server().await.unwrap()).await.unwrap();
+    let left: i64 =
+        admin.query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&name]).await.unwrap().get(0);
+    assert_eq!(left, 0);
+}
+
+async fn count_users(c: &Client) -> i64 {
+    c.query_one("SELECT count(*) FROM users", &[]).await.unwrap().get(0)
+}
