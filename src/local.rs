@@ -302,9 +302,10 @@ fn chown_to_postgres(path: &Path) -> Result<()> {
     }
 }
 
-/// Finds the directory with `initdb`, `pg_ctl` and `postgres`.
+/// Finds the directory with `initdb`, `pg_ctl` and `postgres`: `$TAULU_PG_BINDIR`, else the
+/// first `PATH` entry that has them, else `pg_config --bindir`, else the newest
+/// `/usr/lib/postgresql/*/bin`.
 pub fn find_bindir() -> Result<PathBuf> {
-    let has_server = |d: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| d.join(b).is_file());
     if let Some(dir) = std::env::var_os(TAULU_PG_BINDIR).filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
         return if has_server(&dir) {
@@ -313,18 +314,26 @@ pub fn find_bindir() -> Result<PathBuf> {
             Err(Error::local(format!("{TAULU_PG_BINDIR}={} has no initdb/pg_ctl/postgres", dir.display())))
         };
     }
-    if let Some(path) = std::env::var_os("PATH")
+    search_bindir(std::env::var_os("PATH"), "pg_config", Path::new("/usr/lib/postgresql"))
+}
+
+fn has_server(dir: &Path) -> bool {
+    ["initdb", "pg_ctl", "postgres"].iter().all(|b| dir.join(b).is_file())
+}
+
+fn search_bindir(path: Option<std::ffi::OsString>, pg_config: &str, versions_root: &Path) -> Result<PathBuf> {
+    if let Some(path) = path
         && let Some(dir) = std::env::split_paths(&path).find(|d| has_server(d))
     {
         return Ok(dir);
     }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+    if let Ok(out) = Command::new(pg_config).arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
         if out.status.success() && has_server(&dir) {
             return Ok(dir);
         }
     }
-    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir(versions_root)
         .into_iter()
         .flatten()
         .filter_map(|e| {
@@ -478,4 +487,52 @@ fn start_cluster(dir: &Path, bindir: &Path, runner: &Runner) -> Result<u16> {
         }
     }
     Err(Error::local(format!("pg_ctl start failed in {}: {last}", dir.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("taulu-local-{tag}-{}", random_password()));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn fake_server(bin: &Path) {
+        fs::create_dir_all(bin).unwrap();
+        for b in ["initdb", "pg_ctl", "postgres"] {
+            fs::write(bin.join(b), "").unwrap();
+        }
+    }
+
+    #[test]
+    fn a_missing_installation_is_a_clear_error() {
+        let root = scratch("none");
+        let err = search_bindir(None, "/nonexistent/pg_config", &root).unwrap_err();
+        assert!(matches!(err, Error::PostgresNotInstalled));
+        assert!(err.to_string().contains("apt-get install postgresql"), "{err}");
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn the_newest_versioned_install_is_found_and_path_wins_over_it() {
+        let root = scratch("versions");
+        fake_server(&root.join("9/bin"));
+        fake_server(&root.join("16/bin"));
+        fs::create_dir_all(root.join("17/bin")).unwrap(); // client only: no server binaries
+        assert_eq!(search_bindir(None, "/nonexistent/pg_config", &root).unwrap(), root.join("16/bin"));
+
+        let on_path = root.join("custom");
+        fake_server(&on_path);
+        let path = std::env::join_paths([root.join("empty"), on_path.clone()]).unwrap();
+        assert_eq!(search_bindir(Some(path), "/nonexistent/pg_config", &root).unwrap(), on_path);
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn long_socket_paths_fall_back_to_tcp_only() {
+        assert_eq!(sock_dir_setting(Path::new("/tmp/x/sock")), "/tmp/x/sock");
+        assert_eq!(sock_dir_setting(&Path::new("/tmp").join("d".repeat(120))), "");
+    }
 }
