@@ -589,6 +589,7 @@ impl Migrator {
         let admin = crate::client::connect(server).await?;
         let scratch = format!("taulu_verify_{}", random_suffix());
         admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&scratch))).await?;
+        tracing::debug!(target: "taulu::migrate", database = %scratch, "verify: created scratch database");
         let result = async {
             let client = crate::client::connect(&server.with_dbname(&scratch)).await?;
             self.verify_on(&client).await
@@ -596,6 +597,7 @@ impl Migrator {
         .await;
         let dropped =
             admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&scratch))).await;
+        tracing::debug!(target: "taulu::migrate", database = %scratch, ok = dropped.is_ok(), "verify: dropped scratch database");
         let report = result?;
         dropped?;
         Ok(report)

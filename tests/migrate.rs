@@ -113,21 +113,35 @@ async fn verify_fails_naming_what_a_wrong_down_migration_left_behind() {
 }
 
 #[tokio::test]
-async fn verify_cleans_up_its_scratch_database() {
+async fn verify_drops_its_scratch_database_even_when_it_fails() {
     let server = server().await.unwrap();
-    let admin = taulu::connect(&server).await.unwrap();
-    let count = || async {
-        admin
-            .query_one("SELECT count(*) FROM pg_database WHERE datname LIKE 'taulu\\_verify\\_%'", &[])
-            .await
-            .unwrap()
-            .get::<_, i64>(0)
-    };
-    let before = count().await;
-    // Fails part-way, and still drops its scratch database. (Other tests may run verify at the
-    // same time, so compare against what is there now rather than against zero.)
+    let (logs, guard) = capture_logs();
     let _ = Migrator::new(fixture("wrong_down")).verify(&server).await.unwrap_err();
-    assert!(count().await <= before);
+    drop(guard);
+    let logged = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let scratch = logged
+        .lines()
+        .find(|l| l.contains("verify: created scratch database"))
+        .and_then(|l| l.split("database=").nth(1))
+        .map(|name| name.split_whitespace().next().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("no scratch database logged: {logged}"));
+    assert!(scratch.starts_with("taulu_verify_"), "{scratch}");
+    let admin = taulu::connect(&server).await.unwrap();
+    let left: i64 =
+        admin.query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&scratch]).await.unwrap().get(0);
+    assert_eq!(left, 0, "{scratch} was not dropped");
+}
+
+/// Captures every tracing event of this thread (at TRACE) until the guard is dropped.
+fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+    let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || SharedWriter(sink.clone()))
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
 }
 
 #[tokio::test]
@@ -396,14 +410,7 @@ async fn a_wrong_password_gives_an_error_that_does_not_contain_it() {
     let (url, _) = url_with_wrong_password(password).await;
 
     // Capture every log line emitted while connecting, at the most verbose level.
-    let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || SharedWriter(sink.clone()))
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
+    let (logs, guard) = capture_logs();
     let err = taulu::connect(&url).await.unwrap_err();
     drop(guard);
 
