@@ -16,12 +16,67 @@
 
 #![warn(missing_docs)]
 
+// Generated code names this crate `::taulu`, also when the app schema is generated inside it.
+extern crate self as taulu;
+
 mod client;
 mod error;
 pub mod local;
+pub mod meta;
 pub mod migrate;
+pub mod query;
+pub mod schema;
 pub mod testing;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 
 pub use client::{DATABASE_URL, DatabaseUrl, connect};
 pub use error::{Error, MigrationFailure, Result};
 pub use local::LocalCluster;
+pub use query::{Column, FromRow, InsertValue, Insertable, NotNull, Nullability, Nullable, SqlEnum, Table};
+
+/// Typed tables, columns, rows, inserts and enums, derived at build time from a directory of
+/// migration files (`NNNNNN_description.up.sql`), with no database.
+///
+/// ```
+/// mod db {
+///     taulu::schema!("migrations"); // relative to the crate root (CARGO_MANIFEST_DIR)
+/// }
+/// use taulu::{Column, Table};
+/// assert_eq!(db::LoginAttempts::NAME, "login_attempts");
+/// assert_eq!(<db::users::system_role as Column>::SQL_TYPE, "sysrole");
+/// assert_eq!(db::SCHEMA.enums[1].labels, ["owner", "admin", "member"]);
+/// ```
+///
+/// The macro parses every `*.up.sql` in version order with PostgreSQL's own grammar (libpg_query)
+/// and replays it: `CREATE TABLE` (with `LIKE`, identity, serial, generated columns, primary keys),
+/// `ALTER TABLE` (add/drop/rename/retype columns, NOT NULL, defaults, identity, rename, set schema),
+/// `DROP TABLE`, enums (`CREATE TYPE .. AS ENUM`, `ADD VALUE`, `RENAME VALUE`, rename, drop) and
+/// domains. Statements that do not change table shapes (indexes, functions, triggers, views,
+/// `DO` blocks, grants, seed data, ...) are skipped. Anything it cannot apply fails the build with
+/// `file:line` and the reason.
+///
+/// It emits, in the module where it is invoked:
+/// - per table, a marker (`Users`, implementing [`Table`]) and a module (`users`) with a
+///   zero-sized marker per column (`users::email`, implementing [`Column`]), the row struct
+///   `users::Row` (every column; nullable ones as `Option`) and the insert struct `users::Insert`
+///   (required columns as fields, optional ones as `Option`, identity ALWAYS / generated columns
+///   absent);
+/// - per enum, a Rust enum (`Role`) with `ToSql`/`FromSql`, `Display`, `FromStr` and [`SqlEnum`];
+/// - `SCHEMA`, a [`meta::Schema`] describing every table, column and enum.
+///
+/// Tables and types of schemas other than `public` go into a module named after the schema.
+/// SQL types map to: `smallint`/`integer`/`bigint` -> `i16`/`i32`/`i64`, `real`/`double
+/// precision` -> `f32`/`f64`, `numeric` -> `rust_decimal::Decimal`, `boolean` -> `bool`,
+/// `text`/`varchar`/`char`/`citext` -> `String`, `uuid` -> `uuid::Uuid`, `date`/`time`/
+/// `timestamp`/`timestamptz` -> chrono's `NaiveDate`/`NaiveTime`/`NaiveDateTime`/`DateTime<Utc>`,
+/// `json`/`jsonb` -> `serde_json::Value`, `bytea` -> `Vec<u8>`, `inet` -> `IpAddr`, arrays ->
+/// `Vec<T>`, enums -> the generated enum, domains -> their base type. Any other type is a compile
+/// error naming the column.
+///
+/// Editing a migration file rebuilds the invoking crate (the files are `include_str!` inputs).
+/// Adding or removing a file is seen by cargo only through a build script: add
+/// `println!("cargo::rerun-if-changed=migrations");` to your `build.rs` (taulu's own does).
+pub use taulu_macros::schema;

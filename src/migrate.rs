@@ -35,6 +35,7 @@
 //! migration is allowed.)
 
 mod catalog;
+#[path = "../macros/src/split.rs"]
 mod split;
 
 use std::{

@@ -1,3 +1,46 @@
 //! Procedural macros for taulu. Thin entry points only: read files, call the logic, turn errors
-//! into `compile_error!`. The schema macro (`schema!`) lands with the schema issue; until then this
-//! crate is an intentionally empty shell so the workspace layout is final.
+//! into `compile_error!`. The logic lives in plain modules, unit-tested without a compiler:
+//! `ddl` (SQL -> changes, with PostgreSQL's own grammar), `model` (changes -> schema), `emit`
+//! (schema -> tokens).
+
+mod ddl;
+mod emit;
+mod load;
+mod model;
+mod split;
+
+use proc_macro::TokenStream;
+use quote::quote;
+
+/// Typed tables, columns, rows, inserts and enums from a directory of migrations. See
+/// `taulu::schema!` for the documentation.
+#[proc_macro]
+pub fn schema(input: TokenStream) -> TokenStream {
+    let lit = syn::parse_macro_input!(input as syn::LitStr);
+    let dir = load::resolve(&lit.value(), proc_macro::Span::call_site().local_file());
+    expand(&dir).unwrap_or_else(|e| syn::Error::new(lit.span(), e).to_compile_error()).into()
+}
+
+/// Reads, replays and emits; every migration error becomes its own `compile_error!`.
+fn expand(dir: &std::path::Path) -> Result<proc_macro2::TokenStream, String> {
+    let files = load::up_files(dir)?;
+    let sources: Vec<(String, String)> =
+        files.iter().map(|(name, path, sql)| (display_path(dir, name, path), sql.clone())).collect();
+    let (schema, mut errors) = model::build(&sources);
+    let paths: Vec<String> = files.iter().map(|(_, path, _)| path.display().to_string()).collect();
+    let (mut tokens, emit_errors) = emit::emit(&schema, &paths);
+    errors.extend(emit_errors);
+    for e in errors {
+        let message = format!("{}: {}", e.origin, e.message);
+        tokens.extend(quote!(::core::compile_error!(#message);));
+    }
+    Ok(tokens)
+}
+
+/// `migrations/000001_x.up.sql`: the directory's last component and the file name.
+fn display_path(dir: &std::path::Path, name: &str, _path: &std::path::Path) -> String {
+    match dir.file_name() {
+        Some(d) => format!("{}/{name}", d.to_string_lossy()),
+        None => name.to_owned(),
+    }
+}

@@ -2,11 +2,13 @@
 //! string literals (`'..'`, `E'..'`), quoted identifiers, dollar-quoted bodies (`$tag$..$tag$`),
 //! line and nested block comments, and SQL-standard `BEGIN ATOMIC .. END` function bodies.
 //!
-//! Lexical only: it never interprets SQL. It exists so the runner can execute and report one
-//! statement at a time (and run `CREATE INDEX CONCURRENTLY` outside a transaction).
+//! Lexical only: it never interprets SQL. Shared by two crates (the runtime includes this file with
+//! `#[path]`): the migration runner executes and reports one statement at a time with it, and the
+//! schema macro uses it to find the line of a statement PostgreSQL's parser rejects.
 
 /// One statement of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(dead_code)] // each including crate uses a different subset
 pub(crate) struct Statement<'a> {
     /// The text, from its first token through its terminating `;` (if any).
     pub text: &'a str,

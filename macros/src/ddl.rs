@@ -1,0 +1,635 @@
+//! Migration SQL -> a list of schema [`Change`]s, with PostgreSQL's own grammar (pg_query). This is
+//! the only module that sees pg_query's tree; everything after it is plain Rust data. It never
+//! deparses (pg_query's debug C build asserts on hand-made nodes) and never decides what a change
+//! means for the schema: that is `model`'s job.
+
+use pg_query::{NodeEnum, protobuf as pb};
+
+use crate::split;
+
+/// Where a statement starts: file name and 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// A possibly schema-qualified name, as PostgreSQL folded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QName {
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+/// A type as written: `varchar(20)[]`, `public.role`, `serial`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeSpec {
+    pub name: QName,
+    pub typmods: Vec<i64>,
+    pub array: bool,
+    pub pct_type: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    Always,
+    ByDefault,
+}
+
+/// A column definition with its inline constraints folded in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnSpec {
+    pub name: String,
+    pub ty: TypeSpec,
+    pub not_null: bool,
+    pub primary_key: bool,
+    pub has_default: bool,
+    pub identity: Option<Identity>,
+    /// `GENERATED ALWAYS AS (..) STORED` (or VIRTUAL).
+    pub generated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableElement {
+    Column(ColumnSpec),
+    PrimaryKey(Vec<String>),
+    /// `LIKE other INCLUDING ..`: the option bits of PostgreSQL's `CREATE_TABLE_LIKE_*`.
+    Like {
+        table: QName,
+        options: u32,
+    },
+}
+
+pub const LIKE_DEFAULTS: u32 = 1 << 3;
+pub const LIKE_GENERATED: u32 = 1 << 4;
+pub const LIKE_IDENTITY: u32 = 1 << 5;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlterAction {
+    AddColumn {
+        column: ColumnSpec,
+        if_not_exists: bool,
+    },
+    DropColumn {
+        name: String,
+        missing_ok: bool,
+    },
+    AlterType {
+        column: String,
+        ty: TypeSpec,
+    },
+    SetNotNull(String),
+    DropNotNull(String),
+    SetDefault(String),
+    DropDefault(String),
+    AddIdentity {
+        column: String,
+        kind: Identity,
+    },
+    SetIdentity {
+        column: String,
+        kind: Identity,
+    },
+    DropIdentity {
+        column: String,
+        missing_ok: bool,
+    },
+    DropExpression {
+        column: String,
+        missing_ok: bool,
+    },
+    AddPrimaryKey(Vec<String>),
+    /// `ADD PRIMARY KEY USING INDEX`: the model cannot know the columns.
+    AddPrimaryKeyUsingIndex(String),
+}
+
+/// One schema change. Statements that do not change table shapes produce none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    CreateSchema {
+        name: String,
+        if_not_exists: bool,
+    },
+    DropSchemas {
+        names: Vec<String>,
+        missing_ok: bool,
+        cascade: bool,
+    },
+    RenameSchema {
+        name: String,
+        new_name: String,
+    },
+    CreateTable {
+        table: QName,
+        if_not_exists: bool,
+        elements: Vec<TableElement>,
+    },
+    AlterTable {
+        table: QName,
+        missing_ok: bool,
+        actions: Vec<AlterAction>,
+    },
+    RenameTable {
+        table: QName,
+        new_name: String,
+        missing_ok: bool,
+    },
+    RenameColumn {
+        table: QName,
+        column: String,
+        new_name: String,
+        missing_ok: bool,
+    },
+    SetTableSchema {
+        table: QName,
+        schema: String,
+        missing_ok: bool,
+    },
+    DropTables {
+        tables: Vec<QName>,
+        missing_ok: bool,
+        cascade: bool,
+    },
+    CreateEnum {
+        name: QName,
+        labels: Vec<String>,
+    },
+    AddEnumValue {
+        name: QName,
+        label: String,
+        neighbor: Option<(String, bool)>,
+        if_not_exists: bool,
+    },
+    RenameEnumValue {
+        name: QName,
+        old: String,
+        new: String,
+    },
+    RenameType {
+        name: QName,
+        new_name: String,
+        missing_ok: bool,
+    },
+    SetTypeSchema {
+        name: QName,
+        schema: String,
+        missing_ok: bool,
+    },
+    DropTypes {
+        names: Vec<QName>,
+        missing_ok: bool,
+        cascade: bool,
+    },
+    CreateDomain {
+        name: QName,
+        base: TypeSpec,
+        not_null: bool,
+        has_default: bool,
+    },
+    AlterDomainNotNull {
+        name: QName,
+        not_null: bool,
+    },
+    AlterDomainDefault {
+        name: QName,
+        has_default: bool,
+    },
+    /// Other `CREATE TYPE`s (composite, range): known to exist, not mappable.
+    CreateOtherType {
+        name: QName,
+        kind: &'static str,
+    },
+    /// A statement that creates or changes a table in a way the model cannot follow.
+    Unsupported {
+        what: String,
+    },
+}
+
+/// A change with the statement it came from.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub change: Change,
+    pub origin: Origin,
+}
+
+/// An error in a migration file, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlError {
+    pub origin: Origin,
+    pub message: String,
+}
+
+/// Parses one migration file into changes.
+pub fn parse_file(file: &str, sql: &str) -> Result<Vec<Located>, SqlError> {
+    let parsed = match pg_query::parse(sql, pg_query::ParserOptions::DEFAULT) {
+        Ok(p) => p,
+        Err(e) => return Err(locate_parse_error(file, sql, &e.to_string())),
+    };
+    let mut out = Vec::new();
+    for raw in &parsed.protobuf.stmts {
+        let location = usize::try_from(raw.stmt_location).unwrap_or(0);
+        // stmt_location points at the end of the previous statement: skip to the first token.
+        let start = first_token(sql, location);
+        let origin = Origin { file: file.to_owned(), line: line_of(sql, start) };
+        let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else { continue };
+        for change in changes(node) {
+            out.push(Located { change, origin: origin.clone() });
+        }
+    }
+    Ok(out)
+}
+
+fn first_token(sql: &str, from: usize) -> usize {
+    let rest = split::split(sql.get(from..).unwrap_or(""));
+    rest.first().map_or(from, |s| from + s.offset)
+}
+
+fn line_of(sql: &str, byte: usize) -> usize {
+    1 + sql.as_bytes()[..byte.min(sql.len())].iter().filter(|&&b| b == b'\n').count()
+}
+
+/// pg_query reports no position; find the statement that fails on its own, and within it the
+/// token the message quotes (`at or near "TABL"`).
+fn locate_parse_error(file: &str, sql: &str, message: &str) -> SqlError {
+    let mut line = 1;
+    for stmt in split::split(sql) {
+        if pg_query::parse(stmt.text, pg_query::ParserOptions::DEFAULT).is_err() {
+            line = stmt.line;
+            if let Some(token) = message.split("at or near \"").nth(1).and_then(|t| t.split('"').next())
+                && let Some(at) = stmt.text.find(token)
+            {
+                line = line_of(sql, stmt.offset + at);
+            }
+            break;
+        }
+    }
+    SqlError {
+        origin: Origin { file: file.to_owned(), line },
+        message: message.trim_start_matches("Invalid statement: ").to_owned(),
+    }
+}
+
+fn sval(node: &pb::Node) -> Option<&str> {
+    match node.node.as_ref()? {
+        NodeEnum::String(s) => Some(&s.sval),
+        _ => None,
+    }
+}
+
+fn strings(nodes: &[pb::Node]) -> Vec<String> {
+    nodes.iter().filter_map(sval).map(str::to_owned).collect()
+}
+
+/// `[schema, name]` or `[name]` (or `[catalog, schema, name]`) -> QName.
+fn qname(parts: &[String]) -> QName {
+    match parts {
+        [.., schema, name] => QName { schema: Some(schema.clone()), name: name.clone() },
+        [name] => QName { schema: None, name: name.clone() },
+        [] => QName { schema: None, name: String::new() },
+    }
+}
+
+fn list_qname(node: &pb::Node) -> QName {
+    match node.node.as_ref() {
+        Some(NodeEnum::List(l)) => qname(&strings(&l.items)),
+        Some(NodeEnum::TypeName(t)) => qname(&strings(&t.names)),
+        Some(NodeEnum::String(s)) => QName { schema: None, name: s.sval.clone() },
+        _ => QName { schema: None, name: String::new() },
+    }
+}
+
+fn range_var(rv: Option<&pb::RangeVar>) -> QName {
+    match rv {
+        Some(rv) => {
+            QName { schema: (!rv.schemaname.is_empty()).then(|| rv.schemaname.clone()), name: rv.relname.clone() }
+        }
+        None => QName { schema: None, name: String::new() },
+    }
+}
+
+fn type_spec(t: &pb::TypeName) -> TypeSpec {
+    let typmods = t
+        .typmods
+        .iter()
+        .filter_map(|m| match m.node.as_ref()? {
+            NodeEnum::AConst(c) => match c.val.as_ref()? {
+                pb::a_const::Val::Ival(i) => Some(i64::from(i.ival)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    TypeSpec { name: qname(&strings(&t.names)), typmods, array: !t.array_bounds.is_empty(), pct_type: t.pct_type }
+}
+
+fn identity(generated_when: &str) -> Identity {
+    if generated_when == "d" { Identity::ByDefault } else { Identity::Always }
+}
+
+fn column_spec(c: &pb::ColumnDef) -> ColumnSpec {
+    let ty = c.type_name.as_ref().map(type_spec).unwrap_or(TypeSpec {
+        name: QName { schema: None, name: String::new() },
+        typmods: vec![],
+        array: false,
+        pct_type: false,
+    });
+    let mut spec = ColumnSpec {
+        name: c.colname.clone(),
+        ty,
+        not_null: c.is_not_null,
+        primary_key: false,
+        has_default: c.raw_default.is_some(),
+        identity: None,
+        generated: false,
+    };
+    for con in &c.constraints {
+        if let Some(NodeEnum::Constraint(con)) = con.node.as_ref() {
+            apply_column_constraint(&mut spec, con);
+        }
+    }
+    spec
+}
+
+fn apply_column_constraint(spec: &mut ColumnSpec, con: &pb::Constraint) {
+    match pb::ConstrType::try_from(con.contype) {
+        Ok(pb::ConstrType::ConstrNotnull) => spec.not_null = true,
+        Ok(pb::ConstrType::ConstrNull) => spec.not_null = false,
+        Ok(pb::ConstrType::ConstrDefault) => spec.has_default = true,
+        Ok(pb::ConstrType::ConstrPrimary) => spec.primary_key = true,
+        Ok(pb::ConstrType::ConstrIdentity) => spec.identity = Some(identity(&con.generated_when)),
+        Ok(pb::ConstrType::ConstrGenerated) => spec.generated = true,
+        _ => {}
+    }
+}
+
+fn changes(node: &NodeEnum) -> Vec<Change> {
+    use pb::ObjectType as O;
+    let object = |t: i32| pb::ObjectType::try_from(t).unwrap_or(O::Undefined);
+    match node {
+        NodeEnum::CreateSchemaStmt(s) => {
+            vec![Change::CreateSchema { name: s.schemaname.clone(), if_not_exists: s.if_not_exists }]
+        }
+        NodeEnum::CreateStmt(s) => {
+            if s.of_typename.is_some() {
+                return vec![Change::Unsupported { what: "CREATE TABLE .. OF type".into() }];
+            }
+            if !s.inh_relations.is_empty() {
+                return vec![Change::Unsupported {
+                    what: "CREATE TABLE .. INHERITS / PARTITION OF (inherited columns)".into(),
+                }];
+            }
+            let mut elements = Vec::new();
+            for elt in &s.table_elts {
+                match elt.node.as_ref() {
+                    Some(NodeEnum::ColumnDef(c)) => elements.push(TableElement::Column(column_spec(c))),
+                    Some(NodeEnum::Constraint(c)) if c.contype == pb::ConstrType::ConstrPrimary as i32 => {
+                        elements.push(TableElement::PrimaryKey(strings(&c.keys)))
+                    }
+                    Some(NodeEnum::TableLikeClause(l)) => {
+                        elements.push(TableElement::Like { table: range_var(l.relation.as_ref()), options: l.options })
+                    }
+                    _ => {}
+                }
+            }
+            vec![Change::CreateTable {
+                table: range_var(s.relation.as_ref()),
+                if_not_exists: s.if_not_exists,
+                elements,
+            }]
+        }
+        NodeEnum::CreateTableAsStmt(s) if object(s.objtype) == O::ObjectTable => vec![Change::Unsupported {
+            what: "CREATE TABLE .. AS / SELECT INTO (write CREATE TABLE with its columns, then INSERT .. SELECT)"
+                .into(),
+        }],
+        NodeEnum::AlterTableStmt(s) if object(s.objtype) == O::ObjectTable => {
+            let actions = s
+                .cmds
+                .iter()
+                .filter_map(|c| match c.node.as_ref() {
+                    Some(NodeEnum::AlterTableCmd(c)) => alter_action(c),
+                    _ => None,
+                })
+                .collect::<Vec<_>>();
+            if actions.is_empty() {
+                return vec![];
+            }
+            vec![Change::AlterTable { table: range_var(s.relation.as_ref()), missing_ok: s.missing_ok, actions }]
+        }
+        NodeEnum::RenameStmt(s) => {
+            let table = range_var(s.relation.as_ref());
+            match object(s.rename_type) {
+                O::ObjectTable => {
+                    vec![Change::RenameTable { table, new_name: s.newname.clone(), missing_ok: s.missing_ok }]
+                }
+                O::ObjectColumn if object(s.relation_type) == O::ObjectTable => vec![Change::RenameColumn {
+                    table,
+                    column: s.subname.clone(),
+                    new_name: s.newname.clone(),
+                    missing_ok: s.missing_ok,
+                }],
+                O::ObjectType | O::ObjectDomain => {
+                    let name = s.object.as_deref().map(list_qname).unwrap_or(table);
+                    vec![Change::RenameType { name, new_name: s.newname.clone(), missing_ok: s.missing_ok }]
+                }
+                O::ObjectSchema => vec![Change::RenameSchema { name: s.subname.clone(), new_name: s.newname.clone() }],
+                _ => vec![],
+            }
+        }
+        NodeEnum::AlterObjectSchemaStmt(s) => match object(s.object_type) {
+            O::ObjectTable => vec![Change::SetTableSchema {
+                table: range_var(s.relation.as_ref()),
+                schema: s.newschema.clone(),
+                missing_ok: s.missing_ok,
+            }],
+            O::ObjectType | O::ObjectDomain => vec![Change::SetTypeSchema {
+                name: s.object.as_deref().map(list_qname).unwrap_or(QName { schema: None, name: String::new() }),
+                schema: s.newschema.clone(),
+                missing_ok: s.missing_ok,
+            }],
+            _ => vec![],
+        },
+        NodeEnum::DropStmt(s) => {
+            let cascade = s.behavior == pb::DropBehavior::DropCascade as i32;
+            let names: Vec<QName> = s.objects.iter().map(list_qname).collect();
+            match object(s.remove_type) {
+                O::ObjectTable => vec![Change::DropTables { tables: names, missing_ok: s.missing_ok, cascade }],
+                O::ObjectType | O::ObjectDomain => vec![Change::DropTypes { names, missing_ok: s.missing_ok, cascade }],
+                O::ObjectSchema => vec![Change::DropSchemas {
+                    names: names.into_iter().map(|n| n.name).collect(),
+                    missing_ok: s.missing_ok,
+                    cascade,
+                }],
+                _ => vec![],
+            }
+        }
+        NodeEnum::CreateEnumStmt(s) => {
+            vec![Change::CreateEnum { name: qname(&strings(&s.type_name)), labels: strings(&s.vals) }]
+        }
+        NodeEnum::AlterEnumStmt(s) => {
+            let name = qname(&strings(&s.type_name));
+            if s.old_val.is_empty() {
+                let neighbor =
+                    (!s.new_val_neighbor.is_empty()).then(|| (s.new_val_neighbor.clone(), s.new_val_is_after));
+                vec![Change::AddEnumValue {
+                    name,
+                    label: s.new_val.clone(),
+                    neighbor,
+                    if_not_exists: s.skip_if_new_val_exists,
+                }]
+            } else {
+                vec![Change::RenameEnumValue { name, old: s.old_val.clone(), new: s.new_val.clone() }]
+            }
+        }
+        NodeEnum::CreateDomainStmt(s) => {
+            let mut not_null = false;
+            let mut has_default = false;
+            for c in &s.constraints {
+                if let Some(NodeEnum::Constraint(c)) = c.node.as_ref() {
+                    match pb::ConstrType::try_from(c.contype) {
+                        Ok(pb::ConstrType::ConstrNotnull) => not_null = true,
+                        Ok(pb::ConstrType::ConstrNull) => not_null = false,
+                        Ok(pb::ConstrType::ConstrDefault) => has_default = true,
+                        _ => {}
+                    }
+                }
+            }
+            let Some(base) = s.type_name.as_ref().map(type_spec) else { return vec![] };
+            vec![Change::CreateDomain { name: qname(&strings(&s.domainname)), base, not_null, has_default }]
+        }
+        NodeEnum::AlterDomainStmt(s) => {
+            let name = qname(&strings(&s.type_name));
+            match s.subtype.as_str() {
+                "N" => vec![Change::AlterDomainNotNull { name, not_null: false }],
+                "O" => vec![Change::AlterDomainNotNull { name, not_null: true }],
+                "T" => vec![Change::AlterDomainDefault { name, has_default: s.def.is_some() }],
+                _ => vec![],
+            }
+        }
+        NodeEnum::CompositeTypeStmt(s) => {
+            vec![Change::CreateOtherType { name: range_var(s.typevar.as_ref()), kind: "composite type" }]
+        }
+        NodeEnum::CreateRangeStmt(s) => {
+            vec![Change::CreateOtherType { name: qname(&strings(&s.type_name)), kind: "range type" }]
+        }
+        _ => vec![],
+    }
+}
+
+fn alter_action(c: &pb::AlterTableCmd) -> Option<AlterAction> {
+    use pb::AlterTableType as T;
+    let def = c.def.as_deref().and_then(|d| d.node.as_ref());
+    let col = || c.name.clone();
+    Some(match T::try_from(c.subtype).ok()? {
+        T::AtAddColumn => match def? {
+            NodeEnum::ColumnDef(d) => AlterAction::AddColumn { column: column_spec(d), if_not_exists: c.missing_ok },
+            _ => return None,
+        },
+        T::AtDropColumn => AlterAction::DropColumn { name: col(), missing_ok: c.missing_ok },
+        T::AtAlterColumnType => match def? {
+            NodeEnum::ColumnDef(d) => AlterAction::AlterType { column: col(), ty: type_spec(d.type_name.as_ref()?) },
+            _ => return None,
+        },
+        T::AtSetNotNull => AlterAction::SetNotNull(col()),
+        T::AtDropNotNull => AlterAction::DropNotNull(col()),
+        T::AtColumnDefault => {
+            if def.is_some() {
+                AlterAction::SetDefault(col())
+            } else {
+                AlterAction::DropDefault(col())
+            }
+        }
+        T::AtAddIdentity => match def? {
+            NodeEnum::Constraint(k) => AlterAction::AddIdentity { column: col(), kind: identity(&k.generated_when) },
+            _ => return None,
+        },
+        T::AtSetIdentity => {
+            // def is a list of DefElem; `generated` carries 'a' (ALWAYS) or 'd' (BY DEFAULT).
+            let NodeEnum::List(list) = def? else { return None };
+            let kind = list.items.iter().find_map(|i| match i.node.as_ref()? {
+                NodeEnum::DefElem(d) if d.defname == "generated" => match d.arg.as_deref()?.node.as_ref()? {
+                    NodeEnum::Integer(v) => {
+                        Some(if v.ival == i32::from(b'd') { Identity::ByDefault } else { Identity::Always })
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })?;
+            AlterAction::SetIdentity { column: col(), kind }
+        }
+        T::AtDropIdentity => AlterAction::DropIdentity { column: col(), missing_ok: c.missing_ok },
+        T::AtDropExpression => AlterAction::DropExpression { column: col(), missing_ok: c.missing_ok },
+        T::AtAddConstraint => match def? {
+            NodeEnum::Constraint(k) if k.contype == pb::ConstrType::ConstrPrimary as i32 => {
+                if k.indexname.is_empty() {
+                    AlterAction::AddPrimaryKey(strings(&k.keys))
+                } else {
+                    AlterAction::AddPrimaryKeyUsingIndex(k.indexname.clone())
+                }
+            }
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(sql: &str) -> Vec<Change> {
+        parse_file("t.up.sql", sql).unwrap().into_iter().map(|l| l.change).collect()
+    }
+
+    #[test]
+    fn statements_know_their_lines() {
+        let located =
+            parse_file("f.up.sql", "-- c\n\nCREATE TABLE a (x int);\n\n  CREATE TYPE e AS ENUM ('x');").unwrap();
+        assert_eq!(located.iter().map(|l| l.origin.line).collect::<Vec<_>>(), [3, 5]);
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line_of_the_bad_token() {
+        let err = parse_file("f.up.sql", "CREATE TABLE a (x int);\nCREATE TABLE b (\n  y int,\n  z intt eger\n);")
+            .unwrap_err();
+        assert_eq!(err.origin.line, 4);
+        assert_eq!(err.message, "syntax error at or near \"eger\"");
+    }
+
+    #[test]
+    fn column_constraints_fold_into_the_column() {
+        let Change::CreateTable { elements, .. } = &parse(
+            "CREATE TABLE t (a int PRIMARY KEY, b text NOT NULL DEFAULT 'x', c bigint GENERATED BY DEFAULT AS IDENTITY, \
+             d int GENERATED ALWAYS AS (a * 2) STORED, e varchar(20)[], CONSTRAINT pk PRIMARY KEY (a, b))",
+        )[0] else {
+            panic!()
+        };
+        let TableElement::Column(a) = &elements[0] else { panic!() };
+        assert!(a.primary_key && !a.not_null);
+        let TableElement::Column(b) = &elements[1] else { panic!() };
+        assert!(b.not_null && b.has_default);
+        let TableElement::Column(c) = &elements[2] else { panic!() };
+        assert_eq!(c.identity, Some(Identity::ByDefault));
+        let TableElement::Column(d) = &elements[3] else { panic!() };
+        assert!(d.generated);
+        let TableElement::Column(e) = &elements[4] else { panic!() };
+        assert_eq!((e.ty.name.name.as_str(), e.ty.typmods.as_slice(), e.ty.array), ("varchar", &[20][..], true));
+        assert_eq!(elements[5], TableElement::PrimaryKey(vec!["a".into(), "b".into()]));
+    }
+
+    #[test]
+    fn skipped_statements_produce_no_changes() {
+        let sql = "CREATE INDEX i ON t (x); CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+                   DO $$ BEGIN PERFORM 1; END $$; CREATE VIEW v AS SELECT 1; COMMENT ON TABLE t IS 'x';
+                   GRANT SELECT ON t TO PUBLIC; CREATE EXTENSION IF NOT EXISTS citext; INSERT INTO t VALUES (1);
+                   BEGIN; COMMIT; SET search_path = public; ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+                   CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f();
+                   CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC SELECT 1; END;";
+        assert_eq!(parse(sql), vec![]);
+    }
+}

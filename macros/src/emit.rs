@@ -1,0 +1,578 @@
+//! Schema -> tokens: table and column markers, row and insert structs, enums, and the runtime
+//! description. Naming and type mapping decisions live here; parsing and replay do not.
+//! Generated code uses fully qualified paths (`::taulu::...`) and never panics.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::{
+    ddl::{Identity, SqlError},
+    model::{ColType, Column, Schema, Table, TypeKind, builtin},
+};
+
+const DEFAULT_SCHEMA: &str = "public";
+
+/// The Rust keywords that are valid as raw identifiers (`r#type`).
+const KEYWORDS: &[&str] = &[
+    "as", "break", "const", "continue", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in", "let",
+    "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static", "struct", "trait", "true", "type",
+    "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+];
+/// Keywords that cannot be raw identifiers: these get a trailing `_`.
+const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
+
+/// An identifier for a SQL name: the name itself when it is a valid Rust identifier (a raw one
+/// for keywords), else the name with every other character replaced by `_`.
+pub fn ident(name: &str) -> Ident {
+    let mut s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    if NOT_RAW.contains(&s.as_str()) {
+        s.push('_');
+    }
+    if KEYWORDS.contains(&s.as_str()) {
+        Ident::new_raw(&s, Span::call_site())
+    } else {
+        Ident::new(&s, Span::call_site())
+    }
+}
+
+/// `login_attempts` -> `LoginAttempts`.
+pub fn camel(name: &str) -> Ident {
+    let mut s = String::new();
+    for part in name.split(|c: char| !c.is_ascii_alphanumeric()).filter(|p| !p.is_empty()) {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            s.push(first.to_ascii_uppercase());
+            s.extend(chars);
+        }
+    }
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, 'T');
+    }
+    if NOT_RAW.contains(&s.as_str()) {
+        s.push('_');
+    }
+    Ident::new(&s, Span::call_site())
+}
+
+/// `Invoice` -> `invoice`, `LoginAttempts` -> `loginattempts`: module names are lower case so
+/// they never collide with the UpperCamelCase table marker of the same table.
+pub fn snake(name: &str) -> Ident {
+    ident(&name.to_ascii_lowercase())
+}
+
+struct Ctx<'a> {
+    schema: &'a Schema,
+    errors: Vec<SqlError>,
+}
+
+/// Emits the whole schema. `files` are the absolute paths of the migrations, made build inputs.
+pub fn emit(schema: &Schema, files: &[String]) -> (TokenStream, Vec<SqlError>) {
+    let mut cx = Ctx { schema, errors: Vec::new() };
+    let mut by_schema: BTreeMap<&str, Vec<TokenStream>> = BTreeMap::new();
+    let mut names: BTreeMap<(String, String), String> = BTreeMap::new(); // (schema, rust name) -> what
+
+    for (_, t) in schema.live_types() {
+        if let TypeKind::Enum { labels } = &t.kind {
+            let rust = camel(&t.name).to_string();
+            if let Some(other) = names.insert((t.schema.clone(), rust.clone()), format!("enum {}", t.name)) {
+                cx.errors.push(SqlError {
+                    origin: t.origin.clone(),
+                    message: format!("enum {} and {other} both become the Rust name `{rust}`; rename one", t.name),
+                });
+                continue;
+            }
+            by_schema.entry(&t.schema).or_default().push(emit_enum(&t.schema, &t.name, labels, &t.origin.to_string()));
+        }
+    }
+    for table in &schema.tables {
+        let rust = camel(&table.name).to_string();
+        let module = snake(&table.name).to_string();
+        let clash = names
+            .insert((table.schema.clone(), rust.clone()), format!("table {}", table.name))
+            .or_else(|| names.insert((table.schema.clone(), format!("mod {module}")), format!("table {}", table.name)));
+        if let Some(other) = clash {
+            cx.errors.push(SqlError {
+                origin: table.origin.clone(),
+                message: format!(
+                    "table {} and {other} both become the Rust name `{rust}`/`{module}`; rename one",
+                    table.name
+                ),
+            });
+            continue;
+        }
+        let tokens = cx.emit_table(table);
+        by_schema.entry(&table.schema).or_default().push(tokens);
+    }
+
+    let mut out = TokenStream::new();
+    for file in files {
+        out.extend(quote! { const _: &str = ::core::include_str!(#file); });
+    }
+    for (schema_name, items) in by_schema {
+        if schema_name == DEFAULT_SCHEMA {
+            out.extend(items);
+        } else {
+            let m = snake(schema_name);
+            let doc = format!("Tables and types of the `{schema_name}` schema.");
+            out.extend(quote! {
+                #[doc = #doc]
+                #[allow(non_snake_case)]
+                pub mod #m { #(#items)* }
+            });
+        }
+    }
+    out.extend(cx.emit_description());
+    (out, cx.errors)
+}
+
+fn emit_enum(schema: &str, name: &str, labels: &[String], origin: &str) -> TokenStream {
+    let ty = camel(name);
+    let doc = format!("The PostgreSQL enum `{}` (created at {origin}).", qualified(schema, name));
+    let mut seen = BTreeSet::new();
+    let variants: Vec<Ident> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut v = camel(l).to_string();
+            if !seen.insert(v.clone()) {
+                v = format!("{v}{i}");
+                seen.insert(v.clone());
+            }
+            Ident::new(&v, Span::call_site())
+        })
+        .collect();
+    let variant_docs = labels.iter().map(|l| format!("`'{l}'`"));
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum #ty { #( #[doc = #variant_docs] #variants, )* }
+
+        #[automatically_derived]
+        impl ::taulu::SqlEnum for #ty {
+            const SCHEMA: &'static str = #schema;
+            const NAME: &'static str = #name;
+            const LABELS: &'static [&'static str] = &[#(#labels),*];
+            const ALL: &'static [Self] = &[#(#ty::#variants),*];
+            fn as_str(self) -> &'static str {
+                match self { #( #ty::#variants => #labels, )* }
+            }
+        }
+
+        #[automatically_derived]
+        impl ::core::fmt::Display for #ty {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(<Self as ::taulu::SqlEnum>::as_str(*self))
+            }
+        }
+
+        #[automatically_derived]
+        impl ::core::str::FromStr for #ty {
+            type Err = ::std::string::String;
+            fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+                <Self as ::taulu::SqlEnum>::from_label(s)
+                    .ok_or_else(|| ::std::format!("{:?} is not a label of enum {}", s, #name))
+            }
+        }
+
+        #[automatically_derived]
+        impl ::taulu::__private::ToSql for #ty {
+            fn to_sql(
+                &self,
+                _ty: &::taulu::__private::Type,
+                out: &mut ::taulu::__private::BytesMut,
+            ) -> ::core::result::Result<::taulu::__private::IsNull, ::std::boxed::Box<dyn ::std::error::Error + Sync + Send>> {
+                ::taulu::__private::enum_to_sql(<Self as ::taulu::SqlEnum>::as_str(*self), out)
+            }
+            fn accepts(ty: &::taulu::__private::Type) -> bool {
+                ::taulu::__private::enum_accepts::<Self>(ty)
+            }
+            ::taulu::__private::to_sql_checked!();
+        }
+
+        #[automatically_derived]
+        impl<'a> ::taulu::__private::FromSql<'a> for #ty {
+            fn from_sql(
+                _ty: &::taulu::__private::Type,
+                raw: &'a [u8],
+            ) -> ::core::result::Result<Self, ::std::boxed::Box<dyn ::std::error::Error + Sync + Send>> {
+                ::taulu::__private::enum_from_sql::<Self>(raw)
+            }
+            fn accepts(ty: &::taulu::__private::Type) -> bool {
+                ::taulu::__private::enum_accepts::<Self>(ty)
+            }
+        }
+    }
+}
+
+fn qualified(schema: &str, name: &str) -> String {
+    if schema == DEFAULT_SCHEMA { name.to_owned() } else { format!("{schema}.{name}") }
+}
+
+/// A column's mapped types: (Rust type of a non-NULL value, type name for docs, cast for domains).
+struct Mapped {
+    rust: TokenStream,
+    rust_name: String,
+    cast: Option<String>,
+}
+
+impl Ctx<'_> {
+    /// Maps a column type to Rust, from inside a table module at `depth` below the macro's module.
+    fn map(&self, ty: &ColType, depth: usize) -> Result<Mapped, String> {
+        let root = std::iter::repeat_n(quote!(super::), depth).collect::<TokenStream>();
+        match ty {
+            ColType::Array(inner) => {
+                let m = self.map(inner, depth)?;
+                let r = m.rust;
+                Ok(Mapped {
+                    rust: quote!(::std::vec::Vec<#r>),
+                    rust_name: format!("Vec<{}>", m.rust_name),
+                    cast: m.cast.map(|c| format!("{c}[]")),
+                })
+            }
+            ColType::User(id) => {
+                let t = &self.schema.types[*id];
+                match &t.kind {
+                    TypeKind::Enum { .. } => {
+                        let e = camel(&t.name);
+                        let path = if t.schema == DEFAULT_SCHEMA {
+                            quote!(#root #e)
+                        } else {
+                            let m = snake(&t.schema);
+                            quote!(#root #m::#e)
+                        };
+                        Ok(Mapped { rust: path, rust_name: e.to_string(), cast: None })
+                    }
+                    TypeKind::Domain { base, .. } => {
+                        let m = self.map(base, depth)?;
+                        Ok(Mapped { cast: Some(self.schema.display_type(base)), ..m })
+                    }
+                    TypeKind::Other(kind) => Err(format!("{kind} {} has no Rust mapping", t.name)),
+                }
+            }
+            ColType::Builtin { name, .. } => {
+                let b = builtin(name).expect("resolved builtins exist");
+                let Some(rust) = b.rust else {
+                    return Err(format!(
+                        "type {} has no Rust mapping in taulu yet (supported: integers, numeric, float, bool, text \
+                         types, uuid, date/time/timestamp/timestamptz, json/jsonb, bytea, inet, enums, domains, arrays)",
+                        b.display
+                    ));
+                };
+                let tokens = match rust {
+                    "i8" | "i16" | "i32" | "i64" | "u32" | "f32" | "f64" | "bool" => {
+                        let i = format_ident!("{}", rust);
+                        quote!(::core::primitive::#i)
+                    }
+                    "String" => quote!(::std::string::String),
+                    other => {
+                        let i = format_ident!("{}", other);
+                        quote!(::taulu::__private::types::#i)
+                    }
+                };
+                let rust_name = match rust {
+                    "DateTimeUtc" => "DateTime<Utc>".to_owned(),
+                    "Bytes" => "Vec<u8>".to_owned(),
+                    "JsonValue" => "serde_json::Value".to_owned(),
+                    other => other.to_owned(),
+                };
+                Ok(Mapped { rust: tokens, rust_name, cast: None })
+            }
+        }
+    }
+
+    fn emit_table(&mut self, table: &Table) -> TokenStream {
+        let marker = camel(&table.name);
+        let module = snake(&table.name);
+        let depth = if table.schema == DEFAULT_SCHEMA { 1 } else { 2 };
+        let schema_name = &table.schema;
+        let table_name = &table.name;
+        let q = qualified(&table.schema, &table.name);
+
+        let mut markers = Vec::new();
+        let mut fields = Vec::new();
+        let mut reads = Vec::new();
+        let mut column_names = Vec::new();
+        let mut required = Vec::new(); // (ident, type, name, cast)
+        let mut optional = Vec::new();
+        let mut seen = BTreeSet::new();
+        for c in &table.columns {
+            let mapped = match self.map(&c.ty, depth) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.errors
+                        .push(SqlError { origin: c.origin.clone(), message: format!("column {q}.{}: {e}", c.name) });
+                    continue;
+                }
+            };
+            let field = ident(&c.name);
+            if !seen.insert(field.to_string()) || ["Row", "Insert"].contains(&field.to_string().as_str()) {
+                self.errors.push(SqlError {
+                    origin: c.origin.clone(),
+                    message: format!(
+                        "column {q}.{} clashes with another generated Rust name `{field}`; rename it",
+                        c.name
+                    ),
+                });
+                continue;
+            }
+            let rust = &mapped.rust;
+            // Row and Insert live one module deeper (where the column markers are not in scope,
+            // so `new(email: String)` binds a parameter instead of matching the `email` marker).
+            let inner = self.map(&c.ty, depth + 1).map(|m| m.rust).unwrap_or_else(|_| rust.clone());
+            let col_name = &c.name;
+            let sql_type = self.schema.display_type(&c.ty);
+            let null = if c.not_null { quote!(::taulu::NotNull) } else { quote!(::taulu::Nullable) };
+            let cast = match &mapped.cast {
+                Some(c) => quote!(::core::option::Option::Some(#c)),
+                None => quote!(::core::option::Option::None),
+            };
+            let doc = format!(
+                "Column `{q}.{col_name}`: `{sql_type}{}`{}{} (Rust `{}`), added at {}.",
+                if c.not_null { " NOT NULL" } else { "" },
+                if c.has_default { ", has a default" } else { "" },
+                match (c.identity, c.generated) {
+                    (Some(Identity::Always), _) => ", identity ALWAYS",
+                    (Some(Identity::ByDefault), _) => ", identity BY DEFAULT",
+                    (None, true) => ", generated",
+                    _ => "",
+                },
+                if c.not_null { mapped.rust_name.clone() } else { format!("Option<{}>", mapped.rust_name) },
+                c.origin
+            );
+            markers.push(quote! {
+                #[doc = #doc]
+                #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+                pub struct #field;
+                #[automatically_derived]
+                impl ::taulu::Column for #field {
+                    type Table = super::#marker;
+                    type Rust = #rust;
+                    type Null = #null;
+                    const NAME: &'static str = #col_name;
+                    const SQL_TYPE: &'static str = #sql_type;
+                    const CAST: ::core::option::Option<&'static str> = #cast;
+                }
+            });
+            let field_ty = if c.not_null { quote!(#inner) } else { quote!(::core::option::Option<#inner>) };
+            let i = reads.len();
+            fields.push(quote! { #[doc = #doc] pub #field: #field_ty });
+            reads.push(quote! { #field: ::taulu::__private::get(row, #i)? });
+            column_names.push(col_name.clone());
+            match insert_kind(c) {
+                InsertKind::Required => required.push((field, inner, col_name.clone(), mapped.cast.clone())),
+                InsertKind::Optional => optional.push((field, inner, col_name.clone(), mapped.cast.clone())),
+                InsertKind::Absent => {}
+            }
+        }
+
+        let marker_doc = format!("Table `{q}` (created at {}).", table.origin);
+        let row_doc =
+            format!("A row of `{q}` with every column, in table order (what a select of all columns returns).");
+        let insert_doc = format!(
+            "A row to insert into `{q}`: required columns are fields, optional ones (nullable, defaulted, identity BY \
+             DEFAULT) are `Option`s left out of the INSERT when `None`; identity ALWAYS and generated columns cannot \
+             be given. Build it with `Insert::new(required..)` and the `with_*` setters."
+        );
+        let info = self.table_info_ident(table);
+
+        let req_fields = required.iter().map(|(f, t, name, _)| {
+            let doc = format!("`{name}` (required).");
+            quote!(#[doc = #doc] pub #f: #t)
+        });
+        let opt_fields = optional.iter().map(|(f, t, name, _)| {
+            let doc = format!("`{name}`; `None` leaves it out of the INSERT (its default or NULL applies).");
+            quote!(#[doc = #doc] pub #f: ::core::option::Option<#t>)
+        });
+        let new_args = required.iter().map(|(f, t, ..)| quote!(#f: #t));
+        let new_req = required.iter().map(|(f, ..)| quote!(#f));
+        let new_opt = optional.iter().map(|(f, ..)| quote!(#f: ::core::option::Option::None));
+        let setters = optional.iter().map(|(f, t, name, _)| {
+            let setter = format_ident!("with_{}", f.to_string().trim_start_matches("r#"));
+            let doc = format!("Sets `{name}`.");
+            quote! { #[doc = #doc] #[must_use] pub fn #setter(mut self, value: #t) -> Self { self.#f = ::core::option::Option::Some(value); self } }
+        });
+        let cast_tokens = |c: &Option<String>| match c {
+            Some(c) => quote!(::core::option::Option::Some(#c)),
+            None => quote!(::core::option::Option::None),
+        };
+        let push_req = required.iter().map(|(f, _, name, cast)| {
+            let cast = cast_tokens(cast);
+            quote! { v.push(::taulu::InsertValue { column: #name, cast: #cast, value: &self.#f }); }
+        });
+        let push_opt = optional.iter().map(|(f, _, name, cast)| {
+            let cast = cast_tokens(cast);
+            quote! { if let ::core::option::Option::Some(x) = &self.#f { v.push(::taulu::InsertValue { column: #name, cast: #cast, value: x }); } }
+        });
+        // The table marker's impl sits one level above the column module.
+        let root = std::iter::repeat_n(quote!(super::), depth - 1).collect::<TokenStream>();
+
+        quote! {
+            #[doc = #marker_doc]
+            #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+            pub struct #marker;
+
+            #[automatically_derived]
+            impl ::taulu::Table for #marker {
+                const SCHEMA: &'static str = #schema_name;
+                const NAME: &'static str = #table_name;
+                const COLUMNS: &'static [&'static str] = &[#(#column_names),*];
+                const INFO: &'static ::taulu::meta::TableInfo = &#root #info;
+                type Row = #module::Row;
+                type Insert = #module::Insert;
+            }
+
+            #[doc = #marker_doc]
+            #[allow(non_camel_case_types, non_snake_case, clippy::all)]
+            pub mod #module {
+                #(#markers)*
+
+                pub use self::__rows::{Insert, Row};
+
+                #[allow(non_camel_case_types, non_snake_case, clippy::all)]
+                mod __rows {
+                #[doc = #row_doc]
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct Row { #(#fields,)* }
+
+                #[automatically_derived]
+                impl ::taulu::FromRow for Row {
+                    fn from_row(row: &::taulu::__private::PgRow) -> ::core::result::Result<Self, ::taulu::Error> {
+                        ::core::result::Result::Ok(Row { #(#reads,)* })
+                    }
+                }
+
+                #[doc = #insert_doc]
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct Insert { #(#req_fields,)* #(#opt_fields,)* }
+
+                impl Insert {
+                    /// An insert with the required columns; optional ones start as `None`.
+                    #[allow(clippy::too_many_arguments)]
+                    pub fn new(#(#new_args),*) -> Self {
+                        Insert { #(#new_req,)* #(#new_opt,)* }
+                    }
+                    #(#setters)*
+                }
+
+                #[automatically_derived]
+                impl ::taulu::Insertable for Insert {
+                    type Table = super::super::#marker;
+                    fn values(&self) -> ::std::vec::Vec<::taulu::InsertValue<'_>> {
+                        let mut v = ::std::vec::Vec::new();
+                        #(#push_req)*
+                        #(#push_opt)*
+                        v
+                    }
+                }
+                }
+            }
+        }
+    }
+
+    fn table_info_ident(&self, table: &Table) -> Ident {
+        let i = self.schema.tables.iter().position(|t| std::ptr::eq(t, table)).unwrap_or(0);
+        format_ident!("__TAULU_TABLE_{}", i)
+    }
+
+    /// `SCHEMA: taulu::meta::Schema` plus one `TableInfo` static per table.
+    fn emit_description(&self) -> TokenStream {
+        let mut statics = Vec::new();
+        let mut refs = Vec::new();
+        for table in &self.schema.tables {
+            let info = self.table_info_ident(table);
+            let (s, n, origin) = (&table.schema, &table.name, table.origin.to_string());
+            let cols = table.columns.iter().map(|c| self.column_info(c));
+            statics.push(quote! {
+                #[doc(hidden)]
+                pub static #info: ::taulu::meta::TableInfo = ::taulu::meta::TableInfo {
+                    schema: #s, name: #n, origin: #origin, columns: &[#(#cols),*],
+                };
+            });
+            refs.push(quote!(#info));
+        }
+        let mut enums = Vec::new();
+        let mut domains = Vec::new();
+        for (_, t) in self.schema.live_types() {
+            let (s, n) = (&t.schema, &t.name);
+            match &t.kind {
+                TypeKind::Enum { labels } => {
+                    enums.push(quote!(::taulu::meta::EnumInfo { schema: #s, name: #n, labels: &[#(#labels),*] }))
+                }
+                TypeKind::Domain { base, not_null, .. } => {
+                    let b = self.schema.display_type(base);
+                    domains.push(
+                        quote!(::taulu::meta::DomainInfo { schema: #s, name: #n, base_type: #b, not_null: #not_null }),
+                    )
+                }
+                TypeKind::Other(_) => {}
+            }
+        }
+        quote! {
+            #(#statics)*
+            /// The schema as the migrations leave it: tables, columns, enums and domains.
+            pub static SCHEMA: ::taulu::meta::Schema = ::taulu::meta::Schema {
+                tables: &[#(#refs),*],
+                enums: &[#(#enums),*],
+                domains: &[#(#domains),*],
+            };
+        }
+    }
+
+    fn column_info(&self, c: &Column) -> TokenStream {
+        let name = &c.name;
+        let sql_type = self.schema.display_type(&c.ty);
+        let rust_type = self.map(&c.ty, 0).map(|m| m.rust_name).unwrap_or_default();
+        let nullable = !c.not_null;
+        let has_default = c.has_default && !c.generated && c.identity.is_none();
+        let identity = match c.identity {
+            Some(Identity::Always) => quote!(::core::option::Option::Some(::taulu::meta::Identity::Always)),
+            Some(Identity::ByDefault) => quote!(::core::option::Option::Some(::taulu::meta::Identity::ByDefault)),
+            None => quote!(::core::option::Option::None),
+        };
+        let generated = c.generated;
+        let origin = c.origin.to_string();
+        quote!(::taulu::meta::ColumnInfo {
+            name: #name, sql_type: #sql_type, rust_type: #rust_type, nullable: #nullable,
+            has_default: #has_default, identity: #identity, generated: #generated, origin: #origin,
+        })
+    }
+}
+
+enum InsertKind {
+    Required,
+    Optional,
+    Absent,
+}
+
+fn insert_kind(c: &Column) -> InsertKind {
+    match (c.identity, c.generated) {
+        (Some(Identity::Always), _) | (_, true) => InsertKind::Absent,
+        (Some(Identity::ByDefault), _) => InsertKind::Optional,
+        _ if !c.not_null || c.has_default => InsertKind::Optional,
+        _ => InsertKind::Required,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_follow_rust_rules() {
+        assert_eq!(ident("email").to_string(), "email");
+        assert_eq!(ident("type").to_string(), "r#type");
+        assert_eq!(ident("self").to_string(), "self_");
+        assert_eq!(ident("Full Name").to_string(), "Full_Name");
+        assert_eq!(ident("1st").to_string(), "_1st");
+        assert_eq!(camel("login_attempts").to_string(), "LoginAttempts");
+        assert_eq!(camel("in-progress").to_string(), "InProgress");
+        assert_eq!(camel("Self").to_string(), "Self_");
+        assert_eq!(snake("Invoice").to_string(), "invoice");
+    }
+}

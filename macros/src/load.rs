@@ -1,0 +1,43 @@
+//! Finding and reading the migration files a `schema!` invocation names. File system only.
+
+use std::path::{Path, PathBuf};
+
+/// The `*.up.sql` files of `dir`, in version order: `(file name, absolute path, contents)`.
+pub fn up_files(dir: &Path) -> Result<Vec<(String, PathBuf, String)>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read migrations directory {}: {e}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".up.sql") else { continue };
+        let version: u64 = stem
+            .split_once('_')
+            .and_then(|(v, _)| v.parse().ok())
+            .ok_or_else(|| format!("{name}: malformed migration file name; expected NNNNNN_description.up.sql"))?;
+        let path = entry.path();
+        let sql = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        files.push((version, name, path, sql));
+    }
+    files.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    Ok(files.into_iter().map(|(_, name, path, sql)| (name, path, sql)).collect())
+}
+
+/// Resolves the macro's path: absolute as is; relative against the crate root
+/// (`CARGO_MANIFEST_DIR`), or, when it does not exist there, against the directory of the file
+/// that invokes the macro (how test crates built elsewhere, e.g. by trybuild, find fixtures).
+pub fn resolve(path: &str, invoking_file: Option<PathBuf>) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    let root = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    let from_root = root.join(p);
+    if from_root.is_dir() {
+        return from_root;
+    }
+    match invoking_file.and_then(|f| f.parent().map(|d| d.join(p))) {
+        Some(from_file) if from_file.is_dir() => from_file,
+        _ => from_root,
+    }
+}

@@ -1,0 +1,969 @@
+//! The schema model: replays [`Change`]s in order into tables, columns and user types, the way
+//! PostgreSQL would apply them, and maps SQL types to Rust types. Plain Rust, no tokens and no
+//! parser: unit-tested with SQL through `ddl` only for convenience.
+
+use std::collections::BTreeSet;
+
+use crate::ddl::{AlterAction, Change, ColumnSpec, Identity, Located, Origin, QName, SqlError, TableElement, TypeSpec};
+
+/// PostgreSQL's identifier limit (NAMEDATALEN - 1 bytes).
+const MAX_IDENT: usize = 63;
+const DEFAULT_SCHEMA: &str = "public";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColType {
+    /// A built-in type by its internal name (`int4`, `varchar`, ...) with its modifiers.
+    Builtin {
+        name: String,
+        typmods: Vec<i64>,
+    },
+    /// A user type (enum, domain, ...) by id into [`Schema::types`].
+    User(usize),
+    Array(Box<ColType>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub ty: ColType,
+    pub not_null: bool,
+    pub has_default: bool,
+    pub identity: Option<Identity>,
+    pub generated: bool,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub schema: String,
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeKind {
+    Enum { labels: Vec<String> },
+    Domain { base: ColType, not_null: bool, has_default: bool },
+    Other(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub struct UserType {
+    pub schema: String,
+    pub name: String,
+    pub kind: TypeKind,
+    pub origin: Origin,
+    /// Dropped types keep their slot so ids stay stable.
+    pub dropped: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    pub schemas: BTreeSet<String>,
+    pub tables: Vec<Table>,
+    pub types: Vec<UserType>,
+}
+
+/// What a built-in type is in Rust. `None`: a PostgreSQL type taulu does not map.
+pub struct Builtin {
+    /// The internal name (`int4`).
+    pub name: &'static str,
+    /// How `format_type` prints it without modifiers (`integer`).
+    pub display: &'static str,
+    /// The Rust type, as a path under `::taulu::__private::types` or a std path.
+    pub rust: Option<&'static str>,
+}
+
+const BUILTINS: &[Builtin] = &[
+    Builtin { name: "int2", display: "smallint", rust: Some("i16") },
+    Builtin { name: "int4", display: "integer", rust: Some("i32") },
+    Builtin { name: "int8", display: "bigint", rust: Some("i64") },
+    Builtin { name: "float4", display: "real", rust: Some("f32") },
+    Builtin { name: "float8", display: "double precision", rust: Some("f64") },
+    Builtin { name: "numeric", display: "numeric", rust: Some("Decimal") },
+    Builtin { name: "bool", display: "boolean", rust: Some("bool") },
+    Builtin { name: "text", display: "text", rust: Some("String") },
+    Builtin { name: "varchar", display: "character varying", rust: Some("String") },
+    Builtin { name: "bpchar", display: "character", rust: Some("String") },
+    Builtin { name: "citext", display: "citext", rust: Some("String") },
+    Builtin { name: "name", display: "name", rust: Some("String") },
+    Builtin { name: "char", display: "\"char\"", rust: Some("i8") },
+    Builtin { name: "oid", display: "oid", rust: Some("u32") },
+    Builtin { name: "uuid", display: "uuid", rust: Some("Uuid") },
+    Builtin { name: "date", display: "date", rust: Some("NaiveDate") },
+    Builtin { name: "time", display: "time without time zone", rust: Some("NaiveTime") },
+    Builtin { name: "timestamp", display: "timestamp without time zone", rust: Some("NaiveDateTime") },
+    Builtin { name: "timestamptz", display: "timestamp with time zone", rust: Some("DateTimeUtc") },
+    Builtin { name: "json", display: "json", rust: Some("JsonValue") },
+    Builtin { name: "jsonb", display: "jsonb", rust: Some("JsonValue") },
+    Builtin { name: "bytea", display: "bytea", rust: Some("Bytes") },
+    Builtin { name: "inet", display: "inet", rust: Some("IpAddr") },
+    // Real PostgreSQL types without a mapping yet: using one is a clear compile error.
+    Builtin { name: "interval", display: "interval", rust: None },
+    Builtin { name: "timetz", display: "time with time zone", rust: None },
+    Builtin { name: "money", display: "money", rust: None },
+    Builtin { name: "cidr", display: "cidr", rust: None },
+    Builtin { name: "macaddr", display: "macaddr", rust: None },
+    Builtin { name: "macaddr8", display: "macaddr8", rust: None },
+    Builtin { name: "bit", display: "bit", rust: None },
+    Builtin { name: "varbit", display: "bit varying", rust: None },
+    Builtin { name: "tsvector", display: "tsvector", rust: None },
+    Builtin { name: "tsquery", display: "tsquery", rust: None },
+    Builtin { name: "xml", display: "xml", rust: None },
+    Builtin { name: "point", display: "point", rust: None },
+    Builtin { name: "line", display: "line", rust: None },
+    Builtin { name: "lseg", display: "lseg", rust: None },
+    Builtin { name: "box", display: "box", rust: None },
+    Builtin { name: "path", display: "path", rust: None },
+    Builtin { name: "polygon", display: "polygon", rust: None },
+    Builtin { name: "circle", display: "circle", rust: None },
+    Builtin { name: "pg_lsn", display: "pg_lsn", rust: None },
+    Builtin { name: "jsonpath", display: "jsonpath", rust: None },
+    Builtin { name: "int4range", display: "int4range", rust: None },
+    Builtin { name: "int8range", display: "int8range", rust: None },
+    Builtin { name: "numrange", display: "numrange", rust: None },
+    Builtin { name: "tsrange", display: "tsrange", rust: None },
+    Builtin { name: "tstzrange", display: "tstzrange", rust: None },
+    Builtin { name: "daterange", display: "daterange", rust: None },
+    Builtin { name: "regclass", display: "regclass", rust: None },
+    Builtin { name: "regtype", display: "regtype", rust: None },
+];
+
+/// Aliases PostgreSQL resolves to a built-in (the grammar already rewrites `INTEGER`, `DOUBLE
+/// PRECISION`, `CHARACTER VARYING`, ...; these are the spellings it leaves alone).
+const ALIASES: &[(&str, &str)] = &[
+    ("int", "int4"),
+    ("integer", "int4"),
+    ("smallint", "int2"),
+    ("bigint", "int8"),
+    ("real", "float4"),
+    ("decimal", "numeric"),
+    ("boolean", "bool"),
+    ("timestamp with time zone", "timestamptz"),
+];
+
+const SERIALS: &[(&str, &str)] = &[
+    ("serial", "int4"),
+    ("serial4", "int4"),
+    ("bigserial", "int8"),
+    ("serial8", "int8"),
+    ("smallserial", "int2"),
+    ("serial2", "int2"),
+];
+
+pub fn builtin(name: &str) -> Option<&'static Builtin> {
+    let name = ALIASES.iter().find(|(a, _)| *a == name).map_or(name, |(_, n)| n);
+    BUILTINS.iter().find(|b| b.name == name)
+}
+
+/// Folds like PostgreSQL: names longer than 63 bytes are truncated (at a character boundary).
+pub fn truncate_ident(s: &str) -> String {
+    if s.len() <= MAX_IDENT {
+        return s.to_owned();
+    }
+    let mut end = MAX_IDENT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+impl Schema {
+    pub fn new() -> Self {
+        let mut schemas = BTreeSet::new();
+        schemas.insert(DEFAULT_SCHEMA.to_owned());
+        Schema { schemas, ..Default::default() }
+    }
+
+    /// Applies every change, collecting errors (an error skips its statement, the rest goes on).
+    pub fn apply_all(&mut self, changes: &[Located]) -> Vec<SqlError> {
+        let mut errors = Vec::new();
+        for c in changes {
+            if let Err(message) = self.apply(&c.change, &c.origin) {
+                errors.push(SqlError { origin: c.origin.clone(), message });
+            }
+        }
+        errors
+    }
+
+    pub fn live_types(&self) -> impl Iterator<Item = (usize, &UserType)> {
+        self.types.iter().enumerate().filter(|(_, t)| !t.dropped)
+    }
+
+    pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.schema == schema && t.name == name)
+    }
+
+    fn schema_of(q: &QName) -> String {
+        truncate_ident(q.schema.as_deref().unwrap_or(DEFAULT_SCHEMA))
+    }
+
+    fn table_index(&self, q: &QName) -> Option<usize> {
+        let (schema, name) = (Self::schema_of(q), truncate_ident(&q.name));
+        self.tables.iter().position(|t| t.schema == schema && t.name == name)
+    }
+
+    fn type_index(&self, q: &QName) -> Option<usize> {
+        let (schema, name) = (Self::schema_of(q), truncate_ident(&q.name));
+        self.types.iter().position(|t| !t.dropped && t.schema == schema && t.name == name)
+    }
+
+    fn require_table(&self, q: &QName, missing_ok: bool) -> Result<Option<usize>, String> {
+        match self.table_index(q) {
+            Some(i) => Ok(Some(i)),
+            None if missing_ok => Ok(None),
+            None => Err(format!("table {} does not exist", display_qname(q))),
+        }
+    }
+
+    fn require_schema(&self, name: &str) -> Result<(), String> {
+        if self.schemas.contains(name) { Ok(()) } else { Err(format!("schema \"{name}\" does not exist")) }
+    }
+
+    /// Resolves a written type: schema-qualified user types, then built-ins (PostgreSQL searches
+    /// `pg_catalog` first), then user types in `public`.
+    fn resolve(&self, spec: &TypeSpec) -> Result<(ColType, bool), String> {
+        if spec.pct_type {
+            return Err("%TYPE column types are not supported: write the type".into());
+        }
+        let schema = spec.name.schema.as_deref();
+        let name = spec.name.name.as_str();
+        let mut serial = false;
+        let base = if schema.is_some_and(|s| s != "pg_catalog") {
+            match self.type_index(&spec.name) {
+                Some(id) => ColType::User(id),
+                None => return Err(format!("type {} does not exist", display_qname(&spec.name))),
+            }
+        } else if let Some((_, int)) = SERIALS.iter().find(|(s, _)| *s == name).filter(|_| schema.is_none()) {
+            if spec.array {
+                return Err(format!("array of {name} is not supported by PostgreSQL"));
+            }
+            serial = true;
+            ColType::Builtin { name: (*int).to_owned(), typmods: vec![] }
+        } else if let Some(b) = builtin(name) {
+            let mut typmods = spec.typmods.clone();
+            // `numeric(p)` means `numeric(p,0)`.
+            if b.name == "numeric" && typmods.len() == 1 {
+                typmods.push(0);
+            }
+            ColType::Builtin { name: b.name.to_owned(), typmods }
+        } else if schema.is_none()
+            && let Some(id) = self.type_index(&QName { schema: Some(DEFAULT_SCHEMA.into()), name: name.into() })
+        {
+            ColType::User(id)
+        } else {
+            return Err(format!(
+                "type {} does not exist (or is not a type taulu knows; create it in a migration first)",
+                display_qname(&spec.name)
+            ));
+        };
+        let ty = if spec.array { ColType::Array(Box::new(base)) } else { base };
+        Ok((ty, serial))
+    }
+
+    fn column(&self, spec: &ColumnSpec, origin: &Origin) -> Result<Column, String> {
+        let (ty, serial) = self.resolve(&spec.ty).map_err(|e| format!("column \"{}\": {e}", spec.name))?;
+        let domain_not_null =
+            matches!(&ty, ColType::User(id) if matches!(self.types[*id].kind, TypeKind::Domain { not_null: true, .. }));
+        let domain_default = matches!(&ty, ColType::User(id) if matches!(self.types[*id].kind, TypeKind::Domain { has_default: true, .. }));
+        Ok(Column {
+            name: truncate_ident(&spec.name),
+            ty,
+            not_null: spec.not_null || spec.primary_key || spec.identity.is_some() || serial || domain_not_null,
+            has_default: spec.has_default || serial || domain_default,
+            identity: spec.identity,
+            generated: spec.generated,
+            origin: origin.clone(),
+        })
+    }
+
+    fn apply(&mut self, change: &Change, origin: &Origin) -> Result<(), String> {
+        match change {
+            Change::CreateSchema { name, if_not_exists } => {
+                let name = truncate_ident(name);
+                if !self.schemas.insert(name.clone()) && !if_not_exists {
+                    return Err(format!("schema \"{name}\" already exists"));
+                }
+            }
+            Change::DropSchemas { names, missing_ok, cascade } => {
+                for name in names {
+                    let name = truncate_ident(name);
+                    if !self.schemas.contains(&name) {
+                        if *missing_ok {
+                            continue;
+                        }
+                        return Err(format!("schema \"{name}\" does not exist"));
+                    }
+                    let used = self.tables.iter().any(|t| t.schema == name)
+                        || self.live_types().any(|(_, t)| t.schema == name);
+                    if used && !cascade {
+                        return Err(format!("cannot drop schema \"{name}\": objects depend on it (use CASCADE)"));
+                    }
+                    self.tables.retain(|t| t.schema != name);
+                    for t in self.types.iter_mut().filter(|t| t.schema == name) {
+                        t.dropped = true;
+                    }
+                    self.schemas.remove(&name);
+                }
+            }
+            Change::RenameSchema { name, new_name } => {
+                let (name, new_name) = (truncate_ident(name), truncate_ident(new_name));
+                if !self.schemas.remove(&name) {
+                    return Err(format!("schema \"{name}\" does not exist"));
+                }
+                self.schemas.insert(new_name.clone());
+                for t in self.tables.iter_mut().filter(|t| t.schema == name) {
+                    t.schema = new_name.clone();
+                }
+                for t in self.types.iter_mut().filter(|t| t.schema == name) {
+                    t.schema = new_name.clone();
+                }
+            }
+            Change::CreateTable { table, if_not_exists, elements } => {
+                let schema = Self::schema_of(table);
+                self.require_schema(&schema)?;
+                if self.table_index(table).is_some() {
+                    return if *if_not_exists {
+                        Ok(())
+                    } else {
+                        Err(format!("table {} already exists", display_qname(table)))
+                    };
+                }
+                let mut columns: Vec<Column> = Vec::new();
+                let mut pk: Vec<String> = Vec::new();
+                for element in elements {
+                    match element {
+                        TableElement::Column(spec) => {
+                            let col = self.column(spec, origin)?;
+                            if columns.iter().any(|c| c.name == col.name) {
+                                return Err(format!("column \"{}\" specified more than once", col.name));
+                            }
+                            columns.push(col);
+                        }
+                        TableElement::PrimaryKey(keys) => pk.extend(keys.iter().map(|k| truncate_ident(k))),
+                        TableElement::Like { table: like, options } => {
+                            let source = self.require_table(like, false)?.expect("not missing_ok");
+                            for c in &self.tables[source].columns {
+                                if columns.iter().any(|x| x.name == c.name) {
+                                    return Err(format!("column \"{}\" specified more than once", c.name));
+                                }
+                                let keep_generated = options & crate::ddl::LIKE_GENERATED != 0;
+                                let keep_defaults = options & crate::ddl::LIKE_DEFAULTS != 0;
+                                let keep_identity = options & crate::ddl::LIKE_IDENTITY != 0;
+                                columns.push(Column {
+                                    identity: c.identity.filter(|_| keep_identity),
+                                    generated: c.generated && keep_generated,
+                                    has_default: c.has_default && !c.generated && keep_defaults,
+                                    origin: origin.clone(),
+                                    ..c.clone()
+                                });
+                            }
+                        }
+                    }
+                }
+                for key in &pk {
+                    let col = columns
+                        .iter_mut()
+                        .find(|c| &c.name == key)
+                        .ok_or_else(|| format!("primary key column \"{key}\" does not exist"))?;
+                    col.not_null = true;
+                }
+                self.tables.push(Table { schema, name: truncate_ident(&table.name), columns, origin: origin.clone() });
+            }
+            Change::AlterTable { table, missing_ok, actions } => {
+                let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
+                for action in actions {
+                    self.alter(t, action, origin).map_err(|e| format!("ALTER TABLE {}: {e}", display_qname(table)))?;
+                }
+            }
+            Change::RenameTable { table, new_name, missing_ok } => {
+                let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
+                let new_name = truncate_ident(new_name);
+                if self.table(&self.tables[t].schema, &new_name).is_some() {
+                    return Err(format!("table \"{new_name}\" already exists"));
+                }
+                self.tables[t].name = new_name;
+            }
+            Change::RenameColumn { table, column, new_name, missing_ok } => {
+                let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
+                let new_name = truncate_ident(new_name);
+                let table = &mut self.tables[t];
+                if table.columns.iter().any(|c| c.name == new_name) {
+                    return Err(format!("column \"{new_name}\" of table \"{}\" already exists", table.name));
+                }
+                let col = column_mut(table, column)?;
+                col.name = new_name;
+            }
+            Change::SetTableSchema { table, schema, missing_ok } => {
+                let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
+                let schema = truncate_ident(schema);
+                self.require_schema(&schema)?;
+                if self.table(&schema, &self.tables[t].name).is_some() {
+                    return Err(format!("table \"{}\" already exists in schema \"{schema}\"", self.tables[t].name));
+                }
+                self.tables[t].schema = schema;
+            }
+            Change::DropTables { tables, missing_ok, .. } => {
+                for q in tables {
+                    if let Some(i) = self.require_table(q, *missing_ok)? {
+                        self.tables.remove(i);
+                    }
+                }
+            }
+            Change::CreateEnum { name, labels } => {
+                self.create_type(name, TypeKind::Enum { labels: labels.clone() }, origin)?;
+            }
+            Change::CreateDomain { name, base, not_null, has_default } => {
+                let (base, serial) = self.resolve(base)?;
+                if serial {
+                    return Err("a domain cannot be based on a serial type".into());
+                }
+                self.create_type(
+                    name,
+                    TypeKind::Domain { base, not_null: *not_null, has_default: *has_default },
+                    origin,
+                )?;
+            }
+            Change::CreateOtherType { name, kind } => self.create_type(name, TypeKind::Other(kind), origin)?,
+            Change::AddEnumValue { name, label, neighbor, if_not_exists } => {
+                let labels = self.enum_labels(name)?;
+                if labels.contains(label) {
+                    return if *if_not_exists { Ok(()) } else { Err(format!("enum label \"{label}\" already exists")) };
+                }
+                let at = match neighbor {
+                    None => labels.len(),
+                    Some((n, after)) => {
+                        let i = labels
+                            .iter()
+                            .position(|l| l == n)
+                            .ok_or_else(|| format!("\"{n}\" is not an existing enum label"))?;
+                        if *after { i + 1 } else { i }
+                    }
+                };
+                labels.insert(at, label.clone());
+            }
+            Change::RenameEnumValue { name, old, new } => {
+                let labels = self.enum_labels(name)?;
+                if labels.contains(new) {
+                    return Err(format!("enum label \"{new}\" already exists"));
+                }
+                let l = labels
+                    .iter_mut()
+                    .find(|l| *l == old)
+                    .ok_or_else(|| format!("\"{old}\" is not an existing enum label"))?;
+                *l = new.clone();
+            }
+            Change::RenameType { name, new_name, missing_ok } => {
+                let Some(id) = self.type_index(name) else {
+                    return if *missing_ok {
+                        Ok(())
+                    } else {
+                        Err(format!("type {} does not exist", display_qname(name)))
+                    };
+                };
+                self.types[id].name = truncate_ident(new_name);
+            }
+            Change::SetTypeSchema { name, schema, missing_ok } => {
+                let Some(id) = self.type_index(name) else {
+                    return if *missing_ok {
+                        Ok(())
+                    } else {
+                        Err(format!("type {} does not exist", display_qname(name)))
+                    };
+                };
+                let schema = truncate_ident(schema);
+                self.require_schema(&schema)?;
+                self.types[id].schema = schema;
+            }
+            Change::DropTypes { names, missing_ok, cascade } => {
+                for q in names {
+                    let Some(id) = self.type_index(q) else {
+                        if *missing_ok {
+                            continue;
+                        }
+                        return Err(format!("type {} does not exist", display_qname(q)));
+                    };
+                    let users: Vec<String> = self
+                        .tables
+                        .iter()
+                        .flat_map(|t| {
+                            t.columns
+                                .iter()
+                                .filter(|c| uses_type(&c.ty, id))
+                                .map(move |c| format!("{}.{}", t.name, c.name))
+                        })
+                        .collect();
+                    if !users.is_empty() {
+                        if !cascade {
+                            return Err(format!(
+                                "cannot drop type {}: column {} depends on it (use CASCADE)",
+                                display_qname(q),
+                                users.join(", ")
+                            ));
+                        }
+                        for t in &mut self.tables {
+                            t.columns.retain(|c| !uses_type(&c.ty, id));
+                        }
+                    }
+                    self.types[id].dropped = true;
+                }
+            }
+            Change::AlterDomainNotNull { name, not_null } => {
+                match self.type_index(name).map(|id| &mut self.types[id].kind) {
+                    Some(TypeKind::Domain { not_null: n, .. }) => *n = *not_null,
+                    _ => return Err(format!("domain {} does not exist", display_qname(name))),
+                }
+            }
+            Change::AlterDomainDefault { name, has_default } => {
+                match self.type_index(name).map(|id| &mut self.types[id].kind) {
+                    Some(TypeKind::Domain { has_default: d, .. }) => *d = *has_default,
+                    _ => return Err(format!("domain {} does not exist", display_qname(name))),
+                }
+            }
+            Change::Unsupported { what } => return Err(format!("{what} is not supported by taulu's schema model")),
+        }
+        Ok(())
+    }
+
+    fn create_type(&mut self, name: &QName, kind: TypeKind, origin: &Origin) -> Result<(), String> {
+        let schema = Self::schema_of(name);
+        self.require_schema(&schema)?;
+        if self.type_index(name).is_some() {
+            return Err(format!("type {} already exists", display_qname(name)));
+        }
+        self.types.push(UserType {
+            schema,
+            name: truncate_ident(&name.name),
+            kind,
+            origin: origin.clone(),
+            dropped: false,
+        });
+        Ok(())
+    }
+
+    fn enum_labels(&mut self, name: &QName) -> Result<&mut Vec<String>, String> {
+        match self.type_index(name).map(|id| &mut self.types[id].kind) {
+            Some(TypeKind::Enum { labels }) => Ok(labels),
+            _ => Err(format!("enum type {} does not exist", display_qname(name))),
+        }
+    }
+
+    fn alter(&mut self, t: usize, action: &AlterAction, origin: &Origin) -> Result<(), String> {
+        match action {
+            AlterAction::AddColumn { column, if_not_exists } => {
+                let col = self.column(column, origin)?;
+                let table = &mut self.tables[t];
+                if table.columns.iter().any(|c| c.name == col.name) {
+                    return if *if_not_exists {
+                        Ok(())
+                    } else {
+                        Err(format!("column \"{}\" already exists", col.name))
+                    };
+                }
+                table.columns.push(col);
+            }
+            AlterAction::DropColumn { name, missing_ok } => {
+                let table = &mut self.tables[t];
+                let before = table.columns.len();
+                let name = truncate_ident(name);
+                table.columns.retain(|c| c.name != name);
+                if table.columns.len() == before && !missing_ok {
+                    return Err(format!("column \"{name}\" does not exist"));
+                }
+            }
+            AlterAction::AlterType { column, ty } => {
+                let (ty, serial) = self.resolve(ty).map_err(|e| format!("column \"{column}\": {e}"))?;
+                if serial {
+                    return Err(format!("column \"{column}\": cannot change a column's type to a serial type"));
+                }
+                column_mut(&mut self.tables[t], column)?.ty = ty;
+            }
+            AlterAction::SetNotNull(c) => column_mut(&mut self.tables[t], c)?.not_null = true,
+            AlterAction::DropNotNull(c) => {
+                let col = column_mut(&mut self.tables[t], c)?;
+                if col.identity.is_some() {
+                    return Err(format!("column \"{c}\" is an identity column; it must stay NOT NULL"));
+                }
+                col.not_null = false;
+            }
+            AlterAction::SetDefault(c) => column_mut(&mut self.tables[t], c)?.has_default = true,
+            AlterAction::DropDefault(c) => column_mut(&mut self.tables[t], c)?.has_default = false,
+            AlterAction::AddIdentity { column, kind } => {
+                let col = column_mut(&mut self.tables[t], column)?;
+                if col.identity.is_some() {
+                    return Err(format!("column \"{column}\" is already an identity column"));
+                }
+                col.identity = Some(*kind);
+                col.not_null = true;
+            }
+            AlterAction::SetIdentity { column, kind } => {
+                let col = column_mut(&mut self.tables[t], column)?;
+                if col.identity.is_none() {
+                    return Err(format!("column \"{column}\" is not an identity column"));
+                }
+                col.identity = Some(*kind);
+            }
+            AlterAction::DropIdentity { column, missing_ok } => {
+                let col = column_mut(&mut self.tables[t], column)?;
+                if col.identity.is_none() && !missing_ok {
+                    return Err(format!("column \"{column}\" is not an identity column"));
+                }
+                col.identity = None;
+            }
+            AlterAction::DropExpression { column, missing_ok } => {
+                let col = column_mut(&mut self.tables[t], column)?;
+                if !col.generated && !missing_ok {
+                    return Err(format!("column \"{column}\" is not a generated column"));
+                }
+                col.generated = false;
+            }
+            AlterAction::AddPrimaryKey(keys) => {
+                for k in keys {
+                    column_mut(&mut self.tables[t], k)?.not_null = true;
+                }
+            }
+            AlterAction::AddPrimaryKeyUsingIndex(index) => {
+                return Err(format!(
+                    "ADD PRIMARY KEY USING INDEX \"{index}\" is not supported (taulu does not track index columns): \
+                     write ADD PRIMARY KEY (columns), or SET NOT NULL on the key columns first"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// How `format_type` prints a column type (user types qualified outside `public`).
+    pub fn display_type(&self, ty: &ColType) -> String {
+        match ty {
+            ColType::Array(inner) => format!("{}[]", self.display_type(inner)),
+            ColType::User(id) => {
+                let t = &self.types[*id];
+                if t.schema == DEFAULT_SCHEMA {
+                    quote_if_needed(&t.name)
+                } else {
+                    format!("{}.{}", quote_if_needed(&t.schema), quote_if_needed(&t.name))
+                }
+            }
+            ColType::Builtin { name, typmods } => {
+                let b = builtin(name).expect("builtins are resolved");
+                match (b.name, typmods.as_slice()) {
+                    (_, []) => b.display.to_owned(),
+                    ("timestamp" | "timestamptz" | "time", [p]) => {
+                        let (head, tail) = b.display.split_once(' ').unwrap_or((b.display, ""));
+                        format!("{head}({p}) {tail}")
+                    }
+                    (_, mods) => {
+                        format!("{}({})", b.display, mods.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn uses_type(ty: &ColType, id: usize) -> bool {
+    match ty {
+        ColType::User(u) => *u == id,
+        ColType::Array(inner) => uses_type(inner, id),
+        ColType::Builtin { .. } => false,
+    }
+}
+
+fn column_mut<'a>(table: &'a mut Table, name: &str) -> Result<&'a mut Column, String> {
+    let name = truncate_ident(name);
+    let table_name = table.name.clone();
+    table
+        .columns
+        .iter_mut()
+        .find(|c| c.name == name)
+        .ok_or_else(|| format!("column \"{name}\" of table \"{table_name}\" does not exist"))
+}
+
+fn display_qname(q: &QName) -> String {
+    match &q.schema {
+        Some(s) => format!("\"{s}\".\"{}\"", q.name),
+        None => format!("\"{}\"", q.name),
+    }
+}
+
+/// Quotes an identifier the way `quote_ident` does when it is not a plain lower-case name.
+pub fn quote_if_needed(name: &str) -> String {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if plain { name.to_owned() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+}
+
+/// Parses and replays migration files (`(file name, sql)` in version order).
+pub fn build(files: &[(String, String)]) -> (Schema, Vec<SqlError>) {
+    let mut schema = Schema::new();
+    let mut errors = Vec::new();
+    for (file, sql) in files {
+        match crate::ddl::parse_file(file, sql) {
+            Ok(changes) => errors.extend(schema.apply_all(&changes)),
+            Err(e) => errors.push(e),
+        }
+    }
+    (schema, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(files: &[&str]) -> Schema {
+        let files: Vec<(String, String)> =
+            files.iter().enumerate().map(|(i, sql)| (format!("{:06}_m.up.sql", i + 1), (*sql).to_owned())).collect();
+        let (schema, errors) = build(&files);
+        assert!(errors.is_empty(), "{errors:#?}");
+        schema
+    }
+
+    fn error(files: &[&str]) -> SqlError {
+        let files: Vec<(String, String)> =
+            files.iter().enumerate().map(|(i, sql)| (format!("{:06}_m.up.sql", i + 1), (*sql).to_owned())).collect();
+        let (_, errors) = build(&files);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        errors[0].clone()
+    }
+
+    /// (name, display type, not null, has default, identity, generated) of each column.
+    fn cols(s: &Schema, schema_name: &str, table: &str) -> Vec<(String, String, bool, bool, Option<Identity>, bool)> {
+        s.table(schema_name, table)
+            .unwrap_or_else(|| panic!("no table {schema_name}.{table}"))
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), s.display_type(&c.ty), c.not_null, c.has_default, c.identity, c.generated))
+            .collect()
+    }
+
+    fn col(name: &str, ty: &str, nn: bool, def: bool) -> (String, String, bool, bool, Option<Identity>, bool) {
+        (name.into(), ty.into(), nn, def, None, false)
+    }
+
+    #[test]
+    fn create_table_types_nullability_defaults_identity_generated() {
+        let s = schema(&["CREATE TABLE t (
+            a int PRIMARY KEY, b varchar(20) NOT NULL DEFAULT 'x', c numeric(10,2), d numeric(5), e text[],
+            f double precision, g bigint GENERATED ALWAYS AS IDENTITY, h int GENERATED BY DEFAULT AS IDENTITY,
+            i bigserial, j int GENERATED ALWAYS AS (a * 2) STORED, k timestamptz, l timestamp(3), m char,
+            n boolean, o uuid, p jsonb, q bytea, r inet, s smallserial, t date, u time, v float8, w decimal(4,1),
+            x character varying, y \"char\", z real)"]);
+        let mut g = col("g", "bigint", true, false);
+        g.4 = Some(Identity::Always);
+        let mut h = col("h", "integer", true, false);
+        h.4 = Some(Identity::ByDefault);
+        let mut j = col("j", "integer", false, false);
+        j.5 = true;
+        assert_eq!(
+            cols(&s, "public", "t"),
+            vec![
+                col("a", "integer", true, false),
+                col("b", "character varying(20)", true, true),
+                col("c", "numeric(10,2)", false, false),
+                col("d", "numeric(5,0)", false, false),
+                col("e", "text[]", false, false),
+                col("f", "double precision", false, false),
+                g,
+                h,
+                col("i", "bigint", true, true),
+                j,
+                col("k", "timestamp with time zone", false, false),
+                col("l", "timestamp(3) without time zone", false, false),
+                col("m", "character(1)", false, false),
+                col("n", "boolean", false, false),
+                col("o", "uuid", false, false),
+                col("p", "jsonb", false, false),
+                col("q", "bytea", false, false),
+                col("r", "inet", false, false),
+                col("s", "smallint", true, true),
+                col("t", "date", false, false),
+                col("u", "time without time zone", false, false),
+                col("v", "double precision", false, false),
+                col("w", "numeric(4,1)", false, false),
+                col("x", "character varying", false, false),
+                col("y", "\"char\"", false, false),
+                col("z", "real", false, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn table_constraint_primary_key_implies_not_null_and_if_not_exists_is_a_no_op() {
+        let s = schema(&["CREATE TABLE m (a int, b int, c int, PRIMARY KEY (a, b), UNIQUE (c), CHECK (c > 0));
+             CREATE TABLE IF NOT EXISTS m (z int);"]);
+        assert_eq!(
+            cols(&s, "public", "m"),
+            vec![col("a", "integer", true, false), col("b", "integer", true, false), col("c", "integer", false, false)]
+        );
+        assert_eq!(error(&["CREATE TABLE m (a int); CREATE TABLE m (b int);"]).message, "table \"m\" already exists");
+    }
+
+    #[test]
+    fn foreign_keys_and_checks_do_not_change_shapes() {
+        let s = schema(&[
+            "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p_id int REFERENCES p (id) ON DELETE CASCADE CHECK (p_id > 0),
+             FOREIGN KEY (p_id) REFERENCES p (id));",
+        ]);
+        assert_eq!(cols(&s, "public", "c"), vec![col("p_id", "integer", false, false)]);
+    }
+
+    #[test]
+    fn like_including_all_copies_columns_defaults_identity_and_generated() {
+        let s = schema(&[
+            "CREATE TABLE a (id int GENERATED ALWAYS AS IDENTITY, n text NOT NULL DEFAULT 'x', g int GENERATED ALWAYS AS (1) STORED);
+             CREATE TABLE b (LIKE a INCLUDING ALL, extra int);
+             CREATE TABLE c (LIKE a);",
+        ]);
+        assert_eq!(cols(&s, "public", "b"), {
+            let mut v = cols(&s, "public", "a");
+            v.push(col("extra", "integer", false, false));
+            v
+        });
+        // Without INCLUDING: NOT NULL is copied, defaults, identity and generation are not.
+        assert_eq!(
+            cols(&s, "public", "c"),
+            vec![col("id", "integer", true, false), col("n", "text", true, false), col("g", "integer", false, false)]
+        );
+    }
+
+    #[test]
+    fn alter_table_actions_apply_in_order() {
+        let s = schema(&[
+            "CREATE TABLE t (a int, b text, c int, d int GENERATED ALWAYS AS (a) STORED, e int NOT NULL);",
+            "ALTER TABLE t ADD COLUMN f text NOT NULL DEFAULT '', ADD COLUMN IF NOT EXISTS a bigint,
+                 DROP COLUMN b, DROP COLUMN IF EXISTS nope, ALTER COLUMN c TYPE bigint USING c::bigint,
+                 ALTER COLUMN c SET NOT NULL, ALTER COLUMN a SET DEFAULT 1, ALTER COLUMN e DROP NOT NULL;
+             ALTER TABLE t ALTER COLUMN d DROP EXPRESSION, ALTER COLUMN a SET NOT NULL,
+                 ALTER COLUMN a ADD GENERATED BY DEFAULT AS IDENTITY;
+             ALTER TABLE t ALTER COLUMN a SET GENERATED ALWAYS;
+             ALTER TABLE t ALTER COLUMN f DROP DEFAULT;
+             ALTER TABLE t RENAME COLUMN e TO e2;
+             ALTER TABLE t ADD CONSTRAINT t_pk PRIMARY KEY (e2);
+             ALTER TABLE t ADD CONSTRAINT t_c CHECK (c > 0);",
+        ]);
+        let mut a = col("a", "integer", true, true);
+        a.4 = Some(Identity::Always);
+        assert_eq!(
+            cols(&s, "public", "t"),
+            vec![
+                a,
+                col("c", "bigint", true, false),
+                col("d", "integer", false, false),
+                col("e2", "integer", true, false),
+                col("f", "text", true, false),
+            ]
+        );
+        let s = schema(&[
+            "CREATE TABLE t (a int GENERATED ALWAYS AS IDENTITY); ALTER TABLE t ALTER COLUMN a DROP IDENTITY;",
+        ]);
+        assert_eq!(cols(&s, "public", "t"), vec![col("a", "integer", true, false)]);
+        let s = schema(&["CREATE TABLE t (a int); ALTER TABLE t ALTER COLUMN a DROP IDENTITY IF EXISTS;"]);
+        assert_eq!(cols(&s, "public", "t"), vec![col("a", "integer", false, false)]);
+    }
+
+    #[test]
+    fn rename_table_set_schema_and_drop() {
+        let s = schema(&["CREATE SCHEMA archive; CREATE TABLE a (x int); CREATE TABLE gone (y int);
+             ALTER TABLE a RENAME TO b; ALTER TABLE b SET SCHEMA archive; DROP TABLE IF EXISTS gone, nope CASCADE;
+             ALTER TABLE IF EXISTS nope ADD COLUMN z int;"]);
+        assert_eq!(cols(&s, "archive", "b"), vec![col("x", "integer", false, false)]);
+        assert!(s.table("public", "a").is_none() && s.table("public", "gone").is_none());
+    }
+
+    #[test]
+    fn enums_add_values_in_position_rename_and_drop() {
+        let s = schema(&[
+            "CREATE TYPE mood AS ENUM ('sad', 'happy'); CREATE TABLE t (m mood, ms mood[]);",
+            "ALTER TYPE mood ADD VALUE 'ok' BEFORE 'happy'; ALTER TYPE mood ADD VALUE 'meh' AFTER 'sad';
+             ALTER TYPE mood ADD VALUE 'ecstatic'; ALTER TYPE mood ADD VALUE IF NOT EXISTS 'ok';
+             ALTER TYPE mood RENAME VALUE 'sad' TO 'blue'; ALTER TYPE mood RENAME TO feeling;",
+        ]);
+        let (_, t) = s.live_types().next().unwrap();
+        assert_eq!(t.name, "feeling");
+        assert_eq!(
+            t.kind,
+            TypeKind::Enum {
+                labels: vec!["blue".into(), "meh".into(), "ok".into(), "happy".into(), "ecstatic".into()]
+            }
+        );
+        // Columns follow the rename.
+        assert_eq!(cols(&s, "public", "t")[1].1, "feeling[]");
+        let e = error(&["CREATE TYPE mood AS ENUM ('a'); CREATE TABLE t (m mood); DROP TYPE mood;"]);
+        assert_eq!(e.message, "cannot drop type \"mood\": column t.m depends on it (use CASCADE)");
+        let s = schema(&["CREATE TYPE mood AS ENUM ('a'); CREATE TABLE t (m mood, n int); DROP TYPE mood CASCADE;"]);
+        assert_eq!(cols(&s, "public", "t"), vec![col("n", "integer", false, false)]);
+        assert_eq!(s.live_types().count(), 0);
+    }
+
+    #[test]
+    fn domains_carry_base_type_not_null_and_default() {
+        let s = schema(&["CREATE DOMAIN email AS text NOT NULL CHECK (VALUE LIKE '%@%');
+             CREATE DOMAIN score AS integer DEFAULT 0;
+             CREATE TABLE u (e email, s score, o email);
+             ALTER DOMAIN score SET NOT NULL;"]);
+        assert_eq!(
+            cols(&s, "public", "u"),
+            vec![col("e", "email", true, false), col("s", "score", false, true), col("o", "email", true, false)]
+        );
+        let (_, score) = s.live_types().nth(1).unwrap();
+        assert_eq!(
+            score.kind,
+            TypeKind::Domain {
+                base: ColType::Builtin { name: "int4".into(), typmods: vec![] },
+                not_null: true,
+                has_default: true
+            }
+        );
+    }
+
+    #[test]
+    fn schema_qualified_and_quoted_names_fold_and_truncate_like_postgres() {
+        let long = "x".repeat(70);
+        let s = schema(&[&format!(
+            "CREATE SCHEMA \"Billing\"; CREATE TYPE \"Billing\".\"Kind\" AS ENUM ('a');
+             CREATE TABLE \"Billing\".\"Invoice\" (\"Id\" int, kind \"Billing\".\"Kind\", {long} int);
+             CREATE TABLE public.Users (ID int, \"user\" text);"
+        )]);
+        assert_eq!(
+            cols(&s, "Billing", "Invoice"),
+            vec![
+                col("Id", "integer", false, false),
+                col("kind", "\"Billing\".\"Kind\"", false, false),
+                col(&"x".repeat(63), "integer", false, false),
+            ]
+        );
+        assert_eq!(
+            cols(&s, "public", "users"),
+            vec![col("id", "integer", false, false), col("user", "text", false, false)]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let e = error(&["CREATE TABLE a (x int);", "\n\nALTER TABLE nope ADD COLUMN y int;"]);
+        assert_eq!(e.origin.to_string(), "000002_m.up.sql:3");
+        assert_eq!(e.message, "table \"nope\" does not exist");
+        assert_eq!(
+            error(&["CREATE TABLE a (x widget);"]).message.split(" (").next().unwrap(),
+            "column \"x\": type \"widget\" does not exist"
+        );
+        assert_eq!(
+            error(&["CREATE TABLE a (x int); ALTER TABLE a ALTER COLUMN y SET NOT NULL;"]).message,
+            "ALTER TABLE \"a\": column \"y\" of table \"a\" does not exist"
+        );
+        assert!(error(&["CREATE TABLE a AS SELECT 1 AS x;"]).message.contains("is not supported"));
+        assert_eq!(error(&["CREATE TABLE other.t (x int);"]).message, "schema \"other\" does not exist");
+    }
+
+    #[test]
+    fn errors_are_collected_not_just_the_first() {
+        let files = vec![(
+            "000001_m.up.sql".to_owned(),
+            "ALTER TABLE a ADD COLUMN x int;\nDROP TABLE b;\nCREATE TABLE c (x int);".to_owned(),
+        )];
+        let (schema, errors) = build(&files);
+        assert_eq!(errors.iter().map(|e| e.origin.line).collect::<Vec<_>>(), [1, 2]);
+        assert!(schema.table("public", "c").is_some());
+    }
+}
