@@ -53,6 +53,8 @@ pub struct ColumnSpec {
     pub identity: Option<Identity>,
     /// `GENERATED ALWAYS AS (..) STORED` (or VIRTUAL).
     pub generated: bool,
+    /// 1-based line of the column definition in its file (0 when unknown).
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,7 +240,7 @@ pub fn parse_file(file: &str, sql: &str) -> Result<Vec<Located>, SqlError> {
         let start = first_token(sql, location);
         let origin = Origin { file: file.to_owned(), line: line_of(sql, start) };
         let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else { continue };
-        for change in changes(node) {
+        for change in changes(node, sql) {
             out.push(Located { change, origin: origin.clone() });
         }
     }
@@ -332,7 +334,7 @@ fn identity(generated_when: &str) -> Identity {
     if generated_when == "d" { Identity::ByDefault } else { Identity::Always }
 }
 
-fn column_spec(c: &pb::ColumnDef) -> ColumnSpec {
+fn column_spec(c: &pb::ColumnDef, sql: &str) -> ColumnSpec {
     let ty = c.type_name.as_ref().map(type_spec).unwrap_or(TypeSpec {
         name: QName { schema: None, name: String::new() },
         typmods: vec![],
@@ -347,6 +349,7 @@ fn column_spec(c: &pb::ColumnDef) -> ColumnSpec {
         has_default: c.raw_default.is_some(),
         identity: None,
         generated: false,
+        line: usize::try_from(c.location).map_or(0, |at| line_of(sql, at)),
     };
     for con in &c.constraints {
         if let Some(NodeEnum::Constraint(con)) = con.node.as_ref() {
@@ -368,7 +371,7 @@ fn apply_column_constraint(spec: &mut ColumnSpec, con: &pb::Constraint) {
     }
 }
 
-fn changes(node: &NodeEnum) -> Vec<Change> {
+fn changes(node: &NodeEnum, sql: &str) -> Vec<Change> {
     use pb::ObjectType as O;
     let object = |t: i32| pb::ObjectType::try_from(t).unwrap_or(O::Undefined);
     match node {
@@ -387,7 +390,7 @@ fn changes(node: &NodeEnum) -> Vec<Change> {
             let mut elements = Vec::new();
             for elt in &s.table_elts {
                 match elt.node.as_ref() {
-                    Some(NodeEnum::ColumnDef(c)) => elements.push(TableElement::Column(column_spec(c))),
+                    Some(NodeEnum::ColumnDef(c)) => elements.push(TableElement::Column(column_spec(c, sql))),
                     Some(NodeEnum::Constraint(c)) if c.contype == pb::ConstrType::ConstrPrimary as i32 => {
                         elements.push(TableElement::PrimaryKey(strings(&c.keys)))
                     }
@@ -412,7 +415,7 @@ fn changes(node: &NodeEnum) -> Vec<Change> {
                 .cmds
                 .iter()
                 .filter_map(|c| match c.node.as_ref() {
-                    Some(NodeEnum::AlterTableCmd(c)) => alter_action(c),
+                    Some(NodeEnum::AlterTableCmd(c)) => alter_action(c, sql),
                     _ => None,
                 })
                 .collect::<Vec<_>>();
@@ -521,13 +524,15 @@ fn changes(node: &NodeEnum) -> Vec<Change> {
     }
 }
 
-fn alter_action(c: &pb::AlterTableCmd) -> Option<AlterAction> {
+fn alter_action(c: &pb::AlterTableCmd, sql: &str) -> Option<AlterAction> {
     use pb::AlterTableType as T;
     let def = c.def.as_deref().and_then(|d| d.node.as_ref());
     let col = || c.name.clone();
     Some(match T::try_from(c.subtype).ok()? {
         T::AtAddColumn => match def? {
-            NodeEnum::ColumnDef(d) => AlterAction::AddColumn { column: column_spec(d), if_not_exists: c.missing_ok },
+            NodeEnum::ColumnDef(d) => {
+                AlterAction::AddColumn { column: column_spec(d, sql), if_not_exists: c.missing_ok }
+            }
             _ => return None,
         },
         T::AtDropColumn => AlterAction::DropColumn { name: col(), missing_ok: c.missing_ok },

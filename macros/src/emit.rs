@@ -321,28 +321,29 @@ impl Ctx<'_> {
                 });
                 continue;
             }
+            let (not_null, has_default) = (self.schema.not_null(c), self.schema.has_default(c));
             let rust = &mapped.rust;
             // Row and Insert live one module deeper (where the column markers are not in scope,
             // so `new(email: String)` binds a parameter instead of matching the `email` marker).
             let inner = self.map(&c.ty, depth + 1).map(|m| m.rust).unwrap_or_else(|_| rust.clone());
             let col_name = &c.name;
             let sql_type = self.schema.display_type(&c.ty);
-            let null = if c.not_null { quote!(::taulu::NotNull) } else { quote!(::taulu::Nullable) };
+            let null = if not_null { quote!(::taulu::NotNull) } else { quote!(::taulu::Nullable) };
             let cast = match &mapped.cast {
                 Some(c) => quote!(::core::option::Option::Some(#c)),
                 None => quote!(::core::option::Option::None),
             };
             let doc = format!(
                 "Column `{q}.{col_name}`: `{sql_type}{}`{}{} (Rust `{}`), added at {}.",
-                if c.not_null { " NOT NULL" } else { "" },
-                if c.has_default { ", has a default" } else { "" },
+                if not_null { " NOT NULL" } else { "" },
+                if has_default { ", has a default" } else { "" },
                 match (c.identity, c.generated) {
                     (Some(Identity::Always), _) => ", identity ALWAYS",
                     (Some(Identity::ByDefault), _) => ", identity BY DEFAULT",
                     (None, true) => ", generated",
                     _ => "",
                 },
-                if c.not_null { mapped.rust_name.clone() } else { format!("Option<{}>", mapped.rust_name) },
+                if not_null { mapped.rust_name.clone() } else { format!("Option<{}>", mapped.rust_name) },
                 c.origin
             );
             markers.push(quote! {
@@ -359,12 +360,12 @@ impl Ctx<'_> {
                     const CAST: ::core::option::Option<&'static str> = #cast;
                 }
             });
-            let field_ty = if c.not_null { quote!(#inner) } else { quote!(::core::option::Option<#inner>) };
+            let field_ty = if not_null { quote!(#inner) } else { quote!(::core::option::Option<#inner>) };
             let i = reads.len();
             fields.push(quote! { #[doc = #doc] pub #field: #field_ty });
             reads.push(quote! { #field: ::taulu::__private::get(row, #i)? });
             column_names.push(col_name.clone());
-            match insert_kind(c) {
+            match insert_kind(c, not_null, has_default) {
                 InsertKind::Required => required.push((field, inner, col_name.clone(), mapped.cast.clone())),
                 InsertKind::Optional => optional.push((field, inner, col_name.clone(), mapped.cast.clone())),
                 InsertKind::Absent => {}
@@ -526,10 +527,11 @@ impl Ctx<'_> {
 
     fn column_info(&self, c: &Column) -> TokenStream {
         let name = &c.name;
+        let (not_null, has_default) = (self.schema.not_null(c), self.schema.has_default(c));
         let sql_type = self.schema.display_type(&c.ty);
         let rust_type = self.map(&c.ty, 0).map(|m| m.rust_name).unwrap_or_default();
-        let nullable = !c.not_null;
-        let has_default = c.has_default && !c.generated && c.identity.is_none();
+        let nullable = !not_null;
+        let has_default = has_default && !c.generated && c.identity.is_none();
         let identity = match c.identity {
             Some(Identity::Always) => quote!(::core::option::Option::Some(::taulu::meta::Identity::Always)),
             Some(Identity::ByDefault) => quote!(::core::option::Option::Some(::taulu::meta::Identity::ByDefault)),
@@ -550,11 +552,11 @@ enum InsertKind {
     Absent,
 }
 
-fn insert_kind(c: &Column) -> InsertKind {
+fn insert_kind(c: &Column, not_null: bool, has_default: bool) -> InsertKind {
     match (c.identity, c.generated) {
         (Some(Identity::Always), _) | (_, true) => InsertKind::Absent,
         (Some(Identity::ByDefault), _) => InsertKind::Optional,
-        _ if !c.not_null || c.has_default => InsertKind::Optional,
+        _ if !not_null || has_default => InsertKind::Optional,
         _ => InsertKind::Required,
     }
 }

@@ -17,8 +17,10 @@ use quote::quote;
 #[proc_macro]
 pub fn schema(input: TokenStream) -> TokenStream {
     let lit = syn::parse_macro_input!(input as syn::LitStr);
-    let dir = load::resolve(&lit.value(), proc_macro::Span::call_site().local_file());
-    expand(&dir).unwrap_or_else(|e| syn::Error::new(lit.span(), e).to_compile_error()).into()
+    load::resolve(&lit.value(), proc_macro::Span::call_site().local_file())
+        .and_then(|dir| expand(&dir))
+        .unwrap_or_else(|e| syn::Error::new(lit.span(), e).to_compile_error())
+        .into()
 }
 
 /// Reads, replays and emits; every migration error becomes its own `compile_error!`.

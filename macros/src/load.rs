@@ -26,18 +26,21 @@ pub fn up_files(dir: &Path) -> Result<Vec<(String, PathBuf, String)>, String> {
 /// Resolves the macro's path: absolute as is; relative against the crate root
 /// (`CARGO_MANIFEST_DIR`), or, when it does not exist there, against the directory of the file
 /// that invokes the macro (how test crates built elsewhere, e.g. by trybuild, find fixtures).
-pub fn resolve(path: &str, invoking_file: Option<PathBuf>) -> PathBuf {
+pub fn resolve(path: &str, invoking_file: Option<PathBuf>) -> Result<PathBuf, String> {
     let p = Path::new(path);
     if p.is_absolute() {
-        return p.to_path_buf();
+        return Ok(p.to_path_buf());
     }
     let root = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
     let from_root = root.join(p);
     if from_root.is_dir() {
-        return from_root;
+        return Ok(from_root);
     }
     match invoking_file.and_then(|f| f.parent().map(|d| d.join(p))) {
-        Some(from_file) if from_file.is_dir() => from_file,
-        _ => from_root,
+        Some(from_file) if from_file.is_dir() => Ok(from_file),
+        _ => Err(format!(
+            "migrations directory {path:?} not found: a relative path is looked up in the crate root \
+             (CARGO_MANIFEST_DIR), then next to the file invoking `schema!`"
+        )),
     }
 }

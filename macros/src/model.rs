@@ -264,17 +264,14 @@ impl Schema {
 
     fn column(&self, spec: &ColumnSpec, origin: &Origin) -> Result<Column, String> {
         let (ty, serial) = self.resolve(&spec.ty).map_err(|e| format!("column \"{}\": {e}", spec.name))?;
-        let domain_not_null =
-            matches!(&ty, ColType::User(id) if matches!(self.types[*id].kind, TypeKind::Domain { not_null: true, .. }));
-        let domain_default = matches!(&ty, ColType::User(id) if matches!(self.types[*id].kind, TypeKind::Domain { has_default: true, .. }));
         Ok(Column {
             name: truncate_ident(&spec.name),
             ty,
-            not_null: spec.not_null || spec.primary_key || spec.identity.is_some() || serial || domain_not_null,
-            has_default: spec.has_default || serial || domain_default,
+            not_null: spec.not_null || spec.primary_key || spec.identity.is_some() || serial,
+            has_default: spec.has_default || serial,
             identity: spec.identity,
             generated: spec.generated,
-            origin: origin.clone(),
+            origin: Origin { file: origin.file.clone(), line: if spec.line > 0 { spec.line } else { origin.line } },
         })
     }
 
@@ -633,6 +630,25 @@ impl Schema {
         Ok(())
     }
 
+    /// Whether the column can never hold NULL: its own NOT NULL, or a NOT NULL domain (as the
+    /// domain is now: `ALTER DOMAIN` applies to existing columns).
+    pub fn not_null(&self, c: &Column) -> bool {
+        c.not_null || matches!(self.domain(&c.ty), Some(TypeKind::Domain { not_null: true, .. }))
+    }
+
+    /// Whether an insert may leave the column out and get a value (its DEFAULT, serial, or its
+    /// domain's default).
+    pub fn has_default(&self, c: &Column) -> bool {
+        c.has_default || matches!(self.domain(&c.ty), Some(TypeKind::Domain { has_default: true, .. }))
+    }
+
+    fn domain(&self, ty: &ColType) -> Option<&TypeKind> {
+        match ty {
+            ColType::User(id) => Some(&self.types[*id].kind).filter(|k| matches!(k, TypeKind::Domain { .. })),
+            _ => None,
+        }
+    }
+
     /// How `format_type` prints a column type (user types qualified outside `public`).
     pub fn display_type(&self, ty: &ColType) -> String {
         match ty {
@@ -733,7 +749,7 @@ mod tests {
             .unwrap_or_else(|| panic!("no table {schema_name}.{table}"))
             .columns
             .iter()
-            .map(|c| (c.name.clone(), s.display_type(&c.ty), c.not_null, c.has_default, c.identity, c.generated))
+            .map(|c| (c.name.clone(), s.display_type(&c.ty), s.not_null(c), s.has_default(c), c.identity, c.generated))
             .collect()
     }
 
@@ -904,7 +920,7 @@ mod tests {
              ALTER DOMAIN score SET NOT NULL;"]);
         assert_eq!(
             cols(&s, "public", "u"),
-            vec![col("e", "email", true, false), col("s", "score", false, true), col("o", "email", true, false)]
+            vec![col("e", "email", true, false), col("s", "score", true, true), col("o", "email", true, false)]
         );
         let (_, score) = s.live_types().nth(1).unwrap();
         assert_eq!(
@@ -954,6 +970,14 @@ mod tests {
         );
         assert!(error(&["CREATE TABLE a AS SELECT 1 AS x;"]).message.contains("is not supported"));
         assert_eq!(error(&["CREATE TABLE other.t (x int);"]).message, "schema \"other\" does not exist");
+    }
+
+    #[test]
+    fn columns_remember_the_line_that_defined_them() {
+        let s = schema(&["-- c\nCREATE TABLE t (\n  a int,\n  b text\n);\nALTER TABLE t\n  ADD COLUMN c int;"]);
+        let lines: Vec<usize> = s.table("public", "t").unwrap().columns.iter().map(|c| c.origin.line).collect();
+        assert_eq!(lines, [3, 4, 7]);
+        assert_eq!(s.table("public", "t").unwrap().origin.line, 2);
     }
 
     #[test]

@@ -1,0 +1,17 @@
+//! Compile-time guarantees, pinned with trybuild: each `tests/ui/<area>/<rule>.rs` either compiles
+//! (a `pass` case) or fails with the `.stderr` beside it. The messages follow rustc's wording, so
+//! the `.stderr` files are tied to the toolchain they were written with (rustc 1.95); regenerate
+//! them with `TRYBUILD=overwrite cargo test --test compiletest` after a toolchain upgrade, and read
+//! the diff.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.pass("tests/ui/schema/v1_has_people_name.rs");
+    t.pass("tests/ui/schema/v2_renamed_name_to_full_name.rs");
+    t.compile_fail("tests/ui/schema/v2_old_column_name_no_longer_compiles.rs");
+    t.compile_fail("tests/ui/schema/syntax_error_names_file_and_line.rs");
+    t.compile_fail("tests/ui/schema/alter_of_unknown_table_names_file_and_line.rs");
+    t.compile_fail("tests/ui/schema/unknown_sql_type_names_table_column_and_type.rs");
+    t.compile_fail("tests/ui/schema/missing_migrations_directory.rs");
+}

@@ -1,0 +1,5 @@
+mod db {
+    taulu::schema!("../../fixtures/schema/unknown_table");
+}
+
+fn main() {}

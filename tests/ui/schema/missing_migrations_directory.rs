@@ -1,0 +1,5 @@
+mod db {
+    taulu::schema!("no/such/dir");
+}
+
+fn main() {}

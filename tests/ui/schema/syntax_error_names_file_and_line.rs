@@ -1,0 +1,5 @@
+mod db {
+    taulu::schema!("../../fixtures/schema/syntax_error");
+}
+
+fn main() {}
