@@ -247,9 +247,36 @@ pub fn parse_file(file: &str, sql: &str) -> Result<Vec<Located>, SqlError> {
     Ok(out)
 }
 
+/// The first byte at or after `from` that is not whitespace or a comment.
 fn first_token(sql: &str, from: usize) -> usize {
-    let rest = split::split(sql.get(from..).unwrap_or(""));
-    rest.first().map_or(from, |s| from + s.offset)
+    let b = sql.as_bytes();
+    let mut i = from.min(b.len());
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if b[i..].starts_with(b"--") {
+            i = sql[i..].find('\n').map_or(b.len(), |n| i + n);
+        } else if b[i..].starts_with(b"/*") {
+            let mut depth = 0usize;
+            while i < b.len() {
+                if b[i..].starts_with(b"/*") {
+                    depth += 1;
+                    i += 2;
+                } else if b[i..].starts_with(b"*/") {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else {
+            return i;
+        }
+    }
 }
 
 fn line_of(sql: &str, byte: usize) -> usize {
