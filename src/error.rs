@@ -129,6 +129,10 @@ pub enum Error {
         message: String,
     },
 
+    /// `fetch_one` found no row.
+    #[error("the query returned no rows")]
+    NoRows,
+
     /// A file-system or process operation failed.
     #[error("{context}: {source}")]
     Io {

@@ -37,6 +37,12 @@ pub use error::{Error, MigrationFailure, Result};
 pub use local::LocalCluster;
 pub use query::{Column, FromRow, InsertValue, Insertable, NotNull, Nullability, Nullable, SqlEnum, Table};
 
+/// What a module using the builder needs: `use taulu::prelude::*;`.
+pub mod prelude {
+    pub use crate::query::{BoolExt as _, ColumnExt as _, Executor, Query as _, not, select_from};
+    pub use crate::{Column, Error, FromRow, Table};
+}
+
 /// Typed tables, columns, rows, inserts and enums, derived at build time from a directory of
 /// migration files (`NNNNNN_description.up.sql`), with no database.
 ///

@@ -348,7 +348,7 @@ impl Ctx<'_> {
             );
             markers.push(quote! {
                 #[doc = #doc]
-                #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+                #[derive(Debug, Clone, Copy, Default)]
                 pub struct #field;
                 #[automatically_derived]
                 impl ::taulu::Column for #field {

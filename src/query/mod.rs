@@ -3,7 +3,22 @@
 //! migrations; the builder (select, insert, update, delete) only ever sees them. No SQL text is
 //! produced here.
 
+mod exec;
+mod expr;
+mod render;
+mod scope;
+mod select;
+mod value;
+
 use postgres_types::ToSql;
+
+pub use exec::{Compiled, Executor};
+pub use expr::{
+    And, Between, BoolExt, ColumnExt, Compare, CompareColumns, Condition, InList, IsNull, Not, Or, OrderItem, Ordered, not,
+};
+pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
+pub use select::{AllColumns, FromTable, NoColumns, Query, Select, SelectItemOf, Selected, Selection, select_from};
+pub use value::{Bind, Param};
 
 use crate::{Error, meta};
 
@@ -27,6 +42,8 @@ pub trait Table: Copy + Default + 'static {
 pub trait Nullability: 'static {
     /// `Option<T>` for [`Nullable`], `T` for [`NotNull`].
     type Wrap<T>;
+    /// [`Nullable`] if either side is.
+    type Or<N: Nullability>: Nullability;
     /// True for [`Nullable`].
     const NULLABLE: bool;
 }
@@ -41,11 +58,13 @@ pub struct Nullable;
 
 impl Nullability for NotNull {
     type Wrap<T> = T;
+    type Or<N: Nullability> = N;
     const NULLABLE: bool = false;
 }
 
 impl Nullability for Nullable {
     type Wrap<T> = Option<T>;
+    type Or<N: Nullability> = Nullable;
     const NULLABLE: bool = true;
 }
 

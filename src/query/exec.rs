@@ -1,0 +1,57 @@
+//! Running compiled queries: [`Executor`] is anything that can run SQL with parameters (a
+//! tokio-postgres client or transaction today; the pool plugs in the same way). It receives SQL
+//! text already rendered; it never builds any.
+
+use std::future::Future;
+
+use tokio_postgres::{Row, types::ToSql};
+
+use super::value::Param;
+use crate::Error;
+
+/// A rendered statement: SQL text and its parameters.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The SQL text with `$n` placeholders.
+    pub sql: String,
+    /// The parameters, `$1` first.
+    pub params: Vec<Param>,
+}
+
+impl Compiled {
+    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.params.iter().map(Param::as_sql).collect()
+    }
+}
+
+/// Something that can run a [`Compiled`] statement.
+pub trait Executor: Sync {
+    /// Runs a statement that returns rows.
+    fn query_rows(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Row>, Error>> + Send;
+    /// Runs a statement and returns the number of rows it affected.
+    fn execute(&self, q: &Compiled) -> impl Future<Output = Result<u64, Error>> + Send;
+}
+
+impl Executor for tokio_postgres::Client {
+    async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>, Error> {
+        tracing::trace!(target: "taulu::query", sql = %q.sql, "query");
+        Ok(self.query(q.sql.as_str(), &q.refs()).await?)
+    }
+
+    async fn execute(&self, q: &Compiled) -> Result<u64, Error> {
+        tracing::trace!(target: "taulu::query", sql = %q.sql, "execute");
+        Ok(tokio_postgres::Client::execute(self, q.sql.as_str(), &q.refs()).await?)
+    }
+}
+
+impl Executor for tokio_postgres::Transaction<'_> {
+    async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>, Error> {
+        tracing::trace!(target: "taulu::query", sql = %q.sql, "query in transaction");
+        Ok(self.query(q.sql.as_str(), &q.refs()).await?)
+    }
+
+    async fn execute(&self, q: &Compiled) -> Result<u64, Error> {
+        tracing::trace!(target: "taulu::query", sql = %q.sql, "execute in transaction");
+        Ok(tokio_postgres::Transaction::execute(self, q.sql.as_str(), &q.refs()).await?)
+    }
+}

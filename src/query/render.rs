@@ -1,0 +1,334 @@
+//! The untyped query tree and the one place SQL text is produced. Builders (select, ...) only
+//! assemble [`Node`]s and [`SelectCore`]s; [`Writer`] quotes every identifier and turns every value
+//! into a `$n` parameter. Nothing here knows the typed schema.
+
+use super::value::Param;
+
+/// A table as it appears in FROM/JOIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TableRef {
+    pub schema: &'static str,
+    pub name: &'static str,
+}
+
+/// An expression.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub enum Node {
+    /// `"table"."column"`.
+    Column { table: &'static str, column: &'static str },
+    /// `$n`, cast to `cast` when the column is domain-typed.
+    Param(Param, Option<&'static str>),
+    /// `lhs op rhs`.
+    Binary(Box<Node>, &'static str, Box<Node>),
+    /// `(a AND b AND ..)`; empty is `true`.
+    And(Vec<Node>),
+    /// `(a OR b OR ..)`; empty is `false`.
+    Or(Vec<Node>),
+    /// `NOT (x)`.
+    Not(Box<Node>),
+    /// `x IS NULL` / `x IS NOT NULL`.
+    Postfix(Box<Node>, &'static str),
+    /// `x [NOT] IN ($1, $2)`; an empty list is `false` (`true` when negated).
+    InList { lhs: Box<Node>, list: Vec<Node>, negated: bool },
+    /// `x [NOT] BETWEEN a AND b`.
+    Between { lhs: Box<Node>, low: Box<Node>, high: Box<Node> },
+    /// `name(args)`.
+    Function(&'static str, Vec<Node>),
+    /// `count(*)`.
+    CountStar,
+}
+
+/// One item of a select list.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct SelectItem {
+    pub node: Node,
+    pub alias: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JoinKind {
+    Inner,
+    Left,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Join {
+    pub kind: JoinKind,
+    pub table: TableRef,
+    pub on: Node,
+}
+
+/// Sort direction and NULL placement of an ORDER BY item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub struct Order {
+    pub desc: bool,
+    pub nulls: Option<bool>, // Some(true): NULLS FIRST
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Distinct {
+    #[default]
+    None,
+    All,
+    On(Vec<Node>),
+}
+
+/// A SELECT statement, untyped.
+#[derive(Debug, Clone)]
+pub(crate) struct SelectCore {
+    pub distinct: Distinct,
+    pub items: Vec<SelectItem>,
+    pub from: TableRef,
+    pub joins: Vec<Join>,
+    pub wheres: Vec<Node>,
+    pub group_by: Vec<Node>,
+    pub having: Vec<Node>,
+    pub order_by: Vec<(Node, Order)>,
+    pub limit: Option<Node>,
+    pub offset: Option<Node>,
+}
+
+impl SelectCore {
+    pub fn new(from: TableRef) -> Self {
+        SelectCore {
+            distinct: Distinct::None,
+            items: Vec::new(),
+            from,
+            joins: Vec::new(),
+            wheres: Vec::new(),
+            group_by: Vec::new(),
+            having: Vec::new(),
+            order_by: Vec::new(),
+            limit: None,
+            offset: None,
+        }
+    }
+}
+
+/// SQL text plus parameters.
+#[derive(Default)]
+pub(crate) struct Writer {
+    pub sql: String,
+    pub params: Vec<Param>,
+}
+
+impl Writer {
+    pub fn push_sql(&mut self, s: &str) {
+        self.sql.push_str(s);
+    }
+
+    /// A quoted identifier: always double-quoted, embedded quotes doubled.
+    pub fn push_ident(&mut self, name: &str) {
+        self.sql.reserve(name.len() + 2);
+        self.sql.push('"');
+        for c in name.chars() {
+            if c == '"' {
+                self.sql.push('"');
+            }
+            self.sql.push(c);
+        }
+        self.sql.push('"');
+    }
+
+    pub fn push_bind(&mut self, p: &Param, cast: Option<&str>) {
+        self.params.push(p.clone());
+        self.sql.push('$');
+        self.sql.push_str(&self.params.len().to_string());
+        if let Some(cast) = cast {
+            self.sql.push_str("::");
+            self.sql.push_str(cast);
+        }
+    }
+
+    pub fn push_table(&mut self, t: TableRef) {
+        if t.schema != "public" {
+            self.push_ident(t.schema);
+            self.sql.push('.');
+        }
+        self.push_ident(t.name);
+    }
+
+    fn push_list(&mut self, nodes: &[Node], sep: &str) {
+        for (i, n) in nodes.iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(sep);
+            }
+            self.push_node(n);
+        }
+    }
+
+    pub fn push_node(&mut self, node: &Node) {
+        match node {
+            Node::Column { table, column } => {
+                self.push_ident(table);
+                self.sql.push('.');
+                self.push_ident(column);
+            }
+            Node::Param(p, cast) => self.push_bind(p, *cast),
+            Node::Binary(l, op, r) => {
+                self.push_node(l);
+                self.sql.push(' ');
+                self.sql.push_str(op);
+                self.sql.push(' ');
+                self.push_node(r);
+            }
+            Node::And(items) | Node::Or(items) if items.is_empty() => {
+                self.push_sql(if matches!(node, Node::And(_)) { "true" } else { "false" })
+            }
+            Node::And(items) | Node::Or(items) if items.len() == 1 => self.push_node(&items[0]),
+            Node::And(items) => {
+                self.sql.push('(');
+                self.push_list(items, " AND ");
+                self.sql.push(')');
+            }
+            Node::Or(items) => {
+                self.sql.push('(');
+                self.push_list(items, " OR ");
+                self.sql.push(')');
+            }
+            Node::Not(inner) => {
+                self.push_sql("NOT (");
+                self.push_node(inner);
+                self.sql.push(')');
+            }
+            Node::Postfix(inner, op) => {
+                self.push_node(inner);
+                self.sql.push(' ');
+                self.push_sql(op);
+            }
+            Node::InList { list, negated, .. } if list.is_empty() => self.push_sql(if *negated { "true" } else { "false" }),
+            Node::InList { lhs, list, negated } => {
+                self.push_node(lhs);
+                self.push_sql(if *negated { " NOT IN (" } else { " IN (" });
+                self.push_list(list, ", ");
+                self.sql.push(')');
+            }
+            Node::Between { lhs, low, high } => {
+                self.push_node(lhs);
+                self.push_sql(" BETWEEN ");
+                self.push_node(low);
+                self.push_sql(" AND ");
+                self.push_node(high);
+            }
+            Node::Function(name, args) => {
+                self.push_sql(name);
+                self.sql.push('(');
+                self.push_list(args, ", ");
+                self.sql.push(')');
+            }
+            Node::CountStar => self.push_sql("count(*)"),
+        }
+    }
+
+    /// Conditions joined with AND, each parenthesised when it is itself an OR.
+    fn push_conditions(&mut self, keyword: &str, conditions: &[Node]) {
+        if conditions.is_empty() {
+            return;
+        }
+        self.push_sql(keyword);
+        if conditions.len() == 1 {
+            self.push_node(&conditions[0]);
+        } else {
+            self.push_list(conditions, " AND ");
+        }
+    }
+
+    pub fn push_select(&mut self, q: &SelectCore) {
+        self.push_sql("SELECT ");
+        match &q.distinct {
+            Distinct::None => {}
+            Distinct::All => self.push_sql("DISTINCT "),
+            Distinct::On(nodes) => {
+                self.push_sql("DISTINCT ON (");
+                self.push_list(nodes, ", ");
+                self.push_sql(") ");
+            }
+        }
+        for (i, item) in q.items.iter().enumerate() {
+            if i > 0 {
+                self.push_sql(", ");
+            }
+            self.push_node(&item.node);
+            if let Some(alias) = item.alias {
+                self.push_sql(" AS ");
+                self.push_ident(alias);
+            }
+        }
+        self.push_sql(" FROM ");
+        self.push_table(q.from);
+        for j in &q.joins {
+            self.push_sql(match j.kind {
+                JoinKind::Inner => " INNER JOIN ",
+                JoinKind::Left => " LEFT JOIN ",
+            });
+            self.push_table(j.table);
+            self.push_sql(" ON ");
+            self.push_node(&j.on);
+        }
+        self.push_conditions(" WHERE ", &q.wheres);
+        if !q.group_by.is_empty() {
+            self.push_sql(" GROUP BY ");
+            self.push_list(&q.group_by, ", ");
+        }
+        self.push_conditions(" HAVING ", &q.having);
+        if !q.order_by.is_empty() {
+            self.push_sql(" ORDER BY ");
+            for (i, (node, order)) in q.order_by.iter().enumerate() {
+                if i > 0 {
+                    self.push_sql(", ");
+                }
+                self.push_node(node);
+                if order.desc {
+                    self.push_sql(" DESC");
+                }
+                match order.nulls {
+                    Some(true) => self.push_sql(" NULLS FIRST"),
+                    Some(false) => self.push_sql(" NULLS LAST"),
+                    None => {}
+                }
+            }
+        }
+        if let Some(limit) = &q.limit {
+            self.push_sql(" LIMIT ");
+            self.push_node(limit);
+        }
+        if let Some(offset) = &q.offset {
+            self.push_sql(" OFFSET ");
+            self.push_node(offset);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_always_quoted_with_embedded_quotes_doubled() {
+        let mut w = Writer::default();
+        w.push_ident("user");
+        w.push_sql(" ");
+        w.push_ident("Mixed Case");
+        w.push_sql(" ");
+        w.push_ident("we\"ird");
+        assert_eq!(w.sql, r#""user" "Mixed Case" "we""ird""#);
+    }
+
+    #[test]
+    fn or_inside_and_is_parenthesised_and_empty_lists_are_constants() {
+        let col = |c| Node::Column { table: "t", column: c };
+        let eq = |c, v: i64| Node::Binary(Box::new(col(c)), "=", Box::new(Node::Param(Param::new(v), None)));
+        let mut w = Writer::default();
+        w.push_node(&Node::And(vec![eq("a", 1), Node::Or(vec![eq("b", 2), eq("c", 3)])]));
+        assert_eq!(w.sql, r#"("t"."a" = $1 AND ("t"."b" = $2 OR "t"."c" = $3))"#);
+        assert_eq!(format!("{:?}", w.params), "[1, 2, 3]");
+        let mut w = Writer::default();
+        w.push_node(&Node::InList { lhs: Box::new(col("a")), list: vec![], negated: false });
+        w.push_sql(" ");
+        w.push_node(&Node::InList { lhs: Box::new(col("a")), list: vec![], negated: true });
+        assert_eq!(w.sql, "false true");
+    }
+}

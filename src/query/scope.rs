@@ -1,0 +1,80 @@
+//! The type-level FROM/JOIN scope of a query and the checks against it: a column may only be used
+//! when its table is in scope, a left-joined table's columns read as `Option`, join columns must
+//! have the same Rust type. Pure types and traits; nothing here runs (see TYPES-SPIKE.md).
+
+use std::marker::PhantomData;
+
+use super::{Column, Nullability};
+
+/// The empty scope.
+pub struct Nil;
+
+/// A scope: the newest table `H` (an [`Entry`]) in front of the rest `R`.
+pub struct Cons<H, R>(PhantomData<(H, R)>);
+
+/// A table `T` in scope with nullability `N`: [`NotNull`](super::NotNull) for FROM and INNER JOIN,
+/// [`Nullable`](super::Nullable) for the right side of a LEFT JOIN.
+pub struct Entry<T, N>(PhantomData<(T, N)>);
+
+/// Index: the table is at the head of the scope. Inferred, never written.
+pub struct Here;
+
+/// Index: the table is further down the scope. Inferred, never written.
+pub struct There<I>(PhantomData<I>);
+
+/// The scope contains table `T` (at inferred position `I`).
+#[diagnostic::on_unimplemented(
+    message = "table `{T}` is not in this query's FROM/JOIN scope",
+    label = "`{T}` is not joined here",
+    note = "join `{T}` first (inner_join / left_join), or select from it"
+)]
+pub trait Contains<T, I> {
+    /// Whether the table's rows may be absent (left joined).
+    type Null: Nullability;
+}
+
+impl<T, N: Nullability, R> Contains<T, Here> for Cons<Entry<T, N>, R> {
+    type Null = N;
+}
+
+impl<T, H, R, I> Contains<T, There<I>> for Cons<H, R>
+where
+    R: Contains<T, I>,
+{
+    type Null = R::Null;
+}
+
+/// A column usable in a query whose scope is `S`; `Out` is the Rust type it reads as there
+/// (`Option<T>` when the column is nullable or its table is left-joined).
+#[diagnostic::on_unimplemented(
+    message = "column `{Self}` is not from a table in this query",
+    label = "table `{T}` is not in this query's FROM/JOIN scope",
+    note = "join `{T}` first (inner_join / left_join), or select from it"
+)]
+pub trait InScope<S, I, T = <Self as Column>::Table>: Column {
+    /// The Rust type the column reads as in this scope.
+    type Out;
+}
+
+#[diagnostic::do_not_recommend]
+impl<C: Column, S, I> InScope<S, I> for C
+where
+    S: Contains<C::Table, I>,
+{
+    type Out = <<S::Null as Nullability>::Or<C::Null> as Nullability>::Wrap<C::Rust>;
+}
+
+/// Type equality as a trait bound, so a mismatch fails as E0277 with our message rather than as an
+/// associated-type mismatch (E0271 ignores `on_unimplemented`).
+pub trait SameType<T> {}
+impl<T> SameType<T> for T {}
+
+/// Column `Self` can be compared or joined with column `A`: their Rust types are equal.
+#[diagnostic::on_unimplemented(
+    message = "cannot compare or join `{Self}` with `{A}`: the two columns have different Rust types",
+    label = "this column's type differs from the other column's type"
+)]
+pub trait Comparable<A> {}
+
+#[diagnostic::do_not_recommend]
+impl<A: Column, B: Column> Comparable<A> for B where B::Rust: SameType<A::Rust> {}

@@ -1,0 +1,311 @@
+//! The SELECT builder. Each method adds to an untyped [`SelectCore`] and changes the builder's type
+//! as the query gains tables (the scope `S`) or a column list (`C`); the row type is computed only
+//! in [`Query`], never in a method signature, so scope errors name the offending column.
+
+use std::marker::PhantomData;
+
+use tokio_postgres::types::FromSql;
+
+use super::{
+    Column, FromRow, NotNull, Nullable, Table,
+    exec::{Compiled, Executor},
+    expr::{Condition, OrderItem},
+    render::{Distinct, Join, JoinKind, Node, SelectCore, SelectItem, TableRef, Writer},
+    scope::{Comparable, Cons, Contains, Entry, InScope, Nil},
+    value::Param,
+};
+use crate::Error;
+
+/// A SELECT under construction over scope `S` with column list `C`.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::schema::{Users, users};
+/// let q = select_from::<Users>()
+///     .columns((users::id, users::email))
+///     .where_(users::username.eq("ann"))
+///     .limit(1);
+/// let (sql, params) = q.to_sql();
+/// assert_eq!(sql, r#"SELECT "users"."id", "users"."email" FROM "users" WHERE "users"."username" = $1 LIMIT $2"#);
+/// assert_eq!(format!("{params:?}"), r#"["ann", 1]"#);
+/// ```
+#[must_use = "a query does nothing until it is fetched or executed"]
+pub struct Select<S, C> {
+    core: SelectCore,
+    _p: PhantomData<fn() -> (S, C)>,
+}
+
+/// No column list yet.
+pub struct NoColumns;
+
+/// The column list `T` (indices `I`).
+pub struct Selected<T, I>(PhantomData<(T, I)>);
+
+/// Every column of the FROM table `T`, read as `T::Row`.
+pub struct AllColumns<T>(PhantomData<T>);
+
+fn table_ref<T: Table>() -> TableRef {
+    TableRef { schema: T::SCHEMA, name: T::NAME }
+}
+
+/// `SELECT .. FROM T`: the start of a query.
+pub fn select_from<T: Table>() -> Select<Cons<Entry<T, NotNull>, Nil>, NoColumns> {
+    Select { core: SelectCore::new(table_ref::<T>()), _p: PhantomData }
+}
+
+/// The FROM table of a scope (its last entry).
+pub trait FromTable {
+    /// The table.
+    type Table: Table;
+}
+
+impl<T: Table, N> FromTable for Cons<Entry<T, N>, Nil> {
+    type Table = T;
+}
+
+impl<H, H2, R> FromTable for Cons<H, Cons<H2, R>>
+where
+    Cons<H2, R>: FromTable,
+{
+    type Table = <Cons<H2, R> as FromTable>::Table;
+}
+
+/// One item of a select list over scope `S`: a column (reads as `Out`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be selected in this query",
+    label = "not a column of a table in this query's FROM/JOIN scope"
+)]
+pub trait SelectItemOf<S, I> {
+    /// The Rust type it reads as.
+    type Out;
+    #[doc(hidden)]
+    fn item(self) -> SelectItem;
+}
+
+#[diagnostic::do_not_recommend]
+impl<S, I, C: InScope<S, I>> SelectItemOf<S, I> for C {
+    type Out = <C as InScope<S, I>>::Out;
+    fn item(self) -> SelectItem {
+        SelectItem { node: Node::Column { table: <C::Table as Table>::NAME, column: C::NAME }, alias: None }
+    }
+}
+
+/// A tuple of select items over scope `S`; `Row` is the tuple of their Rust types.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a list of columns from this query's tables",
+    label = "expected a tuple of 1 to 16 columns",
+    note = "a single column is written as a 1-tuple: `.columns((users::id,))`"
+)]
+pub trait Selection<S, I> {
+    /// The row type.
+    type Row;
+    #[doc(hidden)]
+    fn items(self, out: &mut Vec<SelectItem>);
+}
+
+macro_rules! tuples {
+    ($( ($($t:ident $i:ident $n:tt),+) )+) => {$(
+        impl<S, $($t, $i),+> Selection<S, ($($i,)+)> for ($($t,)+)
+        where $($t: SelectItemOf<S, $i>),+
+        {
+            type Row = ($($t::Out,)+);
+            fn items(self, out: &mut Vec<SelectItem>) {
+                $( out.push(self.$n.item()); )+
+            }
+        }
+
+        impl<$($t),+> FromRow for ($($t,)+)
+        where $($t: for<'a> FromSql<'a>),+
+        {
+            fn from_row(row: &tokio_postgres::Row) -> Result<Self, Error> {
+                Ok(($(row.try_get::<_, $t>($n).map_err(Error::Db)?,)+))
+            }
+        }
+    )+};
+}
+
+tuples! {
+    (A0 I0 0)
+    (A0 I0 0, A1 I1 1)
+    (A0 I0 0, A1 I1 1, A2 I2 2)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9, A10 I10 10)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9, A10 I10 10, A11 I11 11)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9, A10 I10 10, A11 I11 11, A12 I12 12)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9, A10 I10 10, A11 I11 11, A12 I12 12, A13 I13 13)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9, A10 I10 10, A11 I11 11, A12 I12 12, A13 I13 13, A14 I14 14)
+    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9, A10 I10 10, A11 I11 11, A12 I12 12, A13 I13 13, A14 I14 14, A15 I15 15)
+}
+
+/// A query that can run: it has a column list, and `Output` is its row type.
+#[diagnostic::on_unimplemented(
+    message = "this query has no column list yet",
+    label = "add `.columns((..))` or `.all()` before fetching"
+)]
+pub trait Query {
+    /// The type of one result row.
+    type Output: FromRow;
+    #[doc(hidden)]
+    fn compile(&self) -> Compiled;
+}
+
+impl<S, T: Selection<S, I>, I> Query for Select<S, Selected<T, I>>
+where
+    T::Row: FromRow,
+{
+    type Output = T::Row;
+    fn compile(&self) -> Compiled {
+        self.compiled()
+    }
+}
+
+impl<S, T: Table> Query for Select<S, AllColumns<T>> {
+    type Output = T::Row;
+    fn compile(&self) -> Compiled {
+        self.compiled()
+    }
+}
+
+impl<S, C> Select<S, C> {
+    fn retype<S2, C2>(self) -> Select<S2, C2> {
+        Select { core: self.core, _p: PhantomData }
+    }
+
+    fn compiled(&self) -> Compiled {
+        let mut w = Writer::default();
+        w.push_select(&self.core);
+        Compiled { sql: w.sql, params: w.params }
+    }
+
+    /// The SQL text and its parameters (like Kysely's `compile()`).
+    pub fn to_sql(&self) -> (String, Vec<Param>) {
+        let c = self.compiled();
+        (c.sql, c.params)
+    }
+
+    /// `SELECT col, col, ..`: the row type becomes the tuple of the columns' Rust types
+    /// (`Option<T>` for nullable and left-joined columns).
+    pub fn columns<T: Selection<S, I>, I>(mut self, columns: T) -> Select<S, Selected<T, I>> {
+        self.core.items.clear();
+        columns.items(&mut self.core.items);
+        self.retype()
+    }
+
+    /// Every column of the FROM table, read as its generated row struct (`users::Row`).
+    pub fn all(mut self) -> Select<S, AllColumns<<S as FromTable>::Table>>
+    where
+        S: FromTable,
+    {
+        let t = <S as FromTable>::Table::NAME;
+        self.core.items = <S as FromTable>::Table::COLUMNS
+            .iter()
+            .map(|c| SelectItem { node: Node::Column { table: t, column: c }, alias: None })
+            .collect();
+        self.retype()
+    }
+
+    /// `SELECT DISTINCT`.
+    pub fn distinct(mut self) -> Self {
+        self.core.distinct = Distinct::All;
+        self
+    }
+
+    /// `SELECT DISTINCT ON (cols)`; pair it with an `order_by` starting with the same columns.
+    pub fn distinct_on<T: Selection<S, I>, I>(mut self, columns: T) -> Self {
+        let mut items = Vec::new();
+        columns.items(&mut items);
+        self.core.distinct = Distinct::On(items.into_iter().map(|i| i.node).collect());
+        self
+    }
+
+    /// `WHERE condition`; successive calls combine with AND.
+    pub fn where_<E: Condition<S, I>, I>(mut self, condition: E) -> Self {
+        self.core.wheres.push(condition.into_node());
+        self
+    }
+
+    /// `INNER JOIN a's table ON a = b`, where `b` is a column already in scope. The joined table
+    /// is inferred from `a`. A table can be joined once (a second join of it does not compile).
+    pub fn inner_join<A, B, I, TableJoinedTwice>(mut self, a: A, b: B) -> Select<Cons<Entry<A::Table, NotNull>, S>, C>
+    where
+        A: Column,
+        B: InScope<S, I> + Comparable<A>,
+        Cons<Entry<A::Table, NotNull>, S>: Contains<A::Table, TableJoinedTwice>,
+    {
+        self.core.joins.push(join::<A, B>(JoinKind::Inner, a, b));
+        self.retype()
+    }
+
+    /// `LEFT JOIN a's table ON a = b`: the joined table's columns read as `Option<T>`.
+    pub fn left_join<A, B, I, TableJoinedTwice>(mut self, a: A, b: B) -> Select<Cons<Entry<A::Table, Nullable>, S>, C>
+    where
+        A: Column,
+        B: InScope<S, I> + Comparable<A>,
+        Cons<Entry<A::Table, Nullable>, S>: Contains<A::Table, TableJoinedTwice>,
+    {
+        self.core.joins.push(join::<A, B>(JoinKind::Left, a, b));
+        self.retype()
+    }
+
+    /// `ORDER BY column [DESC] [NULLS FIRST|LAST]`; successive calls add sort keys.
+    pub fn order_by<K: OrderItem<S, I>, I>(mut self, key: K) -> Self {
+        self.core.order_by.push(key.into_order());
+        self
+    }
+
+    /// `LIMIT $n`.
+    pub fn limit(mut self, n: i64) -> Self {
+        self.core.limit = Some(Node::Param(Param::new(n), None));
+        self
+    }
+
+    /// `OFFSET $n`.
+    pub fn offset(mut self, n: i64) -> Self {
+        self.core.offset = Some(Node::Param(Param::new(n), None));
+        self
+    }
+
+    /// Runs the query and returns every row.
+    pub async fn fetch_all<E: Executor>(&self, db: &E) -> Result<Vec<<Self as Query>::Output>, Error>
+    where
+        Self: Query,
+    {
+        let rows = db.query_rows(&self.compile()).await?;
+        rows.iter().map(FromRow::from_row).collect()
+    }
+
+    /// Runs the query and returns the first row, or [`Error::NoRows`].
+    pub async fn fetch_one<E: Executor>(&self, db: &E) -> Result<<Self as Query>::Output, Error>
+    where
+        Self: Query,
+    {
+        self.fetch_optional(db).await?.ok_or(Error::NoRows)
+    }
+
+    /// Runs the query and returns the first row, if any.
+    pub async fn fetch_optional<E: Executor>(&self, db: &E) -> Result<Option<<Self as Query>::Output>, Error>
+    where
+        Self: Query,
+    {
+        let rows = db.query_rows(&self.compile()).await?;
+        rows.first().map(FromRow::from_row).transpose()
+    }
+}
+
+fn join<A: Column, B: Column>(kind: JoinKind, _a: A, _b: B) -> Join {
+    Join {
+        kind,
+        table: table_ref::<A::Table>(),
+        on: Node::Binary(
+            Box::new(Node::Column { table: <A::Table as Table>::NAME, column: A::NAME }),
+            "=",
+            Box::new(Node::Column { table: <B::Table as Table>::NAME, column: B::NAME }),
+        ),
+    }
+}
