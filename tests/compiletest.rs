@@ -14,4 +14,5 @@ fn ui() {
     t.compile_fail("tests/ui/schema/alter_of_unknown_table_names_file_and_line.rs");
     t.compile_fail("tests/ui/schema/unknown_sql_type_names_table_column_and_type.rs");
     t.compile_fail("tests/ui/schema/missing_migrations_directory.rs");
+    t.compile_fail("tests/ui/builder/*.rs");
 }

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use super::{
     Column,
     render::{Node, Order},
-    scope::{Comparable, InScope, SameType},
+    scope::{Comparable, InScope},
     value::{Bind, Param},
 };
 
@@ -97,7 +97,11 @@ pub struct Between<C> {
 
 impl<S, I, C: InScope<S, I>> Condition<S, I> for Between<C> {
     fn into_node(self) -> Node {
-        Node::Between { lhs: Box::new(col::<C>()), low: Box::new(value::<C>(self.low)), high: Box::new(value::<C>(self.high)) }
+        Node::Between {
+            lhs: Box::new(col::<C>()),
+            low: Box::new(value::<C>(self.low)),
+            high: Box::new(value::<C>(self.high)),
+        }
     }
 }
 
@@ -201,6 +205,15 @@ impl<S, I, C: InScope<S, I>> OrderItem<S, I> for Ordered<C> {
     }
 }
 
+/// Text types: what LIKE and ILIKE accept.
+#[diagnostic::on_unimplemented(
+    message = "LIKE and ILIKE need a text column, not a column of type `{Self}`",
+    label = "this column is not text",
+    note = "compare with `eq`, `lt`, `between`, .. instead"
+)]
+pub trait Text {}
+impl Text for String {}
+
 /// Comparison and predicate methods on every column marker: `users::email.eq("a@b.c")`.
 ///
 /// Values must have the column's Rust type ([`Bind`]); comparing with NULL is
@@ -249,14 +262,14 @@ pub trait ColumnExt: Column {
     /// `column LIKE $n` (text columns).
     fn like<V: Bind<String>>(self, pattern: V) -> Compare<Self>
     where
-        Self::Rust: SameType<String>,
+        Self::Rust: Text,
     {
         Compare { op: "LIKE", value: pattern.bind(), _c: PhantomData }
     }
     /// `column ILIKE $n` (text columns, case-insensitive).
     fn ilike<V: Bind<String>>(self, pattern: V) -> Compare<Self>
     where
-        Self::Rust: SameType<String>,
+        Self::Rust: Text,
     {
         Compare { op: "ILIKE", value: pattern.bind(), _c: PhantomData }
     }

@@ -14,7 +14,8 @@ use postgres_types::ToSql;
 
 pub use exec::{Compiled, Executor};
 pub use expr::{
-    And, Between, BoolExt, ColumnExt, Compare, CompareColumns, Condition, InList, IsNull, Not, Or, OrderItem, Ordered, not,
+    And, Between, BoolExt, ColumnExt, Compare, CompareColumns, Condition, InList, IsNull, Not, Or, OrderItem, Ordered,
+    Text, not,
 };
 pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
 pub use select::{AllColumns, FromTable, NoColumns, Query, Select, SelectItemOf, Selected, Selection, select_from};

@@ -199,7 +199,9 @@ impl Writer {
                 self.sql.push(' ');
                 self.push_sql(op);
             }
-            Node::InList { list, negated, .. } if list.is_empty() => self.push_sql(if *negated { "true" } else { "false" }),
+            Node::InList { list, negated, .. } if list.is_empty() => {
+                self.push_sql(if *negated { "true" } else { "false" })
+            }
             Node::InList { lhs, list, negated } => {
                 self.push_node(lhs);
                 self.push_sql(if *negated { " NOT IN (" } else { " IN (" });

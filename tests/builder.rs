@@ -1,0 +1,325 @@
+//! The query builder: exact `(sql, params)` renderings (no database), then the same queries run on
+//! real PostgreSQL.
+
+use taulu::{
+    prelude::*,
+    query::Param,
+    schema::{
+        LoginAttempts, Members, Orgs, Role, Sessions, Sysrole, Users, login_attempts, members, orgs, sessions, users,
+    },
+    testing::TestDb,
+};
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+fn render<S, C>(q: &taulu::query::Select<S, C>) -> (String, String) {
+    let (sql, params): (String, Vec<Param>) = q.to_sql();
+    (sql, format!("{params:?}"))
+}
+
+fn check<S, C>(q: taulu::query::Select<S, C>, sql: &str, params: &str) {
+    assert_eq!(render(&q), (sql.to_owned(), params.to_owned()));
+}
+
+const ID: Uuid = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+
+#[test]
+fn select_columns_and_all() {
+    check(
+        select_from::<Users>().columns((users::id, users::email)),
+        r#"SELECT "users"."id", "users"."email" FROM "users""#,
+        "[]",
+    );
+    check(
+        select_from::<Orgs>().all(),
+        r#"SELECT "orgs"."id", "orgs"."name", "orgs"."slug", "orgs"."created_at" FROM "orgs""#,
+        "[]",
+    );
+    check(
+        select_from::<Orgs>().columns((orgs::slug,)).distinct(),
+        r#"SELECT DISTINCT "orgs"."slug" FROM "orgs""#,
+        "[]",
+    );
+    check(
+        select_from::<LoginAttempts>()
+            .columns((login_attempts::identifier, login_attempts::attempted_at))
+            .distinct_on((login_attempts::identifier,))
+            .order_by(login_attempts::identifier)
+            .order_by(login_attempts::attempted_at.desc()),
+        r#"SELECT DISTINCT ON ("login_attempts"."identifier") "login_attempts"."identifier", "login_attempts"."attempted_at" FROM "login_attempts" ORDER BY "login_attempts"."identifier", "login_attempts"."attempted_at" DESC"#,
+        "[]",
+    );
+}
+
+#[test]
+fn comparisons_bind_every_value() {
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            render(&select_from::<Users>().columns((users::id,)).where_(users::id.eq(ID))).0,
+            r#""users"."id" = $1"#,
+            "eq",
+        ),
+        (
+            render(&select_from::<Users>().columns((users::id,)).where_(users::username.ne("x"))).0,
+            r#""users"."username" <> $1"#,
+            "ne",
+        ),
+        (
+            render(&select_from::<LoginAttempts>().columns((login_attempts::id,)).where_(login_attempts::id.lt(5))).0,
+            r#""login_attempts"."id" < $1"#,
+            "lt",
+        ),
+        (
+            render(&select_from::<LoginAttempts>().columns((login_attempts::id,)).where_(login_attempts::id.le(5))).0,
+            r#""login_attempts"."id" <= $1"#,
+            "le",
+        ),
+        (
+            render(&select_from::<LoginAttempts>().columns((login_attempts::id,)).where_(login_attempts::id.gt(5))).0,
+            r#""login_attempts"."id" > $1"#,
+            "gt",
+        ),
+        (
+            render(&select_from::<LoginAttempts>().columns((login_attempts::id,)).where_(login_attempts::id.ge(5))).0,
+            r#""login_attempts"."id" >= $1"#,
+            "ge",
+        ),
+    ];
+    for (sql, condition, what) in cases {
+        assert!(sql.ends_with(&format!(" WHERE {condition}")), "{what}: {sql}");
+    }
+    check(
+        select_from::<Users>().columns((users::id,)).where_(users::system_role.eq(Sysrole::Admin)),
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."system_role" = $1"#,
+        "[Admin]",
+    );
+}
+
+#[test]
+fn in_like_between_and_null_tests() {
+    check(
+        select_from::<Users>().columns((users::id,)).where_(users::username.in_(["a", "b"])),
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."username" IN ($1, $2)"#,
+        r#"["a", "b"]"#,
+    );
+    check(
+        select_from::<Users>().columns((users::id,)).where_(users::username.not_in(Vec::<String>::new())),
+        r#"SELECT "users"."id" FROM "users" WHERE true"#,
+        "[]",
+    );
+    check(
+        select_from::<Users>().columns((users::id,)).where_(users::email.ilike("%@example.com")),
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."email" ILIKE $1"#,
+        r#"["%@example.com"]"#,
+    );
+    check(
+        select_from::<Users>().columns((users::id,)).where_(users::username.like("a%")),
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."username" LIKE $1"#,
+        r#"["a%"]"#,
+    );
+    check(
+        select_from::<LoginAttempts>().columns((login_attempts::id,)).where_(login_attempts::id.between(10, 20)),
+        r#"SELECT "login_attempts"."id" FROM "login_attempts" WHERE "login_attempts"."id" BETWEEN $1 AND $2"#,
+        "[10, 20]",
+    );
+    check(
+        select_from::<Users>().columns((users::id,)).where_(users::display_name.is_null()),
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."display_name" IS NULL"#,
+        "[]",
+    );
+    check(
+        select_from::<Sessions>().columns((sessions::id,)).where_(sessions::revoked_at.is_not_null()),
+        r#"SELECT "sessions"."id" FROM "sessions" WHERE "sessions"."revoked_at" IS NOT NULL"#,
+        "[]",
+    );
+}
+
+#[test]
+fn and_or_not_are_parenthesised_and_successive_wheres_combine_with_and() {
+    check(
+        select_from::<Users>()
+            .columns((users::id,))
+            .where_(users::username.eq("a").or(users::email.eq("b")))
+            .where_(not(users::system_role.eq(Sysrole::Admin)).and(users::display_name.is_not_null())),
+        r#"SELECT "users"."id" FROM "users" WHERE ("users"."username" = $1 OR "users"."email" = $2) AND (NOT ("users"."system_role" = $3) AND "users"."display_name" IS NOT NULL)"#,
+        r#"["a", "b", Admin]"#,
+    );
+    check(
+        select_from::<Users>()
+            .columns((users::id,))
+            .where_(users::username.eq("a").and(users::email.eq("b").or(users::email.eq("c")))),
+        r#"SELECT "users"."id" FROM "users" WHERE ("users"."username" = $1 AND ("users"."email" = $2 OR "users"."email" = $3))"#,
+        r#"["a", "b", "c"]"#,
+    );
+}
+
+#[test]
+fn joins_infer_the_joined_table_and_column_comparisons() {
+    check(
+        select_from::<Members>().inner_join(orgs::id, members::org_id).where_(members::user_id.eq(ID)).columns((
+            orgs::name,
+            orgs::slug,
+            members::member_role,
+        )),
+        r#"SELECT "orgs"."name", "orgs"."slug", "members"."member_role" FROM "members" INNER JOIN "orgs" ON "orgs"."id" = "members"."org_id" WHERE "members"."user_id" = $1"#,
+        "[01234567-89ab-cdef-0123-456789abcdef]",
+    );
+    check(
+        select_from::<Users>()
+            .left_join(sessions::user_id, users::id)
+            .columns((users::username, sessions::expires_at))
+            .where_(sessions::user_id.eq_col(users::id).or(sessions::id.is_null())),
+        r#"SELECT "users"."username", "sessions"."expires_at" FROM "users" LEFT JOIN "sessions" ON "sessions"."user_id" = "users"."id" WHERE ("sessions"."user_id" = "users"."id" OR "sessions"."id" IS NULL)"#,
+        "[]",
+    );
+}
+
+#[test]
+fn order_limit_offset() {
+    check(
+        select_from::<Users>()
+            .columns((users::username,))
+            .order_by(users::display_name.asc().nulls_last())
+            .order_by(users::created_at.desc().nulls_first())
+            .limit(10)
+            .offset(20),
+        r#"SELECT "users"."username" FROM "users" ORDER BY "users"."display_name" NULLS LAST, "users"."created_at" DESC NULLS FIRST LIMIT $1 OFFSET $2"#,
+        "[10, 20]",
+    );
+}
+
+#[test]
+fn row_types_follow_nullability_and_left_joins() {
+    // These bindings are the test: they only compile with the right row types.
+    fn row<Q: taulu::query::Query>(_: &Q) -> Option<Q::Output> {
+        None
+    }
+    let q = select_from::<Users>().left_join(sessions::user_id, users::id).columns((
+        users::id,
+        users::display_name,
+        sessions::id,
+        sessions::revoked_at,
+    ));
+    type Expected = (Uuid, Option<String>, Option<Uuid>, Option<chrono::DateTime<chrono::Utc>>);
+    let _: Option<Expected> = row(&q);
+    let all = select_from::<Users>().all();
+    let _: Option<users::Row> = row(&all);
+    let inner =
+        select_from::<Members>().inner_join(orgs::id, members::org_id).columns((orgs::name, members::member_role));
+    let _: Option<(String, Role)> = row(&inner);
+}
+
+async fn seed(c: &Client) -> (Uuid, Uuid) {
+    let ann: Uuid = c
+        .query_one(
+            "INSERT INTO users (username, email, password_hash, system_role) VALUES ('ann', 'ann@example.com', 'h', 'admin') RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let bob: Uuid = c
+        .query_one(
+            "INSERT INTO users (username, email, password_hash) VALUES ('bob', 'bob@example.com', 'h') RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    c.batch_execute(&format!(
+        "INSERT INTO orgs (name, slug) VALUES ('Acme', 'acme'), ('Globex', 'globex');
+         INSERT INTO members (org_id, user_id, member_role) SELECT id, '{ann}', 'owner' FROM orgs WHERE slug = 'acme';
+         INSERT INTO members (org_id, user_id) SELECT id, '{ann}' FROM orgs WHERE slug = 'globex';
+         INSERT INTO members (org_id, user_id, member_role) SELECT id, '{bob}', 'admin' FROM orgs WHERE slug = 'acme';
+         INSERT INTO sessions (user_id, token_hash, expires_at) VALUES ('{ann}', '\\x01', now() + interval '1 day');"
+    ))
+    .await
+    .unwrap();
+    (ann, bob)
+}
+
+#[tokio::test]
+async fn users_filtered_by_system_role() {
+    let db = TestDb::new().await.unwrap();
+    let (ann, _) = seed(db.client()).await;
+    let admins = select_from::<Users>()
+        .columns((users::id, users::username))
+        .where_(users::system_role.eq(Sysrole::Admin))
+        .fetch_all(db.client())
+        .await
+        .unwrap();
+    assert_eq!(admins, vec![(ann, "ann".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_users_orgs_via_members_joined_to_orgs() {
+    let db = TestDb::new().await.unwrap();
+    let (ann, bob) = seed(db.client()).await;
+    let orgs_of = |user| {
+        select_from::<Members>()
+            .inner_join(orgs::id, members::org_id)
+            .where_(members::user_id.eq(user))
+            .columns((orgs::name, orgs::slug, members::member_role))
+            .order_by(orgs::slug)
+    };
+    assert_eq!(
+        orgs_of(ann).fetch_all(db.client()).await.unwrap(),
+        vec![("Acme".into(), "acme".into(), Role::Owner), ("Globex".into(), "globex".into(), Role::Member)]
+    );
+    assert_eq!(orgs_of(bob).fetch_all(db.client()).await.unwrap(), vec![("Acme".into(), "acme".into(), Role::Admin)]);
+}
+
+#[tokio::test]
+async fn left_join_produces_none_and_fetch_variants() {
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let rows = select_from::<Users>()
+        .left_join(sessions::user_id, users::id)
+        .columns((users::username, sessions::token_hash))
+        .order_by(users::username)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![("ann".into(), Some(vec![1u8])), ("bob".into(), None)]);
+
+    let by_name = |name: &'static str| select_from::<Users>().all().where_(users::username.eq(name));
+    let ann: users::Row = by_name("ann").fetch_one(c).await.unwrap();
+    assert_eq!((ann.email.as_str(), ann.system_role, ann.display_name), ("ann@example.com", Sysrole::Admin, None));
+    assert!(by_name("nobody").fetch_optional(c).await.unwrap().is_none());
+    assert!(matches!(by_name("nobody").fetch_one(c).await, Err(taulu::Error::NoRows)));
+}
+
+#[tokio::test]
+async fn every_condition_kind_selects_the_right_rows() {
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let names = |q: taulu::query::Select<_, _>| async move {
+        let q = q;
+        let rows: Vec<(String,)> = q.fetch_all(c).await.unwrap();
+        rows.into_iter().map(|r| r.0).collect::<Vec<_>>()
+    };
+    let base = || select_from::<Users>().columns((users::username,)).order_by(users::username);
+    assert_eq!(names(base().where_(users::username.in_(["bob", "zed"]))).await, ["bob"]);
+    assert_eq!(names(base().where_(users::username.not_in(["bob"]))).await, ["ann"]);
+    assert_eq!(names(base().where_(users::username.in_(Vec::<String>::new()))).await, Vec::<String>::new());
+    assert_eq!(names(base().where_(users::email.ilike("%@EXAMPLE.com"))).await, ["ann", "bob"]);
+    assert_eq!(names(base().where_(users::email.like("%@EXAMPLE.com"))).await, Vec::<String>::new());
+    assert_eq!(names(base().where_(users::display_name.is_null())).await, ["ann", "bob"]);
+    assert_eq!(names(base().where_(not(users::username.eq("ann")))).await, ["bob"]);
+    assert_eq!(names(base().where_(users::username.eq("ann").or(users::username.eq("bob")))).await, ["ann", "bob"]);
+    assert_eq!(
+        names(base().where_(users::username.eq("ann")).where_(users::username.eq("bob"))).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(names(base().limit(1).offset(1)).await, ["bob"]);
+    assert_eq!(
+        names(
+            base()
+                .where_(users::created_at.between(chrono::Utc::now() - chrono::Duration::hours(1), chrono::Utc::now()))
+        )
+        .await,
+        ["ann", "bob"]
+    );
+}

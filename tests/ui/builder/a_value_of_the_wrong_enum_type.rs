@@ -1,0 +1,6 @@
+use taulu::prelude::*;
+use taulu::schema::{Members, Sysrole, members};
+
+fn main() {
+    let _ = select_from::<Members>().columns((members::user_id,)).where_(members::member_role.eq(Sysrole::Admin));
+}

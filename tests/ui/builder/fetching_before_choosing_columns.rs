@@ -1,0 +1,10 @@
+use taulu::prelude::*;
+use taulu::schema::Users;
+
+async fn run(c: &tokio_postgres::Client) {
+    let _ = select_from::<Users>().fetch_all(c).await;
+}
+
+fn main() {
+    let _ = run;
+}

@@ -1,0 +1,8 @@
+use taulu::prelude::*;
+use taulu::schema::{Members, members, orgs};
+
+fn main() {
+    let _ = select_from::<Members>()
+        .inner_join(orgs::id, members::org_id)
+        .inner_join(orgs::id, members::org_id);
+}

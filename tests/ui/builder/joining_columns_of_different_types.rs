@@ -1,0 +1,6 @@
+use taulu::prelude::*;
+use taulu::schema::{Members, members, orgs};
+
+fn main() {
+    let _ = select_from::<Members>().inner_join(orgs::name, members::org_id);
+}
