@@ -35,11 +35,14 @@ pub mod __private;
 pub use client::{DATABASE_URL, DatabaseUrl, connect};
 pub use error::{Error, MigrationFailure, Result};
 pub use local::LocalCluster;
+pub use query::transaction;
 pub use query::{Column, FromRow, InsertValue, Insertable, NotNull, Nullability, Nullable, SqlEnum, Table};
 
 /// What a module using the builder needs: `use taulu::prelude::*;`.
 pub mod prelude {
-    pub use crate::query::{BoolExt as _, ColumnExt as _, Executor, Query as _, not, select_from};
+    pub use crate::query::{
+        BoolExt as _, ColumnExt as _, Executor, Query as _, delete_from, insert_into, not, select_from, update,
+    };
     pub use crate::{Column, Error, FromRow, Table};
 }
 

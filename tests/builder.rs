@@ -323,3 +323,195 @@ async fn every_condition_kind_selects_the_right_rows() {
         ["ann", "bob"]
     );
 }
+
+fn new_user(name: &str) -> users::Insert {
+    users::Insert::new(name.into(), format!("{name}@example.com"), "hash".into())
+}
+
+#[test]
+fn insert_update_delete_render() {
+    let (sql, params) = insert_into::<Users>().values(new_user("ann").with_display_name("Ann".into())).to_sql();
+    assert_eq!(
+        sql,
+        r#"INSERT INTO "users" ("username", "email", "password_hash", "display_name") VALUES ($1, $2, $3, $4)"#
+    );
+    assert_eq!(format!("{params:?}"), r#"["ann", "ann@example.com", "hash", "Ann"]"#);
+    let (sql, _) = insert_into::<Users>()
+        .values_many([new_user("a"), new_user("b").with_system_role(Sysrole::Admin)])
+        .returning_all()
+        .to_sql();
+    assert_eq!(
+        sql,
+        r#"INSERT INTO "users" ("username", "email", "password_hash", "system_role") VALUES ($1, $2, $3, DEFAULT), ($4, $5, $6, $7) RETURNING "users"."id", "users"."username", "users"."email", "users"."password_hash", "users"."system_role", "users"."created_at", "users"."updated_at", "users"."display_name""#
+    );
+    let (sql, _) = insert_into::<Orgs>()
+        .values(orgs::Insert::new("Acme".into(), "acme".into()))
+        .on_conflict_do_update((orgs::slug,), (orgs::name,))
+        .returning((orgs::id,))
+        .to_sql();
+    assert_eq!(
+        sql,
+        r#"INSERT INTO "orgs" ("name", "slug") VALUES ($1, $2) ON CONFLICT ("slug") DO UPDATE SET "name" = EXCLUDED."name" RETURNING "orgs"."id""#
+    );
+    let (sql, _) = insert_into::<Orgs>()
+        .values(orgs::Insert::new("A".into(), "a".into()))
+        .on_conflict_do_nothing((orgs::slug,))
+        .to_sql();
+    assert!(sql.ends_with(r#" ON CONFLICT ("slug") DO NOTHING"#), "{sql}");
+    let (sql, _) = insert_into::<Users>().values(new_user("a")).on_any_conflict_do_nothing().to_sql();
+    assert!(sql.ends_with(" ON CONFLICT DO NOTHING"), "{sql}");
+
+    let (sql, params) = update::<Users>()
+        .set(users::display_name, "Ann")
+        .set(users::system_role, Sysrole::Admin)
+        .where_(users::id.eq(ID))
+        .returning((users::updated_at,))
+        .to_sql();
+    assert_eq!(
+        sql,
+        r#"UPDATE "users" SET "display_name" = $1, "system_role" = $2 WHERE "users"."id" = $3 RETURNING "users"."updated_at""#
+    );
+    assert_eq!(format!("{params:?}"), r#"["Ann", Admin, 01234567-89ab-cdef-0123-456789abcdef]"#);
+    let (sql, _) = update::<Sessions>().set_null(sessions::revoked_at).to_sql();
+    assert_eq!(sql, r#"UPDATE "sessions" SET "revoked_at" = NULL"#);
+    let (sql, params) = delete_from::<Sessions>().where_(sessions::user_id.eq(ID)).returning((sessions::id,)).to_sql();
+    assert_eq!(sql, r#"DELETE FROM "sessions" WHERE "sessions"."user_id" = $1 RETURNING "sessions"."id""#);
+    assert_eq!(params.len(), 1);
+}
+
+#[tokio::test]
+async fn inserting_a_user_with_returning_all_then_update_and_delete() {
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    let ann: users::Row = insert_into::<Users>().values(new_user("ann")).returning_all().fetch_one(c).await.unwrap();
+    assert_eq!((ann.username.as_str(), ann.system_role, ann.display_name.clone()), ("ann", Sysrole::User, None));
+
+    let many = insert_into::<Users>().values_many([new_user("b"), new_user("c").with_system_role(Sysrole::Admin)]);
+    assert_eq!(many.execute(c).await.unwrap(), 2);
+    assert_eq!(insert_into::<Users>().values_many([]).execute(c).await.unwrap(), 0);
+
+    let (role, name) = update::<Users>()
+        .set(users::display_name, "Ann A.")
+        .set(users::system_role, Sysrole::Admin)
+        .where_(users::id.eq(ann.id))
+        .returning((users::system_role, users::display_name))
+        .fetch_one(c)
+        .await
+        .unwrap();
+    assert_eq!((role, name.as_deref()), (Sysrole::Admin, Some("Ann A.")));
+    let cleared =
+        update::<Users>().set_null(users::display_name).where_(users::id.eq(ann.id)).execute(c).await.unwrap();
+    assert_eq!(cleared, 1);
+
+    // A duplicate email (case-insensitive unique index) is skipped with ON CONFLICT DO NOTHING.
+    let skipped = insert_into::<Users>()
+        .values(users::Insert::new("ann2".into(), "ANN@example.com".into(), "h".into()))
+        .on_any_conflict_do_nothing()
+        .returning((users::id,))
+        .fetch_optional(c)
+        .await
+        .unwrap();
+    assert_eq!(skipped, None);
+    let dup = insert_into::<Users>()
+        .values(users::Insert::new("ann2".into(), "ANN@example.com".into(), "h".into()))
+        .execute(c)
+        .await;
+    assert!(dup.unwrap_err().is_unique_violation());
+
+    // Upsert on orgs.slug.
+    let first = insert_into::<Orgs>()
+        .values(orgs::Insert::new("Acme".into(), "acme".into()))
+        .returning((orgs::id,))
+        .fetch_one(c)
+        .await
+        .unwrap();
+    let upserted = insert_into::<Orgs>()
+        .values(orgs::Insert::new("Acme Inc".into(), "acme".into()))
+        .on_conflict_do_update((orgs::slug,), (orgs::name,))
+        .returning((orgs::id, orgs::name))
+        .fetch_one(c)
+        .await
+        .unwrap();
+    assert_eq!(upserted, (first.0, "Acme Inc".to_owned()));
+
+    let deleted = delete_from::<Users>()
+        .where_(users::username.in_(["b", "c"]))
+        .returning((users::username,))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(deleted.len(), 2);
+    let left: Vec<(String,)> = select_from::<Users>().columns((users::username,)).fetch_all(c).await.unwrap();
+    assert_eq!(left, vec![("ann".to_owned(),)]);
+}
+
+#[tokio::test]
+async fn a_transaction_inserts_a_user_and_a_session_or_neither() {
+    let db = TestDb::new().await.unwrap();
+    let mut client = db.connect().await.unwrap();
+    let token = vec![7u8; 32];
+    let expires = chrono::Utc::now() + chrono::Duration::days(1);
+
+    let user_id = taulu::transaction(&mut client, async |tx| {
+        let (id,) = insert_into::<Users>().values(new_user("ann")).returning((users::id,)).fetch_one(tx).await?;
+        insert_into::<Sessions>().values(sessions::Insert::new(id, token.clone(), expires)).execute(tx).await?;
+        Ok(id)
+    })
+    .await
+    .unwrap();
+    assert_eq!(count_users_and_sessions(&client).await, (1, 1));
+
+    // The second insert fails (duplicate token hash): the user inserted first is rolled back too.
+    let failed = taulu::transaction(&mut client, async |tx| {
+        let (id,) = insert_into::<Users>().values(new_user("bob")).returning((users::id,)).fetch_one(tx).await?;
+        insert_into::<Sessions>().values(sessions::Insert::new(id, token.clone(), expires)).execute(tx).await?;
+        Ok(id)
+    })
+    .await;
+    assert!(failed.unwrap_err().is_unique_violation());
+    assert_eq!(count_users_and_sessions(&client).await, (1, 1));
+
+    // Nested: the inner savepoint fails and rolls back alone; the outer transaction commits.
+    let outcome = taulu::transaction(&mut client, async |tx| {
+        insert_into::<Users>().values(new_user("cat")).execute(tx).await?;
+        let inner = taulu::transaction(tx, async |sp| {
+            insert_into::<Users>().values(new_user("dan")).execute(sp).await?;
+            insert_into::<Sessions>()
+                .values(sessions::Insert::new(user_id, token.clone(), expires))
+                .execute(sp)
+                .await?;
+            Ok(())
+        })
+        .await;
+        assert!(inner.is_err());
+        Ok(())
+    })
+    .await;
+    outcome.unwrap();
+    let names: Vec<(String,)> =
+        select_from::<Users>().columns((users::username,)).order_by(users::username).fetch_all(&client).await.unwrap();
+    assert_eq!(names, vec![("ann".to_owned(),), ("cat".to_owned(),)]);
+}
+
+#[tokio::test]
+async fn a_panicking_transaction_rolls_back() {
+    let db = TestDb::new().await.unwrap();
+    let url = db.url().clone();
+    let handle = tokio::spawn(async move {
+        let mut client = taulu::connect(&url).await.unwrap();
+        let _: Result<(), taulu::Error> = taulu::transaction(&mut client, async |tx| {
+            insert_into::<Users>().values(new_user("ghost")).execute(tx).await?;
+            panic!("boom");
+        })
+        .await;
+    });
+    assert!(handle.await.unwrap_err().is_panic());
+    let rows: Vec<(String,)> = select_from::<Users>().columns((users::username,)).fetch_all(db.client()).await.unwrap();
+    assert!(rows.is_empty(), "{rows:?}");
+}
+
+async fn count_users_and_sessions(c: &Client) -> (usize, usize) {
+    let u: Vec<(Uuid,)> = select_from::<Users>().columns((users::id,)).fetch_all(c).await.unwrap();
+    let s: Vec<(Uuid,)> = select_from::<Sessions>().columns((sessions::id,)).fetch_all(c).await.unwrap();
+    (u.len(), s.len())
+}

@@ -200,7 +200,7 @@ async fn inserts_and_rows_follow_required_optional_and_defaulted_columns() {
     let insert =
         users::Insert::new("ann".into(), "ann@example.com".into(), "hash".into()).with_display_name("Ann".into());
     assert_eq!(
-        insert.values().iter().map(|v| v.column).collect::<Vec<_>>(),
+        insert.clone().into_values().iter().map(|v| v.column).collect::<Vec<_>>(),
         ["username", "email", "password_hash", "display_name"],
         "required columns, then the optional ones that were given"
     );
@@ -211,7 +211,10 @@ async fn inserts_and_rows_follow_required_optional_and_defaulted_columns() {
 
     // Identity ALWAYS columns are not part of the insert type; nullable ones are optional.
     let attempt = login_attempts::Insert::new("ann".into(), false).with_user_id(user.id);
-    assert_eq!(attempt.values().iter().map(|v| v.column).collect::<Vec<_>>(), ["identifier", "success", "user_id"]);
+    assert_eq!(
+        attempt.clone().into_values().iter().map(|v| v.column).collect::<Vec<_>>(),
+        ["identifier", "success", "user_id"]
+    );
     let first: login_attempts::Row = insert_returning(c, &attempt).await;
     let second: login_attempts::Row = insert_returning(c, &login_attempts::Insert::new("eve".into(), false)).await;
     assert_eq!(second.id, first.id + 1, "ids come from the identity");
@@ -221,11 +224,11 @@ async fn inserts_and_rows_follow_required_optional_and_defaulted_columns() {
 }
 
 /// INSERT .. RETURNING every column, read as the table's row type (what the builder will do).
-async fn insert_returning<I: Insertable>(c: &Client, insert: &I) -> <I::Table as Table>::Row {
-    let values = insert.values();
+async fn insert_returning<I: Insertable + Clone>(c: &Client, insert: &I) -> <I::Table as Table>::Row {
+    let values = insert.clone().into_values();
     let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
     let columns: Vec<&str> = values.iter().map(|v| v.column).collect();
-    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values.iter().map(|v| v.value).collect();
+    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values.iter().map(|v| v.value.as_sql()).collect();
     let sql = format!(
         "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
         <I::Table as Table>::NAME,

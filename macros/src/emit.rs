@@ -404,11 +404,11 @@ impl Ctx<'_> {
         };
         let push_req = required.iter().map(|(f, _, name, cast)| {
             let cast = cast_tokens(cast);
-            quote! { v.push(::taulu::InsertValue { column: #name, cast: #cast, value: &self.#f }); }
+            quote! { v.push(::taulu::InsertValue { column: #name, cast: #cast, value: ::taulu::query::Param::new(self.#f) }); }
         });
         let push_opt = optional.iter().map(|(f, _, name, cast)| {
             let cast = cast_tokens(cast);
-            quote! { if let ::core::option::Option::Some(x) = &self.#f { v.push(::taulu::InsertValue { column: #name, cast: #cast, value: x }); } }
+            quote! { if let ::core::option::Option::Some(x) = self.#f { v.push(::taulu::InsertValue { column: #name, cast: #cast, value: ::taulu::query::Param::new(x) }); } }
         });
         // The table marker's impl sits one level above the column module.
         let root = std::iter::repeat_n(quote!(super::), depth - 1).collect::<TokenStream>();
@@ -464,7 +464,7 @@ impl Ctx<'_> {
                 #[automatically_derived]
                 impl ::taulu::Insertable for Insert {
                     type Table = super::super::#marker;
-                    fn values(&self) -> ::std::vec::Vec<::taulu::InsertValue<'_>> {
+                    fn into_values(self) -> ::std::vec::Vec<::taulu::InsertValue> {
                         let mut v = ::std::vec::Vec::new();
                         #(#push_req)*
                         #(#push_opt)*

@@ -55,3 +55,61 @@ impl Executor for tokio_postgres::Transaction<'_> {
         Ok(tokio_postgres::Transaction::execute(self, q.sql.as_str(), &q.refs()).await?)
     }
 }
+
+/// A connection that can open a transaction: a client (`BEGIN`), or a transaction (`SAVEPOINT`,
+/// so transactions nest).
+pub trait Transactional {
+    /// Opens the transaction (or savepoint).
+    fn begin(&mut self) -> impl Future<Output = Result<tokio_postgres::Transaction<'_>, Error>> + Send;
+}
+
+impl Transactional for tokio_postgres::Client {
+    async fn begin(&mut self) -> Result<tokio_postgres::Transaction<'_>, Error> {
+        Ok(self.transaction().await?)
+    }
+}
+
+impl Transactional for tokio_postgres::Transaction<'_> {
+    async fn begin(&mut self) -> Result<tokio_postgres::Transaction<'_>, Error> {
+        Ok(self.transaction().await?)
+    }
+}
+
+/// Runs `f` inside a transaction: COMMIT when it returns `Ok`, ROLLBACK when it returns `Err` or
+/// panics (the transaction is rolled back when dropped). Called with a transaction, it nests as a
+/// SAVEPOINT: the inner part can fail and roll back alone.
+///
+/// ```no_run
+/// # async fn f(client: &mut tokio_postgres::Client) -> Result<(), taulu::Error> {
+/// use taulu::prelude::*;
+/// use taulu::schema::{Users, users};
+/// let id = taulu::transaction(client, async |tx| {
+///     let (id,) = insert_into::<Users>()
+///         .values(users::Insert::new("ann".into(), "ann@example.com".into(), "h".into()))
+///         .returning((users::id,))
+///         .fetch_one(tx)
+///         .await?;
+///     Ok(id)
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
+pub async fn transaction<C, T, F>(conn: &mut C, f: F) -> Result<T, Error>
+where
+    C: Transactional,
+    F: for<'t, 'c> AsyncFnOnce(&'t mut tokio_postgres::Transaction<'c>) -> Result<T, Error>,
+{
+    let mut tx = conn.begin().await?;
+    match f(&mut tx).await {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(target: "taulu::query", error = %rollback, "rollback failed after an error");
+            }
+            Err(e)
+        }
+    }
+}

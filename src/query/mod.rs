@@ -3,6 +3,7 @@
 //! migrations; the builder (select, insert, update, delete) only ever sees them. No SQL text is
 //! produced here.
 
+mod dml;
 mod exec;
 mod expr;
 mod render;
@@ -10,9 +11,11 @@ mod scope;
 mod select;
 mod value;
 
-use postgres_types::ToSql;
-
-pub use exec::{Compiled, Executor};
+pub use dml::{
+    ColumnsOf, Dml, InsertInto, NoReturning, NullableColumn, Only, Returning, ReturningAll, delete_from, insert_into,
+    update,
+};
+pub use exec::{Compiled, Executor, Transactional, transaction};
 pub use expr::{
     And, Between, BoolExt, ColumnExt, Compare, CompareColumns, Condition, InList, IsNull, Not, Or, OrderItem, Ordered,
     Text, not,
@@ -93,13 +96,14 @@ pub trait FromRow: Sized {
 }
 
 /// One value of an insert: the column, the cast its parameter needs (domains), the value.
-pub struct InsertValue<'a> {
+#[derive(Debug, Clone)]
+pub struct InsertValue {
     /// The column's SQL name.
     pub column: &'static str,
     /// See [`Column::CAST`].
     pub cast: Option<&'static str>,
     /// The value, bound as a parameter.
-    pub value: &'a (dyn ToSql + Sync),
+    pub value: Param,
 }
 
 /// A generated insert struct (`users::Insert`): required columns are plain fields, optional ones
@@ -109,7 +113,7 @@ pub trait Insertable {
     /// The table it inserts into.
     type Table: Table;
     /// The values given, in column order; columns left `None` are omitted (their default applies).
-    fn values(&self) -> Vec<InsertValue<'_>>;
+    fn into_values(self) -> Vec<InsertValue>;
 }
 
 /// A generated Rust enum for a PostgreSQL enum type.

@@ -37,6 +37,8 @@ pub enum Node {
     Function(&'static str, Vec<Node>),
     /// `count(*)`.
     CountStar,
+    /// `NULL`.
+    Null,
 }
 
 /// One item of a select list.
@@ -222,6 +224,7 @@ impl Writer {
                 self.sql.push(')');
             }
             Node::CountStar => self.push_sql("count(*)"),
+            Node::Null => self.push_sql("NULL"),
         }
     }
 
