@@ -41,16 +41,13 @@ struct OnConflict {
     action: ConflictAction,
 }
 
+/// One row of an INSERT: per column, a value (and its cast) or `None` for DEFAULT.
+type InsertRow = Vec<Option<(Param, Option<&'static str>)>>;
+
 #[derive(Debug, Clone)]
 enum Kind {
-    Insert {
-        columns: Vec<&'static str>,
-        rows: Vec<Vec<Option<(Param, Option<&'static str>)>>>,
-        on_conflict: Option<OnConflict>,
-    },
-    Update {
-        sets: Vec<(&'static str, Node)>,
-    },
+    Insert { columns: Vec<&'static str>, rows: Vec<InsertRow>, on_conflict: Option<OnConflict> },
+    Update { sets: Vec<(&'static str, Node)> },
     Delete,
 }
 
