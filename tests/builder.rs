@@ -515,3 +515,89 @@ async fn count_users_and_sessions(c: &Client) -> (usize, usize) {
     let s: Vec<(Uuid,)> = select_from::<Sessions>().columns((sessions::id,)).fetch_all(c).await.unwrap();
     (u.len(), s.len())
 }
+
+#[test]
+fn aggregates_group_by_having_and_aliases_render() {
+    check(
+        select_from::<Members>()
+            .inner_join(orgs::id, members::org_id)
+            .columns((orgs::slug, count_all().as_("members"), min(members::created_at)))
+            .group_by((orgs::slug,))
+            .having(count_all().gt(1))
+            .order_by(orgs::slug),
+        r#"SELECT "orgs"."slug", count(*) AS "members", min("members"."created_at") FROM "members" INNER JOIN "orgs" ON "orgs"."id" = "members"."org_id" GROUP BY "orgs"."slug" HAVING count(*) > $1 ORDER BY "orgs"."slug""#,
+        "[1]",
+    );
+    check(
+        select_from::<LoginAttempts>().columns((
+            count(login_attempts::user_id),
+            sum(login_attempts::id),
+            avg(login_attempts::id),
+            max(login_attempts::identifier).as_("last"),
+        )),
+        r#"SELECT count("login_attempts"."user_id"), sum("login_attempts"."id"), avg("login_attempts"."id"), max("login_attempts"."identifier") AS "last" FROM "login_attempts""#,
+        "[]",
+    );
+    check(
+        select_from::<Users>().columns((users::username.as_("name"),)),
+        r#"SELECT "users"."username" AS "name" FROM "users""#,
+        "[]",
+    );
+}
+
+#[tokio::test]
+async fn aggregates_have_exact_result_types() {
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    let (ann, _) = seed(c).await;
+    // The annotations are part of the test: count is i64, sum of bigint is numeric, ...
+    let per_org: Vec<(String, i64)> = select_from::<Members>()
+        .inner_join(orgs::id, members::org_id)
+        .columns((orgs::slug, count_all()))
+        .group_by((orgs::slug,))
+        .having(count_all().ge(1))
+        .order_by(orgs::slug)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(per_org, vec![("acme".to_owned(), 2), ("globex".to_owned(), 1)]);
+
+    for (who, ok) in [("ann", false), ("ann", true), ("x", false)] {
+        insert_into::<LoginAttempts>()
+            .values(login_attempts::Insert::new(who.into(), ok).with_user_id(ann))
+            .execute(c)
+            .await
+            .unwrap();
+    }
+    let (n, users_seen, total, mean, first, last): (
+        i64,
+        i64,
+        Option<rust_decimal::Decimal>,
+        Option<rust_decimal::Decimal>,
+        Option<String>,
+        Option<String>,
+    ) = select_from::<LoginAttempts>()
+        .columns((
+            count_all(),
+            count(login_attempts::user_id),
+            sum(login_attempts::id),
+            avg(login_attempts::id),
+            min(login_attempts::identifier),
+            max(login_attempts::identifier),
+        ))
+        .fetch_one(c)
+        .await
+        .unwrap();
+    assert_eq!((n, users_seen), (3, 3));
+    assert_eq!(total.unwrap().to_string(), "6");
+    assert_eq!(mean.unwrap().round_dp(2).to_string(), "2.00");
+    assert_eq!((first.as_deref(), last.as_deref()), (Some("ann"), Some("x")));
+
+    let none: (Option<rust_decimal::Decimal>, i64) = select_from::<LoginAttempts>()
+        .columns((sum(login_attempts::id), count_all()))
+        .where_(login_attempts::identifier.eq("nobody"))
+        .fetch_one(c)
+        .await
+        .unwrap();
+    assert_eq!(none, (None, 0), "sum over no rows is NULL, count is 0");
+}

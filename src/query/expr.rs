@@ -285,6 +285,10 @@ pub trait ColumnExt: Column {
     fn is_not_null(self) -> IsNull<Self> {
         IsNull { negated: true, _c: PhantomData }
     }
+    /// `column AS "alias"` in a select list.
+    fn as_(self, alias: &'static str) -> super::agg::As<Self> {
+        super::agg::aliased(self, alias)
+    }
     /// ORDER BY this column ascending.
     fn asc(self) -> Ordered<Self> {
         Ordered { order: Order { desc: false, nulls: None }, _c: PhantomData }

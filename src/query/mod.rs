@@ -3,6 +3,7 @@
 //! migrations; the builder (select, insert, update, delete) only ever sees them. No SQL text is
 //! produced here.
 
+mod agg;
 mod dml;
 mod exec;
 mod expr;
@@ -11,6 +12,10 @@ mod scope;
 mod select;
 mod value;
 
+pub use agg::{
+    Agg, AggCompare, AggKind, AggOut, As, Averageable, CountAll, Summable, Unwrapped, avg, count, count_all, max, min,
+    sum,
+};
 pub use dml::{
     ColumnsOf, Dml, InsertInto, NoReturning, NullableColumn, Only, Returning, ReturningAll, delete_from, insert_into,
     update,

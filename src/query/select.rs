@@ -72,8 +72,9 @@ where
 
 /// One item of a select list over scope `S`: a column (reads as `Out`).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be selected in this query",
-    label = "not a column of a table in this query's FROM/JOIN scope"
+    message = "`{Self}` is not a column of a table in this query",
+    label = "its table is not in this query's FROM/JOIN scope",
+    note = "join its table first (inner_join / left_join); in INSERT/UPDATE/DELETE only the statement's table is in scope"
 )]
 pub trait SelectItemOf<S, I> {
     /// The Rust type it reads as.
@@ -227,6 +228,20 @@ impl<S, C> Select<S, C> {
     /// `WHERE condition`; successive calls combine with AND.
     pub fn where_<E: Condition<S, I>, I>(mut self, condition: E) -> Self {
         self.core.wheres.push(condition.into_node());
+        self
+    }
+
+    /// `GROUP BY cols`.
+    pub fn group_by<G: Selection<S, I>, I>(mut self, columns: G) -> Self {
+        let mut items = Vec::new();
+        columns.items(&mut items);
+        self.core.group_by.extend(items.into_iter().map(|i| i.node));
+        self
+    }
+
+    /// `HAVING condition` (usually on an aggregate: `count_all().gt(1)`); successive calls AND.
+    pub fn having<E: Condition<S, I>, I>(mut self, condition: E) -> Self {
+        self.core.having.push(condition.into_node());
         self
     }
 

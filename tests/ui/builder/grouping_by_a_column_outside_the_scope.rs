@@ -1,0 +1,6 @@
+use taulu::prelude::*;
+use taulu::schema::{Members, members, orgs};
+
+fn main() {
+    let _ = select_from::<Members>().columns((members::org_id,)).group_by((orgs::slug,));
+}

@@ -1,0 +1,7 @@
+use taulu::prelude::*;
+use taulu::schema::{Users, users};
+
+fn main() {
+    // `password_hash` is NOT NULL without a default: `new` requires it.
+    let _ = insert_into::<Users>().values(users::Insert::new("ann".into(), "ann@example.com".into()));
+}
