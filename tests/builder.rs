@@ -601,3 +601,100 @@ async fn aggregates_have_exact_result_types() {
         .unwrap();
     assert_eq!(none, (None, 0), "sum over no rows is NULL, count is 0");
 }
+
+#[test]
+fn subqueries_and_raw_sql_render() {
+    use taulu::query::{scalar, sql};
+    check(
+        select_from::<Users>()
+            .columns((users::username,))
+            .where_(users::id.in_select(select_from::<Members>().columns((members::user_id,)).where_(members::member_role.eq(Role::Owner)))),
+        r#"SELECT "users"."username" FROM "users" WHERE "users"."id" IN (SELECT "members"."user_id" FROM "members" WHERE "members"."member_role" = $1)"#,
+        "[Owner]",
+    );
+    check(
+        select_from::<Users>().columns((users::username,)).where_(users::id.not_in_select(select_from::<Sessions>().columns((sessions::user_id,)))),
+        r#"SELECT "users"."username" FROM "users" WHERE "users"."id" NOT IN (SELECT "sessions"."user_id" FROM "sessions")"#,
+        "[]",
+    );
+    check(
+        select_from::<Users>()
+            .columns((users::username,))
+            .where_exists::<Members, _, _>(|m| m.where_(members::user_id.eq_col(users::id)).where_(members::member_role.eq(Role::Admin))),
+        r#"SELECT "users"."username" FROM "users" WHERE EXISTS (SELECT 1 FROM "members" WHERE "members"."user_id" = "users"."id" AND "members"."member_role" = $1)"#,
+        "[Admin]",
+    );
+    check(
+        select_from::<Users>().columns((users::username,)).where_not_exists::<Sessions, _, _>(|s| s.where_(sessions::user_id.eq_col(users::id))),
+        r#"SELECT "users"."username" FROM "users" WHERE NOT EXISTS (SELECT 1 FROM "sessions" WHERE "sessions"."user_id" = "users"."id")"#,
+        "[]",
+    );
+    check(
+        select_from::<Users>().columns((users::username, scalar(select_from::<Orgs>().columns((count_all(),))))),
+        r#"SELECT "users"."username", (SELECT count(*) FROM "orgs") FROM "users""#,
+        "[]",
+    );
+    check(
+        select_from::<Users>().columns((users::id,)).where_(sql("\"users\".\"email\" ~* {} AND {{x}} IS NOT NULL").bind("^a")),
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."email" ~* $1 AND {x} IS NOT NULL"#,
+        r#"["^a"]"#,
+    );
+    let (sql_text, _) = select_from::<Users>().columns((users::id,)).where_(sql("{} = {}").bind(1)).to_sql();
+    assert!(sql_text.ends_with("WHERE $1 = $0"), "a missing bind fails loudly: {sql_text}");
+}
+
+#[tokio::test]
+async fn subqueries_distinct_and_raw_sql_on_postgres() {
+    use taulu::query::{scalar, sql};
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let owners: Vec<(String,)> = select_from::<Users>()
+        .columns((users::username,))
+        .where_(users::id.in_select(select_from::<Members>().columns((members::user_id,)).where_(members::member_role.eq(Role::Owner))))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(owners, vec![("ann".to_owned(),)]);
+    let admins_somewhere: Vec<(String,)> = select_from::<Users>()
+        .columns((users::username,))
+        .where_exists::<Members, _, _>(|m| m.where_(members::user_id.eq_col(users::id)).where_(members::member_role.eq(Role::Admin)))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(admins_somewhere, vec![("bob".to_owned(),)]);
+    let without_session: Vec<(String,)> = select_from::<Users>()
+        .columns((users::username,))
+        .where_not_exists::<Sessions, _, _>(|s| s.where_(sessions::user_id.eq_col(users::id)))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(without_session, vec![("bob".to_owned(),)]);
+    let with_org_count: Vec<(String, Option<i64>)> = select_from::<Users>()
+        .columns((users::username, scalar(select_from::<Orgs>().columns((count_all(),)))))
+        .order_by(users::username)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(with_org_count, vec![("ann".to_owned(), Some(2)), ("bob".to_owned(), Some(2))]);
+    let roles: Vec<(Role,)> = select_from::<Members>().columns((members::member_role,)).distinct().order_by(members::member_role).fetch_all(c).await.unwrap();
+    assert_eq!(roles, vec![(Role::Owner,), (Role::Admin,), (Role::Member,)], "enum order, each once");
+    let latest_per_user: Vec<(Uuid, Role)> = select_from::<Members>()
+        .columns((members::user_id, members::member_role))
+        .distinct_on((members::user_id,))
+        .order_by(members::user_id)
+        .order_by(members::member_role)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(latest_per_user.len(), 2);
+    let by_raw: Vec<(String,)> = select_from::<Users>()
+        .columns((users::username,))
+        .where_(sql("lower(\"users\".\"email\") = lower({})").bind("BOB@example.com"))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(by_raw, vec![("bob".to_owned(),)]);
+    let mismatch = select_from::<Users>().columns((users::id,)).where_(sql("{} = {}").bind(1)).fetch_all(c).await;
+    assert!(mismatch.unwrap_err().to_string().contains("there is no parameter $0"));
+}

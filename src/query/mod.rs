@@ -10,6 +10,7 @@ mod expr;
 mod render;
 mod scope;
 mod select;
+mod sub;
 mod value;
 
 pub use agg::{
@@ -27,6 +28,7 @@ pub use expr::{
 };
 pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
 pub use select::{AllColumns, FromTable, NoColumns, Query, Select, SelectItemOf, Selected, Selection, select_from};
+pub use sub::{InSelect, InSelectExt, Scalar, Sql, scalar, sql};
 pub use value::{Bind, Param};
 
 use crate::{Error, meta};

@@ -6,7 +6,8 @@ use super::value::Param;
 
 /// A table as it appears in FROM/JOIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TableRef {
+#[doc(hidden)]
+pub struct TableRef {
     pub schema: &'static str,
     pub name: &'static str,
 }
@@ -39,6 +40,22 @@ pub enum Node {
     CountStar,
     /// `NULL`.
     Null,
+    /// `x [NOT] IN (SELECT ..)`.
+    InSelect { lhs: Box<Node>, select: Box<SelectCore>, negated: bool },
+    /// `[NOT] EXISTS (SELECT ..)`.
+    Exists { select: Box<SelectCore>, negated: bool },
+    /// `(SELECT ..)` as a value.
+    Subquery(Box<SelectCore>),
+    /// Raw SQL text with bound parameters in between.
+    Raw(Vec<RawPart>),
+}
+
+/// A piece of a raw SQL fragment.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub enum RawPart {
+    Text(String),
+    Param(Param),
 }
 
 /// One item of a select list.
@@ -50,13 +67,15 @@ pub struct SelectItem {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum JoinKind {
+#[doc(hidden)]
+pub enum JoinKind {
     Inner,
     Left,
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Join {
+#[doc(hidden)]
+pub struct Join {
     pub kind: JoinKind,
     pub table: TableRef,
     pub on: Node,
@@ -71,7 +90,8 @@ pub struct Order {
 }
 
 #[derive(Debug, Clone, Default)]
-pub(crate) enum Distinct {
+#[doc(hidden)]
+pub enum Distinct {
     #[default]
     None,
     All,
@@ -80,7 +100,8 @@ pub(crate) enum Distinct {
 
 /// A SELECT statement, untyped.
 #[derive(Debug, Clone)]
-pub(crate) struct SelectCore {
+#[doc(hidden)]
+pub struct SelectCore {
     pub distinct: Distinct,
     pub items: Vec<SelectItem>,
     pub from: TableRef,
@@ -225,6 +246,30 @@ impl Writer {
             }
             Node::CountStar => self.push_sql("count(*)"),
             Node::Null => self.push_sql("NULL"),
+            Node::InSelect { lhs, select, negated } => {
+                self.push_node(lhs);
+                self.push_sql(if *negated { " NOT IN (" } else { " IN (" });
+                self.push_select(select);
+                self.sql.push(')');
+            }
+            Node::Exists { select, negated } => {
+                self.push_sql(if *negated { "NOT EXISTS (" } else { "EXISTS (" });
+                self.push_select(select);
+                self.sql.push(')');
+            }
+            Node::Subquery(select) => {
+                self.sql.push('(');
+                self.push_select(select);
+                self.sql.push(')');
+            }
+            Node::Raw(parts) => {
+                for part in parts {
+                    match part {
+                        RawPart::Text(t) => self.push_sql(t),
+                        RawPart::Param(p) => self.push_bind(p, None),
+                    }
+                }
+            }
         }
     }
 
@@ -251,6 +296,9 @@ impl Writer {
                 self.push_list(nodes, ", ");
                 self.push_sql(") ");
             }
+        }
+        if q.items.is_empty() {
+            self.push_sql("1");
         }
         for (i, item) in q.items.iter().enumerate() {
             if i > 0 {

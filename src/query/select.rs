@@ -178,6 +178,19 @@ impl<S, C> Select<S, C> {
         Select { core: self.core, _p: PhantomData }
     }
 
+    pub(crate) fn from_core(core: SelectCore) -> Self {
+        Select { core, _p: PhantomData }
+    }
+
+    pub(crate) fn into_core(self) -> SelectCore {
+        self.core
+    }
+
+    pub(crate) fn push_where(mut self, node: Node) -> Self {
+        self.core.wheres.push(node);
+        self
+    }
+
     fn compiled(&self) -> Compiled {
         let mut w = Writer::default();
         w.push_select(&self.core);
