@@ -41,8 +41,8 @@ pub use query::{Column, FromRow, InsertValue, Insertable, NotNull, Nullability, 
 /// What a module using the builder needs: `use taulu::prelude::*;`.
 pub mod prelude {
     pub use crate::query::{
-        BoolExt as _, ColumnExt as _, Executor, InSelectExt as _, Query as _, avg, count, count_all, delete_from, insert_into, max, min,
-        not, select_from, sum, update,
+        BoolExt as _, ColumnExt as _, Executor, InSelectExt as _, Query as _, avg, count, count_all, delete_from,
+        insert_into, max, min, not, select_from, sum, update,
     };
     pub use crate::{Column, Error, FromRow, Table};
 }

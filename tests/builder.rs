@@ -606,26 +606,30 @@ async fn aggregates_have_exact_result_types() {
 fn subqueries_and_raw_sql_render() {
     use taulu::query::{scalar, sql};
     check(
-        select_from::<Users>()
-            .columns((users::username,))
-            .where_(users::id.in_select(select_from::<Members>().columns((members::user_id,)).where_(members::member_role.eq(Role::Owner)))),
+        select_from::<Users>().columns((users::username,)).where_(users::id.in_select(
+            select_from::<Members>().columns((members::user_id,)).where_(members::member_role.eq(Role::Owner)),
+        )),
         r#"SELECT "users"."username" FROM "users" WHERE "users"."id" IN (SELECT "members"."user_id" FROM "members" WHERE "members"."member_role" = $1)"#,
         "[Owner]",
     );
     check(
-        select_from::<Users>().columns((users::username,)).where_(users::id.not_in_select(select_from::<Sessions>().columns((sessions::user_id,)))),
+        select_from::<Users>()
+            .columns((users::username,))
+            .where_(users::id.not_in_select(select_from::<Sessions>().columns((sessions::user_id,)))),
         r#"SELECT "users"."username" FROM "users" WHERE "users"."id" NOT IN (SELECT "sessions"."user_id" FROM "sessions")"#,
         "[]",
     );
     check(
-        select_from::<Users>()
-            .columns((users::username,))
-            .where_exists::<Members, _, _>(|m| m.where_(members::user_id.eq_col(users::id)).where_(members::member_role.eq(Role::Admin))),
+        select_from::<Users>().columns((users::username,)).where_exists::<Members, _, _>(|m| {
+            m.where_(members::user_id.eq_col(users::id)).where_(members::member_role.eq(Role::Admin))
+        }),
         r#"SELECT "users"."username" FROM "users" WHERE EXISTS (SELECT 1 FROM "members" WHERE "members"."user_id" = "users"."id" AND "members"."member_role" = $1)"#,
         "[Admin]",
     );
     check(
-        select_from::<Users>().columns((users::username,)).where_not_exists::<Sessions, _, _>(|s| s.where_(sessions::user_id.eq_col(users::id))),
+        select_from::<Users>()
+            .columns((users::username,))
+            .where_not_exists::<Sessions, _, _>(|s| s.where_(sessions::user_id.eq_col(users::id))),
         r#"SELECT "users"."username" FROM "users" WHERE NOT EXISTS (SELECT 1 FROM "sessions" WHERE "sessions"."user_id" = "users"."id")"#,
         "[]",
     );
@@ -635,7 +639,9 @@ fn subqueries_and_raw_sql_render() {
         "[]",
     );
     check(
-        select_from::<Users>().columns((users::id,)).where_(sql("\"users\".\"email\" ~* {} AND {{x}} IS NOT NULL").bind("^a")),
+        select_from::<Users>()
+            .columns((users::id,))
+            .where_(sql("\"users\".\"email\" ~* {} AND {{x}} IS NOT NULL").bind("^a")),
         r#"SELECT "users"."id" FROM "users" WHERE "users"."email" ~* $1 AND {x} IS NOT NULL"#,
         r#"["^a"]"#,
     );
@@ -651,14 +657,18 @@ async fn subqueries_distinct_and_raw_sql_on_postgres() {
     seed(c).await;
     let owners: Vec<(String,)> = select_from::<Users>()
         .columns((users::username,))
-        .where_(users::id.in_select(select_from::<Members>().columns((members::user_id,)).where_(members::member_role.eq(Role::Owner))))
+        .where_(users::id.in_select(
+            select_from::<Members>().columns((members::user_id,)).where_(members::member_role.eq(Role::Owner)),
+        ))
         .fetch_all(c)
         .await
         .unwrap();
     assert_eq!(owners, vec![("ann".to_owned(),)]);
     let admins_somewhere: Vec<(String,)> = select_from::<Users>()
         .columns((users::username,))
-        .where_exists::<Members, _, _>(|m| m.where_(members::user_id.eq_col(users::id)).where_(members::member_role.eq(Role::Admin)))
+        .where_exists::<Members, _, _>(|m| {
+            m.where_(members::user_id.eq_col(users::id)).where_(members::member_role.eq(Role::Admin))
+        })
         .fetch_all(c)
         .await
         .unwrap();
@@ -677,7 +687,13 @@ async fn subqueries_distinct_and_raw_sql_on_postgres() {
         .await
         .unwrap();
     assert_eq!(with_org_count, vec![("ann".to_owned(), Some(2)), ("bob".to_owned(), Some(2))]);
-    let roles: Vec<(Role,)> = select_from::<Members>().columns((members::member_role,)).distinct().order_by(members::member_role).fetch_all(c).await.unwrap();
+    let roles: Vec<(Role,)> = select_from::<Members>()
+        .columns((members::member_role,))
+        .distinct()
+        .order_by(members::member_role)
+        .fetch_all(c)
+        .await
+        .unwrap();
     assert_eq!(roles, vec![(Role::Owner,), (Role::Admin,), (Role::Member,)], "enum order, each once");
     let latest_per_user: Vec<(Uuid, Role)> = select_from::<Members>()
         .columns((members::user_id, members::member_role))
@@ -697,4 +713,168 @@ async fn subqueries_distinct_and_raw_sql_on_postgres() {
     assert_eq!(by_raw, vec![("bob".to_owned(),)]);
     let mismatch = select_from::<Users>().columns((users::id,)).where_(sql("{} = {}").bind(1)).fetch_all(c).await;
     assert!(mismatch.unwrap_err().to_string().contains("there is no parameter $0"));
+}
+
+/// Strings an attacker (or an unlucky user) might send.
+fn hostile_corpus() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "'",
+        "''",
+        "\"",
+        "\"\"",
+        "\\",
+        "\\'",
+        "\\\\'",
+        "'; DROP TABLE users; --",
+        "\"; DROP TABLE users; --",
+        "1; DELETE FROM users",
+        "'); DROP TABLE sessions; --",
+        "' OR '1'='1",
+        "\" OR \"\"=\"",
+        "admin'--",
+        "1' OR 1=1 --",
+        "/*",
+        "*/",
+        "/* comment */ SELECT 1",
+        "--",
+        "-- comment\nSELECT 1",
+        "$1",
+        "$2",
+        "$0",
+        "$$",
+        "$$; DROP TABLE users; $$",
+        "$tag$",
+        "E'\\x00'",
+        "%",
+        "_",
+        "%_%",
+        "\\%",
+        "NULL",
+        "null",
+        "\n",
+        "\r\n",
+        "\t",
+        " ",
+        "",
+        "   leading and trailing   ",
+        "ünïcødé",
+        "日本語テキスト",
+        "🦀🔥💥",
+        "\u{200B}",
+        "\u{FEFF}BOM",
+        "\u{202E}reversed",
+        "e\u{301}",
+        "Ω≈ç√∫",
+        "🇫🇮🇸🇪",
+        "＇fullwidth＇",
+        "‘curly’ “quotes”",
+        "\u{7f}",
+        "\u{1}\u{2}",
+        "\u{1b}[31mred",
+        "<script>alert(1)</script>",
+        "${jndi:ldap://x}",
+        "{{7*7}}",
+        "SELECT pg_sleep(10)",
+        "pg_terminate_backend(pg_backend_pid())",
+        "COPY users TO PROGRAM 'id'",
+        ";",
+        ";;",
+        "?",
+        "??",
+        ":name",
+        "@var",
+        "#",
+        "\"users\"",
+        "users",
+        "table",
+        "\"Mixed\"Case",
+        "back\\slash\\n\\t",
+        "%00",
+        "&#39;",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    v.push("a".repeat(100_000));
+    v.push("'".repeat(10_000));
+    v.push("🦀".repeat(5_000));
+    v.push("\\".repeat(4_001));
+    v
+}
+
+#[tokio::test]
+async fn hostile_strings_are_stored_and_read_back_byte_for_byte_and_change_nothing_else() {
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let corpus = hostile_corpus();
+    assert!(corpus.len() >= 60, "{} strings", corpus.len());
+
+    let before = snapshot(c).await;
+
+    for s in &corpus {
+        let (id, stored) = insert_into::<LoginAttempts>()
+            .values(login_attempts::Insert::new(s.clone(), false).with_user_agent(s.clone()))
+            .returning((login_attempts::id, login_attempts::identifier))
+            .fetch_one(c)
+            .await
+            .unwrap_or_else(|e| panic!("insert of {:?} failed: {e}", s.chars().take(40).collect::<String>()));
+        assert_eq!(stored.as_bytes(), s.as_bytes());
+        let found: Vec<(i64, String, Option<String>)> = select_from::<LoginAttempts>()
+            .columns((login_attempts::id, login_attempts::identifier, login_attempts::user_agent))
+            .where_(login_attempts::identifier.eq(s.as_str()))
+            .where_(login_attempts::user_agent.in_([s.clone()]))
+            .fetch_all(c)
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            vec![(id, s.clone(), Some(s.clone()))],
+            "read back {:?}",
+            s.chars().take(40).collect::<String>()
+        );
+        // As a LIKE pattern, escaped, the string matches itself literally and nothing else.
+        let liked: Vec<(i64,)> = select_from::<LoginAttempts>()
+            .columns((login_attempts::id,))
+            .where_(login_attempts::identifier.like(taulu::query::escape_like(s)))
+            .fetch_all(c)
+            .await
+            .unwrap();
+        assert_eq!(liked, vec![(id,)], "LIKE {:?}", s.chars().take(40).collect::<String>());
+    }
+    let total: Vec<(i64,)> = select_from::<LoginAttempts>().columns((count_all(),)).fetch_all(c).await.unwrap();
+    assert_eq!(total, vec![(corpus.len() as i64,)], "one row per string, no more");
+    assert_eq!(snapshot(c).await, before, "no table created, dropped or changed elsewhere");
+
+    // NUL cannot be stored in PostgreSQL text: a clear error, and nothing is written.
+    let err = insert_into::<LoginAttempts>()
+        .values(login_attempts::Insert::new("nul\0byte".into(), false))
+        .execute(c)
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("22021"), "{err}");
+    assert!(err.to_string().contains("0x00"), "{err}");
+    let total: Vec<(i64,)> = select_from::<LoginAttempts>().columns((count_all(),)).fetch_all(c).await.unwrap();
+    assert_eq!(total, vec![(corpus.len() as i64,)]);
+}
+
+/// The user tables and the row counts of the tables the hostile test must not touch.
+async fn snapshot(c: &Client) -> (Vec<String>, Vec<(&'static str, i64)>) {
+    let tables: Vec<String> = c
+        .query(
+            "SELECT schemaname || '.' || tablename FROM pg_tables
+             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut counts = Vec::new();
+    for t in ["users", "sessions", "orgs", "members"] {
+        let n: i64 = c.query_one(&format!("SELECT count(*) FROM {t}"), &[]).await.unwrap().get(0);
+        counts.push((t, n));
+    }
+    (tables, counts)
 }

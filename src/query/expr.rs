@@ -205,6 +205,24 @@ impl<S, I, C: InScope<S, I>> OrderItem<S, I> for Ordered<C> {
     }
 }
 
+/// Escapes `\`, `%` and `_` so a user's text matches literally inside a LIKE pattern:
+/// `users::email.ilike(format!("%{}%", escape_like(input)))`. (The pattern is always a bound
+/// parameter; escaping only stops the input from acting as wildcards.)
+///
+/// ```
+/// assert_eq!(taulu::query::escape_like(r"50%_off\"), r"50\%\_off\\");
+/// ```
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Text types: what LIKE and ILIKE accept.
 #[diagnostic::on_unimplemented(
     message = "LIKE and ILIKE need a text column, not a column of type `{Self}`",

@@ -24,7 +24,7 @@ pub use dml::{
 pub use exec::{Compiled, Executor, Transactional, transaction};
 pub use expr::{
     And, Between, BoolExt, ColumnExt, Compare, CompareColumns, Condition, InList, IsNull, Not, Or, OrderItem, Ordered,
-    Text, not,
+    Text, escape_like, not,
 };
 pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
 pub use select::{AllColumns, FromTable, NoColumns, Query, Select, SelectItemOf, Selected, Selection, select_from};

@@ -79,18 +79,24 @@ impl<S, C> Select<S, C> {
     /// has this query's tables, so it can correlate (`members::user_id.eq_col(users::id)`).
     pub fn where_exists<T: Table, F, C2>(self, build: F) -> Self
     where
-        F: FnOnce(Select<super::Cons<super::Entry<T, super::NotNull>, S>, NoColumns>) -> Select<super::Cons<super::Entry<T, super::NotNull>, S>, C2>,
+        F: FnOnce(
+            Select<super::Cons<super::Entry<T, super::NotNull>, S>, NoColumns>,
+        ) -> Select<super::Cons<super::Entry<T, super::NotNull>, S>, C2>,
     {
-        let inner = build(Select::from_core(SelectCore::new(super::render::TableRef { schema: T::SCHEMA, name: T::NAME })));
+        let inner =
+            build(Select::from_core(SelectCore::new(super::render::TableRef { schema: T::SCHEMA, name: T::NAME })));
         self.push_where(Node::Exists { select: Box::new(inner.into_core()), negated: false })
     }
 
     /// `WHERE NOT EXISTS (SELECT 1 FROM T WHERE ..)`; see [`Select::where_exists`].
     pub fn where_not_exists<T: Table, F, C2>(self, build: F) -> Self
     where
-        F: FnOnce(Select<super::Cons<super::Entry<T, super::NotNull>, S>, NoColumns>) -> Select<super::Cons<super::Entry<T, super::NotNull>, S>, C2>,
+        F: FnOnce(
+            Select<super::Cons<super::Entry<T, super::NotNull>, S>, NoColumns>,
+        ) -> Select<super::Cons<super::Entry<T, super::NotNull>, S>, C2>,
     {
-        let inner = build(Select::from_core(SelectCore::new(super::render::TableRef { schema: T::SCHEMA, name: T::NAME })));
+        let inner =
+            build(Select::from_core(SelectCore::new(super::render::TableRef { schema: T::SCHEMA, name: T::NAME })));
         self.push_where(Node::Exists { select: Box::new(inner.into_core()), negated: true })
     }
 }
