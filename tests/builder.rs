@@ -878,3 +878,100 @@ async fn snapshot(c: &Client) -> (Vec<String>, Vec<(&'static str, i64)>) {
     }
     (tables, counts)
 }
+
+#[tokio::test]
+async fn the_demo_runs_the_seed_flows_and_leaves_no_data_behind() {
+    let db = TestDb::empty().await.unwrap();
+    let url = db.url().to_url_with_password();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_taulu")).arg("demo").env("DATABASE_URL", url).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for expected in [
+        "== migrate up: 3 applied",
+        "recorded login attempts: 2 for ann-",
+        "opened session ",
+        "added members: ann-",
+        "belongs to Acme (acme-",
+        "as owner",
+        "failed with a unique violation, rolled back; carol exists afterwards: false",
+        "cleaned up: deleted 2 users",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+    assert_eq!(snapshot(db.client()).await.1, vec![("users", 0), ("sessions", 0), ("orgs", 0), ("members", 0)]);
+}
+
+#[test]
+fn more_renderings() {
+    check(
+        select_from::<Users>().all().where_(users::id.eq(ID)),
+        r#"SELECT "users"."id", "users"."username", "users"."email", "users"."password_hash", "users"."system_role", "users"."created_at", "users"."updated_at", "users"."display_name" FROM "users" WHERE "users"."id" = $1"#,
+        "[01234567-89ab-cdef-0123-456789abcdef]",
+    );
+    check(
+        select_from::<Sessions>().inner_join(users::id, sessions::user_id).all().limit(5),
+        r#"SELECT "sessions"."id", "sessions"."user_id", "sessions"."token_hash", "sessions"."expires_at", "sessions"."created_at", "sessions"."last_seen_at", "sessions"."ip", "sessions"."user_agent", "sessions"."revoked_at" FROM "sessions" INNER JOIN "users" ON "users"."id" = "sessions"."user_id" LIMIT $1"#,
+        "[5]",
+    );
+    check(
+        select_from::<Sessions>()
+            .columns((sessions::id,))
+            .where_(sessions::created_at.ne_col(sessions::last_seen_at))
+            .offset(3),
+        r#"SELECT "sessions"."id" FROM "sessions" WHERE "sessions"."created_at" <> "sessions"."last_seen_at" OFFSET $1"#,
+        "[3]",
+    );
+    check(
+        select_from::<Users>().columns((users::id,)).where_(not(users::username.eq("a").or(users::username.eq("b")))),
+        r#"SELECT "users"."id" FROM "users" WHERE NOT ("users"."username" = $1 OR "users"."username" = $2)"#,
+        r#"["a", "b"]"#,
+    );
+    check(
+        select_from::<Members>()
+            .columns((members::org_id, members::member_role, count(members::user_id).as_("n")))
+            .group_by((members::org_id, members::member_role))
+            .having(count(members::user_id).ge(2).and(count_all().lt(100))),
+        r#"SELECT "members"."org_id", "members"."member_role", count("members"."user_id") AS "n" FROM "members" GROUP BY "members"."org_id", "members"."member_role" HAVING (count("members"."user_id") >= $1 AND count(*) < $2)"#,
+        "[2, 100]",
+    );
+    check(
+        select_from::<Members>()
+            .left_join(users::id, members::user_id)
+            .left_join(orgs::id, members::org_id)
+            .columns((users::email, orgs::slug))
+            .where_(orgs::slug.is_null().or(users::email.is_null())),
+        r#"SELECT "users"."email", "orgs"."slug" FROM "members" LEFT JOIN "users" ON "users"."id" = "members"."user_id" LEFT JOIN "orgs" ON "orgs"."id" = "members"."org_id" WHERE ("orgs"."slug" IS NULL OR "users"."email" IS NULL)"#,
+        "[]",
+    );
+    let (sql, params) = update::<Sessions>()
+        .set(sessions::last_seen_at, chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)
+        .where_(sessions::user_id.eq(ID))
+        .where_(sessions::revoked_at.is_null())
+        .to_sql();
+    assert_eq!(
+        sql,
+        r#"UPDATE "sessions" SET "last_seen_at" = $1 WHERE "sessions"."user_id" = $2 AND "sessions"."revoked_at" IS NULL"#
+    );
+    assert_eq!(params.len(), 2);
+    assert_eq!(delete_from::<LoginAttempts>().to_sql().0, r#"DELETE FROM "login_attempts""#);
+    let (sql, _) =
+        insert_into::<Orgs>().values(orgs::Insert::new("A".into(), "a".into()).with_id(ID)).returning_all().to_sql();
+    assert_eq!(
+        sql,
+        r#"INSERT INTO "orgs" ("id", "name", "slug") VALUES ($1, $2, $3) RETURNING "orgs"."id", "orgs"."name", "orgs"."slug", "orgs"."created_at""#
+    );
+    let (sql, _) = insert_into::<LoginAttempts>()
+        .values_many([
+            login_attempts::Insert::new("a".into(), true),
+            login_attempts::Insert::new("b".into(), false).with_ip("::1".parse().unwrap()),
+        ])
+        .to_sql();
+    assert_eq!(
+        sql,
+        r#"INSERT INTO "login_attempts" ("identifier", "success", "ip") VALUES ($1, $2, DEFAULT), ($3, $4, $5)"#
+    );
+}

@@ -275,41 +275,143 @@ async fn demo(migrations: Migrations) -> Result<()> {
         println!("   {:<15} {}", row.get::<_, String>(0), row.get::<_, String>(1));
     }
 
-    // A round trip through the schema, rolled back so the demo leaves no data behind.
-    println!("\n== a write round trip (rolled back)");
-    client.batch_execute("BEGIN").await?;
-    let outcome = async {
-        let user = client
-            .query_one(
-                "INSERT INTO users (username, email, password_hash) VALUES ($1, $2, $3)
-                 RETURNING id::text, system_role::text",
-                &[&"demo", &"Demo@Example.com", &"not-a-real-hash"],
-            )
-            .await?;
-        println!(
-            "   inserted user demo: id {} (gen_random_uuid), system_role '{}' (the default)",
-            user.get::<_, String>(0),
-            user.get::<_, String>(1)
-        );
-        let duplicate = client
-            .execute(
-                "INSERT INTO users (username, email, password_hash) VALUES ('demo2', 'demo@example.COM', 'x')",
-                &[],
-            )
-            .await;
-        match duplicate {
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
-                println!(
-                    "   a second user with email demo@example.COM is refused: emails are unique case-insensitively"
-                )
-            }
-            other => println!("   unexpected: the duplicate email was not refused ({other:?})"),
+    builder_flows(client).await
+}
+
+/// The product's flows through the typed builder, printing what each returned. Names carry a
+/// random suffix and everything is deleted at the end, so the demo can run again and again.
+async fn builder_flows(mut client: tokio_postgres::Client) -> Result<()> {
+    use taulu::prelude::*;
+    use taulu::schema::{
+        LoginAttempts, Members, Orgs, Role, Sessions, Users, login_attempts, members, orgs, sessions, users,
+    };
+
+    let tag: String = format!("{:04x}", rand::random::<u16>());
+    let (ann_name, bob_name, slug) = (format!("ann-{tag}"), format!("bob-{tag}"), format!("acme-{tag}"));
+    println!("\n== the builder at work (demo names end in -{tag}; deleted at the end)");
+
+    let ann: users::Row = insert_into::<Users>()
+        .values(
+            users::Insert::new(ann_name.clone(), format!("{ann_name}@example.com"), "argon2id$...".into())
+                .with_display_name("Ann".into()),
+        )
+        .returning_all()
+        .fetch_one(&client)
+        .await?;
+    println!(
+        "   created user {} ({}), system_role {}, created_at {}",
+        ann.username, ann.id, ann.system_role, ann.created_at
+    );
+    let (bob_id,) = insert_into::<Users>()
+        .values(users::Insert::new(bob_name.clone(), format!("{bob_name}@example.com"), "argon2id$...".into()))
+        .returning((users::id,))
+        .fetch_one(&client)
+        .await?;
+
+    for (identifier, success) in [(ann_name.as_str(), false), (ann_name.as_str(), true), ("mallory", false)] {
+        let user = (identifier == ann_name).then_some(ann.id);
+        let mut attempt =
+            login_attempts::Insert::new(identifier.to_owned(), success).with_ip("127.0.0.1".parse().unwrap());
+        if let Some(id) = user {
+            attempt = attempt.with_user_id(id);
         }
-        Ok::<_, Error>(())
+        insert_into::<LoginAttempts>().values(attempt).execute(&client).await?;
     }
+    let (tries, failures): (i64, i64) = (
+        select_from::<LoginAttempts>()
+            .columns((count_all(),))
+            .where_(login_attempts::user_id.eq(ann.id))
+            .fetch_one(&client)
+            .await?
+            .0,
+        select_from::<LoginAttempts>()
+            .columns((count_all(),))
+            .where_(login_attempts::user_id.eq(ann.id))
+            .where_(login_attempts::success.eq(false))
+            .fetch_one(&client)
+            .await?
+            .0,
+    );
+    println!("   recorded login attempts: {tries} for {ann_name}, {failures} of them failed");
+
+    let expires = chrono::Utc::now() + chrono::Duration::days(30);
+    let (session_id, session_expires) = insert_into::<Sessions>()
+        .values(
+            sessions::Insert::new(ann.id, rand::random::<[u8; 32]>().to_vec(), expires)
+                .with_user_agent("taulu-demo".into()),
+        )
+        .returning((sessions::id, sessions::expires_at))
+        .fetch_one(&client)
+        .await?;
+    println!("   opened session {session_id}, expires {session_expires}");
+
+    let (org_id, org_name) = insert_into::<Orgs>()
+        .values(orgs::Insert::new("Acme".into(), slug.clone()))
+        .returning((orgs::id, orgs::name))
+        .fetch_one(&client)
+        .await?;
+    println!("   created org {org_name} ({slug})");
+    insert_into::<Members>()
+        .values_many([
+            members::Insert::new(org_id, ann.id).with_member_role(Role::Owner),
+            members::Insert::new(org_id, bob_id),
+        ])
+        .execute(&client)
+        .await?;
+    println!("   added members: {ann_name} as owner, {bob_name} with the default role");
+
+    for (name, id) in [(&ann_name, ann.id), (&bob_name, bob_id)] {
+        let orgs_of = select_from::<Members>()
+            .inner_join(orgs::id, members::org_id)
+            .where_(members::user_id.eq(id))
+            .columns((orgs::name, orgs::slug, members::member_role))
+            .fetch_all(&client)
+            .await?;
+        for (org, slug, role) in orgs_of {
+            println!("   {name} belongs to {org} ({slug}) as {role}");
+        }
+    }
+
+    let rolled_back = taulu::transaction(&mut client, async |tx| {
+        insert_into::<Users>()
+            .values(users::Insert::new(format!("carol-{tag}"), format!("carol-{tag}@example.com"), "x".into()))
+            .execute(tx)
+            .await?;
+        // Same email as ann, differently cased: the unique index refuses it, the whole
+        // transaction (carol too) rolls back.
+        insert_into::<Users>()
+            .values(users::Insert::new(
+                format!("dave-{tag}"),
+                format!("{}@EXAMPLE.com", ann_name.to_uppercase()),
+                "x".into(),
+            ))
+            .execute(tx)
+            .await?;
+        Ok(())
+    })
     .await;
-    client.batch_execute("ROLLBACK").await?;
-    outcome?;
-    println!("   rolled back");
+    let carol = select_from::<Users>()
+        .columns((users::id,))
+        .where_(users::username.eq(format!("carol-{tag}")))
+        .fetch_optional(&client)
+        .await?;
+    println!(
+        "   a transaction inserting carol then a duplicate email: {}; carol exists afterwards: {}",
+        match &rolled_back {
+            Err(e) if e.is_unique_violation() => "failed with a unique violation, rolled back".to_owned(),
+            Err(e) => format!("failed: {e}"),
+            Ok(()) => "unexpectedly committed".to_owned(),
+        },
+        carol.is_some()
+    );
+
+    // Clean up: members and sessions go with their user and org (ON DELETE CASCADE).
+    let gone = delete_from::<Users>().where_(users::id.in_([ann.id, bob_id])).execute(&client).await?;
+    delete_from::<Orgs>().where_(orgs::id.eq(org_id)).execute(&client).await?;
+    delete_from::<LoginAttempts>()
+        .where_(login_attempts::identifier.in_([ann_name.clone(), "mallory".to_owned()]))
+        .execute(&client)
+        .await?;
+    println!("   cleaned up: deleted {gone} users (their sessions and memberships cascaded), the org and the attempts");
     Ok(())
 }

@@ -212,11 +212,18 @@ impl Writer {
                 self.push_list(items, " OR ");
                 self.sql.push(')');
             }
-            Node::Not(inner) => {
-                self.push_sql("NOT (");
-                self.push_node(inner);
-                self.sql.push(')');
-            }
+            Node::Not(inner) => match &**inner {
+                // AND/OR of several items bring their own parentheses.
+                Node::And(items) | Node::Or(items) if items.len() > 1 => {
+                    self.push_sql("NOT ");
+                    self.push_node(inner);
+                }
+                _ => {
+                    self.push_sql("NOT (");
+                    self.push_node(inner);
+                    self.sql.push(')');
+                }
+            },
             Node::Postfix(inner, op) => {
                 self.push_node(inner);
                 self.sql.push(' ');
