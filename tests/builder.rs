@@ -346,7 +346,8 @@ fn insert_update_delete_render() {
     );
     let (sql, _) = insert_into::<Orgs>()
         .values(orgs::Insert::new("Acme".into(), "acme".into()))
-        .on_conflict_do_update((orgs::slug,), (orgs::name,))
+        .on_conflict((orgs::slug,))
+        .do_update((orgs::name,))
         .returning((orgs::id,))
         .to_sql();
     assert_eq!(
@@ -355,7 +356,8 @@ fn insert_update_delete_render() {
     );
     let (sql, _) = insert_into::<Orgs>()
         .values(orgs::Insert::new("A".into(), "a".into()))
-        .on_conflict_do_nothing((orgs::slug,))
+        .on_conflict((orgs::slug,))
+        .do_nothing()
         .to_sql();
     assert!(sql.ends_with(r#" ON CONFLICT ("slug") DO NOTHING"#), "{sql}");
     let (sql, _) = insert_into::<Users>().values(new_user("a")).on_any_conflict_do_nothing().to_sql();
@@ -427,7 +429,8 @@ async fn inserting_a_user_with_returning_all_then_update_and_delete() {
         .unwrap();
     let upserted = insert_into::<Orgs>()
         .values(orgs::Insert::new("Acme Inc".into(), "acme".into()))
-        .on_conflict_do_update((orgs::slug,), (orgs::name,))
+        .on_conflict((orgs::slug,))
+        .do_update((orgs::name,))
         .returning((orgs::id, orgs::name))
         .fetch_one(c)
         .await

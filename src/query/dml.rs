@@ -256,10 +256,11 @@ impl<T: Table, S: Selection<Only<T>, I>, I> ColumnsOf<T, I> for S {
 }
 
 impl<T: Table> Dml<T, NoReturning> {
-    /// `ON CONFLICT (cols) DO NOTHING`.
-    pub fn on_conflict_do_nothing<C: ColumnsOf<T, I>, I>(mut self, target: C) -> Self {
-        self.set_conflict(target.names(), ConflictAction::Nothing);
-        self
+    /// `ON CONFLICT (cols)`, then [`.do_nothing()`](OnConflictTarget::do_nothing) or
+    /// [`.do_update(cols)`](OnConflictTarget::do_update): the target columns must form a unique
+    /// constraint or index.
+    pub fn on_conflict<C: ColumnsOf<T, I>, I>(self, target: C) -> OnConflictTarget<T> {
+        OnConflictTarget { insert: self, target: target.names() }
     }
 
     /// `ON CONFLICT DO NOTHING` for any unique constraint (also expression indexes such as
@@ -269,16 +270,31 @@ impl<T: Table> Dml<T, NoReturning> {
         self
     }
 
-    /// `ON CONFLICT (target) DO UPDATE SET c = EXCLUDED.c, ..` for the `update` columns: an upsert.
-    pub fn on_conflict_do_update<C: ColumnsOf<T, I>, I, U: ColumnsOf<T, J>, J>(mut self, target: C, update: U) -> Self {
-        self.set_conflict(target.names(), ConflictAction::Update(update.names()));
-        self
-    }
-
     fn set_conflict(&mut self, target: Vec<&'static str>, action: ConflictAction) {
         if let Kind::Insert { on_conflict, .. } = &mut self.core.kind {
             *on_conflict = Some(OnConflict { target, action });
         }
+    }
+}
+
+/// An INSERT with an `ON CONFLICT (cols)` target, waiting for its action.
+#[must_use]
+pub struct OnConflictTarget<T> {
+    insert: Dml<T, NoReturning>,
+    target: Vec<&'static str>,
+}
+
+impl<T: Table> OnConflictTarget<T> {
+    /// `ON CONFLICT (target) DO NOTHING`.
+    pub fn do_nothing(mut self) -> Dml<T, NoReturning> {
+        self.insert.set_conflict(self.target, ConflictAction::Nothing);
+        self.insert
+    }
+
+    /// `ON CONFLICT (target) DO UPDATE SET c = EXCLUDED.c, ..` for the given columns: an upsert.
+    pub fn do_update<U: ColumnsOf<T, J>, J>(mut self, columns: U) -> Dml<T, NoReturning> {
+        self.insert.set_conflict(self.target, ConflictAction::Update(columns.names()));
+        self.insert
     }
 }
 

@@ -18,8 +18,8 @@ pub use agg::{
     sum,
 };
 pub use dml::{
-    ColumnsOf, Dml, InsertInto, NoReturning, NullableColumn, Only, Returning, ReturningAll, delete_from, insert_into,
-    update,
+    ColumnsOf, Dml, InsertInto, NoReturning, NullableColumn, OnConflictTarget, Only, Returning, ReturningAll,
+    delete_from, insert_into, update,
 };
 pub use exec::{Compiled, Executor, Transactional, transaction};
 pub use expr::{
