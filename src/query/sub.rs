@@ -74,30 +74,34 @@ impl<S, T> SelectItemOf<S, ()> for Scalar<T> {
     }
 }
 
+/// The inner query of a correlated EXISTS: table `T` in front of the outer scope `S`.
+type Inner<T, S, C> = Select<super::Cons<super::Entry<T, super::NotNull>, S>, C>;
+
 impl<S, C> Select<S, C> {
     /// `WHERE EXISTS (SELECT 1 FROM T WHERE ..)`: `build` gets a query over `T` whose scope also
     /// has this query's tables, so it can correlate (`members::user_id.eq_col(users::id)`).
     pub fn where_exists<T: Table, F, C2>(self, build: F) -> Self
     where
-        F: FnOnce(
-            Select<super::Cons<super::Entry<T, super::NotNull>, S>, NoColumns>,
-        ) -> Select<super::Cons<super::Entry<T, super::NotNull>, S>, C2>,
+        F: FnOnce(Inner<T, S, NoColumns>) -> Inner<T, S, C2>,
     {
-        let inner =
-            build(Select::from_core(SelectCore::new(super::render::TableRef { schema: T::SCHEMA, name: T::NAME })));
-        self.push_where(Node::Exists { select: Box::new(inner.into_core()), negated: false })
+        self.exists::<T, F, C2>(build, false)
     }
 
     /// `WHERE NOT EXISTS (SELECT 1 FROM T WHERE ..)`; see [`Select::where_exists`].
     pub fn where_not_exists<T: Table, F, C2>(self, build: F) -> Self
     where
-        F: FnOnce(
-            Select<super::Cons<super::Entry<T, super::NotNull>, S>, NoColumns>,
-        ) -> Select<super::Cons<super::Entry<T, super::NotNull>, S>, C2>,
+        F: FnOnce(Inner<T, S, NoColumns>) -> Inner<T, S, C2>,
     {
-        let inner =
-            build(Select::from_core(SelectCore::new(super::render::TableRef { schema: T::SCHEMA, name: T::NAME })));
-        self.push_where(Node::Exists { select: Box::new(inner.into_core()), negated: true })
+        self.exists::<T, F, C2>(build, true)
+    }
+
+    fn exists<T: Table, F, C2>(self, build: F, negated: bool) -> Self
+    where
+        F: FnOnce(Inner<T, S, NoColumns>) -> Inner<T, S, C2>,
+    {
+        let from = super::render::TableRef { schema: T::SCHEMA, name: T::NAME };
+        let inner = build(Select::from_core(SelectCore::new(from)));
+        self.push_where(Node::Exists { select: Box::new(inner.into_core()), negated })
     }
 }
 
