@@ -3,7 +3,7 @@
 //!
 //! The pooled, retrying `Db` lands on top of this module (see DESIGN.md, "Execution").
 
-use std::{fmt, str::FromStr};
+use std::{fmt, str::FromStr, sync::Arc};
 
 use tokio_postgres::{Client, NoTls, config::Host};
 
@@ -154,7 +154,7 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Client> {
     tracing::debug!(target: "taulu::client", %url, "connecting");
     let (client, connection) = url.config.connect(NoTls).await.map_err(|source| {
         tracing::debug!(target: "taulu::client", %url, error = %crate::error::describe_pg(&source), "connect failed");
-        Error::Connect { target: url.to_string(), source }
+        Error::Connect { target: url.to_string(), source: Arc::new(source) }
     })?;
     let target = url.to_string();
     tokio::spawn(async move {
@@ -199,5 +199,461 @@ mod tests {
                 assert!(!text.contains(secret), "{bad} leaked {secret:?}: {text}");
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pool.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use tokio_postgres::{Row, Statement};
+
+use crate::{
+    query::{Compiled, Executor},
+    retry::{self, Class, RetryPolicy},
+};
+
+/// Pool and retry settings. [`DbConfig::from_env`] reads them from the environment (and `.env`).
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// The server.
+    pub url: DatabaseUrl,
+    /// Most connections the pool opens (`TAULU_POOL_MAX`, default 5).
+    pub max_size: u32,
+    /// Idle connections kept open (`TAULU_POOL_MIN_IDLE`, default 1).
+    pub min_idle: u32,
+    /// How long to wait for a connection (`TAULU_POOL_CONNECT_TIMEOUT_MS`, default 5000).
+    pub connect_timeout: Duration,
+    /// Idle connections are closed after this (`TAULU_POOL_IDLE_TIMEOUT_S`, default 600; 0: never).
+    pub idle_timeout: Option<Duration>,
+    /// Connections are replaced after this (`TAULU_POOL_MAX_LIFETIME_S`, default 1800; 0: never).
+    pub max_lifetime: Option<Duration>,
+    /// `SET statement_timeout` on every connection (`TAULU_STATEMENT_TIMEOUT_MS`, default none).
+    pub statement_timeout: Option<Duration>,
+    /// Prepared statements cached per connection (`TAULU_STATEMENT_CACHE_SIZE`, default 256; 0
+    /// disables the cache: every query is prepared on the fly).
+    pub statement_cache_size: usize,
+    /// Retries of transient faults (`TAULU_RETRY_ATTEMPTS`, `TAULU_RETRY_BASE_MS`,
+    /// `TAULU_RETRY_CAP_MS`; defaults 3, 100, 2000).
+    pub retry: RetryPolicy,
+}
+
+impl DbConfig {
+    /// Defaults for `url`.
+    pub fn new(url: DatabaseUrl) -> Self {
+        DbConfig {
+            url,
+            max_size: 5,
+            min_idle: 1,
+            connect_timeout: Duration::from_secs(5),
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_lifetime: Some(Duration::from_secs(1800)),
+            statement_timeout: None,
+            statement_cache_size: 256,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Reads `DATABASE_URL` and the `TAULU_POOL_*` / `TAULU_RETRY_*` settings from the environment,
+    /// falling back to a `.env` file in the working directory for variables the environment lacks.
+    pub fn from_env() -> Result<Self> {
+        let env = Env::load();
+        let url =
+            env.get(DATABASE_URL).ok_or_else(|| Error::InvalidUrl { reason: format!("{DATABASE_URL} is not set") })?;
+        let mut c = DbConfig::new(url.parse()?);
+        let num = |key: &str| -> Result<Option<u64>> {
+            env.get(key)
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .map_err(|_| Error::InvalidUrl { reason: format!("{key} must be a number, got {v:?}") })
+                })
+                .transpose()
+        };
+        let secs = |v: u64| (v > 0).then(|| Duration::from_secs(v));
+        if let Some(v) = num("TAULU_POOL_MAX")? {
+            c.max_size = v.clamp(1, 10_000) as u32;
+        }
+        if let Some(v) = num("TAULU_POOL_MIN_IDLE")? {
+            c.min_idle = v as u32;
+        }
+        if let Some(v) = num("TAULU_POOL_CONNECT_TIMEOUT_MS")? {
+            c.connect_timeout = Duration::from_millis(v.max(1));
+        }
+        if let Some(v) = num("TAULU_POOL_IDLE_TIMEOUT_S")? {
+            c.idle_timeout = secs(v);
+        }
+        if let Some(v) = num("TAULU_POOL_MAX_LIFETIME_S")? {
+            c.max_lifetime = secs(v);
+        }
+        if let Some(v) = num("TAULU_STATEMENT_TIMEOUT_MS")? {
+            c.statement_timeout = (v > 0).then(|| Duration::from_millis(v));
+        }
+        if let Some(v) = num("TAULU_STATEMENT_CACHE_SIZE")? {
+            c.statement_cache_size = v as usize;
+        }
+        if let Some(v) = num("TAULU_RETRY_ATTEMPTS")? {
+            c.retry.attempts = v.max(1) as u32;
+        }
+        if let Some(v) = num("TAULU_RETRY_BASE_MS")? {
+            c.retry.base = Duration::from_millis(v);
+        }
+        if let Some(v) = num("TAULU_RETRY_CAP_MS")? {
+            c.retry.cap = Duration::from_millis(v);
+        }
+        Ok(c)
+    }
+}
+
+/// The process environment, with a `.env` file as fallback (never overriding a set variable,
+/// never modifying the process environment).
+struct Env(HashMap<String, String>);
+
+impl Env {
+    fn load() -> Self {
+        let mut vars = HashMap::new();
+        if let Ok(text) = std::fs::read_to_string(".env") {
+            for line in text.lines() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let line = line.strip_prefix("export ").unwrap_or(line);
+                if let Some((k, v)) = line.split_once('=') {
+                    let v = v.trim();
+                    let v = v
+                        .strip_prefix('"')
+                        .and_then(|v| v.strip_suffix('"'))
+                        .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                        .unwrap_or(v);
+                    vars.insert(k.trim().to_owned(), v.to_owned());
+                }
+            }
+        }
+        Env(vars)
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.is_empty()).or_else(|| self.0.get(key).cloned())
+    }
+}
+
+/// A pooled connection: the client, its prepared-statement cache, and a "broken" mark the retry
+/// layer sets so a faulty connection is discarded instead of returned to the pool.
+pub struct PgConn {
+    client: Client,
+    statements: Mutex<HashMap<String, Statement>>,
+    cache_size: usize,
+    broken: AtomicBool,
+}
+
+impl PgConn {
+    async fn statement(&self, sql: &str) -> std::result::Result<Statement, tokio_postgres::Error> {
+        if let Some(s) = self.statements.lock().expect("statement cache lock").get(sql) {
+            return Ok(s.clone());
+        }
+        let stmt = self.client.prepare(sql).await?;
+        let mut cache = self.statements.lock().expect("statement cache lock");
+        if cache.len() >= self.cache_size {
+            // Bounded: forget everything rather than track recency; statements re-prepare on use.
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+
+    async fn query(&self, q: &Compiled) -> std::result::Result<Vec<Row>, tokio_postgres::Error> {
+        let params = q.param_refs();
+        if self.cache_size == 0 {
+            return self.client.query(q.sql.as_str(), &params).await;
+        }
+        let stmt = self.statement(&q.sql).await?;
+        self.client.query(&stmt, &params).await
+    }
+
+    async fn execute(&self, q: &Compiled) -> std::result::Result<u64, tokio_postgres::Error> {
+        let params = q.param_refs();
+        if self.cache_size == 0 {
+            return self.client.execute(q.sql.as_str(), &params).await;
+        }
+        let stmt = self.statement(&q.sql).await?;
+        self.client.execute(&stmt, &params).await
+    }
+
+    /// The underlying client (for what the builder does not cover).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Opens connections for bb8.
+pub struct Manager {
+    url: DatabaseUrl,
+    statement_timeout: Option<Duration>,
+    cache_size: usize,
+}
+
+impl bb8::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = Error;
+
+    async fn connect(&self) -> Result<PgConn> {
+        let client = connect(&self.url).await?;
+        if let Some(t) = self.statement_timeout {
+            client.batch_execute(&format!("SET statement_timeout = {}", t.as_millis())).await?;
+        }
+        Ok(PgConn {
+            client,
+            statements: Mutex::new(HashMap::new()),
+            cache_size: self.cache_size,
+            broken: AtomicBool::new(false),
+        })
+    }
+
+    async fn is_valid(&self, conn: &mut PgConn) -> Result<()> {
+        conn.client.simple_query("").await.map(|_| ()).map_err(Error::Db)
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        let broken = conn.broken.load(Ordering::Relaxed) || conn.client.is_closed();
+        if broken {
+            tracing::debug!(target: "taulu::pool", "discarding a broken connection");
+        }
+        broken
+    }
+}
+
+/// Receives the connect errors bb8 meets (bb8 never hands them to a waiting `get`, which would
+/// otherwise sit out the whole connection timeout): logs them and tells waiting callers.
+#[derive(Debug, Clone)]
+struct ErrorSink(tokio::sync::broadcast::Sender<Arc<Error>>);
+
+impl bb8::ErrorSink<Error> for ErrorSink {
+    fn sink(&self, e: Error) {
+        tracing::debug!(target: "taulu::pool", error = %e, "connect failed");
+        let _ = self.0.send(Arc::new(e));
+    }
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<Error>> {
+        Box::new(self.clone())
+    }
+}
+
+/// A pool of connections with retries: the executor applications use.
+///
+/// ```no_run
+/// # async fn f() -> taulu::Result<()> {
+/// use taulu::prelude::*;
+/// use taulu::schema::{Users, users};
+/// let db = taulu::db()?;                      // from DATABASE_URL (and .env), built once
+/// let emails = select_from::<Users>().columns((users::email,)).fetch_all(db).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Db {
+    pool: bb8::Pool<Manager>,
+    retry: RetryPolicy,
+    url: DatabaseUrl,
+    connect_errors: tokio::sync::broadcast::Sender<Arc<Error>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.pool.state();
+        write!(f, "Db({}, {} connections, {} idle)", self.url, state.connections, state.idle_connections)
+    }
+}
+
+static GLOBAL: OnceLock<Db> = OnceLock::new();
+
+/// The process-wide [`Db`], built on first use from [`DbConfig::from_env`]. Must be first called
+/// inside a tokio runtime (the pool keeps its minimum of idle connections in the background).
+pub fn db() -> Result<&'static Db> {
+    if let Some(db) = GLOBAL.get() {
+        return Ok(db);
+    }
+    let built = Db::new(DbConfig::from_env()?);
+    Ok(GLOBAL.get_or_init(|| built))
+}
+
+impl Db {
+    /// A pool for `config`. Connections open lazily (the minimum idle ones in the background), so
+    /// this never fails because the server is down; see [`Db::connect`] to check it is up.
+    pub fn new(config: DbConfig) -> Self {
+        let (connect_errors, _) = tokio::sync::broadcast::channel(16);
+        let manager = Manager {
+            url: config.url.clone(),
+            statement_timeout: config.statement_timeout,
+            cache_size: config.statement_cache_size,
+        };
+        let pool = bb8::Pool::builder()
+            .max_size(config.max_size)
+            .min_idle(Some(config.min_idle.min(config.max_size)))
+            .connection_timeout(config.connect_timeout)
+            .idle_timeout(config.idle_timeout)
+            .max_lifetime(config.max_lifetime)
+            // A validation round trip on every checkout costs ~40% of throughput; a closed
+            // connection is caught by `has_broken`, a dead one by the retry layer.
+            .test_on_check_out(false)
+            // Surface connect errors (so they can be classified) instead of retrying them silently
+            // until the timeout.
+            .retry_connection(false)
+            .error_sink(Box::new(ErrorSink(connect_errors.clone())))
+            .build_unchecked(manager);
+        tracing::debug!(target: "taulu::pool", url = %config.url, max = config.max_size, min_idle = config.min_idle, "pool created");
+        Db { pool, retry: config.retry, url: config.url, connect_errors }
+    }
+
+    /// A pool for `config`, after checking that one connection can be opened.
+    pub async fn connect(config: DbConfig) -> Result<Self> {
+        let db = Db::new(config);
+        drop(db.get().await?);
+        Ok(db)
+    }
+
+    /// The server this pool connects to (without the password).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// (open connections, idle connections).
+    pub fn state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
+    }
+
+    /// A connection from the pool, retrying transient connect failures.
+    pub async fn get(&self) -> Result<bb8::PooledConnection<'_, Manager>> {
+        let mut delay = Duration::ZERO;
+        let mut attempt = 1;
+        loop {
+            let started = std::time::Instant::now();
+            let mut failures = self.connect_errors.subscribe();
+            let outcome = tokio::select! {
+                got = self.pool.get() => got.map_err(|e| match e {
+                    bb8::RunError::User(e) => Arc::new(e),
+                    bb8::RunError::TimedOut => Arc::new(Error::PoolTimeout),
+                }),
+                // A connect attempt made for us (or for anyone) failed: the server is not
+                // reachable right now; do not wait out the whole timeout.
+                Ok(e) = failures.recv() => Err(e),
+            };
+            let err = match outcome {
+                Ok(conn) if conn.client.is_closed() => {
+                    conn.broken.store(true, Ordering::Relaxed);
+                    // A connection that died while idle: nothing was sent; do not count it.
+                    continue;
+                }
+                Ok(conn) => {
+                    tracing::trace!(target: "taulu::pool", waited_us = started.elapsed().as_micros() as u64, "checkout");
+                    return Ok(conn);
+                }
+                Err(e) => e,
+            };
+            if retry::classify_connect(&err) != Class::Retry {
+                // Not transient (a wrong password, a missing database): report it as it is.
+                return Err(match Arc::try_unwrap(err) {
+                    Ok(e) => e,
+                    Err(shared) => match &*shared {
+                        Error::Connect { target, source } => {
+                            Error::Connect { target: target.clone(), source: source.clone() }
+                        }
+                        _ => Error::Unavailable { attempts: attempt, last: shared },
+                    },
+                });
+            }
+            if attempt >= self.retry.attempts {
+                tracing::warn!(target: "taulu::retry", attempt, error = %err, class = "connect", "giving up");
+                return Err(Error::Unavailable { attempts: attempt, last: err });
+            }
+            delay = self.retry.delay(attempt, delay);
+            tracing::info!(target: "taulu::retry", attempt, delay_ms = delay.as_millis() as u64, error = %err, class = "connect", "retrying");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// Runs a statement on a pooled connection, retrying what the classification allows.
+    async fn run(&self, q: &Compiled, want_rows: bool) -> Result<Outcome> {
+        let mut delay = Duration::ZERO;
+        let mut attempt = 1;
+        loop {
+            let conn = self.get().await?;
+            tracing::trace!(target: "taulu::query", attempt, read_only = q.read_only, "statement attempt");
+            let result = if want_rows {
+                PgConn::query(&conn, q).await.map(Outcome::Rows)
+            } else {
+                PgConn::execute(&conn, q).await.map(Outcome::Count)
+            };
+            let err = match result {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            if !retry::is_connection_fault(&err) {
+                return Err(Error::Db(err));
+            }
+            conn.broken.store(true, Ordering::Relaxed);
+            drop(conn);
+            match retry::classify_statement(&err, q.read_only) {
+                Class::Fatal => return Err(Error::Db(err)),
+                Class::Ambiguous => {
+                    tracing::warn!(target: "taulu::retry", error = %err, "write outcome unknown: not retried");
+                    return Err(Error::Ambiguous { source: err });
+                }
+                Class::Retry if attempt >= self.retry.attempts => {
+                    tracing::warn!(target: "taulu::retry", attempt, error = %err, class = "statement", "giving up");
+                    return Err(Error::Unavailable { attempts: attempt, last: Arc::new(Error::Db(err)) });
+                }
+                Class::Retry => {
+                    delay = self.retry.delay(attempt, delay);
+                    tracing::info!(target: "taulu::retry", attempt, delay_ms = delay.as_millis() as u64, error = %err, class = "statement", "retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Rows(Vec<Row>),
+    Count(u64),
+}
+
+impl Executor for Db {
+    async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
+        match self.run(q, true).await? {
+            Outcome::Rows(rows) => Ok(rows),
+            Outcome::Count(_) => unreachable!("asked for rows"),
+        }
+    }
+
+    async fn execute(&self, q: &Compiled) -> Result<u64> {
+        match self.run(q, false).await? {
+            Outcome::Count(n) => Ok(n),
+            Outcome::Rows(_) => unreachable!("asked for a count"),
+        }
+    }
+}
+
+impl Executor for bb8::PooledConnection<'_, Manager> {
+    async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
+        Ok(self.query(q).await?)
+    }
+
+    async fn execute(&self, q: &Compiled) -> Result<u64> {
+        Ok(PgConn::execute(self, q).await?)
     }
 }

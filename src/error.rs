@@ -27,9 +27,9 @@ pub enum Error {
     Connect {
         /// `user@host:port/dbname`, never the password.
         target: String,
-        /// The driver's error.
+        /// The driver's error (shared: the pool reports one connect failure to every waiter).
         #[source]
-        source: tokio_postgres::Error,
+        source: std::sync::Arc<tokio_postgres::Error>,
     },
 
     /// A statement failed on an open connection.
@@ -129,6 +129,31 @@ pub enum Error {
         message: String,
     },
 
+    /// No pooled connection became available within the pool's connection timeout.
+    #[error("timed out waiting for a database connection from the pool")]
+    PoolTimeout,
+
+    /// The database could not be reached within the retry budget (every attempt failed with a
+    /// transient fault). Retrying later may succeed; nothing was applied.
+    #[error("database unavailable after {attempts} attempts: {last}")]
+    Unavailable {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: std::sync::Arc<Error>,
+    },
+
+    /// The connection failed after a write was sent: it may or may not have been applied. taulu
+    /// never re-sends such a statement; check (by a unique key) before repeating it.
+    #[error(
+        "outcome unknown: the connection failed after the statement was sent, so it may have been applied: {source}"
+    )]
+    Ambiguous {
+        /// The driver's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+
     /// `fetch_one` found no row.
     #[error("the query returned no rows")]
     NoRows,
@@ -189,8 +214,11 @@ impl Error {
     /// PostgreSQL's error, when the server reported one.
     pub fn as_db_error(&self) -> Option<&tokio_postgres::error::DbError> {
         match self {
-            Error::Connect { source, .. } | Error::Db(source) => source.as_db_error(),
+            Error::Connect { source, .. } => source.as_db_error(),
+            Error::Db(source) => source.as_db_error(),
             Error::MigrationFailed(f) => f.source.as_db_error(),
+            Error::Ambiguous { source } => source.as_db_error(),
+            Error::Unavailable { last, .. } => last.as_db_error(),
             _ => None,
         }
     }
@@ -198,6 +226,12 @@ impl Error {
     /// The SQLSTATE code of PostgreSQL's error (for example `23505` for a unique violation).
     pub fn sqlstate(&self) -> Option<&str> {
         self.as_db_error().map(|e| e.code().code())
+    }
+
+    /// True for failures worth retrying later: the server was unreachable or the pool exhausted.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Unavailable { .. } | Error::PoolTimeout)
+            || crate::retry::classify_connect(self) == crate::retry::Class::Retry
     }
 
     /// True for a unique-constraint violation (SQLSTATE 23505).

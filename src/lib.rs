@@ -25,6 +25,7 @@ pub mod local;
 pub mod meta;
 pub mod migrate;
 pub mod query;
+pub mod retry;
 pub mod schema;
 pub mod testing;
 
@@ -32,7 +33,7 @@ pub mod testing;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use client::{DATABASE_URL, DatabaseUrl, connect};
+pub use client::{DATABASE_URL, DatabaseUrl, Db, DbConfig, Manager, PgConn, connect, db};
 pub use error::{Error, MigrationFailure, Result};
 pub use local::LocalCluster;
 pub use query::transaction;

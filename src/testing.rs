@@ -173,3 +173,67 @@ fn random_hex() -> String {
     use rand::RngExt as _;
     format!("{:016x}", rand::rng().random::<u64>())
 }
+
+/// A TCP proxy in front of a server, for fault-injection tests: forwards connections, or refuses
+/// them (accept and close at once), and can reset every connection it carries. Loopback only.
+pub struct FaultProxy {
+    port: u16,
+    refuse: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    generation: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `target` (`host:port`) on a free loopback port.
+    pub async fn start(target: std::net::SocketAddr) -> std::io::Result<Self> {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let port = listener.local_addr()?.port();
+        let refuse = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (tx, _) = tokio::sync::watch::channel(0u64);
+        let generation = std::sync::Arc::new(tx);
+        let (r, g) = (refuse.clone(), generation.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if r.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let mut reset = g.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = reset.changed() => {
+                            // Abortive close (RST) on both sides, like a crashed network path.
+                            let _ = inbound.set_zero_linger();
+                            let _ = outbound.set_zero_linger();
+                        }
+                    }
+                });
+            }
+        });
+        Ok(FaultProxy { port, refuse, generation, task })
+    }
+
+    /// The proxy's port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Refuse (true) or forward (false) new connections.
+    pub fn set_refusing(&self, refuse: bool) {
+        self.refuse.store(refuse, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Resets every connection currently proxied.
+    pub fn reset_all(&self) {
+        self.generation.send_modify(|g| *g += 1);
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -156,7 +156,7 @@ impl DmlCore {
                 w.push_node(&item.node);
             }
         }
-        Compiled { sql: w.sql, params: w.params }
+        Compiled { sql: w.sql, params: w.params, read_only: false }
     }
 
     fn returning_all<T: Table>(&mut self) {

@@ -16,10 +16,13 @@ pub struct Compiled {
     pub sql: String,
     /// The parameters, `$1` first.
     pub params: Vec<Param>,
+    /// True for a SELECT: safe to re-run after a connection fault.
+    pub read_only: bool,
 }
 
 impl Compiled {
-    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+    /// The parameters as tokio-postgres takes them.
+    pub fn param_refs(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.params.iter().map(Param::as_sql).collect()
     }
 }
@@ -35,24 +38,24 @@ pub trait Executor: Sync {
 impl Executor for tokio_postgres::Client {
     async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>, Error> {
         tracing::trace!(target: "taulu::query", sql = %q.sql, "query");
-        Ok(self.query(q.sql.as_str(), &q.refs()).await?)
+        Ok(self.query(q.sql.as_str(), &q.param_refs()).await?)
     }
 
     async fn execute(&self, q: &Compiled) -> Result<u64, Error> {
         tracing::trace!(target: "taulu::query", sql = %q.sql, "execute");
-        Ok(tokio_postgres::Client::execute(self, q.sql.as_str(), &q.refs()).await?)
+        Ok(tokio_postgres::Client::execute(self, q.sql.as_str(), &q.param_refs()).await?)
     }
 }
 
 impl Executor for tokio_postgres::Transaction<'_> {
     async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>, Error> {
         tracing::trace!(target: "taulu::query", sql = %q.sql, "query in transaction");
-        Ok(self.query(q.sql.as_str(), &q.refs()).await?)
+        Ok(self.query(q.sql.as_str(), &q.param_refs()).await?)
     }
 
     async fn execute(&self, q: &Compiled) -> Result<u64, Error> {
         tracing::trace!(target: "taulu::query", sql = %q.sql, "execute in transaction");
-        Ok(tokio_postgres::Transaction::execute(self, q.sql.as_str(), &q.refs()).await?)
+        Ok(tokio_postgres::Transaction::execute(self, q.sql.as_str(), &q.param_refs()).await?)
     }
 }
 

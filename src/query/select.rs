@@ -194,7 +194,7 @@ impl<S, C> Select<S, C> {
     fn compiled(&self) -> Compiled {
         let mut w = Writer::default();
         w.push_select(&self.core);
-        Compiled { sql: w.sql, params: w.params }
+        Compiled { sql: w.sql, params: w.params, read_only: true }
     }
 
     /// The SQL text and its parameters (like Kysely's `compile()`).

@@ -1,0 +1,279 @@
+//! The pool and the retry layer on real PostgreSQL, with faults injected by terminating backends
+//! and by a TCP fault proxy (`taulu::testing::FaultProxy`). No mocks, no sleeps to wait for races:
+//! faults are triggered on observed progress.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use taulu::{
+    DatabaseUrl, Db, DbConfig, Error,
+    prelude::*,
+    query::sql,
+    retry::RetryPolicy,
+    schema::{LoginAttempts, Users, login_attempts, users},
+    testing::{FaultProxy, TestDb},
+};
+use tokio_postgres::Client;
+
+fn config(url: &DatabaseUrl) -> DbConfig {
+    let mut c = DbConfig::new(url.clone());
+    c.connect_timeout = Duration::from_secs(2);
+    c
+}
+
+async fn terminate_backends(admin: &Client, db: &str) -> i64 {
+    admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&db],
+        )
+        .await
+        .unwrap()
+        .len() as i64
+}
+
+fn new_user(name: &str) -> users::Insert {
+    users::Insert::new(name.into(), format!("{name}@example.com"), "h".into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pool_runs_builder_queries_and_caches_prepared_statements_per_connection() {
+    let test = TestDb::new().await.unwrap();
+    let mut cfg = config(test.url());
+    cfg.max_size = 1;
+    let db = Db::connect(cfg).await.unwrap();
+    insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
+    for _ in 0..3 {
+        let rows = select_from::<Users>()
+            .columns((users::username,))
+            .where_(users::username.eq("ann"))
+            .fetch_all(&db)
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![("ann".to_owned(),)]);
+    }
+    // One connection, the same SELECT run three times: prepared once on it.
+    let (sql_text, _) = select_from::<Users>().columns((users::username,)).where_(users::username.eq("ann")).to_sql();
+    let conn = db.get().await.unwrap();
+    let prepared: i64 = conn
+        .client()
+        .query_one("SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", &[&sql_text])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(prepared, 1);
+    drop(conn);
+    let (open, _) = db.state();
+    assert!(open <= 1, "max_size is respected: {open}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminating_every_pool_connection_mid_load_loses_no_read() {
+    let test = TestDb::new().await.unwrap();
+    let db = Db::connect(config(test.url())).await.unwrap();
+    insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
+    let admin = test.connect().await.unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (tasks, per_task) = (20, 60);
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let (db, done, errors) = (db.clone(), done.clone(), errors.clone());
+        handles.push(tokio::spawn(async move {
+            for _ in 0..per_task {
+                match select_from::<Users>().columns((users::id,)).fetch_all(&db).await {
+                    Ok(rows) => assert_eq!(rows.len(), 1),
+                    Err(e) => errors.lock().unwrap().push(e.to_string()),
+                }
+                done.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    // Kill every backend of the pool each time the load has made another 200 queries of progress.
+    let mut killed = 0;
+    for round in 1..=4 {
+        while done.load(Ordering::SeqCst) < round * 200 {
+            tokio::task::yield_now().await;
+        }
+        killed += terminate_backends(&admin, test.name()).await;
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert!(killed >= 4, "backends were terminated ({killed})");
+    assert_eq!(done.load(Ordering::SeqCst), tasks * per_task);
+    assert_eq!(errors.lock().unwrap().clone(), Vec::<String>::new(), "no read error reached a caller");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_cut_off_after_sending_is_ambiguous_and_never_resent() {
+    let test = TestDb::new().await.unwrap();
+    let db = Db::connect(config(test.url())).await.unwrap();
+    insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
+    let admin = test.connect().await.unwrap();
+    let write = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            update::<Users>()
+                .set(users::display_name, "changed")
+                .where_(sql("pg_sleep(30) IS NOT NULL"))
+                .execute(&db)
+                .await
+        })
+    };
+    // Wait until the UPDATE is running on the server, then kill its backend.
+    loop {
+        let running: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE 'UPDATE%pg_sleep%'",
+                &[&test.name()],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if running > 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    terminate_backends(&admin, test.name()).await;
+    let err = write.await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::Ambiguous { .. }), "{err}");
+    assert!(err.to_string().starts_with("outcome unknown"), "{err}");
+    // It was not re-sent: the row is unchanged, and no UPDATE is running any more.
+    let name: Vec<(Option<String>,)> =
+        select_from::<Users>().columns((users::display_name,)).fetch_all(&db).await.unwrap();
+    assert_eq!(name, vec![(None,)]);
+    let running: i64 = admin
+        .query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'UPDATE%pg_sleep%' AND state = 'active'", &[&test.name()])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(running, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unique_violation_is_attempted_exactly_once() {
+    let test = TestDb::new().await.unwrap();
+    let db = Db::connect(config(test.url())).await.unwrap();
+    insert_into::<LoginAttempts>().values(login_attempts::Insert::new("x".into(), true)).execute(&db).await.unwrap();
+    insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
+    let logs = capture(async || {
+        let err = insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap_err();
+        assert!(err.is_unique_violation(), "{err}");
+        assert!(!err.is_transient());
+    })
+    .await;
+    assert_eq!(logs.matches("statement attempt").count(), 1, "attempted exactly once: {logs}");
+    assert!(!logs.contains("retrying"), "a business error is never retried: {logs}");
+}
+
+/// Runs `f` with a tracing subscriber capturing every event at TRACE, and returns the text.
+async fn capture(f: impl AsyncFnOnce()) -> String {
+    let buf = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let sink = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || Writer(sink.clone()))
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    f().await;
+    drop(guard);
+    String::from_utf8(buf.lock().unwrap().clone()).unwrap()
+}
+
+struct Writer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Writer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_server_down_beyond_the_retry_budget_is_unavailable_quickly_and_recovers() {
+    let test = TestDb::new().await.unwrap();
+    let cfg = test.url().config();
+    let port = cfg.get_ports()[0];
+    let proxy = FaultProxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
+    let url: DatabaseUrl = test
+        .url()
+        .to_url_with_password()
+        .replace(&format!(":{port}/"), &format!(":{}/", proxy.port()))
+        .parse()
+        .unwrap();
+    let mut c = config(&url);
+    c.min_idle = 0;
+    c.retry = RetryPolicy {
+        attempts: 3,
+        base: Duration::from_millis(100),
+        cap: Duration::from_secs(2),
+        ..RetryPolicy::default()
+    };
+    let db = Db::connect(c).await.unwrap();
+    insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
+
+    // The server "goes away": existing connections are reset, new ones refused.
+    proxy.set_refusing(true);
+    proxy.reset_all();
+    let started = Instant::now();
+    let logs_and_err = {
+        let db = db.clone();
+        let out = Arc::new(Mutex::new(None));
+        let slot = out.clone();
+        let logs = capture(async move || {
+            *slot.lock().unwrap() = Some(select_from::<Users>().columns((users::id,)).fetch_all(&db).await);
+        })
+        .await;
+        let result = out.lock().unwrap().take().unwrap();
+        (logs, result)
+    };
+    let elapsed = started.elapsed();
+    let (logs, result) = logs_and_err;
+    let err = result.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { attempts: 3, .. }), "{err}");
+    assert!(err.is_transient());
+    // Budget: two backoff delays of at most 100 ms and 200 ms, refusals are immediate.
+    assert!(elapsed < Duration::from_secs(2), "gave up after {elapsed:?}");
+    assert!(logs.contains("retrying") && logs.contains("giving up"), "{logs}");
+    assert!(!logs.contains(&test.url().to_url_with_password()), "no connection string in logs");
+
+    // The server is back: the same pool serves again, no restart of the application.
+    proxy.set_refusing(false);
+    let rows = select_from::<Users>().columns((users::username,)).fetch_all(&db).await.unwrap();
+    assert_eq!(rows, vec![("ann".to_owned(),)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_through_the_pool_fails_at_once_without_leaking_it() {
+    let test = TestDb::new().await.unwrap();
+    let raw = test.url().to_url_with_password();
+    let (head, rest) = raw.split_once('@').unwrap();
+    let user = head.rsplit_once(':').unwrap().0;
+    let password = "P00l-Wr0ng-Secret";
+    let url: DatabaseUrl = format!("{user}:{password}@{rest}").parse().unwrap();
+    let started = Instant::now();
+    let logs_and_err = Arc::new(Mutex::new(None));
+    let slot = logs_and_err.clone();
+    let logs = capture(async move || {
+        *slot.lock().unwrap() = Some(Db::connect(config(&url)).await.unwrap_err());
+    })
+    .await;
+    let err = logs_and_err.lock().unwrap().take().unwrap();
+    assert!(matches!(err, Error::Connect { .. }), "{err}");
+    assert_eq!(err.sqlstate(), Some("28P01"));
+    assert!(!err.is_transient(), "a wrong password is not retried");
+    assert!(started.elapsed() < Duration::from_secs(2), "no waiting for the pool timeout");
+    assert!(!format!("{err} {err:?} {logs}").contains(password), "{err:?} {logs}");
+    assert!(!logs.contains("retrying"), "{logs}");
+}
