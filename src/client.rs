@@ -657,3 +657,93 @@ impl Executor for bb8::PooledConnection<'_, Manager> {
         Ok(PgConn::execute(self, q).await?)
     }
 }
+
+pub use tokio_postgres::IsolationLevel;
+
+const RETRY_TX_STATES: &[&str] = &["40001", "40P01"];
+
+impl Db {
+    /// Runs `f` in a transaction on one pooled connection: COMMIT on `Ok`, ROLLBACK on `Err` or
+    /// panic; [`transaction`](crate::transaction) called on the `tx` nests as a savepoint. Nothing
+    /// inside is retried statement by statement; see [`Db::transaction_with_retry`].
+    pub async fn transaction<T, F>(&self, f: F) -> Result<T>
+    where
+        F: for<'t, 'c> AsyncFnOnce(&'t mut tokio_postgres::Transaction<'c>) -> Result<T>,
+    {
+        let mut conn = self.get().await?;
+        let result = crate::query::transaction(&mut conn.client, f).await;
+        if conn.client.is_closed() {
+            conn.broken.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Runs `f` in a transaction at `isolation`, re-running the whole closure when PostgreSQL
+    /// aborts it with a serialization failure (40001) or a deadlock (40P01), or when the
+    /// connection fails before COMMIT was sent (nothing was committed). A connection failure
+    /// during COMMIT is [`Error::Ambiguous`]: it is never re-run. `f` may run several times, so
+    /// it must not have side effects outside the transaction.
+    pub async fn transaction_with_retry<T, F>(&self, isolation: IsolationLevel, mut f: F) -> Result<T>
+    where
+        F: for<'t, 'c> AsyncFnMut(&'t mut tokio_postgres::Transaction<'c>) -> Result<T>,
+    {
+        let mut delay = Duration::ZERO;
+        let mut attempt = 1;
+        loop {
+            let mut conn = self.get().await?;
+            let outcome = async {
+                let mut tx = conn
+                    .client
+                    .build_transaction()
+                    .isolation_level(isolation)
+                    .start()
+                    .await
+                    .map_err(|e| (Error::Db(e), false))?;
+                let value = match f(&mut tx).await {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let _ = tx.rollback().await;
+                        return Err((e, false));
+                    }
+                };
+                tx.commit().await.map_err(|e| (Error::Db(e), true))?;
+                Ok(value)
+            };
+            let (err, at_commit) = match outcome.await {
+                Ok(v) => return Ok(v),
+                Err(pair) => pair,
+            };
+            let fault = match &err {
+                Error::Db(e) => retry::is_connection_fault(e),
+                _ => false,
+            };
+            if fault {
+                conn.broken.store(true, Ordering::Relaxed);
+            }
+            drop(conn);
+            let retryable = match &err {
+                Error::Db(e) if fault && at_commit => {
+                    tracing::warn!(target: "taulu::retry", error = %e, "connection lost during COMMIT: outcome unknown");
+                    return Err(match err {
+                        Error::Db(source) => Error::Ambiguous { source },
+                        other => other,
+                    });
+                }
+                Error::Db(e) => fault || e.code().is_some_and(|c| RETRY_TX_STATES.contains(&c.code())),
+                Error::Unavailable { .. } | Error::PoolTimeout => true,
+                _ => false,
+            };
+            if !retryable {
+                return Err(err);
+            }
+            if attempt >= self.retry.attempts {
+                tracing::warn!(target: "taulu::retry", attempt, error = %err, class = "transaction", "giving up");
+                return Err(err);
+            }
+            delay = self.retry.delay(attempt, delay);
+            tracing::info!(target: "taulu::retry", attempt, delay_ms = delay.as_millis() as u64, error = %err, class = "transaction", "retrying");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+}

@@ -33,7 +33,7 @@ pub mod testing;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use client::{DATABASE_URL, DatabaseUrl, Db, DbConfig, Manager, PgConn, connect, db};
+pub use client::{DATABASE_URL, DatabaseUrl, Db, DbConfig, IsolationLevel, Manager, PgConn, connect, db};
 pub use error::{Error, MigrationFailure, Result};
 pub use local::LocalCluster;
 pub use query::transaction;
