@@ -133,6 +133,25 @@ impl LocalCluster {
         Ok(true)
     }
 
+    /// Restarts the server (`pg_ctl restart -m fast`): every session is terminated, the port stays.
+    /// For fault-injection tests.
+    pub fn restart(&self) -> Result<()> {
+        let _lock = DirLock::acquire(&self.dir)?;
+        let bindir = find_bindir()?;
+        let runner = Runner::new()?;
+        let data = self.dir.join("data");
+        let log = self.dir.join("server.log");
+        let out = runner.run(
+            &bindir.join("pg_ctl"),
+            &["restart", "-D", path_str(&data)?, "-m", "fast", "-w", "-t", "60", "-l", path_str(&log)?],
+        )?;
+        if !out.status.success() {
+            return Err(Error::local(format!("pg_ctl restart failed: {}", output_text(&out))));
+        }
+        tracing::info!(target: "taulu::local", dir = %self.dir.display(), "restarted local PostgreSQL");
+        Ok(())
+    }
+
     /// A URL for `dbname` on this cluster, as the superuser.
     pub fn url(&self, dbname: &str) -> DatabaseUrl {
         DatabaseUrl::from_parts(HOST, self.port, SUPERUSER, &self.password, dbname)

@@ -405,3 +405,69 @@ async fn writes_under_connection_resets_are_applied_once_or_reported() {
     assert!(ok > total / 2, "most writes succeed: ok {ok}, ambiguous {ambiguous}, unavailable {unavailable}");
     println!("writes under resets: {ok} ok, {ambiguous} ambiguous, {unavailable} unavailable, {resets} resets");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restart_under_read_load_reaches_no_caller() {
+    // A cluster of its own: restarting the shared one would disturb the other tests.
+    let dir = taulu::LocalCluster::default_dir().with_file_name("taulu-pg-restart");
+    let cluster = tokio::task::spawn_blocking(move || taulu::LocalCluster::ensure_in(&dir)).await.unwrap().unwrap();
+    let url = cluster.url("postgres");
+    let admin = taulu::connect(&url).await.unwrap();
+    admin
+        .batch_execute(
+            "DROP TABLE IF EXISTS restart_probe; CREATE TABLE restart_probe (id int PRIMARY KEY); INSERT INTO restart_probe VALUES (1);",
+        )
+        .await
+        .unwrap();
+    drop(admin);
+    let mut cfg = config(&url);
+    // The budget must outlast the restart (~1 s here): 8 attempts back off for up to ~7 s.
+    cfg.retry = RetryPolicy { attempts: 8, ..RetryPolicy::default() };
+    let db = Db::connect(cfg).await.unwrap();
+
+    let done = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut handles = Vec::new();
+    for _ in 0..20 {
+        let (db, done, stop, errors) = (db.clone(), done.clone(), stop.clone(), errors.clone());
+        handles.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                match probe(&db).await {
+                    Ok(()) => {
+                        done.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(e) => errors.lock().unwrap().push(e.to_string()),
+                }
+            }
+        }));
+    }
+    while done.load(Ordering::SeqCst) < 300 {
+        tokio::task::yield_now().await;
+    }
+    let restarting = cluster.clone();
+    tokio::task::spawn_blocking(move || restarting.restart()).await.unwrap().unwrap();
+    let after_restart = done.load(Ordering::SeqCst);
+    while done.load(Ordering::SeqCst) < after_restart + 300 {
+        tokio::task::yield_now().await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(errors.lock().unwrap().clone(), Vec::<String>::new(), "no error reached a caller");
+    assert!(done.load(Ordering::SeqCst) >= after_restart + 300, "queries kept completing after the restart");
+}
+
+/// A read through the pool's executor path (retried like any builder SELECT).
+async fn probe(db: &Db) -> Result<(), Error> {
+    use taulu::query::{Compiled, Executor};
+    let q = Compiled {
+        sql: "SELECT id FROM restart_probe WHERE id = $1".into(),
+        params: vec![taulu::query::Param::new(1i32)],
+        read_only: true,
+    };
+    let rows = db.query_rows(&q).await?;
+    assert_eq!(rows.len(), 1);
+    Ok(())
+}
