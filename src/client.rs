@@ -540,16 +540,27 @@ impl Db {
         let mut attempt = 1;
         loop {
             let started = std::time::Instant::now();
-            let mut failures = self.connect_errors.subscribe();
-            let outcome = tokio::select! {
-                got = self.pool.get() => got.map_err(|e| match e {
+            let mut get = std::pin::pin!(self.pool.get());
+            // Fast path: an idle connection is there at once (no channel subscription needed).
+            let first = std::future::poll_fn(|cx| std::task::Poll::Ready(get.as_mut().poll(cx))).await;
+            let got = match first {
+                std::task::Poll::Ready(got) => Ok(got),
+                std::task::Poll::Pending => {
+                    let mut failures = self.connect_errors.subscribe();
+                    tokio::select! {
+                        got = get.as_mut() => Ok(got),
+                        // A connect attempt made for us (or for anyone) failed: the server is not
+                        // reachable right now; do not wait out the whole timeout.
+                        Ok(e) = failures.recv() => Err(e),
+                    }
+                }
+            };
+            let outcome = got.and_then(|got| {
+                got.map_err(|e| match e {
                     bb8::RunError::User(e) => Arc::new(e),
                     bb8::RunError::TimedOut => Arc::new(Error::PoolTimeout),
-                }),
-                // A connect attempt made for us (or for anyone) failed: the server is not
-                // reachable right now; do not wait out the whole timeout.
-                Ok(e) = failures.recv() => Err(e),
-            };
+                })
+            });
             let err = match outcome {
                 Ok(conn) if conn.client.is_closed() => {
                     conn.broken.store(true, Ordering::Relaxed);

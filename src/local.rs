@@ -157,6 +157,20 @@ impl LocalCluster {
         DatabaseUrl::from_parts(HOST, self.port, SUPERUSER, &self.password, dbname)
     }
 
+    /// A URL for `dbname` over the private Unix socket, when the socket path fits the OS limit.
+    pub fn socket_url(&self, dbname: &str) -> Option<DatabaseUrl> {
+        let sock = self.dir.join("sock");
+        if sock_dir_setting(&sock).is_empty() {
+            return None;
+        }
+        Some(DatabaseUrl::from_parts(path_str(&sock).ok()?, self.port, SUPERUSER, &self.password, dbname))
+    }
+
+    /// The password of the superuser (`postgres`), for handing to tools such as `pgbench`.
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
     /// The TCP port the server listens on (127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port
