@@ -132,10 +132,16 @@ impl SelectCore {
 }
 
 /// SQL text plus parameters.
-#[derive(Default)]
 pub(crate) struct Writer {
     pub sql: String,
     pub params: Vec<Param>,
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        // Most statements fit: one allocation instead of a few doublings.
+        Writer { sql: String::with_capacity(256), params: Vec::with_capacity(4) }
+    }
 }
 
 impl Writer {
@@ -157,9 +163,10 @@ impl Writer {
     }
 
     pub fn push_bind(&mut self, p: &Param, cast: Option<&str>) {
+        use std::fmt::Write as _;
         self.params.push(p.clone());
-        self.sql.push('$');
-        self.sql.push_str(&self.params.len().to_string());
+        // Writing into a String cannot fail.
+        let _ = write!(self.sql, "${}", self.params.len());
         if let Some(cast) = cast {
             self.sql.push_str("::");
             self.sql.push_str(cast);
