@@ -157,6 +157,87 @@ impl LocalCluster {
         DatabaseUrl::from_parts(HOST, self.port, SUPERUSER, &self.password, dbname)
     }
 
+    /// Turns on TLS with a throwaway CA and a server certificate for `localhost` / `127.0.0.1`
+    /// (made with the `openssl` command), and reloads the server. Returns the CA certificate's
+    /// path, for `PGSSLROOTCERT`. For tests and trying out TLS locally.
+    pub fn enable_tls(&self) -> Result<PathBuf> {
+        let _lock = DirLock::acquire(&self.dir)?;
+        let runner = Runner::new()?;
+        let tls = self.dir.join("tls");
+        let ca = tls.join("ca.crt");
+        if !ca.exists() {
+            let _ = fs::remove_dir_all(&tls);
+            fs::create_dir_all(&tls).map_err(|e| Error::io(format!("create {}", tls.display()), e))?;
+            if runner.as_root {
+                chown_to_postgres(&tls)?;
+            }
+            let ext = tls.join("server.ext");
+            fs::write(
+                &ext,
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+                 keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+            )
+            .map_err(|e| Error::io(format!("write {}", ext.display()), e))?;
+            let p = |name: &str| tls.join(name).display().to_string();
+            let steps: [Vec<String>; 3] = [
+                [
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "30",
+                    "-subj",
+                    "/CN=taulu test CA",
+                    "-keyout",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .chain([p("ca.key"), "-out".into(), p("ca.crt")])
+                .collect(),
+                ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .chain([p("server.key"), "-out".into(), p("server.csr")])
+                    .collect(),
+                ["x509", "-req", "-days", "30", "-CAcreateserial", "-in"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .chain([p("server.csr"), "-CA".into(), p("ca.crt"), "-CAkey".into(), p("ca.key")])
+                    .chain(["-extfile".into(), p("server.ext"), "-out".into(), p("server.crt")])
+                    .collect(),
+            ];
+            for args in &steps {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let out = runner.run(Path::new("openssl"), &args)?;
+                if !out.status.success() {
+                    return Err(Error::local(format!("openssl {} failed: {}", args[0], output_text(&out))));
+                }
+            }
+        }
+        let conf = self.dir.join("data").join("postgresql.auto.conf");
+        let settings = format!(
+            "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+            tls.join("server.crt").display(),
+            tls.join("server.key").display()
+        );
+        let current = fs::read_to_string(&conf).unwrap_or_default();
+        if !current.contains("ssl = on") {
+            let mut f = fs::OpenOptions::new()
+                .append(true)
+                .open(&conf)
+                .map_err(|e| Error::io(format!("open {}", conf.display()), e))?;
+            f.write_all(settings.as_bytes()).map_err(|e| Error::io(format!("write {}", conf.display()), e))?;
+        }
+        let bindir = find_bindir()?;
+        let out = runner.run(&bindir.join("pg_ctl"), &["reload", "-D", path_str(&self.dir.join("data"))?])?;
+        if !out.status.success() {
+            return Err(Error::local(format!("pg_ctl reload failed: {}", output_text(&out))));
+        }
+        Ok(ca)
+    }
+
     /// A URL for `dbname` over the private Unix socket, when the socket path fits the OS limit.
     pub fn socket_url(&self, dbname: &str) -> Option<DatabaseUrl> {
         let sock = self.dir.join("sock");

@@ -471,3 +471,81 @@ async fn probe(db: &Db) -> Result<(), Error> {
     assert_eq!(rows.len(), 1);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_require_encrypts_and_a_root_certificate_verifies_the_server() {
+    let dir = taulu::LocalCluster::default_dir().with_file_name("taulu-pg-tls");
+    let (cluster, ca) = tokio::task::spawn_blocking(move || {
+        let cluster = taulu::LocalCluster::ensure_in(&dir)?;
+        let ca = cluster.enable_tls()?;
+        Ok::<_, Error>((cluster, ca))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let base = cluster.url("postgres").to_url_with_password();
+    let with_mode = |mode: &str| -> DatabaseUrl { format!("{base}?sslmode={mode}").parse().unwrap() };
+    // The reload that turns TLS on is asynchronous: wait until the server reports it.
+    loop {
+        let c = taulu::connect(&with_mode("disable")).await.unwrap();
+        let on: String = c.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+        if on == "on" {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let plain = taulu::connect(&with_mode("disable")).await.unwrap();
+    assert!(!uses_tls(&plain).await);
+    let encrypted = taulu::connect(&with_mode("require")).await.unwrap();
+    assert!(uses_tls(&encrypted).await, "sslmode=require uses TLS");
+    // Through the pool too.
+    let db = Db::connect(config(&with_mode("require"))).await.unwrap();
+    let conn = db.get().await.unwrap();
+    assert!(uses_tls(conn.client()).await);
+    drop(conn);
+
+    // Verification (PGSSLROOTCERT is read once per process, so run the CLI): the right CA passes,
+    // another CA's certificate is refused.
+    let url_require = format!("{base}?sslmode=require");
+    let run = move |root: std::path::PathBuf| {
+        let url = url_require.clone();
+        std::process::Command::new(env!("CARGO_BIN_EXE_taulu"))
+            .args(["migrate", "status"])
+            .env("DATABASE_URL", url)
+            .env("PGSSLROOTCERT", root)
+            .output()
+            .unwrap()
+    };
+    let ok = tokio::task::spawn_blocking({
+        let (ca, run) = (ca.clone(), run.clone());
+        move || run(ca)
+    })
+    .await
+    .unwrap();
+    assert!(ok.status.success(), "verified against the CA: {}", String::from_utf8_lossy(&ok.stderr));
+    let other = std::env::temp_dir().join(format!("taulu-other-ca-{}.crt", std::process::id()));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=not the CA", "-keyout"])
+        .arg(other.with_extension("key"))
+        .arg("-out")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let refused = tokio::task::spawn_blocking({
+        let (other, run) = (other.clone(), run.clone());
+        move || run(other)
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+    assert!(!stderr.contains(cluster.password()), "{stderr}");
+    let _ = std::fs::remove_file(&other);
+    let _ = std::fs::remove_file(other.with_extension("key"));
+}
+
+async fn uses_tls(c: &Client) -> bool {
+    c.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap().get(0)
+}
