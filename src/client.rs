@@ -743,7 +743,10 @@ impl Db {
                 PgConn::execute(&conn, q).await.map(Outcome::Count)
             };
             let err = match result {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    tracing::trace!(target: "taulu::pool", "release");
+                    return Ok(v);
+                }
                 Err(e) => e,
             };
             if !retry::is_connection_fault(&err) {
