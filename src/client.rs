@@ -287,6 +287,17 @@ mod tests {
     }
 
     #[test]
+    fn dot_env_lines_parse_with_comments_exports_and_quotes() {
+        let env = Env::parse(
+            "# local settings\n\nDATABASE_URL=\"postgres://u:p@h/db\"\nexport TAULU_POOL_MAX = 9\nTAULU_X='a=b'\nnot a pair\n",
+        );
+        assert_eq!(env.0.get("DATABASE_URL").map(String::as_str), Some("postgres://u:p@h/db"));
+        assert_eq!(env.0.get("TAULU_POOL_MAX").map(String::as_str), Some("9"));
+        assert_eq!(env.0.get("TAULU_X").map(String::as_str), Some("a=b"));
+        assert_eq!(env.0.len(), 3);
+    }
+
+    #[test]
     fn key_value_form_is_accepted_and_redacted() {
         let url: DatabaseUrl = "host=127.0.0.1 port=5000 user=bob password=pa55 dbname=x".parse().unwrap();
         assert_eq!(url.to_string(), "bob@127.0.0.1:5000/x");
@@ -427,23 +438,27 @@ struct Env(HashMap<String, String>);
 
 impl Env {
     fn load() -> Self {
+        Env::parse(&std::fs::read_to_string(".env").unwrap_or_default())
+    }
+
+    /// `KEY=value` lines; `#` comments, blank lines, an `export ` prefix and one pair of quotes
+    /// around the value are allowed.
+    fn parse(text: &str) -> Self {
         let mut vars = HashMap::new();
-        if let Ok(text) = std::fs::read_to_string(".env") {
-            for line in text.lines() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
-                let line = line.strip_prefix("export ").unwrap_or(line);
-                if let Some((k, v)) = line.split_once('=') {
-                    let v = v.trim();
-                    let v = v
-                        .strip_prefix('"')
-                        .and_then(|v| v.strip_suffix('"'))
-                        .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                        .unwrap_or(v);
-                    vars.insert(k.trim().to_owned(), v.to_owned());
-                }
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let line = line.strip_prefix("export ").unwrap_or(line);
+            if let Some((k, v)) = line.split_once('=') {
+                let v = v.trim();
+                let v = v
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                    .unwrap_or(v);
+                vars.insert(k.trim().to_owned(), v.to_owned());
             }
         }
         Env(vars)
