@@ -480,11 +480,11 @@ pub struct PgConn {
 
 impl PgConn {
     async fn statement(&self, sql: &str) -> std::result::Result<Statement, tokio_postgres::Error> {
-        if let Some(s) = self.statements.lock().expect("statement cache lock").get(sql) {
+        if let Some(s) = self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(sql) {
             return Ok(s.clone());
         }
         let stmt = self.client.prepare(sql).await?;
-        let mut cache = self.statements.lock().expect("statement cache lock");
+        let mut cache = self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() >= self.cache_size {
             // Bounded: forget everything rather than track recency; statements re-prepare on use.
             cache.clear();
