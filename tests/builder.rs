@@ -902,6 +902,7 @@ async fn the_demo_runs_the_seed_flows_and_leaves_no_data_behind() {
         "as owner",
         "failed with a unique violation, rolled back; carol exists afterwards: false",
         "cleaned up: deleted 2 users",
+        "pool: ",
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }

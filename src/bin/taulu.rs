@@ -275,12 +275,17 @@ async fn demo(migrations: Migrations) -> Result<()> {
         println!("   {:<15} {}", row.get::<_, String>(0), row.get::<_, String>(1));
     }
 
-    builder_flows(client).await
+    drop(client);
+    let db = taulu::Db::connect(taulu::DbConfig::new(url)).await?;
+    builder_flows(&db).await?;
+    let (open, idle) = db.state();
+    println!("   pool: {open} connections open, {idle} idle (max 5)");
+    Ok(())
 }
 
 /// The product's flows through the typed builder, printing what each returned. Names carry a
 /// random suffix and everything is deleted at the end, so the demo can run again and again.
-async fn builder_flows(mut client: tokio_postgres::Client) -> Result<()> {
+async fn builder_flows(db: &taulu::Db) -> Result<()> {
     use taulu::prelude::*;
     use taulu::schema::{
         LoginAttempts, Members, Orgs, Role, Sessions, Users, login_attempts, members, orgs, sessions, users,
@@ -296,7 +301,7 @@ async fn builder_flows(mut client: tokio_postgres::Client) -> Result<()> {
                 .with_display_name("Ann".into()),
         )
         .returning_all()
-        .fetch_one(&client)
+        .fetch_one(db)
         .await?;
     println!(
         "   created user {} ({}), system_role {}, created_at {}",
@@ -305,7 +310,7 @@ async fn builder_flows(mut client: tokio_postgres::Client) -> Result<()> {
     let (bob_id,) = insert_into::<Users>()
         .values(users::Insert::new(bob_name.clone(), format!("{bob_name}@example.com"), "argon2id$...".into()))
         .returning((users::id,))
-        .fetch_one(&client)
+        .fetch_one(db)
         .await?;
 
     for (identifier, success) in [(ann_name.as_str(), false), (ann_name.as_str(), true), ("mallory", false)] {
@@ -315,20 +320,20 @@ async fn builder_flows(mut client: tokio_postgres::Client) -> Result<()> {
         if let Some(id) = user {
             attempt = attempt.with_user_id(id);
         }
-        insert_into::<LoginAttempts>().values(attempt).execute(&client).await?;
+        insert_into::<LoginAttempts>().values(attempt).execute(db).await?;
     }
     let (tries, failures): (i64, i64) = (
         select_from::<LoginAttempts>()
             .columns((count_all(),))
             .where_(login_attempts::user_id.eq(ann.id))
-            .fetch_one(&client)
+            .fetch_one(db)
             .await?
             .0,
         select_from::<LoginAttempts>()
             .columns((count_all(),))
             .where_(login_attempts::user_id.eq(ann.id))
             .where_(login_attempts::success.eq(false))
-            .fetch_one(&client)
+            .fetch_one(db)
             .await?
             .0,
     );
@@ -341,14 +346,14 @@ async fn builder_flows(mut client: tokio_postgres::Client) -> Result<()> {
                 .with_user_agent("taulu-demo".into()),
         )
         .returning((sessions::id, sessions::expires_at))
-        .fetch_one(&client)
+        .fetch_one(db)
         .await?;
     println!("   opened session {session_id}, expires {session_expires}");
 
     let (org_id, org_name) = insert_into::<Orgs>()
         .values(orgs::Insert::new("Acme".into(), slug.clone()))
         .returning((orgs::id, orgs::name))
-        .fetch_one(&client)
+        .fetch_one(db)
         .await?;
     println!("   created org {org_name} ({slug})");
     insert_into::<Members>()
@@ -356,7 +361,7 @@ async fn builder_flows(mut client: tokio_postgres::Client) -> Result<()> {
             members::Insert::new(org_id, ann.id).with_member_role(Role::Owner),
             members::Insert::new(org_id, bob_id),
         ])
-        .execute(&client)
+        .execute(db)
         .await?;
     println!("   added members: {ann_name} as owner, {bob_name} with the default role");
 
@@ -365,35 +370,36 @@ async fn builder_flows(mut client: tokio_postgres::Client) -> Result<()> {
             .inner_join(orgs::id, members::org_id)
             .where_(members::user_id.eq(id))
             .columns((orgs::name, orgs::slug, members::member_role))
-            .fetch_all(&client)
+            .fetch_all(db)
             .await?;
         for (org, slug, role) in orgs_of {
             println!("   {name} belongs to {org} ({slug}) as {role}");
         }
     }
 
-    let rolled_back = taulu::transaction(&mut client, async |tx| {
-        insert_into::<Users>()
-            .values(users::Insert::new(format!("carol-{tag}"), format!("carol-{tag}@example.com"), "x".into()))
-            .execute(tx)
-            .await?;
-        // Same email as ann, differently cased: the unique index refuses it, the whole
-        // transaction (carol too) rolls back.
-        insert_into::<Users>()
-            .values(users::Insert::new(
-                format!("dave-{tag}"),
-                format!("{}@EXAMPLE.com", ann_name.to_uppercase()),
-                "x".into(),
-            ))
-            .execute(tx)
-            .await?;
-        Ok(())
-    })
-    .await;
+    let rolled_back = db
+        .transaction(async |tx| {
+            insert_into::<Users>()
+                .values(users::Insert::new(format!("carol-{tag}"), format!("carol-{tag}@example.com"), "x".into()))
+                .execute(tx)
+                .await?;
+            // Same email as ann, differently cased: the unique index refuses it, the whole
+            // transaction (carol too) rolls back.
+            insert_into::<Users>()
+                .values(users::Insert::new(
+                    format!("dave-{tag}"),
+                    format!("{}@EXAMPLE.com", ann_name.to_uppercase()),
+                    "x".into(),
+                ))
+                .execute(tx)
+                .await?;
+            Ok(())
+        })
+        .await;
     let carol = select_from::<Users>()
         .columns((users::id,))
         .where_(users::username.eq(format!("carol-{tag}")))
-        .fetch_optional(&client)
+        .fetch_optional(db)
         .await?;
     println!(
         "   a transaction inserting carol then a duplicate email: {}; carol exists afterwards: {}",
@@ -406,11 +412,11 @@ async fn builder_flows(mut client: tokio_postgres::Client) -> Result<()> {
     );
 
     // Clean up: members and sessions go with their user and org (ON DELETE CASCADE).
-    let gone = delete_from::<Users>().where_(users::id.in_([ann.id, bob_id])).execute(&client).await?;
-    delete_from::<Orgs>().where_(orgs::id.eq(org_id)).execute(&client).await?;
+    let gone = delete_from::<Users>().where_(users::id.in_([ann.id, bob_id])).execute(db).await?;
+    delete_from::<Orgs>().where_(orgs::id.eq(org_id)).execute(db).await?;
     delete_from::<LoginAttempts>()
         .where_(login_attempts::identifier.in_([ann_name.clone(), "mallory".to_owned()]))
-        .execute(&client)
+        .execute(db)
         .await?;
     println!("   cleaned up: deleted {gone} users (their sessions and memberships cascaded), the org and the attempts");
     Ok(())
