@@ -654,6 +654,9 @@ impl Db {
             // Surface connect errors (so they can be classified) instead of retrying them silently
             // until the timeout.
             .retry_connection(false)
+            // The connection a task just returned is the one it gets next: its driver task stays
+            // warm on the same worker, instead of every query hopping to another connection.
+            .queue_strategy(bb8::QueueStrategy::Lifo)
             .error_sink(Box::new(ErrorSink(connect_errors.clone())))
             .build_unchecked(manager);
         tracing::debug!(target: "taulu::pool", url = %config.url, max = config.max_size, min_idle = config.min_idle, "pool created");
