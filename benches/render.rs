@@ -48,7 +48,7 @@ fn main() {
             .columns((orgs::name, users::email, members::member_role))
             .order_by(orgs::slug)
             .limit(50);
-        black_box(q);
+        let _ = black_box(q);
     });
     let insert = median_ns(|| {
         let q = insert_into::<Users>()
