@@ -203,15 +203,7 @@ impl std::io::Write for Writer {
 #[tokio::test(flavor = "current_thread")]
 async fn a_server_down_beyond_the_retry_budget_is_unavailable_quickly_and_recovers() {
     let test = TestDb::new().await.unwrap();
-    let cfg = test.url().config();
-    let port = cfg.get_ports()[0];
-    let proxy = FaultProxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
-    let url: DatabaseUrl = test
-        .url()
-        .to_url_with_password()
-        .replace(&format!(":{port}/"), &format!(":{}/", proxy.port()))
-        .parse()
-        .unwrap();
+    let (proxy, url) = behind_proxy(&test).await;
     let mut c = config(&url);
     c.min_idle = 0;
     c.retry = RetryPolicy {
@@ -336,14 +328,7 @@ async fn conflicting_serializable_transactions_both_commit_with_retry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_under_connection_resets_are_applied_once_or_reported() {
     let test = TestDb::new().await.unwrap();
-    let port = test.url().config().get_ports()[0];
-    let proxy = FaultProxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
-    let url: DatabaseUrl = test
-        .url()
-        .to_url_with_password()
-        .replace(&format!(":{port}/"), &format!(":{}/", proxy.port()))
-        .parse()
-        .unwrap();
+    let (proxy, url) = behind_proxy(&test).await;
     let db = Db::connect(config(&url)).await.unwrap();
     let done = Arc::new(AtomicUsize::new(0));
     let (tasks, per_task) = (5, 40);
@@ -548,4 +533,17 @@ async fn tls_require_encrypts_and_a_root_certificate_verifies_the_server() {
 
 async fn uses_tls(c: &Client) -> bool {
     c.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap().get(0)
+}
+
+/// A fault proxy in front of the test database's server, and the test database's URL through it.
+async fn behind_proxy(test: &TestDb) -> (FaultProxy, DatabaseUrl) {
+    let port = test.url().config().get_ports()[0];
+    let proxy = FaultProxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
+    let url = test
+        .url()
+        .to_url_with_password()
+        .replace(&format!(":{port}/"), &format!(":{}/", proxy.port()))
+        .parse()
+        .unwrap();
+    (proxy, url)
 }

@@ -397,8 +397,7 @@ impl<T: Table, R> Dml<T, R> {
         if self.is_noop() {
             return Ok(vec![]);
         }
-        let rows = db.query_rows(&self.core.compile()).await?;
-        rows.iter().map(FromRow::from_row).collect()
+        super::exec::fetch_rows(db, &self.core.compile()).await
     }
 
     /// Runs the statement and returns the first RETURNING row, or [`Error::NoRows`].

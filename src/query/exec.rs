@@ -27,6 +27,11 @@ impl Compiled {
     }
 }
 
+/// Runs `q` and decodes every row (shared by SELECT and RETURNING).
+pub(crate) async fn fetch_rows<T: crate::FromRow, E: Executor>(db: &E, q: &Compiled) -> Result<Vec<T>, Error> {
+    db.query_rows(q).await?.iter().map(T::from_row).collect()
+}
+
 /// Something that can run a [`Compiled`] statement.
 pub trait Executor: Sync {
     /// Runs a statement that returns rows.

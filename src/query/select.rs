@@ -304,8 +304,7 @@ impl<S, C> Select<S, C> {
     where
         Self: Query,
     {
-        let rows = db.query_rows(&self.compile()).await?;
-        rows.iter().map(FromRow::from_row).collect()
+        super::exec::fetch_rows(db, &self.compile()).await
     }
 
     /// Runs the query and returns the first row, or [`Error::NoRows`].
