@@ -1,18 +1,30 @@
 //! # taulu
 //!
 //! A type-safe PostgreSQL data layer for Rust, in the spirit of Kysely + kysely-codegen, built on
-//! tokio-postgres. The schema comes from plain SQL migration files (golang-migrate naming); a
-//! migration runner applies them; a self-started local PostgreSQL makes development and tests
-//! need nothing but the server binaries.
+//! tokio-postgres. The schema comes from plain SQL migration files (golang-migrate naming); the
+//! [`schema!`] macro turns them into types at build time; a Kysely-like builder whose mistakes are
+//! compile errors writes the SQL; a bb8 pool with a safe retry layer runs it.
 //!
-//! What is here today:
-//! - [`migrate`]: embedded migrations, the runner (`up`, `down`, `status`, `force`, `verify`).
-//! - [`LocalCluster`]: the throwaway local server used when `DATABASE_URL` is unset.
-//! - [`testing::TestDb`]: a fresh, migrated database per test.
+//! ```no_run
+//! use taulu::prelude::*;
+//! use taulu::schema::{Members, members, orgs};
+//! # async fn f(user_id: uuid::Uuid) -> taulu::Result<()> {
+//! let db = taulu::db()?; // the process-wide pool, from DATABASE_URL
+//! let orgs: Vec<(String, String, taulu::schema::Role)> = select_from::<Members>()
+//!     .inner_join(orgs::id, members::org_id)
+//!     .where_(members::user_id.eq(user_id))
+//!     .columns((orgs::name, orgs::slug, members::member_role))
+//!     .fetch_all(db)
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! - [`schema!`] / [`schema`](mod@schema): typed tables, columns, rows, inserts and enums.
+//! - [`query`]: the builder (`select_from`, `insert_into`, `update`, `delete_from`, [`transaction`]).
+//! - [`Db`], [`db()`], [`retry`]: the pool and what it retries.
+//! - [`migrate`]: embedded migrations and the runner (`up`, `down`, `status`, `force`, `verify`).
+//! - [`LocalCluster`], [`testing::TestDb`]: the self-started server and per-test databases.
 //! - [`DatabaseUrl`] / [`connect`]: connection strings that never print their password.
-//!
-//! The typed schema (`schema!`), the query builder and the pooled, retrying client are built on
-//! these; see `DESIGN.md` in the repository.
 
 #![warn(missing_docs)]
 

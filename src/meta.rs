@@ -1,4 +1,4 @@
-//! A runtime description of a schema, emitted by [`schema!`](crate::schema) next to the types
+//! A runtime description of a schema, emitted by [`schema!`](macro@crate::schema) next to the types
 //! (`SCHEMA`): tables, columns, SQL types, nullability, defaults, enums. Plain data, for tools,
 //! diagnostics and the drift test that compares it with a live database.
 

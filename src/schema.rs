@@ -1,5 +1,5 @@
 //! The application's schema: typed tables, columns, rows, inserts and enums generated at build time
-//! from `migrations/` by [`schema!`](crate::schema). Nothing here is written by hand.
+//! from `migrations/` by [`schema!`](macro@crate::schema). Nothing here is written by hand.
 //!
 //! ```
 //! use taulu::{Column, Table, schema::{Users, users, Role}};
