@@ -496,7 +496,11 @@ impl PgConn {
     async fn query(&self, q: &Compiled) -> std::result::Result<Vec<Row>, tokio_postgres::Error> {
         use futures_util::TryStreamExt as _;
         if self.cache_size == 0 {
-            return self.client.query(q.sql.as_str(), &q.param_refs()).await;
+            // Unnamed statements (for PgBouncer in transaction mode): Parse/Bind/Execute in one go.
+            return match q.typed_params() {
+                Some(typed) => self.client.query_typed(q.sql.as_str(), &typed).await,
+                None => self.client.query(q.sql.as_str(), &q.param_refs()).await,
+            };
         }
         let stmt = self.statement(&q.sql).await?;
         // query_raw takes the parameters as an iterator: no Vec of references per query.
@@ -505,7 +509,10 @@ impl PgConn {
 
     async fn execute(&self, q: &Compiled) -> std::result::Result<u64, tokio_postgres::Error> {
         if self.cache_size == 0 {
-            return self.client.execute(q.sql.as_str(), &q.param_refs()).await;
+            return match q.typed_params() {
+                Some(typed) => self.client.execute_typed(q.sql.as_str(), &typed).await,
+                None => self.client.execute(q.sql.as_str(), &q.param_refs()).await,
+            };
         }
         let stmt = self.statement(&q.sql).await?;
         self.client.execute_raw(&stmt, q.params.iter().map(Param::as_sql)).await

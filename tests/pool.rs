@@ -547,3 +547,44 @@ async fn behind_proxy(test: &TestDb) -> (FaultProxy, DatabaseUrl) {
         .unwrap();
     (proxy, url)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_statement_cache_off_builder_queries_use_unnamed_statements() {
+    use taulu::schema::Sysrole;
+    let test = TestDb::new().await.unwrap();
+    let mut cfg = config(test.url());
+    cfg.max_size = 1;
+    cfg.statement_cache_size = 0; // the PgBouncer (transaction pooling) setting
+    let db = Db::connect(cfg).await.unwrap();
+    insert_into::<Users>()
+        .values(new_user("ann").with_system_role(Sysrole::Admin).with_display_name("Ann".into()))
+        .execute(&db)
+        .await
+        .unwrap();
+    insert_into::<Users>().values_many([new_user("bob"), new_user("cat")]).execute(&db).await.unwrap();
+    let admins: Vec<(String, Option<String>)> = select_from::<Users>()
+        .columns((users::username, users::display_name))
+        .where_(users::system_role.eq(Sysrole::Admin))
+        .where_(users::username.in_(["ann", "zed"]))
+        .limit(10)
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert_eq!(admins, vec![("ann".to_owned(), Some("Ann".to_owned()))]);
+    let (n,) = select_from::<Users>().columns((count_all(),)).having(count_all().gt(1)).fetch_one(&db).await.unwrap();
+    assert_eq!(n, 3);
+    assert_eq!(
+        update::<Users>().set(users::display_name, "B").where_(users::username.eq("bob")).execute(&db).await.unwrap(),
+        1
+    );
+    assert_eq!(delete_from::<Users>().where_(users::username.eq("cat")).execute(&db).await.unwrap(), 1);
+    // Nothing was prepared by name on the (single) connection. (Asked with the simple query
+    // protocol, which prepares nothing itself.)
+    let conn = db.get().await.unwrap();
+    let rows = conn.client().simple_query("SELECT count(*) FROM pg_prepared_statements").await.unwrap();
+    let named = rows.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+        _ => None,
+    });
+    assert_eq!(named.as_deref(), Some("0"));
+}

@@ -219,6 +219,9 @@ struct Mapped {
     rust: TokenStream,
     rust_name: String,
     cast: Option<String>,
+    /// `taulu::query::Bind` covers the type (so its parameters carry a PostgreSQL type): built-in
+    /// scalars, enums, and arrays of built-in scalars other than `bytea`.
+    bindable: bool,
 }
 
 impl Ctx<'_> {
@@ -229,8 +232,10 @@ impl Ctx<'_> {
             ColType::Array(inner) => {
                 let m = self.map(inner, depth)?;
                 let r = m.rust;
+                let scalar = matches!(&**inner, ColType::Builtin { .. });
                 Ok(Mapped {
                     rust: quote!(::std::vec::Vec<#r>),
+                    bindable: m.bindable && scalar && m.rust_name != "Vec<u8>",
                     rust_name: format!("Vec<{}>", m.rust_name),
                     cast: m.cast.map(|c| format!("{c}[]")),
                 })
@@ -246,7 +251,7 @@ impl Ctx<'_> {
                             let m = snake(&t.schema);
                             quote!(#root #m::#e)
                         };
-                        Ok(Mapped { rust: path, rust_name: e.to_string(), cast: None })
+                        Ok(Mapped { rust: path, rust_name: e.to_string(), cast: None, bindable: true })
                     }
                     TypeKind::Domain { base, .. } => {
                         let m = self.map(base, depth)?;
@@ -281,7 +286,7 @@ impl Ctx<'_> {
                     "JsonValue" => "serde_json::Value".to_owned(),
                     other => other.to_owned(),
                 };
-                Ok(Mapped { rust: tokens, rust_name, cast: None })
+                Ok(Mapped { rust: tokens, rust_name, cast: None, bindable: true })
             }
         }
     }
@@ -366,8 +371,12 @@ impl Ctx<'_> {
             reads.push(quote! { #field: ::taulu::__private::get(row, #i)? });
             column_names.push(col_name.clone());
             match insert_kind(c, not_null, has_default) {
-                InsertKind::Required => required.push((field, inner, col_name.clone(), mapped.cast.clone())),
-                InsertKind::Optional => optional.push((field, inner, col_name.clone(), mapped.cast.clone())),
+                InsertKind::Required => {
+                    required.push((field, inner, col_name.clone(), mapped.cast.clone(), mapped.bindable))
+                }
+                InsertKind::Optional => {
+                    optional.push((field, inner, col_name.clone(), mapped.cast.clone(), mapped.bindable))
+                }
                 InsertKind::Absent => {}
             }
         }
@@ -382,18 +391,18 @@ impl Ctx<'_> {
         );
         let info = self.table_info_ident(table);
 
-        let req_fields = required.iter().map(|(f, t, name, _)| {
+        let req_fields = required.iter().map(|(f, t, name, ..)| {
             let doc = format!("`{name}` (required).");
             quote!(#[doc = #doc] pub #f: #t)
         });
-        let opt_fields = optional.iter().map(|(f, t, name, _)| {
+        let opt_fields = optional.iter().map(|(f, t, name, ..)| {
             let doc = format!("`{name}`; `None` leaves it out of the INSERT (its default or NULL applies).");
             quote!(#[doc = #doc] pub #f: ::core::option::Option<#t>)
         });
         let new_args = required.iter().map(|(f, t, ..)| quote!(#f: #t));
         let new_req = required.iter().map(|(f, ..)| quote!(#f));
         let new_opt = optional.iter().map(|(f, ..)| quote!(#f: ::core::option::Option::None));
-        let setters = optional.iter().map(|(f, t, name, _)| {
+        let setters = optional.iter().map(|(f, t, name, ..)| {
             let setter = format_ident!("with_{}", f.to_string().trim_start_matches("r#"));
             let doc = format!("Sets `{name}`.");
             quote! { #[doc = #doc] #[must_use] pub fn #setter(mut self, value: #t) -> Self { self.#f = ::core::option::Option::Some(value); self } }
@@ -402,13 +411,23 @@ impl Ctx<'_> {
             Some(c) => quote!(::core::option::Option::Some(#c)),
             None => quote!(::core::option::Option::None),
         };
-        let push_req = required.iter().map(|(f, _, name, cast)| {
+        // Typed parameters where `Bind` covers the type (see `Mapped::bindable`).
+        let param = |t: &TokenStream, value: TokenStream, bindable: bool| {
+            if bindable {
+                quote!(<#t as ::taulu::query::Bind<#t>>::bind(#value))
+            } else {
+                quote!(::taulu::query::Param::new(#value))
+            }
+        };
+        let push_req = required.iter().map(|(f, t, name, cast, bindable)| {
             let cast = cast_tokens(cast);
-            quote! { v.push(::taulu::InsertValue { column: #name, cast: #cast, value: ::taulu::query::Param::new(self.#f) }); }
+            let value = param(t, quote!(self.#f), *bindable);
+            quote! { v.push(::taulu::InsertValue { column: #name, cast: #cast, value: #value }); }
         });
-        let push_opt = optional.iter().map(|(f, _, name, cast)| {
+        let push_opt = optional.iter().map(|(f, t, name, cast, bindable)| {
             let cast = cast_tokens(cast);
-            quote! { if let ::core::option::Option::Some(x) = self.#f { v.push(::taulu::InsertValue { column: #name, cast: #cast, value: ::taulu::query::Param::new(x) }); } }
+            let value = param(t, quote!(x), *bindable);
+            quote! { if let ::core::option::Option::Some(x) = self.#f { v.push(::taulu::InsertValue { column: #name, cast: #cast, value: #value }); } }
         });
         // The table marker's impl sits one level above the column module.
         let root = std::iter::repeat_n(quote!(super::), depth - 1).collect::<TokenStream>();

@@ -237,7 +237,7 @@ macro_rules! agg_methods {
             $(
                 #[doc = concat!("`count(*) ", $op, " $n` (for HAVING).")]
                 pub fn $name(self, value: i64) -> AggCompare<Self> {
-                    AggCompare { node: Node::CountStar, op: $op, value: Param::new(value), _x: PhantomData }
+                    AggCompare { node: Node::CountStar, op: $op, value: Bind::<i64>::bind(value), _x: PhantomData }
                 }
             )*
         }

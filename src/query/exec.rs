@@ -25,6 +25,12 @@ impl Compiled {
     pub fn param_refs(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.params.iter().map(Param::as_sql).collect()
     }
+
+    /// The parameters with their PostgreSQL types, when every one has a known type (always for
+    /// values bound through the builder; not for raw `sql(..).bind(..)` values).
+    pub fn typed_params(&self) -> Option<Vec<(&(dyn ToSql + Sync), tokio_postgres::types::Type)>> {
+        self.params.iter().map(|p| Some((p.as_sql(), p.sql_type()?.clone()))).collect()
+    }
 }
 
 /// Runs `q` and decodes every row (shared by SELECT and RETURNING).

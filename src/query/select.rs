@@ -12,7 +12,7 @@ use super::{
     expr::{Condition, OrderItem},
     render::{Distinct, Join, JoinKind, Node, SelectCore, SelectItem, TableRef, Writer},
     scope::{Comparable, Cons, Contains, Entry, InScope, Nil},
-    value::Param,
+    value::{Bind, Param},
 };
 use crate::Error;
 
@@ -289,13 +289,13 @@ impl<S, C> Select<S, C> {
 
     /// `LIMIT $n`.
     pub fn limit(mut self, n: i64) -> Self {
-        self.core.limit = Some(Node::Param(Param::new(n), None));
+        self.core.limit = Some(Node::Param(Bind::<i64>::bind(n), None));
         self
     }
 
     /// `OFFSET $n`.
     pub fn offset(mut self, n: i64) -> Self {
-        self.core.offset = Some(Node::Param(Param::new(n), None));
+        self.core.offset = Some(Node::Param(Bind::<i64>::bind(n), None));
         self
     }
 

@@ -5,23 +5,35 @@
 
 use std::{fmt, sync::Arc};
 
-use postgres_types::ToSql;
+use postgres_types::{Kind, ToSql, Type};
 
 use crate::query::SqlEnum;
 
-/// A bound parameter value, shareable and printable (`Debug` shows the value).
+/// A bound parameter value, shareable and printable (`Debug` shows the value). Values bound
+/// through the builder also carry their PostgreSQL type, which lets the pool send unnamed,
+/// typed statements (for PgBouncer in transaction mode) instead of preparing them.
 #[derive(Clone)]
-pub struct Param(pub(crate) Arc<dyn ToSql + Send + Sync>);
+pub struct Param(pub(crate) Arc<dyn ToSql + Send + Sync>, pub(crate) Option<Type>);
 
 impl Param {
-    /// Wraps any value tokio-postgres can serialize.
+    /// Wraps any value tokio-postgres can serialize (its PostgreSQL type left to the server).
     pub fn new<T: ToSql + Send + Sync + 'static>(value: T) -> Self {
-        Param(Arc::new(value))
+        Param(Arc::new(value), None)
+    }
+
+    /// Wraps a value with its PostgreSQL type.
+    pub fn typed<T: ToSql + Send + Sync + 'static>(value: T, ty: Type) -> Self {
+        Param(Arc::new(value), Some(ty))
     }
 
     /// The value as tokio-postgres takes it.
     pub fn as_sql(&self) -> &(dyn ToSql + Sync) {
         &*self.0
+    }
+
+    /// The PostgreSQL type, when known.
+    pub fn sql_type(&self) -> Option<&Type> {
+        self.1.as_ref()
     }
 }
 
@@ -29,6 +41,17 @@ impl fmt::Debug for Param {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&*self.0, f)
     }
+}
+
+/// The type of an enum parameter: OID 0 ("unspecified") lets the server take the enum type from
+/// the context, while the name, schema and kind satisfy the generated `ToSql::accepts`.
+fn enum_type<E: SqlEnum>() -> Type {
+    Type::new(
+        E::NAME.to_owned(),
+        0,
+        Kind::Enum(E::LABELS.iter().map(|l| (*l).to_owned()).collect()),
+        E::SCHEMA.to_owned(),
+    )
 }
 
 /// `Self` is a value for a column whose Rust type is `T`.
@@ -43,66 +66,66 @@ pub trait Bind<T> {
 }
 
 macro_rules! bind_self {
-    ($($t:ty),* $(,)?) => {$(
+    ($($t:ty => $ty:ident, $array:ident;)*) => {$(
         impl Bind<$t> for $t {
             fn bind(self) -> Param {
-                Param::new(self)
+                Param::typed(self, Type::$ty)
             }
         }
         impl Bind<Vec<$t>> for Vec<$t> {
             fn bind(self) -> Param {
-                Param::new(self)
+                Param::typed(self, Type::$array)
             }
         }
     )*};
 }
 
-bind_self!(
-    i8,
-    i16,
-    i32,
-    i64,
-    u32,
-    f32,
-    f64,
-    bool,
-    String,
-    uuid::Uuid,
-    rust_decimal::Decimal,
-    chrono::NaiveDate,
-    chrono::NaiveTime,
-    chrono::NaiveDateTime,
-    chrono::DateTime<chrono::Utc>,
-    serde_json::Value,
-    std::net::IpAddr,
-);
+bind_self! {
+    i8 => CHAR, CHAR_ARRAY;
+    i16 => INT2, INT2_ARRAY;
+    i32 => INT4, INT4_ARRAY;
+    i64 => INT8, INT8_ARRAY;
+    u32 => OID, OID_ARRAY;
+    f32 => FLOAT4, FLOAT4_ARRAY;
+    f64 => FLOAT8, FLOAT8_ARRAY;
+    bool => BOOL, BOOL_ARRAY;
+    String => TEXT, TEXT_ARRAY;
+    uuid::Uuid => UUID, UUID_ARRAY;
+    rust_decimal::Decimal => NUMERIC, NUMERIC_ARRAY;
+    chrono::NaiveDate => DATE, DATE_ARRAY;
+    chrono::NaiveTime => TIME, TIME_ARRAY;
+    chrono::NaiveDateTime => TIMESTAMP, TIMESTAMP_ARRAY;
+    chrono::DateTime<chrono::Utc> => TIMESTAMPTZ, TIMESTAMPTZ_ARRAY;
+    serde_json::Value => JSONB, JSONB_ARRAY;
+    std::net::IpAddr => INET, INET_ARRAY;
+}
 
 impl Bind<Vec<u8>> for Vec<u8> {
     fn bind(self) -> Param {
-        Param::new(self)
+        Param::typed(self, Type::BYTEA)
     }
 }
 
 impl Bind<Vec<u8>> for &[u8] {
     fn bind(self) -> Param {
-        Param::new(self.to_vec())
+        Param::typed(self.to_vec(), Type::BYTEA)
     }
 }
 
 impl Bind<String> for &str {
     fn bind(self) -> Param {
-        Param::new(self.to_owned())
+        Param::typed(self.to_owned(), Type::TEXT)
     }
 }
 
 impl Bind<String> for &String {
     fn bind(self) -> Param {
-        Param::new(self.clone())
+        Param::typed(self.clone(), Type::TEXT)
     }
 }
 
 impl<E: SqlEnum + ToSql + Send + Sync> Bind<E> for E {
     fn bind(self) -> Param {
-        Param::new(self)
+        Param::typed(self, enum_type::<E>())
     }
 }
