@@ -48,3 +48,13 @@ pub fn enum_from_sql<E: SqlEnum>(raw: &[u8]) -> Result<E, BoxError> {
 pub fn get<'a, T: FromSql<'a>>(row: &'a PgRow, i: usize) -> Result<T, Error> {
     row.try_get(i).map_err(Error::Db)
 }
+
+/// The parameter type of a generated enum (see `SqlEnum::sql_type`).
+pub fn enum_type<E: SqlEnum>() -> Type {
+    Type::new(
+        E::NAME.to_owned(),
+        0,
+        postgres_types::Kind::Enum(E::LABELS.iter().map(|l| (*l).to_owned()).collect()),
+        E::SCHEMA.to_owned(),
+    )
+}

@@ -162,6 +162,10 @@ fn emit_enum(schema: &str, name: &str, labels: &[String], origin: &str) -> Token
             fn as_str(self) -> &'static str {
                 match self { #( #ty::#variants => #labels, )* }
             }
+            fn sql_type() -> ::taulu::__private::Type {
+                static TYPE: ::std::sync::OnceLock<::taulu::__private::Type> = ::std::sync::OnceLock::new();
+                TYPE.get_or_init(::taulu::__private::enum_type::<Self>).clone()
+            }
         }
 
         #[automatically_derived]

@@ -139,4 +139,9 @@ pub trait SqlEnum: Copy + 'static {
     fn from_label(label: &str) -> Option<Self> {
         Self::LABELS.iter().position(|l| *l == label).map(|i| Self::ALL[i])
     }
+    /// The parameter type for this enum: OID 0 ("unspecified", the server takes the enum from
+    /// the context) with the enum's name, schema and labels. Generated enums cache it.
+    fn sql_type() -> postgres_types::Type {
+        crate::__private::enum_type::<Self>()
+    }
 }

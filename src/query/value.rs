@@ -5,7 +5,7 @@
 
 use std::{fmt, sync::Arc};
 
-use postgres_types::{Kind, ToSql, Type};
+use postgres_types::{ToSql, Type};
 
 use crate::query::SqlEnum;
 
@@ -41,17 +41,6 @@ impl fmt::Debug for Param {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&*self.0, f)
     }
-}
-
-/// The type of an enum parameter: OID 0 ("unspecified") lets the server take the enum type from
-/// the context, while the name, schema and kind satisfy the generated `ToSql::accepts`.
-fn enum_type<E: SqlEnum>() -> Type {
-    Type::new(
-        E::NAME.to_owned(),
-        0,
-        Kind::Enum(E::LABELS.iter().map(|l| (*l).to_owned()).collect()),
-        E::SCHEMA.to_owned(),
-    )
 }
 
 /// `Self` is a value for a column whose Rust type is `T`.
@@ -126,6 +115,6 @@ impl Bind<String> for &String {
 
 impl<E: SqlEnum + ToSql + Send + Sync> Bind<E> for E {
     fn bind(self) -> Param {
-        Param::typed(self, enum_type::<E>())
+        Param::typed(self, E::sql_type())
     }
 }
