@@ -131,9 +131,8 @@ fn main() {
     pgbench(&cluster, "127.0.0.1", &["-i", "-q", "-s", &SCALE.to_string()]);
 
     let mut transports = vec![("TCP 127.0.0.1", cluster.url(DB), "127.0.0.1".to_owned())];
-    if let Some(sock) = cluster.socket_url(DB) {
-        let dir = cluster.dir().join("sock").display().to_string();
-        transports.push(("Unix socket", sock, dir));
+    if let (Some(sock), Some(dir)) = (cluster.socket_url(DB), cluster.socket_dir()) {
+        transports.push(("Unix socket", sock, dir.display().to_string()));
     }
     println!("{CLIENTS} clients, {secs} s per measurement, primary-key SELECT on pgbench_accounts\n");
     println!(

@@ -7,7 +7,7 @@
 //! | path       | what                                                        |
 //! |------------|-------------------------------------------------------------|
 //! | `data/`    | the cluster (`PGDATA`), owned by the `postgres` user as root |
-//! | `sock/`    | the private Unix socket directory                           |
+//! | `sock/`    | the private Unix socket directory (under the temp dir if the path is too long) |
 //! | `password` | the generated superuser password (mode 0600)                |
 //! | `server.log` | the server's log                                          |
 //! | `lock`     | serialises concurrent starts (several test binaries at once) |
@@ -240,11 +240,14 @@ impl LocalCluster {
 
     /// A URL for `dbname` over the private Unix socket, when the socket path fits the OS limit.
     pub fn socket_url(&self, dbname: &str) -> Option<DatabaseUrl> {
-        let sock = self.dir.join("sock");
-        if sock_dir_setting(&sock).is_empty() {
-            return None;
-        }
+        let sock = self.socket_dir()?;
         Some(DatabaseUrl::from_parts(path_str(&sock).ok()?, self.port, SUPERUSER, &self.password, dbname))
+    }
+
+    /// The private Unix socket directory (for `psql -h` / `pgbench -h`), if the server has one.
+    pub fn socket_dir(&self) -> Option<PathBuf> {
+        let sock = socket_dir(&self.dir);
+        (!sock_dir_setting(&sock).is_empty()).then_some(sock)
     }
 
     /// The password of the superuser (`postgres`), for handing to tools such as `pgbench`.
@@ -476,7 +479,7 @@ fn init_cluster(dir: &Path, bindir: &Path, runner: &Runner) -> Result<()> {
         // A half-made cluster from an interrupted initdb: start over.
         fs::remove_dir_all(&data).map_err(|e| Error::io(format!("remove {}", data.display()), e))?;
     }
-    let sock = dir.join("sock");
+    let sock = socket_dir(dir);
     fs::create_dir_all(&sock).map_err(|e| Error::io(format!("create {}", sock.display()), e))?;
 
     let password = random_password();
@@ -541,6 +544,20 @@ fn init_cluster(dir: &Path, bindir: &Path, runner: &Runner) -> Result<()> {
 fn sock_dir_setting(sock: &Path) -> String {
     let path = sock.display().to_string();
     if path.len() + ".s.PGSQL.65535".len() < 100 { path.replace('\'', "''") } else { String::new() }
+}
+
+/// The private socket directory of the cluster in `dir`: `dir/sock`, or a short directory under
+/// the system temp dir when that path would exceed the socket path limit.
+fn socket_dir(dir: &Path) -> PathBuf {
+    let sock = dir.join("sock");
+    if sock_dir_setting(&sock).is_empty() {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+        let tag: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        std::env::temp_dir().join(format!("taulu-sock-{tag}"))
+    } else {
+        sock
+    }
 }
 
 fn random_password() -> String {
@@ -645,8 +662,12 @@ mod tests {
     }
 
     #[test]
-    fn long_socket_paths_fall_back_to_tcp_only() {
+    fn long_socket_paths_move_to_the_temp_dir() {
         assert_eq!(sock_dir_setting(Path::new("/tmp/x/sock")), "/tmp/x/sock");
         assert_eq!(sock_dir_setting(&Path::new("/tmp").join("d".repeat(120))), "");
+        let deep = Path::new("/tmp").join("d".repeat(120));
+        let short = socket_dir(&deep);
+        assert!(short.starts_with(std::env::temp_dir()) && !sock_dir_setting(&short).is_empty(), "{short:?}");
+        assert_eq!(socket_dir(Path::new("/tmp/x")), Path::new("/tmp/x/sock"));
     }
 }

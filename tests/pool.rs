@@ -588,3 +588,13 @@ async fn with_the_statement_cache_off_builder_queries_use_unnamed_statements() {
     });
     assert_eq!(named.as_deref(), Some("0"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pool_connects_over_the_unix_socket_too() {
+    let cluster = tokio::task::spawn_blocking(taulu::LocalCluster::ensure).await.unwrap().unwrap();
+    let url = cluster.socket_url("postgres").expect("the local cluster always has a private socket directory");
+    let db = Db::connect(config(&url)).await.unwrap();
+    let conn = db.get().await.unwrap();
+    let addr: Option<String> = conn.client().query_one("SELECT inet_client_addr()::text", &[]).await.unwrap().get(0);
+    assert_eq!(addr, None, "a Unix-socket session has no client address");
+}
