@@ -37,6 +37,13 @@ async fn terminate_backends(admin: &Client, db: &str) -> i64 {
         .len() as i64
 }
 
+/// A guard against hanging forever when a condition never comes true: panics past `secs`. (Not a
+/// timing assertion: every wait in these tests is on an observed condition.)
+fn give_up_after(secs: u64) -> impl Fn(&str) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    move |what: &str| assert!(Instant::now() < deadline, "gave up waiting for {what}")
+}
+
 fn new_user(name: &str) -> users::Insert {
     users::Insert::new(name.into(), format!("{name}@example.com"), "h".into())
 }
@@ -127,7 +134,9 @@ async fn a_write_cut_off_after_sending_is_ambiguous_and_never_resent() {
         })
     };
     // Wait until the UPDATE is running on the server, then kill its backend.
+    let guard = give_up_after(60);
     loop {
+        guard("the UPDATE to start");
         let running: i64 = admin
             .query_one(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE 'UPDATE%pg_sleep%'",
@@ -427,13 +436,16 @@ async fn a_server_restart_under_read_load_reaches_no_caller() {
             }
         }));
     }
+    let guard = give_up_after(120);
     while done.load(Ordering::SeqCst) < 300 {
+        guard("300 reads before the restart");
         tokio::task::yield_now().await;
     }
     let restarting = cluster.clone();
     tokio::task::spawn_blocking(move || restarting.restart()).await.unwrap().unwrap();
     let after_restart = done.load(Ordering::SeqCst);
     while done.load(Ordering::SeqCst) < after_restart + 300 {
+        guard("300 reads after the restart");
         tokio::task::yield_now().await;
     }
     stop.store(true, Ordering::SeqCst);
@@ -471,7 +483,9 @@ async fn tls_require_encrypts_and_a_root_certificate_verifies_the_server() {
     let base = cluster.url("postgres").to_url_with_password();
     let with_mode = |mode: &str| -> DatabaseUrl { format!("{base}?sslmode={mode}").parse().unwrap() };
     // The reload that turns TLS on is asynchronous: wait until the server reports it.
+    let guard = give_up_after(60);
     loop {
+        guard("the server to report ssl = on");
         let c = taulu::connect(&with_mode("disable")).await.unwrap();
         let on: String = c.query_one("SHOW ssl", &[]).await.unwrap().get(0);
         if on == "on" {
