@@ -237,3 +237,40 @@ impl Drop for FaultProxy {
         self.task.abort();
     }
 }
+
+/// Captures every `tracing` event emitted on the current thread, at TRACE, as text: for tests that
+/// check what is (and is not) logged. Runs `f` with the capture installed and returns its output
+/// and the log.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let ((), log) = taulu::testing::capture_logs(async || tracing::info!("hello")).await;
+/// assert!(log.contains("hello"));
+/// # });
+/// ```
+pub async fn capture_logs<T>(f: impl AsyncFnOnce() -> T) -> (T, String) {
+    let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let sink = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || LogSink(sink.clone()))
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let out = f().await;
+    drop(guard);
+    let text = String::from_utf8_lossy(&buf.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned();
+    (out, text)
+}
+
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,15 +1,12 @@
 //! The migration runner, the CLI and connection errors, on real PostgreSQL (the local cluster, or
 //! `DATABASE_URL`'s server). Every test gets its own database from `taulu::testing`.
 
-use std::{
-    path::{Path, PathBuf},
-    sync::{Arc, Mutex},
-};
+use std::path::{Path, PathBuf};
 
 use taulu::{
     DatabaseUrl, Error,
     migrate::{Migrations, Migrator, State},
-    testing::{TestDb, server},
+    testing::{TestDb, capture_logs, server},
 };
 use tokio_postgres::Client;
 
@@ -115,10 +112,8 @@ async fn verify_fails_naming_what_a_wrong_down_migration_left_behind() {
 #[tokio::test]
 async fn verify_drops_its_scratch_database_even_when_it_fails() {
     let server = server().await.unwrap();
-    let (logs, guard) = capture_logs();
-    let _ = Migrator::new(fixture("wrong_down")).verify(&server).await.unwrap_err();
-    drop(guard);
-    let logged = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let (result, logged) = capture_logs(async || Migrator::new(fixture("wrong_down")).verify(&server).await).await;
+    assert!(result.is_err());
     let scratch = logged
         .lines()
         .find(|l| l.contains("verify: created scratch database"))
@@ -130,18 +125,6 @@ async fn verify_drops_its_scratch_database_even_when_it_fails() {
     let left: i64 =
         admin.query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&scratch]).await.unwrap().get(0);
     assert_eq!(left, 0, "{scratch} was not dropped");
-}
-
-/// Captures every tracing event of this thread (at TRACE) until the guard is dropped.
-fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
-    let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || SharedWriter(sink.clone()))
-        .finish();
-    (logs, tracing::subscriber::set_default(subscriber))
 }
 
 #[tokio::test]
@@ -410,30 +393,16 @@ async fn a_wrong_password_gives_an_error_that_does_not_contain_it() {
     let (url, _) = url_with_wrong_password(password).await;
 
     // Capture every log line emitted while connecting, at the most verbose level.
-    let (logs, guard) = capture_logs();
-    let err = taulu::connect(&url).await.unwrap_err();
-    drop(guard);
+    let (result, logged) = capture_logs(async || taulu::connect(&url).await).await;
+    let err = result.unwrap_err();
 
     assert!(matches!(err, Error::Connect { .. }), "{err}");
     assert_eq!(err.sqlstate(), Some("28P01"), "invalid_password: {err}");
     let shown = format!("{err}\n{err:?}");
     assert!(shown.contains("password authentication failed"), "{shown}");
     assert!(!shown.contains(password), "the error leaks the password: {shown}");
-    let logged = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
     assert!(logged.contains("connect failed"), "the failure is logged: {logged}");
     assert!(!logged.contains(password), "a log line leaks the password: {logged}");
-}
-
-struct SharedWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for SharedWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]

@@ -182,31 +182,9 @@ async fn a_unique_violation_is_attempted_exactly_once() {
     assert!(!logs.contains("retrying"), "a business error is never retried: {logs}");
 }
 
-/// Runs `f` with a tracing subscriber capturing every event at TRACE, and returns the text.
+/// Runs `f` capturing every log event (see `taulu::testing::capture_logs`) and returns the log.
 async fn capture(f: impl AsyncFnOnce()) -> String {
-    let buf = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let sink = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || Writer(sink.clone()))
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    f().await;
-    drop(guard);
-    String::from_utf8(buf.lock().unwrap().clone()).unwrap()
-}
-
-struct Writer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Writer {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    taulu::testing::capture_logs(f).await.1
 }
 
 #[tokio::test(flavor = "current_thread")]
