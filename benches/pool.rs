@@ -4,8 +4,10 @@
 //! - taulu: the typed builder, the pool, the retry layer and the per-connection statement cache;
 //! - `pgbench -S -M prepared -c 5` on the same data (pgbench scale 10).
 //!
-//! `cargo bench --bench pool` (set `BENCH_SECS` to change the 5 s per measurement).
-//! Prints queries per second and the ratios.
+//! `cargo bench --bench pool`. Raw and taulu alternate on the same server for `BENCH_ROUNDS`
+//! rounds (default 3) of `BENCH_SECS` seconds (default 3) each, so drift and order effects hit both
+//! alike; the totals give the ratios. Also prints each contender's client CPU time per query
+//! (from `/proc`): throughput on a 2-core machine shared with the server is bounded by it.
 
 use std::{
     sync::{
@@ -34,7 +36,30 @@ fn key(seed: &mut u64) -> i32 {
     (*seed % (100_000 * SCALE as u64)) as i32 + 1
 }
 
-async fn raw(url: &DatabaseUrl, secs: u64) -> f64 {
+/// One measurement: queries completed, wall time, and the client's CPU time over it.
+#[derive(Default, Clone, Copy)]
+struct Sample {
+    queries: u64,
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Sample {
+    fn qps(&self) -> f64 {
+        self.queries as f64 / self.wall.as_secs_f64()
+    }
+    /// Client CPU per query in µs: the cost a contender adds on top of the server's work.
+    fn cpu_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.queries as f64
+    }
+    fn add(&mut self, o: Sample) {
+        self.queries += o.queries;
+        self.wall += o.wall;
+        self.cpu += o.cpu;
+    }
+}
+
+async fn raw(url: &DatabaseUrl, secs: u64) -> Sample {
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -54,11 +79,7 @@ async fn raw(url: &DatabaseUrl, secs: u64) -> f64 {
     measure(secs, &stop, &count, tasks).await
 }
 
-async fn taulu(url: &DatabaseUrl, secs: u64) -> f64 {
-    let mut cfg = DbConfig::new(url.clone());
-    cfg.max_size = CLIENTS as u32;
-    cfg.min_idle = CLIENTS as u32;
-    let db = Db::connect(cfg).await.unwrap();
+async fn taulu(db: &Db, secs: u64) -> Sample {
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -81,17 +102,29 @@ async fn taulu(url: &DatabaseUrl, secs: u64) -> f64 {
     measure(secs, &stop, &count, tasks).await
 }
 
-async fn measure(secs: u64, stop: &AtomicBool, count: &AtomicU64, tasks: Vec<tokio::task::JoinHandle<()>>) -> f64 {
+/// CPU time used so far by every thread of this process (the client side only: the server is
+/// other processes), from `/proc/self/task/*/schedstat`; zero where that does not exist.
+fn client_cpu() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Duration::ZERO };
+    let ns: u64 = tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
+}
+
+async fn measure(secs: u64, stop: &AtomicBool, count: &AtomicU64, tasks: Vec<tokio::task::JoinHandle<()>>) -> Sample {
     // Warm up for a second, then count.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (start, before) = (Instant::now(), count.load(Ordering::Relaxed));
+    let (start, before, cpu) = (Instant::now(), count.load(Ordering::Relaxed), client_cpu());
     tokio::time::sleep(Duration::from_secs(secs)).await;
-    let qps = (count.load(Ordering::Relaxed) - before) as f64 / start.elapsed().as_secs_f64();
+    let sample =
+        Sample { queries: count.load(Ordering::Relaxed) - before, wall: start.elapsed(), cpu: client_cpu() - cpu };
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         t.await.unwrap();
     }
-    qps
+    sample
 }
 
 fn pgbench(cluster: &LocalCluster, host: &str, args: &[&str]) -> String {
@@ -119,7 +152,8 @@ fn pgbench_tps(cluster: &LocalCluster, host: &str, secs: u64) -> f64 {
 }
 
 fn main() {
-    let secs: u64 = std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let env = |key: &str, default: u64| std::env::var(key).ok().and_then(|s| s.parse().ok()).unwrap_or(default);
+    let (secs, rounds) = (env("BENCH_SECS", 3), env("BENCH_ROUNDS", 3));
     let cluster = LocalCluster::ensure().expect("local PostgreSQL");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
@@ -134,19 +168,47 @@ fn main() {
     if let (Some(sock), Some(dir)) = (cluster.socket_url(DB), cluster.socket_dir()) {
         transports.push(("Unix socket", sock, dir.display().to_string()));
     }
-    println!("{CLIENTS} clients, {secs} s per measurement, primary-key SELECT on pgbench_accounts\n");
     println!(
-        "{:<14} {:>14} {:>14} {:>14} {:>12} {:>12}",
-        "transport", "raw tokio-pg", "taulu", "pgbench", "taulu/raw", "taulu/pgb"
+        "{CLIENTS} clients, primary-key SELECT on pgbench_accounts; raw and taulu alternate for {rounds} rounds of {secs} s\n"
     );
+    let mut summary = Vec::new();
     for (name, url, host) in transports {
-        let raw_qps = rt.block_on(raw(&url, secs));
-        let taulu_qps = rt.block_on(taulu(&url, secs));
+        println!("{name}");
+        let mut cfg = DbConfig::new(url.clone());
+        cfg.max_size = CLIENTS as u32;
+        cfg.min_idle = CLIENTS as u32;
+        let db = rt.block_on(Db::connect(cfg)).unwrap();
+        let (mut raw_all, mut taulu_all) = (Sample::default(), Sample::default());
+        for round in 1..=rounds {
+            let r = rt.block_on(raw(&url, secs));
+            let t = rt.block_on(taulu(&db, secs));
+            println!(
+                "  round {round}: raw {:>7.0} q/s ({:.2} µs client CPU/query)   taulu {:>7.0} q/s ({:.2} µs)   {:.1}%",
+                r.qps(),
+                r.cpu_us(),
+                t.qps(),
+                t.cpu_us(),
+                100.0 * t.qps() / r.qps()
+            );
+            raw_all.add(r);
+            taulu_all.add(t);
+        }
         let pgb = pgbench_tps(&cluster, &host, secs);
+        summary.push((name, raw_all, taulu_all, pgb));
+    }
+    println!(
+        "\n{:<14} {:>12} {:>12} {:>12} {:>10} {:>10} {:>18}",
+        "transport", "raw tokio-pg", "taulu", "pgbench", "taulu/raw", "taulu/pgb", "client µs/query"
+    );
+    for (name, r, t, pgb) in summary {
         println!(
-            "{name:<14} {raw_qps:>14.0} {taulu_qps:>14.0} {pgb:>14.0} {:>11.1}% {:>11.1}%",
-            100.0 * taulu_qps / raw_qps,
-            100.0 * taulu_qps / pgb
+            "{name:<14} {:>12.0} {:>12.0} {pgb:>12.0} {:>9.1}% {:>9.1}% {:>8.2} vs {:>5.2}",
+            r.qps(),
+            t.qps(),
+            100.0 * t.qps() / r.qps(),
+            100.0 * t.qps() / pgb,
+            t.cpu_us(),
+            r.cpu_us()
         );
     }
     rt.block_on(async {
