@@ -472,8 +472,10 @@ impl Env {
 /// A pooled connection: the client, its prepared-statement cache, and a "broken" mark the retry
 /// layer sets so a faulty connection is discarded instead of returned to the pool.
 pub struct PgConn {
-    client: Client,
-    statements: Mutex<HashMap<String, Statement, Fnv>>,
+    // Boxed: bb8 moves the connection in and out of its queue and through every checkout
+    // future; a tokio-postgres `Client` is ~200 bytes, its box is one pointer.
+    client: Box<Client>,
+    statements: Mutex<HashMap<String, Statement, SqlHash>>,
     cache_size: usize,
     broken: AtomicBool,
 }
@@ -483,7 +485,8 @@ impl PgConn {
         if let Some(s) = self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(sql) {
             return Ok(s.clone());
         }
-        let stmt = self.client.prepare(sql).await?;
+        // Boxed, like every cold path here: it would otherwise swell each query's future.
+        let stmt = Box::pin(self.client.prepare(sql)).await?;
         let mut cache = self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() >= self.cache_size {
             // Bounded: forget everything rather than track recency; statements re-prepare on use.
@@ -497,9 +500,10 @@ impl PgConn {
         use futures_util::TryStreamExt as _;
         if self.cache_size == 0 {
             // Unnamed statements (for PgBouncer in transaction mode): Parse/Bind/Execute in one go.
+            // Boxed: the cached path below is the hot one; these futures would double its size.
             return match q.typed_params() {
-                Some(typed) => self.client.query_typed(q.sql.as_str(), &typed).await,
-                None => self.client.query(q.sql.as_str(), &q.param_refs()).await,
+                Some(typed) => Box::pin(self.client.query_typed(q.sql.as_str(), &typed)).await,
+                None => Box::pin(self.client.query(q.sql.as_str(), &q.param_refs())).await,
             };
         }
         let stmt = self.statement(&q.sql).await?;
@@ -507,11 +511,27 @@ impl PgConn {
         self.client.query_raw(&stmt, q.params.iter().map(Param::as_sql)).await?.try_collect().await
     }
 
+    /// The first row (the rest are read and dropped): no `Vec` for the common one-row fetch.
+    async fn query_first(&self, q: &Compiled) -> PgResult<Option<Row>> {
+        use futures_util::TryStreamExt as _;
+        if self.cache_size == 0 {
+            return Ok(self.query(q).await?.into_iter().next());
+        }
+        let stmt = self.statement(&q.sql).await?;
+        let rows = self.client.query_raw(&stmt, q.params.iter().map(Param::as_sql)).await?;
+        let mut rows = std::pin::pin!(rows);
+        let mut first = None;
+        while let Some(row) = rows.try_next().await? {
+            first.get_or_insert(row);
+        }
+        Ok(first)
+    }
+
     async fn execute(&self, q: &Compiled) -> std::result::Result<u64, tokio_postgres::Error> {
         if self.cache_size == 0 {
             return match q.typed_params() {
-                Some(typed) => self.client.execute_typed(q.sql.as_str(), &typed).await,
-                None => self.client.execute(q.sql.as_str(), &q.param_refs()).await,
+                Some(typed) => Box::pin(self.client.execute_typed(q.sql.as_str(), &typed)).await,
+                None => Box::pin(self.client.execute(q.sql.as_str(), &q.param_refs())).await,
             };
         }
         let stmt = self.statement(&q.sql).await?;
@@ -524,26 +544,41 @@ impl PgConn {
     }
 }
 
-/// FNV-1a: the statement cache hashes SQL text on every query; SipHash's DoS resistance buys
-/// nothing here (the keys are the program's own statements) and costs twice the time.
+/// The statement cache's hasher: the SQL text is hashed on every query, so it goes a word at a
+/// time (the FxHash mix). SipHash's DoS resistance buys nothing here (the keys are the program's
+/// own statements) and costs several times as much on a 100-byte statement.
 #[derive(Clone, Copy, Default)]
-pub struct Fnv;
+struct SqlHash;
 
-/// The FNV-1a hasher state.
-pub struct FnvHasher(u64);
+/// The hasher state.
+struct SqlHasher(u64);
 
-impl std::hash::BuildHasher for Fnv {
-    type Hasher = FnvHasher;
-    fn build_hasher(&self) -> FnvHasher {
-        FnvHasher(0xcbf2_9ce4_8422_2325)
+impl std::hash::BuildHasher for SqlHash {
+    type Hasher = SqlHasher;
+    fn build_hasher(&self) -> SqlHasher {
+        SqlHasher(0)
     }
 }
 
-impl std::hash::Hasher for FnvHasher {
+impl SqlHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for SqlHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.mix(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
         }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.mix(u64::from_le_bytes(tail) ^ ((rest.len() as u64) << 59));
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.mix(u64::from(b));
     }
     fn finish(&self) -> u64 {
         self.0
@@ -567,15 +602,17 @@ impl bb8::ManageConnection for Manager {
             client.batch_execute(&format!("SET statement_timeout = {}", t.as_millis())).await?;
         }
         Ok(PgConn {
-            client,
-            statements: Mutex::new(HashMap::with_hasher(Fnv)),
+            client: Box::new(client),
+            statements: Mutex::new(HashMap::with_hasher(SqlHash)),
             cache_size: self.cache_size,
             broken: AtomicBool::new(false),
         })
     }
 
     async fn is_valid(&self, conn: &mut PgConn) -> Result<()> {
-        conn.client.simple_query("").await.map(|_| ()).map_err(Error::Db)
+        // Boxed: this future is part of every checkout's future (bb8 embeds it even with
+        // `test_on_check_out(false)`), and every byte of it is copied on each checkout.
+        Box::pin(conn.client.simple_query("")).await.map(|_| ()).map_err(Error::Db)
     }
 
     fn has_broken(&self, conn: &mut PgConn) -> bool {
@@ -698,20 +735,19 @@ impl Db {
         let mut delay = Duration::ZERO;
         let mut attempt = 1;
         loop {
-            let started = std::time::Instant::now();
+            // Boxed: bb8's checkout future is over a kilobyte, and every future that awaits it
+            // (this one, the retry loop, the query) would otherwise copy it on each query.
             let mut get = std::pin::pin!(self.pool.get());
             // Fast path: an idle connection is there at once (no channel subscription needed).
             let first = std::future::poll_fn(|cx| std::task::Poll::Ready(get.as_mut().poll(cx))).await;
             let got = match first {
                 std::task::Poll::Ready(got) => Ok(got),
                 std::task::Poll::Pending => {
-                    let mut failures = self.connect_errors.subscribe();
-                    tokio::select! {
-                        got = get.as_mut() => Ok(got),
-                        // A connect attempt made for us (or for anyone) failed: the server is not
-                        // reachable right now; do not wait out the whole timeout.
-                        Ok(e) = failures.recv() => Err(e),
-                    }
+                    let started = std::time::Instant::now();
+                    let got = Box::pin(self.wait_for(get.as_mut())).await;
+                    let waited_us = started.elapsed().as_micros() as u64;
+                    tracing::debug!(target: "taulu::pool", waited_us, ok = got.is_ok(), "checkout waited");
+                    got
                 }
             };
             let outcome = got.and_then(|got| {
@@ -727,7 +763,7 @@ impl Db {
                     continue;
                 }
                 Ok(conn) => {
-                    tracing::trace!(target: "taulu::pool", waited_us = started.elapsed().as_micros() as u64, "checkout");
+                    tracing::trace!(target: "taulu::pool", "checkout");
                     return Ok(conn);
                 }
                 Err(e) => e,
@@ -750,24 +786,30 @@ impl Db {
             }
             delay = self.retry.delay(attempt, delay);
             tracing::info!(target: "taulu::retry", attempt, delay_ms = delay.as_millis() as u64, error = %err, class = "connect", "retrying");
-            tokio::time::sleep(delay).await;
+            Box::pin(tokio::time::sleep(delay)).await;
             attempt += 1;
         }
     }
 
+    /// Waits for a checkout that did not complete at once, or for a connect attempt to fail.
+    async fn wait_for<F: Future>(&self, get: std::pin::Pin<&mut F>) -> std::result::Result<F::Output, Arc<Error>> {
+        let mut failures = self.connect_errors.subscribe();
+        tokio::select! {
+            got = get => Ok(got),
+            // A connect attempt made for us (or for anyone) failed: the server is not reachable
+            // right now; do not wait out the whole timeout.
+            Ok(e) = failures.recv() => Err(e),
+        }
+    }
+
     /// Runs a statement on a pooled connection, retrying what the classification allows.
-    async fn run(&self, q: &Compiled, want_rows: bool) -> Result<Outcome> {
+    async fn run<F: Fetch>(&self, q: &Compiled) -> Result<F::Out> {
         let mut delay = Duration::ZERO;
         let mut attempt = 1;
         loop {
             let conn = self.get().await?;
             tracing::trace!(target: "taulu::query", attempt, read_only = q.read_only, "statement attempt");
-            let result = if want_rows {
-                PgConn::query(&conn, q).await.map(Outcome::Rows)
-            } else {
-                PgConn::execute(&conn, q).await.map(Outcome::Count)
-            };
-            let err = match result {
+            let err = match F::fetch(&conn, q).await {
                 Ok(v) => {
                     tracing::trace!(target: "taulu::pool", "release");
                     return Ok(v);
@@ -792,7 +834,7 @@ impl Db {
                 Class::Retry => {
                     delay = self.retry.delay(attempt, delay);
                     tracing::info!(target: "taulu::retry", attempt, delay_ms = delay.as_millis() as u64, error = %err, class = "statement", "retrying");
-                    tokio::time::sleep(delay).await;
+                    Box::pin(tokio::time::sleep(delay)).await;
                     attempt += 1;
                 }
             }
@@ -800,30 +842,62 @@ impl Db {
     }
 }
 
-enum Outcome {
-    Rows(Vec<Row>),
-    Count(u64),
+/// What one run of a statement on a connection returns: every row, the first row, or the count
+/// of affected rows. [`Db::run`] is generic over it, so each kind gets its own retry loop with
+/// no boxing and no runtime dispatch.
+trait Fetch {
+    type Out: Send;
+    fn fetch(conn: &PgConn, q: &Compiled) -> impl Future<Output = PgResult<Self::Out>> + Send;
+}
+
+type PgResult<T> = std::result::Result<T, tokio_postgres::Error>;
+
+struct AllRows;
+struct FirstRow;
+struct Count;
+
+impl Fetch for AllRows {
+    type Out = Vec<Row>;
+    fn fetch(conn: &PgConn, q: &Compiled) -> impl Future<Output = PgResult<Vec<Row>>> + Send {
+        conn.query(q)
+    }
+}
+
+impl Fetch for FirstRow {
+    type Out = Option<Row>;
+    fn fetch(conn: &PgConn, q: &Compiled) -> impl Future<Output = PgResult<Option<Row>>> + Send {
+        conn.query_first(q)
+    }
+}
+
+impl Fetch for Count {
+    type Out = u64;
+    fn fetch(conn: &PgConn, q: &Compiled) -> impl Future<Output = PgResult<u64>> + Send {
+        conn.execute(q)
+    }
 }
 
 impl Executor for Db {
-    async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
-        match self.run(q, true).await? {
-            Outcome::Rows(rows) => Ok(rows),
-            Outcome::Count(_) => unreachable!("asked for rows"),
-        }
+    fn query_rows(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Row>>> + Send {
+        self.run::<AllRows>(q)
     }
 
-    async fn execute(&self, q: &Compiled) -> Result<u64> {
-        match self.run(q, false).await? {
-            Outcome::Count(n) => Ok(n),
-            Outcome::Rows(_) => unreachable!("asked for a count"),
-        }
+    fn query_first(&self, q: &Compiled) -> impl Future<Output = Result<Option<Row>>> + Send {
+        self.run::<FirstRow>(q)
+    }
+
+    fn execute(&self, q: &Compiled) -> impl Future<Output = Result<u64>> + Send {
+        self.run::<Count>(q)
     }
 }
 
 impl Executor for bb8::PooledConnection<'_, Manager> {
     async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
         Ok(self.query(q).await?)
+    }
+
+    async fn query_first(&self, q: &Compiled) -> Result<Option<Row>> {
+        Ok(PgConn::query_first(self, q).await?)
     }
 
     async fn execute(&self, q: &Compiled) -> Result<u64> {
@@ -844,7 +918,7 @@ impl Db {
         F: for<'t, 'c> AsyncFnOnce(&'t mut tokio_postgres::Transaction<'c>) -> Result<T>,
     {
         let mut conn = self.get().await?;
-        let result = crate::query::transaction(&mut conn.client, f).await;
+        let result = crate::query::transaction(&mut *conn.client, f).await;
         if conn.client.is_closed() {
             conn.broken.store(true, Ordering::Relaxed);
         }
@@ -915,7 +989,7 @@ impl Db {
             }
             delay = self.retry.delay(attempt, delay);
             tracing::info!(target: "taulu::retry", attempt, delay_ms = delay.as_millis() as u64, error = %err, class = "transaction", "retrying");
-            tokio::time::sleep(delay).await;
+            Box::pin(tokio::time::sleep(delay)).await;
             attempt += 1;
         }
     }

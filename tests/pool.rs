@@ -80,6 +80,34 @@ async fn the_pool_runs_builder_queries_and_caches_prepared_statements_per_connec
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_one_and_fetch_optional_through_the_pool_take_the_first_row_and_leave_the_connection_clean() {
+    let test = TestDb::new().await.unwrap();
+    for cache in [256, 0] {
+        let mut cfg = config(test.url());
+        cfg.max_size = 1; // every statement below runs on the same connection
+        cfg.statement_cache_size = cache;
+        let db = Db::connect(cfg).await.unwrap();
+        delete_from::<Users>().execute(&db).await.unwrap();
+        // RETURNING from a multi-row insert: the first row, the others read and dropped.
+        let (first,) = insert_into::<Users>()
+            .values_many([new_user("cat"), new_user("ann"), new_user("bob")])
+            .returning((users::username,))
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(first, "cat", "cache {cache}");
+        let ordered = || select_from::<Users>().columns((users::username,)).order_by(users::username.asc());
+        assert_eq!(ordered().fetch_one(&db).await.unwrap(), ("ann".to_owned(),), "cache {cache}");
+        assert_eq!(ordered().fetch_optional(&db).await.unwrap(), Some(("ann".to_owned(),)));
+        let none = ordered().where_(users::username.eq("nobody"));
+        assert_eq!(none.fetch_optional(&db).await.unwrap(), None);
+        assert!(matches!(none.fetch_one(&db).await, Err(Error::NoRows)));
+        // The connection is in a clean state: the next statements see every row.
+        assert_eq!(ordered().fetch_all(&db).await.unwrap().len(), 3, "cache {cache}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminating_every_pool_connection_mid_load_loses_no_read() {
     let test = TestDb::new().await.unwrap();
     let db = Db::connect(config(test.url())).await.unwrap();

@@ -215,13 +215,13 @@ pub struct AggCompare<X> {
 
 impl<S> Condition<S, ()> for AggCompare<CountAll> {
     fn into_node(self) -> Node {
-        Node::Binary(Box::new(self.node), self.op, Box::new(Node::Param(self.value, None)))
+        Node::binary(self.node, self.op, Node::Param(self.value, None))
     }
 }
 
 impl<S, I, C: InScope<S, I>, K> Condition<S, I> for AggCompare<Agg<C, K>> {
     fn into_node(self) -> Node {
-        Node::Binary(Box::new(self.node), self.op, Box::new(Node::Param(self.value, None)))
+        Node::binary(self.node, self.op, Node::Param(self.value, None))
     }
 }
 

@@ -405,7 +405,7 @@ impl<T: Table, R> Dml<T, R> {
     where
         Self: Query,
     {
-        self.fetch_optional(db).await?.ok_or(Error::NoRows)
+        super::exec::decode_first(db.query_first(&self.core.compile()).await?)?.ok_or(Error::NoRows)
     }
 
     /// Runs the statement and returns the first RETURNING row, if any.
@@ -413,7 +413,7 @@ impl<T: Table, R> Dml<T, R> {
     where
         Self: Query,
     {
-        Ok(self.fetch_all(db).await?.into_iter().next())
+        super::exec::decode_first(db.query_first(&self.core.compile()).await?)
     }
 }
 

@@ -38,10 +38,20 @@ pub(crate) async fn fetch_rows<T: crate::FromRow, E: Executor>(db: &E, q: &Compi
     db.query_rows(q).await?.iter().map(T::from_row).collect()
 }
 
+/// Decodes the first row of a result, if any (a plain function: every async layer between the
+/// caller and the pool would copy the whole query future once more per query).
+pub(crate) fn decode_first<T: crate::FromRow>(row: Option<Row>) -> Result<Option<T>, Error> {
+    row.as_ref().map(T::from_row).transpose()
+}
+
 /// Something that can run a [`Compiled`] statement.
 pub trait Executor: Sync {
     /// Runs a statement that returns rows.
     fn query_rows(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Row>, Error>> + Send;
+    /// Runs a statement and returns its first row, if any (further rows are read and dropped).
+    fn query_first(&self, q: &Compiled) -> impl Future<Output = Result<Option<Row>, Error>> + Send {
+        async move { Ok(self.query_rows(q).await?.into_iter().next()) }
+    }
     /// Runs a statement and returns the number of rows it affected.
     fn execute(&self, q: &Compiled) -> impl Future<Output = Result<u64, Error>> + Send;
 }

@@ -39,7 +39,7 @@ pub struct Compare<C> {
 
 impl<S, I, C: InScope<S, I>> Condition<S, I> for Compare<C> {
     fn into_node(self) -> Node {
-        Node::Binary(Box::new(col::<C>()), self.op, Box::new(value::<C>(self.value)))
+        Node::binary(col::<C>(), self.op, value::<C>(self.value))
     }
 }
 
@@ -52,7 +52,7 @@ pub struct CompareColumns<A, B> {
 
 impl<S, IA, IB, A: InScope<S, IA>, B: InScope<S, IB>> Condition<S, (IA, IB)> for CompareColumns<A, B> {
     fn into_node(self) -> Node {
-        Node::Binary(Box::new(col::<A>()), self.op, Box::new(col::<B>()))
+        Node::binary(col::<A>(), self.op, col::<B>())
     }
 }
 

@@ -20,8 +20,8 @@ pub enum Node {
     Column { table: &'static str, column: &'static str },
     /// `$n`, cast to `cast` when the column is domain-typed.
     Param(Param, Option<&'static str>),
-    /// `lhs op rhs`.
-    Binary(Box<Node>, &'static str, Box<Node>),
+    /// `lhs op rhs` (both sides in one allocation).
+    Binary(Box<(Node, Node)>, &'static str),
     /// `(a AND b AND ..)`; empty is `true`.
     And(Vec<Node>),
     /// `(a OR b OR ..)`; empty is `false`.
@@ -48,6 +48,13 @@ pub enum Node {
     Subquery(Box<SelectCore>),
     /// Raw SQL text with bound parameters in between.
     Raw(Vec<RawPart>),
+}
+
+impl Node {
+    /// `lhs op rhs`.
+    pub fn binary(lhs: Node, op: &'static str, rhs: Node) -> Node {
+        Node::Binary(Box::new((lhs, rhs)), op)
+    }
 }
 
 /// A piece of a raw SQL fragment.
@@ -153,20 +160,27 @@ impl Writer {
     pub fn push_ident(&mut self, name: &str) {
         self.sql.reserve(name.len() + 2);
         self.sql.push('"');
-        for c in name.chars() {
-            if c == '"' {
-                self.sql.push('"');
-            }
-            self.sql.push(c);
+        if name.as_bytes().contains(&b'"') {
+            self.sql.push_str(&name.replace('"', "\"\""));
+        } else {
+            self.sql.push_str(name);
         }
         self.sql.push('"');
     }
 
     pub fn push_bind(&mut self, p: &Param, cast: Option<&str>) {
-        use std::fmt::Write as _;
         self.params.push(p.clone());
-        // Writing into a String cannot fail.
-        let _ = write!(self.sql, "${}", self.params.len());
+        // `$n` by hand: `write!` goes through the formatting machinery on every parameter.
+        self.sql.push('$');
+        let n = self.params.len();
+        let mut div = 1;
+        while div * 10 <= n {
+            div *= 10;
+        }
+        while div > 0 {
+            self.sql.push(char::from(b'0' + (n / div % 10) as u8));
+            div /= 10;
+        }
         if let Some(cast) = cast {
             self.sql.push_str("::");
             self.sql.push_str(cast);
@@ -198,7 +212,8 @@ impl Writer {
                 self.push_ident(column);
             }
             Node::Param(p, cast) => self.push_bind(p, *cast),
-            Node::Binary(l, op, r) => {
+            Node::Binary(sides, op) => {
+                let (l, r) = &**sides;
                 self.push_node(l);
                 self.sql.push(' ');
                 self.sql.push_str(op);
@@ -387,7 +402,7 @@ mod tests {
     #[test]
     fn or_inside_and_is_parenthesised_and_empty_lists_are_constants() {
         let col = |c| Node::Column { table: "t", column: c };
-        let eq = |c, v: i64| Node::Binary(Box::new(col(c)), "=", Box::new(Node::Param(Param::new(v), None)));
+        let eq = |c, v: i64| Node::Binary(Box::new((col(c), Node::Param(Param::new(v), None))), "=");
         let mut w = Writer::default();
         w.push_node(&Node::And(vec![eq("a", 1), Node::Or(vec![eq("b", 2), eq("c", 3)])]));
         assert_eq!(w.sql, r#"("t"."a" = $1 AND ("t"."b" = $2 OR "t"."c" = $3))"#);
@@ -397,5 +412,20 @@ mod tests {
         w.push_sql(" ");
         w.push_node(&Node::InList { lhs: Box::new(col("a")), list: vec![], negated: true });
         assert_eq!(w.sql, "false true");
+    }
+
+    #[test]
+    fn placeholders_count_past_nine_and_inline_values_print_as_themselves() {
+        let list = (1..=12).map(|v: i32| Node::Param(crate::query::Bind::<i32>::bind(v), None)).collect();
+        let mut w = Writer::default();
+        w.push_node(&Node::InList { lhs: Box::new(Node::Column { table: "t", column: "a" }), list, negated: false });
+        assert_eq!(w.sql, r#""t"."a" IN ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"#);
+        assert_eq!(format!("{:?}", w.params), "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]");
+        for n in [99, 100, 1000] {
+            w.params.resize(n - 1, Param::new(0i32));
+            w.sql.clear();
+            w.push_bind(&Param::new(0i32), None);
+            assert_eq!(w.sql, format!("${n}"));
+        }
     }
 }

@@ -312,7 +312,7 @@ impl<S, C> Select<S, C> {
     where
         Self: Query,
     {
-        self.fetch_optional(db).await?.ok_or(Error::NoRows)
+        super::exec::decode_first(db.query_first(&self.compile()).await?)?.ok_or(Error::NoRows)
     }
 
     /// Runs the query and returns the first row, if any.
@@ -320,8 +320,7 @@ impl<S, C> Select<S, C> {
     where
         Self: Query,
     {
-        let rows = db.query_rows(&self.compile()).await?;
-        rows.first().map(FromRow::from_row).transpose()
+        super::exec::decode_first(db.query_first(&self.compile()).await?)
     }
 }
 
@@ -329,10 +328,10 @@ fn join<A: Column, B: Column>(kind: JoinKind, _a: A, _b: B) -> Join {
     Join {
         kind,
         table: table_ref::<A::Table>(),
-        on: Node::Binary(
-            Box::new(Node::Column { table: <A::Table as Table>::NAME, column: A::NAME }),
+        on: Node::binary(
+            Node::Column { table: <A::Table as Table>::NAME, column: A::NAME },
             "=",
-            Box::new(Node::Column { table: <B::Table as Table>::NAME, column: B::NAME }),
+            Node::Column { table: <B::Table as Table>::NAME, column: B::NAME },
         ),
     }
 }

@@ -9,26 +9,47 @@ use postgres_types::{ToSql, Type};
 
 use crate::query::SqlEnum;
 
-/// A bound parameter value, shareable and printable (`Debug` shows the value). Values bound
+/// A bound parameter value, cheap to clone and printable (`Debug` shows the value). Values bound
 /// through the builder also carry their PostgreSQL type, which lets the pool send unnamed,
 /// typed statements (for PgBouncer in transaction mode) instead of preparing them.
 #[derive(Clone)]
-pub struct Param(pub(crate) Arc<dyn ToSql + Send + Sync>, pub(crate) Option<Type>);
+pub struct Param(pub(crate) Value, pub(crate) Option<Type>);
+
+/// The value itself: the common fixed-size scalars inline (binding a key allocates nothing),
+/// everything else shared.
+#[derive(Clone)]
+pub(crate) enum Value {
+    I16(i16),
+    I32(i32),
+    I64(i64),
+    Bool(bool),
+    F64(f64),
+    Uuid(uuid::Uuid),
+    Shared(Arc<dyn ToSql + Send + Sync>),
+}
 
 impl Param {
     /// Wraps any value tokio-postgres can serialize (its PostgreSQL type left to the server).
     pub fn new<T: ToSql + Send + Sync + 'static>(value: T) -> Self {
-        Param(Arc::new(value), None)
+        Param(Value::Shared(Arc::new(value)), None)
     }
 
     /// Wraps a value with its PostgreSQL type.
     pub fn typed<T: ToSql + Send + Sync + 'static>(value: T, ty: Type) -> Self {
-        Param(Arc::new(value), Some(ty))
+        Param(Value::Shared(Arc::new(value)), Some(ty))
     }
 
     /// The value as tokio-postgres takes it.
     pub fn as_sql(&self) -> &(dyn ToSql + Sync) {
-        &*self.0
+        match &self.0 {
+            Value::I16(v) => v,
+            Value::I32(v) => v,
+            Value::I64(v) => v,
+            Value::Bool(v) => v,
+            Value::F64(v) => v,
+            Value::Uuid(v) => v,
+            Value::Shared(v) => &**v,
+        }
     }
 
     /// The PostgreSQL type, when known.
@@ -39,7 +60,7 @@ impl Param {
 
 impl fmt::Debug for Param {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.as_sql(), f)
     }
 }
 
@@ -69,17 +90,49 @@ macro_rules! bind_self {
     )*};
 }
 
+macro_rules! bind_inline {
+    ($($t:ty => $variant:ident, $ty:ident;)*) => {$(
+        impl Bind<$t> for $t {
+            fn bind(self) -> Param {
+                Param(Value::$variant(self), Some(Type::$ty))
+            }
+        }
+    )*};
+}
+
+bind_inline! {
+    i16 => I16, INT2;
+    i32 => I32, INT4;
+    i64 => I64, INT8;
+    f64 => F64, FLOAT8;
+    bool => Bool, BOOL;
+    uuid::Uuid => Uuid, UUID;
+}
+
+macro_rules! bind_array {
+    ($($t:ty => $array:ident;)*) => {$(
+        impl Bind<Vec<$t>> for Vec<$t> {
+            fn bind(self) -> Param {
+                Param::typed(self, Type::$array)
+            }
+        }
+    )*};
+}
+
+bind_array! {
+    i16 => INT2_ARRAY;
+    i32 => INT4_ARRAY;
+    i64 => INT8_ARRAY;
+    f64 => FLOAT8_ARRAY;
+    bool => BOOL_ARRAY;
+    uuid::Uuid => UUID_ARRAY;
+}
+
 bind_self! {
     i8 => CHAR, CHAR_ARRAY;
-    i16 => INT2, INT2_ARRAY;
-    i32 => INT4, INT4_ARRAY;
-    i64 => INT8, INT8_ARRAY;
     u32 => OID, OID_ARRAY;
     f32 => FLOAT4, FLOAT4_ARRAY;
-    f64 => FLOAT8, FLOAT8_ARRAY;
-    bool => BOOL, BOOL_ARRAY;
     String => TEXT, TEXT_ARRAY;
-    uuid::Uuid => UUID, UUID_ARRAY;
     rust_decimal::Decimal => NUMERIC, NUMERIC_ARRAY;
     chrono::NaiveDate => DATE, DATE_ARRAY;
     chrono::NaiveTime => TIME, TIME_ARRAY;
