@@ -1,10 +1,12 @@
 //! Bench runner: primary-key SELECT throughput with 5 connections, in one run on the same
 //! self-started server, over TCP and over the Unix socket, for
 //! - raw tokio-postgres, one prepared statement per connection (the reference);
+//! - pool only: a bb8 checkout per query and the statement cache, SQL rendered once, no retry
+//!   loop (what the pool costs by itself);
 //! - taulu: the typed builder, the pool, the retry layer and the per-connection statement cache;
 //! - `pgbench -S -M prepared -c 5` on the same data (pgbench scale 10).
 //!
-//! `cargo bench --bench pool`. Raw and taulu alternate on the same server for `BENCH_ROUNDS`
+//! `cargo bench --bench pool`. The contenders alternate on the same server for `BENCH_ROUNDS`
 //! rounds (default 3) of `BENCH_SECS` seconds (default 3) each, so drift and order effects hit both
 //! alike; the totals give the ratios. Also prints each contender's client CPU time per query
 //! (from `/proc`): throughput on a 2-core machine shared with the server is bounded by it.
@@ -17,7 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use taulu::{DatabaseUrl, Db, DbConfig, LocalCluster, prelude::*};
+use taulu::{DatabaseUrl, Db, DbConfig, LocalCluster, prelude::*, query::Bind};
 
 mod bench_schema {
     taulu::schema!("benches/pgbench_schema");
@@ -71,6 +73,33 @@ async fn raw(url: &DatabaseUrl, secs: u64) -> Sample {
             let mut seed = 0x9E37_79B9_7F4A_7C15 ^ c as u64;
             while !stop.load(Ordering::Relaxed) {
                 let row = client.query_one(&stmt, &[&key(&mut seed)]).await.unwrap();
+                std::hint::black_box(row.get::<_, Option<i32>>(0));
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    measure(secs, &stop, &count, tasks).await
+}
+
+/// The pool alone: a bb8 checkout per query and the per-connection statement cache, with the
+/// SQL rendered once and no retry loop. Separates what the checkout costs from what the builder
+/// and the retry layer add.
+async fn pool_only(db: &Db, secs: u64) -> Sample {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let (db, stop, count) = (db.clone(), stop.clone(), count.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut q = select_from::<PgbenchAccounts>()
+                .columns((pgbench_accounts::abalance,))
+                .where_(pgbench_accounts::aid.eq(0))
+                .compile();
+            let mut seed = 0x9E37_79B9_7F4A_7C15 ^ c as u64;
+            while !stop.load(Ordering::Relaxed) {
+                q.params[0] = Bind::<i32>::bind(key(&mut seed));
+                let conn = db.get().await.unwrap();
+                let row = conn.query_first(&q).await.unwrap().unwrap();
                 std::hint::black_box(row.get::<_, Option<i32>>(0));
                 count.fetch_add(1, Ordering::Relaxed);
             }
@@ -169,7 +198,7 @@ fn main() {
         transports.push(("Unix socket", sock, dir.display().to_string()));
     }
     println!(
-        "{CLIENTS} clients, primary-key SELECT on pgbench_accounts; raw and taulu alternate for {rounds} rounds of {secs} s\n"
+        "{CLIENTS} clients, primary-key SELECT on pgbench_accounts; the contenders alternate for {rounds} rounds of {secs} s\n"
     );
     let mut summary = Vec::new();
     for (name, url, host) in transports {
@@ -178,37 +207,41 @@ fn main() {
         cfg.max_size = CLIENTS as u32;
         cfg.min_idle = CLIENTS as u32;
         let db = rt.block_on(Db::connect(cfg)).unwrap();
-        let (mut raw_all, mut taulu_all) = (Sample::default(), Sample::default());
+        let (mut raw_all, mut pool_all, mut taulu_all) = (Sample::default(), Sample::default(), Sample::default());
         for round in 1..=rounds {
             let r = rt.block_on(raw(&url, secs));
+            let p = rt.block_on(pool_only(&db, secs));
             let t = rt.block_on(taulu(&db, secs));
+            let show = |s: Sample| format!("{:>6.0} q/s {:>5.2} µs", s.qps(), s.cpu_us());
             println!(
-                "  round {round}: raw {:>7.0} q/s ({:.2} µs client CPU/query)   taulu {:>7.0} q/s ({:.2} µs)   {:.1}%",
-                r.qps(),
-                r.cpu_us(),
-                t.qps(),
-                t.cpu_us(),
+                "  round {round}: raw {}   pool only {}   taulu {}   taulu/raw {:.1}%",
+                show(r),
+                show(p),
+                show(t),
                 100.0 * t.qps() / r.qps()
             );
             raw_all.add(r);
+            pool_all.add(p);
             taulu_all.add(t);
         }
         let pgb = pgbench_tps(&cluster, &host, secs);
-        summary.push((name, raw_all, taulu_all, pgb));
+        summary.push((name, raw_all, pool_all, taulu_all, pgb));
     }
+    println!("\nqueries per second (client CPU per query), totals over the rounds:");
     println!(
-        "\n{:<14} {:>12} {:>12} {:>12} {:>10} {:>10} {:>18}",
-        "transport", "raw tokio-pg", "taulu", "pgbench", "taulu/raw", "taulu/pgb", "client µs/query"
+        "{:<14} {:>20} {:>20} {:>20} {:>9} {:>10} {:>10} {:>10}",
+        "transport", "raw tokio-pg", "pool only", "taulu", "pgbench", "pool/raw", "taulu/raw", "taulu/pgb"
     );
-    for (name, r, t, pgb) in summary {
+    for (name, r, p, t, pgb) in summary {
+        let show = |s: Sample| format!("{:.0} ({:.2} µs)", s.qps(), s.cpu_us());
         println!(
-            "{name:<14} {:>12.0} {:>12.0} {pgb:>12.0} {:>9.1}% {:>9.1}% {:>8.2} vs {:>5.2}",
-            r.qps(),
-            t.qps(),
+            "{name:<14} {:>20} {:>20} {:>20} {pgb:>9.0} {:>9.1}% {:>9.1}% {:>9.1}%",
+            show(r),
+            show(p),
+            show(t),
+            100.0 * p.qps() / r.qps(),
             100.0 * t.qps() / r.qps(),
-            100.0 * t.qps() / pgb,
-            t.cpu_us(),
-            r.cpu_us()
+            100.0 * t.qps() / pgb
         );
     }
     rt.block_on(async {

@@ -1,7 +1,7 @@
-//! Connection layer: parsing `DATABASE_URL` into a redacted, printable target and opening
-//! connections. Knows nothing of migrations or queries; never formats a password.
-//!
-//! The pooled, retrying `Db` lands on top of this module (see DESIGN.md, "Execution").
+//! Connection layer: parsing `DATABASE_URL` into a redacted, printable target, opening connections
+//! (plain, TLS, Unix socket), and [`Db`], the bb8 pool with its per-connection statement cache and
+//! the retry loop (the classification itself is in `retry.rs`). Runs SQL it is handed; never
+//! builds any, never formats a password.
 
 use std::{fmt, str::FromStr, sync::Arc};
 

@@ -1,6 +1,6 @@
-//! Running compiled queries: [`Executor`] is anything that can run SQL with parameters (a
-//! tokio-postgres client or transaction today; the pool plugs in the same way). It receives SQL
-//! text already rendered; it never builds any.
+//! Running compiled queries: [`Executor`] is anything that can run SQL with parameters (the pool
+//! `Db`, a pooled connection, a tokio-postgres client or transaction). It receives SQL text already
+//! rendered; it never builds any.
 
 use std::future::Future;
 
