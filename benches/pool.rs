@@ -7,9 +7,10 @@
 //! - `pgbench -S -M prepared -c 5` on the same data (pgbench scale 10).
 //!
 //! `cargo bench --bench pool`. The contenders alternate on the same server for `BENCH_ROUNDS`
-//! rounds (default 3) of `BENCH_SECS` seconds (default 3) each, so drift and order effects hit both
-//! alike; the totals give the ratios. Also prints each contender's client CPU time per query
-//! (from `/proc`): throughput on a 2-core machine shared with the server is bounded by it.
+//! rounds (default 3) of `BENCH_SECS` seconds (default 3) each, so drift and order effects hit all
+//! alike; the totals give the ratios. `BENCH_WORKERS` sets the tokio worker threads (default 2,
+//! one per core of the machine this was written on). Also prints each contender's client CPU time
+//! per query (from `/proc`): throughput on a 2-core machine shared with the server is bounded by it.
 
 use std::{
     sync::{
@@ -182,9 +183,9 @@ fn pgbench_tps(cluster: &LocalCluster, host: &str, secs: u64) -> f64 {
 
 fn main() {
     let env = |key: &str, default: u64| std::env::var(key).ok().and_then(|s| s.parse().ok()).unwrap_or(default);
-    let (secs, rounds) = (env("BENCH_SECS", 3), env("BENCH_ROUNDS", 3));
+    let (secs, rounds, workers) = (env("BENCH_SECS", 3), env("BENCH_ROUNDS", 3), env("BENCH_WORKERS", 2));
     let cluster = LocalCluster::ensure().expect("local PostgreSQL");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(workers as usize).enable_all().build().unwrap();
     rt.block_on(async {
         let admin = taulu::connect(&cluster.url("postgres")).await.unwrap();
         admin.batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)")).await.unwrap();
