@@ -3,6 +3,8 @@
 //! - raw tokio-postgres, one prepared statement per connection (the reference);
 //! - pool only: a bb8 checkout per query and the statement cache, SQL rendered once, no retry
 //!   loop (what the pool costs by itself);
+//! - taulu on a held connection: the builder and the statement cache on a connection each task
+//!   checks out once (what the builder costs without the checkout);
 //! - taulu: the typed builder, the pool, the retry layer and the per-connection statement cache;
 //! - `pgbench -S -M prepared -c 5` on the same data (pgbench scale 10).
 //!
@@ -109,6 +111,32 @@ async fn pool_only(db: &Db, secs: u64) -> Sample {
     measure(secs, &stop, &count, tasks).await
 }
 
+/// taulu on a connection each task checks out once and keeps: the builder and the statement cache
+/// without a checkout per query (and without the retry layer, which works per checkout).
+async fn taulu_held(db: &Db, secs: u64) -> Sample {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let (db, stop, count) = (db.clone(), stop.clone(), count.clone());
+        tasks.push(tokio::spawn(async move {
+            let conn = db.get().await.unwrap();
+            let mut seed = 0x9E37_79B9_7F4A_7C15 ^ c as u64;
+            while !stop.load(Ordering::Relaxed) {
+                let (balance,) = select_from::<PgbenchAccounts>()
+                    .columns((pgbench_accounts::abalance,))
+                    .where_(pgbench_accounts::aid.eq(key(&mut seed)))
+                    .fetch_one(&conn)
+                    .await
+                    .unwrap();
+                std::hint::black_box(balance);
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    measure(secs, &stop, &count, tasks).await
+}
+
 async fn taulu(db: &Db, secs: u64) -> Sample {
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
@@ -208,40 +236,41 @@ fn main() {
         cfg.max_size = CLIENTS as u32;
         cfg.min_idle = CLIENTS as u32;
         let db = rt.block_on(Db::connect(cfg)).unwrap();
-        let (mut raw_all, mut pool_all, mut taulu_all) = (Sample::default(), Sample::default(), Sample::default());
+        let mut all = [Sample::default(); 4];
         for round in 1..=rounds {
             let r = rt.block_on(raw(&url, secs));
             let p = rt.block_on(pool_only(&db, secs));
+            let h = rt.block_on(taulu_held(&db, secs));
             let t = rt.block_on(taulu(&db, secs));
             let show = |s: Sample| format!("{:>6.0} q/s {:>5.2} µs", s.qps(), s.cpu_us());
             println!(
-                "  round {round}: raw {}   pool only {}   taulu {}   taulu/raw {:.1}%",
+                "  round {round}: raw {}  pool only {}  taulu held {}  taulu {}  taulu/raw {:.1}%",
                 show(r),
                 show(p),
+                show(h),
                 show(t),
                 100.0 * t.qps() / r.qps()
             );
-            raw_all.add(r);
-            pool_all.add(p);
-            taulu_all.add(t);
+            for (acc, s) in all.iter_mut().zip([r, p, h, t]) {
+                acc.add(s);
+            }
         }
         let pgb = pgbench_tps(&cluster, &host, secs);
-        summary.push((name, raw_all, pool_all, taulu_all, pgb));
+        summary.push((name, all, pgb));
     }
-    println!("\nqueries per second (client CPU per query), totals over the rounds:");
+    println!("\nqueries per second (client CPU per query) and % of raw, totals over the rounds:");
     println!(
-        "{:<14} {:>20} {:>20} {:>20} {:>9} {:>10} {:>10} {:>10}",
-        "transport", "raw tokio-pg", "pool only", "taulu", "pgbench", "pool/raw", "taulu/raw", "taulu/pgb"
+        "{:<14} {:>18} {:>25} {:>25} {:>25} {:>9} {:>10}",
+        "transport", "raw tokio-pg", "pool only", "taulu, held conn", "taulu", "pgbench", "taulu/pgb"
     );
-    for (name, r, p, t, pgb) in summary {
-        let show = |s: Sample| format!("{:.0} ({:.2} µs)", s.qps(), s.cpu_us());
+    for (name, [r, p, h, t], pgb) in summary {
+        let show = |s: Sample| format!("{:.0} ({:.2} µs) {:.1}%", s.qps(), s.cpu_us(), 100.0 * s.qps() / r.qps());
         println!(
-            "{name:<14} {:>20} {:>20} {:>20} {pgb:>9.0} {:>9.1}% {:>9.1}% {:>9.1}%",
-            show(r),
+            "{name:<14} {:>18} {:>25} {:>25} {:>25} {pgb:>9.0} {:>9.1}%",
+            format!("{:.0} ({:.2} µs)", r.qps(), r.cpu_us()),
             show(p),
+            show(h),
             show(t),
-            100.0 * p.qps() / r.qps(),
-            100.0 * t.qps() / r.qps(),
             100.0 * t.qps() / pgb
         );
     }
