@@ -64,100 +64,106 @@ impl Sample {
     }
 }
 
+/// The stop flag and query counter a contender's client tasks share.
+#[derive(Clone, Default)]
+struct Clients {
+    stop: Arc<AtomicBool>,
+    count: Arc<AtomicU64>,
+}
+
+impl Clients {
+    /// Client `c`'s keys, until stopped; asking for the next key counts the previous query done.
+    fn keys(&self, c: usize) -> Keys {
+        Keys { clients: self.clone(), seed: 0x9E37_79B9_7F4A_7C15 ^ c as u64, started: false }
+    }
+}
+
+struct Keys {
+    clients: Clients,
+    seed: u64,
+    started: bool,
+}
+
+impl Iterator for Keys {
+    type Item = i32;
+    fn next(&mut self) -> Option<i32> {
+        if std::mem::replace(&mut self.started, true) {
+            self.clients.count.fetch_add(1, Ordering::Relaxed);
+        }
+        (!self.clients.stop.load(Ordering::Relaxed)).then(|| key(&mut self.seed))
+    }
+}
+
 async fn raw(url: &DatabaseUrl, secs: u64) -> Sample {
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
+    let clients = Clients::default();
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
-        let client = taulu::connect(url).await.unwrap();
-        let (stop, count) = (stop.clone(), count.clone());
+        let (client, clients) = (taulu::connect(url).await.unwrap(), clients.clone());
         tasks.push(tokio::spawn(async move {
             let stmt = client.prepare("SELECT abalance FROM pgbench_accounts WHERE aid = $1").await.unwrap();
-            let mut seed = 0x9E37_79B9_7F4A_7C15 ^ c as u64;
-            while !stop.load(Ordering::Relaxed) {
-                let row = client.query_one(&stmt, &[&key(&mut seed)]).await.unwrap();
+            for key in clients.keys(c) {
+                let row = client.query_one(&stmt, &[&key]).await.unwrap();
                 std::hint::black_box(row.get::<_, Option<i32>>(0));
-                count.fetch_add(1, Ordering::Relaxed);
             }
         }));
     }
-    measure(secs, &stop, &count, tasks).await
+    measure(secs, &clients, tasks).await
 }
 
 /// The pool alone: a bb8 checkout per query and the per-connection statement cache, with the
 /// SQL rendered once and no retry loop. Separates what the checkout costs from what the builder
 /// and the retry layer add.
 async fn pool_only(db: &Db, secs: u64) -> Sample {
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
+    let clients = Clients::default();
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
-        let (db, stop, count) = (db.clone(), stop.clone(), count.clone());
+        let (db, clients) = (db.clone(), clients.clone());
         tasks.push(tokio::spawn(async move {
             let mut q = select_from::<PgbenchAccounts>()
                 .columns((pgbench_accounts::abalance,))
                 .where_(pgbench_accounts::aid.eq(0))
                 .compile();
-            let mut seed = 0x9E37_79B9_7F4A_7C15 ^ c as u64;
-            while !stop.load(Ordering::Relaxed) {
-                q.params[0] = Bind::<i32>::bind(key(&mut seed));
+            for key in clients.keys(c) {
+                q.params[0] = Bind::<i32>::bind(key);
                 let conn = db.get().await.unwrap();
                 let row = conn.query_first(&q).await.unwrap().unwrap();
                 std::hint::black_box(row.get::<_, Option<i32>>(0));
-                count.fetch_add(1, Ordering::Relaxed);
             }
         }));
     }
-    measure(secs, &stop, &count, tasks).await
+    measure(secs, &clients, tasks).await
 }
 
-/// taulu on a connection each task checks out once and keeps: the builder and the statement cache
-/// without a checkout per query (and without the retry layer, which works per checkout).
-async fn taulu_held(db: &Db, secs: u64) -> Sample {
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for c in 0..CLIENTS {
-        let (db, stop, count) = (db.clone(), stop.clone(), count.clone());
-        tasks.push(tokio::spawn(async move {
-            let conn = db.get().await.unwrap();
-            let mut seed = 0x9E37_79B9_7F4A_7C15 ^ c as u64;
-            while !stop.load(Ordering::Relaxed) {
-                let (balance,) = select_from::<PgbenchAccounts>()
-                    .columns((pgbench_accounts::abalance,))
-                    .where_(pgbench_accounts::aid.eq(key(&mut seed)))
-                    .fetch_one(&conn)
-                    .await
-                    .unwrap();
-                std::hint::black_box(balance);
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    measure(secs, &stop, &count, tasks).await
+/// The builder's primary-key select, as every taulu contender runs it.
+async fn select_balance(db: &impl Executor, key: i32) {
+    let (balance,) = select_from::<PgbenchAccounts>()
+        .columns((pgbench_accounts::abalance,))
+        .where_(pgbench_accounts::aid.eq(key))
+        .fetch_one(db)
+        .await
+        .unwrap();
+    std::hint::black_box(balance);
 }
 
-async fn taulu(db: &Db, secs: u64) -> Sample {
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
+/// taulu on a connection each task checks out once and keeps (`held`), or through the pool with
+/// a checkout per query: the builder and the statement cache without and with the checkout (the
+/// retry layer works per checkout, so only the pooled variant has it).
+async fn taulu(db: &Db, held: bool, secs: u64) -> Sample {
+    let clients = Clients::default();
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
-        let (db, stop, count) = (db.clone(), stop.clone(), count.clone());
+        let (db, clients) = (db.clone(), clients.clone());
         tasks.push(tokio::spawn(async move {
-            let mut seed = 0x9E37_79B9_7F4A_7C15 ^ c as u64;
-            while !stop.load(Ordering::Relaxed) {
-                let (balance,) = select_from::<PgbenchAccounts>()
-                    .columns((pgbench_accounts::abalance,))
-                    .where_(pgbench_accounts::aid.eq(key(&mut seed)))
-                    .fetch_one(&db)
-                    .await
-                    .unwrap();
-                std::hint::black_box(balance);
-                count.fetch_add(1, Ordering::Relaxed);
+            let conn = if held { Some(db.get().await.unwrap()) } else { None };
+            for key in clients.keys(c) {
+                match &conn {
+                    Some(conn) => select_balance(conn, key).await,
+                    None => select_balance(&db, key).await,
+                }
             }
         }));
     }
-    measure(secs, &stop, &count, tasks).await
+    measure(secs, &clients, tasks).await
 }
 
 /// CPU time used so far by every thread of this process (the client side only: the server is
@@ -171,7 +177,8 @@ fn client_cpu() -> Duration {
     Duration::from_nanos(ns)
 }
 
-async fn measure(secs: u64, stop: &AtomicBool, count: &AtomicU64, tasks: Vec<tokio::task::JoinHandle<()>>) -> Sample {
+async fn measure(secs: u64, clients: &Clients, tasks: Vec<tokio::task::JoinHandle<()>>) -> Sample {
+    let (stop, count) = (&clients.stop, &clients.count);
     // Warm up for a second, then count.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (start, before, cpu) = (Instant::now(), count.load(Ordering::Relaxed), client_cpu());
@@ -240,8 +247,8 @@ fn main() {
         for round in 1..=rounds {
             let r = rt.block_on(raw(&url, secs));
             let p = rt.block_on(pool_only(&db, secs));
-            let h = rt.block_on(taulu_held(&db, secs));
-            let t = rt.block_on(taulu(&db, secs));
+            let h = rt.block_on(taulu(&db, true, secs));
+            let t = rt.block_on(taulu(&db, false, secs));
             let show = |s: Sample| format!("{:>6.0} q/s {:>5.2} µs", s.qps(), s.cpu_us());
             println!(
                 "  round {round}: raw {}  pool only {}  taulu held {}  taulu {}  taulu/raw {:.1}%",
