@@ -735,8 +735,6 @@ impl Db {
         let mut delay = Duration::ZERO;
         let mut attempt = 1;
         loop {
-            // Boxed: bb8's checkout future is over a kilobyte, and every future that awaits it
-            // (this one, the retry loop, the query) would otherwise copy it on each query.
             let mut get = std::pin::pin!(self.pool.get());
             // Fast path: an idle connection is there at once (no channel subscription needed).
             let first = std::future::poll_fn(|cx| std::task::Poll::Ready(get.as_mut().poll(cx))).await;

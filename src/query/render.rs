@@ -402,7 +402,7 @@ mod tests {
     #[test]
     fn or_inside_and_is_parenthesised_and_empty_lists_are_constants() {
         let col = |c| Node::Column { table: "t", column: c };
-        let eq = |c, v: i64| Node::Binary(Box::new((col(c), Node::Param(Param::new(v), None))), "=");
+        let eq = |c, v: i64| Node::binary(col(c), "=", Node::Param(Param::new(v), None));
         let mut w = Writer::default();
         w.push_node(&Node::And(vec![eq("a", 1), Node::Or(vec![eq("b", 2), eq("c", 3)])]));
         assert_eq!(w.sql, r#"("t"."a" = $1 AND ("t"."b" = $2 OR "t"."c" = $3))"#);

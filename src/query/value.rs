@@ -28,15 +28,21 @@ pub(crate) enum Value {
     Shared(Arc<dyn ToSql + Send + Sync>),
 }
 
+impl Value {
+    fn shared<T: ToSql + Send + Sync + 'static>(value: T) -> Self {
+        Value::Shared(Arc::new(value))
+    }
+}
+
 impl Param {
     /// Wraps any value tokio-postgres can serialize (its PostgreSQL type left to the server).
     pub fn new<T: ToSql + Send + Sync + 'static>(value: T) -> Self {
-        Param(Value::Shared(Arc::new(value)), None)
+        Param(Value::shared(value), None)
     }
 
     /// Wraps a value with its PostgreSQL type.
     pub fn typed<T: ToSql + Send + Sync + 'static>(value: T, ty: Type) -> Self {
-        Param(Value::Shared(Arc::new(value)), Some(ty))
+        Param(Value::shared(value), Some(ty))
     }
 
     /// The value as tokio-postgres takes it.
@@ -75,11 +81,13 @@ pub trait Bind<T> {
     fn bind(self) -> Param;
 }
 
+/// One row per Rust type: its PostgreSQL scalar and array types, and how the scalar is stored
+/// (inline in [`Value`], or shared behind an `Arc`).
 macro_rules! bind_self {
-    ($($t:ty => $ty:ident, $array:ident;)*) => {$(
+    ($($t:ty => $ty:ident, $array:ident, $store:expr;)*) => {$(
         impl Bind<$t> for $t {
             fn bind(self) -> Param {
-                Param::typed(self, Type::$ty)
+                Param(($store)(self), Some(Type::$ty))
             }
         }
         impl Bind<Vec<$t>> for Vec<$t> {
@@ -88,58 +96,26 @@ macro_rules! bind_self {
             }
         }
     )*};
-}
-
-macro_rules! bind_inline {
-    ($($t:ty => $variant:ident, $ty:ident;)*) => {$(
-        impl Bind<$t> for $t {
-            fn bind(self) -> Param {
-                Param(Value::$variant(self), Some(Type::$ty))
-            }
-        }
-    )*};
-}
-
-bind_inline! {
-    i16 => I16, INT2;
-    i32 => I32, INT4;
-    i64 => I64, INT8;
-    f64 => F64, FLOAT8;
-    bool => Bool, BOOL;
-    uuid::Uuid => Uuid, UUID;
-}
-
-macro_rules! bind_array {
-    ($($t:ty => $array:ident;)*) => {$(
-        impl Bind<Vec<$t>> for Vec<$t> {
-            fn bind(self) -> Param {
-                Param::typed(self, Type::$array)
-            }
-        }
-    )*};
-}
-
-bind_array! {
-    i16 => INT2_ARRAY;
-    i32 => INT4_ARRAY;
-    i64 => INT8_ARRAY;
-    f64 => FLOAT8_ARRAY;
-    bool => BOOL_ARRAY;
-    uuid::Uuid => UUID_ARRAY;
 }
 
 bind_self! {
-    i8 => CHAR, CHAR_ARRAY;
-    u32 => OID, OID_ARRAY;
-    f32 => FLOAT4, FLOAT4_ARRAY;
-    String => TEXT, TEXT_ARRAY;
-    rust_decimal::Decimal => NUMERIC, NUMERIC_ARRAY;
-    chrono::NaiveDate => DATE, DATE_ARRAY;
-    chrono::NaiveTime => TIME, TIME_ARRAY;
-    chrono::NaiveDateTime => TIMESTAMP, TIMESTAMP_ARRAY;
-    chrono::DateTime<chrono::Utc> => TIMESTAMPTZ, TIMESTAMPTZ_ARRAY;
-    serde_json::Value => JSONB, JSONB_ARRAY;
-    std::net::IpAddr => INET, INET_ARRAY;
+    i8 => CHAR, CHAR_ARRAY, Value::shared;
+    i16 => INT2, INT2_ARRAY, Value::I16;
+    i32 => INT4, INT4_ARRAY, Value::I32;
+    i64 => INT8, INT8_ARRAY, Value::I64;
+    u32 => OID, OID_ARRAY, Value::shared;
+    f32 => FLOAT4, FLOAT4_ARRAY, Value::shared;
+    f64 => FLOAT8, FLOAT8_ARRAY, Value::F64;
+    bool => BOOL, BOOL_ARRAY, Value::Bool;
+    String => TEXT, TEXT_ARRAY, Value::shared;
+    uuid::Uuid => UUID, UUID_ARRAY, Value::Uuid;
+    rust_decimal::Decimal => NUMERIC, NUMERIC_ARRAY, Value::shared;
+    chrono::NaiveDate => DATE, DATE_ARRAY, Value::shared;
+    chrono::NaiveTime => TIME, TIME_ARRAY, Value::shared;
+    chrono::NaiveDateTime => TIMESTAMP, TIMESTAMP_ARRAY, Value::shared;
+    chrono::DateTime<chrono::Utc> => TIMESTAMPTZ, TIMESTAMPTZ_ARRAY, Value::shared;
+    serde_json::Value => JSONB, JSONB_ARRAY, Value::shared;
+    std::net::IpAddr => INET, INET_ARRAY, Value::shared;
 }
 
 impl Bind<Vec<u8>> for Vec<u8> {
