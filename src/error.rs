@@ -3,6 +3,8 @@
 
 use std::{fmt, io, path::PathBuf};
 
+use tokio_postgres::error::SqlState;
+
 /// A `Result` whose error is taulu's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -19,6 +21,31 @@ pub enum Error {
     InvalidUrl {
         /// What is wrong, without echoing the URL.
         reason: String,
+    },
+
+    /// A setting is missing or malformed (`DATABASE_URL` unset, a `TAULU_*` variable that is not a
+    /// number, ...).
+    #[error("configuration: {reason}")]
+    Config {
+        /// What is wrong and which variable it is.
+        reason: String,
+    },
+
+    /// TLS could not be set up (an unreadable or invalid `PGSSLROOTCERT`, ...).
+    #[error("TLS: {reason}")]
+    Tls {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// Opening a connection took longer than the connect timeout (the server accepted the TCP
+    /// connection but did not answer, or did not accept it at all).
+    #[error("cannot connect to {target}: no answer within {} ms", after.as_millis())]
+    ConnectTimeout {
+        /// `user@host:port/dbname`, never the password.
+        target: String,
+        /// The timeout that ran out.
+        after: std::time::Duration,
     },
 
     /// Opening a connection failed: the server is unreachable, refused us, or rejected the
@@ -129,9 +156,42 @@ pub enum Error {
         message: String,
     },
 
-    /// No pooled connection became available within the pool's connection timeout.
-    #[error("timed out waiting for a database connection from the pool")]
-    PoolTimeout,
+    /// Every connection of the pool stayed busy for the whole connect timeout. The database is
+    /// healthy but the application asks more of it at once than the pool allows: raise
+    /// `TAULU_POOL_MAX`, shorten transactions, or shed load. Never retried.
+    #[error(
+        "pool exhausted: {max} of {max} connections busy for {} ms (raise TAULU_POOL_MAX or TAULU_POOL_CONNECT_TIMEOUT_MS, or make statements shorter)",
+        waited.as_millis()
+    )]
+    PoolExhausted {
+        /// The pool's size.
+        max: u32,
+        /// How long the caller waited.
+        waited: std::time::Duration,
+    },
+
+    /// The statement ran longer than the `statement_timeout` the pool sets on its connections
+    /// (`TAULU_STATEMENT_TIMEOUT_MS`); PostgreSQL canceled it. Not retried.
+    #[error("statement timeout: canceled after {} ms: {}", after.as_millis(), describe_pg(source))]
+    StatementTimeout {
+        /// The configured timeout.
+        after: std::time::Duration,
+        /// PostgreSQL's error (SQLSTATE 57014).
+        #[source]
+        source: tokio_postgres::Error,
+    },
+
+    /// A parameter value PostgreSQL refuses as such (a text value containing a NUL byte).
+    #[error("parameter ${position} {reason}: {}", describe_pg(source))]
+    InvalidParameter {
+        /// 1-based position (`$1` is 1).
+        position: usize,
+        /// What is wrong with it.
+        reason: String,
+        /// PostgreSQL's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
 
     /// The database could not be reached within the retry budget (every attempt failed with a
     /// transient fault). Retrying later may succeed; nothing was applied.
@@ -143,10 +203,11 @@ pub enum Error {
         last: std::sync::Arc<Error>,
     },
 
-    /// The connection failed after a write was sent: it may or may not have been applied. taulu
-    /// never re-sends such a statement; check (by a unique key) before repeating it.
+    /// The connection failed after a write (or a COMMIT) was sent: it may or may not have been
+    /// applied. taulu never re-sends such a statement; check (by a unique key) before repeating it.
     #[error(
-        "outcome unknown: the connection failed after the statement was sent, so it may have been applied: {source}"
+        "outcome unknown: the connection failed after the statement was sent, so it may have been applied: {}",
+        describe_pg(source)
     )]
     Ambiguous {
         /// The driver's error.
@@ -182,10 +243,23 @@ pub struct MigrationFailure {
     pub column: usize,
     /// The failing statement's text.
     pub statement: String,
-    /// True when the migration ran outside a transaction and its version is now marked dirty.
-    pub dirty: bool,
+    /// What the failure left behind.
+    pub outcome: MigrationOutcome,
     /// PostgreSQL's error.
     pub source: tokio_postgres::Error,
+}
+
+/// What a failed migration left in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MigrationOutcome {
+    /// Its transaction was rolled back: the database is as it was before the migration.
+    RolledBack,
+    /// It ran outside a transaction and failed part-way: its version is marked dirty.
+    Dirty,
+    /// The connection was lost while its COMMIT was in flight: it may or may not have been
+    /// applied. `taulu migrate status` tells which (its version is listed as applied if it was).
+    Unknown,
 }
 
 impl fmt::Display for MigrationFailure {
@@ -199,44 +273,109 @@ impl fmt::Display for MigrationFailure {
         } else {
             write!(f, "\n  statement: {stmt}")?;
         }
-        if self.dirty {
-            f.write_str(
-                "\n  the migration ran outside a transaction and is now marked dirty; see `taulu migrate force`",
-            )?;
-        } else {
-            f.write_str("\n  the migration was rolled back; the database is unchanged")?;
-        }
-        Ok(())
+        f.write_str(match self.outcome {
+            MigrationOutcome::RolledBack => "\n  the migration was rolled back; the database is unchanged",
+            MigrationOutcome::Dirty => {
+                "\n  the migration ran outside a transaction and is now marked dirty; see `taulu migrate force`"
+            }
+            MigrationOutcome::Unknown => {
+                "\n  the connection was lost during COMMIT: whether the migration was applied is unknown; \
+                 `taulu migrate status` shows it as applied if it was"
+            }
+        })
     }
 }
 
 impl Error {
+    /// What kind of failure this is, for a caller to act on: match on it to answer 409 for a
+    /// unique violation, retry a serialization failure, 503 an unavailable database, and so on.
+    ///
+    /// ```
+    /// use taulu::{Error, ErrorKind};
+    /// let e = Error::Config { reason: "TAULU_POOL_MAX must be a number".into() };
+    /// assert_eq!(e.kind(), ErrorKind::Config);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidUrl { .. } | Error::Config { .. } => ErrorKind::Config,
+            Error::Tls { .. } => ErrorKind::Tls,
+            Error::Connect { source, .. } => match source.code() {
+                Some(code) if code.code().starts_with("28") => ErrorKind::Authentication,
+                Some(code) if *code == SqlState::INVALID_CATALOG_NAME => ErrorKind::Config,
+                _ => ErrorKind::Unavailable,
+            },
+            Error::ConnectTimeout { .. } | Error::Unavailable { .. } => ErrorKind::Unavailable,
+            Error::PoolExhausted { .. } => ErrorKind::PoolExhausted,
+            Error::StatementTimeout { .. } => ErrorKind::StatementTimeout,
+            Error::Ambiguous { .. } => ErrorKind::Ambiguous,
+            Error::InvalidParameter { .. } => ErrorKind::InvalidParameter,
+            Error::NoRows => ErrorKind::NoRows,
+            Error::Db(e) => ErrorKind::of_db(e),
+            Error::MigrationFailed(f) if f.outcome == MigrationOutcome::Unknown => ErrorKind::Ambiguous,
+            Error::MigrationFile { .. }
+            | Error::MigrationFailed(_)
+            | Error::ChecksumMismatch { .. }
+            | Error::Dirty { .. }
+            | Error::UnknownApplied { .. }
+            | Error::OutOfOrder { .. }
+            | Error::Verify { .. } => ErrorKind::Migration,
+            Error::PostgresNotInstalled | Error::LocalPostgres { .. } | Error::Io { .. } => ErrorKind::Environment,
+        }
+    }
+
     /// PostgreSQL's error, when the server reported one.
     pub fn as_db_error(&self) -> Option<&tokio_postgres::error::DbError> {
         match self {
             Error::Connect { source, .. } => source.as_db_error(),
-            Error::Db(source) => source.as_db_error(),
+            Error::Db(source)
+            | Error::Ambiguous { source }
+            | Error::StatementTimeout { source, .. }
+            | Error::InvalidParameter { source, .. } => source.as_db_error(),
             Error::MigrationFailed(f) => f.source.as_db_error(),
-            Error::Ambiguous { source } => source.as_db_error(),
             Error::Unavailable { last, .. } => last.as_db_error(),
             _ => None,
         }
     }
 
-    /// The SQLSTATE code of PostgreSQL's error (for example `23505` for a unique violation).
-    pub fn sqlstate(&self) -> Option<&str> {
-        self.as_db_error().map(|e| e.code().code())
+    /// The SQLSTATE of PostgreSQL's error, compared with tokio-postgres's constants:
+    /// `e.code() == Some(&SqlState::UNIQUE_VIOLATION)`.
+    pub fn code(&self) -> Option<&SqlState> {
+        self.as_db_error().map(|e| e.code())
     }
 
-    /// True for failures worth retrying later: the server was unreachable or the pool exhausted.
+    /// The SQLSTATE code as text (for example `"23505"` for a unique violation).
+    pub fn sqlstate(&self) -> Option<&str> {
+        self.code().map(SqlState::code)
+    }
+
+    /// The constraint a violation names (`users_email_key`, `members_org_id_fkey`, ...).
+    pub fn constraint(&self) -> Option<&str> {
+        self.as_db_error()?.constraint()
+    }
+
+    /// The table the error is about, when PostgreSQL names one.
+    pub fn table(&self) -> Option<&str> {
+        self.as_db_error()?.table()
+    }
+
+    /// The column the error is about, when PostgreSQL names one (a NOT NULL violation).
+    pub fn column(&self) -> Option<&str> {
+        self.as_db_error()?.column()
+    }
+
+    /// The schema of [`table`](Self::table).
+    pub fn schema(&self) -> Option<&str> {
+        self.as_db_error()?.schema()
+    }
+
+    /// True for failures worth retrying later: the database was unreachable, or the pool busy.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Unavailable { .. } | Error::PoolTimeout)
-            || crate::retry::classify_connect(self) == crate::retry::Class::Retry
+        matches!(self.kind(), ErrorKind::Unavailable | ErrorKind::PoolExhausted)
     }
 
     /// True for a unique-constraint violation (SQLSTATE 23505).
     pub fn is_unique_violation(&self) -> bool {
-        self.sqlstate() == Some("23505")
+        self.kind() == ErrorKind::UniqueViolation
     }
 
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
@@ -276,6 +415,85 @@ pub(crate) fn describe_pg(e: &tokio_postgres::Error) -> String {
                 cur = inner.source();
             }
             s
+        }
+    }
+}
+
+/// The kinds of [`Error`] a caller acts on, from [`Error::kind`]. New kinds may be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A unique constraint or unique index refused the row (23505); see [`Error::constraint`].
+    UniqueViolation,
+    /// A foreign key refused the row (23503).
+    ForeignKeyViolation,
+    /// A NOT NULL column got NULL (23502); see [`Error::column`].
+    NotNullViolation,
+    /// A CHECK constraint refused the row (23514).
+    CheckViolation,
+    /// An exclusion constraint refused the row (23P01).
+    ExclusionViolation,
+    /// A serializable or repeatable-read transaction lost to a concurrent one (40001): re-run it
+    /// ([`Db::transaction_with_retry`](crate::Db::transaction_with_retry) does).
+    SerializationFailure,
+    /// PostgreSQL broke a deadlock by aborting this transaction (40P01): re-run it.
+    Deadlock,
+    /// The statement was canceled (57014): a cancel request, or a `statement_timeout` the
+    /// application set itself (PostgreSQL reports both alike).
+    QueryCanceled,
+    /// The pool's own statement timeout canceled the statement.
+    StatementTimeout,
+    /// A lock could not be taken within `lock_timeout`, or `NOWAIT` found it taken (55P03).
+    LockNotAvailable,
+    /// Every pooled connection stayed busy for the whole connect timeout.
+    PoolExhausted,
+    /// The database could not be reached (refused, down, starting up, shutting down, no answer
+    /// within the connect timeout); nothing was applied. Retry later.
+    Unavailable,
+    /// A write or COMMIT was sent and the connection failed before the answer: it may have been
+    /// applied. Never retried by taulu.
+    Ambiguous,
+    /// The server refused the credentials (28xxx).
+    Authentication,
+    /// The connection string or a setting is wrong, or names a database that does not exist.
+    Config,
+    /// TLS could not be set up or negotiated.
+    Tls,
+    /// A value PostgreSQL refuses as a parameter (text with a NUL byte).
+    InvalidParameter,
+    /// The statement itself is wrong: syntax, an unknown table or column, insufficient privilege
+    /// (42xxx).
+    InvalidStatement,
+    /// A value is out of range or malformed for its type (22xxx).
+    DataException,
+    /// `fetch_one` found no row.
+    NoRows,
+    /// A migration file, its checksum, its order, or its run failed.
+    Migration,
+    /// The local PostgreSQL, the file system or a process failed.
+    Environment,
+    /// Anything else PostgreSQL or the driver reported; see [`Error::code`].
+    Other,
+}
+
+impl ErrorKind {
+    fn of_db(e: &tokio_postgres::Error) -> ErrorKind {
+        let Some(code) = e.code() else { return ErrorKind::Other };
+        match code {
+            c if *c == SqlState::UNIQUE_VIOLATION => ErrorKind::UniqueViolation,
+            c if *c == SqlState::FOREIGN_KEY_VIOLATION => ErrorKind::ForeignKeyViolation,
+            c if *c == SqlState::NOT_NULL_VIOLATION => ErrorKind::NotNullViolation,
+            c if *c == SqlState::CHECK_VIOLATION => ErrorKind::CheckViolation,
+            c if *c == SqlState::EXCLUSION_VIOLATION => ErrorKind::ExclusionViolation,
+            c if *c == SqlState::T_R_SERIALIZATION_FAILURE => ErrorKind::SerializationFailure,
+            c if *c == SqlState::T_R_DEADLOCK_DETECTED => ErrorKind::Deadlock,
+            c if *c == SqlState::QUERY_CANCELED => ErrorKind::QueryCanceled,
+            c if *c == SqlState::LOCK_NOT_AVAILABLE => ErrorKind::LockNotAvailable,
+            c if crate::retry::is_unavailable_state(c) => ErrorKind::Unavailable,
+            c if c.code().starts_with("28") => ErrorKind::Authentication,
+            c if c.code().starts_with("42") => ErrorKind::InvalidStatement,
+            c if c.code().starts_with("22") => ErrorKind::DataException,
+            _ => ErrorKind::Other,
         }
     }
 }

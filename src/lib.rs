@@ -45,8 +45,11 @@ pub mod testing;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use client::{DATABASE_URL, DatabaseUrl, Db, DbConfig, IsolationLevel, Manager, PgConn, connect, db};
-pub use error::{Error, MigrationFailure, Result};
+pub use client::{
+    DATABASE_URL, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl, Db, DbConfig, IsolationLevel, Manager, PGSSLROOTCERT, PgConn,
+    PooledConn, Tx, connect, db,
+};
+pub use error::{Error, ErrorKind, MigrationFailure, MigrationOutcome, Result};
 pub use local::LocalCluster;
 pub use query::transaction;
 pub use query::{Column, FromRow, InsertValue, Insertable, NotNull, Nullability, Nullable, SqlEnum, Table};

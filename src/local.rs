@@ -152,6 +152,32 @@ impl LocalCluster {
         Ok(())
     }
 
+    /// Stops the server (fast shutdown: sessions are terminated), keeps it down for `downtime`,
+    /// and starts it again on the same port: a slow restart, for fault tests.
+    pub fn restart_after(&self, downtime: std::time::Duration) -> Result<()> {
+        let _lock = DirLock::acquire(&self.dir)?;
+        let bindir = find_bindir()?;
+        let runner = Runner::new()?;
+        let data = self.dir.join("data");
+        let log = self.dir.join("server.log");
+        let out =
+            runner.run(&bindir.join("pg_ctl"), &["stop", "-D", path_str(&data)?, "-m", "fast", "-w", "-t", "60"])?;
+        if !out.status.success() {
+            return Err(Error::local(format!("pg_ctl stop failed: {}", output_text(&out))));
+        }
+        std::thread::sleep(downtime);
+        let port = format!("-p {}", self.port);
+        let out = runner.run(
+            &bindir.join("pg_ctl"),
+            &["start", "-D", path_str(&data)?, "-l", path_str(&log)?, "-w", "-t", "60", "-o", &port],
+        )?;
+        if !out.status.success() {
+            return Err(Error::local(format!("pg_ctl start failed: {}", output_text(&out))));
+        }
+        tracing::info!(target: "taulu::local", dir = %self.dir.display(), down_ms = downtime.as_millis() as u64, "restarted local PostgreSQL");
+        Ok(())
+    }
+
     /// A URL for `dbname` on this cluster, as the superuser.
     pub fn url(&self, dbname: &str) -> DatabaseUrl {
         DatabaseUrl::from_parts(HOST, self.port, SUPERUSER, &self.password, dbname)
@@ -273,8 +299,13 @@ pub async fn ensure_database(server: &DatabaseUrl, name: &str) -> Result<()> {
     if !exists {
         let sql = format!("CREATE DATABASE {}", quote_ident(name));
         if let Err(e) = admin.batch_execute(&sql).await {
-            // Another process created it between our check and our CREATE.
-            if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) {
+            // Another process created it between our check and our CREATE: PostgreSQL says
+            // 42P04 when that one had committed, or 23505 (on pg_database's name index) when both
+            // were in flight at once. Either way the database is there now, or we say why not.
+            use tokio_postgres::error::SqlState;
+            let raced =
+                e.code() == Some(&SqlState::DUPLICATE_DATABASE) || e.code() == Some(&SqlState::UNIQUE_VIOLATION);
+            if !raced || admin.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_none() {
                 return Err(e.into());
             }
         }

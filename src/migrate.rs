@@ -50,12 +50,18 @@ use tokio_postgres::Client;
 
 use crate::{
     client::DatabaseUrl,
-    error::{Error, MigrationFailure, Result},
+    error::{Error, MigrationFailure, MigrationOutcome, Result},
     local::quote_ident,
+    retry::{self, Link},
 };
 
 /// The first-line directive that runs a migration file outside a transaction.
 pub const NO_TRANSACTION_DIRECTIVE: &str = "-- taulu:no-transaction";
+
+/// How long a runner waits for another runner's migration lock before saying so, and how often
+/// it repeats itself while it waits.
+const LOCK_REPORT_FIRST: Duration = Duration::from_secs(2);
+const LOCK_REPORT_EVERY: Duration = Duration::from_secs(5);
 
 /// The default name of the version table.
 pub const DEFAULT_TABLE: &str = "taulu_schema_migrations";
@@ -175,7 +181,8 @@ impl Migrations {
         for entry in entries {
             let entry = entry.map_err(|e| Error::io(format!("read directory {}", dir.display()), e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.ends_with(".sql") || !entry.path().is_file() {
+            // `.SQL` too: `from_files` then rejects the name, rather than the file being skipped.
+            if !name.to_ascii_lowercase().ends_with(".sql") || !entry.path().is_file() {
                 continue;
             }
             let sql = std::fs::read_to_string(entry.path())
@@ -303,6 +310,8 @@ fn parse_file_name(file: &str) -> Result<(i64, &str, bool)> {
         (s, true)
     } else if let Some(s) = file.strip_suffix(".down.sql") {
         (s, false)
+    } else if file.to_ascii_lowercase().ends_with(".up.sql") || file.to_ascii_lowercase().ends_with(".down.sql") {
+        return Err(bad("the suffix must be lower-case .up.sql or .down.sql"));
     } else {
         return Err(bad("it must end in .up.sql or .down.sql"));
     };
@@ -592,8 +601,13 @@ impl Migrator {
         admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&scratch))).await?;
         tracing::debug!(target: "taulu::migrate", database = %scratch, "verify: created scratch database");
         let result = async {
-            let client = crate::client::connect(&server.with_dbname(&scratch)).await?;
-            self.verify_on(&client).await
+            let url = server.with_dbname(&scratch);
+            let conn = crate::client::open(&url, url.connect_timeout()).await?;
+            let report = self.verify_on(&conn.client).await;
+            // Say goodbye before the scratch database is dropped, so no session of ours is
+            // terminated (and logged as a connection that closed with an error).
+            conn.close().await;
+            report
         }
         .await;
         let dropped =
@@ -642,7 +656,7 @@ impl Migrator {
     /// Runs `f` holding the runner's advisory lock (released even when `f` fails).
     async fn locked<T>(&self, client: &Client, f: impl Future<Output = Result<T>>) -> Result<T> {
         let key = self.lock_key();
-        client.execute("SELECT pg_advisory_lock($1)", &[&key]).await?;
+        self.acquire_lock(client, key).await?;
         let result = async {
             client
                 .batch_execute(&format!(
@@ -664,6 +678,58 @@ impl Migrator {
         let value = result?;
         unlocked?;
         Ok(value)
+    }
+
+    /// Takes the advisory lock by polling `pg_try_advisory_lock`, never by blocking in
+    /// `pg_advisory_lock`: a session blocked in that call holds a snapshot, and a `CREATE INDEX
+    /// CONCURRENTLY` run by the lock's holder waits for every such snapshot to go away, which
+    /// PostgreSQL reports as a deadlock. Every [`LOCK_REPORT_EVERY`] of waiting it logs who holds
+    /// the lock.
+    async fn acquire_lock(&self, client: &Client, key: i64) -> Result<()> {
+        let started = Instant::now();
+        let mut reported: Option<Instant> = None;
+        let mut delay = Duration::from_millis(20);
+        loop {
+            let got: bool = client.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).await?.get(0);
+            if got {
+                if reported.is_some() {
+                    tracing::info!(target: "taulu::migrate", waited_ms = started.elapsed().as_millis() as u64, "got the migration lock");
+                }
+                return Ok(());
+            }
+            if reported.is_none_or(|at| at.elapsed() >= LOCK_REPORT_EVERY) && started.elapsed() >= LOCK_REPORT_FIRST {
+                let holder = client
+                    .query_opt(
+                        "SELECT a.pid, to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
+                                coalesce(a.state, ''), coalesce(a.application_name, ''),
+                                coalesce(host(a.client_addr), 'local')
+                         FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                         WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                           AND l.classid = (($1::bigint >> 32) & 4294967295)::oid
+                           AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1",
+                        &[&key],
+                    )
+                    .await?;
+                match holder {
+                    Some(h) => {
+                        let (pid, since, state, app, addr): (i32, String, String, String, String) =
+                            (h.get(0), h.get(1), h.get(2), h.get(3), h.get(4));
+                        tracing::warn!(
+                            target: "taulu::migrate",
+                            "waiting for the migration lock held by pid {pid} since {since} UTC (state: {state}, application: {app:?}, from {addr}); \
+                             if that runner crashed, the server frees the lock when it notices the lost connection, \
+                             or end it with SELECT pg_terminate_backend({pid})"
+                        );
+                    }
+                    None => {
+                        tracing::warn!(target: "taulu::migrate", "waiting for the migration lock (its holder just released it)")
+                    }
+                }
+                reported = Some(Instant::now());
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(500));
+        }
     }
 
     fn lock_key(&self) -> i64 {
@@ -744,7 +810,7 @@ impl Migrator {
             let mut failed_statement = true;
             let took = in_transaction(client, async {
                 let started = Instant::now();
-                execute_statements(client, script, false).await?;
+                execute_statements(client, script, MigrationOutcome::RolledBack).await?;
                 let took = started.elapsed();
                 match direction {
                     Direction::Up => {
@@ -757,9 +823,18 @@ impl Migrator {
                 Ok(took)
             })
             .await;
-            // A failure at COMMIT (a deferred constraint) still belongs to this file.
+            // A failure at COMMIT still belongs to this file: PostgreSQL's refusal (a deferred
+            // constraint) rolled it back; a connection lost while COMMIT was in flight leaves the
+            // outcome unknown.
             return took.map_err(|e| match e {
-                Error::Db(source) if !failed_statement => failure(script, 1, 1, "COMMIT", false, source),
+                Error::Db(source) if !failed_statement => {
+                    let outcome = if retry::is_connection_fault(&source, Link::Open) {
+                        MigrationOutcome::Unknown
+                    } else {
+                        MigrationOutcome::RolledBack
+                    };
+                    failure(script, 1, 1, "COMMIT", outcome, source)
+                }
                 other => other,
             });
         }
@@ -772,7 +847,7 @@ impl Migrator {
             }
         };
         let started = Instant::now();
-        execute_statements(client, script, true).await?;
+        execute_statements(client, script, MigrationOutcome::Dirty).await?;
         let took = started.elapsed();
         match direction {
             Direction::Up => {
@@ -818,11 +893,15 @@ async fn in_transaction<T>(client: &Client, f: impl Future<Output = Result<T>>) 
 }
 
 /// Executes a script statement by statement, mapping a failure to the file, line and statement.
-async fn execute_statements(client: &Client, script: &Script, dirty_on_failure: bool) -> Result<()> {
-    for stmt in split::split(&script.sql) {
+/// The file is split the way this server reads it: starting from its `standard_conforming_strings`
+/// (and following the file's own `SET`s of it), so a backslash in a string cannot make the runner
+/// cut a statement where the server does not.
+async fn execute_statements(client: &Client, script: &Script, on_failure: MigrationOutcome) -> Result<()> {
+    let conforming = client.query_one("SELECT current_setting('standard_conforming_strings') = 'on'", &[]).await?;
+    for stmt in split::split_with(&script.sql, conforming.get(0)) {
         if let Err(source) = client.batch_execute(stmt.text).await {
             let (line, column) = error_location(&script.sql, &stmt, &source);
-            return Err(failure(script, line, column, stmt.text, dirty_on_failure, source));
+            return Err(failure(script, line, column, stmt.text, on_failure, source));
         }
     }
     Ok(())
@@ -833,7 +912,7 @@ fn failure(
     line: usize,
     column: usize,
     stmt: &str,
-    dirty: bool,
+    outcome: MigrationOutcome,
     source: tokio_postgres::Error,
 ) -> Error {
     Error::MigrationFailed(Box::new(MigrationFailure {
@@ -841,7 +920,7 @@ fn failure(
         line,
         column,
         statement: stmt.to_owned(),
-        dirty,
+        outcome,
         source,
     }))
 }

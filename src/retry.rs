@@ -3,13 +3,21 @@
 //!
 //! | failure | read-only statement | write |
 //! |---|---|---|
-//! | cannot get or open a connection (refused, reset, timeout, 08001/08004/08006, 57P03 cannot_connect_now, 53300 too_many_connections) | retried | retried (nothing was sent) |
-//! | the pooled connection was already closed before sending | retried | retried (nothing was sent) |
-//! | connection lost, or 57P01/57P02 admin/crash shutdown, after sending | retried | **[`Error::Ambiguous`]**: it may have committed; never re-sent |
+//! | cannot open a connection: refused, reset, no answer, 08xxx, 57P01/57P03 (shutting down, starting up), 53300 | waited out, up to the connect timeout | same (nothing was sent) |
+//! | the pool stays busy for the connect timeout | [`Error::PoolExhausted`], not retried | same |
+//! | the connection was closed by the server before the statement reached it | retried | retried (nothing was sent) |
+//! | the server answers the statement with 57P01 (terminated, fast shutdown) or 57P05 | retried | retried (it did not commit) |
+//! | connection lost after sending (reset, end of stream), 57P02 crash shutdown | retried | **[`Error::Ambiguous`]**: it may have committed; never re-sent |
 //! | constraint (23xxx), syntax/undefined (42xxx), data (22xxx), auth (28xxx), 57014 canceled, encode/decode | not retried | not retried |
 //! | anything inside a transaction | not retried statement by statement | |
+//!
+//! Statements are retried `attempts` times (default 3); each attempt may wait up to the connect
+//! timeout (default 5 s) for the server to come back, so a restart shorter than that reaches no
+//! caller, while a server that stays down gives [`Error::Unavailable`] after it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use tokio_postgres::error::SqlState;
 
 use crate::Error;
 
@@ -76,48 +84,157 @@ pub enum Class {
     Fatal,
 }
 
-const CONNECT_STATES: &[&str] = &["08000", "08001", "08003", "08004", "08006", "57P03", "53300"];
-const SHUTDOWN_STATES: &[&str] = &["57P01", "57P02", "57P03"];
+/// How a connection stood when a statement on it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Still open: the failure was the statement's own (or the connection died just now, which
+    /// the driver has not recorded yet).
+    Open,
+    /// The server closed it with an error while none of our requests was in flight on it
+    /// (`pg_terminate_backend` of an idle connection, a shutdown, an idle timeout): a request
+    /// that failed on it was never written.
+    ClosedIdle,
+    /// It ended otherwise (reset, end of stream, an I/O error) and a request may have been
+    /// written before.
+    Closed,
+}
 
-/// Classifies a failure to obtain or open a connection.
+/// SQLSTATEs with which the server says it cannot serve this connection now: connection
+/// exceptions (08xxx), shutting down or terminated (57P01, 57P02), starting up (57P03), idle
+/// session timeout (57P05), too many connections (53300).
+pub(crate) fn is_unavailable_state(code: &SqlState) -> bool {
+    code.code().starts_with("08")
+        || [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::IDLE_SESSION_TIMEOUT,
+            SqlState::TOO_MANY_CONNECTIONS,
+        ]
+        .contains(code)
+}
+
+/// SQLSTATEs that, as the answer to a single autocommit statement, mean the server abandoned it
+/// before committing: termination (57P01) and the idle-session timeout (57P05) are processed only
+/// at interrupt checks, never inside COMMIT, and a statement that committed has its answer sent
+/// before the connection is closed; 57P03 refuses it outright. A crash shutdown (57P02) is not
+/// among them: it can strike right after the commit record is written.
+fn is_abandoned_state(code: &SqlState) -> bool {
+    [SqlState::ADMIN_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW, SqlState::IDLE_SESSION_TIMEOUT].contains(code)
+}
+
+/// True when the driver's error came from the network (refused, reset, unreachable, timed out):
+/// its cause is an I/O error. Configuration, authentication and TLS errors have other causes.
+fn is_network(e: &tokio_postgres::Error) -> bool {
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.is::<std::io::Error>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// Classifies a failure to obtain or open a connection: retried (within the connect timeout) when
+/// the server is not there yet or not accepting connections; returned at once for a wrong
+/// password, a missing database, a bad configuration (a missing password) or a TLS failure.
 pub fn classify_connect(e: &Error) -> Class {
     match e {
         Error::Connect { source, .. } => match source.code() {
-            Some(code) if CONNECT_STATES.contains(&code.code()) => Class::Retry,
+            Some(code) if is_unavailable_state(code) => Class::Retry,
             Some(_) => Class::Fatal, // 28P01 wrong password, 3D000 no such database, ...
-            None => Class::Retry,    // refused, reset, timed out, DNS: the server is not there (yet)
+            None if source.is_closed() || is_network(source) => Class::Retry,
+            None => Class::Fatal, // password missing, TLS refused, authentication method, ...
         },
-        Error::PoolTimeout => Class::Retry,
+        Error::ConnectTimeout { .. } => Class::Retry,
         _ => Class::Fatal,
     }
 }
 
-/// True when a statement failed because the connection went away (or the server is shutting down)
+/// True when a statement failed because of its connection (the connection is no longer usable)
 /// rather than because of the statement.
-pub fn is_connection_fault(e: &tokio_postgres::Error) -> bool {
-    if e.is_closed() {
-        return true;
-    }
+pub fn is_connection_fault(e: &tokio_postgres::Error, link: Link) -> bool {
     match e.code() {
-        Some(code) => SHUTDOWN_STATES.contains(&code.code()) || code.code().starts_with("08"),
-        // No SQLSTATE: an I/O error or an unexpected end of the connection. Encoding and decoding
-        // failures are not connection faults: they report no SQLSTATE either, but leave the
-        // connection open.
-        None => {
-            let text = e.to_string();
-            !(text.contains("serializing parameter") || text.contains("deserializing column"))
-        }
+        Some(code) => is_unavailable_state(code),
+        None => link != Link::Open || e.is_closed(),
     }
 }
 
-/// Classifies a failed statement that was sent on a live connection.
-pub fn classify_statement(e: &tokio_postgres::Error, read_only: bool) -> Class {
-    if !is_connection_fault(e) {
-        Class::Fatal
-    } else if read_only {
-        Class::Retry
-    } else {
-        Class::Ambiguous
+/// Classifies a failed single statement (autocommit, outside a transaction).
+pub fn classify_statement(e: &tokio_postgres::Error, link: Link, read_only: bool) -> Class {
+    let maybe_applied = if read_only { Class::Retry } else { Class::Ambiguous };
+    match e.code() {
+        Some(code) if is_abandoned_state(code) => Class::Retry,
+        Some(code) if is_unavailable_state(code) => maybe_applied,
+        Some(_) => Class::Fatal,
+        None => match link {
+            Link::ClosedIdle => Class::Retry,
+            Link::Closed => maybe_applied,
+            Link::Open if e.is_closed() => maybe_applied,
+            // Encoding or decoding a value, a parameter count: the connection is fine.
+            Link::Open => Class::Fatal,
+        },
+    }
+}
+
+/// Paces retries: the policy's jittered exponential delays, within a budget of attempts (for
+/// statements) or of time (for waiting on a server to come back).
+#[derive(Debug, Clone)]
+pub(crate) struct Backoff {
+    policy: RetryPolicy,
+    deadline: Option<Instant>,
+    attempt: u32,
+    delay: Duration,
+}
+
+impl Backoff {
+    /// At most `policy.attempts` attempts.
+    pub fn attempts(policy: RetryPolicy) -> Self {
+        Backoff { policy, deadline: None, attempt: 1, delay: Duration::ZERO }
+    }
+
+    /// Attempts until `deadline`, however many.
+    pub fn until(policy: RetryPolicy, deadline: Instant) -> Self {
+        Backoff { policy, deadline: Some(deadline), attempt: 1, delay: Duration::ZERO }
+    }
+
+    /// The attempt under way (1 for the first).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The delay before the next attempt, or `None` when the budget is spent.
+    pub fn next_delay(&mut self) -> Option<Duration> {
+        let mut delay = self.policy.delay(self.attempt, self.delay);
+        match self.deadline {
+            None if self.attempt >= self.policy.attempts => return None,
+            None => {}
+            Some(deadline) => {
+                let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())?;
+                delay = delay.min(left);
+            }
+        }
+        self.delay = delay;
+        self.attempt += 1;
+        Some(delay)
+    }
+}
+
+impl Backoff {
+    /// The one retry step every loop shares, after an attempt that failed in a retryable way:
+    /// sleeps the next delay and returns true, or, when the budget is spent, returns false. Both
+    /// are logged as `taulu::retry` events (`retrying` at info, `giving up` at warn).
+    pub async fn pause(&mut self, class: &'static str, err: &Error) -> bool {
+        let n = self.attempt;
+        let Some(delay) = self.next_delay() else {
+            tracing::warn!(target: "taulu::retry", attempt = n, error = %err, class, "giving up");
+            return false;
+        };
+        tracing::info!(target: "taulu::retry", attempt = n, delay_ms = delay.as_millis() as u64, error = %err, class, "retrying");
+        // Boxed: a cold path that would otherwise swell every caller's future.
+        Box::pin(tokio::time::sleep(delay)).await;
+        true
     }
 }
 

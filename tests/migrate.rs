@@ -193,7 +193,7 @@ async fn a_migration_failing_halfway_changes_nothing_and_names_file_and_statemen
     assert_eq!(failure.statement, "SELECT id FROM no_such_table;");
     // PostgreSQL's error position, mapped into the file: line 4, at `no_such_table`.
     assert_eq!((failure.line, failure.column), (4, 16));
-    assert!(!failure.dirty);
+    assert_eq!(failure.outcome, taulu::MigrationOutcome::RolledBack);
     assert_eq!(err.sqlstate(), Some("42P01"));
     let text = err.to_string();
     assert!(
@@ -241,7 +241,7 @@ async fn no_transaction_migrations_run_outside_a_transaction_and_a_failure_leave
         panic!("expected a migration failure, got {err}");
     };
     assert_eq!(failure.file, "000003_fails_outside_a_transaction.up.sql");
-    assert!(failure.dirty);
+    assert_eq!(failure.outcome, taulu::MigrationOutcome::Dirty);
     assert_eq!(failure.line, 3);
     assert!(exists(c, "half_done").await);
     let status = migrator.status(c).await.unwrap();

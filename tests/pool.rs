@@ -14,16 +14,14 @@ use taulu::{
     DatabaseUrl, Db, DbConfig, Error,
     prelude::*,
     query::sql,
-    retry::RetryPolicy,
     schema::{LoginAttempts, Users, login_attempts, users},
     testing::{FaultProxy, TestDb},
 };
 use tokio_postgres::Client;
 
+/// The settings a user gets by default, for `url`.
 fn config(url: &DatabaseUrl) -> DbConfig {
-    let mut c = DbConfig::new(url.clone());
-    c.connect_timeout = Duration::from_secs(2);
-    c
+    DbConfig::new(url.clone())
 }
 
 async fn terminate_backends(admin: &Client, db: &str) -> i64 {
@@ -110,7 +108,7 @@ async fn fetch_one_and_fetch_optional_through_the_pool_take_the_first_row_and_le
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminating_every_pool_connection_mid_load_loses_no_read() {
     let test = TestDb::new().await.unwrap();
-    let db = Db::connect(config(test.url())).await.unwrap();
+    let db = Db::connect(DbConfig::new(test.url().clone())).await.unwrap();
     insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
     let admin = test.connect().await.unwrap();
     let done = Arc::new(AtomicUsize::new(0));
@@ -145,10 +143,31 @@ async fn terminating_every_pool_connection_mid_load_loses_no_read() {
     assert_eq!(errors.lock().unwrap().clone(), Vec::<String>::new(), "no read error reached a caller");
 }
 
+/// Waits until a statement whose text matches `pattern` (LIKE) is running in the test database.
+async fn wait_until_running(admin: &Client, db: &str, pattern: &str) {
+    let guard = give_up_after(60);
+    loop {
+        guard("the statement to start");
+        let running: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE $2",
+                &[&db, &pattern],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if running > 0 {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_cut_off_after_sending_is_ambiguous_and_never_resent() {
     let test = TestDb::new().await.unwrap();
-    let db = Db::connect(config(test.url())).await.unwrap();
+    let (proxy, url) = behind_proxy(&test).await;
+    let db = Db::connect(DbConfig::new(url)).await.unwrap();
     insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
     let admin = test.connect().await.unwrap();
     let write = {
@@ -161,37 +180,82 @@ async fn a_write_cut_off_after_sending_is_ambiguous_and_never_resent() {
                 .await
         })
     };
-    // Wait until the UPDATE is running on the server, then kill its backend.
-    let guard = give_up_after(60);
-    loop {
-        guard("the UPDATE to start");
-        let running: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE 'UPDATE%pg_sleep%'",
-                &[&test.name()],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if running > 0 {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    terminate_backends(&admin, test.name()).await;
+    // Once the UPDATE runs on the server, the network drops the connection: no answer from
+    // the server, which may still commit it.
+    wait_until_running(&admin, test.name(), "UPDATE%pg_sleep%").await;
+    proxy.reset_all();
     let err = write.await.unwrap().unwrap_err();
     assert!(matches!(err, Error::Ambiguous { .. }), "{err}");
+    assert_eq!(err.kind(), taulu::ErrorKind::Ambiguous);
     assert!(err.to_string().starts_with("outcome unknown"), "{err}");
-    // It was not re-sent: the row is unchanged, and no UPDATE is running any more.
-    let name: Vec<(Option<String>,)> =
-        select_from::<Users>().columns((users::display_name,)).fetch_all(&db).await.unwrap();
-    assert_eq!(name, vec![(None,)]);
+    // It was not re-sent: exactly the one UPDATE, the original, is still on the server.
     let running: i64 = admin
         .query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'UPDATE%pg_sleep%' AND state = 'active'", &[&test.name()])
         .await
         .unwrap()
         .get(0);
-    assert_eq!(running, 0);
+    assert_eq!(running, 1);
+    terminate_backends(&admin, test.name()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_backend_is_terminated_mid_statement_is_retried_and_applied_once() {
+    let test = TestDb::new().await.unwrap();
+    let admin = test.connect().await.unwrap();
+    // Inserting the identifier 'slow' takes a second, so it can be caught running.
+    admin
+        .batch_execute(
+            "CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$;
+             CREATE TRIGGER slow_insert BEFORE INSERT ON login_attempts FOR EACH ROW
+             WHEN (NEW.identifier = 'slow') EXECUTE FUNCTION slow_insert();",
+        )
+        .await
+        .unwrap();
+    let db = Db::connect(DbConfig::new(test.url().clone())).await.unwrap();
+    let write = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            insert_into::<LoginAttempts>().values(login_attempts::Insert::new("slow".into(), true)).execute(&db).await
+        })
+    };
+    // pg_terminate_backend while the INSERT runs: PostgreSQL aborts it and answers 57P01, which
+    // it never does for a statement that committed, so it is sent again, once.
+    wait_until_running(&admin, test.name(), "INSERT%login_attempts%").await;
+    let terminated = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = $1 AND state = 'active' AND query LIKE 'INSERT%login_attempts%'",
+            &[&test.name()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(terminated.len(), 1);
+    assert_eq!(write.await.unwrap().unwrap(), 1);
+    let n: i64 =
+        admin.query_one("SELECT count(*) FROM login_attempts WHERE identifier = 'slow'", &[]).await.unwrap().get(0);
+    assert_eq!(n, 1, "applied exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_on_connections_the_server_closed_while_idle_are_retried_not_ambiguous() {
+    let test = TestDb::new().await.unwrap();
+    let admin = test.connect().await.unwrap();
+    let db = Db::connect(DbConfig::new(test.url().clone())).await.unwrap();
+    let mut terminated = 0;
+    for i in 0..40 {
+        // The pool's connections are idle; the server ends them. The next write finds its
+        // connection closed before (or as) it is sent: nothing reached the server, so it is
+        // retried on a new connection rather than reported as ambiguous.
+        terminated += terminate_backends(&admin, test.name()).await;
+        let key = format!("idle-{i}");
+        let result =
+            insert_into::<LoginAttempts>().values(login_attempts::Insert::new(key.clone(), true)).execute(&db).await;
+        assert_eq!(result.map_err(|e| e.to_string()), Ok(1), "write {i}");
+        let n: i64 =
+            admin.query_one("SELECT count(*) FROM login_attempts WHERE identifier = $1", &[&key]).await.unwrap().get(0);
+        assert_eq!(n, 1, "write {i} applied once");
+    }
+    assert!(terminated >= 40, "every round closed at least one idle connection: {terminated}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,17 +280,12 @@ async fn capture(f: impl AsyncFnOnce()) -> String {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn a_server_down_beyond_the_retry_budget_is_unavailable_quickly_and_recovers() {
+async fn a_server_that_stays_down_is_unavailable_after_the_connect_timeout_and_the_pool_recovers() {
     let test = TestDb::new().await.unwrap();
     let (proxy, url) = behind_proxy(&test).await;
-    let mut c = config(&url);
-    c.min_idle = 0;
-    c.retry = RetryPolicy {
-        attempts: 3,
-        base: Duration::from_millis(100),
-        cap: Duration::from_secs(2),
-        ..RetryPolicy::default()
-    };
+    // The defaults a user gets: 3 attempts, 100 ms -> 2 s, a 5 s connect timeout.
+    let c = DbConfig::new(url);
+    let timeout = c.connect_timeout;
     let db = Db::connect(c).await.unwrap();
     insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
 
@@ -248,10 +307,12 @@ async fn a_server_down_beyond_the_retry_budget_is_unavailable_quickly_and_recove
     let elapsed = started.elapsed();
     let (logs, result) = logs_and_err;
     let err = result.unwrap_err();
-    assert!(matches!(err, Error::Unavailable { attempts: 3, .. }), "{err}");
+    assert!(matches!(err, Error::Unavailable { .. }), "{err}");
+    assert_eq!(err.kind(), taulu::ErrorKind::Unavailable);
     assert!(err.is_transient());
-    // Budget: two backoff delays of at most 100 ms and 200 ms, refusals are immediate.
-    assert!(elapsed < Duration::from_secs(2), "gave up after {elapsed:?}");
+    // It waited for the server to come back for the connect timeout, not for 3 quick attempts,
+    // and not much longer (a statement retry's backoff of at most 100 ms, refusals are immediate).
+    assert!(elapsed >= timeout && elapsed < timeout + Duration::from_secs(1), "gave up after {elapsed:?}");
     assert!(logs.contains("retrying") && logs.contains("giving up"), "{logs}");
     assert!(!logs.contains(&test.url().to_url_with_password()), "no connection string in logs");
 
@@ -406,11 +467,9 @@ async fn writes_under_connection_resets_are_applied_once_or_reported() {
     println!("writes under resets: {ok} ok, {ambiguous} ambiguous, {unavailable} unavailable, {resets} resets");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_restart_under_read_load_reaches_no_caller() {
-    // A cluster of its own: restarting the shared one would disturb the other tests.
-    let dir = taulu::LocalCluster::default_dir().with_file_name("taulu-pg-restart");
-    let cluster = tokio::task::spawn_blocking(move || taulu::LocalCluster::ensure_in(&dir)).await.unwrap().unwrap();
+/// Runs 20 readers through a pool with the default settings while `restart` restarts the
+/// server once they have made progress; returns the errors that reached them.
+async fn readers_through(cluster: &taulu::LocalCluster, restart: impl FnOnce() + Send + 'static) -> Vec<String> {
     let url = cluster.url("postgres");
     let admin = taulu::connect(&url).await.unwrap();
     admin
@@ -420,11 +479,8 @@ async fn a_server_restart_under_read_load_reaches_no_caller() {
         .await
         .unwrap();
     drop(admin);
-    let mut cfg = config(&url);
-    // The budget must outlast the restart (~1 s here): 8 attempts back off for up to ~7 s.
-    cfg.retry = RetryPolicy { attempts: 8, ..RetryPolicy::default() };
-    let db = Db::connect(cfg).await.unwrap();
-
+    // The defaults a user gets: 3 attempts, 100 ms -> 2 s, a 5 s connect timeout.
+    let db = Db::connect(DbConfig::new(url)).await.unwrap();
     let done = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -447,8 +503,7 @@ async fn a_server_restart_under_read_load_reaches_no_caller() {
         guard("300 reads before the restart");
         tokio::task::yield_now().await;
     }
-    let restarting = cluster.clone();
-    tokio::task::spawn_blocking(move || restarting.restart()).await.unwrap().unwrap();
+    tokio::task::spawn_blocking(restart).await.unwrap();
     let after_restart = done.load(Ordering::SeqCst);
     while done.load(Ordering::SeqCst) < after_restart + 300 {
         guard("300 reads after the restart");
@@ -458,8 +513,29 @@ async fn a_server_restart_under_read_load_reaches_no_caller() {
     for h in handles {
         h.await.unwrap();
     }
-    assert_eq!(errors.lock().unwrap().clone(), Vec::<String>::new(), "no error reached a caller");
-    assert!(done.load(Ordering::SeqCst) >= after_restart + 300, "queries kept completing after the restart");
+    let errors = errors.lock().unwrap().clone();
+    errors
+}
+
+/// A cluster of its own: restarting the shared one would disturb the other tests.
+async fn restart_cluster() -> taulu::LocalCluster {
+    let dir = taulu::LocalCluster::default_dir().with_file_name("taulu-pg-restart");
+    tokio::task::spawn_blocking(move || taulu::LocalCluster::ensure_in(&dir)).await.unwrap().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_with_the_default_settings_reach_no_caller() {
+    let cluster = restart_cluster().await;
+    // Three fast restarts (pg_ctl restart -m fast: every session terminated, ~0.2-1 s down).
+    for round in 1..=3 {
+        let c = cluster.clone();
+        let errors = readers_through(&cluster, move || c.restart().unwrap()).await;
+        assert_eq!(errors, Vec::<String>::new(), "fast restart {round}: no error reached a caller");
+    }
+    // A slow one: down for 3 s, within the default 5 s connect timeout.
+    let c = cluster.clone();
+    let errors = readers_through(&cluster, move || c.restart_after(Duration::from_secs(3)).unwrap()).await;
+    assert_eq!(errors, Vec::<String>::new(), "a 3 s restart: no error reached a caller");
 }
 
 /// A read through the pool's executor path (retried like any builder SELECT).

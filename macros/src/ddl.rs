@@ -5,7 +5,7 @@
 
 use pg_query::{NodeEnum, protobuf as pb};
 
-use crate::split;
+use crate::split::{self, Lines};
 
 /// Where a statement starts: file name and 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,13 +234,15 @@ pub fn parse_file(file: &str, sql: &str) -> Result<Vec<Located>, SqlError> {
         Err(e) => return Err(locate_parse_error(file, sql, &e.to_string())),
     };
     let mut out = Vec::new();
+    // One index of the file's lines: every statement and column asks for its line.
+    let lines = Lines::new(sql);
     for raw in &parsed.protobuf.stmts {
         let location = usize::try_from(raw.stmt_location).unwrap_or(0);
         // stmt_location points at the end of the previous statement: skip to the first token.
         let start = first_token(sql, location);
-        let origin = Origin { file: file.to_owned(), line: line_of(sql, start) };
+        let origin = Origin { file: file.to_owned(), line: lines.line(start) };
         let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else { continue };
-        for change in changes(node, sql) {
+        for change in changes(node, &lines) {
             out.push(Located { change, origin: origin.clone() });
         }
     }
@@ -279,10 +281,6 @@ fn first_token(sql: &str, from: usize) -> usize {
     }
 }
 
-fn line_of(sql: &str, byte: usize) -> usize {
-    1 + sql.as_bytes()[..byte.min(sql.len())].iter().filter(|&&b| b == b'\n').count()
-}
-
 /// pg_query reports no position; find the statement that fails on its own, and within it the
 /// token the message quotes (`at or near "TABL"`).
 fn locate_parse_error(file: &str, sql: &str, message: &str) -> SqlError {
@@ -293,7 +291,7 @@ fn locate_parse_error(file: &str, sql: &str, message: &str) -> SqlError {
             if let Some(token) = message.split("at or near \"").nth(1).and_then(|t| t.split('"').next())
                 && let Some(at) = stmt.text.find(token)
             {
-                line = line_of(sql, stmt.offset + at);
+                line = Lines::new(sql).line(stmt.offset + at);
             }
             break;
         }
@@ -361,7 +359,7 @@ fn identity(generated_when: &str) -> Identity {
     if generated_when == "d" { Identity::ByDefault } else { Identity::Always }
 }
 
-fn column_spec(c: &pb::ColumnDef, sql: &str) -> ColumnSpec {
+fn column_spec(c: &pb::ColumnDef, lines: &Lines) -> ColumnSpec {
     let ty = c.type_name.as_ref().map(type_spec).unwrap_or(TypeSpec {
         name: QName { schema: None, name: String::new() },
         typmods: vec![],
@@ -376,7 +374,7 @@ fn column_spec(c: &pb::ColumnDef, sql: &str) -> ColumnSpec {
         has_default: c.raw_default.is_some(),
         identity: None,
         generated: false,
-        line: usize::try_from(c.location).map_or(0, |at| line_of(sql, at)),
+        line: usize::try_from(c.location).map_or(0, |at| lines.line(at)),
     };
     for con in &c.constraints {
         if let Some(NodeEnum::Constraint(con)) = con.node.as_ref() {
@@ -398,7 +396,7 @@ fn apply_column_constraint(spec: &mut ColumnSpec, con: &pb::Constraint) {
     }
 }
 
-fn changes(node: &NodeEnum, sql: &str) -> Vec<Change> {
+fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
     use pb::ObjectType as O;
     let object = |t: i32| pb::ObjectType::try_from(t).unwrap_or(O::Undefined);
     match node {
@@ -417,7 +415,7 @@ fn changes(node: &NodeEnum, sql: &str) -> Vec<Change> {
             let mut elements = Vec::new();
             for elt in &s.table_elts {
                 match elt.node.as_ref() {
-                    Some(NodeEnum::ColumnDef(c)) => elements.push(TableElement::Column(column_spec(c, sql))),
+                    Some(NodeEnum::ColumnDef(c)) => elements.push(TableElement::Column(column_spec(c, lines))),
                     Some(NodeEnum::Constraint(c)) if c.contype == pb::ConstrType::ConstrPrimary as i32 => {
                         elements.push(TableElement::PrimaryKey(strings(&c.keys)))
                     }
@@ -442,7 +440,7 @@ fn changes(node: &NodeEnum, sql: &str) -> Vec<Change> {
                 .cmds
                 .iter()
                 .filter_map(|c| match c.node.as_ref() {
-                    Some(NodeEnum::AlterTableCmd(c)) => alter_action(c, sql),
+                    Some(NodeEnum::AlterTableCmd(c)) => alter_action(c, lines),
                     _ => None,
                 })
                 .collect::<Vec<_>>();
@@ -551,14 +549,14 @@ fn changes(node: &NodeEnum, sql: &str) -> Vec<Change> {
     }
 }
 
-fn alter_action(c: &pb::AlterTableCmd, sql: &str) -> Option<AlterAction> {
+fn alter_action(c: &pb::AlterTableCmd, lines: &Lines) -> Option<AlterAction> {
     use pb::AlterTableType as T;
     let def = c.def.as_deref().and_then(|d| d.node.as_ref());
     let col = || c.name.clone();
     Some(match T::try_from(c.subtype).ok()? {
         T::AtAddColumn => match def? {
             NodeEnum::ColumnDef(d) => {
-                AlterAction::AddColumn { column: column_spec(d, sql), if_not_exists: c.missing_ok }
+                AlterAction::AddColumn { column: column_spec(d, lines), if_not_exists: c.missing_ok }
             }
             _ => return None,
         },

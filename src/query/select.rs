@@ -307,20 +307,35 @@ impl<S, C> Select<S, C> {
         super::exec::fetch_rows(db, &self.compile()).await
     }
 
-    /// Runs the query and returns the first row, or [`Error::NoRows`].
+    /// Runs the query and returns the first row, or [`Error::NoRows`]. Without a `limit` of its
+    /// own the query is sent with `LIMIT 1`, so the server produces one row, not all of them.
     pub async fn fetch_one<E: Executor>(&self, db: &E) -> Result<<Self as Query>::Output, Error>
     where
         Self: Query,
     {
-        super::exec::decode_first(db.query_first(&self.compile()).await?)?.ok_or(Error::NoRows)
+        super::exec::decode_first(db.query_first(&self.compile_first()).await?)?.ok_or(Error::NoRows)
     }
 
-    /// Runs the query and returns the first row, if any.
+    /// Runs the query and returns the first row, if any (with `LIMIT 1`, like
+    /// [`fetch_one`](Self::fetch_one)).
     pub async fn fetch_optional<E: Executor>(&self, db: &E) -> Result<Option<<Self as Query>::Output>, Error>
     where
         Self: Query,
     {
-        super::exec::decode_first(db.query_first(&self.compile()).await?)
+        super::exec::decode_first(db.query_first(&self.compile_first()).await?)
+    }
+
+    /// The statement for fetching its first row: `LIMIT 1` unless it has a limit. (LIMIT may
+    /// follow OFFSET in PostgreSQL's grammar, and nothing is rendered after them.)
+    fn compile_first(&self) -> Compiled
+    where
+        Self: Query,
+    {
+        let mut c = self.compile();
+        if self.core.limit.is_none() {
+            c.sql.push_str(" LIMIT 1");
+        }
+        c
     }
 }
 

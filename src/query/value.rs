@@ -62,6 +62,14 @@ impl Param {
     pub fn sql_type(&self) -> Option<&Type> {
         self.1.as_ref()
     }
+
+    /// True for a text value with a NUL byte, which PostgreSQL refuses (SQLSTATE 22021). Only
+    /// asked after the server refused a statement, to say which parameter it was.
+    pub(crate) fn is_text_with_nul(&self) -> bool {
+        let mut buf = bytes::BytesMut::new();
+        matches!(self.as_sql().to_sql_checked(&Type::TEXT, &mut buf), Ok(postgres_types::IsNull::No))
+            && buf.contains(&0)
+    }
 }
 
 impl fmt::Debug for Param {

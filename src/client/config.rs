@@ -1,0 +1,182 @@
+//! Pool and retry settings: [`DbConfig`], read from the environment with a `.env` file as
+//! fallback (dotenvy parses it). Reads settings; never connects.
+
+use std::{collections::HashMap, time::Duration};
+
+use super::url::{DATABASE_URL, DatabaseUrl};
+use crate::{
+    error::{Error, Result},
+    retry::RetryPolicy,
+};
+
+/// Pool and retry settings. [`DbConfig::from_env`] reads them from the environment (and `.env`).
+///
+/// `Debug` shows the URL without its password.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// The server.
+    pub url: DatabaseUrl,
+    /// Most connections the pool opens (`TAULU_POOL_MAX`, default 5).
+    pub max_size: u32,
+    /// Idle connections kept open (`TAULU_POOL_MIN_IDLE`, default 1).
+    pub min_idle: u32,
+    /// The longest a caller waits for a connection (`TAULU_POOL_CONNECT_TIMEOUT_MS`, default
+    /// 5000): for a busy pool to free one ([`Error::PoolExhausted`] after that), and for a server
+    /// that refuses connections, is starting up or shutting down to come back
+    /// ([`Error::Unavailable`] after that). Also the limit of one connection attempt.
+    pub connect_timeout: Duration,
+    /// Idle connections are closed after this (`TAULU_POOL_IDLE_TIMEOUT_S`, default 600; 0: never).
+    pub idle_timeout: Option<Duration>,
+    /// Connections are replaced after this (`TAULU_POOL_MAX_LIFETIME_S`, default 1800; 0: never).
+    pub max_lifetime: Option<Duration>,
+    /// `SET statement_timeout` on every connection (`TAULU_STATEMENT_TIMEOUT_MS`, default none); a
+    /// statement that runs longer fails with [`Error::StatementTimeout`].
+    pub statement_timeout: Option<Duration>,
+    /// Prepared statements cached per connection (`TAULU_STATEMENT_CACHE_SIZE`, default 256; 0
+    /// disables the cache: every query is sent as an unnamed statement).
+    pub statement_cache_size: usize,
+    /// Retries of statements that failed on a lost connection (`TAULU_RETRY_ATTEMPTS`,
+    /// `TAULU_RETRY_BASE_MS`, `TAULU_RETRY_CAP_MS`; defaults 3, 100, 2000). The backoff also paces
+    /// the reconnect attempts within `connect_timeout`.
+    pub retry: RetryPolicy,
+}
+
+impl DbConfig {
+    /// Defaults for `url`.
+    pub fn new(url: DatabaseUrl) -> Self {
+        DbConfig {
+            url,
+            max_size: 5,
+            min_idle: 1,
+            connect_timeout: Duration::from_secs(5),
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_lifetime: Some(Duration::from_secs(1800)),
+            statement_timeout: None,
+            statement_cache_size: 256,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Reads `DATABASE_URL` and the `TAULU_POOL_*` / `TAULU_RETRY_*` settings from the environment,
+    /// falling back to a `.env` file in the working directory for variables the environment lacks.
+    pub fn from_env() -> Result<Self> {
+        Self::from_vars(&Env::load()?)
+    }
+
+    fn from_vars(env: &Env) -> Result<Self> {
+        let url =
+            env.get(DATABASE_URL).ok_or_else(|| Error::Config { reason: format!("{DATABASE_URL} is not set") })?;
+        let mut c = DbConfig::new(url.parse()?);
+        let num = |key: &str| -> Result<Option<u64>> {
+            env.get(key)
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .map_err(|_| Error::Config { reason: format!("{key} must be a whole number, got {v:?}") })
+                })
+                .transpose()
+        };
+        let secs = |v: u64| (v > 0).then(|| Duration::from_secs(v));
+        if let Some(v) = num("TAULU_POOL_MAX")? {
+            c.max_size = v.clamp(1, 10_000) as u32;
+        }
+        if let Some(v) = num("TAULU_POOL_MIN_IDLE")? {
+            c.min_idle = v as u32;
+        }
+        if let Some(v) = num("TAULU_POOL_CONNECT_TIMEOUT_MS")? {
+            c.connect_timeout = Duration::from_millis(v.max(1));
+        }
+        if let Some(v) = num("TAULU_POOL_IDLE_TIMEOUT_S")? {
+            c.idle_timeout = secs(v);
+        }
+        if let Some(v) = num("TAULU_POOL_MAX_LIFETIME_S")? {
+            c.max_lifetime = secs(v);
+        }
+        if let Some(v) = num("TAULU_STATEMENT_TIMEOUT_MS")? {
+            c.statement_timeout = (v > 0).then(|| Duration::from_millis(v));
+        }
+        if let Some(v) = num("TAULU_STATEMENT_CACHE_SIZE")? {
+            c.statement_cache_size = v as usize;
+        }
+        if let Some(v) = num("TAULU_RETRY_ATTEMPTS")? {
+            c.retry.attempts = v.max(1) as u32;
+        }
+        if let Some(v) = num("TAULU_RETRY_BASE_MS")? {
+            c.retry.base = Duration::from_millis(v);
+        }
+        if let Some(v) = num("TAULU_RETRY_CAP_MS")? {
+            c.retry.cap = Duration::from_millis(v);
+        }
+        Ok(c)
+    }
+}
+
+/// The process environment, with a `.env` file as fallback (never overriding a set variable,
+/// never modifying the process environment).
+struct Env(HashMap<String, String>);
+
+impl Env {
+    fn load() -> Result<Self> {
+        match dotenvy::from_path_iter(".env") {
+            Ok(iter) => Self::from_pairs(iter),
+            Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(Env(HashMap::new())),
+            Err(e) => Err(dotenvy_error(e)),
+        }
+    }
+
+    fn from_pairs(iter: impl IntoIterator<Item = dotenvy::Result<(String, String)>>) -> Result<Self> {
+        iter.into_iter().collect::<dotenvy::Result<HashMap<_, _>>>().map(Env).map_err(dotenvy_error)
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.is_empty()).or_else(|| self.0.get(key).cloned())
+    }
+}
+
+/// A `.env` error, without the offending line (it may hold a password).
+fn dotenvy_error(e: dotenvy::Error) -> Error {
+    let reason = match e {
+        dotenvy::Error::LineParse(_, index) => format!(".env cannot be parsed at character {index}"),
+        dotenvy::Error::Io(e) => format!(".env cannot be read: {e}"),
+        other => format!(".env: {other}"),
+    };
+    Error::Config { reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Env> {
+        Env::from_pairs(dotenvy::from_read_iter(text.as_bytes()))
+    }
+
+    #[test]
+    fn dot_env_lines_parse_with_comments_exports_and_quotes() {
+        let env = parse(
+            "# local settings\n\nDATABASE_URL=\"postgres://u:p@h/db\"\nexport TAULU_POOL_MAX=9 # nine\nTAULU_X='a=b'\n",
+        )
+        .unwrap();
+        assert_eq!(env.0.get("DATABASE_URL").map(String::as_str), Some("postgres://u:p@h/db"));
+        assert_eq!(env.0.get("TAULU_POOL_MAX").map(String::as_str), Some("9"), "a trailing comment is not the value");
+        assert_eq!(env.0.get("TAULU_X").map(String::as_str), Some("a=b"));
+        assert_eq!(env.0.len(), 3);
+    }
+
+    #[test]
+    fn a_malformed_dot_env_is_a_configuration_error_that_does_not_quote_the_line() {
+        let err = parse("DATABASE_URL=postgres://u:Sekr3t@h/db\nnot a pair Sekr3t\n").err().unwrap();
+        assert_eq!(err.kind(), crate::ErrorKind::Config);
+        assert!(!err.to_string().contains("Sekr3t"), "{err}");
+    }
+
+    #[test]
+    fn settings_that_are_not_numbers_are_configuration_errors() {
+        let env = parse("DATABASE_URL=postgres://u@h/db\nTAULU_POOL_MAX=five\n").unwrap();
+        if std::env::var_os("TAULU_POOL_MAX").is_none() {
+            let err = DbConfig::from_vars(&env).unwrap_err();
+            assert!(matches!(err, Error::Config { .. }), "{err}");
+            assert_eq!(err.to_string(), "configuration: TAULU_POOL_MAX must be a whole number, got \"five\"");
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! One connection: opening it (plain, TLS or Unix socket) within a timeout, driving it on a task
+//! that records how it ended, and [`PgConn`], the pooled connection with its prepared-statement
+//! cache, which bb8 manages through [`Manager`]. Runs SQL it is handed; never builds any, never
+//! formats a password.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU8, Ordering},
+    },
+    task::Poll,
+    time::Duration,
+};
+
+use tokio_postgres::{Client, NoTls, Row, Statement};
+
+use super::{tls, url::DatabaseUrl};
+use crate::{
+    error::{Error, Result},
+    query::{Compiled, Param},
+    retry::Link,
+};
+
+/// Opens one connection and drives it on a background task.
+///
+/// TLS follows the URL's `sslmode` like libpq: `disable` is plain TCP; `prefer` (the default) uses
+/// TLS when the server offers it; `require` insists on it. Without `PGSSLROOTCERT` the server's
+/// certificate is not verified (libpq's `require`); with it, the certificate must chain to that
+/// CA and name the host (libpq's `verify-full`).
+///
+/// The whole attempt (TCP, TLS, authentication) is bounded by the URL's `connect_timeout`
+/// (default [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT), 10 s): a server that
+/// accepts but never answers gives [`Error::ConnectTimeout`] instead of a hang. The task logs a
+/// connection that ends with an error at `warn` level. Errors name the target without its password.
+pub async fn connect(url: &DatabaseUrl) -> Result<Client> {
+    Ok(open(url, url.connect_timeout()).await?.client)
+}
+
+/// An open connection: the client, how its driver ended (while it runs: [`Link::Open`]), and the
+/// driver task, which a caller that wants a clean close awaits after dropping the client.
+pub(crate) struct Opened {
+    pub client: Client,
+    pub link: Arc<LinkState>,
+    pub driver: tokio::task::JoinHandle<()>,
+}
+
+impl Opened {
+    /// Drops the client and waits for the driver to say goodbye to the server (so a following
+    /// `DROP DATABASE .. WITH (FORCE)` finds no session to terminate).
+    pub async fn close(self) {
+        drop(self.client);
+        let _ = self.driver.await;
+    }
+}
+
+pub(crate) async fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Opened> {
+    tracing::debug!(target: "taulu::client", %url, "connecting");
+    match tokio::time::timeout(timeout, open_unbounded(url)).await {
+        Ok(Ok(opened)) => {
+            tracing::debug!(target: "taulu::client", %url, "connected");
+            Ok(opened)
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(target: "taulu::client", %url, error = %e, "connect failed");
+            Err(e)
+        }
+        Err(_) => {
+            tracing::debug!(target: "taulu::client", %url, timeout_ms = timeout.as_millis() as u64, "connect timed out");
+            Err(Error::ConnectTimeout { target: url.to_string(), after: timeout })
+        }
+    }
+}
+
+async fn open_unbounded(url: &DatabaseUrl) -> Result<Opened> {
+    let fail = |source: tokio_postgres::Error| Error::Connect { target: url.to_string(), source: Arc::new(source) };
+    let link = Arc::new(LinkState::default());
+    let target = url.to_string();
+    let (client, driver) = if url.config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+        let (client, connection) = url.config.connect(NoTls).await.map_err(fail)?;
+        (client, tokio::spawn(drive(connection, target, link.clone())))
+    } else {
+        let tls = tls::connector()?;
+        let (client, connection) = url.config.connect(tls).await.map_err(fail)?;
+        (client, tokio::spawn(drive(connection, target, link.clone())))
+    };
+    Ok(Opened { client, link, driver })
+}
+
+/// How a connection's driver task ended, shared with the connection's users.
+#[derive(Debug, Default)]
+pub(crate) struct LinkState(AtomicU8);
+
+impl LinkState {
+    const OPEN: u8 = 0;
+    const CLOSED_IDLE: u8 = 1;
+    const CLOSED: u8 = 2;
+
+    pub fn get(&self) -> Link {
+        match self.0.load(Ordering::Acquire) {
+            Self::OPEN => Link::Open,
+            Self::CLOSED_IDLE => Link::ClosedIdle,
+            _ => Link::Closed,
+        }
+    }
+
+    /// Records the driver's result. tokio-postgres ends a connection with the server's own error
+    /// only when that error answers no request: nothing of ours was in flight, so every request
+    /// still queued on it was never written.
+    fn end(&self, result: &std::result::Result<(), tokio_postgres::Error>) {
+        let state = match result {
+            Err(e) if e.as_db_error().is_some() => Self::CLOSED_IDLE,
+            _ => Self::CLOSED,
+        };
+        self.0.store(state, Ordering::Release);
+    }
+}
+
+async fn drive<F>(connection: F, target: String, link: Arc<LinkState>)
+where
+    F: Future<Output = std::result::Result<(), tokio_postgres::Error>>,
+{
+    let mut connection = std::pin::pin!(connection);
+    // The state is recorded before the connection (and with it every pending request's channel)
+    // is dropped, so a request that fails because of the end already sees how it ended.
+    let result = std::future::poll_fn(|cx| {
+        let polled = connection.as_mut().poll(cx);
+        if let Poll::Ready(result) = &polled {
+            link.end(result);
+        }
+        polled
+    })
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(target: "taulu::client", url = %target, error = %crate::error::describe_pg(&e), "connection closed with an error");
+    }
+}
+
+/// A pooled connection: the client, its prepared-statement cache, and a "broken" mark the retry
+/// layer sets so a faulty connection is discarded instead of returned to the pool.
+pub struct PgConn {
+    // Boxed: bb8 moves the connection in and out of its queue and through every checkout
+    // future; a tokio-postgres `Client` is ~200 bytes, its box is one pointer.
+    pub(super) client: Box<Client>,
+    statements: Mutex<HashMap<String, Statement, SqlHash>>,
+    cache_size: usize,
+    pub(super) broken: AtomicBool,
+    link: Arc<LinkState>,
+}
+
+impl PgConn {
+    async fn statement(&self, sql: &str) -> PgResult<Statement> {
+        if let Some(s) = self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(sql) {
+            return Ok(s.clone());
+        }
+        // Boxed, like every cold path here: it would otherwise swell each query's future.
+        let stmt = Box::pin(self.client.prepare(sql)).await?;
+        let mut cache = self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= self.cache_size {
+            // Bounded: forget everything rather than track recency; statements re-prepare on use.
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+
+    pub(super) async fn query(&self, q: &Compiled) -> PgResult<Vec<Row>> {
+        use futures_util::TryStreamExt as _;
+        if self.cache_size == 0 {
+            // Unnamed statements (for PgBouncer in transaction mode): Parse/Bind/Execute in one go.
+            // Boxed: the cached path below is the hot one; these futures would double its size.
+            return match q.typed_params() {
+                Some(typed) => Box::pin(self.client.query_typed(q.sql.as_str(), &typed)).await,
+                None => Box::pin(self.client.query(q.sql.as_str(), &q.param_refs())).await,
+            };
+        }
+        let stmt = self.statement(&q.sql).await?;
+        // query_raw takes the parameters as an iterator: no Vec of references per query.
+        self.client.query_raw(&stmt, q.params.iter().map(Param::as_sql)).await?.try_collect().await
+    }
+
+    /// The first row (the rest are read and dropped): no `Vec` for the common one-row fetch.
+    pub(super) async fn query_first(&self, q: &Compiled) -> PgResult<Option<Row>> {
+        use futures_util::TryStreamExt as _;
+        if self.cache_size == 0 {
+            return Ok(self.query(q).await?.into_iter().next());
+        }
+        let stmt = self.statement(&q.sql).await?;
+        let rows = self.client.query_raw(&stmt, q.params.iter().map(Param::as_sql)).await?;
+        let mut rows = std::pin::pin!(rows);
+        let mut first = None;
+        while let Some(row) = rows.try_next().await? {
+            first.get_or_insert(row);
+        }
+        Ok(first)
+    }
+
+    pub(super) async fn execute(&self, q: &Compiled) -> PgResult<u64> {
+        if self.cache_size == 0 {
+            return match q.typed_params() {
+                Some(typed) => Box::pin(self.client.execute_typed(q.sql.as_str(), &typed)).await,
+                None => Box::pin(self.client.execute(q.sql.as_str(), &q.param_refs())).await,
+            };
+        }
+        let stmt = self.statement(&q.sql).await?;
+        self.client.execute_raw(&stmt, q.params.iter().map(Param::as_sql)).await
+    }
+
+    /// The underlying client (for what the builder does not cover).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// How the connection's driver ended ([`Link::Open`] while it runs).
+    pub(crate) fn link(&self) -> Link {
+        self.link.get()
+    }
+
+    /// Marks the connection for discarding when it goes back to the pool.
+    pub(crate) fn mark_broken(&self) {
+        self.broken.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The statement cache's hasher: the SQL text is hashed on every query, so it goes a word at a
+/// time (the FxHash mix). SipHash's DoS resistance buys nothing here (the keys are the program's
+/// own statements) and costs several times as much on a 100-byte statement.
+#[derive(Clone, Copy, Default)]
+struct SqlHash;
+
+/// The hasher state.
+struct SqlHasher(u64);
+
+impl std::hash::BuildHasher for SqlHash {
+    type Hasher = SqlHasher;
+    fn build_hasher(&self) -> SqlHasher {
+        SqlHasher(0)
+    }
+}
+
+impl SqlHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for SqlHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.mix(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.mix(u64::from_le_bytes(tail) ^ ((rest.len() as u64) << 59));
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.mix(u64::from(b));
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Opens connections for bb8.
+pub struct Manager {
+    pub(super) url: DatabaseUrl,
+    pub(super) connect_timeout: Duration,
+    pub(super) statement_timeout: Option<Duration>,
+    pub(super) cache_size: usize,
+}
+
+impl bb8::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = Error;
+
+    async fn connect(&self) -> Result<PgConn> {
+        let Opened { client, link, driver: _ } = open(&self.url, self.connect_timeout).await?;
+        if let Some(t) = self.statement_timeout {
+            client.batch_execute(&format!("SET statement_timeout = {}", t.as_millis())).await?;
+        }
+        Ok(PgConn {
+            client: Box::new(client),
+            statements: Mutex::new(HashMap::with_hasher(SqlHash)),
+            cache_size: self.cache_size,
+            broken: AtomicBool::new(false),
+            link,
+        })
+    }
+
+    async fn is_valid(&self, conn: &mut PgConn) -> Result<()> {
+        // Boxed: this future is part of every checkout's future (bb8 embeds it even with
+        // `test_on_check_out(false)`), and every byte of it is copied on each checkout.
+        Box::pin(conn.client.simple_query("")).await.map(|_| ()).map_err(Error::Db)
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        let broken = conn.broken.load(Ordering::Relaxed) || conn.client.is_closed() || conn.link() != Link::Open;
+        if broken {
+            tracing::debug!(target: "taulu::pool", "discarding a broken connection");
+        }
+        broken
+    }
+}
+
+pub(crate) type PgResult<T> = std::result::Result<T, tokio_postgres::Error>;

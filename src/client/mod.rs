@@ -1,0 +1,18 @@
+//! The connection layer, one job per module: [`url`] parses connection strings that never print
+//! their password, [`tls`] sets up rustls, [`config`] reads the pool settings, [`conn`] opens and
+//! drives one connection with its statement cache, and [`pool`] is [`Db`], the bb8 pool whose
+//! statements and transactions go through the one retry loop of `retry.rs`. It runs SQL it is
+//! handed; it never builds any.
+
+mod config;
+mod conn;
+mod pool;
+mod tls;
+mod url;
+
+pub use config::DbConfig;
+pub(crate) use conn::open;
+pub use conn::{Manager, PgConn, connect};
+pub use pool::{Db, IsolationLevel, PooledConn, Tx, db};
+pub use tls::PGSSLROOTCERT;
+pub use url::{DATABASE_URL, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl};

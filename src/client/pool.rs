@@ -1,0 +1,576 @@
+//! [`Db`]: the bb8 pool of [`PgConn`]s, checkouts that wait out a restarting server within the
+//! connect timeout, and statements and transactions run through the one retry loop of
+//! `retry.rs`. Decides when to retry with `retry.rs`'s classification; never builds SQL.
+
+use std::{
+    sync::{Arc, OnceLock},
+    time::{Duration, Instant},
+};
+
+use tokio_postgres::{Row, error::SqlState};
+
+use super::{
+    config::DbConfig,
+    conn::{Manager, PgConn, PgResult},
+    url::DatabaseUrl,
+};
+use crate::{
+    error::{Error, Result},
+    query::{Compiled, Executor},
+    retry::{self, Backoff, Class, Link, RetryPolicy},
+};
+
+pub use tokio_postgres::IsolationLevel;
+
+/// A connection checked out of a [`Db`]; back to the pool when dropped.
+pub type PooledConn<'a> = bb8::PooledConnection<'a, Manager>;
+
+/// Receives the connect errors bb8 meets (bb8 never hands them to a waiting `get`, which would
+/// otherwise sit out the whole connection timeout): logs them and tells waiting callers.
+#[derive(Debug, Clone)]
+struct ErrorSink(tokio::sync::broadcast::Sender<Arc<Error>>);
+
+impl bb8::ErrorSink<Error> for ErrorSink {
+    fn sink(&self, e: Error) {
+        tracing::debug!(target: "taulu::pool", error = %e, "connect failed");
+        let _ = self.0.send(Arc::new(e));
+    }
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<Error>> {
+        Box::new(self.clone())
+    }
+}
+
+/// A pool of connections with retries: the executor applications use.
+///
+/// ```no_run
+/// # async fn f() -> taulu::Result<()> {
+/// use taulu::prelude::*;
+/// use taulu::schema::{Users, users};
+/// let db = taulu::db()?;                      // from DATABASE_URL (and .env), built once
+/// let emails = select_from::<Users>().columns((users::email,)).fetch_all(db).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Db {
+    pool: bb8::Pool<Manager>,
+    retry: RetryPolicy,
+    url: DatabaseUrl,
+    connect_timeout: Duration,
+    statement_timeout: Option<Duration>,
+    max_size: u32,
+    connect_errors: tokio::sync::broadcast::Sender<Arc<Error>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.pool.state();
+        write!(f, "Db({}, {} connections, {} idle)", self.url, state.connections, state.idle_connections)
+    }
+}
+
+static GLOBAL: OnceLock<Db> = OnceLock::new();
+
+/// The process-wide [`Db`], built on first use from [`DbConfig::from_env`]. Must be first called
+/// inside a tokio runtime (the pool keeps its minimum of idle connections in the background).
+pub fn db() -> Result<&'static Db> {
+    if let Some(db) = GLOBAL.get() {
+        return Ok(db);
+    }
+    let built = Db::new(DbConfig::from_env()?);
+    Ok(GLOBAL.get_or_init(|| built))
+}
+
+impl Db {
+    /// A pool for `config`. Connections open lazily (the minimum idle ones in the background), so
+    /// this never fails because the server is down; see [`Db::connect`] to check it is up.
+    pub fn new(config: DbConfig) -> Self {
+        let (connect_errors, _) = tokio::sync::broadcast::channel(16);
+        let manager = Manager {
+            url: config.url.clone(),
+            connect_timeout: config.connect_timeout,
+            statement_timeout: config.statement_timeout,
+            cache_size: config.statement_cache_size,
+        };
+        let pool = bb8::Pool::builder()
+            .max_size(config.max_size)
+            .min_idle(Some(config.min_idle.min(config.max_size)))
+            .connection_timeout(config.connect_timeout)
+            .idle_timeout(config.idle_timeout)
+            .max_lifetime(config.max_lifetime)
+            // A validation round trip on every checkout costs ~40% of throughput; a closed
+            // connection is caught by `has_broken`, a dead one by the retry layer.
+            .test_on_check_out(false)
+            // Surface connect errors (so they can be classified) instead of retrying them silently
+            // until the timeout.
+            .retry_connection(false)
+            // The connection a task just returned is the one it gets next: its driver task stays
+            // warm on the same worker, instead of every query hopping to another connection.
+            .queue_strategy(bb8::QueueStrategy::Lifo)
+            .error_sink(Box::new(ErrorSink(connect_errors.clone())))
+            .build_unchecked(manager);
+        tracing::debug!(target: "taulu::pool", url = %config.url, max = config.max_size, min_idle = config.min_idle, "pool created");
+        Db {
+            pool,
+            retry: config.retry,
+            url: config.url,
+            connect_timeout: config.connect_timeout,
+            statement_timeout: config.statement_timeout,
+            max_size: config.max_size,
+            connect_errors,
+        }
+    }
+
+    /// A pool for `config`, after checking that one connection can be opened.
+    pub async fn connect(config: DbConfig) -> Result<Self> {
+        let db = Db::new(config);
+        drop(db.get().await?);
+        Ok(db)
+    }
+
+    /// The server this pool connects to (without the password).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// (open connections, idle connections).
+    pub fn state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
+    }
+
+    /// A connection from the pool.
+    ///
+    /// Waits at most the connect timeout: for a busy pool to free a connection
+    /// ([`Error::PoolExhausted`] after that), or for a server that refuses connections, is
+    /// starting up or shutting down to come back (retrying with the policy's backoff;
+    /// [`Error::Unavailable`] after that). A wrong password or a missing database fails at once.
+    pub async fn get(&self) -> Result<PooledConn<'_>> {
+        {
+            let mut get = std::pin::pin!(self.pool.get());
+            // Fast path: an idle, open connection is there at once (no channel subscription, no
+            // clock).
+            if let std::task::Poll::Ready(Ok(conn)) =
+                std::future::poll_fn(|cx| std::task::Poll::Ready(get.as_mut().poll(cx))).await
+            {
+                if conn.link() == Link::Open && !conn.client.is_closed() {
+                    tracing::trace!(target: "taulu::pool", "checkout");
+                    return Ok(conn);
+                }
+                conn.mark_broken();
+            }
+            // The first checkout is dropped here, before the slow path waits with its own: a
+            // waiter left registered would take the wake-up meant for the one being polled.
+        }
+        Box::pin(self.get_waiting()).await
+    }
+
+    /// The slow path of [`get`](Self::get): wait, reconnect, classify, within one deadline.
+    async fn get_waiting(&self) -> Result<PooledConn<'_>> {
+        let started = Instant::now();
+        let deadline = started + self.connect_timeout;
+        let mut backoff = Backoff::until(self.retry, deadline);
+        let mut failed_before = false;
+        let conn = loop {
+            match self.checkout_until(deadline, started, failed_before).await {
+                Ok(conn) => break Ok(conn),
+                Err(Failed::Retry(e)) => {
+                    failed_before = true;
+                    if !backoff.pause("connect", &e).await {
+                        break Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(e) });
+                    }
+                }
+                Err(Failed::Final(e)) => {
+                    if matches!(e, Error::Unavailable { .. }) {
+                        tracing::warn!(target: "taulu::retry", attempt = backoff.attempt(), error = %e, class = "connect", "giving up");
+                    }
+                    break Err(e);
+                }
+            }
+        };
+        tracing::debug!(target: "taulu::pool", waited_us = started.elapsed().as_micros() as u64, ok = conn.is_ok(), "checkout waited");
+        conn
+    }
+
+    /// One checkout attempt: a connection, a connect failure to classify, or the deadline.
+    async fn checkout_until(
+        &self,
+        deadline: Instant,
+        started: Instant,
+        failed_before: bool,
+    ) -> std::result::Result<PooledConn<'_>, Failed> {
+        let mut failures = self.connect_errors.subscribe();
+        loop {
+            let outcome = tokio::select! {
+                got = tokio::time::timeout_at(deadline.into(), self.pool.get()) => match got {
+                    Ok(Ok(conn)) => Ok(conn),
+                    Ok(Err(bb8::RunError::User(e))) => Err(e),
+                    Ok(Err(bb8::RunError::TimedOut)) | Err(_) => return Err(Failed::Final(self.timed_out(started, failed_before))),
+                },
+                // A connect attempt made for us (or for anyone) failed: the server is not
+                // reachable right now; do not wait out the whole timeout.
+                Ok(e) = failures.recv() => Err(owned(e)),
+            };
+            match outcome {
+                Ok(conn) if conn.link() != Link::Open || conn.client.is_closed() => {
+                    // A connection that died while idle: nothing was sent; discard it, take another.
+                    conn.mark_broken();
+                }
+                Ok(conn) => return Ok(conn),
+                Err(e) if retry::classify_connect(&e) == Class::Retry => return Err(Failed::Retry(e)),
+                // Not transient (a wrong password, a missing database): report it as it is.
+                Err(e) => return Err(Failed::Final(e)),
+            }
+        }
+    }
+
+    /// What running out of the connect timeout means: connections that could not be opened (a
+    /// connect attempt failed during the wait, or none is open at all: the server does not answer)
+    /// make the database unavailable; otherwise every connection stayed busy: the pool is
+    /// exhausted.
+    fn timed_out(&self, started: Instant, failed_before: bool) -> Error {
+        if failed_before || self.pool.state().connections == 0 {
+            Error::Unavailable {
+                attempts: 1,
+                last: Arc::new(Error::ConnectTimeout { target: self.url.to_string(), after: self.connect_timeout }),
+            }
+        } else {
+            Error::PoolExhausted { max: self.max_size, waited: started.elapsed() }
+        }
+    }
+
+    /// Runs a statement on a pooled connection, retrying what the classification allows.
+    async fn run<F: Fetch>(&self, q: &Compiled) -> Result<F::Out> {
+        let mut backoff = Backoff::attempts(self.retry);
+        loop {
+            let conn = self.get().await?;
+            tracing::trace!(target: "taulu::query", attempt = backoff.attempt(), read_only = q.read_only, "statement attempt");
+            let err = match F::fetch(&conn, q).await {
+                Ok(v) => {
+                    tracing::trace!(target: "taulu::pool", "release");
+                    return Ok(v);
+                }
+                Err(e) => e,
+            };
+            let link = conn.link();
+            if retry::is_connection_fault(&err, link) {
+                conn.mark_broken();
+            }
+            drop(conn);
+            match retry::classify_statement(&err, link, q.read_only) {
+                Class::Retry => {
+                    let err = Error::Db(err);
+                    if !backoff.pause("statement", &err).await {
+                        return Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(err) });
+                    }
+                }
+                Class::Ambiguous => {
+                    tracing::warn!(target: "taulu::retry", error = %err, "write outcome unknown: not retried");
+                    return Err(Error::Ambiguous { source: err });
+                }
+                Class::Fatal => return Err(self.statement_error(err, q)),
+            }
+        }
+    }
+
+    /// The error a caller gets for a statement PostgreSQL refused: the pool's statement timeout
+    /// and a NUL byte in a text parameter are named as such.
+    fn statement_error(&self, e: tokio_postgres::Error, q: &Compiled) -> Error {
+        statement_error(e, q, self.statement_timeout)
+    }
+}
+
+/// See [`Db::statement_error`]; shared with transactions.
+fn statement_error(e: tokio_postgres::Error, q: &Compiled, statement_timeout: Option<Duration>) -> Error {
+    match (e.code(), statement_timeout) {
+        (Some(c), Some(after)) if *c == SqlState::QUERY_CANCELED => Error::StatementTimeout { after, source: e },
+        (Some(c), _) if *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE => {
+            match q.params.iter().position(|p| p.is_text_with_nul()) {
+                Some(i) => Error::InvalidParameter {
+                    position: i + 1,
+                    reason: "is text containing a NUL byte (0x00), which PostgreSQL text cannot store; \
+                             remove it, or use a bytea column"
+                        .into(),
+                    source: e,
+                },
+                None => Error::Db(e),
+            }
+        }
+        _ => Error::Db(e),
+    }
+}
+
+/// Turns a shared connect error back into an owned one (the pool broadcasts one failure to every
+/// waiter).
+fn owned(e: Arc<Error>) -> Error {
+    match Arc::try_unwrap(e) {
+        Ok(e) => e,
+        Err(shared) => match &*shared {
+            Error::Connect { target, source } => Error::Connect { target: target.clone(), source: source.clone() },
+            Error::ConnectTimeout { target, after } => Error::ConnectTimeout { target: target.clone(), after: *after },
+            _ => Error::Unavailable { attempts: 1, last: shared },
+        },
+    }
+}
+
+/// What one run of a statement on a connection returns: every row, the first row, or the count
+/// of affected rows. [`Db::run`] is generic over it, so each kind gets its own retry loop with
+/// no boxing and no runtime dispatch.
+trait Fetch {
+    type Out: Send;
+    fn fetch(conn: &PgConn, q: &Compiled) -> impl Future<Output = PgResult<Self::Out>> + Send;
+}
+
+struct AllRows;
+struct FirstRow;
+struct Count;
+
+impl Fetch for AllRows {
+    type Out = Vec<Row>;
+    fn fetch(conn: &PgConn, q: &Compiled) -> impl Future<Output = PgResult<Vec<Row>>> + Send {
+        conn.query(q)
+    }
+}
+
+impl Fetch for FirstRow {
+    type Out = Option<Row>;
+    fn fetch(conn: &PgConn, q: &Compiled) -> impl Future<Output = PgResult<Option<Row>>> + Send {
+        conn.query_first(q)
+    }
+}
+
+impl Fetch for Count {
+    type Out = u64;
+    fn fetch(conn: &PgConn, q: &Compiled) -> impl Future<Output = PgResult<u64>> + Send {
+        conn.execute(q)
+    }
+}
+
+impl Executor for Db {
+    fn query_rows(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Row>>> + Send {
+        self.run::<AllRows>(q)
+    }
+
+    fn query_first(&self, q: &Compiled) -> impl Future<Output = Result<Option<Row>>> + Send {
+        self.run::<FirstRow>(q)
+    }
+
+    fn execute(&self, q: &Compiled) -> impl Future<Output = Result<u64>> + Send {
+        self.run::<Count>(q)
+    }
+}
+
+impl Executor for PooledConn<'_> {
+    async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
+        self.query(q).await.map_err(|e| statement_error(e, q, None))
+    }
+
+    async fn query_first(&self, q: &Compiled) -> Result<Option<Row>> {
+        PgConn::query_first(self, q).await.map_err(|e| statement_error(e, q, None))
+    }
+
+    async fn execute(&self, q: &Compiled) -> Result<u64> {
+        PgConn::execute(self, q).await.map_err(|e| statement_error(e, q, None))
+    }
+}
+
+/// A transaction on one pooled connection, handed to the closure of [`Db::transaction`] and
+/// [`Db::transaction_with_retry`]. Builder statements run on it with the connection's statement
+/// cache (or as unnamed statements with the cache off, for PgBouncer), like statements on the
+/// pool; [`Tx::transaction`] nests a savepoint.
+pub struct Tx<'c> {
+    conn: &'c PgConn,
+    statement_timeout: Option<Duration>,
+    depth: u32,
+}
+
+impl Tx<'_> {
+    /// The underlying client, for what the builder does not cover. Statements on it run inside
+    /// this transaction.
+    pub fn client(&self) -> &tokio_postgres::Client {
+        self.conn.client()
+    }
+
+    /// Runs `f` in a savepoint: released on `Ok`, rolled back to on `Err` (the outer transaction
+    /// goes on either way).
+    pub async fn transaction<T>(&mut self, f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let name = format!("taulu_sp_{}", self.depth + 1);
+        self.conn.client().batch_execute(&format!("SAVEPOINT {name}")).await?;
+        let mut inner = Tx { conn: self.conn, statement_timeout: self.statement_timeout, depth: self.depth + 1 };
+        match f(&mut inner).await {
+            Ok(v) => {
+                self.conn.client().batch_execute(&format!("RELEASE SAVEPOINT {name}")).await?;
+                Ok(v)
+            }
+            Err(e) => {
+                if let Err(rollback) = self.conn.client().batch_execute(&format!("ROLLBACK TO SAVEPOINT {name}")).await
+                {
+                    tracing::warn!(target: "taulu::query", error = %rollback, "rollback to savepoint failed after an error");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Executor for Tx<'_> {
+    async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
+        self.conn.query(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))
+    }
+
+    async fn query_first(&self, q: &Compiled) -> Result<Option<Row>> {
+        self.conn.query_first(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))
+    }
+
+    async fn execute(&self, q: &Compiled) -> Result<u64> {
+        self.conn.execute(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))
+    }
+}
+
+/// Marks the connection broken unless the transaction was finished (committed or rolled back):
+/// a closure that panicked, or a future dropped mid-transaction, leaves a connection inside an
+/// open transaction, which must never go back to the pool.
+struct Unfinished<'c>(&'c PgConn);
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        self.0.mark_broken();
+    }
+}
+
+/// A transaction PostgreSQL aborted in favour of another (40001, 40P01): running it again can
+/// succeed.
+fn is_rerunnable(e: &Error) -> bool {
+    matches!(e.kind(), crate::ErrorKind::SerializationFailure | crate::ErrorKind::Deadlock) && matches!(e, Error::Db(_))
+}
+
+/// A checkout attempt that failed: worth another try, or final.
+enum Failed {
+    Retry(Error),
+    Final(Error),
+}
+
+/// Where a transaction attempt failed, which decides whether it may be re-run.
+enum TxFailure {
+    /// Before COMMIT was sent (BEGIN, or the closure): nothing was committed.
+    Before(Error),
+    /// While COMMIT was in flight.
+    AtCommit(tokio_postgres::Error),
+}
+
+impl Db {
+    /// Runs `f` in a transaction on one pooled connection: COMMIT on `Ok`, ROLLBACK on `Err` or
+    /// panic; [`Tx::transaction`] nests a savepoint. Nothing inside is retried statement by
+    /// statement; see [`Db::transaction_with_retry`]. A connection lost while COMMIT was in flight
+    /// is [`Error::Ambiguous`]: the transaction may have committed.
+    pub async fn transaction<T>(&self, f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let conn = self.get().await?;
+        match self.attempt_transaction(&conn, None, f).await {
+            Ok(v) => Ok(v),
+            Err(TxFailure::Before(e)) => Err(e),
+            Err(TxFailure::AtCommit(e)) => Err(self.commit_error(&conn, e)),
+        }
+    }
+
+    /// Runs `f` in a transaction at `isolation`, re-running the whole closure when PostgreSQL
+    /// aborts it with a serialization failure (40001) or a deadlock (40P01), or when the
+    /// connection fails before COMMIT was sent (nothing was committed), within the retry policy's
+    /// attempts. A connection failure during COMMIT is [`Error::Ambiguous`]: it is never re-run.
+    /// `f` may run several times, so it must not have side effects outside the transaction.
+    pub async fn transaction_with_retry<T>(
+        &self,
+        isolation: IsolationLevel,
+        mut f: impl AsyncFnMut(&mut Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut backoff = Backoff::attempts(self.retry);
+        loop {
+            // A checkout already waits out an unavailable server within the connect timeout.
+            let conn = self.get().await?;
+            let (e, rerun) = match self.attempt_transaction(&conn, Some(isolation), &mut f).await {
+                Ok(v) => return Ok(v),
+                // Refused at COMMIT (a serialization failure found then): rolled back, re-run it;
+                // lost during COMMIT: ambiguous, never re-run.
+                Err(TxFailure::AtCommit(e)) => {
+                    let e = self.commit_error(&conn, e);
+                    let rerun = is_rerunnable(&e);
+                    (e, rerun)
+                }
+                Err(TxFailure::Before(e)) => {
+                    let rerun = match &e {
+                        Error::Db(db) => retry::is_connection_fault(db, conn.link()) || is_rerunnable(&e),
+                        _ => false,
+                    };
+                    (e, rerun)
+                }
+            };
+            drop(conn);
+            if !rerun || !backoff.pause("transaction", &e).await {
+                return Err(e);
+            }
+        }
+    }
+
+    /// One transaction on `conn`: BEGIN, the closure, COMMIT or ROLLBACK.
+    async fn attempt_transaction<T>(
+        &self,
+        conn: &PgConn,
+        isolation: Option<IsolationLevel>,
+        f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>,
+    ) -> std::result::Result<T, TxFailure> {
+        let begin = match isolation {
+            None | Some(IsolationLevel::ReadCommitted) => "BEGIN",
+            Some(IsolationLevel::ReadUncommitted) => "BEGIN ISOLATION LEVEL READ UNCOMMITTED",
+            Some(IsolationLevel::RepeatableRead) => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+            Some(IsolationLevel::Serializable) => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+            Some(_) => "BEGIN",
+        };
+        let guard = Unfinished(conn);
+        let fail = |e: tokio_postgres::Error| {
+            if retry::is_connection_fault(&e, conn.link()) {
+                conn.mark_broken();
+            }
+            TxFailure::Before(Error::Db(e))
+        };
+        conn.client().batch_execute(begin).await.map_err(fail)?;
+        let mut tx = Tx { conn, statement_timeout: self.statement_timeout, depth: 0 };
+        let value = match f(&mut tx).await {
+            Ok(v) => v,
+            Err(e) => {
+                if let Err(rollback) = conn.client().batch_execute("ROLLBACK").await {
+                    tracing::warn!(target: "taulu::query", error = %rollback, "rollback failed after an error");
+                    conn.mark_broken();
+                }
+                if let Error::Db(db) = &e
+                    && retry::is_connection_fault(db, conn.link())
+                {
+                    conn.mark_broken();
+                }
+                std::mem::forget(guard);
+                return Err(TxFailure::Before(e));
+            }
+        };
+        let committed = conn.client().batch_execute("COMMIT").await;
+        std::mem::forget(guard);
+        match committed {
+            Ok(()) => Ok(value),
+            Err(e) => Err(TxFailure::AtCommit(e)),
+        }
+    }
+
+    /// A failed COMMIT: PostgreSQL's refusal (a deferred constraint, a serialization failure) is
+    /// a plain error, the transaction rolled back; a connection lost while it was in flight
+    /// leaves the outcome unknown.
+    fn commit_error(&self, conn: &PgConn, e: tokio_postgres::Error) -> Error {
+        if retry::is_connection_fault(&e, conn.link()) {
+            conn.mark_broken();
+            tracing::warn!(target: "taulu::retry", error = %crate::error::describe_pg(&e), "connection lost during COMMIT: outcome unknown");
+            Error::Ambiguous { source: e }
+        } else {
+            Error::Db(e)
+        }
+    }
+}
