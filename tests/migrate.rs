@@ -493,3 +493,233 @@ async fn test_databases_are_isolated_and_cloned_from_the_migrated_template() {
 async fn count_users(c: &Client) -> i64 {
     c.query_one("SELECT count(*) FROM users", &[]).await.unwrap().get(0)
 }
+
+/// Runs the CLI with `args` against `url`, returning (exit code, stdout, stderr).
+async fn cli(args: &[&str], url: &str) -> (Option<i32>, String, String) {
+    let (args, url): (Vec<String>, String) = (args.iter().map(|a| a.to_string()).collect(), url.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_taulu"))
+            .args(&args)
+            .env("DATABASE_URL", url)
+            .env("TAULU_LOG", "debug")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_runner_processes_with_create_index_concurrently_do_not_deadlock() {
+    let db = TestDb::empty().await.unwrap();
+    let url = db.url().to_url_with_password();
+    let dir = fixture_dir("concurrent_index").display().to_string();
+    // A deploy of eight replicas, each running `taulu migrate up` at once. A runner blocked in
+    // pg_advisory_lock would hold a snapshot that CREATE INDEX CONCURRENTLY waits for: a deadlock.
+    let runs = futures_join_all(
+        (0..8).map(|_| cli_owned(vec!["--dir".into(), dir.clone(), "migrate".into(), "up".into()], url.clone())),
+    )
+    .await;
+    for (i, (code, _, stderr)) in runs.iter().enumerate() {
+        assert_eq!(*code, Some(0), "runner {i}: {stderr}");
+    }
+    let applied: usize = runs.iter().map(|(_, out, _)| out.matches("applied  ").count()).sum();
+    assert_eq!(applied, 2, "each migration applied by exactly one runner");
+    let c = db.client();
+    assert_eq!(applied_versions(c).await, [1, 2]);
+    let dirty: i64 = c.query_one("SELECT count(*) FROM taulu_schema_migrations WHERE dirty", &[]).await.unwrap().get(0);
+    assert_eq!(dirty, 0);
+    let valid: bool = c
+        .query_one("SELECT indisvalid FROM pg_index WHERE indexrelid = 'events_kind_idx'::regclass", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(valid, "the concurrently built index is valid");
+}
+
+async fn cli_owned(args: Vec<String>, url: String) -> (Option<i32>, String, String) {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    cli(&args, &url).await
+}
+
+#[tokio::test]
+async fn a_password_with_an_unencoded_at_sign_is_never_printed() {
+    let server = server().await.unwrap();
+    let cfg = server.config();
+    let port = cfg.get_ports()[0];
+    let user = cfg.get_user().unwrap();
+    // A wrong password with an `@` in it: the CLI fails to authenticate and says so, naming the
+    // target without any part of the password.
+    let raw = format!("postgres://{user}:Hunter2@Secret@127.0.0.1:{port}/postgres");
+    let (code, stdout, stderr) = cli(&["migrate", "status"], &raw).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("cannot connect to {user}@127.0.0.1:{port}/postgres")), "{stderr}");
+    for secret in ["Hunter2", "Secret"] {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "{secret} leaked: {stdout}\n{stderr}");
+    }
+    let url: DatabaseUrl = raw.parse().unwrap();
+    let db = taulu::Db::new(taulu::DbConfig::new(url.clone()));
+    let shown = format!("{url} {url:?} {db:?} {:?}", taulu::DbConfig::new(url.clone()));
+    assert!(!shown.contains("Hunter2") && !shown.contains("Secret"), "{shown}");
+}
+
+/// A TCP listener that accepts connections and never says a word: a frozen server.
+async fn silent_server() -> (tokio::net::TcpListener, u16) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_gives_a_connect_timeout_in_the_library_and_the_cli() {
+    let (listener, port) = silent_server().await;
+    // Keep accepted sockets open (and silent) while the test runs.
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            sockets.push(s);
+        }
+    });
+    let url: DatabaseUrl = format!("postgres://u:pw@127.0.0.1:{port}/db?connect_timeout=1").parse().unwrap();
+    let started = std::time::Instant::now();
+    let err = taulu::connect(&url).await.unwrap_err();
+    assert!(matches!(err, Error::ConnectTimeout { .. }), "{err}");
+    assert_eq!(err.kind(), taulu::ErrorKind::Unavailable);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!(err.to_string(), format!("cannot connect to u@127.0.0.1:{port}/db: no answer within 1000 ms"));
+
+    let (code, _, stderr) =
+        cli(&["migrate", "status"], &url.to_url_with_password().replace("/db", "/db?connect_timeout=1")).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("no answer within 1000 ms"), "{stderr}");
+    held.abort();
+}
+
+#[tokio::test]
+async fn a_migration_written_for_standard_conforming_strings_off_applies_as_the_server_reads_it() {
+    let db = TestDb::empty().await.unwrap();
+    let set = Migrations::from_files([
+        (
+            "000001_legacy_strings.up.sql",
+            "SET standard_conforming_strings = off;\n\
+             CREATE TABLE notes (body text);\n\
+             INSERT INTO notes VALUES ('it\\'s; DROP TABLE notes; --');\n\
+             RESET standard_conforming_strings;",
+        ),
+        ("000001_legacy_strings.down.sql", "DROP TABLE notes;"),
+    ])
+    .unwrap();
+    Migrator::new(set).up(db.client(), None).await.unwrap();
+    let bodies: Vec<String> =
+        db.client().query("SELECT body FROM notes", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(bodies, ["it's; DROP TABLE notes; --"]);
+}
+
+#[tokio::test]
+async fn a_connection_lost_during_commit_leaves_the_outcome_unknown_not_unchanged() {
+    let db = TestDb::empty().await.unwrap();
+    // A deferred constraint trigger runs at COMMIT; this one ends its own session there.
+    let set = Migrations::from_files([
+        (
+            "000001_dies_at_commit.up.sql",
+            "CREATE TABLE boom (x int);\n\
+             CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5); RETURN NULL; END $$;\n\
+             CREATE CONSTRAINT TRIGGER boom AFTER INSERT ON boom DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION boom();\n\
+             INSERT INTO boom VALUES (1);",
+        ),
+        ("000001_dies_at_commit.down.sql", "DROP TABLE boom; DROP FUNCTION boom();"),
+    ])
+    .unwrap();
+    let client = db.connect().await.unwrap();
+    let err = Migrator::new(set).up(&client, None).await.unwrap_err();
+    let Error::MigrationFailed(failure) = &err else { panic!("{err}") };
+    assert_eq!(failure.outcome, taulu::MigrationOutcome::Unknown, "{err}");
+    assert_eq!(err.kind(), taulu::ErrorKind::Ambiguous);
+    let text = err.to_string();
+    assert!(text.contains("whether the migration was applied is unknown"), "{text}");
+    assert!(!text.contains("unchanged"), "{text}");
+}
+
+#[test]
+fn a_migration_file_with_an_upper_case_suffix_is_an_error_not_skipped() {
+    let dir = std::env::temp_dir().join(format!("taulu-upper-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("000001_a.up.sql"), "SELECT 1;").unwrap();
+    std::fs::write(dir.join("000001_a.down.sql"), "SELECT 1;").unwrap();
+    std::fs::write(dir.join("000002_b.up.SQL"), "SELECT 1;").unwrap();
+    let err = Migrations::from_dir(&dir).unwrap_err().to_string();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(err.starts_with("000002_b.up.SQL: malformed migration file name (the suffix must be lower-case"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_uses_of_a_database_all_succeed() {
+    let server = server().await.unwrap();
+    let name = format!("taulu_race_{}", std::process::id());
+    let results = futures_join_all((0..8).map(|_| taulu::local::ensure_database(&server, &name))).await;
+    let admin = taulu::connect(&server.with_dbname("postgres")).await.unwrap();
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
+    for r in results {
+        r.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_waiting_for_the_lock_says_who_holds_it() {
+    let db = TestDb::empty().await.unwrap();
+    let holder = db.connect().await.unwrap();
+    // Hold the runner's advisory lock, as another runner in the middle of its work would.
+    let key: i64 = holder
+        .query_one(
+            "SELECT ('x' || substr(encode(sha256('taulu-migrate:taulu_schema_migrations'), 'hex'), 1, 16))::bit(64)::bigint",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    holder.execute("SELECT pg_advisory_lock($1)", &[&key]).await.unwrap();
+    let pid: i32 = holder.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
+    let url = db.url().to_url_with_password();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_taulu"))
+        .args(["--dir", &fixture_dir("concurrent").display().to_string(), "migrate", "up"])
+        .env("DATABASE_URL", &url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read its log until it names the holder, then let go of the lock (reading on to the end, so
+    // the runner's log never meets a closed pipe).
+    let stderr = child.stderr.take().unwrap();
+    let wanted = format!("waiting for the migration lock held by pid {pid} since");
+    let (said_tx, said_rx) = tokio::sync::oneshot::channel::<()>();
+    let log = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead as _;
+        let mut said = Some(said_tx);
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if line.contains(&wanted) {
+                said.take().map(|tx| tx.send(()));
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        seen
+    });
+    let said = tokio::time::timeout(std::time::Duration::from_secs(60), said_rx).await;
+    if !matches!(said, Ok(Ok(()))) {
+        let _ = child.kill();
+        panic!("the runner never said who holds the lock: {}", log.await.unwrap());
+    }
+    holder.execute("SELECT pg_advisory_unlock($1)", &[&key]).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    let log = log.await.unwrap();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("got the migration lock"), "{log}");
+    assert_eq!(applied_versions(db.client()).await.len(), fixture("concurrent").len());
+}

@@ -513,8 +513,7 @@ async fn readers_through(cluster: &taulu::LocalCluster, restart: impl FnOnce() +
     for h in handles {
         h.await.unwrap();
     }
-    let errors = errors.lock().unwrap().clone();
-    errors
+    errors.lock().unwrap().clone()
 }
 
 /// A cluster of its own: restarting the shared one would disturb the other tests.
@@ -693,4 +692,215 @@ async fn the_pool_connects_over_the_unix_socket_too() {
     let conn = db.get().await.unwrap();
     let addr: Option<String> = conn.client().query_one("SELECT inet_client_addr()::text", &[]).await.unwrap().get(0);
     assert_eq!(addr, None, "a Unix-socket session has no client address");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_kind_comes_from_a_real_failure() {
+    use taulu::{ErrorKind, schema::Orgs, schema::orgs};
+    let test = TestDb::new().await.unwrap();
+    let db = Db::connect(config(test.url())).await.unwrap();
+    let ann = insert_into::<Users>().values(new_user("ann")).returning((users::id,)).fetch_one(&db).await.unwrap().0;
+
+    // Constraint violations, with the names a handler needs to answer them.
+    let err = insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap_err();
+    assert_eq!(
+        (err.kind(), err.constraint(), err.table()),
+        (ErrorKind::UniqueViolation, Some("users_username_key"), Some("users"))
+    );
+    assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION));
+    let err = insert_into::<Orgs>()
+        .values(orgs::Insert::new("Bad".into(), "Not A Slug".into()))
+        .execute(&db)
+        .await
+        .unwrap_err();
+    assert_eq!((err.kind(), err.constraint()), (ErrorKind::CheckViolation, Some("orgs_slug_format")));
+    let err = insert_into::<taulu::schema::Members>()
+        .values(taulu::schema::members::Insert::new(uuid::Uuid::from_u128(rand_id()), ann))
+        .execute(&db)
+        .await
+        .unwrap_err();
+    assert_eq!((err.kind(), err.constraint()), (ErrorKind::ForeignKeyViolation, Some("members_org_id_fkey")));
+    let raw = test.connect().await.unwrap();
+    let err = Error::from(raw.execute("INSERT INTO orgs (name, slug) VALUES (NULL, 'x')", &[]).await.unwrap_err());
+    assert_eq!((err.kind(), err.column()), (ErrorKind::NotNullViolation, Some("name")));
+    let err = Error::from(raw.execute("SELECT nope FROM users", &[]).await.unwrap_err());
+    assert_eq!(err.kind(), ErrorKind::InvalidStatement);
+    let err = Error::from(raw.execute("SELECT 1 / 0", &[]).await.unwrap_err());
+    assert_eq!(err.kind(), ErrorKind::DataException);
+
+    // No row, and a NUL byte in a text parameter, named by its position.
+    let err = select_from::<Users>()
+        .columns((users::id,))
+        .where_(users::username.eq("nobody"))
+        .fetch_one(&db)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoRows);
+    let err = select_from::<Users>()
+        .columns((users::id,))
+        .where_(users::email.eq("a@example.com"))
+        .where_(users::username.eq("nul\0byte"))
+        .fetch_all(&db)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidParameter, "{err}");
+    assert!(err.to_string().starts_with("parameter $2 is text containing a NUL byte"), "{err}");
+
+    // Lock contention: NOWAIT, a deadlock, a serialization failure.
+    let (a, b) = (test.connect().await.unwrap(), test.connect().await.unwrap());
+    a.batch_execute("BEGIN; SELECT * FROM users FOR UPDATE").await.unwrap();
+    let err = Error::from(b.batch_execute("SELECT * FROM users FOR UPDATE NOWAIT").await.unwrap_err());
+    assert_eq!(err.kind(), ErrorKind::LockNotAvailable);
+    a.batch_execute("ROLLBACK").await.unwrap();
+    let bob = insert_into::<Users>().values(new_user("bob")).returning((users::id,)).fetch_one(&db).await.unwrap().0;
+    a.batch_execute("BEGIN").await.unwrap();
+    b.batch_execute("BEGIN").await.unwrap();
+    a.execute("UPDATE users SET email = email WHERE id = $1", &[&ann]).await.unwrap();
+    b.execute("UPDATE users SET email = email WHERE id = $1", &[&bob]).await.unwrap();
+    let (pa, pb): ([&(dyn tokio_postgres::types::ToSql + Sync); 1], [&(dyn tokio_postgres::types::ToSql + Sync); 1]) =
+        ([&bob], [&ann]);
+    let (ra, rb) = tokio::join!(
+        a.execute("UPDATE users SET email = email WHERE id = $1", &pa),
+        b.execute("UPDATE users SET email = email WHERE id = $1", &pb),
+    );
+    let deadlocked = [ra.err(), rb.err()].into_iter().flatten().map(|e| Error::from(e).kind()).collect::<Vec<_>>();
+    assert_eq!(deadlocked, [ErrorKind::Deadlock]);
+    a.batch_execute("ROLLBACK").await.unwrap();
+    b.batch_execute("ROLLBACK").await.unwrap();
+    for c in [&a, &b] {
+        c.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT count(*) FROM login_attempts").await.unwrap();
+    }
+    a.batch_execute("INSERT INTO login_attempts (identifier, success) VALUES ('a', true)").await.unwrap();
+    b.batch_execute("INSERT INTO login_attempts (identifier, success) VALUES ('b', true)").await.unwrap();
+    a.batch_execute("COMMIT").await.unwrap();
+    let err = Error::from(b.batch_execute("COMMIT").await.unwrap_err());
+    assert_eq!(err.kind(), ErrorKind::SerializationFailure);
+
+    // Canceled by a cancel request, or by the pool's statement timeout.
+    let cancel = a.cancel_token();
+    let (slept, _) = tokio::join!(a.batch_execute("SELECT pg_sleep(30)"), async {
+        wait_until_running(&raw, test.name(), "SELECT pg_sleep(30)").await;
+        cancel.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    });
+    assert_eq!(Error::from(slept.unwrap_err()).kind(), ErrorKind::QueryCanceled);
+    let mut cfg = config(test.url());
+    cfg.statement_timeout = Some(Duration::from_millis(50));
+    let timed = Db::connect(cfg).await.unwrap();
+    let err = update::<Users>()
+        .set(users::display_name, "x")
+        .where_(sql("pg_sleep(1) IS NOT NULL"))
+        .execute(&timed)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StatementTimeout, "{err}");
+    assert!(err.to_string().starts_with("statement timeout: canceled after 50 ms"), "{err}");
+
+    // Every connection busy for the whole connect timeout: the pool is exhausted, the server fine.
+    let mut cfg = config(test.url());
+    cfg.max_size = 1;
+    cfg.connect_timeout = Duration::from_millis(300);
+    let small = Db::connect(cfg).await.unwrap();
+    let held = small.get().await.unwrap();
+    let started = Instant::now();
+    let err = select_from::<Users>().columns((users::id,)).fetch_all(&small).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PoolExhausted, "{err}");
+    assert!(err.to_string().starts_with("pool exhausted: 1 of 1 connections busy for"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_millis(300) * 2,
+        "waited the connect timeout once: {:?}",
+        started.elapsed()
+    );
+    drop(held);
+
+    // Wrong credentials, a database that does not exist, a malformed setting.
+    let pw = String::from_utf8(test.url().config().get_password().unwrap().to_vec()).unwrap();
+    let url: DatabaseUrl = test.url().to_url_with_password().replace(&format!(":{pw}@"), ":wrong@").parse().unwrap();
+    assert_eq!(taulu::connect(&url).await.unwrap_err().kind(), ErrorKind::Authentication);
+    assert_eq!(taulu::connect(&test.url().with_dbname("no_such_db")).await.unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!("postgres://u@h:notaport/db".parse::<DatabaseUrl>().unwrap_err().kind(), ErrorKind::Config);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_lost_during_commit_is_ambiguous_and_statements_in_transactions_use_the_cache() {
+    let test = TestDb::new().await.unwrap();
+    let admin = test.connect().await.unwrap();
+    admin
+        .batch_execute(
+            "CREATE FUNCTION die_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF NEW.identifier = 'die' THEN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5); END IF; RETURN NULL; END $$;
+             CREATE CONSTRAINT TRIGGER die_at_commit AFTER INSERT ON login_attempts DEFERRABLE INITIALLY DEFERRED
+             FOR EACH ROW EXECUTE FUNCTION die_at_commit();",
+        )
+        .await
+        .unwrap();
+    let mut cfg = config(test.url());
+    cfg.max_size = 1;
+    let db = Db::connect(cfg).await.unwrap();
+    let err = db
+        .transaction(async |tx| {
+            insert_into::<LoginAttempts>().values(login_attempts::Insert::new("die".into(), true)).execute(tx).await?;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Ambiguous { .. }), "{err}");
+    let err = db
+        .transaction_with_retry(taulu::IsolationLevel::ReadCommitted, async |tx| {
+            insert_into::<LoginAttempts>().values(login_attempts::Insert::new("die".into(), true)).execute(tx).await?;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Ambiguous { .. }), "never re-run after a lost COMMIT: {err}");
+
+    // Inside a transaction, builder statements go through the connection's statement cache.
+    let q = || select_from::<Users>().columns((users::id,)).where_(users::username.eq("x"));
+    db.transaction(async |tx| {
+        q().fetch_all(tx).await?;
+        q().fetch_all(tx).await?;
+        let (sql_text, _) = q().to_sql();
+        let n: i64 = tx
+            .client()
+            .query_one("SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", &[&sql_text])
+            .await?
+            .get(0);
+        assert_eq!(n, 1, "prepared once on the connection");
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_one_asks_the_server_for_one_row() {
+    let test = TestDb::new().await.unwrap();
+    let mut cfg = config(test.url());
+    cfg.max_size = 1;
+    let db = Db::connect(cfg).await.unwrap();
+    for name in ["ann", "bob", "cat"] {
+        insert_into::<Users>().values(new_user(name)).execute(&db).await.unwrap();
+    }
+    let q = || select_from::<Users>().columns((users::username,)).order_by(users::username.desc());
+    assert_eq!(q().fetch_one(&db).await.unwrap(), ("cat".to_owned(),));
+    assert_eq!(q().limit(2).fetch_optional(&db).await.unwrap(), Some(("cat".to_owned(),)));
+    let conn = db.get().await.unwrap();
+    let statements: Vec<String> = conn
+        .client()
+        .query("SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'SELECT \"users\".%' ORDER BY prepare_time", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let (plain, _) = q().to_sql();
+    let (limited, _) = q().limit(2).to_sql();
+    assert_eq!(statements, [format!("{plain} LIMIT 1"), limited]);
+}
+
+/// An id no row has (a fresh one per call).
+fn rand_id() -> u128 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(1);
+    u128::from(h.finish()) << 64 | 1
 }
