@@ -19,7 +19,8 @@ fn main() {
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .filter_map(|e| {
                 let name = e.file_name().into_string().ok()?;
-                name.ends_with(".sql").then(|| (name, e.path()))
+                // Any case: `Migrations` then rejects `.SQL`, instead of the file being skipped.
+                name.to_ascii_lowercase().ends_with(".sql").then(|| (name, e.path()))
             })
             .collect(),
         Err(_) => Vec::new(),

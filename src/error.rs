@@ -302,7 +302,10 @@ impl Error {
             Error::Connect { source, .. } => match source.code() {
                 Some(code) if code.code().starts_with("28") => ErrorKind::Authentication,
                 Some(code) if *code == SqlState::INVALID_CATALOG_NAME => ErrorKind::Config,
-                _ => ErrorKind::Unavailable,
+                _ if crate::retry::classify_connect(self) == crate::retry::Class::Retry => ErrorKind::Unavailable,
+                // Not the network, not the server's state: a missing password, TLS the server
+                // refuses, an authentication method the client lacks.
+                _ => ErrorKind::Config,
             },
             Error::ConnectTimeout { .. } | Error::Unavailable { .. } => ErrorKind::Unavailable,
             Error::PoolExhausted { .. } => ErrorKind::PoolExhausted,

@@ -269,6 +269,31 @@ mod tests {
     }
 
     #[test]
+    fn an_attempt_budget_allows_that_many_attempts() {
+        let mut b = Backoff::attempts(RetryPolicy::default());
+        let mut attempts = 1;
+        while b.next_delay().is_some() {
+            attempts += 1;
+        }
+        assert_eq!(attempts, 3);
+        assert_eq!(b.attempt(), 3);
+    }
+
+    #[test]
+    fn a_time_budget_never_sleeps_past_its_deadline() {
+        let deadline = Instant::now() + Duration::from_millis(300);
+        let mut b = Backoff::until(RetryPolicy::default(), deadline);
+        let mut slept = Duration::ZERO;
+        while let Some(d) = b.next_delay() {
+            slept += d;
+            std::thread::sleep(d);
+        }
+        assert!(Instant::now() >= deadline);
+        assert!(slept <= Duration::from_millis(300), "{slept:?}");
+        assert!(b.attempt() > 3, "attempts are not what bounds it: {}", b.attempt());
+    }
+
+    #[test]
     fn huge_retry_numbers_do_not_overflow() {
         let p = RetryPolicy::default();
         assert!(p.delay(1000, Duration::from_secs(100)) <= p.cap);

@@ -346,6 +346,28 @@ async fn a_wrong_password_through_the_pool_fails_at_once_without_leaking_it() {
     assert!(!logs.contains("retrying"), "{logs}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_password_is_a_configuration_error_not_retried() {
+    let test = TestDb::new().await.unwrap();
+    // The local cluster asks for a password over TCP (SCRAM); the URL has none.
+    let raw = test.url().to_url_with_password();
+    let (head, rest) = raw.split_once('@').unwrap();
+    let user = head.rsplit_once(':').unwrap().0;
+    let url: DatabaseUrl = format!("{user}@{rest}").parse().unwrap();
+    let started = Instant::now();
+    let out = Arc::new(Mutex::new(None));
+    let slot = out.clone();
+    let logs = capture(async move || {
+        *slot.lock().unwrap() = Some(Db::connect(config(&url)).await.unwrap_err());
+    })
+    .await;
+    let err = out.lock().unwrap().take().unwrap();
+    assert_eq!(err.kind(), taulu::ErrorKind::Config, "{err}");
+    assert!(!err.is_transient());
+    assert!(!logs.contains("retrying"), "a configuration error is not retried: {logs}");
+    assert!(started.elapsed() < Duration::from_secs(2), "no waiting for the connect timeout");
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn conflicting_serializable_transactions_both_commit_with_retry() {
     use taulu::IsolationLevel;

@@ -10,6 +10,13 @@ pub fn up_files(dir: &Path) -> Result<Vec<(String, PathBuf, String)>, String> {
     for entry in entries {
         let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".sql") && !name.ends_with(".sql") {
+            // The runner rejects it too; skipping it here would type a schema the database lacks.
+            return Err(format!(
+                "{name}: malformed migration file name; the suffix must be lower-case .up.sql or .down.sql"
+            ));
+        }
         let Some(stem) = name.strip_suffix(".up.sql") else { continue };
         let version: u64 = stem
             .split_once('_')
@@ -42,5 +49,21 @@ pub fn resolve(path: &str, invoking_file: Option<PathBuf>) -> Result<PathBuf, St
             "migrations directory {path:?} not found: a relative path is looked up in the crate root \
              (CARGO_MANIFEST_DIR), then next to the file invoking `schema!`"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upper_case_suffix_is_an_error_not_a_skipped_file() {
+        let dir = std::env::temp_dir().join(format!("taulu-macros-upper-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("000001_a.up.sql"), "CREATE TABLE a (x int);").unwrap();
+        std::fs::write(dir.join("000002_b.up.SQL"), "CREATE TABLE b (x int);").unwrap();
+        let err = up_files(&dir).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.starts_with("000002_b.up.SQL: malformed migration file name"), "{err}");
     }
 }

@@ -63,6 +63,10 @@ pub struct Schema {
     pub schemas: BTreeSet<String>,
     pub tables: Vec<Table>,
     pub types: Vec<UserType>,
+    /// (schema, name) -> position in `tables`, built on the first lookup after a change that
+    /// moves or renames tables (a CREATE TABLE adds to it): replaying N statements stays linear
+    /// instead of scanning every table per statement.
+    index: std::cell::RefCell<Option<std::collections::HashMap<(String, String), usize>>>,
 }
 
 /// What a built-in type is in Rust. `None`: a PostgreSQL type taulu does not map.
@@ -192,7 +196,20 @@ impl Schema {
     }
 
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
-        self.tables.iter().find(|t| t.schema == schema && t.name == name)
+        self.table_position(schema, name).map(|i| &self.tables[i])
+    }
+
+    fn table_position(&self, schema: &str, name: &str) -> Option<usize> {
+        let mut index = self.index.borrow_mut();
+        let index = index.get_or_insert_with(|| {
+            self.tables.iter().enumerate().map(|(i, t)| ((t.schema.clone(), t.name.clone()), i)).collect()
+        });
+        index.get(&(schema.to_owned(), name.to_owned())).copied()
+    }
+
+    /// Tables were removed, renamed or moved: positions and names in the index are stale.
+    fn reindex(&mut self) {
+        *self.index.get_mut() = None;
     }
 
     fn schema_of(q: &QName) -> String {
@@ -201,7 +218,7 @@ impl Schema {
 
     fn table_index(&self, q: &QName) -> Option<usize> {
         let (schema, name) = (Self::schema_of(q), truncate_ident(&q.name));
-        self.tables.iter().position(|t| t.schema == schema && t.name == name)
+        self.table_position(&schema, &name)
     }
 
     fn type_index(&self, q: &QName) -> Option<usize> {
@@ -298,6 +315,7 @@ impl Schema {
                         return Err(format!("cannot drop schema \"{name}\": objects depend on it (use CASCADE)"));
                     }
                     self.tables.retain(|t| t.schema != name);
+                    self.reindex();
                     for t in self.types.iter_mut().filter(|t| t.schema == name) {
                         t.dropped = true;
                     }
@@ -313,6 +331,7 @@ impl Schema {
                 for t in self.tables.iter_mut().filter(|t| t.schema == name) {
                     t.schema = new_name.clone();
                 }
+                self.reindex();
                 for t in self.types.iter_mut().filter(|t| t.schema == name) {
                     t.schema = new_name.clone();
                 }
@@ -366,7 +385,11 @@ impl Schema {
                         .ok_or_else(|| format!("primary key column \"{key}\" does not exist"))?;
                     col.not_null = true;
                 }
-                self.tables.push(Table { schema, name: truncate_ident(&table.name), columns, origin: origin.clone() });
+                let name = truncate_ident(&table.name);
+                if let Some(index) = self.index.get_mut() {
+                    index.insert((schema.clone(), name.clone()), self.tables.len());
+                }
+                self.tables.push(Table { schema, name, columns, origin: origin.clone() });
             }
             Change::AlterTable { table, missing_ok, actions } => {
                 let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
@@ -381,6 +404,7 @@ impl Schema {
                     return Err(format!("table \"{new_name}\" already exists"));
                 }
                 self.tables[t].name = new_name;
+                self.reindex();
             }
             Change::RenameColumn { table, column, new_name, missing_ok } => {
                 let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
@@ -400,11 +424,13 @@ impl Schema {
                     return Err(format!("table \"{}\" already exists in schema \"{schema}\"", self.tables[t].name));
                 }
                 self.tables[t].schema = schema;
+                self.reindex();
             }
             Change::DropTables { tables, missing_ok, .. } => {
                 for q in tables {
                     if let Some(i) = self.require_table(q, *missing_ok)? {
                         self.tables.remove(i);
+                        self.reindex();
                     }
                 }
             }
