@@ -52,7 +52,7 @@ fn main() {
     });
     let insert = median_ns(|| {
         let q = insert_into::<Users>()
-            .values(users::Insert::new(black_box("ann").into(), "ann@example.com".into(), "h".into()))
+            .values(users::Insert::new(black_box("ann"), "ann@example.com", "h"))
             .returning((users::id,));
         black_box(q.to_sql());
     });

@@ -6,8 +6,8 @@
 //! assert_eq!(Users::NAME, "users");
 //! assert_eq!(<users::email as Column>::SQL_TYPE, "text");
 //! assert_eq!(Role::Owner.to_string(), "owner");
-//! let new_user = users::Insert::new("ann".into(), "ann@example.com".into(), "hash".into())
-//!     .with_display_name("Ann".into());
+//! let new_user = users::Insert::new("ann", "ann@example.com", "hash")
+//!     .with_display_name("Ann");
 //! assert_eq!(new_user.system_role, None); // defaulted: 'user'
 //! ```
 

@@ -325,12 +325,12 @@ async fn every_condition_kind_selects_the_right_rows() {
 }
 
 fn new_user(name: &str) -> users::Insert {
-    users::Insert::new(name.into(), format!("{name}@example.com"), "hash".into())
+    users::Insert::new(name, format!("{name}@example.com"), "hash")
 }
 
 #[test]
 fn insert_update_delete_render() {
-    let (sql, params) = insert_into::<Users>().values(new_user("ann").with_display_name("Ann".into())).to_sql();
+    let (sql, params) = insert_into::<Users>().values(new_user("ann").with_display_name("Ann")).to_sql();
     assert_eq!(
         sql,
         r#"INSERT INTO "users" ("username", "email", "password_hash", "display_name") VALUES ($1, $2, $3, $4)"#
@@ -345,7 +345,7 @@ fn insert_update_delete_render() {
         r#"INSERT INTO "users" ("username", "email", "password_hash", "system_role") VALUES ($1, $2, $3, DEFAULT), ($4, $5, $6, $7) RETURNING "users"."id", "users"."username", "users"."email", "users"."password_hash", "users"."system_role", "users"."created_at", "users"."updated_at", "users"."display_name""#
     );
     let (sql, _) = insert_into::<Orgs>()
-        .values(orgs::Insert::new("Acme".into(), "acme".into()))
+        .values(orgs::Insert::new("Acme", "acme"))
         .on_conflict((orgs::slug,))
         .do_update((orgs::name,))
         .returning((orgs::id,))
@@ -354,11 +354,8 @@ fn insert_update_delete_render() {
         sql,
         r#"INSERT INTO "orgs" ("name", "slug") VALUES ($1, $2) ON CONFLICT ("slug") DO UPDATE SET "name" = EXCLUDED."name" RETURNING "orgs"."id""#
     );
-    let (sql, _) = insert_into::<Orgs>()
-        .values(orgs::Insert::new("A".into(), "a".into()))
-        .on_conflict((orgs::slug,))
-        .do_nothing()
-        .to_sql();
+    let (sql, _) =
+        insert_into::<Orgs>().values(orgs::Insert::new("A", "a")).on_conflict((orgs::slug,)).do_nothing().to_sql();
     assert!(sql.ends_with(r#" ON CONFLICT ("slug") DO NOTHING"#), "{sql}");
     let (sql, _) = insert_into::<Users>().values(new_user("a")).on_any_conflict_do_nothing().to_sql();
     assert!(sql.ends_with(" ON CONFLICT DO NOTHING"), "{sql}");
@@ -407,28 +404,25 @@ async fn inserting_a_user_with_returning_all_then_update_and_delete() {
 
     // A duplicate email (case-insensitive unique index) is skipped with ON CONFLICT DO NOTHING.
     let skipped = insert_into::<Users>()
-        .values(users::Insert::new("ann2".into(), "ANN@example.com".into(), "h".into()))
+        .values(users::Insert::new("ann2", "ANN@example.com", "h"))
         .on_any_conflict_do_nothing()
         .returning((users::id,))
         .fetch_optional(c)
         .await
         .unwrap();
     assert_eq!(skipped, None);
-    let dup = insert_into::<Users>()
-        .values(users::Insert::new("ann2".into(), "ANN@example.com".into(), "h".into()))
-        .execute(c)
-        .await;
+    let dup = insert_into::<Users>().values(users::Insert::new("ann2", "ANN@example.com", "h")).execute(c).await;
     assert!(dup.unwrap_err().is_unique_violation());
 
     // Upsert on orgs.slug.
     let first = insert_into::<Orgs>()
-        .values(orgs::Insert::new("Acme".into(), "acme".into()))
+        .values(orgs::Insert::new("Acme", "acme"))
         .returning((orgs::id,))
         .fetch_one(c)
         .await
         .unwrap();
     let upserted = insert_into::<Orgs>()
-        .values(orgs::Insert::new("Acme Inc".into(), "acme".into()))
+        .values(orgs::Insert::new("Acme Inc", "acme"))
         .on_conflict((orgs::slug,))
         .do_update((orgs::name,))
         .returning((orgs::id, orgs::name))
@@ -567,7 +561,7 @@ async fn aggregates_have_exact_result_types() {
 
     for (who, ok) in [("ann", false), ("ann", true), ("x", false)] {
         insert_into::<LoginAttempts>()
-            .values(login_attempts::Insert::new(who.into(), ok).with_user_id(ann))
+            .values(login_attempts::Insert::new(who, ok).with_user_id(ann))
             .execute(c)
             .await
             .unwrap();
@@ -851,7 +845,7 @@ async fn hostile_strings_are_stored_and_read_back_byte_for_byte_and_change_nothi
 
     // NUL cannot be stored in PostgreSQL text: a clear error, and nothing is written.
     let err = insert_into::<LoginAttempts>()
-        .values(login_attempts::Insert::new("nul\0byte".into(), false))
+        .values(login_attempts::Insert::new("nul\0byte", false))
         .execute(c)
         .await
         .unwrap_err();
@@ -962,20 +956,103 @@ fn more_renderings() {
     );
     assert_eq!(params.len(), 2);
     assert_eq!(delete_from::<LoginAttempts>().to_sql().0, r#"DELETE FROM "login_attempts""#);
-    let (sql, _) =
-        insert_into::<Orgs>().values(orgs::Insert::new("A".into(), "a".into()).with_id(ID)).returning_all().to_sql();
+    let (sql, _) = insert_into::<Orgs>().values(orgs::Insert::new("A", "a").with_id(ID)).returning_all().to_sql();
     assert_eq!(
         sql,
         r#"INSERT INTO "orgs" ("id", "name", "slug") VALUES ($1, $2, $3) RETURNING "orgs"."id", "orgs"."name", "orgs"."slug", "orgs"."created_at""#
     );
     let (sql, _) = insert_into::<LoginAttempts>()
         .values_many([
-            login_attempts::Insert::new("a".into(), true),
-            login_attempts::Insert::new("b".into(), false).with_ip("::1".parse().unwrap()),
+            login_attempts::Insert::new("a", true),
+            login_attempts::Insert::new("b", false).with_ip("::1".parse().unwrap()),
         ])
         .to_sql();
     assert_eq!(
         sql,
         r#"INSERT INTO "login_attempts" ("identifier", "success", "ip") VALUES ($1, $2, DEFAULT), ($3, $4, $5)"#
     );
+}
+
+#[test]
+fn upserts_with_values_and_where_and_constraint_targets_render() {
+    let (sql, params) = insert_into::<Orgs>()
+        .values(orgs::Insert::new("Acme", "acme"))
+        .on_conflict((orgs::slug,))
+        .do_update((orgs::name,))
+        .where_(orgs::name.ne("Locked"))
+        .returning((orgs::id, orgs::name.as_("org_name")))
+        .to_sql();
+    assert_eq!(
+        sql,
+        r#"INSERT INTO "orgs" ("name", "slug") VALUES ($1, $2) ON CONFLICT ("slug") DO UPDATE SET "name" = EXCLUDED."name" WHERE "orgs"."name" <> $3 RETURNING "orgs"."id", "orgs"."name" AS "org_name""#
+    );
+    assert_eq!(format!("{params:?}"), r#"["Acme", "acme", "Locked"]"#);
+    let (sql, params) = insert_into::<Orgs>()
+        .values(orgs::Insert::new("Acme", "acme"))
+        .on_conflict_on_constraint("orgs_slug_key")
+        .do_update_set(orgs::name, "Taken")
+        .to_sql();
+    assert_eq!(
+        sql,
+        r#"INSERT INTO "orgs" ("name", "slug") VALUES ($1, $2) ON CONFLICT ON CONSTRAINT "orgs_slug_key" DO UPDATE SET "name" = $3"#
+    );
+    assert_eq!(params.len(), 3);
+    // A raw fragment composed with other conditions keeps its own grouping.
+    let q = select_from::<Users>()
+        .columns((users::id,))
+        .where_(taulu::query::sql("\"users\".\"username\" = {} OR \"users\".\"username\" = {}").bind("a").bind("b"))
+        .where_(users::email.eq("a@example.com"));
+    assert_eq!(
+        q.to_sql().0,
+        r#"SELECT "users"."id" FROM "users" WHERE ("users"."username" = $1 OR "users"."username" = $2) AND "users"."email" = $3"#
+    );
+    let q = select_from::<Users>()
+        .columns((users::id,))
+        .where_(taulu::query::sql("true OR true").and(users::email.eq("x")))
+        .limit(3usize)
+        .offset(2u32);
+    assert_eq!(
+        q.to_sql().0,
+        r#"SELECT "users"."id" FROM "users" WHERE ((true OR true) AND "users"."email" = $1) LIMIT $2 OFFSET $3"#
+    );
+}
+
+#[tokio::test]
+async fn upserts_update_only_what_their_where_allows_and_empty_inserts_send_nothing() {
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    insert_into::<Orgs>().values(orgs::Insert::new("Locked", "locked")).execute(c).await.unwrap();
+    insert_into::<Orgs>().values(orgs::Insert::new("Old", "open")).execute(c).await.unwrap();
+    let upsert = |name: &'static str, slug: &'static str| {
+        insert_into::<Orgs>()
+            .values(orgs::Insert::new(name, slug))
+            .on_conflict((orgs::slug,))
+            .do_update((orgs::name,))
+            .where_(orgs::name.ne("Locked"))
+            .returning((orgs::name,))
+    };
+    // The locked row is left alone (and not returned); the open one takes the new name.
+    assert_eq!(upsert("New", "locked").fetch_optional(c).await.unwrap(), None);
+    assert_eq!(upsert("New", "open").fetch_one(c).await.unwrap(), ("New".to_owned(),));
+    let by_constraint = insert_into::<Orgs>()
+        .values(orgs::Insert::new("Whatever", "open"))
+        .on_conflict_on_constraint("orgs_slug_key")
+        .do_update_set(orgs::name, "Renamed")
+        .returning((orgs::name,))
+        .fetch_one(c)
+        .await
+        .unwrap();
+    assert_eq!(by_constraint, ("Renamed".to_owned(),));
+    let names: Vec<(String, String)> =
+        select_from::<Orgs>().columns((orgs::slug, orgs::name)).order_by(orgs::slug).fetch_all(c).await.unwrap();
+    assert_eq!(names, [("locked".into(), "Locked".into()), ("open".into(), "Renamed".into())]);
+
+    // No rows: nothing is sent, whichever way it runs.
+    let none = || insert_into::<LoginAttempts>().values_many([]).returning((login_attempts::id,));
+    let before: i64 = c.query_one("SELECT count(*) FROM login_attempts", &[]).await.unwrap().get(0);
+    assert_eq!(none().fetch_all(c).await.unwrap(), vec![]);
+    assert_eq!(none().fetch_optional(c).await.unwrap(), None);
+    assert!(matches!(none().fetch_one(c).await, Err(taulu::Error::NoRows)));
+    let after: i64 = c.query_one("SELECT count(*) FROM login_attempts", &[]).await.unwrap().get(0);
+    assert_eq!(before, after);
 }

@@ -43,7 +43,7 @@ fn give_up_after(secs: u64) -> impl Fn(&str) {
 }
 
 fn new_user(name: &str) -> users::Insert {
-    users::Insert::new(name.into(), format!("{name}@example.com"), "h".into())
+    users::Insert::new(name, format!("{name}@example.com"), "h")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,7 +215,7 @@ async fn a_write_whose_backend_is_terminated_mid_statement_is_retried_and_applie
     let write = {
         let db = db.clone();
         tokio::spawn(async move {
-            insert_into::<LoginAttempts>().values(login_attempts::Insert::new("slow".into(), true)).execute(&db).await
+            insert_into::<LoginAttempts>().values(login_attempts::Insert::new("slow", true)).execute(&db).await
         })
     };
     // pg_terminate_backend while the INSERT runs: PostgreSQL aborts it and answers 57P01, which
@@ -262,7 +262,7 @@ async fn writes_on_connections_the_server_closed_while_idle_are_retried_not_ambi
 async fn a_unique_violation_is_attempted_exactly_once() {
     let test = TestDb::new().await.unwrap();
     let db = Db::connect(config(test.url())).await.unwrap();
-    insert_into::<LoginAttempts>().values(login_attempts::Insert::new("x".into(), true)).execute(&db).await.unwrap();
+    insert_into::<LoginAttempts>().values(login_attempts::Insert::new("x", true)).execute(&db).await.unwrap();
     insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
     let logs = capture(async || {
         let err = insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap_err();
@@ -322,38 +322,18 @@ async fn a_server_that_stays_down_is_unavailable_after_the_connect_timeout_and_t
     assert_eq!(rows, vec![("ann".to_owned(),)]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_password_through_the_pool_fails_at_once_without_leaking_it() {
-    let test = TestDb::new().await.unwrap();
+/// The test database's URL with another password (`None`: none at all), and what connecting a
+/// pool to it gives, with the logs of the attempt and how long it took.
+async fn connect_with_password(test: &TestDb, password: Option<&str>) -> (Error, String, Duration) {
     let raw = test.url().to_url_with_password();
     let (head, rest) = raw.split_once('@').unwrap();
     let user = head.rsplit_once(':').unwrap().0;
-    let password = "P00l-Wr0ng-Secret";
-    let url: DatabaseUrl = format!("{user}:{password}@{rest}").parse().unwrap();
-    let started = Instant::now();
-    let logs_and_err = Arc::new(Mutex::new(None));
-    let slot = logs_and_err.clone();
-    let logs = capture(async move || {
-        *slot.lock().unwrap() = Some(Db::connect(config(&url)).await.unwrap_err());
-    })
-    .await;
-    let err = logs_and_err.lock().unwrap().take().unwrap();
-    assert!(matches!(err, Error::Connect { .. }), "{err}");
-    assert_eq!(err.sqlstate(), Some("28P01"));
-    assert!(!err.is_transient(), "a wrong password is not retried");
-    assert!(started.elapsed() < Duration::from_secs(2), "no waiting for the pool timeout");
-    assert!(!format!("{err} {err:?} {logs}").contains(password), "{err:?} {logs}");
-    assert!(!logs.contains("retrying"), "{logs}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_password_is_a_configuration_error_not_retried() {
-    let test = TestDb::new().await.unwrap();
-    // The local cluster asks for a password over TCP (SCRAM); the URL has none.
-    let raw = test.url().to_url_with_password();
-    let (head, rest) = raw.split_once('@').unwrap();
-    let user = head.rsplit_once(':').unwrap().0;
-    let url: DatabaseUrl = format!("{user}@{rest}").parse().unwrap();
+    let url: DatabaseUrl = match password {
+        Some(p) => format!("{user}:{p}@{rest}"),
+        None => format!("{user}@{rest}"),
+    }
+    .parse()
+    .unwrap();
     let started = Instant::now();
     let out = Arc::new(Mutex::new(None));
     let slot = out.clone();
@@ -362,10 +342,32 @@ async fn a_missing_password_is_a_configuration_error_not_retried() {
     })
     .await;
     let err = out.lock().unwrap().take().unwrap();
+    (err, logs, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_through_the_pool_fails_at_once_without_leaking_it() {
+    let test = TestDb::new().await.unwrap();
+    let password = "P00l-Wr0ng-Secret";
+    let (err, logs, took) = connect_with_password(&test, Some(password)).await;
+    assert!(matches!(err, Error::Connect { .. }), "{err}");
+    assert_eq!(err.sqlstate(), Some("28P01"));
+    assert_eq!(err.kind(), taulu::ErrorKind::Authentication);
+    assert!(!err.is_transient(), "a wrong password is not retried");
+    assert!(took < Duration::from_secs(2), "no waiting for the pool timeout");
+    assert!(!format!("{err} {err:?} {logs}").contains(password), "{err:?} {logs}");
+    assert!(!logs.contains("retrying"), "{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_password_is_a_configuration_error_not_retried() {
+    let test = TestDb::new().await.unwrap();
+    // The local cluster asks for a password over TCP (SCRAM); the URL has none.
+    let (err, logs, took) = connect_with_password(&test, None).await;
     assert_eq!(err.kind(), taulu::ErrorKind::Config, "{err}");
     assert!(!err.is_transient());
     assert!(!logs.contains("retrying"), "a configuration error is not retried: {logs}");
-    assert!(started.elapsed() < Duration::from_secs(2), "no waiting for the connect timeout");
+    assert!(took < Duration::from_secs(2), "no waiting for the connect timeout");
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -391,9 +393,7 @@ async fn conflicting_serializable_transactions_both_commit_with_retry() {
                     barrier.wait().await;
                 }
                 insert_into::<LoginAttempts>()
-                    .values(
-                        login_attempts::Insert::new("ser".into(), true).with_user_agent(format!("{name} saw {seen}")),
-                    )
+                    .values(login_attempts::Insert::new("ser", true).with_user_agent(format!("{name} saw {seen}")))
                     .execute(tx)
                     .await?;
                 Ok(seen)
@@ -674,7 +674,7 @@ async fn with_the_statement_cache_off_builder_queries_use_unnamed_statements() {
     cfg.statement_cache_size = 0; // the PgBouncer (transaction pooling) setting
     let db = Db::connect(cfg).await.unwrap();
     insert_into::<Users>()
-        .values(new_user("ann").with_system_role(Sysrole::Admin).with_display_name("Ann".into()))
+        .values(new_user("ann").with_system_role(Sysrole::Admin).with_display_name("Ann"))
         .execute(&db)
         .await
         .unwrap();
@@ -730,11 +730,7 @@ async fn every_error_kind_comes_from_a_real_failure() {
         (ErrorKind::UniqueViolation, Some("users_username_key"), Some("users"))
     );
     assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION));
-    let err = insert_into::<Orgs>()
-        .values(orgs::Insert::new("Bad".into(), "Not A Slug".into()))
-        .execute(&db)
-        .await
-        .unwrap_err();
+    let err = insert_into::<Orgs>().values(orgs::Insert::new("Bad", "Not A Slug")).execute(&db).await.unwrap_err();
     assert_eq!((err.kind(), err.constraint()), (ErrorKind::CheckViolation, Some("orgs_slug_format")));
     let err = insert_into::<taulu::schema::Members>()
         .values(taulu::schema::members::Insert::new(uuid::Uuid::from_u128(rand_id()), ann))
@@ -860,7 +856,7 @@ async fn a_connection_lost_during_commit_is_ambiguous_and_statements_in_transact
     let db = Db::connect(cfg).await.unwrap();
     let err = db
         .transaction(async |tx| {
-            insert_into::<LoginAttempts>().values(login_attempts::Insert::new("die".into(), true)).execute(tx).await?;
+            insert_into::<LoginAttempts>().values(login_attempts::Insert::new("die", true)).execute(tx).await?;
             Ok(())
         })
         .await
@@ -868,7 +864,7 @@ async fn a_connection_lost_during_commit_is_ambiguous_and_statements_in_transact
     assert!(matches!(err, Error::Ambiguous { .. }), "{err}");
     let err = db
         .transaction_with_retry(taulu::IsolationLevel::ReadCommitted, async |tx| {
-            insert_into::<LoginAttempts>().values(login_attempts::Insert::new("die".into(), true)).execute(tx).await?;
+            insert_into::<LoginAttempts>().values(login_attempts::Insert::new("die", true)).execute(tx).await?;
             Ok(())
         })
         .await

@@ -197,8 +197,7 @@ async fn inserts_and_rows_follow_required_optional_and_defaulted_columns() {
     let db = TestDb::new().await.unwrap();
     let c = db.client();
 
-    let insert =
-        users::Insert::new("ann".into(), "ann@example.com".into(), "hash".into()).with_display_name("Ann".into());
+    let insert = users::Insert::new("ann", "ann@example.com", "hash").with_display_name("Ann");
     assert_eq!(
         insert.clone().into_values().iter().map(|v| v.column).collect::<Vec<_>>(),
         ["username", "email", "password_hash", "display_name"],
@@ -210,13 +209,13 @@ async fn inserts_and_rows_follow_required_optional_and_defaulted_columns() {
     assert!(user.created_at <= chrono::Utc::now());
 
     // Identity ALWAYS columns are not part of the insert type; nullable ones are optional.
-    let attempt = login_attempts::Insert::new("ann".into(), false).with_user_id(user.id);
+    let attempt = login_attempts::Insert::new("ann", false).with_user_id(user.id);
     assert_eq!(
         attempt.clone().into_values().iter().map(|v| v.column).collect::<Vec<_>>(),
         ["identifier", "success", "user_id"]
     );
     let first: login_attempts::Row = insert_returning(c, &attempt).await;
-    let second: login_attempts::Row = insert_returning(c, &login_attempts::Insert::new("eve".into(), false)).await;
+    let second: login_attempts::Row = insert_returning(c, &login_attempts::Insert::new("eve", false)).await;
     assert_eq!(second.id, first.id + 1, "ids come from the identity");
     assert_eq!((first.user_id, second.user_id), (Some(user.id), None));
     assert_eq!(LoginAttempts::NAME, "login_attempts");

@@ -403,13 +403,42 @@ impl Ctx<'_> {
             let doc = format!("`{name}`; `None` leaves it out of the INSERT (its default or NULL applies).");
             quote!(#[doc = #doc] pub #f: ::core::option::Option<#t>)
         });
-        let new_args = required.iter().map(|(f, t, ..)| quote!(#f: #t));
-        let new_req = required.iter().map(|(f, ..)| quote!(#f));
+        // Arguments are named after their columns. Text and bytea ones take anything that
+        // converts (`&str`, `&[u8]`) through `ValueFor<column>`, so a wrong value is reported by
+        // column name; the others take the column's type itself, so `"::1".parse()?` and
+        // `Default::default()` still infer.
+        let converts = |t: &TokenStream| {
+            let t = t.to_string().replace(' ', "");
+            t.ends_with("string::String") || t.ends_with("vec::Vec<u8>")
+        };
+        let value_for = |f: &Ident, t: &TokenStream| {
+            if converts(t) { quote!(impl ::taulu::query::ValueFor<super::#f, #t>) } else { quote!(#t) }
+        };
+        let into_value = |f: &Ident, t: &TokenStream, v: TokenStream| {
+            if converts(t) { quote!(<_ as ::taulu::query::ValueFor<super::#f, #t>>::into_value(#v)) } else { v }
+        };
+        let new_args = required.iter().map(|(f, t, ..)| {
+            let ty = value_for(f, t);
+            quote!(#f: #ty)
+        });
+        let new_req = required.iter().map(|(f, t, ..)| {
+            let v = into_value(f, t, quote!(#f));
+            quote!(#f: #v)
+        });
         let new_opt = optional.iter().map(|(f, ..)| quote!(#f: ::core::option::Option::None));
         let setters = optional.iter().map(|(f, t, name, ..)| {
             let setter = format_ident!("with_{}", f.to_string().trim_start_matches("r#"));
             let doc = format!("Sets `{name}`.");
-            quote! { #[doc = #doc] #[must_use] pub fn #setter(mut self, value: #t) -> Self { self.#f = ::core::option::Option::Some(value); self } }
+            let ty = value_for(f, t);
+            let v = into_value(f, t, quote!(value));
+            quote! {
+                #[doc = #doc]
+                #[must_use]
+                pub fn #setter(mut self, value: #ty) -> Self {
+                    self.#f = ::core::option::Option::Some(#v);
+                    self
+                }
+            }
         });
         let cast_tokens = |c: &Option<String>| match c {
             Some(c) => quote!(::core::option::Option::Some(#c)),

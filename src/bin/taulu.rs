@@ -297,8 +297,8 @@ async fn builder_flows(db: &taulu::Db) -> Result<()> {
 
     let ann: users::Row = insert_into::<Users>()
         .values(
-            users::Insert::new(ann_name.clone(), format!("{ann_name}@example.com"), "argon2id$...".into())
-                .with_display_name("Ann".into()),
+            users::Insert::new(ann_name.clone(), format!("{ann_name}@example.com"), "argon2id$...")
+                .with_display_name("Ann"),
         )
         .returning_all()
         .fetch_one(db)
@@ -308,7 +308,7 @@ async fn builder_flows(db: &taulu::Db) -> Result<()> {
         ann.username, ann.id, ann.system_role, ann.created_at
     );
     let (bob_id,) = insert_into::<Users>()
-        .values(users::Insert::new(bob_name.clone(), format!("{bob_name}@example.com"), "argon2id$...".into()))
+        .values(users::Insert::new(bob_name.clone(), format!("{bob_name}@example.com"), "argon2id$..."))
         .returning((users::id,))
         .fetch_one(db)
         .await?;
@@ -342,8 +342,7 @@ async fn builder_flows(db: &taulu::Db) -> Result<()> {
     let expires = chrono::Utc::now() + chrono::Duration::days(30);
     let (session_id, session_expires) = insert_into::<Sessions>()
         .values(
-            sessions::Insert::new(ann.id, rand::random::<[u8; 32]>().to_vec(), expires)
-                .with_user_agent("taulu-demo".into()),
+            sessions::Insert::new(ann.id, rand::random::<[u8; 32]>().to_vec(), expires).with_user_agent("taulu-demo"),
         )
         .returning((sessions::id, sessions::expires_at))
         .fetch_one(db)
@@ -351,7 +350,7 @@ async fn builder_flows(db: &taulu::Db) -> Result<()> {
     println!("   opened session {session_id}, expires {session_expires}");
 
     let (org_id, org_name) = insert_into::<Orgs>()
-        .values(orgs::Insert::new("Acme".into(), slug.clone()))
+        .values(orgs::Insert::new("Acme", slug.clone()))
         .returning((orgs::id, orgs::name))
         .fetch_one(db)
         .await?;
@@ -380,7 +379,7 @@ async fn builder_flows(db: &taulu::Db) -> Result<()> {
     let rolled_back = db
         .transaction(async |tx| {
             insert_into::<Users>()
-                .values(users::Insert::new(format!("carol-{tag}"), format!("carol-{tag}@example.com"), "x".into()))
+                .values(users::Insert::new(format!("carol-{tag}"), format!("carol-{tag}@example.com"), "x"))
                 .execute(tx)
                 .await?;
             // Same email as ann, differently cased: the unique index refuses it, the whole
@@ -389,7 +388,7 @@ async fn builder_flows(db: &taulu::Db) -> Result<()> {
                 .values(users::Insert::new(
                     format!("dave-{tag}"),
                     format!("{}@EXAMPLE.com", ann_name.to_uppercase()),
-                    "x".into(),
+                    "x",
                 ))
                 .execute(tx)
                 .await?;

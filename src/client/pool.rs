@@ -174,15 +174,16 @@ impl Db {
         let started = Instant::now();
         let deadline = started + self.connect_timeout;
         let mut backoff = Backoff::until(self.retry, deadline);
-        let mut failed_before = false;
+        let mut last: Option<Error> = None;
         let conn = loop {
-            match self.checkout_until(deadline, started, failed_before).await {
+            let e = match self.checkout_until(deadline, started, last.is_some()).await {
                 Ok(conn) => break Ok(conn),
-                Err(Failed::Retry(e)) => {
-                    failed_before = true;
-                    if !backoff.pause("connect", &e).await {
-                        break Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(e) });
-                    }
+                Err(Failed::Retry(e)) => e,
+                Err(Failed::Final(Error::Unavailable { .. })) if last.is_some() => {
+                    // The deadline came while waiting after connect failures: report the last one.
+                    let e = last.take().expect("checked");
+                    tracing::warn!(target: "taulu::retry", attempt = backoff.attempt(), error = %e, class = "connect", "giving up");
+                    break Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(e) });
                 }
                 Err(Failed::Final(e)) => {
                     if matches!(e, Error::Unavailable { .. }) {
@@ -190,7 +191,11 @@ impl Db {
                     }
                     break Err(e);
                 }
+            };
+            if !backoff.pause("connect", &e).await {
+                break Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(e) });
             }
+            last = Some(e);
         };
         tracing::debug!(target: "taulu::pool", waited_us = started.elapsed().as_micros() as u64, ok = conn.is_ok(), "checkout waited");
         conn

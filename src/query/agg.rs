@@ -214,12 +214,14 @@ pub struct AggCompare<X> {
 }
 
 impl<S> Condition<S, ()> for AggCompare<CountAll> {
+    type Kind = super::expr::Aggregate;
     fn into_node(self) -> Node {
         Node::binary(self.node, self.op, Node::Param(self.value, None))
     }
 }
 
 impl<S, I, C: InScope<S, I>, K> Condition<S, I> for AggCompare<Agg<C, K>> {
+    type Kind = super::expr::Aggregate;
     fn into_node(self) -> Node {
         Node::binary(self.node, self.op, Node::Param(self.value, None))
     }

@@ -109,7 +109,7 @@ impl Transactional for tokio_postgres::Transaction<'_> {
 /// use taulu::schema::{Users, users};
 /// let id = taulu::transaction(client, async |tx| {
 ///     let (id,) = insert_into::<Users>()
-///         .values(users::Insert::new("ann".into(), "ann@example.com".into(), "h".into()))
+///         .values(users::Insert::new("ann", "ann@example.com", "h"))
 ///         .returning((users::id,))
 ///         .fetch_one(tx)
 ///         .await?;

@@ -17,9 +17,44 @@ use super::{
     label = "uses a column whose table is not in this query's FROM/JOIN scope"
 )]
 pub trait Condition<S, I> {
+    /// [`Plain`], or [`Aggregate`] when it uses an aggregate (allowed in HAVING only).
+    type Kind: Aggregation;
     #[doc(hidden)]
     fn into_node(self) -> Node;
 }
+
+/// Whether an expression uses an aggregate: [`Plain`] or [`Aggregate`].
+pub trait Aggregation {
+    /// [`Aggregate`] if either is.
+    type Or<B: Aggregation>: Aggregation;
+}
+
+/// Uses no aggregate.
+pub struct Plain;
+/// Uses an aggregate (`count`, `sum`, `avg`, `min`, `max`).
+pub struct Aggregate;
+
+impl Aggregation for Plain {
+    type Or<B: Aggregation> = B;
+}
+impl Aggregation for Aggregate {
+    type Or<B: Aggregation> = Aggregate;
+}
+
+/// Conditions allowed in WHERE (and an UPDATE's or DELETE's WHERE): no aggregates.
+#[diagnostic::on_unimplemented(
+    message = "an aggregate cannot be used in WHERE",
+    label = "this condition uses an aggregate (count, sum, avg, min, max)",
+    note = "WHERE filters rows before they are grouped: filter on aggregates with `.having(..)`"
+)]
+pub trait NoAggregate {}
+impl NoAggregate for Plain {}
+
+/// A condition for WHERE: over the scope `S`, and without aggregates. (One bound instead of a
+/// `Condition` bound plus a bound on its `Kind`, so a column outside the scope is reported once.)
+pub trait WhereCondition<S, I>: Condition<S, I> {}
+
+impl<S, I, E: Condition<S, I>> WhereCondition<S, I> for E where E::Kind: NoAggregate {}
 
 fn col<C: Column>() -> Node {
     Node::Column { table: <C::Table as super::Table>::NAME, column: C::NAME }
@@ -38,6 +73,7 @@ pub struct Compare<C> {
 }
 
 impl<S, I, C: InScope<S, I>> Condition<S, I> for Compare<C> {
+    type Kind = Plain;
     fn into_node(self) -> Node {
         Node::binary(col::<C>(), self.op, value::<C>(self.value))
     }
@@ -51,6 +87,7 @@ pub struct CompareColumns<A, B> {
 }
 
 impl<S, IA, IB, A: InScope<S, IA>, B: InScope<S, IB>> Condition<S, (IA, IB)> for CompareColumns<A, B> {
+    type Kind = Plain;
     fn into_node(self) -> Node {
         Node::binary(col::<A>(), self.op, col::<B>())
     }
@@ -64,6 +101,7 @@ pub struct IsNull<C> {
 }
 
 impl<S, I, C: InScope<S, I>> Condition<S, I> for IsNull<C> {
+    type Kind = Plain;
     fn into_node(self) -> Node {
         Node::Postfix(Box::new(col::<C>()), if self.negated { "IS NOT NULL" } else { "IS NULL" })
     }
@@ -78,6 +116,7 @@ pub struct InList<C> {
 }
 
 impl<S, I, C: InScope<S, I>> Condition<S, I> for InList<C> {
+    type Kind = Plain;
     fn into_node(self) -> Node {
         Node::InList {
             lhs: Box::new(col::<C>()),
@@ -96,6 +135,7 @@ pub struct Between<C> {
 }
 
 impl<S, I, C: InScope<S, I>> Condition<S, I> for Between<C> {
+    type Kind = Plain;
     fn into_node(self) -> Node {
         Node::Between {
             lhs: Box::new(col::<C>()),
@@ -110,6 +150,7 @@ impl<S, I, C: InScope<S, I>> Condition<S, I> for Between<C> {
 pub struct And<A, B>(A, B);
 
 impl<S, IA, IB, A: Condition<S, IA>, B: Condition<S, IB>> Condition<S, (IA, IB)> for And<A, B> {
+    type Kind = <A::Kind as Aggregation>::Or<B::Kind>;
     fn into_node(self) -> Node {
         Node::And(vec![self.0.into_node(), self.1.into_node()])
     }
@@ -120,6 +161,7 @@ impl<S, IA, IB, A: Condition<S, IA>, B: Condition<S, IB>> Condition<S, (IA, IB)>
 pub struct Or<A, B>(A, B);
 
 impl<S, IA, IB, A: Condition<S, IA>, B: Condition<S, IB>> Condition<S, (IA, IB)> for Or<A, B> {
+    type Kind = <A::Kind as Aggregation>::Or<B::Kind>;
     fn into_node(self) -> Node {
         Node::Or(vec![self.0.into_node(), self.1.into_node()])
     }
@@ -130,6 +172,7 @@ impl<S, IA, IB, A: Condition<S, IA>, B: Condition<S, IB>> Condition<S, (IA, IB)>
 pub struct Not<A>(A);
 
 impl<S, I, A: Condition<S, I>> Condition<S, I> for Not<A> {
+    type Kind = A::Kind;
     fn into_node(self) -> Node {
         Node::Not(Box::new(self.0.into_node()))
     }
@@ -181,7 +224,30 @@ impl<C> Ordered<C> {
     }
 }
 
-/// Something ORDER BY accepts over scope `S`: a column (ascending) or [`Ordered`].
+/// A sort key: a column (ascending) or a column with a direction ([`Ordered`]).
+pub trait OrderKey {
+    /// The column it sorts by.
+    type Column: Column;
+    #[doc(hidden)]
+    fn order(&self) -> Order;
+}
+
+impl<C: Column> OrderKey for C {
+    type Column = C;
+    fn order(&self) -> Order {
+        Order { desc: false, nulls: None }
+    }
+}
+
+impl<C: Column> OrderKey for Ordered<C> {
+    type Column = C;
+    fn order(&self) -> Order {
+        self.order
+    }
+}
+
+/// Something ORDER BY accepts over scope `S`: a sort key whose column is in scope. One impl, so
+/// a column outside the scope is reported as such (by [`InScope`]), whatever its direction.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot order this query",
     label = "not a column of a table in this query's FROM/JOIN scope",
@@ -192,16 +258,12 @@ pub trait OrderItem<S, I> {
     fn into_order(self) -> (Node, Order);
 }
 
-#[diagnostic::do_not_recommend]
-impl<S, I, C: InScope<S, I>> OrderItem<S, I> for C {
+impl<S, I, K: OrderKey> OrderItem<S, I> for K
+where
+    K::Column: InScope<S, I>,
+{
     fn into_order(self) -> (Node, Order) {
-        (col::<C>(), Order { desc: false, nulls: None })
-    }
-}
-
-impl<S, I, C: InScope<S, I>> OrderItem<S, I> for Ordered<C> {
-    fn into_order(self) -> (Node, Order) {
-        (col::<C>(), self.order)
+        (col::<K::Column>(), self.order())
     }
 }
 

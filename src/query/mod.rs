@@ -4,32 +4,37 @@
 //! produced here.
 
 mod agg;
+mod delete;
 mod dml;
 mod exec;
 mod expr;
+mod insert;
 mod render;
 mod scope;
 mod select;
 mod sub;
+mod update;
 mod value;
 
 pub use agg::{
     Agg, AggCompare, AggKind, AggOut, As, Averageable, CountAll, Summable, Unwrapped, avg, count, count_all, max, min,
     sum,
 };
-pub use dml::{
-    ColumnsOf, Dml, InsertInto, NoReturning, NullableColumn, OnConflictTarget, Only, Returning, ReturningAll,
-    delete_from, insert_into, update,
-};
+pub use delete::{Delete, delete_from};
+pub use dml::{ColumnOfTable, ColumnsOf, NoReturning, NullableColumn, Only, Returning, ReturningAll, misuse};
 pub use exec::{Compiled, Executor, Transactional, transaction};
 pub use expr::{
-    And, Between, BoolExt, ColumnExt, Compare, CompareColumns, Condition, InList, IsNull, Not, Or, OrderItem, Ordered,
-    Text, escape_like, not,
+    Aggregate, Aggregation, And, Between, BoolExt, ColumnExt, Compare, CompareColumns, Condition, InList, IsNull,
+    NoAggregate, Not, Or, OrderItem, OrderKey, Ordered, Plain, Text, WhereCondition, escape_like, not,
 };
+pub use insert::{Insert, InsertInto, OnConflictTarget, Upsert, insert_into};
 pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
-pub use select::{AllColumns, FromTable, NoColumns, Query, Select, SelectItemOf, Selected, Selection, select_from};
+pub use select::{
+    AllColumns, FromTable, JoinedTo, NoColumns, Query, Select, SelectItemOf, Selected, Selection, select_from,
+};
 pub use sub::{InSelect, InSelectExt, Scalar, Sql, scalar, sql};
-pub use value::{Bind, Param};
+pub use update::{HasSet, NoSet, Update, update};
+pub use value::{Bind, NoneIsNotAValueUseIsNullOrSetNull, Param, ValueFor};
 
 use crate::{Error, meta};
 

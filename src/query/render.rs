@@ -18,6 +18,8 @@ pub struct TableRef {
 pub enum Node {
     /// `"table"."column"`.
     Column { table: &'static str, column: &'static str },
+    /// `EXCLUDED."column"`: the row proposed for insertion, in ON CONFLICT DO UPDATE.
+    Excluded(&'static str),
     /// `$n`, cast to `cast` when the column is domain-typed.
     Param(Param, Option<&'static str>),
     /// `lhs op rhs` (both sides in one allocation).
@@ -138,6 +140,68 @@ impl SelectCore {
     }
 }
 
+/// One row of an INSERT: per column, a value (and its cast) or `None` for DEFAULT.
+#[doc(hidden)]
+pub type InsertRow = Vec<Option<(Param, Option<&'static str>)>>;
+
+/// What ON CONFLICT names: nothing (any constraint), columns, or a constraint by name.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub enum ConflictTarget {
+    Any,
+    Columns(Vec<&'static str>),
+    Constraint(&'static str),
+}
+
+/// What ON CONFLICT does.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub enum ConflictAction {
+    Nothing,
+    /// `DO UPDATE SET c = <node>, .. [WHERE ..]`.
+    Update {
+        sets: Vec<(&'static str, Node)>,
+        wheres: Vec<Node>,
+    },
+}
+
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct OnConflict {
+    pub target: ConflictTarget,
+    pub action: ConflictAction,
+}
+
+/// An INSERT, untyped.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct InsertCore {
+    pub table: TableRef,
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<InsertRow>,
+    pub on_conflict: Option<OnConflict>,
+    pub returning: Vec<SelectItem>,
+}
+
+/// An UPDATE, untyped.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct UpdateCore {
+    pub table: TableRef,
+    pub sets: Vec<(&'static str, Node)>,
+    pub wheres: Vec<Node>,
+    pub returning: Vec<SelectItem>,
+}
+
+/// A DELETE, untyped.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct DeleteCore {
+    pub table: TableRef,
+    pub wheres: Vec<Node>,
+    pub returning: Vec<SelectItem>,
+}
+
 /// SQL text plus parameters.
 pub(crate) struct Writer {
     pub sql: String,
@@ -204,11 +268,32 @@ impl Writer {
         }
     }
 
+    /// Conditions joined by AND or OR: a raw fragment among them gets parentheses, so that
+    /// `sql("a OR b")` AND `c` means what it says.
+    fn push_operands(&mut self, nodes: &[Node], sep: &str) {
+        for (i, n) in nodes.iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(sep);
+            }
+            if matches!(n, Node::Raw(_)) {
+                self.sql.push('(');
+                self.push_node(n);
+                self.sql.push(')');
+            } else {
+                self.push_node(n);
+            }
+        }
+    }
+
     pub fn push_node(&mut self, node: &Node) {
         match node {
             Node::Column { table, column } => {
                 self.push_ident(table);
                 self.sql.push('.');
+                self.push_ident(column);
+            }
+            Node::Excluded(column) => {
+                self.push_sql("EXCLUDED.");
                 self.push_ident(column);
             }
             Node::Param(p, cast) => self.push_bind(p, *cast),
@@ -226,12 +311,12 @@ impl Writer {
             Node::And(items) | Node::Or(items) if items.len() == 1 => self.push_node(&items[0]),
             Node::And(items) => {
                 self.sql.push('(');
-                self.push_list(items, " AND ");
+                self.push_operands(items, " AND ");
                 self.sql.push(')');
             }
             Node::Or(items) => {
                 self.sql.push('(');
-                self.push_list(items, " OR ");
+                self.push_operands(items, " OR ");
                 self.sql.push(')');
             }
             Node::Not(inner) => match &**inner {
@@ -311,8 +396,116 @@ impl Writer {
         if conditions.len() == 1 {
             self.push_node(&conditions[0]);
         } else {
-            self.push_list(conditions, " AND ");
+            self.push_operands(conditions, " AND ");
         }
+    }
+
+    /// `RETURNING items`, aliases included.
+    fn push_returning(&mut self, items: &[SelectItem]) {
+        if items.is_empty() {
+            return;
+        }
+        self.push_sql(" RETURNING ");
+        self.push_items(items);
+    }
+
+    fn push_items(&mut self, items: &[SelectItem]) {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.push_sql(", ");
+            }
+            self.push_node(&item.node);
+            if let Some(alias) = item.alias {
+                self.push_sql(" AS ");
+                self.push_ident(alias);
+            }
+        }
+    }
+
+    fn push_sets(&mut self, sets: &[(&'static str, Node)]) {
+        for (i, (column, value)) in sets.iter().enumerate() {
+            if i > 0 {
+                self.push_sql(", ");
+            }
+            self.push_ident(column);
+            self.push_sql(" = ");
+            self.push_node(value);
+        }
+    }
+
+    pub fn push_insert(&mut self, q: &InsertCore) {
+        self.push_sql("INSERT INTO ");
+        self.push_table(q.table);
+        if q.columns.is_empty() {
+            self.push_sql(" DEFAULT VALUES");
+        } else {
+            self.push_sql(" (");
+            for (i, c) in q.columns.iter().enumerate() {
+                if i > 0 {
+                    self.push_sql(", ");
+                }
+                self.push_ident(c);
+            }
+            self.push_sql(") VALUES ");
+            for (r, row) in q.rows.iter().enumerate() {
+                self.push_sql(if r > 0 { ", (" } else { "(" });
+                for (i, v) in row.iter().enumerate() {
+                    if i > 0 {
+                        self.push_sql(", ");
+                    }
+                    match v {
+                        Some((p, cast)) => self.push_bind(p, *cast),
+                        None => self.push_sql("DEFAULT"),
+                    }
+                }
+                self.push_sql(")");
+            }
+        }
+        if let Some(oc) = &q.on_conflict {
+            self.push_sql(" ON CONFLICT");
+            match &oc.target {
+                ConflictTarget::Any => {}
+                ConflictTarget::Columns(columns) => {
+                    self.push_sql(" (");
+                    for (i, c) in columns.iter().enumerate() {
+                        if i > 0 {
+                            self.push_sql(", ");
+                        }
+                        self.push_ident(c);
+                    }
+                    self.push_sql(")");
+                }
+                ConflictTarget::Constraint(name) => {
+                    self.push_sql(" ON CONSTRAINT ");
+                    self.push_ident(name);
+                }
+            }
+            match &oc.action {
+                ConflictAction::Nothing => self.push_sql(" DO NOTHING"),
+                ConflictAction::Update { sets, wheres } => {
+                    self.push_sql(" DO UPDATE SET ");
+                    self.push_sets(sets);
+                    self.push_conditions(" WHERE ", wheres);
+                }
+            }
+        }
+        self.push_returning(&q.returning);
+    }
+
+    pub fn push_update(&mut self, q: &UpdateCore) {
+        self.push_sql("UPDATE ");
+        self.push_table(q.table);
+        self.push_sql(" SET ");
+        self.push_sets(&q.sets);
+        self.push_conditions(" WHERE ", &q.wheres);
+        self.push_returning(&q.returning);
+    }
+
+    pub fn push_delete(&mut self, q: &DeleteCore) {
+        self.push_sql("DELETE FROM ");
+        self.push_table(q.table);
+        self.push_conditions(" WHERE ", &q.wheres);
+        self.push_returning(&q.returning);
     }
 
     pub fn push_select(&mut self, q: &SelectCore) {
@@ -329,16 +522,7 @@ impl Writer {
         if q.items.is_empty() {
             self.push_sql("1");
         }
-        for (i, item) in q.items.iter().enumerate() {
-            if i > 0 {
-                self.push_sql(", ");
-            }
-            self.push_node(&item.node);
-            if let Some(alias) = item.alias {
-                self.push_sql(" AS ");
-                self.push_ident(alias);
-            }
-        }
+        self.push_items(&q.items);
         self.push_sql(" FROM ");
         self.push_table(q.from);
         for j in &q.joins {

@@ -9,7 +9,7 @@ use tokio_postgres::types::FromSql;
 use super::{
     Column, FromRow, NotNull, Nullable, Table,
     exec::{Compiled, Executor},
-    expr::{Condition, OrderItem},
+    expr::{Condition, OrderItem, WhereCondition},
     render::{Distinct, Join, JoinKind, Node, SelectCore, SelectItem, TableRef, Writer},
     scope::{Comparable, Cons, Contains, Entry, InScope, Nil},
     value::{Bind, Param},
@@ -70,11 +70,24 @@ where
     type Table = <Cons<H2, R> as FromTable>::Table;
 }
 
+/// The second column of a join: one of a table the query already has.
+#[diagnostic::on_unimplemented(
+    message = "column `{Self}` is not from a table this query already has",
+    label = "the second column of a join must belong to a table already in the query",
+    note = "`inner_join(a, b)` / `left_join(a, b)` join the table of `a`, the FIRST column, ON a = b: \
+            write the column of the table being joined first (`.inner_join(orgs::id, members::org_id)`)"
+)]
+pub trait JoinedTo<S, I>: Column {}
+
+#[diagnostic::do_not_recommend]
+impl<S, I, C: InScope<S, I>> JoinedTo<S, I> for C {}
+
 /// One item of a select list over scope `S`: a column (reads as `Out`).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a column of a table in this query",
-    label = "its table is not in this query's FROM/JOIN scope",
-    note = "join its table first (inner_join / left_join); in INSERT/UPDATE/DELETE only the statement's table is in scope"
+    message = "`{Self}` cannot be selected in this query",
+    label = "not a column of this query's tables, an aggregate or a scalar subquery",
+    note = "a column must come from a table in FROM/JOIN (in INSERT/UPDATE/DELETE: the statement's table); \
+            a raw `sql(..)` fragment has no Rust type, so it cannot be selected"
 )]
 pub trait SelectItemOf<S, I> {
     /// The Rust type it reads as.
@@ -238,8 +251,9 @@ impl<S, C> Select<S, C> {
         self
     }
 
-    /// `WHERE condition`; successive calls combine with AND.
-    pub fn where_<E: Condition<S, I>, I>(mut self, condition: E) -> Self {
+    /// `WHERE condition`; successive calls combine with AND. Aggregates belong in
+    /// [`having`](Self::having).
+    pub fn where_<E: WhereCondition<S, I>, I>(mut self, condition: E) -> Self {
         self.core.wheres.push(condition.into_node());
         self
     }
@@ -263,7 +277,7 @@ impl<S, C> Select<S, C> {
     pub fn inner_join<A, B, I, TableJoinedTwice>(mut self, a: A, b: B) -> Select<Cons<Entry<A::Table, NotNull>, S>, C>
     where
         A: Column,
-        B: InScope<S, I> + Comparable<A>,
+        B: JoinedTo<S, I> + Comparable<A>,
         Cons<Entry<A::Table, NotNull>, S>: Contains<A::Table, TableJoinedTwice>,
     {
         self.core.joins.push(join::<A, B>(JoinKind::Inner, a, b));
@@ -274,7 +288,7 @@ impl<S, C> Select<S, C> {
     pub fn left_join<A, B, I, TableJoinedTwice>(mut self, a: A, b: B) -> Select<Cons<Entry<A::Table, Nullable>, S>, C>
     where
         A: Column,
-        B: InScope<S, I> + Comparable<A>,
+        B: JoinedTo<S, I> + Comparable<A>,
         Cons<Entry<A::Table, Nullable>, S>: Contains<A::Table, TableJoinedTwice>,
     {
         self.core.joins.push(join::<A, B>(JoinKind::Left, a, b));
@@ -287,15 +301,16 @@ impl<S, C> Select<S, C> {
         self
     }
 
-    /// `LIMIT $n`.
-    pub fn limit(mut self, n: i64) -> Self {
-        self.core.limit = Some(Node::Param(Bind::<i64>::bind(n), None));
+    /// `LIMIT $n`, from any integer type (`usize` from a `len()` too); a count past `i64::MAX`
+    /// is `i64::MAX`.
+    pub fn limit(mut self, n: impl TryInto<i64>) -> Self {
+        self.core.limit = Some(Node::Param(Bind::<i64>::bind(n.try_into().unwrap_or(i64::MAX)), None));
         self
     }
 
-    /// `OFFSET $n`.
-    pub fn offset(mut self, n: i64) -> Self {
-        self.core.offset = Some(Node::Param(Bind::<i64>::bind(n), None));
+    /// `OFFSET $n`, from any integer type.
+    pub fn offset(mut self, n: impl TryInto<i64>) -> Self {
+        self.core.offset = Some(Node::Param(Bind::<i64>::bind(n.try_into().unwrap_or(i64::MAX)), None));
         self
     }
 

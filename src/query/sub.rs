@@ -25,6 +25,7 @@ pub struct InSelect<C> {
 }
 
 impl<S, I, C: InScope<S, I>> Condition<S, I> for InSelect<C> {
+    type Kind = super::expr::Plain;
     fn into_node(self) -> Node {
         let lhs = Node::Column { table: <C::Table as Table>::NAME, column: C::NAME };
         Node::InSelect { lhs: Box::new(lhs), select: Box::new(self.select), negated: self.negated }
@@ -170,6 +171,7 @@ impl Sql {
 }
 
 impl<S> Condition<S, ()> for Sql {
+    type Kind = super::expr::Plain;
     fn into_node(self) -> Node {
         self.node()
     }

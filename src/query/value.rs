@@ -81,8 +81,7 @@ impl fmt::Debug for Param {
 /// `Self` is a value for a column whose Rust type is `T`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as a value of a column of type `{T}`",
-    label = "expected a value of type `{T}`",
-    note = "to test for NULL use `.is_null()` / `.is_not_null()`, never `eq(None)`"
+    label = "expected a value of type `{T}`"
 )]
 pub trait Bind<T> {
     /// The value as a parameter.
@@ -150,8 +149,63 @@ impl Bind<String> for &String {
     }
 }
 
+/// `Option` is never a value: NULL is tested with `is_null()` and set with `set_null()`. This impl
+/// exists only so the error says that.
+impl<T, V> Bind<T> for Option<V>
+where
+    Option<V>: NoneIsNotAValueUseIsNullOrSetNull,
+{
+    fn bind(self) -> Param {
+        unreachable!("NoneIsNotAValueUseIsNullOrSetNull has no impls")
+    }
+}
+
+/// No type implements it: see the `Bind` impl for `Option`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a value: SQL compares with NULL and sets NULL differently",
+    label = "an `Option` is not a value here",
+    note = "test for NULL with `.is_null()` / `.is_not_null()`; set NULL with `.set_null(column)`; pass the value itself otherwise"
+)]
+pub trait NoneIsNotAValueUseIsNullOrSetNull {}
+
 impl<E: SqlEnum + ToSql + Send + Sync> Bind<E> for E {
     fn bind(self) -> Param {
         Param::typed(self, E::sql_type())
+    }
+}
+
+/// A value for column `C`, whose Rust type is `T`: a `T` itself, or `&str` / `&String` for text and
+/// `&[u8]` for bytea. The generated `Insert::new(..)` and `with_*` setters take their arguments as
+/// `impl ValueFor<column>`, so a wrong value is reported with the column's name.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a value for column `{C}`",
+    label = "column `{C}` takes a `{T}`"
+)]
+pub trait ValueFor<C, T = <C as crate::Column>::Rust> {
+    /// The value as the column's Rust type.
+    fn into_value(self) -> T;
+}
+
+impl<C, T> ValueFor<C, T> for T {
+    fn into_value(self) -> T {
+        self
+    }
+}
+
+impl<C> ValueFor<C, String> for &str {
+    fn into_value(self) -> String {
+        self.to_owned()
+    }
+}
+
+impl<C> ValueFor<C, String> for &String {
+    fn into_value(self) -> String {
+        self.clone()
+    }
+}
+
+impl<C> ValueFor<C, Vec<u8>> for &[u8] {
+    fn into_value(self) -> Vec<u8> {
+        self.to_vec()
     }
 }

@@ -3,5 +3,5 @@ use taulu::schema::{LoginAttempts, login_attempts};
 
 fn main() {
     // `login_attempts.id` is GENERATED ALWAYS AS IDENTITY: the insert type has no way to set it.
-    let _ = insert_into::<LoginAttempts>().values(login_attempts::Insert::new("ann".into(), false).with_id(7));
+    let _ = insert_into::<LoginAttempts>().values(login_attempts::Insert::new("ann", false).with_id(7));
 }

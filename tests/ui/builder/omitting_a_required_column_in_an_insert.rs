@@ -3,5 +3,5 @@ use taulu::schema::{Users, users};
 
 fn main() {
     // `password_hash` is NOT NULL without a default: `new` requires it.
-    let _ = insert_into::<Users>().values(users::Insert::new("ann".into(), "ann@example.com".into()));
+    let _ = insert_into::<Users>().values(users::Insert::new("ann", "ann@example.com"));
 }

@@ -2,5 +2,5 @@ use taulu::prelude::*;
 use taulu::schema::{Users, users};
 
 fn main() {
-    let _ = insert_into::<Users>().values(users::Insert::new("ann".into(), "ann@example.com".into(), 42));
+    let _ = insert_into::<Users>().values(users::Insert::new("ann", "ann@example.com", 42));
 }

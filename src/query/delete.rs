@@ -1,0 +1,93 @@
+//! The DELETE builder: `delete_from::<T>().where_(..)`, RETURNING. Only DELETE's clauses exist on
+//! its type; the untyped [`DeleteCore`] is rendered by `render.rs`.
+
+use std::marker::PhantomData;
+
+use super::{
+    Table,
+    dml::{NoReturning, Only, Returning, ReturningAll, misuse, returning_queries, run_methods},
+    exec::Compiled,
+    expr::WhereCondition,
+    render::{DeleteCore, TableRef, Writer},
+    select::Selection,
+};
+
+/// A DELETE from `T`; `R` says what it returns.
+#[must_use = "a statement does nothing until it is executed"]
+pub struct Delete<T, R = NoReturning> {
+    core: DeleteCore,
+    _p: PhantomData<fn() -> (T, R)>,
+}
+
+/// Starts a DELETE: `delete_from::<Sessions>().where_(..)`. Without a `where_`, every row goes.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::schema::{Sessions, sessions};
+/// let q = delete_from::<Sessions>().where_(sessions::revoked_at.is_not_null());
+/// assert_eq!(q.to_sql().0, r#"DELETE FROM "sessions" WHERE "sessions"."revoked_at" IS NOT NULL"#);
+/// ```
+pub fn delete_from<T: Table>() -> Delete<T> {
+    Delete {
+        core: DeleteCore {
+            table: TableRef { schema: T::SCHEMA, name: T::NAME },
+            wheres: Vec::new(),
+            returning: Vec::new(),
+        },
+        _p: PhantomData,
+    }
+}
+
+impl<T: Table, R> Delete<T, R> {
+    fn retype<R2>(self) -> Delete<T, R2> {
+        Delete { core: self.core, _p: PhantomData }
+    }
+
+    fn compiled(&self) -> Compiled {
+        let mut w = Writer::default();
+        w.push_delete(&self.core);
+        Compiled { sql: w.sql, params: w.params, read_only: false }
+    }
+
+    fn is_noop(&self) -> bool {
+        false
+    }
+
+    /// `WHERE condition`; successive calls combine with AND.
+    pub fn where_<E: WhereCondition<Only<T>, I>, I>(mut self, condition: E) -> Self {
+        self.core.wheres.push(condition.into_node());
+        self
+    }
+
+    /// `RETURNING cols` of the deleted rows.
+    pub fn returning<S: Selection<Only<T>, I>, I>(mut self, columns: S) -> Delete<T, Returning<S, I>> {
+        self.core.returning = super::dml::returning_items(columns);
+        self.retype()
+    }
+
+    /// `RETURNING` every column of the deleted rows, as the table's row struct.
+    pub fn returning_all(mut self) -> Delete<T, ReturningAll> {
+        self.core.returning = super::dml::all_columns::<T>();
+        self.retype()
+    }
+
+    run_methods!();
+
+    #[doc(hidden)]
+    pub fn set<C, V>(self, _column: C, _value: V) -> Self
+    where
+        Self: misuse::DeleteHasNoSet,
+    {
+        self
+    }
+
+    #[doc(hidden)]
+    pub fn on_conflict<X>(self, _target: X) -> Self
+    where
+        Self: misuse::OnlyInsertsConflict,
+    {
+        self
+    }
+}
+
+returning_queries!(Delete<T>);

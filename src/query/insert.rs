@@ -1,0 +1,238 @@
+//! The INSERT builder: `insert_into::<T>().values(row)`, ON CONFLICT (DO NOTHING, DO UPDATE with
+//! its own SET and WHERE), RETURNING. Only INSERT's clauses exist on its types; the untyped
+//! [`InsertCore`] is rendered by `render.rs`.
+
+use std::marker::PhantomData;
+
+use super::{
+    Insertable, Table,
+    dml::{
+        ColumnOfTable, ColumnsOf, NoReturning, Only, Returning, ReturningAll, misuse, returning_queries, run_methods,
+    },
+    exec::Compiled,
+    expr::WhereCondition,
+    render::{ConflictAction, ConflictTarget, InsertCore, Node, OnConflict, TableRef, Writer},
+    select::Selection,
+    value::Bind,
+};
+
+/// `INSERT INTO T`: give it rows with [`InsertInto::values`] / [`InsertInto::values_many`].
+#[must_use]
+pub struct InsertInto<T>(PhantomData<T>);
+
+/// Starts an INSERT.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::schema::{Users, users};
+/// let q = insert_into::<Users>()
+///     .values(users::Insert::new("ann", "ann@example.com", "hash"))
+///     .returning((users::id,));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"INSERT INTO "users" ("username", "email", "password_hash") VALUES ($1, $2, $3) RETURNING "users"."id""#
+/// );
+/// ```
+pub fn insert_into<T: Table>() -> InsertInto<T> {
+    InsertInto(PhantomData)
+}
+
+/// An INSERT into `T` with its rows; `R` says what it returns.
+#[must_use = "a statement does nothing until it is executed"]
+pub struct Insert<T, R = NoReturning> {
+    core: InsertCore,
+    _p: PhantomData<fn() -> (T, R)>,
+}
+
+impl<T: Table> InsertInto<T> {
+    /// One row.
+    pub fn values(self, row: T::Insert) -> Insert<T> {
+        self.values_many([row])
+    }
+
+    /// Several rows in one statement. A column given in some rows and not others gets `DEFAULT`
+    /// in the others. No rows at all send nothing: `execute` returns 0, `fetch_all` no rows,
+    /// `fetch_optional` `None` and `fetch_one` [`Error::NoRows`](crate::Error::NoRows).
+    pub fn values_many(self, rows: impl IntoIterator<Item = T::Insert>) -> Insert<T> {
+        let rows: Vec<Vec<super::InsertValue>> = rows.into_iter().map(Insertable::into_values).collect();
+        // Columns in table order, the union over the rows.
+        let mut columns: Vec<&'static str> =
+            T::COLUMNS.iter().copied().filter(|c| rows.iter().any(|r| r.iter().any(|v| v.column == *c))).collect();
+        if columns.is_empty() && rows.len() > 1 {
+            // Several rows of nothing but defaults: `VALUES (DEFAULT), (DEFAULT)` on the first column.
+            columns.push(T::COLUMNS[0]);
+        }
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                columns.iter().map(|c| r.iter().find(|v| v.column == *c).map(|v| (v.value.clone(), v.cast))).collect()
+            })
+            .collect::<Vec<_>>();
+        Insert {
+            core: InsertCore {
+                table: TableRef { schema: T::SCHEMA, name: T::NAME },
+                columns,
+                rows,
+                on_conflict: None,
+                returning: Vec::new(),
+            },
+            _p: PhantomData,
+        }
+    }
+}
+
+impl<T: Table> Insert<T, NoReturning> {
+    /// `ON CONFLICT (cols)`, then [`.do_nothing()`](OnConflictTarget::do_nothing) or
+    /// [`.do_update(cols)`](OnConflictTarget::do_update): the target columns must form a unique
+    /// constraint or index.
+    pub fn on_conflict<C: ColumnsOf<T, I>, I>(self, target: C) -> OnConflictTarget<T> {
+        OnConflictTarget { insert: self, target: ConflictTarget::Columns(target.names()) }
+    }
+
+    /// `ON CONFLICT ON CONSTRAINT "name"`: names a unique or exclusion constraint, which is how to
+    /// target one a column list cannot name (an expression index such as `lower(email)` is not a
+    /// constraint: use [`on_any_conflict_do_nothing`](Self::on_any_conflict_do_nothing) for it).
+    pub fn on_conflict_on_constraint(self, name: &'static str) -> OnConflictTarget<T> {
+        OnConflictTarget { insert: self, target: ConflictTarget::Constraint(name) }
+    }
+
+    /// `ON CONFLICT DO NOTHING` for any unique constraint or index (also expression indexes
+    /// such as `lower(email)`).
+    pub fn on_any_conflict_do_nothing(mut self) -> Self {
+        self.core.on_conflict = Some(OnConflict { target: ConflictTarget::Any, action: ConflictAction::Nothing });
+        self
+    }
+}
+
+/// An INSERT with an `ON CONFLICT` target, waiting for its action.
+#[must_use]
+pub struct OnConflictTarget<T> {
+    insert: Insert<T>,
+    target: ConflictTarget,
+}
+
+impl<T: Table> OnConflictTarget<T> {
+    /// `ON CONFLICT (target) DO NOTHING`.
+    pub fn do_nothing(mut self) -> Insert<T> {
+        self.insert.core.on_conflict = Some(OnConflict { target: self.target, action: ConflictAction::Nothing });
+        self.insert
+    }
+
+    /// `ON CONFLICT (target) DO UPDATE SET c = EXCLUDED.c, ..` for the given columns: an upsert
+    /// that takes the new row's values. Add [`Upsert::set`] for other assignments and
+    /// [`Upsert::where_`] to update only some conflicting rows.
+    pub fn do_update<U: ColumnsOf<T, J>, J>(self, columns: U) -> Upsert<T> {
+        let sets = columns.names().into_iter().map(|c| (c, Node::Excluded(c))).collect();
+        self.upsert(sets)
+    }
+
+    /// `ON CONFLICT (target) DO UPDATE SET column = $n`: an upsert that sets explicit values
+    /// (add more with [`Upsert::set`]).
+    pub fn do_update_set<C: ColumnOfTable<T, I>, I, V: Bind<C::Rust>>(self, column: C, value: V) -> Upsert<T> {
+        self.upsert(Vec::new()).set(column, value)
+    }
+
+    fn upsert(mut self, sets: Vec<(&'static str, Node)>) -> Upsert<T> {
+        let action = ConflictAction::Update { sets, wheres: Vec::new() };
+        self.insert.core.on_conflict = Some(OnConflict { target: self.target, action });
+        Upsert { insert: self.insert }
+    }
+}
+
+/// An INSERT .. ON CONFLICT .. DO UPDATE being built: more assignments, a WHERE on the existing
+/// row, then run it (or add RETURNING) like any INSERT.
+#[must_use = "a statement does nothing until it is executed"]
+pub struct Upsert<T> {
+    insert: Insert<T>,
+}
+
+impl<T: Table> Upsert<T> {
+    fn action(&mut self) -> (&mut Vec<(&'static str, Node)>, &mut Vec<Node>) {
+        match &mut self.insert.core.on_conflict {
+            Some(OnConflict { action: ConflictAction::Update { sets, wheres }, .. }) => (sets, wheres),
+            _ => unreachable!("an Upsert is built with a DO UPDATE action"),
+        }
+    }
+
+    /// Also `SET column = $n` when the row conflicts.
+    pub fn set<C: ColumnOfTable<T, I>, I, V: Bind<C::Rust>>(mut self, column: C, value: V) -> Self {
+        let _ = column;
+        self.action().0.push((C::NAME, Node::Param(value.bind(), C::CAST)));
+        self
+    }
+
+    /// `DO UPDATE .. WHERE condition`: update the existing row only when it holds (otherwise the
+    /// row is left as it is, and RETURNING does not return it).
+    pub fn where_<E: WhereCondition<Only<T>, I>, I>(mut self, condition: E) -> Self {
+        self.action().1.push(condition.into_node());
+        self
+    }
+
+    /// `RETURNING cols` of the inserted or updated rows.
+    pub fn returning<S: Selection<Only<T>, I>, I>(self, columns: S) -> Insert<T, Returning<S, I>> {
+        self.insert.returning(columns)
+    }
+
+    /// `RETURNING` every column of the inserted or updated rows.
+    pub fn returning_all(self) -> Insert<T, ReturningAll> {
+        self.insert.returning_all()
+    }
+
+    /// Runs the statement and returns the number of rows inserted or updated.
+    pub async fn execute<E: super::Executor>(&self, db: &E) -> Result<u64, crate::Error> {
+        self.insert.execute(db).await
+    }
+
+    /// The SQL text and its parameters.
+    pub fn to_sql(&self) -> (String, Vec<super::Param>) {
+        self.insert.to_sql()
+    }
+}
+
+impl<T: Table, R> Insert<T, R> {
+    fn compiled(&self) -> Compiled {
+        let mut w = Writer::default();
+        w.push_insert(&self.core);
+        Compiled { sql: w.sql, params: w.params, read_only: false }
+    }
+
+    fn is_noop(&self) -> bool {
+        self.core.rows.is_empty()
+    }
+
+    fn retype<R2>(self) -> Insert<T, R2> {
+        Insert { core: self.core, _p: PhantomData }
+    }
+
+    /// `RETURNING cols`: the statement then yields rows of their Rust types.
+    pub fn returning<S: Selection<Only<T>, I>, I>(mut self, columns: S) -> Insert<T, Returning<S, I>> {
+        self.core.returning = super::dml::returning_items(columns);
+        self.retype()
+    }
+
+    /// `RETURNING` every column, as the table's row struct.
+    pub fn returning_all(mut self) -> Insert<T, ReturningAll> {
+        self.core.returning = super::dml::all_columns::<T>();
+        self.retype()
+    }
+
+    run_methods!();
+
+    #[doc(hidden)]
+    pub fn where_<X>(self, _condition: X) -> Self
+    where
+        Self: misuse::InsertHasNoWhere,
+    {
+        self
+    }
+
+    #[doc(hidden)]
+    pub fn set<C, V>(self, _column: C, _value: V) -> Self
+    where
+        Self: misuse::InsertHasNoSet,
+    {
+        self
+    }
+}
+
+returning_queries!(Insert<T>);

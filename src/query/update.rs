@@ -1,0 +1,130 @@
+//! The UPDATE builder: `update::<T>().set(col, value).where_(..)`, RETURNING. An UPDATE without a
+//! SET clause cannot run (typestate `NoSet` / `HasSet`); only UPDATE's clauses exist on its type.
+//! The untyped [`UpdateCore`] is rendered by `render.rs`.
+
+use std::marker::PhantomData;
+
+use super::{
+    Table,
+    dml::{ColumnOfTable, NoReturning, NullableColumn, Only, Returning, ReturningAll, misuse, returning_queries},
+    exec::Compiled,
+    expr::WhereCondition,
+    render::{Node, TableRef, UpdateCore, Writer},
+    select::Selection,
+    value::Bind,
+};
+
+/// An UPDATE before its first `set`: it cannot run yet.
+pub struct NoSet;
+/// An UPDATE with at least one `set`.
+pub struct HasSet;
+
+/// The builder's type parameters, as a variance-neutral marker.
+type Marker<T, St, R> = fn() -> (T, St, R);
+
+/// An UPDATE of `T`; `St` is [`NoSet`] until the first `set`, `R` says what it returns.
+#[must_use = "a statement does nothing until it is executed"]
+pub struct Update<T, St = HasSet, R = NoReturning> {
+    core: UpdateCore,
+    _p: PhantomData<Marker<T, St, R>>,
+}
+
+/// Starts an UPDATE: `update::<Users>().set(users::display_name, "Ann").where_(..)`.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::schema::{Users, users};
+/// let q = update::<Users>().set(users::display_name, "Ann").where_(users::username.eq("ann"));
+/// assert_eq!(q.to_sql().0, r#"UPDATE "users" SET "display_name" = $1 WHERE "users"."username" = $2"#);
+/// ```
+pub fn update<T: Table>() -> Update<T, NoSet> {
+    Update {
+        core: UpdateCore {
+            table: TableRef { schema: T::SCHEMA, name: T::NAME },
+            sets: Vec::new(),
+            wheres: Vec::new(),
+            returning: Vec::new(),
+        },
+        _p: PhantomData,
+    }
+}
+
+impl<T: Table, St, R> Update<T, St, R> {
+    fn retype<St2, R2>(self) -> Update<T, St2, R2> {
+        Update { core: self.core, _p: PhantomData }
+    }
+
+    fn compiled(&self) -> Compiled {
+        let mut w = Writer::default();
+        w.push_update(&self.core);
+        Compiled { sql: w.sql, params: w.params, read_only: false }
+    }
+
+    fn is_noop(&self) -> bool {
+        false
+    }
+
+    /// `SET column = $n`; the value must have the column's Rust type.
+    pub fn set<C: ColumnOfTable<T, I>, I, V: Bind<C::Rust>>(mut self, column: C, value: V) -> Update<T, HasSet, R> {
+        let _ = column;
+        self.core.sets.push((C::NAME, Node::Param(value.bind(), C::CAST)));
+        self.retype()
+    }
+
+    /// `SET column = NULL`, for nullable columns.
+    pub fn set_null<C: ColumnOfTable<T, I> + NullableColumn, I>(mut self, column: C) -> Update<T, HasSet, R> {
+        let _ = column;
+        self.core.sets.push((C::NAME, Node::Null));
+        self.retype()
+    }
+
+    /// `WHERE condition`; successive calls combine with AND. Without one, every row is updated.
+    pub fn where_<E: WhereCondition<Only<T>, I>, I>(mut self, condition: E) -> Self {
+        self.core.wheres.push(condition.into_node());
+        self
+    }
+
+    /// `RETURNING cols`: the statement then yields rows of their Rust types.
+    pub fn returning<S: Selection<Only<T>, I>, I>(mut self, columns: S) -> Update<T, St, Returning<S, I>> {
+        self.core.returning = super::dml::returning_items(columns);
+        self.retype()
+    }
+
+    /// `RETURNING` every column, as the table's row struct.
+    pub fn returning_all(mut self) -> Update<T, St, ReturningAll> {
+        self.core.returning = super::dml::all_columns::<T>();
+        self.retype()
+    }
+
+    #[doc(hidden)]
+    pub fn on_conflict<X>(self, _target: X) -> Self
+    where
+        Self: misuse::OnlyInsertsConflict,
+    {
+        self
+    }
+}
+
+impl<T: Table, R> Update<T, HasSet, R> {
+    super::dml::run_methods!();
+}
+
+impl<T: Table, R> Update<T, NoSet, R> {
+    #[doc(hidden)]
+    pub fn execute<E>(&self, _db: &E) -> std::future::Ready<Result<u64, crate::Error>>
+    where
+        Self: misuse::UpdateNeedsSet,
+    {
+        unreachable!("an UPDATE without SET does not compile")
+    }
+
+    #[doc(hidden)]
+    pub fn to_sql(&self) -> (String, Vec<super::Param>)
+    where
+        Self: misuse::UpdateNeedsSet,
+    {
+        unreachable!("an UPDATE without SET does not compile")
+    }
+}
+
+returning_queries!(Update<T, HasSet>);

@@ -1,0 +1,10 @@
+use taulu::prelude::*;
+use taulu::schema::{Users, users};
+
+async fn run(db: &taulu::Db) -> taulu::Result<u64> {
+    update::<Users>().where_(users::username.eq("ann")).execute(db).await
+}
+
+fn main() {
+    let _ = run;
+}

@@ -1,0 +1,6 @@
+use taulu::prelude::*;
+use taulu::schema::{Users, users};
+
+fn main() {
+    let _ = delete_from::<Users>().on_conflict((users::username,));
+}

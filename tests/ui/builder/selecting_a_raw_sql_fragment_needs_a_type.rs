@@ -1,0 +1,7 @@
+use taulu::prelude::*;
+use taulu::query::sql;
+use taulu::schema::{Users, users};
+
+fn main() {
+    let _ = select_from::<Users>().columns((users::id, sql("now()")));
+}

@@ -1,0 +1,8 @@
+use taulu::prelude::*;
+use taulu::schema::{Users, users};
+
+fn main() {
+    let _ = insert_into::<Users>()
+        .values(users::Insert::new("ann", "ann@example.com", "hash"))
+        .set(users::display_name, "Ann");
+}
