@@ -922,3 +922,33 @@ fn rand_id() -> u128 {
     h.write_u64(1);
     u128::from(h.finish()) << 64 | 1
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_statement_cache_evicts_the_least_recently_used_statement() {
+    let test = TestDb::new().await.unwrap();
+    let mut cfg = config(test.url());
+    cfg.max_size = 1;
+    cfg.statement_cache_size = 2;
+    let db = Db::connect(cfg).await.unwrap();
+    let by_name = || select_from::<Users>().columns((users::id,)).where_(users::username.eq("a"));
+    let by_email = || select_from::<Users>().columns((users::id,)).where_(users::email.eq("a"));
+    let by_role =
+        || select_from::<Users>().columns((users::id,)).where_(users::system_role.eq(taulu::schema::Sysrole::Admin));
+    by_name().fetch_all(&db).await.unwrap();
+    by_email().fetch_all(&db).await.unwrap();
+    by_name().fetch_all(&db).await.unwrap(); // by_name is now the more recent of the two
+    by_role().fetch_all(&db).await.unwrap(); // full: by_email goes
+    let conn = db.get().await.unwrap();
+    let prepared: Vec<String> = conn
+        .client()
+        .query(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'SELECT \"users\".%' ORDER BY prepare_time",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(prepared, [by_name().to_sql().0, by_role().to_sql().0]);
+}

@@ -142,7 +142,7 @@ pub struct PgConn {
     // Boxed: bb8 moves the connection in and out of its queue and through every checkout
     // future; a tokio-postgres `Client` is ~200 bytes, its box is one pointer.
     pub(super) client: Box<Client>,
-    statements: Mutex<HashMap<String, Statement, SqlHash>>,
+    statements: Mutex<StatementCache>,
     cache_size: usize,
     pub(super) broken: AtomicBool,
     link: Arc<LinkState>,
@@ -151,16 +151,15 @@ pub struct PgConn {
 impl PgConn {
     async fn statement(&self, sql: &str) -> PgResult<Statement> {
         if let Some(s) = self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(sql) {
-            return Ok(s.clone());
+            return Ok(s);
         }
         // Boxed, like every cold path here: it would otherwise swell each query's future.
         let stmt = Box::pin(self.client.prepare(sql)).await?;
-        let mut cache = self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cache.len() >= self.cache_size {
-            // Bounded: forget everything rather than track recency; statements re-prepare on use.
-            cache.clear();
-        }
-        cache.insert(sql.to_owned(), stmt.clone());
+        self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(
+            sql,
+            stmt.clone(),
+            self.cache_size,
+        );
         Ok(stmt)
     }
 
@@ -219,6 +218,34 @@ impl PgConn {
     /// Marks the connection for discarding when it goes back to the pool.
     pub(crate) fn mark_broken(&self) {
         self.broken.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Prepared statements by SQL text, bounded, evicting the least recently used: a hit stamps the
+/// entry with a counter; a miss on a full cache drops the entry with the oldest stamp (a scan, on
+/// the cold path only). Dropping a `Statement` closes it on the server.
+#[derive(Default)]
+struct StatementCache {
+    map: HashMap<String, (Statement, u64), SqlHash>,
+    clock: u64,
+}
+
+impl StatementCache {
+    fn get(&mut self, sql: &str) -> Option<Statement> {
+        let (stmt, used) = self.map.get_mut(sql)?;
+        self.clock += 1;
+        *used = self.clock;
+        Some(stmt.clone())
+    }
+
+    fn insert(&mut self, sql: &str, stmt: Statement, capacity: usize) {
+        if self.map.len() >= capacity
+            && let Some(oldest) = self.map.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone())
+        {
+            self.map.remove(&oldest);
+        }
+        self.clock += 1;
+        self.map.insert(sql.to_owned(), (stmt, self.clock));
     }
 }
 
@@ -282,7 +309,7 @@ impl bb8::ManageConnection for Manager {
         }
         Ok(PgConn {
             client: Box::new(client),
-            statements: Mutex::new(HashMap::with_hasher(SqlHash)),
+            statements: Mutex::new(StatementCache::default()),
             cache_size: self.cache_size,
             broken: AtomicBool::new(false),
             link,

@@ -1,0 +1,140 @@
+//! Bench binary: what a typed query costs the compiler. It generates a scratch crate with N = 200
+//! async functions, each running a typed query over 3 tables (2 joins, 2 predicates, ORDER BY,
+//! LIMIT) with `fetch_all` on a `Db`, and the same crate with functions running the same SQL as a
+//! raw string through the same executor and decoding the rows by hand, then times the debug build
+//! of that crate alone (dependencies already built), and prints the milliseconds per typed query
+//! over the raw ones.
+//!
+//! ```sh
+//! cargo bench --bench compile_cost                       # this checkout
+//! TAULU_PATH=/path/to/other/checkout cargo bench --bench compile_cost   # another (before/after)
+//! ```
+//!
+//! `COMPILE_BENCH_N` (default 200) and `COMPILE_BENCH_RUNS` (default 3, the median is kept) tune it.
+//! The scratch crate and its target directory live under `target/compile-bench/`.
+
+use std::{
+    fmt::Write as _,
+    path::{Path, PathBuf},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+fn env_usize(key: &str, default: usize) -> usize {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The i-th query's varying parts: the second predicate's column and the sort column (so the
+/// queries have 16 different types, as an application's would, instead of one shared type).
+fn shape(i: usize) -> ((&'static str, &'static str), (&'static str, &'static str)) {
+    const FILTERS: [(&str, &str); 4] = [("orgs", "slug"), ("orgs", "name"), ("users", "username"), ("users", "email")];
+    const SORTS: [(&str, &str); 4] =
+        [("orgs", "name"), ("users", "email"), ("orgs", "slug"), ("members", "created_at")];
+    (FILTERS[i % 4], SORTS[(i / 4) % 4])
+}
+
+fn typed(n: usize) -> String {
+    let mut src = String::from(
+        "use taulu::prelude::*;\nuse taulu::schema::{Members, Role, members, orgs, users};\n\n\
+         pub type Rows = taulu::Result<Vec<(String, String, Role)>>;\n\n",
+    );
+    for i in 0..n {
+        let ((ft, fc), (st, sc)) = shape(i);
+        writeln!(
+            src,
+            "pub async fn q{i}(db: &taulu::Db, user: uuid::Uuid) -> Rows {{
+    select_from::<Members>()
+        .inner_join(orgs::id, members::org_id)
+        .inner_join(users::id, members::user_id)
+        .where_(members::user_id.eq(user))
+        .where_({ft}::{fc}.ne(\"value-{i}\"))
+        .columns((orgs::name, users::email, members::member_role))
+        .order_by({st}::{sc})
+        .limit({i})
+        .fetch_all(db)
+        .await
+}}\n"
+        )
+        .unwrap();
+    }
+    src
+}
+
+fn raw(n: usize) -> String {
+    let mut src = String::from(
+        "use taulu::query::{Compiled, Executor, Param};\nuse taulu::schema::Role;\n\n\
+         pub type Rows = taulu::Result<Vec<(String, String, Role)>>;\n\n\
+         fn decode(rows: Vec<tokio_postgres::Row>) -> Rows {\n    \
+             rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()\n}\n\n",
+    );
+    for i in 0..n {
+        let ((ft, fc), (st, sc)) = shape(i);
+        writeln!(
+            src,
+            "pub async fn q{i}(db: &taulu::Db, user: uuid::Uuid) -> Rows {{
+    let q = Compiled {{
+        sql: String::from(\"SELECT \\\"orgs\\\".\\\"name\\\", \\\"users\\\".\\\"email\\\", \\\"members\\\".\\\"member_role\\\" FROM \\\"members\\\" INNER JOIN \\\"orgs\\\" ON \\\"orgs\\\".\\\"id\\\" = \\\"members\\\".\\\"org_id\\\" INNER JOIN \\\"users\\\" ON \\\"users\\\".\\\"id\\\" = \\\"members\\\".\\\"user_id\\\" WHERE \\\"members\\\".\\\"user_id\\\" = $1 AND \\\"{ft}\\\".\\\"{fc}\\\" <> $2 ORDER BY \\\"{st}\\\".\\\"{sc}\\\" LIMIT $3\"),
+        params: vec![Param::new(user), Param::new(String::from(\"value-{i}\")), Param::new({i}i64)],
+        read_only: true,
+    }};
+    decode(db.query_rows(&q).await?)
+}}\n"
+        )
+        .unwrap();
+    }
+    src
+}
+
+/// Builds the scratch crate once with `src`, returning how long rustc took for it.
+fn build(dir: &Path, src: &str) -> Duration {
+    std::fs::write(dir.join("src/lib.rs"), src).unwrap();
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--lib"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("run cargo");
+    let took = started.elapsed();
+    assert!(out.status.success(), "scratch build failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    took
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let n = env_usize("COMPILE_BENCH_N", 200);
+    let runs = env_usize("COMPILE_BENCH_RUNS", 3);
+    let taulu = std::env::var_os("TAULU_PATH").map(PathBuf::from).unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/compile-bench");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"compile-bench\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+             [dependencies]\ntaulu = {{ path = {:?} }}\nuuid = \"1\"\ntokio-postgres = \"0.7\"\n\n[workspace]\n",
+            taulu.display().to_string()
+        ),
+    )
+    .unwrap();
+    println!(
+        "compile cost of {n} typed queries (3 tables, 2 joins, 2 predicates, order, limit), debug build of the query crate only"
+    );
+    println!("taulu at {}", taulu.display());
+    // Dependencies first (not measured), then alternate the two sources so drift hits both.
+    build(&dir, &raw(1));
+    let (mut typed_times, mut raw_times) = (Vec::new(), Vec::new());
+    let (typed_src, raw_src) = (typed(n), raw(n));
+    for _ in 0..runs {
+        typed_times.push(build(&dir, &typed_src));
+        raw_times.push(build(&dir, &raw_src));
+    }
+    let (t, r) = (median(typed_times), median(raw_times));
+    let per = (t.as_secs_f64() - r.as_secs_f64()) * 1e3 / n as f64;
+    println!("  typed: {:.2} s, raw strings: {:.2} s (medians of {runs})", t.as_secs_f64(), r.as_secs_f64());
+    println!("  {per:.2} ms per typed query over a raw one");
+}
