@@ -901,15 +901,7 @@ async fn fetch_one_asks_the_server_for_one_row() {
     let q = || select_from::<Users>().columns((users::username,)).order_by(users::username.desc());
     assert_eq!(q().fetch_one(&db).await.unwrap(), ("cat".to_owned(),));
     assert_eq!(q().limit(2).fetch_optional(&db).await.unwrap(), Some(("cat".to_owned(),)));
-    let conn = db.get().await.unwrap();
-    let statements: Vec<String> = conn
-        .client()
-        .query("SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'SELECT \"users\".%' ORDER BY prepare_time", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let statements = prepared_selects_of_users(&db).await;
     let (plain, _) = q().to_sql();
     let (limited, _) = q().limit(2).to_sql();
     assert_eq!(statements, [format!("{plain} LIMIT 1"), limited]);
@@ -938,9 +930,13 @@ async fn a_full_statement_cache_evicts_the_least_recently_used_statement() {
     by_email().fetch_all(&db).await.unwrap();
     by_name().fetch_all(&db).await.unwrap(); // by_name is now the more recent of the two
     by_role().fetch_all(&db).await.unwrap(); // full: by_email goes
+    assert_eq!(prepared_selects_of_users(&db).await, [by_name().to_sql().0, by_role().to_sql().0]);
+}
+
+/// The SELECTs from `users` prepared on the connection of a one-connection pool, oldest first.
+async fn prepared_selects_of_users(db: &Db) -> Vec<String> {
     let conn = db.get().await.unwrap();
-    let prepared: Vec<String> = conn
-        .client()
+    conn.client()
         .query(
             "SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'SELECT \"users\".%' ORDER BY prepare_time",
             &[],
@@ -949,6 +945,5 @@ async fn a_full_statement_cache_evicts_the_least_recently_used_statement() {
         .unwrap()
         .iter()
         .map(|r| r.get(0))
-        .collect();
-    assert_eq!(prepared, [by_name().to_sql().0, by_role().to_sql().0]);
+        .collect()
 }
