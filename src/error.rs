@@ -72,8 +72,9 @@ pub enum Error {
         reason: String,
     },
 
-    /// A migration's statement failed. The database is as it was before the migration, unless
-    /// [`MigrationFailure::dirty`] is set (a `no-transaction` migration that failed part-way).
+    /// A migration's statement (or its COMMIT) failed. [`MigrationFailure::outcome`] says what that
+    /// left: rolled back (the database is as it was), dirty (a `no-transaction` migration that
+    /// failed part-way), or unknown (the connection was lost while COMMIT was in flight).
     #[error("{0}")]
     MigrationFailed(Box<MigrationFailure>),
 
