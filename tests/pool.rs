@@ -750,6 +750,10 @@ async fn every_error_kind_comes_from_a_real_failure() {
     let raw = test.connect().await.unwrap();
     let err = Error::from(raw.execute("INSERT INTO orgs (name, slug) VALUES (NULL, 'x')", &[]).await.unwrap_err());
     assert_eq!((err.kind(), err.column()), (ErrorKind::NotNullViolation, Some("name")));
+    raw.batch_execute("CREATE TABLE bookings (slot box, EXCLUDE USING gist (slot WITH &&))").await.unwrap();
+    raw.execute("INSERT INTO bookings VALUES ('((0,0),(2,2))')", &[]).await.unwrap();
+    let err = Error::from(raw.execute("INSERT INTO bookings VALUES ('((1,1),(3,3))')", &[]).await.unwrap_err());
+    assert_eq!((err.kind(), err.constraint()), (ErrorKind::ExclusionViolation, Some("bookings_slot_excl")));
     let err = Error::from(raw.execute("SELECT nope FROM users", &[]).await.unwrap_err());
     assert_eq!(err.kind(), ErrorKind::InvalidStatement);
     let err = Error::from(raw.execute("SELECT 1 / 0", &[]).await.unwrap_err());
