@@ -21,7 +21,8 @@
 //!
 //! - [`schema!`] / [`schema`](mod@schema): typed tables, columns, rows, inserts and enums.
 //! - [`query`]: the builder (`select_from`, `insert_into`, `update`, `delete_from`, [`transaction`]).
-//! - [`Db`], [`db()`], [`retry`]: the pool and what it retries.
+//! - [`Db`], [`db()`], [`Tx`], [`retry`]: the pool, its transactions and what it retries;
+//!   [`Error::kind`] says what went wrong in terms a caller can act on.
 //! - [`migrate`]: embedded migrations and the runner (`up`, `down`, `status`, `force`, `verify`).
 //! - [`LocalCluster`], [`testing::TestDb`]: the self-started server and per-test databases.
 //! - [`DatabaseUrl`] / [`connect`]: connection strings that never print their password.
