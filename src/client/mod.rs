@@ -1,8 +1,8 @@
 //! The connection layer, one job per module: [`url`] parses connection strings that never print
 //! their password, [`tls`] sets up rustls, [`config`] reads the pool settings, [`conn`] opens and
 //! drives one connection with its statement cache, and [`pool`] is [`Db`], the bb8 pool whose
-//! statements and transactions go through the one retry loop of `retry.rs`. It runs SQL it is
-//! handed; it never builds any.
+//! statements and transactions are retried through the one retry step of `retry.rs`
+//! (`Backoff::pause`). It runs SQL it is handed; it never builds any.
 
 mod config;
 mod conn;

@@ -1,5 +1,5 @@
 //! [`Db`]: the bb8 pool of [`PgConn`]s, checkouts that wait out a restarting server within the
-//! connect timeout, and statements and transactions run through the one retry loop of
+//! connect timeout, and statements and transactions retried through the one retry step of
 //! `retry.rs`. Decides when to retry with `retry.rs`'s classification; never builds SQL.
 
 use std::{
@@ -179,18 +179,16 @@ impl Db {
             let e = match self.checkout_until(deadline, started, last.is_some()).await {
                 Ok(conn) => break Ok(conn),
                 Err(Failed::Retry(e)) => e,
-                Err(Failed::Final(Error::Unavailable { .. })) if last.is_some() => {
-                    // The deadline came while waiting after connect failures: report the last one.
-                    let e = last.take().expect("checked");
+                Err(Failed::Final(e @ Error::Unavailable { .. })) => {
+                    // The deadline came: after connect failures, report the last one.
+                    let e = match last.take() {
+                        Some(last) => Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(last) },
+                        None => e,
+                    };
                     tracing::warn!(target: "taulu::retry", attempt = backoff.attempt(), error = %e, class = "connect", "giving up");
-                    break Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(e) });
-                }
-                Err(Failed::Final(e)) => {
-                    if matches!(e, Error::Unavailable { .. }) {
-                        tracing::warn!(target: "taulu::retry", attempt = backoff.attempt(), error = %e, class = "connect", "giving up");
-                    }
                     break Err(e);
                 }
+                Err(Failed::Final(e)) => break Err(e),
             };
             if !backoff.pause("connect", &e).await {
                 break Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(e) });
@@ -277,19 +275,14 @@ impl Db {
                     tracing::warn!(target: "taulu::retry", error = %err, "write outcome unknown: not retried");
                     return Err(Error::Ambiguous { source: err });
                 }
-                Class::Fatal => return Err(self.statement_error(err, q)),
+                Class::Fatal => return Err(statement_error(err, q, self.statement_timeout)),
             }
         }
     }
-
-    /// The error a caller gets for a statement PostgreSQL refused: the pool's statement timeout
-    /// and a NUL byte in a text parameter are named as such.
-    fn statement_error(&self, e: tokio_postgres::Error, q: &Compiled) -> Error {
-        statement_error(e, q, self.statement_timeout)
-    }
 }
 
-/// See [`Db::statement_error`]; shared with transactions.
+/// The error a caller gets for a statement PostgreSQL refused: the pool's statement timeout and a
+/// NUL byte in a text parameter are named as such. Shared by the pool, its connections and `Tx`.
 fn statement_error(e: tokio_postgres::Error, q: &Compiled, statement_timeout: Option<Duration>) -> Error {
     match (e.code(), statement_timeout) {
         (Some(c), Some(after)) if *c == SqlState::QUERY_CANCELED => Error::StatementTimeout { after, source: e },
