@@ -58,8 +58,9 @@ pub use query::{Column, FromRow, InsertValue, Insertable, NotNull, Nullability, 
 /// What a module using the builder needs: `use taulu::prelude::*;`.
 pub mod prelude {
     pub use crate::query::{
-        BoolExt as _, ColumnExt as _, Executor, InSelectExt as _, Query as _, avg, count, count_all, delete_from,
-        insert_into, max, min, not, select_from, sum, update,
+        Executor, ExpressionMethods as _, Query as _, avg, case_when, coalesce, count, count_all, current_date,
+        current_timestamp, delete_from, excluded, exists, greatest, insert_into, least, length, lower, max, min, not,
+        not_exists, now, nullif, scalar, select_from, sql, substring, sum, trim, update, upper, val,
     };
     pub use crate::{Column, Error, FromRow, Table};
 }

@@ -5,6 +5,10 @@ pub use bytes::BytesMut;
 pub use postgres_types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 pub use tokio_postgres::Row as PgRow;
 
+pub use crate::query::expr::column_node;
+#[doc(hidden)]
+pub use crate::query::render_node::Node;
+
 use crate::{Error, query::SqlEnum};
 
 /// The Rust types SQL types map to.

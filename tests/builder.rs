@@ -168,7 +168,7 @@ fn joins_infer_the_joined_table_and_column_comparisons() {
         select_from::<Users>()
             .left_join(sessions::user_id, users::id)
             .columns((users::username, sessions::expires_at))
-            .where_(sessions::user_id.eq_col(users::id).or(sessions::id.is_null())),
+            .where_(sessions::user_id.eq(users::id).or(sessions::id.is_null())),
         r#"SELECT "users"."username", "sessions"."expires_at" FROM "users" LEFT JOIN "sessions" ON "sessions"."user_id" = "users"."id" WHERE ("sessions"."user_id" = "users"."id" OR "sessions"."id" IS NULL)"#,
         "[]",
     );
@@ -618,7 +618,7 @@ fn subqueries_and_raw_sql_render() {
     );
     check(
         select_from::<Users>().columns((users::username,)).where_exists::<Members, _, _>(|m| {
-            m.where_(members::user_id.eq_col(users::id)).where_(members::member_role.eq(Role::Admin))
+            m.where_(members::user_id.eq(users::id)).where_(members::member_role.eq(Role::Admin))
         }),
         r#"SELECT "users"."username" FROM "users" WHERE EXISTS (SELECT 1 FROM "members" WHERE "members"."user_id" = "users"."id" AND "members"."member_role" = $1)"#,
         "[Admin]",
@@ -626,7 +626,7 @@ fn subqueries_and_raw_sql_render() {
     check(
         select_from::<Users>()
             .columns((users::username,))
-            .where_not_exists::<Sessions, _, _>(|s| s.where_(sessions::user_id.eq_col(users::id))),
+            .where_not_exists::<Sessions, _, _>(|s| s.where_(sessions::user_id.eq(users::id))),
         r#"SELECT "users"."username" FROM "users" WHERE NOT EXISTS (SELECT 1 FROM "sessions" WHERE "sessions"."user_id" = "users"."id")"#,
         "[]",
     );
@@ -664,7 +664,7 @@ async fn subqueries_distinct_and_raw_sql_on_postgres() {
     let admins_somewhere: Vec<(String,)> = select_from::<Users>()
         .columns((users::username,))
         .where_exists::<Members, _, _>(|m| {
-            m.where_(members::user_id.eq_col(users::id)).where_(members::member_role.eq(Role::Admin))
+            m.where_(members::user_id.eq(users::id)).where_(members::member_role.eq(Role::Admin))
         })
         .fetch_all(c)
         .await
@@ -672,7 +672,7 @@ async fn subqueries_distinct_and_raw_sql_on_postgres() {
     assert_eq!(admins_somewhere, vec![("bob".to_owned(),)]);
     let without_session: Vec<(String,)> = select_from::<Users>()
         .columns((users::username,))
-        .where_not_exists::<Sessions, _, _>(|s| s.where_(sessions::user_id.eq_col(users::id)))
+        .where_not_exists::<Sessions, _, _>(|s| s.where_(sessions::user_id.eq(users::id)))
         .fetch_all(c)
         .await
         .unwrap();
@@ -912,13 +912,13 @@ fn more_renderings() {
     );
     check(
         select_from::<Sessions>().inner_join(users::id, sessions::user_id).all().limit(5),
-        r#"SELECT "sessions"."id", "sessions"."user_id", "sessions"."token_hash", "sessions"."expires_at", "sessions"."created_at", "sessions"."last_seen_at", "sessions"."ip", "sessions"."user_agent", "sessions"."revoked_at" FROM "sessions" INNER JOIN "users" ON "users"."id" = "sessions"."user_id" LIMIT $1"#,
+        r#"SELECT "sessions"."id", "sessions"."user_id", "sessions"."token_hash", "sessions"."expires_at", "sessions"."created_at", "sessions"."last_seen_at", "sessions"."ip", "sessions"."user_agent", "sessions"."revoked_at", "users"."id", "users"."username", "users"."email", "users"."password_hash", "users"."system_role", "users"."created_at", "users"."updated_at", "users"."display_name" FROM "sessions" INNER JOIN "users" ON "users"."id" = "sessions"."user_id" LIMIT $1"#,
         "[5]",
     );
     check(
         select_from::<Sessions>()
             .columns((sessions::id,))
-            .where_(sessions::created_at.ne_col(sessions::last_seen_at))
+            .where_(sessions::created_at.ne(sessions::last_seen_at))
             .offset(3),
         r#"SELECT "sessions"."id" FROM "sessions" WHERE "sessions"."created_at" <> "sessions"."last_seen_at" OFFSET $1"#,
         "[3]",

@@ -148,6 +148,12 @@ fn emit_enum(schema: &str, name: &str, labels: &[String], origin: &str) -> Token
         })
         .collect();
     let variant_docs = labels.iter().map(|l| format!("`'{l}'`"));
+    let quote_ident = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let quoted = if schema == DEFAULT_SCHEMA {
+        quote_ident(name)
+    } else {
+        format!("{}.{}", quote_ident(schema), quote_ident(name))
+    };
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -159,12 +165,21 @@ fn emit_enum(schema: &str, name: &str, labels: &[String], origin: &str) -> Token
             const NAME: &'static str = #name;
             const LABELS: &'static [&'static str] = &[#(#labels),*];
             const ALL: &'static [Self] = &[#(#ty::#variants),*];
+            const QUOTED: &'static str = #quoted;
             fn as_str(self) -> &'static str {
                 match self { #( #ty::#variants => #labels, )* }
             }
             fn sql_type() -> ::taulu::__private::Type {
                 static TYPE: ::std::sync::OnceLock<::taulu::__private::Type> = ::std::sync::OnceLock::new();
                 TYPE.get_or_init(::taulu::__private::enum_type::<Self>).clone()
+            }
+        }
+
+        #[automatically_derived]
+        impl ::taulu::query::AsExpr<#ty> for #ty {
+            type Expr = ::taulu::query::Bound<#ty>;
+            fn into_expr(self) -> Self::Expr {
+                ::taulu::query::Bound::new(self)
             }
         }
 
@@ -368,11 +383,24 @@ impl Ctx<'_> {
                     const SQL_TYPE: &'static str = #sql_type;
                     const CAST: ::core::option::Option<&'static str> = #cast;
                 }
+                #[automatically_derived]
+                impl ::taulu::query::Expression for #field {
+                    type Rust = #rust;
+                    type Kind = ::taulu::query::Plain;
+                    const CAST: ::core::option::Option<&'static str> = #cast;
+                    fn into_node(self) -> ::taulu::__private::Node {
+                        ::taulu::__private::column_node::<Self>()
+                    }
+                }
+                #[automatically_derived]
+                impl<S, I> ::taulu::query::ExprIn<S, I> for #field where Self: ::taulu::query::InScope<S, I> {
+                    type Null = <Self as ::taulu::query::InScope<S, I>>::Null;
+                }
             });
             let field_ty = if not_null { quote!(#inner) } else { quote!(::core::option::Option<#inner>) };
             let i = reads.len();
             fields.push(quote! { #[doc = #doc] pub #field: #field_ty });
-            reads.push(quote! { #field: ::taulu::__private::get(row, #i)? });
+            reads.push(quote! { #field: ::taulu::__private::get(row, start + #i)? });
             column_names.push(col_name.clone());
             match insert_kind(c, not_null, has_default) {
                 InsertKind::Required => {
@@ -495,7 +523,7 @@ impl Ctx<'_> {
 
                 #[automatically_derived]
                 impl ::taulu::FromRow for Row {
-                    fn from_row(row: &::taulu::__private::PgRow) -> ::core::result::Result<Self, ::taulu::Error> {
+                    fn from_row_at(row: &::taulu::__private::PgRow, start: usize) -> ::core::result::Result<Self, ::taulu::Error> {
                         ::core::result::Result::Ok(Row { #(#reads,)* })
                     }
                 }

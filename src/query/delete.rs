@@ -8,8 +8,8 @@ use super::{
     dml::{NoReturning, Only, Returning, ReturningAll, misuse, returning_queries, run_methods},
     exec::Compiled,
     expr::WhereCondition,
+    item::Selection,
     render::{DeleteCore, TableRef, Writer},
-    select::Selection,
 };
 
 /// A DELETE from `T`; `R` says what it returns.

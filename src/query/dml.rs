@@ -7,9 +7,10 @@ use std::marker::PhantomData;
 
 use super::{
     Column, Nullable, Table,
-    render::{Node, SelectItem},
+    expr::{ExprIn, Expression},
+    item::Selection,
+    render::SelectItem,
     scope::{Cons, Entry, InScope, Nil},
-    select::Selection,
 };
 use crate::query::NotNull;
 
@@ -25,8 +26,53 @@ pub struct ReturningAll;
 
 /// The items of `RETURNING *` in table order.
 pub(crate) fn all_columns<T: Table>() -> Vec<SelectItem> {
-    T::COLUMNS.iter().map(|c| SelectItem { node: Node::Column { table: T::NAME, column: c }, alias: None }).collect()
+    let mut items = Vec::new();
+    super::item::table_items::<T>(&mut items);
+    items
 }
+
+/// The row an INSERT proposed, `EXCLUDED`, as a table of the DO UPDATE scope.
+pub struct ExcludedRow<T>(PhantomData<T>);
+
+/// The scope of `ON CONFLICT .. DO UPDATE`: the existing row of `T` and the proposed one.
+pub type UpsertScope<T> = Cons<Entry<ExcludedRow<T>, NotNull>, Only<T>>;
+
+/// `EXCLUDED."column"`: the value the INSERT proposed for the column, in DO UPDATE SET / WHERE.
+#[must_use]
+pub struct Excluded<C>(C);
+
+/// `EXCLUDED.column`: in `ON CONFLICT .. DO UPDATE`, the value the row being inserted has for
+/// the column (`.do_update_set(users::email, excluded(users::email))`).
+pub fn excluded<C: Column>(column: C) -> Excluded<C> {
+    Excluded(column)
+}
+
+impl<C: Column> Expression for Excluded<C> {
+    type Rust = C::Rust;
+    type Kind = super::expr::Plain;
+    const CAST: Option<&'static str> = C::CAST;
+    fn into_node(self) -> super::render::Node {
+        super::render::Node::Excluded(C::NAME)
+    }
+}
+
+impl<S, I, C: Column> ExprIn<S, I> for Excluded<C>
+where
+    S: HasExcluded<C::Table, I>,
+{
+    type Null = C::Null;
+}
+
+/// A scope with the row an INSERT proposed: only `ON CONFLICT .. DO UPDATE`.
+#[diagnostic::on_unimplemented(
+    message = "`excluded(..)` is only valid in ON CONFLICT .. DO UPDATE",
+    label = "there is no proposed row here",
+    note = "`excluded(column)` is the value an INSERT proposed, in `.do_update_set(..)`, `Upsert::set(..)` and `Upsert::where_(..)` of an INSERT into `{T}`"
+)]
+pub trait HasExcluded<T, I> {}
+
+#[diagnostic::do_not_recommend]
+impl<T, I, S: super::scope::Contains<ExcludedRow<T>, I>> HasExcluded<T, I> for S {}
 
 /// The items of `RETURNING cols`.
 pub(crate) fn returning_items<S: Selection<Only<T>, I>, T, I>(columns: S) -> Vec<SelectItem> {
@@ -41,22 +87,50 @@ pub(crate) fn returning_items<S: Selection<Only<T>, I>, T, I>(columns: S) -> Vec
     label = "expected columns of the table being inserted into, as a tuple: `(users::email,)`"
 )]
 pub trait ColumnsOf<T, I> {
+    /// The Rust values a row of these columns takes (`Option<T>` for nullable ones).
+    type Values;
     #[doc(hidden)]
     fn names(self) -> Vec<&'static str>;
 }
 
-impl<T: Table, S: Selection<Only<T>, I>, I> ColumnsOf<T, I> for S {
-    fn names(self) -> Vec<&'static str> {
-        let mut items = Vec::new();
-        self.items(&mut items);
-        items
-            .into_iter()
-            .filter_map(|i| match i.node {
-                Node::Column { column, .. } => Some(column),
-                _ => None,
-            })
-            .collect()
-    }
+/// A value of type `Self` may be stored in a column whose Rust type (with nullability) is `T`.
+#[diagnostic::on_unimplemented(
+    message = "a selected `{Self}` cannot be inserted into a column of type `{T}`",
+    label = "the query's columns must match the INSERT's columns, in order"
+)]
+pub trait Fits<T> {}
+impl<T> Fits<T> for T {}
+impl<T> Fits<Option<T>> for T {}
+
+/// A row of the query may be inserted into the columns `T` (tuple of the columns' types).
+#[diagnostic::on_unimplemented(
+    message = "the query's rows `{Self}` do not match the INSERT's columns `{T}`",
+    label = "select one value per INSERT column, in order, each of the column's type"
+)]
+pub trait FitsRow<T> {}
+
+macro_rules! column_tuples {
+    ($( ($($c:ident $i:ident),+) )+) => {$(
+        impl<T, $($c: ColumnOfTable<T, $i>, $i),+> ColumnsOf<T, ($($i,)+)> for ($($c,)+) {
+            type Values = ($(<$c::Null as super::Nullability>::Wrap<$c::Rust>,)+);
+            fn names(self) -> Vec<&'static str> {
+                vec![$($c::NAME),+]
+            }
+        }
+
+        impl<$($c, $i: Fits<$c>),+> FitsRow<($($c,)+)> for ($($i,)+) {}
+    )+};
+}
+
+column_tuples! {
+    (C0 I0)
+    (C0 I0, C1 I1)
+    (C0 I0, C1 I1, C2 I2)
+    (C0 I0, C1 I1, C2 I2, C3 I3)
+    (C0 I0, C1 I1, C2 I2, C3 I3, C4 I4)
+    (C0 I0, C1 I1, C2 I2, C3 I3, C4 I4, C5 I5)
+    (C0 I0, C1 I1, C2 I2, C3 I3, C4 I4, C5 I5, C6 I6)
+    (C0 I0, C1 I1, C2 I2, C3 I3, C4 I4, C5 I5, C6 I6, C7 I7)
 }
 
 /// A column of the table an UPDATE changes.
@@ -104,7 +178,7 @@ macro_rules! run_methods {
             if self.is_noop() {
                 return Ok(vec![]);
             }
-            $crate::query::exec::fetch_rows(db, &self.compiled()).await
+            $crate::query::exec::fetch_rows::<Self, E>(db, &self.compiled()).await
         }
 
         /// Runs the statement and returns the first RETURNING row, or [`Error::NoRows`](crate::Error::NoRows).
@@ -129,7 +203,7 @@ macro_rules! run_methods {
             if self.is_noop() {
                 return Ok(None);
             }
-            $crate::query::exec::decode_first(db.query_first(&self.compiled()).await?)
+            $crate::query::exec::decode_first::<Self>(db.query_first(&self.compiled()).await?)
         }
 
         /// The SQL text and its parameters.
@@ -154,12 +228,18 @@ macro_rules! returning_queries {
             fn compile(&self) -> $crate::query::Compiled {
                 self.compiled()
             }
+            fn decode(row: &$crate::__private::PgRow) -> Result<S::Row, $crate::Error> {
+                <S::Row as $crate::FromRow>::from_row(row)
+            }
         }
 
         impl<T: $crate::Table> $crate::query::Query for $ty<T, $($state,)* $crate::query::ReturningAll> {
             type Output = T::Row;
             fn compile(&self) -> $crate::query::Compiled {
                 self.compiled()
+            }
+            fn decode(row: &$crate::__private::PgRow) -> Result<T::Row, $crate::Error> {
+                <T::Row as $crate::FromRow>::from_row(row)
             }
         }
     };

@@ -33,15 +33,15 @@ impl Compiled {
     }
 }
 
-/// Runs `q` and decodes every row (shared by SELECT and RETURNING).
-pub(crate) async fn fetch_rows<T: crate::FromRow, E: Executor>(db: &E, q: &Compiled) -> Result<Vec<T>, Error> {
-    db.query_rows(q).await?.iter().map(T::from_row).collect()
+/// Runs `q` and decodes every row as query `Q` reads them (shared by SELECT and RETURNING).
+pub(crate) async fn fetch_rows<Q: super::Query, E: Executor>(db: &E, q: &Compiled) -> Result<Vec<Q::Output>, Error> {
+    db.query_rows(q).await?.iter().map(Q::decode).collect()
 }
 
 /// Decodes the first row of a result, if any (a plain function: every async layer between the
 /// caller and the pool would copy the whole query future once more per query).
-pub(crate) fn decode_first<T: crate::FromRow>(row: Option<Row>) -> Result<Option<T>, Error> {
-    row.as_ref().map(T::from_row).transpose()
+pub(crate) fn decode_first<Q: super::Query>(row: Option<Row>) -> Result<Option<Q::Output>, Error> {
+    row.as_ref().map(Q::decode).transpose()
 }
 
 /// Something that can run a [`Compiled`] statement.

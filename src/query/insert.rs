@@ -7,13 +7,14 @@ use std::marker::PhantomData;
 use super::{
     Insertable, Table,
     dml::{
-        ColumnOfTable, ColumnsOf, NoReturning, Only, Returning, ReturningAll, misuse, returning_queries, run_methods,
+        ColumnOfTable, ColumnsOf, FitsRow, NoReturning, Only, Returning, ReturningAll, UpsertScope, misuse,
+        returning_queries, run_methods,
     },
     exec::Compiled,
-    expr::WhereCondition,
+    expr::{AsExpr, Expression, SetValue, Subquery, WhereCondition, with_cast},
+    item::Selection,
     render::{ConflictAction, ConflictTarget, InsertCore, Node, OnConflict, TableRef, Writer},
-    select::Selection,
-    value::Bind,
+    select::Query,
 };
 
 /// `INSERT INTO T`: give it rows with [`InsertInto::values`] / [`InsertInto::values_many`].
@@ -68,11 +69,45 @@ impl<T: Table> InsertInto<T> {
                 columns.iter().map(|c| r.iter().find(|v| v.column == *c).map(|v| (v.value.clone(), v.cast))).collect()
             })
             .collect::<Vec<_>>();
+        Insert::from_core(columns, rows, None)
+    }
+
+    /// `INSERT INTO T (cols) SELECT ..`: the rows a query returns. The query selects one value per
+    /// column, in order, each of the column's Rust type (a NOT NULL value may go into a nullable
+    /// column, not the other way round).
+    ///
+    /// ```
+    /// use taulu::prelude::*;
+    /// use taulu::schema::{Orgs, Users, orgs, users};
+    /// let q = insert_into::<Orgs>().select(
+    ///     (orgs::name, orgs::slug),
+    ///     select_from::<Users>().columns((users::username, lower(users::username))),
+    /// );
+    /// assert_eq!(
+    ///     q.to_sql().0,
+    ///     r#"INSERT INTO "orgs" ("name", "slug") SELECT "users"."username", lower("users"."username") FROM "users""#
+    /// );
+    /// ```
+    pub fn select<C: ColumnsOf<T, I>, I, Q: Query + Subquery>(self, columns: C, query: Q) -> Insert<T>
+    where
+        Q::Output: FitsRow<C::Values>,
+    {
+        Insert::from_core(columns.names(), Vec::new(), Some(Box::new(query.into_select())))
+    }
+}
+
+impl<T: Table> Insert<T> {
+    fn from_core(
+        columns: Vec<&'static str>,
+        rows: Vec<super::render::InsertRow>,
+        select: Option<Box<super::render::SelectCore>>,
+    ) -> Self {
         Insert {
             core: InsertCore {
                 table: TableRef { schema: T::SCHEMA, name: T::NAME },
                 columns,
                 rows,
+                select,
                 on_conflict: None,
                 returning: Vec::new(),
             },
@@ -82,16 +117,16 @@ impl<T: Table> InsertInto<T> {
 }
 
 impl<T: Table> Insert<T, NoReturning> {
-    /// `ON CONFLICT (cols)`, then [`.do_nothing()`](OnConflictTarget::do_nothing) or
-    /// [`.do_update(cols)`](OnConflictTarget::do_update): the target columns must form a unique
-    /// constraint or index.
-    pub fn on_conflict<C: ColumnsOf<T, I>, I>(self, target: C) -> OnConflictTarget<T> {
-        OnConflictTarget { insert: self, target: ConflictTarget::Columns(target.names()) }
+    /// `ON CONFLICT (targets)`, then [`.do_nothing()`](OnConflictTarget::do_nothing) or
+    /// [`.do_update(cols)`](OnConflictTarget::do_update): the targets (columns, or expressions of an
+    /// expression index such as `(lower(users::email),)`) must match a unique constraint or index.
+    pub fn on_conflict<C: Selection<Only<T>, I>, I>(self, target: C) -> OnConflictTarget<T> {
+        let mut items = Vec::new();
+        target.items(&mut items);
+        OnConflictTarget { insert: self, target: ConflictTarget::Exprs(items.into_iter().map(|i| i.node).collect()) }
     }
 
-    /// `ON CONFLICT ON CONSTRAINT "name"`: names a unique or exclusion constraint, which is how to
-    /// target one a column list cannot name (an expression index such as `lower(email)` is not a
-    /// constraint: use [`on_any_conflict_do_nothing`](Self::on_any_conflict_do_nothing) for it).
+    /// `ON CONFLICT ON CONSTRAINT "name"`: names a unique or exclusion constraint.
     pub fn on_conflict_on_constraint(self, name: &'static str) -> OnConflictTarget<T> {
         OnConflictTarget { insert: self, target: ConflictTarget::Constraint(name) }
     }
@@ -126,9 +161,13 @@ impl<T: Table> OnConflictTarget<T> {
         self.upsert(sets)
     }
 
-    /// `ON CONFLICT (target) DO UPDATE SET column = $n`: an upsert that sets explicit values
-    /// (add more with [`Upsert::set`]).
-    pub fn do_update_set<C: ColumnOfTable<T, I>, I, V: Bind<C::Rust>>(self, column: C, value: V) -> Upsert<T> {
+    /// `ON CONFLICT (target) DO UPDATE SET column = value`: an upsert that sets a value or an
+    /// expression over the existing row and [`excluded`](super::excluded)`(column)`, the proposed
+    /// one (add more with [`Upsert::set`]).
+    pub fn do_update_set<C: ColumnOfTable<T, I>, I, V: AsExpr<C::Rust>, J>(self, column: C, value: V) -> Upsert<T>
+    where
+        V::Expr: SetValue<UpsertScope<T>, J, C>,
+    {
         self.upsert(Vec::new()).set(column, value)
     }
 
@@ -154,16 +193,21 @@ impl<T: Table> Upsert<T> {
         }
     }
 
-    /// Also `SET column = $n` when the row conflicts.
-    pub fn set<C: ColumnOfTable<T, I>, I, V: Bind<C::Rust>>(mut self, column: C, value: V) -> Self {
+    /// Also `SET column = value` when the row conflicts: a value, or an expression over the
+    /// existing row and [`excluded`](super::excluded)`(column)`.
+    pub fn set<C: ColumnOfTable<T, I>, I, V: AsExpr<C::Rust>, J>(mut self, column: C, value: V) -> Self
+    where
+        V::Expr: SetValue<UpsertScope<T>, J, C>,
+    {
         let _ = column;
-        self.action().0.push((C::NAME, Node::Param(value.bind(), C::CAST)));
+        self.action().0.push((C::NAME, with_cast(value.into_expr().into_node(), C::CAST)));
         self
     }
 
-    /// `DO UPDATE .. WHERE condition`: update the existing row only when it holds (otherwise the
-    /// row is left as it is, and RETURNING does not return it).
-    pub fn where_<E: WhereCondition<Only<T>, I>, I>(mut self, condition: E) -> Self {
+    /// `DO UPDATE .. WHERE condition` over the existing row and [`excluded`](super::excluded)
+    /// values: update the existing row only when it holds (otherwise the row is left as it is, and
+    /// RETURNING does not return it).
+    pub fn where_<E: WhereCondition<UpsertScope<T>, I>, I>(mut self, condition: E) -> Self {
         self.action().1.push(condition.into_node());
         self
     }
@@ -197,7 +241,7 @@ impl<T: Table, R> Insert<T, R> {
     }
 
     fn is_noop(&self) -> bool {
-        self.core.rows.is_empty()
+        self.core.rows.is_empty() && self.core.select.is_none()
     }
 
     fn retype<R2>(self) -> Insert<T, R2> {

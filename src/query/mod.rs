@@ -3,36 +3,41 @@
 //! migrations; the builder (select, insert, update, delete) only ever sees them. No SQL text is
 //! produced here.
 
-mod agg;
 mod delete;
 mod dml;
 mod exec;
-mod expr;
+pub mod expr;
 mod insert;
+mod item;
 mod render;
+/// The untyped node tree, for generated code.
+#[doc(hidden)]
+pub mod render_node {
+    pub use super::render::Node;
+}
 mod scope;
 mod select;
 mod sub;
 mod update;
 mod value;
 
-pub use agg::{
-    Agg, AggCompare, AggKind, AggOut, As, Averageable, CountAll, Summable, Unwrapped, avg, count, count_all, max, min,
-    sum,
-};
 pub use delete::{Delete, delete_from};
-pub use dml::{ColumnOfTable, ColumnsOf, NoReturning, NullableColumn, Only, Returning, ReturningAll, misuse};
+pub use dml::{
+    ColumnOfTable, ColumnsOf, Excluded, ExcludedRow, Fits, FitsRow, NoReturning, NullableColumn, Only, Returning,
+    ReturningAll, UpsertScope, excluded, misuse,
+};
 pub use exec::{Compiled, Executor, Transactional, transaction};
 pub use expr::{
-    Aggregate, Aggregation, And, Between, BoolExt, ColumnExt, Compare, CompareColumns, Condition, InList, IsNull,
-    NoAggregate, Not, Or, OrderItem, OrderKey, Ordered, Plain, Text, WhereCondition, escape_like, not,
+    Agg, Aggregate, Aggregation, And, As, AsExpr, Between, Binary, Bound, Case, Cast, CastTarget, Condition, CountAll,
+    ExprIn, Expression, ExpressionMethods, Func, InList, InSelect, IsNull, Not, Or, OrderItem, OrderKey, Ordered,
+    Plain, Scalar, Sql, WhereCondition, avg, case_when, coalesce, count, count_all, current_date, current_timestamp,
+    escape_like, exists, func, greatest, least, length, lower, max, min, not, not_exists, now, nullif, scalar, sql,
+    substring, sum, trim, upper, val,
 };
 pub use insert::{Insert, InsertInto, OnConflictTarget, Upsert, insert_into};
+pub use item::{AllRows, ReadSlot, SelectItemOf, Selection};
 pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
-pub use select::{
-    AllColumns, FromTable, JoinedTo, NoColumns, Query, Select, SelectItemOf, Selected, Selection, select_from,
-};
-pub use sub::{InSelect, InSelectExt, Scalar, Sql, scalar, sql};
+pub use select::{AllColumns, JoinedTo, NoColumns, Query, Select, Selected, select_from};
 pub use update::{HasSet, NoSet, Update, update};
 pub use value::{Bind, NoneIsNotAValueUseIsNullOrSetNull, Param, ValueFor};
 
@@ -60,6 +65,8 @@ pub trait Nullability: 'static {
     type Wrap<T>;
     /// [`Nullable`] if either side is.
     type Or<N: Nullability>: Nullability;
+    /// [`Nullable`] if both sides are.
+    type And<N: Nullability>: Nullability;
     /// True for [`Nullable`].
     const NULLABLE: bool;
 }
@@ -75,12 +82,14 @@ pub struct Nullable;
 impl Nullability for NotNull {
     type Wrap<T> = T;
     type Or<N: Nullability> = N;
+    type And<N: Nullability> = NotNull;
     const NULLABLE: bool = false;
 }
 
 impl Nullability for Nullable {
     type Wrap<T> = Option<T>;
     type Or<N: Nullability> = Nullable;
+    type And<N: Nullability> = N;
     const NULLABLE: bool = true;
 }
 
@@ -104,7 +113,11 @@ pub trait Column: Copy + Default + 'static {
 /// A struct that can be read from a result row whose columns are in the struct's order.
 pub trait FromRow: Sized {
     /// Reads the row.
-    fn from_row(row: &tokio_postgres::Row) -> Result<Self, Error>;
+    fn from_row(row: &tokio_postgres::Row) -> Result<Self, Error> {
+        Self::from_row_at(row, 0)
+    }
+    /// Reads it from the row's columns `start..` (a table's row within a joined result).
+    fn from_row_at(row: &tokio_postgres::Row, start: usize) -> Result<Self, Error>;
 }
 
 /// One value of an insert: the column, the cast its parameter needs (domains), the value.
@@ -138,6 +151,8 @@ pub trait SqlEnum: Copy + 'static {
     const LABELS: &'static [&'static str];
     /// Every variant, in the enum's order.
     const ALL: &'static [Self];
+    /// The enum type's name as SQL writes it (quoted, schema-qualified outside `public`).
+    const QUOTED: &'static str;
     /// The variant's label.
     fn as_str(self) -> &'static str;
     /// The variant of a label.

@@ -48,8 +48,15 @@ pub enum Node {
     Exists { select: Box<SelectCore>, negated: bool },
     /// `(SELECT ..)` as a value.
     Subquery(Box<SelectCore>),
-    /// Raw SQL text with bound parameters in between.
+    /// Raw SQL text with bound parameters and expressions in between; parenthesised when it is
+    /// an operand.
     Raw(Vec<RawPart>),
+    /// `CAST(x AS type)`.
+    Cast(Box<Node>, &'static str),
+    /// `CASE WHEN c THEN v .. [ELSE e] END`.
+    Case(Vec<(Node, Node)>, Option<Box<Node>>),
+    /// A keyword or fixed text that is a value (`CURRENT_DATE`).
+    Keyword(&'static str),
 }
 
 impl Node {
@@ -65,6 +72,7 @@ impl Node {
 pub enum RawPart {
     Text(String),
     Param(Param),
+    Node(Node),
 }
 
 /// One item of a select list.
@@ -149,7 +157,8 @@ pub type InsertRow = Vec<Option<(Param, Option<&'static str>)>>;
 #[doc(hidden)]
 pub enum ConflictTarget {
     Any,
-    Columns(Vec<&'static str>),
+    /// Columns (written bare) and index expressions (written in parentheses).
+    Exprs(Vec<Node>),
     Constraint(&'static str),
 }
 
@@ -179,6 +188,8 @@ pub struct InsertCore {
     pub table: TableRef,
     pub columns: Vec<&'static str>,
     pub rows: Vec<InsertRow>,
+    /// `INSERT .. SELECT`: the rows come from this query instead of `rows`.
+    pub select: Option<Box<SelectCore>>,
     pub on_conflict: Option<OnConflict>,
     pub returning: Vec<SelectItem>,
 }
@@ -285,6 +296,26 @@ impl Writer {
         }
     }
 
+    /// An operand of an operator: parenthesised when it is itself an operator expression or a raw
+    /// fragment, so `(a + b) * c` and `sql("a OR b")` keep their meaning.
+    fn push_operand(&mut self, node: &Node) {
+        if matches!(
+            node,
+            Node::Binary(..)
+                | Node::Raw(_)
+                | Node::Postfix(..)
+                | Node::Between { .. }
+                | Node::InList { .. }
+                | Node::Not(_)
+        ) {
+            self.sql.push('(');
+            self.push_node(node);
+            self.sql.push(')');
+        } else {
+            self.push_node(node);
+        }
+    }
+
     pub fn push_node(&mut self, node: &Node) {
         match node {
             Node::Column { table, column } => {
@@ -299,11 +330,11 @@ impl Writer {
             Node::Param(p, cast) => self.push_bind(p, *cast),
             Node::Binary(sides, op) => {
                 let (l, r) = &**sides;
-                self.push_node(l);
+                self.push_operand(l);
                 self.sql.push(' ');
                 self.sql.push_str(op);
                 self.sql.push(' ');
-                self.push_node(r);
+                self.push_operand(r);
             }
             Node::And(items) | Node::Or(items) if items.is_empty() => {
                 self.push_sql(if matches!(node, Node::And(_)) { "true" } else { "false" })
@@ -332,7 +363,7 @@ impl Writer {
                 }
             },
             Node::Postfix(inner, op) => {
-                self.push_node(inner);
+                self.push_operand(inner);
                 self.sql.push(' ');
                 self.push_sql(op);
             }
@@ -340,17 +371,17 @@ impl Writer {
                 self.push_sql(if *negated { "true" } else { "false" })
             }
             Node::InList { lhs, list, negated } => {
-                self.push_node(lhs);
+                self.push_operand(lhs);
                 self.push_sql(if *negated { " NOT IN (" } else { " IN (" });
                 self.push_list(list, ", ");
                 self.sql.push(')');
             }
             Node::Between { lhs, low, high } => {
-                self.push_node(lhs);
+                self.push_operand(lhs);
                 self.push_sql(" BETWEEN ");
-                self.push_node(low);
+                self.push_operand(low);
                 self.push_sql(" AND ");
-                self.push_node(high);
+                self.push_operand(high);
             }
             Node::Function(name, args) => {
                 self.push_sql(name);
@@ -361,7 +392,7 @@ impl Writer {
             Node::CountStar => self.push_sql("count(*)"),
             Node::Null => self.push_sql("NULL"),
             Node::InSelect { lhs, select, negated } => {
-                self.push_node(lhs);
+                self.push_operand(lhs);
                 self.push_sql(if *negated { " NOT IN (" } else { " IN (" });
                 self.push_select(select);
                 self.sql.push(')');
@@ -381,9 +412,32 @@ impl Writer {
                     match part {
                         RawPart::Text(t) => self.push_sql(t),
                         RawPart::Param(p) => self.push_bind(p, None),
+                        RawPart::Node(n) => self.push_node(n),
                     }
                 }
             }
+            Node::Cast(inner, ty) => {
+                self.push_sql("CAST(");
+                self.push_node(inner);
+                self.push_sql(" AS ");
+                self.push_sql(ty);
+                self.sql.push(')');
+            }
+            Node::Case(arms, otherwise) => {
+                self.push_sql("CASE");
+                for (when, then) in arms {
+                    self.push_sql(" WHEN ");
+                    self.push_node(when);
+                    self.push_sql(" THEN ");
+                    self.push_node(then);
+                }
+                if let Some(e) = otherwise {
+                    self.push_sql(" ELSE ");
+                    self.push_node(e);
+                }
+                self.push_sql(" END");
+            }
+            Node::Keyword(k) => self.push_sql(k),
         }
     }
 
@@ -436,7 +490,17 @@ impl Writer {
     pub fn push_insert(&mut self, q: &InsertCore) {
         self.push_sql("INSERT INTO ");
         self.push_table(q.table);
-        if q.columns.is_empty() {
+        if let Some(select) = &q.select {
+            self.push_sql(" (");
+            for (i, c) in q.columns.iter().enumerate() {
+                if i > 0 {
+                    self.push_sql(", ");
+                }
+                self.push_ident(c);
+            }
+            self.push_sql(") ");
+            self.push_select(select);
+        } else if q.columns.is_empty() {
             self.push_sql(" DEFAULT VALUES");
         } else {
             self.push_sql(" (");
@@ -465,13 +529,20 @@ impl Writer {
             self.push_sql(" ON CONFLICT");
             match &oc.target {
                 ConflictTarget::Any => {}
-                ConflictTarget::Columns(columns) => {
+                ConflictTarget::Exprs(targets) => {
                     self.push_sql(" (");
-                    for (i, c) in columns.iter().enumerate() {
+                    for (i, t) in targets.iter().enumerate() {
                         if i > 0 {
                             self.push_sql(", ");
                         }
-                        self.push_ident(c);
+                        match t {
+                            Node::Column { column, .. } => self.push_ident(column),
+                            expr => {
+                                self.sql.push('(');
+                                self.push_node(expr);
+                                self.sql.push(')');
+                            }
+                        }
                     }
                     self.push_sql(")");
                 }

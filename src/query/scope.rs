@@ -52,6 +52,8 @@ where
     note = "join `{T}` first (inner_join / left_join), or select from it"
 )]
 pub trait InScope<S, I, T = <Self as Column>::Table>: Column {
+    /// Whether it can be NULL here: when the column is nullable or its table is left-joined.
+    type Null: Nullability;
     /// The Rust type the column reads as in this scope.
     type Out;
 }
@@ -61,6 +63,7 @@ impl<C: Column, S, I> InScope<S, I> for C
 where
     S: Contains<C::Table, I>,
 {
+    type Null = <S::Null as Nullability>::Or<C::Null>;
     type Out = <<S::Null as Nullability>::Or<C::Null> as Nullability>::Wrap<C::Rust>;
 }
 

@@ -4,13 +4,12 @@
 
 use std::marker::PhantomData;
 
-use tokio_postgres::types::FromSql;
-
 use super::{
     Column, FromRow, NotNull, Nullable, Table,
     exec::{Compiled, Executor},
-    expr::{Condition, OrderItem, WhereCondition},
-    render::{Distinct, Join, JoinKind, Node, SelectCore, SelectItem, TableRef, Writer},
+    expr::{Condition, Expression, OnCondition, OrderItem, SingleColumn, Subquery, WhereCondition},
+    item::{AllRows, SelectItemOf, Selection},
+    render::{Distinct, Join, JoinKind, Node, SelectCore, TableRef, Writer},
     scope::{Comparable, Cons, Contains, Entry, InScope, Nil},
     value::{Bind, Param},
 };
@@ -41,8 +40,8 @@ pub struct NoColumns;
 /// The column list `T` (indices `I`).
 pub struct Selected<T, I>(PhantomData<(T, I)>);
 
-/// Every column of the FROM table `T`, read as `T::Row`.
-pub struct AllColumns<T>(PhantomData<T>);
+/// Every column of every table in scope, read as the tables' rows ([`AllRows`]).
+pub struct AllColumns;
 
 fn table_ref<T: Table>() -> TableRef {
     TableRef { schema: T::SCHEMA, name: T::NAME }
@@ -51,23 +50,6 @@ fn table_ref<T: Table>() -> TableRef {
 /// `SELECT .. FROM T`: the start of a query.
 pub fn select_from<T: Table>() -> Select<Cons<Entry<T, NotNull>, Nil>, NoColumns> {
     Select { core: SelectCore::new(table_ref::<T>()), _p: PhantomData }
-}
-
-/// The FROM table of a scope (its last entry).
-pub trait FromTable {
-    /// The table.
-    type Table: Table;
-}
-
-impl<T: Table, N> FromTable for Cons<Entry<T, N>, Nil> {
-    type Table = T;
-}
-
-impl<H, H2, R> FromTable for Cons<H, Cons<H2, R>>
-where
-    Cons<H2, R>: FromTable,
-{
-    type Table = <Cons<H2, R> as FromTable>::Table;
 }
 
 /// The second column of a join: one of a table the query already has.
@@ -82,81 +64,6 @@ pub trait JoinedTo<S, I>: Column {}
 #[diagnostic::do_not_recommend]
 impl<S, I, C: InScope<S, I>> JoinedTo<S, I> for C {}
 
-/// One item of a select list over scope `S`: a column (reads as `Out`).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be selected in this query",
-    label = "not a column of this query's tables, an aggregate or a scalar subquery",
-    note = "a column must come from a table in FROM/JOIN (in INSERT/UPDATE/DELETE: the statement's table); \
-            a raw `sql(..)` fragment has no Rust type, so it cannot be selected"
-)]
-pub trait SelectItemOf<S, I> {
-    /// The Rust type it reads as.
-    type Out;
-    #[doc(hidden)]
-    fn item(self) -> SelectItem;
-}
-
-#[diagnostic::do_not_recommend]
-impl<S, I, C: InScope<S, I>> SelectItemOf<S, I> for C {
-    type Out = <C as InScope<S, I>>::Out;
-    fn item(self) -> SelectItem {
-        SelectItem { node: Node::Column { table: <C::Table as Table>::NAME, column: C::NAME }, alias: None }
-    }
-}
-
-/// A tuple of select items over scope `S`; `Row` is the tuple of their Rust types.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a list of columns from this query's tables",
-    label = "expected a tuple of 1 to 16 columns",
-    note = "a single column is written as a 1-tuple: `.columns((users::id,))`"
-)]
-pub trait Selection<S, I> {
-    /// The row type.
-    type Row;
-    #[doc(hidden)]
-    fn items(self, out: &mut Vec<SelectItem>);
-}
-
-macro_rules! tuples {
-    ($( ($($t:ident $i:ident $n:tt),+) )+) => {$(
-        impl<S, $($t, $i),+> Selection<S, ($($i,)+)> for ($($t,)+)
-        where $($t: SelectItemOf<S, $i>),+
-        {
-            type Row = ($($t::Out,)+);
-            fn items(self, out: &mut Vec<SelectItem>) {
-                $( out.push(self.$n.item()); )+
-            }
-        }
-
-        impl<$($t),+> FromRow for ($($t,)+)
-        where $($t: for<'a> FromSql<'a>),+
-        {
-            fn from_row(row: &tokio_postgres::Row) -> Result<Self, Error> {
-                Ok(($(row.try_get::<_, $t>($n).map_err(Error::Db)?,)+))
-            }
-        }
-    )+};
-}
-
-tuples! {
-    (A0 I0 0)
-    (A0 I0 0, A1 I1 1)
-    (A0 I0 0, A1 I1 1, A2 I2 2)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9, A10 I10 10)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9, A10 I10 10, A11 I11 11)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9, A10 I10 10, A11 I11 11, A12 I12 12)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9, A10 I10 10, A11 I11 11, A12 I12 12, A13 I13 13)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9, A10 I10 10, A11 I11 11, A12 I12 12, A13 I13 13, A14 I14 14)
-    (A0 I0 0, A1 I1 1, A2 I2 2, A3 I3 3, A4 I4 4, A5 I5 5, A6 I6 6, A7 I7 7, A8 I8 8, A9 I9 9, A10 I10 10, A11 I11 11, A12 I12 12, A13 I13 13, A14 I14 14, A15 I15 15)
-}
-
 /// A query that can run: it has a column list, and `Output` is its row type.
 #[diagnostic::on_unimplemented(
     message = "this query has no column list yet",
@@ -164,9 +71,11 @@ tuples! {
 )]
 pub trait Query {
     /// The type of one result row.
-    type Output: FromRow;
+    type Output;
     #[doc(hidden)]
     fn compile(&self) -> Compiled;
+    #[doc(hidden)]
+    fn decode(row: &tokio_postgres::Row) -> Result<Self::Output, Error>;
 }
 
 impl<S, T: Selection<S, I>, I> Query for Select<S, Selected<T, I>>
@@ -177,13 +86,29 @@ where
     fn compile(&self) -> Compiled {
         self.compiled()
     }
+    fn decode(row: &tokio_postgres::Row) -> Result<T::Row, Error> {
+        T::Row::from_row(row)
+    }
 }
 
-impl<S, T: Table> Query for Select<S, AllColumns<T>> {
-    type Output = T::Row;
+impl<S: AllRows> Query for Select<S, AllColumns> {
+    type Output = S::Rows;
     fn compile(&self) -> Compiled {
         self.compiled()
     }
+    fn decode(row: &tokio_postgres::Row) -> Result<S::Rows, Error> {
+        S::read(row)
+    }
+}
+
+impl<S, C> Subquery for Select<S, C> {
+    fn into_select(self) -> SelectCore {
+        self.core
+    }
+}
+
+impl<S, X: SelectItemOf<S, J> + Expression, J> SingleColumn for Select<S, Selected<(X,), (J,)>> {
+    type Rust = X::Rust;
 }
 
 impl<S, C> Select<S, C> {
@@ -224,16 +149,15 @@ impl<S, C> Select<S, C> {
         self.retype()
     }
 
-    /// Every column of the FROM table, read as its generated row struct (`users::Row`).
-    pub fn all(mut self) -> Select<S, AllColumns<<S as FromTable>::Table>>
+    /// Every column of every table in the query, read as the generated row structs: `users::Row`
+    /// from one table, `(users::Row, Option<orgs::Row>)` over a join (a left-joined table's row is
+    /// `None` where nothing matched).
+    pub fn all(mut self) -> Select<S, AllColumns>
     where
-        S: FromTable,
+        S: AllRows,
     {
-        let t = <S as FromTable>::Table::NAME;
-        self.core.items = <S as FromTable>::Table::COLUMNS
-            .iter()
-            .map(|c| SelectItem { node: Node::Column { table: t, column: c }, alias: None })
-            .collect();
+        self.core.items.clear();
+        S::items(&mut self.core.items);
         self.retype()
     }
 
@@ -258,7 +182,7 @@ impl<S, C> Select<S, C> {
         self
     }
 
-    /// `GROUP BY cols`.
+    /// `GROUP BY` columns or expressions.
     pub fn group_by<G: Selection<S, I>, I>(mut self, columns: G) -> Self {
         let mut items = Vec::new();
         columns.items(&mut items);
@@ -284,6 +208,38 @@ impl<S, C> Select<S, C> {
         self.retype()
     }
 
+    /// `INNER JOIN table ON condition`, any condition over the query's tables and the joined one:
+    /// `.inner_join_on(Pets, pets::owner_id.eq(person::id).and(pets::adopted.is_not_null()))`.
+    pub fn inner_join_on<T: Table, E, I, TableJoinedTwice>(
+        mut self,
+        table: T,
+        on: E,
+    ) -> Select<Cons<Entry<T, NotNull>, S>, C>
+    where
+        E: OnCondition<Cons<Entry<T, NotNull>, S>, I>,
+        Cons<Entry<T, NotNull>, S>: Contains<T, TableJoinedTwice>,
+    {
+        let _ = table;
+        self.core.joins.push(Join { kind: JoinKind::Inner, table: table_ref::<T>(), on: on.into_node() });
+        self.retype()
+    }
+
+    /// `LEFT JOIN table ON condition`: like [`inner_join_on`](Self::inner_join_on); the joined
+    /// table's columns read as `Option<T>`.
+    pub fn left_join_on<T: Table, E, I, TableJoinedTwice>(
+        mut self,
+        table: T,
+        on: E,
+    ) -> Select<Cons<Entry<T, Nullable>, S>, C>
+    where
+        E: OnCondition<Cons<Entry<T, Nullable>, S>, I>,
+        Cons<Entry<T, Nullable>, S>: Contains<T, TableJoinedTwice>,
+    {
+        let _ = table;
+        self.core.joins.push(Join { kind: JoinKind::Left, table: table_ref::<T>(), on: on.into_node() });
+        self.retype()
+    }
+
     /// `LEFT JOIN a's table ON a = b`: the joined table's columns read as `Option<T>`.
     pub fn left_join<A, B, I, TableJoinedTwice>(mut self, a: A, b: B) -> Select<Cons<Entry<A::Table, Nullable>, S>, C>
     where
@@ -295,7 +251,8 @@ impl<S, C> Select<S, C> {
         self.retype()
     }
 
-    /// `ORDER BY column [DESC] [NULLS FIRST|LAST]`; successive calls add sort keys.
+    /// `ORDER BY expression [DESC] [NULLS FIRST|LAST]` (a column, an aggregate, any expression over
+    /// the query's tables); successive calls add sort keys.
     pub fn order_by<K: OrderItem<S, I>, I>(mut self, key: K) -> Self {
         self.core.order_by.push(key.into_order());
         self
@@ -319,7 +276,7 @@ impl<S, C> Select<S, C> {
     where
         Self: Query,
     {
-        super::exec::fetch_rows(db, &self.compile()).await
+        super::exec::fetch_rows::<Self, E>(db, &self.compile()).await
     }
 
     /// Runs the query and returns the first row, or [`Error::NoRows`]. Without a `limit` of its
@@ -328,7 +285,7 @@ impl<S, C> Select<S, C> {
     where
         Self: Query,
     {
-        super::exec::decode_first(db.query_first(&self.compile_first()).await?)?.ok_or(Error::NoRows)
+        super::exec::decode_first::<Self>(db.query_first(&self.compile_first()).await?)?.ok_or(Error::NoRows)
     }
 
     /// Runs the query and returns the first row, if any (with `LIMIT 1`, like
@@ -337,7 +294,7 @@ impl<S, C> Select<S, C> {
     where
         Self: Query,
     {
-        super::exec::decode_first(db.query_first(&self.compile_first()).await?)
+        super::exec::decode_first::<Self>(db.query_first(&self.compile_first()).await?)
     }
 
     /// The statement for fetching its first row: `LIMIT 1` unless it has a limit. (LIMIT may

@@ -8,10 +8,9 @@ use super::{
     Table,
     dml::{ColumnOfTable, NoReturning, NullableColumn, Only, Returning, ReturningAll, misuse, returning_queries},
     exec::Compiled,
-    expr::WhereCondition,
+    expr::{AsExpr, Expression, SetValue, WhereCondition, with_cast},
+    item::Selection,
     render::{Node, TableRef, UpdateCore, Writer},
-    select::Selection,
-    value::Bind,
 };
 
 /// An UPDATE before its first `set`: it cannot run yet.
@@ -64,10 +63,15 @@ impl<T: Table, St, R> Update<T, St, R> {
         false
     }
 
-    /// `SET column = $n`; the value must have the column's Rust type.
-    pub fn set<C: ColumnOfTable<T, I>, I, V: Bind<C::Rust>>(mut self, column: C, value: V) -> Update<T, HasSet, R> {
+    /// `SET column = value`: a value of the column's Rust type (bound as a parameter) or any
+    /// expression of it over the table (`pets::age.add(1)`, `now()`, another column, a scalar
+    /// subquery); never an aggregate, never possibly NULL for a NOT NULL column.
+    pub fn set<C: ColumnOfTable<T, I>, I, V: AsExpr<C::Rust>, J>(mut self, column: C, value: V) -> Update<T, HasSet, R>
+    where
+        V::Expr: SetValue<Only<T>, J, C>,
+    {
         let _ = column;
-        self.core.sets.push((C::NAME, Node::Param(value.bind(), C::CAST)));
+        self.core.sets.push((C::NAME, with_cast(value.into_expr().into_node(), C::CAST)));
         self.retype()
     }
 

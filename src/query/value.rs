@@ -1,13 +1,16 @@
 //! Values that become bound parameters: [`Bind`] says which Rust values a column of Rust type `T`
-//! accepts. One impl per Rust type (no widening: `eq(5)` on a `bigint` column infers `i64`), plus
-//! `&str`/`&String` for text and `&[u8]` for bytea. There is deliberately no impl for `Option`:
-//! comparing with NULL is `is_null()`, never `eq(None)`.
+//! accepts, and each of them is also an expression ([`AsExpr`]). One impl per Rust type (no
+//! widening: `eq(5)` on a `bigint` column infers `i64`), plus `&str`/`&String` for text and `&[u8]`
+//! for bytea. An `Option` is never a value: comparing with NULL is `is_null()`, never `eq(None)`.
 
 use std::{fmt, sync::Arc};
 
 use postgres_types::{ToSql, Type};
 
-use crate::query::SqlEnum;
+use crate::query::{
+    SqlEnum,
+    expr::{AsExpr, Bound},
+};
 
 /// A bound parameter value, cheap to clone and printable (`Debug` shows the value). Values bound
 /// through the builder also carry their PostgreSQL type, which lets the pool send unnamed,
@@ -88,6 +91,18 @@ pub trait Bind<T> {
     fn bind(self) -> Param;
 }
 
+/// A value as an expression: `AsExpr<$target> for $value`, bound as a parameter.
+macro_rules! into_expr {
+    ($value:ty => $target:ty) => {
+        impl AsExpr<$target> for $value {
+            type Expr = Bound<$target>;
+            fn into_expr(self) -> Bound<$target> {
+                Bound::new(self)
+            }
+        }
+    };
+}
+
 /// One row per Rust type: its PostgreSQL scalar and array types, and how the scalar is stored
 /// (inline in [`Value`], or shared behind an `Arc`).
 macro_rules! bind_self {
@@ -102,6 +117,8 @@ macro_rules! bind_self {
                 Param::typed(self, Type::$array)
             }
         }
+        into_expr!($t => $t);
+        into_expr!(Vec<$t> => Vec<$t>);
     )*};
 }
 
@@ -130,6 +147,11 @@ impl Bind<Vec<u8>> for Vec<u8> {
         Param::typed(self, Type::BYTEA)
     }
 }
+
+into_expr!(Vec<u8> => Vec<u8>);
+into_expr!(&[u8] => Vec<u8>);
+into_expr!(&str => String);
+into_expr!(&String => String);
 
 impl Bind<Vec<u8>> for &[u8] {
     fn bind(self) -> Param {

@@ -2,5 +2,5 @@ use taulu::prelude::*;
 use taulu::schema::{Users, users};
 
 fn main() {
-    let _ = select_from::<Users>().columns((users::id,)).where_(users::id.eq_col(users::email));
+    let _ = select_from::<Users>().columns((users::id,)).where_(users::id.eq(users::email));
 }

@@ -1,0 +1,210 @@
+//! Operators: binary (comparison, arithmetic, `||`, LIKE), IS NULL, IN lists, BETWEEN, AND, OR,
+//! NOT. Each is a small struct over its operand expressions; nullability and aggregate use follow
+//! from the operands.
+
+use std::marker::PhantomData;
+
+use super::{Aggregation, Boolean, ExprIn, Expression};
+use crate::query::{NotNull, Nullability, Nullable, render::Node, value::Param};
+
+/// A bound value next to an expression takes that expression's cast (a domain's base type).
+pub(crate) fn with_cast(node: Node, cast: Option<&'static str>) -> Node {
+    match node {
+        Node::Param(p, None) => Node::Param(p, cast),
+        other => other,
+    }
+}
+
+/// `a op b`, of Rust type `R` (`bool` for comparisons, the operands' type for arithmetic).
+#[must_use]
+pub struct Binary<A, B, R> {
+    a: A,
+    op: &'static str,
+    b: B,
+    _r: PhantomData<fn() -> R>,
+}
+
+impl<A, B, R> Binary<A, B, R> {
+    pub(crate) fn new(a: A, op: &'static str, b: B) -> Self {
+        Binary { a, op, b, _r: PhantomData }
+    }
+}
+
+impl<A: Expression, B: Expression, R: 'static> Expression for Binary<A, B, R> {
+    type Rust = R;
+    type Kind = <A::Kind as Aggregation>::Or<B::Kind>;
+    fn into_node(self) -> Node {
+        let a = with_cast(self.a.into_node(), B::CAST);
+        let b = with_cast(self.b.into_node(), A::CAST);
+        Node::binary(a, self.op, b)
+    }
+}
+
+impl<S, IA, IB, A: ExprIn<S, IA>, B: ExprIn<S, IB>, R: 'static> ExprIn<S, (IA, IB)> for Binary<A, B, R> {
+    type Null = <A::Null as Nullability>::Or<B::Null>;
+}
+
+/// `x IS [NOT] NULL`: never NULL itself.
+#[must_use]
+pub struct IsNull<A> {
+    a: A,
+    negated: bool,
+}
+
+impl<A> IsNull<A> {
+    pub(crate) fn new(a: A, negated: bool) -> Self {
+        IsNull { a, negated }
+    }
+}
+
+impl<A: Expression> Expression for IsNull<A> {
+    type Rust = bool;
+    type Kind = A::Kind;
+    fn into_node(self) -> Node {
+        Node::Postfix(Box::new(self.a.into_node()), if self.negated { "IS NOT NULL" } else { "IS NULL" })
+    }
+}
+
+impl<S, I, A: ExprIn<S, I>> ExprIn<S, I> for IsNull<A> {
+    type Null = NotNull;
+}
+
+/// `x [NOT] IN ($1, ..)`.
+#[must_use]
+pub struct InList<A> {
+    a: A,
+    values: Vec<Param>,
+    negated: bool,
+}
+
+impl<A> InList<A> {
+    pub(crate) fn new(a: A, values: Vec<Param>, negated: bool) -> Self {
+        InList { a, values, negated }
+    }
+}
+
+impl<A: Expression> Expression for InList<A> {
+    type Rust = bool;
+    type Kind = A::Kind;
+    fn into_node(self) -> Node {
+        Node::InList {
+            lhs: Box::new(self.a.into_node()),
+            list: self.values.into_iter().map(|p| Node::Param(p, A::CAST)).collect(),
+            negated: self.negated,
+        }
+    }
+}
+
+impl<S, I, A: ExprIn<S, I>> ExprIn<S, I> for InList<A> {
+    type Null = A::Null;
+}
+
+/// `x BETWEEN low AND high`.
+#[must_use]
+pub struct Between<A, L, H> {
+    a: A,
+    low: L,
+    high: H,
+}
+
+impl<A, L, H> Between<A, L, H> {
+    pub(crate) fn new(a: A, low: L, high: H) -> Self {
+        Between { a, low, high }
+    }
+}
+
+impl<A: Expression, L: Expression, H: Expression> Expression for Between<A, L, H> {
+    type Rust = bool;
+    type Kind = <A::Kind as Aggregation>::Or<<L::Kind as Aggregation>::Or<H::Kind>>;
+    fn into_node(self) -> Node {
+        Node::Between {
+            lhs: Box::new(self.a.into_node()),
+            low: Box::new(with_cast(self.low.into_node(), A::CAST)),
+            high: Box::new(with_cast(self.high.into_node(), A::CAST)),
+        }
+    }
+}
+
+impl<S, IA, IL, IH, A: ExprIn<S, IA>, L: ExprIn<S, IL>, H: ExprIn<S, IH>> ExprIn<S, (IA, IL, IH)> for Between<A, L, H> {
+    type Null = <A::Null as Nullability>::Or<<L::Null as Nullability>::Or<H::Null>>;
+}
+
+macro_rules! connective {
+    ($name:ident, $variant:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[must_use]
+        pub struct $name<A, B>(A, B);
+
+        impl<A, B> $name<A, B> {
+            pub(crate) fn new(a: A, b: B) -> Self {
+                $name(a, b)
+            }
+        }
+
+        impl<A: Expression, B: Expression> Expression for $name<A, B> {
+            type Rust = bool;
+            type Kind = <A::Kind as Aggregation>::Or<B::Kind>;
+            fn into_node(self) -> Node {
+                Node::$variant(vec![self.0.into_node(), self.1.into_node()])
+            }
+        }
+
+        impl<S, IA, IB, A: ExprIn<S, IA>, B: ExprIn<S, IB>> ExprIn<S, (IA, IB)> for $name<A, B>
+        where
+            A::Rust: Boolean,
+            B::Rust: Boolean,
+        {
+            type Null = <A::Null as Nullability>::Or<B::Null>;
+        }
+    };
+}
+
+connective!(And, And, "`(a AND b)`.");
+connective!(Or, Or, "`(a OR b)`.");
+
+/// `NOT (a)`.
+#[must_use]
+pub struct Not<A>(A);
+
+/// `NOT (condition)`.
+pub fn not<A: Expression>(condition: A) -> Not<A>
+where
+    A::Rust: Boolean,
+{
+    Not(condition)
+}
+
+impl<A: Expression> Expression for Not<A> {
+    type Rust = bool;
+    type Kind = A::Kind;
+    fn into_node(self) -> Node {
+        Node::Not(Box::new(self.0.into_node()))
+    }
+}
+
+impl<S, I, A: ExprIn<S, I>> ExprIn<S, I> for Not<A> {
+    type Null = A::Null;
+}
+
+/// An expression read as possibly NULL ([`ExpressionMethods::nullable`](super::ExpressionMethods::nullable)).
+#[must_use]
+pub struct NullableExpr<E>(E);
+
+impl<E> NullableExpr<E> {
+    pub(crate) fn new(e: E) -> Self {
+        NullableExpr(e)
+    }
+}
+
+impl<E: Expression> Expression for NullableExpr<E> {
+    type Rust = E::Rust;
+    type Kind = E::Kind;
+    const CAST: Option<&'static str> = E::CAST;
+    fn into_node(self) -> Node {
+        self.0.into_node()
+    }
+}
+
+impl<S, I, E: ExprIn<S, I>> ExprIn<S, I> for NullableExpr<E> {
+    type Null = Nullable;
+}

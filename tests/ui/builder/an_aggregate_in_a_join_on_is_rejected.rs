@@ -1,0 +1,8 @@
+use taulu::prelude::*;
+use taulu::schema::{Members, Orgs, members, orgs};
+
+fn main() {
+    let _ = select_from::<Members>()
+        .inner_join_on(Orgs, orgs::id.eq(members::org_id).and(count_all().gt(1)))
+        .columns((orgs::name,));
+}

@@ -1,0 +1,6 @@
+use taulu::prelude::*;
+use taulu::schema::{Users, users};
+
+fn main() {
+    let _ = update::<Users>().set(users::display_name, max(users::username)).to_sql();
+}

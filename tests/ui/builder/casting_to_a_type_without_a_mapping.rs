@@ -1,0 +1,6 @@
+use taulu::prelude::*;
+use taulu::schema::{Users, users};
+
+fn main() {
+    let _ = select_from::<Users>().columns((users::id.cast::<u8>(),));
+}
