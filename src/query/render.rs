@@ -213,6 +213,21 @@ pub struct DeleteCore {
     pub returning: Vec<SelectItem>,
 }
 
+/// The precedence level of comparisons (and of everything that binds as loosely).
+const COMPARISON: u8 = 2;
+
+/// How tightly a binary operator binds, after PostgreSQL's table (higher binds tighter).
+fn precedence(op: &str) -> u8 {
+    match op {
+        "*" | "/" | "%" => 6,
+        "+" | "-" => 5,
+        "LIKE" | "ILIKE" | "NOT LIKE" | "NOT ILIKE" => 3,
+        "=" | "<>" | "<" | ">" | "<=" | ">=" => COMPARISON,
+        "IS DISTINCT FROM" | "IS NOT DISTINCT FROM" => 1,
+        _ => 4, // any other operator: ||, ->, @>, ..
+    }
+}
+
 /// SQL text plus parameters.
 pub(crate) struct Writer {
     pub sql: String,
@@ -296,23 +311,48 @@ impl Writer {
         }
     }
 
-    /// An operand of an operator: parenthesised when it is itself an operator expression or a raw
-    /// fragment, so `(a + b) * c` and `sql("a OR b")` keep their meaning.
-    fn push_operand(&mut self, node: &Node) {
-        if matches!(
-            node,
-            Node::Binary(..)
-                | Node::Raw(_)
-                | Node::Postfix(..)
-                | Node::Between { .. }
-                | Node::InList { .. }
-                | Node::Not(_)
-        ) {
+    /// An operand of an operator: parenthesised when it binds less tightly than the operator it
+    /// stands in (`(a + b) * c`, but `a % b = c`), when it is the right operand of an operator of
+    /// the same precedence (`a - (b - c)`), and always when it is a raw fragment, so
+    /// `sql("a OR b")` keeps its meaning.
+    fn push_operand(&mut self, node: &Node, outer: &str, right: bool) {
+        let wrap = match node {
+            Node::Binary(_, op) => {
+                let (inner, outer) = (precedence(op), precedence(outer));
+                inner < outer || (inner == outer && (right || outer <= COMPARISON))
+            }
+            Node::Raw(_) | Node::Postfix(..) | Node::Between { .. } | Node::InList { .. } | Node::Not(_) => true,
+            _ => false,
+        };
+        if wrap {
             self.sql.push('(');
             self.push_node(node);
             self.sql.push(')');
         } else {
             self.push_node(node);
+        }
+    }
+
+    /// A value where PostgreSQL cannot infer a parameter's type from its neighbour (a function
+    /// argument, a CASE branch): `$n::type`, from the value's own type.
+    fn push_typed(&mut self, node: &Node) {
+        match node {
+            Node::Param(p, None) if p.sql_type().is_some() => {
+                self.push_bind(p, None);
+                let ty = p.sql_type().expect("checked");
+                self.sql.push_str("::");
+                if ty.oid() == 0 {
+                    // A generated enum (OID unknown until the server resolves it by name).
+                    if ty.schema() != "public" {
+                        self.push_ident(ty.schema());
+                        self.sql.push('.');
+                    }
+                    self.push_ident(ty.name());
+                } else {
+                    self.sql.push_str(ty.name());
+                }
+            }
+            other => self.push_node(other),
         }
     }
 
@@ -330,11 +370,11 @@ impl Writer {
             Node::Param(p, cast) => self.push_bind(p, *cast),
             Node::Binary(sides, op) => {
                 let (l, r) = &**sides;
-                self.push_operand(l);
+                self.push_operand(l, op, false);
                 self.sql.push(' ');
                 self.sql.push_str(op);
                 self.sql.push(' ');
-                self.push_operand(r);
+                self.push_operand(r, op, true);
             }
             Node::And(items) | Node::Or(items) if items.is_empty() => {
                 self.push_sql(if matches!(node, Node::And(_)) { "true" } else { "false" })
@@ -363,7 +403,7 @@ impl Writer {
                 }
             },
             Node::Postfix(inner, op) => {
-                self.push_operand(inner);
+                self.push_operand(inner, op, false);
                 self.sql.push(' ');
                 self.push_sql(op);
             }
@@ -371,28 +411,33 @@ impl Writer {
                 self.push_sql(if *negated { "true" } else { "false" })
             }
             Node::InList { lhs, list, negated } => {
-                self.push_operand(lhs);
+                self.push_operand(lhs, "IN", false);
                 self.push_sql(if *negated { " NOT IN (" } else { " IN (" });
                 self.push_list(list, ", ");
                 self.sql.push(')');
             }
             Node::Between { lhs, low, high } => {
-                self.push_operand(lhs);
+                self.push_operand(lhs, "BETWEEN", false);
                 self.push_sql(" BETWEEN ");
-                self.push_operand(low);
+                self.push_operand(low, "BETWEEN", true);
                 self.push_sql(" AND ");
-                self.push_operand(high);
+                self.push_operand(high, "BETWEEN", true);
             }
             Node::Function(name, args) => {
                 self.push_sql(name);
                 self.sql.push('(');
-                self.push_list(args, ", ");
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        self.push_sql(", ");
+                    }
+                    self.push_typed(a);
+                }
                 self.sql.push(')');
             }
             Node::CountStar => self.push_sql("count(*)"),
             Node::Null => self.push_sql("NULL"),
             Node::InSelect { lhs, select, negated } => {
-                self.push_operand(lhs);
+                self.push_operand(lhs, "IN", false);
                 self.push_sql(if *negated { " NOT IN (" } else { " IN (" });
                 self.push_select(select);
                 self.sql.push(')');
@@ -429,11 +474,11 @@ impl Writer {
                     self.push_sql(" WHEN ");
                     self.push_node(when);
                     self.push_sql(" THEN ");
-                    self.push_node(then);
+                    self.push_typed(then);
                 }
                 if let Some(e) = otherwise {
                     self.push_sql(" ELSE ");
-                    self.push_node(e);
+                    self.push_typed(e);
                 }
                 self.push_sql(" END");
             }
