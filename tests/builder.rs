@@ -12,12 +12,12 @@ use taulu::{
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-fn render<S, C>(q: &taulu::query::Select<S, C>) -> (String, String) {
+fn render<S, C, L>(q: &taulu::query::Select<S, C, L>) -> (String, String) {
     let (sql, params): (String, Vec<Param>) = q.to_sql();
     (sql, format!("{params:?}"))
 }
 
-fn check<S, C>(q: taulu::query::Select<S, C>, sql: &str, params: &str) {
+fn check<S, C, L>(q: taulu::query::Select<S, C, L>, sql: &str, params: &str) {
     assert_eq!(render(&q), (sql.to_owned(), params.to_owned()));
 }
 

@@ -11,7 +11,7 @@ use taulu::{
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-fn check<S, C>(q: Select<S, C>, sql: &str, params: &str) {
+fn check<S, C, L>(q: Select<S, C, L>, sql: &str, params: &str) {
     let (text, values): (String, Vec<Param>) = q.to_sql();
     assert_eq!((text.as_str(), format!("{values:?}").as_str()), (sql, params));
 }

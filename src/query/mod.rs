@@ -28,16 +28,19 @@ pub use dml::{
 };
 pub use exec::{Compiled, Executor, Transactional, transaction};
 pub use expr::{
-    Agg, Aggregate, Aggregation, And, As, AsExpr, Between, Binary, Bound, Case, Cast, CastTarget, Condition, CountAll,
-    ExprIn, Expression, ExpressionMethods, Func, InList, InSelect, IsNull, Not, Or, OrderItem, OrderKey, Ordered,
-    Plain, Scalar, Sql, WhereCondition, avg, case_when, coalesce, count, count_all, current_date, current_timestamp,
-    escape_like, exists, func, greatest, least, length, lower, max, min, not, not_exists, now, nullif, scalar, sql,
-    substring, sum, trim, upper, val,
+    Agg, Aggregate, Aggregation, And, As, AsExpr, Between, Binary, Bound, Boxed, BoxedOrder, Case, Cast, CastTarget,
+    Condition, CountAll, ExprIn, Expression, ExpressionMethods, Func, InList, InSelect, IsNull, Not, Or, OrderItem,
+    OrderKey, Ordered, Plain, Scalar, Sql, WhereCondition, all_of, any_of, avg, case_when, coalesce, count, count_all,
+    current_date, current_timestamp, escape_like, exists, func, greatest, least, length, lower, max, min, not,
+    not_exists, now, nullif, scalar, sql, substring, sum, trim, upper, val,
 };
 pub use insert::{Insert, InsertInto, OnConflictTarget, Upsert, insert_into};
 pub use item::{AllRows, ReadSlot, SelectItemOf, Selection};
 pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
-pub use select::{AllColumns, JoinedTo, NoColumns, Query, Select, Selected, select_from};
+pub use select::{
+    AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Grouped, JoinedTo, Locked, NoColumns, Query, Select,
+    Selected, Unlocked, select_from,
+};
 pub use update::{HasSet, NoSet, Update, update};
 pub use value::{Bind, NoneIsNotAValueUseIsNullOrSetNull, Param, ValueFor};
 

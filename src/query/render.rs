@@ -115,6 +115,34 @@ pub enum Distinct {
     On(Vec<Node>),
 }
 
+/// The strength of a row lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum LockStrength {
+    Update,
+    NoKeyUpdate,
+    Share,
+    KeyShare,
+}
+
+/// What a row lock does when a row is already locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum LockWait {
+    Wait,
+    Nowait,
+    SkipLocked,
+}
+
+/// `FOR UPDATE [OF t, ..] [NOWAIT | SKIP LOCKED]`.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct Lock {
+    pub strength: LockStrength,
+    pub of: Vec<TableRef>,
+    pub wait: LockWait,
+}
+
 /// A SELECT statement, untyped.
 #[derive(Debug, Clone)]
 #[doc(hidden)]
@@ -129,6 +157,7 @@ pub struct SelectCore {
     pub order_by: Vec<(Node, Order)>,
     pub limit: Option<Node>,
     pub offset: Option<Node>,
+    pub locks: Vec<Lock>,
 }
 
 impl SelectCore {
@@ -144,6 +173,7 @@ impl SelectCore {
             order_by: Vec::new(),
             limit: None,
             offset: None,
+            locks: Vec::new(),
         }
     }
 }
@@ -625,6 +655,15 @@ impl Writer {
     }
 
     pub fn push_select(&mut self, q: &SelectCore) {
+        self.push_select_inner(q, false);
+    }
+
+    /// The query for fetching its first row: with `LIMIT 1` unless it has a limit of its own.
+    pub fn push_select_first(&mut self, q: &SelectCore) {
+        self.push_select_inner(q, true);
+    }
+
+    fn push_select_inner(&mut self, q: &SelectCore, first: bool) {
         self.push_sql("SELECT ");
         match &q.distinct {
             Distinct::None => {}
@@ -676,10 +715,29 @@ impl Writer {
         if let Some(limit) = &q.limit {
             self.push_sql(" LIMIT ");
             self.push_node(limit);
+        } else if first {
+            self.push_sql(" LIMIT 1");
         }
         if let Some(offset) = &q.offset {
             self.push_sql(" OFFSET ");
             self.push_node(offset);
+        }
+        for lock in &q.locks {
+            self.push_sql(match lock.strength {
+                LockStrength::Update => " FOR UPDATE",
+                LockStrength::NoKeyUpdate => " FOR NO KEY UPDATE",
+                LockStrength::Share => " FOR SHARE",
+                LockStrength::KeyShare => " FOR KEY SHARE",
+            });
+            for (i, t) in lock.of.iter().enumerate() {
+                self.push_sql(if i == 0 { " OF " } else { ", " });
+                self.push_table(*t);
+            }
+            self.push_sql(match lock.wait {
+                LockWait::Wait => "",
+                LockWait::Nowait => " NOWAIT",
+                LockWait::SkipLocked => " SKIP LOCKED",
+            });
         }
     }
 }

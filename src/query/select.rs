@@ -9,7 +9,7 @@ use super::{
     exec::{Compiled, Executor},
     expr::{Condition, Expression, OnCondition, OrderItem, SingleColumn, Subquery, WhereCondition},
     item::{AllRows, SelectItemOf, Selection},
-    render::{Distinct, Join, JoinKind, Node, SelectCore, TableRef, Writer},
+    render::{Distinct, Join, JoinKind, Lock, LockStrength, LockWait, Node, SelectCore, TableRef, Writer},
     scope::{Comparable, Cons, Contains, Entry, InScope, Nil},
     value::{Bind, Param},
 };
@@ -29,10 +29,37 @@ use crate::Error;
 /// assert_eq!(format!("{params:?}"), r#"["ann", 1]"#);
 /// ```
 #[must_use = "a query does nothing until it is fetched or executed"]
-pub struct Select<S, C> {
+pub struct Select<S, C, L = Unlocked> {
     core: SelectCore,
-    _p: PhantomData<fn() -> (S, C)>,
+    _p: PhantomData<fn() -> (S, C, L)>,
 }
+
+/// A query that may still be grouped or locked (the default).
+pub struct Unlocked;
+/// A grouped, DISTINCT or HAVING query: its rows are not table rows, so they cannot be locked.
+pub struct Grouped;
+/// A query with `FOR UPDATE` / `FOR SHARE` ..: it cannot be grouped any more.
+pub struct Locked;
+
+/// Queries whose rows can be locked.
+#[diagnostic::on_unimplemented(
+    message = "a grouped or DISTINCT query cannot lock rows (FOR UPDATE / FOR SHARE)",
+    label = "this query has GROUP BY, HAVING or DISTINCT",
+    note = "lock the rows in a query without grouping (for example the subquery that picks them)"
+)]
+pub trait CanLock {}
+impl CanLock for Unlocked {}
+impl CanLock for Locked {}
+
+/// Queries that may be grouped (GROUP BY, HAVING, DISTINCT).
+#[diagnostic::on_unimplemented(
+    message = "a query that locks rows (FOR UPDATE / FOR SHARE) cannot be grouped or DISTINCT",
+    label = "this query locks rows",
+    note = "group in an outer query, or lock in a separate query"
+)]
+pub trait CanGroup {}
+impl CanGroup for Unlocked {}
+impl CanGroup for Grouped {}
 
 /// No column list yet.
 pub struct NoColumns;
@@ -78,7 +105,7 @@ pub trait Query {
     fn decode(row: &tokio_postgres::Row) -> Result<Self::Output, Error>;
 }
 
-impl<S, T: Selection<S, I>, I> Query for Select<S, Selected<T, I>>
+impl<S, T: Selection<S, I>, I, L> Query for Select<S, Selected<T, I>, L>
 where
     T::Row: FromRow,
 {
@@ -91,7 +118,7 @@ where
     }
 }
 
-impl<S: AllRows> Query for Select<S, AllColumns> {
+impl<S: AllRows, L> Query for Select<S, AllColumns, L> {
     type Output = S::Rows;
     fn compile(&self) -> Compiled {
         self.compiled()
@@ -101,18 +128,18 @@ impl<S: AllRows> Query for Select<S, AllColumns> {
     }
 }
 
-impl<S, C> Subquery for Select<S, C> {
+impl<S, C, L> Subquery for Select<S, C, L> {
     fn into_select(self) -> SelectCore {
         self.core
     }
 }
 
-impl<S, X: SelectItemOf<S, J> + Expression, J> SingleColumn for Select<S, Selected<(X,), (J,)>> {
+impl<S, X: SelectItemOf<S, J> + Expression, J, L> SingleColumn for Select<S, Selected<(X,), (J,)>, L> {
     type Rust = X::Rust;
 }
 
-impl<S, C> Select<S, C> {
-    fn retype<S2, C2>(self) -> Select<S2, C2> {
+impl<S, C, L> Select<S, C, L> {
+    fn retype<S2, C2, L2>(self) -> Select<S2, C2, L2> {
         Select { core: self.core, _p: PhantomData }
     }
 
@@ -132,7 +159,8 @@ impl<S, C> Select<S, C> {
     fn compiled(&self) -> Compiled {
         let mut w = Writer::default();
         w.push_select(&self.core);
-        Compiled { sql: w.sql, params: w.params, read_only: true }
+        // A locking read takes row locks: not a read a replica could serve.
+        Compiled { sql: w.sql, params: w.params, read_only: self.core.locks.is_empty() }
     }
 
     /// The SQL text and its parameters (like Kysely's `compile()`).
@@ -143,7 +171,7 @@ impl<S, C> Select<S, C> {
 
     /// `SELECT col, col, ..`: the row type becomes the tuple of the columns' Rust types
     /// (`Option<T>` for nullable and left-joined columns).
-    pub fn columns<T: Selection<S, I>, I>(mut self, columns: T) -> Select<S, Selected<T, I>> {
+    pub fn columns<T: Selection<S, I>, I>(mut self, columns: T) -> Select<S, Selected<T, I>, L> {
         self.core.items.clear();
         columns.items(&mut self.core.items);
         self.retype()
@@ -152,7 +180,7 @@ impl<S, C> Select<S, C> {
     /// Every column of every table in the query, read as the generated row structs: `users::Row`
     /// from one table, `(users::Row, Option<orgs::Row>)` over a join (a left-joined table's row is
     /// `None` where nothing matched).
-    pub fn all(mut self) -> Select<S, AllColumns>
+    pub fn all(mut self) -> Select<S, AllColumns, L>
     where
         S: AllRows,
     {
@@ -162,17 +190,23 @@ impl<S, C> Select<S, C> {
     }
 
     /// `SELECT DISTINCT`.
-    pub fn distinct(mut self) -> Self {
+    pub fn distinct(mut self) -> Select<S, C, Grouped>
+    where
+        L: CanGroup,
+    {
         self.core.distinct = Distinct::All;
-        self
+        self.retype()
     }
 
     /// `SELECT DISTINCT ON (cols)`; pair it with an `order_by` starting with the same columns.
-    pub fn distinct_on<T: Selection<S, I>, I>(mut self, columns: T) -> Self {
+    pub fn distinct_on<T: Selection<S, I>, I>(mut self, columns: T) -> Select<S, C, Grouped>
+    where
+        L: CanGroup,
+    {
         let mut items = Vec::new();
         columns.items(&mut items);
         self.core.distinct = Distinct::On(items.into_iter().map(|i| i.node).collect());
-        self
+        self.retype()
     }
 
     /// `WHERE condition`; successive calls combine with AND. Aggregates belong in
@@ -183,22 +217,149 @@ impl<S, C> Select<S, C> {
     }
 
     /// `GROUP BY` columns or expressions.
-    pub fn group_by<G: Selection<S, I>, I>(mut self, columns: G) -> Self {
+    pub fn group_by<G: Selection<S, I>, I>(mut self, columns: G) -> Select<S, C, Grouped>
+    where
+        L: CanGroup,
+    {
         let mut items = Vec::new();
         columns.items(&mut items);
         self.core.group_by.extend(items.into_iter().map(|i| i.node));
-        self
+        self.retype()
     }
 
     /// `HAVING condition` (usually on an aggregate: `count_all().gt(1)`); successive calls AND.
-    pub fn having<E: Condition<S, I>, I>(mut self, condition: E) -> Self {
+    pub fn having<E: Condition<S, I>, I>(mut self, condition: E) -> Select<S, C, Grouped>
+    where
+        L: CanGroup,
+    {
         self.core.having.push(condition.into_node());
+        self.retype()
+    }
+
+    /// `WHERE condition` when there is one: `.where_opt(name.map(|n| users::username.eq(n)))`.
+    pub fn where_opt<E: WhereCondition<S, I>, I>(self, condition: Option<E>) -> Self {
+        match condition {
+            Some(c) => self.where_(c),
+            None => self,
+        }
+    }
+
+    /// `FOR UPDATE`: lock the rows read until the transaction ends (add [`of`](Self::of),
+    /// [`skip_locked`](Self::skip_locked), [`nowait`](Self::nowait)). Not on a grouped or DISTINCT
+    /// query.
+    pub fn for_update(self) -> Select<S, C, Locked>
+    where
+        L: CanLock,
+    {
+        self.lock(LockStrength::Update)
+    }
+
+    /// `FOR NO KEY UPDATE`: like `FOR UPDATE`, but does not block inserts referencing the rows.
+    pub fn for_no_key_update(self) -> Select<S, C, Locked>
+    where
+        L: CanLock,
+    {
+        self.lock(LockStrength::NoKeyUpdate)
+    }
+
+    /// `FOR SHARE`.
+    pub fn for_share(self) -> Select<S, C, Locked>
+    where
+        L: CanLock,
+    {
+        self.lock(LockStrength::Share)
+    }
+
+    /// `FOR KEY SHARE`.
+    pub fn for_key_share(self) -> Select<S, C, Locked>
+    where
+        L: CanLock,
+    {
+        self.lock(LockStrength::KeyShare)
+    }
+
+    fn lock(mut self, strength: LockStrength) -> Select<S, C, Locked> {
+        self.core.locks.push(Lock { strength, of: Vec::new(), wait: LockWait::Wait });
+        self.retype()
+    }
+}
+
+impl<S, C> Select<S, C, Locked> {
+    fn last_lock(&mut self) -> &mut Lock {
+        self.core.locks.last_mut().expect("a Locked select has a lock clause")
+    }
+
+    /// `.. OF "table"`: lock only the rows of this table (one of the query's).
+    pub fn of<T: Table, I>(mut self, table: T) -> Self
+    where
+        S: Contains<T, I>,
+    {
+        let _ = table;
+        self.last_lock().of.push(table_ref::<T>());
         self
+    }
+
+    /// `.. SKIP LOCKED`: skip rows another transaction holds (the job-queue pattern).
+    pub fn skip_locked(mut self) -> Self {
+        self.last_lock().wait = LockWait::SkipLocked;
+        self
+    }
+
+    /// `.. NOWAIT`: fail at once (SQLSTATE 55P03) instead of waiting for a locked row.
+    pub fn nowait(mut self) -> Self {
+        self.last_lock().wait = LockWait::Nowait;
+        self
+    }
+}
+
+/// A select whose column list is erased into its row type `R`, so it can be named in a function
+/// signature and built across branches: `BoxedSelect<Only<Users>, (Uuid, String)>`. It keeps its
+/// scope, so conditions added later are still checked.
+pub type BoxedSelect<S, R, L = Unlocked> = Select<S, BoxedColumns<R>, L>;
+
+/// The column state of a [`BoxedSelect`]: rows of type `R`.
+pub struct BoxedColumns<R>(PhantomData<R>);
+
+impl<S, R: FromRow, L> Query for Select<S, BoxedColumns<R>, L> {
+    type Output = R;
+    fn compile(&self) -> Compiled {
+        self.compiled()
+    }
+    fn decode(row: &tokio_postgres::Row) -> Result<R, Error> {
+        R::from_row(row)
+    }
+}
+
+impl<S, C, L> Select<S, C, L> {
+    /// The query with its column list erased into its row type ([`BoxedSelect`]).
+    ///
+    /// ```
+    /// use taulu::prelude::*;
+    /// use taulu::query::{BoxedSelect, Only};
+    /// use taulu::schema::{Users, users};
+    /// fn base() -> BoxedSelect<Only<Users>, (uuid::Uuid, String)> {
+    ///     select_from::<Users>().columns((users::id, users::username)).boxed()
+    /// }
+    /// let mut q = base();
+    /// if true {
+    ///     q = q.where_(users::username.like("a%"));
+    /// }
+    /// assert_eq!(q.to_sql().0, r#"SELECT "users"."id", "users"."username" FROM "users" WHERE "users"."username" LIKE $1"#);
+    /// ```
+    pub fn boxed(self) -> Select<S, BoxedColumns<<Self as Query>::Output>, L>
+    where
+        Self: Query,
+    {
+        self.retype()
     }
 
     /// `INNER JOIN a's table ON a = b`, where `b` is a column already in scope. The joined table
     /// is inferred from `a`. A table can be joined once (a second join of it does not compile).
-    pub fn inner_join<A, B, I, TableJoinedTwice>(mut self, a: A, b: B) -> Select<Cons<Entry<A::Table, NotNull>, S>, C>
+    pub fn inner_join<A, B, I, TableJoinedTwice>(
+        mut self,
+        a: A,
+        b: B,
+    ) -> Select<Cons<Entry<A::Table, NotNull>, S>, C, L>
     where
         A: Column,
         B: JoinedTo<S, I> + Comparable<A>,
@@ -214,7 +375,7 @@ impl<S, C> Select<S, C> {
         mut self,
         table: T,
         on: E,
-    ) -> Select<Cons<Entry<T, NotNull>, S>, C>
+    ) -> Select<Cons<Entry<T, NotNull>, S>, C, L>
     where
         E: OnCondition<Cons<Entry<T, NotNull>, S>, I>,
         Cons<Entry<T, NotNull>, S>: Contains<T, TableJoinedTwice>,
@@ -230,7 +391,7 @@ impl<S, C> Select<S, C> {
         mut self,
         table: T,
         on: E,
-    ) -> Select<Cons<Entry<T, Nullable>, S>, C>
+    ) -> Select<Cons<Entry<T, Nullable>, S>, C, L>
     where
         E: OnCondition<Cons<Entry<T, Nullable>, S>, I>,
         Cons<Entry<T, Nullable>, S>: Contains<T, TableJoinedTwice>,
@@ -241,7 +402,11 @@ impl<S, C> Select<S, C> {
     }
 
     /// `LEFT JOIN a's table ON a = b`: the joined table's columns read as `Option<T>`.
-    pub fn left_join<A, B, I, TableJoinedTwice>(mut self, a: A, b: B) -> Select<Cons<Entry<A::Table, Nullable>, S>, C>
+    pub fn left_join<A, B, I, TableJoinedTwice>(
+        mut self,
+        a: A,
+        b: B,
+    ) -> Select<Cons<Entry<A::Table, Nullable>, S>, C, L>
     where
         A: Column,
         B: JoinedTo<S, I> + Comparable<A>,
@@ -303,11 +468,9 @@ impl<S, C> Select<S, C> {
     where
         Self: Query,
     {
-        let mut c = self.compile();
-        if self.core.limit.is_none() {
-            c.sql.push_str(" LIMIT 1");
-        }
-        c
+        let mut w = Writer::default();
+        w.push_select_first(&self.core);
+        Compiled { sql: w.sql, params: w.params, read_only: self.core.locks.is_empty() }
     }
 }
 

@@ -7,9 +7,9 @@ use super::{
 };
 
 /// The inner query of a correlated EXISTS: table `T` in front of the outer scope `S`.
-type Inner<T, S, C> = Select<super::Cons<super::Entry<T, super::NotNull>, S>, C>;
+type Inner<T, S, C> = Select<super::Cons<super::Entry<T, super::NotNull>, S>, C, super::select::Unlocked>;
 
-impl<S, C> Select<S, C> {
+impl<S, C, L> Select<S, C, L> {
     /// `WHERE EXISTS (SELECT 1 FROM T WHERE ..)`: `build` gets a query over `T` whose scope also
     /// has this query's tables, so it can correlate (`members::user_id.eq(users::id)`).
     pub fn where_exists<T: Table, F, C2>(self, build: F) -> Self

@@ -6,6 +6,7 @@
 //! for every expression. Expressions only build [`Node`]s; `render.rs` writes the SQL.
 
 mod agg;
+mod dynamic;
 mod func;
 mod ops;
 mod raw;
@@ -16,6 +17,7 @@ use std::marker::PhantomData;
 pub use agg::{
     Agg, AggFn, Averageable, Avg, Count, CountAll, Max, Min, Sum, Summable, avg, count, count_all, max, min, sum,
 };
+pub use dynamic::{Boxed, BoxedOrder, all_of, any_of};
 pub use func::{
     Args, ArgsIn, Arms, ArmsIn, Case, Cast, CastTarget, FirstNonNull, Func, Keyword, MayBeNull, NeverNull, NoElse,
     NullRule, Strict, When, case_when, coalesce, current_date, current_timestamp, func, greatest, least, length, lower,
@@ -376,8 +378,34 @@ impl Remainder for rust_decimal::Decimal {}
 
 /// The methods every expression has: comparisons, predicates, arithmetic, string concatenation,
 /// boolean combinators, casts, aliases and sort directions. Arguments are values (bound as
-/// parameters) or expressions of the same Rust type (`users::id.eq(5)`,
-/// `sessions::user_id.eq(users::id)`, `pets::age.add(1)`).
+/// parameters) or expressions of the same Rust type (`users::id.eq(id)`,
+/// `sessions::user_id.eq(users::id)`, `login_attempts::id.add(1)`).
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::schema::{LoginAttempts, Users, login_attempts, users};
+/// // Functions, coalesce, CASE and aliases in a select list; a function in WHERE.
+/// let q = select_from::<Users>()
+///     .columns((
+///         coalesce(users::display_name, users::username).as_("name"),
+///         case_when(users::display_name.is_null(), val(true)).else_(false),
+///     ))
+///     .where_(lower(users::email).eq("ann@example.com"))
+///     .order_by(length(users::username).desc());
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT coalesce("users"."display_name", "users"."username") AS "name", CASE WHEN "users"."display_name" IS NULL THEN $1::boolean ELSE $2::bool END FROM "users" WHERE lower("users"."email") = $3 ORDER BY length("users"."username") DESC"#
+/// );
+/// // The row type follows: coalesce is never NULL here, and neither is a CASE with an ELSE.
+/// fn row<Q: taulu::query::Query>(_: &Q) -> Option<Q::Output> { None }
+/// let _: Option<(String, bool)> = row(&q);
+/// // Arithmetic keeps the operands' type; parentheses follow precedence.
+/// let q = select_from::<LoginAttempts>().columns((login_attempts::id.add(1).mul(2),)).where_(login_attempts::id.rem(2).eq(0));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT ("login_attempts"."id" + $1) * $2 FROM "login_attempts" WHERE "login_attempts"."id" % $3 = $4"#
+/// );
+/// ```
 #[allow(clippy::wrong_self_convention)] // `is_null` builds `x IS NULL`; it tests nothing itself
 pub trait ExpressionMethods: Expression {
     /// `self = other`.
@@ -520,6 +548,15 @@ pub trait ExpressionMethods: Expression {
     /// return NULL from non-NULL arguments).
     fn nullable(self) -> NullableExpr<Self> {
         NullableExpr::new(self)
+    }
+    /// The expression with its type erased, keeping its scope and Rust type: for conditions and
+    /// values chosen at run time (a `Vec` of filters, [`all_of`], [`any_of`]). The scope `S` is
+    /// inferred from the query it ends up in, and checked there.
+    fn boxed<S, I>(self) -> Boxed<S, Self::Rust, Self::Kind>
+    where
+        Self: ExprIn<S, I>,
+    {
+        Boxed::new(self.into_node())
     }
     /// `self AS "alias"` in a select list or RETURNING.
     fn as_(self, alias: &'static str) -> As<Self> {

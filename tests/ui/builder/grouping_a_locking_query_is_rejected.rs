@@ -1,0 +1,6 @@
+use taulu::prelude::*;
+use taulu::schema::{Members, members};
+
+fn main() {
+    let _ = select_from::<Members>().columns((members::org_id,)).for_update().distinct();
+}

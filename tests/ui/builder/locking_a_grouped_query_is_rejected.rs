@@ -1,0 +1,9 @@
+use taulu::prelude::*;
+use taulu::schema::{Members, members};
+
+fn main() {
+    let _ = select_from::<Members>()
+        .columns((members::org_id, count_all()))
+        .group_by((members::org_id,))
+        .for_update();
+}
