@@ -32,10 +32,7 @@ fn locking_clauses_render() {
     );
     let q = select_from::<Users>().columns((users::id,)).for_share().nowait().for_key_share();
     assert_eq!(sql(&q), r#"SELECT "users"."id" FROM "users" FOR SHARE NOWAIT FOR KEY SHARE"#);
-    assert_eq!(
-        sql(&select_from::<Users>().all().for_no_key_update()).ends_with(r#"FROM "users" FOR NO KEY UPDATE"#),
-        true
-    );
+    assert!(sql(&select_from::<Users>().all().for_no_key_update()).ends_with(r#"FROM "users" FOR NO KEY UPDATE"#));
 }
 
 /// Several workers, each on its own connection and in its own transaction, claim batches of

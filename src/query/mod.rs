@@ -3,6 +3,10 @@
 //! migrations; the builder (select, insert, update, delete) only ever sees them. No SQL text is
 //! produced here.
 
+// The builder's types spell out the query at the type level (scopes, index tuples, typestate):
+// long by design, and named where a user names them (`Only`, `BoxedSelect`, `UpsertScope`).
+#![allow(clippy::type_complexity)]
+
 mod delete;
 mod dml;
 mod exec;

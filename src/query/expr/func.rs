@@ -145,7 +145,6 @@ pub fn length<E: AsExpr<String>>(text: E) -> Func<(E::Expr,), i32> {
 }
 
 /// `substring(text, start, count)`: `count` characters from position `start` (1-based).
-#[allow(clippy::type_complexity)]
 pub fn substring<E: AsExpr<String>, F: AsExpr<i32>, N: AsExpr<i32>>(
     text: E,
     start: F,
