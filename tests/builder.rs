@@ -99,13 +99,21 @@ fn comparisons_bind_every_value() {
 fn in_like_between_and_null_tests() {
     check(
         select_from::<Users>().columns((users::id,)).where_(users::username.in_(["a", "b"])),
-        r#"SELECT "users"."id" FROM "users" WHERE "users"."username" IN ($1, $2)"#,
-        r#"["a", "b"]"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."username" = ANY($1)"#,
+        r#"[["a", "b"]]"#,
     );
+    // One statement text whatever the list's length: an empty list is an empty array.
     check(
         select_from::<Users>().columns((users::id,)).where_(users::username.not_in(Vec::<String>::new())),
-        r#"SELECT "users"."id" FROM "users" WHERE true"#,
-        "[]",
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."username" <> ALL($1)"#,
+        "[[]]",
+    );
+    check(
+        select_from::<Members>()
+            .columns((members::user_id,))
+            .where_(members::member_role.in_([Role::Owner, Role::Admin])),
+        r#"SELECT "members"."user_id" FROM "members" WHERE "members"."member_role" = ANY($1)"#,
+        "[[Owner, Admin]]",
     );
     check(
         select_from::<Users>().columns((users::id,)).where_(users::email.ilike("%@example.com")),
@@ -304,6 +312,15 @@ async fn every_condition_kind_selects_the_right_rows() {
     assert_eq!(names(base().where_(users::username.in_(["bob", "zed"]))).await, ["bob"]);
     assert_eq!(names(base().where_(users::username.not_in(["bob"]))).await, ["ann"]);
     assert_eq!(names(base().where_(users::username.in_(Vec::<String>::new()))).await, Vec::<String>::new());
+    assert_eq!(names(base().where_(users::username.not_in(Vec::<String>::new()))).await, ["ann", "bob"]);
+    // Enum values go as one typed array.
+    let owners_and_admins: Vec<(Uuid,)> = select_from::<Members>()
+        .columns((members::user_id,))
+        .where_(members::member_role.in_([Role::Owner, Role::Admin]))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(owners_and_admins.len(), 2);
     assert_eq!(names(base().where_(users::email.ilike("%@EXAMPLE.com"))).await, ["ann", "bob"]);
     assert_eq!(names(base().where_(users::email.like("%@EXAMPLE.com"))).await, Vec::<String>::new());
     assert_eq!(names(base().where_(users::display_name.is_null())).await, ["ann", "bob"]);

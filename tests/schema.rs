@@ -253,6 +253,16 @@ async fn domain_columns_carry_their_base_type_cast() {
     assert_eq!(c.execute(&sql, &[&email]).await.unwrap(), 1);
     let bad = c.execute(&sql, &[&"no-at-sign"]).await.unwrap_err();
     assert_eq!(bad.code().map(|s| s.code()), Some("23514"), "check_violation: {bad}");
+    // The builder casts for the domain too: compared with a value, and in an `= ANY($1)` list.
+    use taulu::prelude::*;
+    let found: Vec<(String,)> = select_from::<hard::Accounts>()
+        .columns((hard::accounts::Email,))
+        .where_(hard::accounts::Email.eq("someone@example.com"))
+        .where_(hard::accounts::Email.in_(["someone@example.com", "other@example.com"]))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(found, vec![(email,)]);
 }
 
 #[tokio::test]

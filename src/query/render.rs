@@ -32,8 +32,9 @@ pub enum Node {
     Not(Box<Node>),
     /// `x IS NULL` / `x IS NOT NULL`.
     Postfix(Box<Node>, &'static str),
-    /// `x [NOT] IN ($1, $2)`; an empty list is `false` (`true` when negated).
-    InList { lhs: Box<Node>, list: Vec<Node>, negated: bool },
+    /// `x = ANY($1)` / `x <> ALL($1)`: a list as one array parameter (one statement text whatever
+    /// the list's length); `cast` is the element type a domain-typed value is cast to.
+    AnyArray { lhs: Box<Node>, array: Param, cast: Option<&'static str>, negated: bool },
     /// `x [NOT] BETWEEN a AND b`.
     Between { lhs: Box<Node>, low: Box<Node>, high: Box<Node> },
     /// `name(args)`.
@@ -351,7 +352,7 @@ impl Writer {
                 let (inner, outer) = (precedence(op), precedence(outer));
                 inner < outer || (inner == outer && (right || outer <= COMPARISON))
             }
-            Node::Raw(_) | Node::Postfix(..) | Node::Between { .. } | Node::InList { .. } | Node::Not(_) => true,
+            Node::Raw(_) | Node::Postfix(..) | Node::Between { .. } | Node::AnyArray { .. } | Node::Not(_) => true,
             _ => false,
         };
         if wrap {
@@ -437,13 +438,13 @@ impl Writer {
                 self.sql.push(' ');
                 self.push_sql(op);
             }
-            Node::InList { list, negated, .. } if list.is_empty() => {
-                self.push_sql(if *negated { "true" } else { "false" })
-            }
-            Node::InList { lhs, list, negated } => {
-                self.push_operand(lhs, "IN", false);
-                self.push_sql(if *negated { " NOT IN (" } else { " IN (" });
-                self.push_list(list, ", ");
+            Node::AnyArray { lhs, array, cast, negated } => {
+                self.push_operand(lhs, "=", false);
+                self.push_sql(if *negated { " <> ALL(" } else { " = ANY(" });
+                self.push_bind(array, *cast);
+                if cast.is_some() {
+                    self.push_sql("[]");
+                }
                 self.sql.push(')');
             }
             Node::Between { lhs, low, high } => {
@@ -758,7 +759,7 @@ mod tests {
     }
 
     #[test]
-    fn or_inside_and_is_parenthesised_and_empty_lists_are_constants() {
+    fn or_inside_and_is_parenthesised_and_empty_and_or_are_constants() {
         let col = |c| Node::Column { table: "t", column: c };
         let eq = |c, v: i64| Node::binary(col(c), "=", Node::Param(Param::new(v), None));
         let mut w = Writer::default();
@@ -766,9 +767,9 @@ mod tests {
         assert_eq!(w.sql, r#"("t"."a" = $1 AND ("t"."b" = $2 OR "t"."c" = $3))"#);
         assert_eq!(format!("{:?}", w.params), "[1, 2, 3]");
         let mut w = Writer::default();
-        w.push_node(&Node::InList { lhs: Box::new(col("a")), list: vec![], negated: false });
+        w.push_node(&Node::Or(vec![]));
         w.push_sql(" ");
-        w.push_node(&Node::InList { lhs: Box::new(col("a")), list: vec![], negated: true });
+        w.push_node(&Node::And(vec![]));
         assert_eq!(w.sql, "false true");
     }
 
@@ -776,8 +777,11 @@ mod tests {
     fn placeholders_count_past_nine_and_inline_values_print_as_themselves() {
         let list = (1..=12).map(|v: i32| Node::Param(crate::query::Bind::<i32>::bind(v), None)).collect();
         let mut w = Writer::default();
-        w.push_node(&Node::InList { lhs: Box::new(Node::Column { table: "t", column: "a" }), list, negated: false });
-        assert_eq!(w.sql, r#""t"."a" IN ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"#);
+        w.push_node(&Node::Function("f", list));
+        assert_eq!(
+            w.sql,
+            "f($1::int4, $2::int4, $3::int4, $4::int4, $5::int4, $6::int4, $7::int4, $8::int4, $9::int4, $10::int4, $11::int4, $12::int4)"
+        );
         assert_eq!(format!("{:?}", w.params), "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]");
         for n in [99, 100, 1000] {
             w.params.resize(n - 1, Param::new(0i32));

@@ -196,9 +196,23 @@ impl<E: SqlEnum + ToSql + Send + Sync> Bind<E> for E {
     }
 }
 
-/// A value for column `C`, whose Rust type is `T`: a `T` itself, or `&str` / `&String` for text and
-/// `&[u8]` for bytea. The generated `Insert::new(..)` and `with_*` setters take their arguments as
-/// `impl ValueFor<column>`, so a wrong value is reported with the column's name.
+/// An array of a generated enum (`role[]`), for `= ANY($1)`.
+impl<E: SqlEnum + ToSql + Send + Sync> Bind<Vec<E>> for Vec<E> {
+    fn bind(self) -> Param {
+        let element = E::sql_type();
+        let array = Type::new(
+            format!("_{}", element.name()),
+            0,
+            postgres_types::Kind::Array(element.clone()),
+            element.schema().to_owned(),
+        );
+        Param::typed(self, array)
+    }
+}
+
+/// A value for column (or expression) `C`, whose Rust type is `T`: a `T` itself, or `&str` /
+/// `&String` for text and `&[u8]` for bytea. The generated `Insert::new(..)` and `with_*` setters
+/// and `in_(..)` lists take values as `impl ValueFor<column>`, so a wrong value names the column.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a value for column `{C}`",
     label = "column `{C}` takes a `{T}`"

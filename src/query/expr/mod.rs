@@ -32,7 +32,7 @@ use super::{
     Column, NotNull, Nullability, Table,
     render::{Node, Order},
     scope::SameType,
-    value::{Bind, Param},
+    value::{Bind, Param, ValueFor},
 };
 
 /// A typed SQL expression: its Rust type and whether it uses an aggregate. Scope checks and
@@ -440,13 +440,24 @@ pub trait ExpressionMethods: Expression {
     fn between<L: AsExpr<Self::Rust>, H: AsExpr<Self::Rust>>(self, low: L, high: H) -> Between<Self, L::Expr, H::Expr> {
         Between::new(self, low.into_expr(), high.into_expr())
     }
-    /// `self IN ($1, $2, ..)`; an empty list matches nothing.
-    fn in_<V: Bind<Self::Rust>>(self, values: impl IntoIterator<Item = V>) -> InList<Self> {
-        InList::new(self, values.into_iter().map(Bind::bind).collect(), false)
+    /// `self = ANY($1)`, SQL's `IN (..)` with the list bound as one array parameter: one statement
+    /// text whatever the list's length (no statement-cache churn, no 65,535-parameter limit); an
+    /// empty list matches nothing.
+    fn in_<V: ValueFor<Self, Self::Rust>>(self, values: impl IntoIterator<Item = V>) -> InList<Self>
+    where
+        Vec<Self::Rust>: Bind<Vec<Self::Rust>>,
+    {
+        let list: Vec<Self::Rust> = values.into_iter().map(ValueFor::into_value).collect();
+        InList::new(self, list.bind(), false)
     }
-    /// `self NOT IN ($1, $2, ..)`; an empty list matches everything.
-    fn not_in<V: Bind<Self::Rust>>(self, values: impl IntoIterator<Item = V>) -> InList<Self> {
-        InList::new(self, values.into_iter().map(Bind::bind).collect(), true)
+    /// `self <> ALL($1)`, SQL's `NOT IN (..)` with one array parameter; an empty list matches
+    /// everything.
+    fn not_in<V: ValueFor<Self, Self::Rust>>(self, values: impl IntoIterator<Item = V>) -> InList<Self>
+    where
+        Vec<Self::Rust>: Bind<Vec<Self::Rust>>,
+    {
+        let list: Vec<Self::Rust> = values.into_iter().map(ValueFor::into_value).collect();
+        InList::new(self, list.bind(), true)
     }
     /// `self IN (SELECT ..)`: the subquery selects one column of the same Rust type.
     fn in_select<Q: SingleColumn>(self, select: Q) -> InSelect<Self>

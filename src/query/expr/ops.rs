@@ -69,17 +69,17 @@ impl<S, I, A: ExprIn<S, I>> ExprIn<S, I> for IsNull<A> {
     type Null = NotNull;
 }
 
-/// `x [NOT] IN ($1, ..)`.
+/// `x = ANY($1)` / `x <> ALL($1)`: `IN` / `NOT IN` over a list bound as one array.
 #[must_use]
 pub struct InList<A> {
     a: A,
-    values: Vec<Param>,
+    array: Param,
     negated: bool,
 }
 
 impl<A> InList<A> {
-    pub(crate) fn new(a: A, values: Vec<Param>, negated: bool) -> Self {
-        InList { a, values, negated }
+    pub(crate) fn new(a: A, array: Param, negated: bool) -> Self {
+        InList { a, array, negated }
     }
 }
 
@@ -87,11 +87,7 @@ impl<A: Expression> Expression for InList<A> {
     type Rust = bool;
     type Kind = A::Kind;
     fn into_node(self) -> Node {
-        Node::InList {
-            lhs: Box::new(self.a.into_node()),
-            list: self.values.into_iter().map(|p| Node::Param(p, A::CAST)).collect(),
-            negated: self.negated,
-        }
+        Node::AnyArray { lhs: Box::new(self.a.into_node()), array: self.array, cast: A::CAST, negated: self.negated }
     }
 }
 
