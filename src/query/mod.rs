@@ -7,6 +7,7 @@
 // long by design, and named where a user names them (`Only`, `BoxedSelect`, `UpsertScope`).
 #![allow(clippy::type_complexity)]
 
+mod compound;
 mod delete;
 mod dml;
 mod exec;
@@ -25,6 +26,7 @@ mod sub;
 mod update;
 mod value;
 
+pub use compound::{Compound, SameRow};
 pub use delete::{Delete, delete_from};
 pub use dml::{
     ColumnOfTable, ColumnsOf, Excluded, ExcludedRow, Fits, FitsRow, NoReturning, NullableColumn, Only, Returning,
@@ -37,6 +39,10 @@ pub use expr::{
     OrderKey, Ordered, Plain, Scalar, Sql, WhereCondition, all_of, any_of, avg, case_when, coalesce, count, count_all,
     current_date, current_timestamp, escape_like, exists, func, greatest, least, length, lower, max, min, not,
     not_exists, now, nullif, scalar, sql, substring, sum, trim, upper, val,
+};
+pub use expr::{
+    FrameBound, Over, OverExt, Window, Windowed, dense_rank, first_value, lag, lead, partition_by, rank, row_number,
+    window,
 };
 pub use insert::{Insert, InsertInto, OnConflictTarget, Upsert, insert_into};
 pub use item::{AllRows, ReadSlot, SelectItemOf, Selection};

@@ -58,6 +58,8 @@ pub enum Node {
     Case(Vec<(Node, Node)>, Option<Box<Node>>),
     /// A keyword or fixed text that is a value (`CURRENT_DATE`).
     Keyword(&'static str),
+    /// `call OVER (window)`.
+    Over(Box<Node>, Box<WindowSpec>),
 }
 
 impl Node {
@@ -97,6 +99,39 @@ pub struct Join {
     pub kind: JoinKind,
     pub table: TableRef,
     pub on: Node,
+}
+
+/// `PARTITION BY .. ORDER BY .. frame` of a window.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct WindowSpec {
+    pub partition: Vec<Node>,
+    pub order: Vec<(Node, Order)>,
+    pub frame: Option<Frame>,
+}
+
+/// `ROWS | RANGE BETWEEN start AND end`.
+#[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
+pub struct Frame {
+    pub rows: bool,
+    pub start: FrameBound,
+    pub end: FrameBound,
+}
+
+/// One end of a window frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameBound {
+    /// `UNBOUNDED PRECEDING`.
+    UnboundedPreceding,
+    /// `n PRECEDING`.
+    Preceding(u32),
+    /// `CURRENT ROW`.
+    CurrentRow,
+    /// `n FOLLOWING`.
+    Following(u32),
+    /// `UNBOUNDED FOLLOWING`.
+    UnboundedFollowing,
 }
 
 /// Sort direction and NULL placement of an ORDER BY item.
@@ -210,6 +245,34 @@ pub enum ConflictAction {
 pub struct OnConflict {
     pub target: ConflictTarget,
     pub action: ConflictAction,
+}
+
+/// A set operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum SetOp {
+    Union,
+    UnionAll,
+    Intersect,
+    Except,
+}
+
+/// Queries combined with set operations, untyped.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct CompoundCore {
+    pub first: SelectCore,
+    pub rest: Vec<(SetOp, SelectCore)>,
+    /// Sort keys by 1-based output position.
+    pub order_by: Vec<(usize, Order)>,
+    pub limit: Option<Node>,
+    pub offset: Option<Node>,
+}
+
+impl CompoundCore {
+    pub fn new(first: SelectCore, op: SetOp, second: SelectCore) -> Self {
+        CompoundCore { first, rest: vec![(op, second)], order_by: Vec::new(), limit: None, offset: None }
+    }
 }
 
 /// An INSERT, untyped.
@@ -514,6 +577,29 @@ impl Writer {
                 self.push_sql(" END");
             }
             Node::Keyword(k) => self.push_sql(k),
+            Node::Over(call, spec) => {
+                self.push_node(call);
+                self.push_sql(" OVER (");
+                let mut space = "";
+                if !spec.partition.is_empty() {
+                    self.push_sql("PARTITION BY ");
+                    self.push_list(&spec.partition, ", ");
+                    space = " ";
+                }
+                if !spec.order.is_empty() {
+                    self.push_sql(space);
+                    self.push_order_by(&spec.order);
+                    space = " ";
+                }
+                if let Some(frame) = &spec.frame {
+                    self.push_sql(space);
+                    self.push_sql(if frame.rows { "ROWS BETWEEN " } else { "RANGE BETWEEN " });
+                    self.push_frame_bound(frame.start);
+                    self.push_sql(" AND ");
+                    self.push_frame_bound(frame.end);
+                }
+                self.sql.push(')');
+            }
         }
     }
 
@@ -527,6 +613,41 @@ impl Writer {
             self.push_node(&conditions[0]);
         } else {
             self.push_operands(conditions, " AND ");
+        }
+    }
+
+    /// `ORDER BY a DESC NULLS LAST, b` (not empty).
+    fn push_order_by(&mut self, keys: &[(Node, Order)]) {
+        self.push_sql("ORDER BY ");
+        for (i, (node, order)) in keys.iter().enumerate() {
+            if i > 0 {
+                self.push_sql(", ");
+            }
+            self.push_node(node);
+            if order.desc {
+                self.push_sql(" DESC");
+            }
+            match order.nulls {
+                Some(true) => self.push_sql(" NULLS FIRST"),
+                Some(false) => self.push_sql(" NULLS LAST"),
+                None => {}
+            }
+        }
+    }
+
+    fn push_frame_bound(&mut self, bound: FrameBound) {
+        match bound {
+            FrameBound::UnboundedPreceding => self.push_sql("UNBOUNDED PRECEDING"),
+            FrameBound::Preceding(n) => {
+                self.push_sql(&n.to_string());
+                self.push_sql(" PRECEDING");
+            }
+            FrameBound::CurrentRow => self.push_sql("CURRENT ROW"),
+            FrameBound::Following(n) => {
+                self.push_sql(&n.to_string());
+                self.push_sql(" FOLLOWING");
+            }
+            FrameBound::UnboundedFollowing => self.push_sql("UNBOUNDED FOLLOWING"),
         }
     }
 
@@ -659,6 +780,39 @@ impl Writer {
         self.push_select_inner(q, false);
     }
 
+    /// `(SELECT ..) UNION (SELECT ..) .. ORDER BY n LIMIT ..`: each query parenthesised, so its
+    /// own ORDER BY / LIMIT stays its own.
+    pub fn push_compound(&mut self, q: &CompoundCore) {
+        self.sql.push('(');
+        self.push_select(&q.first);
+        self.sql.push(')');
+        for (op, select) in &q.rest {
+            self.push_sql(match op {
+                SetOp::Union => " UNION (",
+                SetOp::UnionAll => " UNION ALL (",
+                SetOp::Intersect => " INTERSECT (",
+                SetOp::Except => " EXCEPT (",
+            });
+            self.push_select(select);
+            self.sql.push(')');
+        }
+        for (i, (position, order)) in q.order_by.iter().enumerate() {
+            self.push_sql(if i == 0 { " ORDER BY " } else { ", " });
+            self.push_sql(&position.to_string());
+            if order.desc {
+                self.push_sql(" DESC");
+            }
+        }
+        if let Some(limit) = &q.limit {
+            self.push_sql(" LIMIT ");
+            self.push_node(limit);
+        }
+        if let Some(offset) = &q.offset {
+            self.push_sql(" OFFSET ");
+            self.push_node(offset);
+        }
+    }
+
     /// The query for fetching its first row: with `LIMIT 1` unless it has a limit of its own.
     pub fn push_select_first(&mut self, q: &SelectCore) {
         self.push_select_inner(q, true);
@@ -697,21 +851,8 @@ impl Writer {
         }
         self.push_conditions(" HAVING ", &q.having);
         if !q.order_by.is_empty() {
-            self.push_sql(" ORDER BY ");
-            for (i, (node, order)) in q.order_by.iter().enumerate() {
-                if i > 0 {
-                    self.push_sql(", ");
-                }
-                self.push_node(node);
-                if order.desc {
-                    self.push_sql(" DESC");
-                }
-                match order.nulls {
-                    Some(true) => self.push_sql(" NULLS FIRST"),
-                    Some(false) => self.push_sql(" NULLS LAST"),
-                    None => {}
-                }
-            }
+            self.push_sql(" ");
+            self.push_order_by(&q.order_by);
         }
         if let Some(limit) = &q.limit {
             self.push_sql(" LIMIT ");

@@ -11,6 +11,7 @@ mod func;
 mod ops;
 mod raw;
 mod subquery;
+mod window;
 
 use std::marker::PhantomData;
 
@@ -27,6 +28,10 @@ pub(crate) use ops::with_cast;
 pub use ops::{And, Between, Binary, InList, IsNull, Not, NullableExpr, Or, not};
 pub use raw::{RawArgs, RawArgsIn, Sql, sql};
 pub use subquery::{Exists, InSelect, Scalar, SingleColumn, Subquery, exists, not_exists, scalar};
+pub use window::{
+    Bound as FrameBound, Over, OverExt, Window, WindowFn, WindowIn, WindowOrder, WindowSpecOf, Windowable,
+    WindowableIn, Windowed, dense_rank, first_value, lag, lead, partition_by, rank, row_number, window,
+};
 
 use super::{
     Column, NotNull, Nullability, Table,
@@ -90,17 +95,17 @@ impl Aggregation for Aggregate {
 
 /// No aggregate in WHERE.
 #[diagnostic::on_unimplemented(
-    message = "an aggregate cannot be used in WHERE",
-    label = "this condition uses an aggregate (count, sum, avg, min, max)",
-    note = "WHERE filters rows before they are grouped: filter on aggregates with `.having(..)`"
+    message = "an aggregate or window function cannot be used in WHERE",
+    label = "this condition uses an aggregate (count, sum, avg, min, max) or a window function (`.over(..)`)",
+    note = "WHERE filters rows before they are grouped: filter on aggregates with `.having(..)`, on window functions in an outer query"
 )]
 pub trait NoAggregate {}
 impl NoAggregate for Plain {}
 
 /// No aggregate in a join's ON.
 #[diagnostic::on_unimplemented(
-    message = "an aggregate cannot be used in a join's ON condition",
-    label = "this condition uses an aggregate (count, sum, avg, min, max)",
+    message = "an aggregate or window function cannot be used in a join's ON condition",
+    label = "this condition uses an aggregate (count, sum, avg, min, max) or a window function",
     note = "ON matches single rows before grouping: filter on aggregates with `.having(..)`"
 )]
 pub trait NoAggregateInOn {}
@@ -108,8 +113,8 @@ impl NoAggregateInOn for Plain {}
 
 /// No aggregate in SET.
 #[diagnostic::on_unimplemented(
-    message = "an aggregate cannot be assigned in SET",
-    label = "this value uses an aggregate (count, sum, avg, min, max)",
+    message = "an aggregate or window function cannot be assigned in SET",
+    label = "this value uses an aggregate (count, sum, avg, min, max) or a window function",
     note = "SET computes each row from that row alone: compute the aggregate in a subquery with `scalar(..)`"
 )]
 pub trait NoAggregateInSet {}

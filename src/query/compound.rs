@@ -1,0 +1,140 @@
+//! Set operations: `UNION`, `UNION ALL`, `INTERSECT`, `EXCEPT` over queries whose rows have the
+//! same Rust type (checked at compile time), with ORDER BY (by output position), LIMIT and OFFSET
+//! over the combination.
+
+use std::marker::PhantomData;
+
+use super::{
+    FromRow,
+    exec::{Compiled, Executor},
+    expr::Subquery,
+    render::{CompoundCore, Node, Order, SetOp, Writer},
+    select::{Query, Select},
+    value::{Bind, Param},
+};
+use crate::Error;
+
+/// Two row types are the same: what a set operation's queries must return.
+#[diagnostic::on_unimplemented(
+    message = "a set operation needs queries with the same row type: `{Self}` and `{T}` differ",
+    label = "this query's rows differ from the first query's",
+    note = "select the same number of columns, with the same Rust types and nullability, in the same order"
+)]
+pub trait SameRow<T> {}
+impl<T> SameRow<T> for T {}
+
+/// Queries combined with UNION / INTERSECT / EXCEPT, reading rows of type `R`.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::schema::{Orgs, Users, orgs, users};
+/// let q = select_from::<Users>()
+///     .columns((users::username,))
+///     .union(select_from::<Orgs>().columns((orgs::slug,)))
+///     .order_by_nth(1)
+///     .limit(10);
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"(SELECT "users"."username" FROM "users") UNION (SELECT "orgs"."slug" FROM "orgs") ORDER BY 1 LIMIT $1"#
+/// );
+/// ```
+#[must_use = "a query does nothing until it is fetched"]
+pub struct Compound<R> {
+    core: CompoundCore,
+    _r: PhantomData<fn() -> R>,
+}
+
+macro_rules! set_ops {
+    ($($name:ident => $op:ident, $doc:literal;)*) => {
+        impl<S, C, L> Select<S, C, L>
+        where
+            Self: Query,
+        {
+            $(
+                #[doc = concat!("`(this) ", $doc, " (other)`: both queries' rows must have the same type.")]
+                pub fn $name<Q: Query + Subquery>(self, other: Q) -> Compound<<Self as Query>::Output>
+                where
+                    Q::Output: SameRow<<Self as Query>::Output>,
+                {
+                    Compound { core: CompoundCore::new(self.into_select(), SetOp::$op, other.into_select()), _r: PhantomData }
+                }
+            )*
+        }
+
+        impl<R> Compound<R> {
+            $(
+                #[doc = concat!("`.. ", $doc, " (other)`: one more query with the same row type.")]
+                pub fn $name<Q: Query + Subquery>(mut self, other: Q) -> Self
+                where
+                    Q::Output: SameRow<R>,
+                {
+                    self.core.rest.push((SetOp::$op, other.into_select()));
+                    self
+                }
+            )*
+        }
+    };
+}
+
+set_ops! {
+    union => Union, "UNION";
+    union_all => UnionAll, "UNION ALL";
+    intersect => Intersect, "INTERSECT";
+    except => Except, "EXCEPT";
+}
+
+impl<R> Compound<R> {
+    /// `ORDER BY n` (1-based position in the row) ascending; successive calls add sort keys.
+    pub fn order_by_nth(mut self, position: usize) -> Self {
+        self.core.order_by.push((position, Order { desc: false, nulls: None }));
+        self
+    }
+
+    /// `ORDER BY n DESC`.
+    pub fn order_by_nth_desc(mut self, position: usize) -> Self {
+        self.core.order_by.push((position, Order { desc: true, nulls: None }));
+        self
+    }
+
+    /// `LIMIT $n` over the combined rows.
+    pub fn limit(mut self, n: impl TryInto<i64>) -> Self {
+        self.core.limit = Some(Node::Param(Bind::<i64>::bind(n.try_into().unwrap_or(i64::MAX)), None));
+        self
+    }
+
+    /// `OFFSET $n` over the combined rows.
+    pub fn offset(mut self, n: impl TryInto<i64>) -> Self {
+        self.core.offset = Some(Node::Param(Bind::<i64>::bind(n.try_into().unwrap_or(i64::MAX)), None));
+        self
+    }
+
+    fn compiled(&self) -> Compiled {
+        let mut w = Writer::default();
+        w.push_compound(&self.core);
+        Compiled { sql: w.sql, params: w.params, read_only: true }
+    }
+
+    /// The SQL text and its parameters.
+    pub fn to_sql(&self) -> (String, Vec<Param>) {
+        let c = self.compiled();
+        (c.sql, c.params)
+    }
+
+    /// Runs the query and returns every row.
+    pub async fn fetch_all<E: Executor>(&self, db: &E) -> Result<Vec<R>, Error>
+    where
+        R: FromRow,
+    {
+        super::exec::fetch_rows::<Self, E>(db, &self.compiled()).await
+    }
+}
+
+impl<R: FromRow> Query for Compound<R> {
+    type Output = R;
+    fn compile(&self) -> Compiled {
+        self.compiled()
+    }
+    fn decode(row: &tokio_postgres::Row) -> Result<R, Error> {
+        R::from_row(row)
+    }
+}

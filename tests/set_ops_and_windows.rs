@@ -1,0 +1,129 @@
+//! Set operations and window functions: rendered exactly, then run on real PostgreSQL.
+
+use taulu::{
+    prelude::*,
+    query::{FrameBound, Param, dense_rank, first_value, lag, lead, rank, window},
+    schema::{LoginAttempts, Members, Orgs, Users, login_attempts, members, orgs, users},
+    testing::TestDb,
+};
+use tokio_postgres::Client;
+
+#[test]
+fn set_operations_render() {
+    let q = select_from::<Users>()
+        .columns((users::username,))
+        .where_(users::username.like("a%"))
+        .union_all(select_from::<Orgs>().columns((orgs::slug,)).where_(orgs::slug.ne("x")))
+        .except(select_from::<Users>().columns((users::email,)))
+        .order_by_nth_desc(1)
+        .limit(5)
+        .offset(1);
+    let (sql, params): (String, Vec<Param>) = q.to_sql();
+    assert_eq!(
+        sql,
+        r#"(SELECT "users"."username" FROM "users" WHERE "users"."username" LIKE $1) UNION ALL (SELECT "orgs"."slug" FROM "orgs" WHERE "orgs"."slug" <> $2) EXCEPT (SELECT "users"."email" FROM "users") ORDER BY 1 DESC LIMIT $3 OFFSET $4"#
+    );
+    assert_eq!(format!("{params:?}"), r#"["a%", "x", 5, 1]"#);
+    let (sql, _) = select_from::<Users>()
+        .columns((users::id,))
+        .intersect(select_from::<Members>().columns((members::user_id,)))
+        .to_sql();
+    assert_eq!(sql, r#"(SELECT "users"."id" FROM "users") INTERSECT (SELECT "members"."user_id" FROM "members")"#);
+}
+
+#[test]
+fn window_functions_render() {
+    let (sql, _) = select_from::<Members>()
+        .columns((
+            members::user_id,
+            row_number().over(partition_by((members::org_id,)).order_by(members::created_at.desc())).as_("n"),
+            count_all().over(window()),
+            sum(length(members::member_role.cast::<String>())).over(
+                window().order_by(members::created_at).rows_between(FrameBound::Preceding(2), FrameBound::CurrentRow),
+            ),
+        ))
+        .to_sql();
+    assert_eq!(
+        sql,
+        r#"SELECT "members"."user_id", row_number() OVER (PARTITION BY "members"."org_id" ORDER BY "members"."created_at" DESC) AS "n", count(*) OVER (), sum(length(CAST("members"."member_role" AS text))) OVER (ORDER BY "members"."created_at" ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM "members""#
+    );
+}
+
+async fn seed(c: &Client) {
+    c.batch_execute(
+        "INSERT INTO users (username, email, password_hash) VALUES ('ann', 'ann@x', 'h'), ('bob', 'bob@x', 'h');
+         INSERT INTO orgs (name, slug) VALUES ('Acme', 'acme'), ('Bobs', 'bob');
+         INSERT INTO login_attempts (identifier, success, attempted_at) VALUES
+            ('ann', false, '2026-01-01 10:00Z'), ('ann', true, '2026-01-01 10:01Z'),
+            ('bob', false, '2026-01-01 09:00Z'), ('ann', false, '2026-01-01 10:02Z');",
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn set_operations_combine_rows_on_postgres() {
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let names = |rows: Vec<(String,)>| rows.into_iter().map(|(n,)| n).collect::<Vec<_>>();
+    let users = || select_from::<Users>().columns((users::username,));
+    let slugs = || select_from::<Orgs>().columns((orgs::slug,));
+    assert_eq!(names(users().union(slugs()).order_by_nth(1).fetch_all(c).await.unwrap()), ["acme", "ann", "bob"]);
+    assert_eq!(
+        names(users().union_all(slugs()).order_by_nth(1).fetch_all(c).await.unwrap()),
+        ["acme", "ann", "bob", "bob"]
+    );
+    assert_eq!(names(users().intersect(slugs()).fetch_all(c).await.unwrap()), ["bob"]);
+    assert_eq!(names(users().except(slugs()).fetch_all(c).await.unwrap()), ["ann"]);
+    assert_eq!(
+        names(users().union(slugs()).order_by_nth_desc(1).limit(1).offset(1).fetch_all(c).await.unwrap()),
+        ["ann"]
+    );
+}
+
+#[tokio::test]
+async fn window_functions_compute_per_partition_on_postgres() {
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let by_time = || partition_by((login_attempts::identifier,)).order_by(login_attempts::attempted_at);
+    let rows: Vec<(String, i64, i64, i64, Option<bool>, Option<bool>, bool, i64)> = select_from::<LoginAttempts>()
+        .columns((
+            login_attempts::identifier,
+            row_number().over(by_time()),
+            rank().over(partition_by((login_attempts::identifier,)).order_by(login_attempts::success)),
+            dense_rank().over(partition_by((login_attempts::identifier,)).order_by(login_attempts::success)),
+            lag(login_attempts::success).over(by_time()),
+            lead(login_attempts::success).over(by_time()),
+            first_value(login_attempts::success).over(by_time()),
+            count_all().over(partition_by((login_attempts::identifier,))),
+        ))
+        .order_by(login_attempts::identifier)
+        .order_by(login_attempts::attempted_at)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    let s = |v: &str| v.to_owned();
+    assert_eq!(
+        rows,
+        vec![
+            (s("ann"), 1, 1, 1, None, Some(true), false, 3),
+            (s("ann"), 2, 3, 2, Some(false), Some(false), false, 3),
+            (s("ann"), 3, 1, 1, Some(true), None, false, 3),
+            (s("bob"), 1, 1, 1, None, None, false, 1),
+        ]
+    );
+    // A running count over a frame, and the window in ORDER BY.
+    let running: Vec<(i64,)> = select_from::<LoginAttempts>()
+        .columns((count_all().over(
+            window()
+                .order_by(login_attempts::attempted_at)
+                .rows_between(FrameBound::Preceding(1), FrameBound::CurrentRow),
+        ),))
+        .order_by(row_number().over(window().order_by(login_attempts::attempted_at)))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(running, vec![(1,), (2,), (2,), (2,)]);
+}
