@@ -88,7 +88,8 @@ async fn window_functions_compute_per_partition_on_postgres() {
     let c = db.client();
     seed(c).await;
     let by_time = || partition_by((login_attempts::identifier,)).order_by(login_attempts::attempted_at);
-    let rows: Vec<(String, i64, i64, i64, Option<bool>, Option<bool>, bool, i64)> = select_from::<LoginAttempts>()
+    type Ranked = (String, i64, i64, i64, Option<bool>, Option<bool>, bool, i64);
+    let rows: Vec<Ranked> = select_from::<LoginAttempts>()
         .columns((
             login_attempts::identifier,
             row_number().over(by_time()),
