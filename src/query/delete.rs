@@ -4,19 +4,20 @@
 use std::marker::PhantomData;
 
 use super::{
-    Table,
+    NotNull, Table,
     dml::{NoReturning, Only, Returning, ReturningAll, misuse, returning_queries, run_methods},
     exec::Compiled,
     expr::WhereCondition,
     item::Selection,
     render::{DeleteCore, TableRef, Writer},
+    scope::{Cons, Contains, Entry},
 };
 
 /// A DELETE from `T`; `R` says what it returns.
 #[must_use = "a statement does nothing until it is executed"]
-pub struct Delete<T, R = NoReturning> {
+pub struct Delete<T, R = NoReturning, Sc = Only<T>> {
     core: DeleteCore,
-    _p: PhantomData<fn() -> (T, R)>,
+    _p: PhantomData<fn() -> (T, R, Sc)>,
 }
 
 /// Starts a DELETE: `delete_from::<Sessions>().where_(..)`. Without a `where_`, every row goes.
@@ -29,18 +30,35 @@ pub struct Delete<T, R = NoReturning> {
 /// ```
 pub fn delete_from<T: Table>() -> Delete<T> {
     Delete {
-        core: DeleteCore {
-            table: TableRef { schema: T::SCHEMA, name: T::NAME },
-            wheres: Vec::new(),
-            returning: Vec::new(),
-        },
+        core: DeleteCore { table: TableRef::of::<T>(), using: Vec::new(), wheres: Vec::new(), returning: Vec::new() },
         _p: PhantomData,
     }
 }
 
-impl<T: Table, R> Delete<T, R> {
-    fn retype<R2>(self) -> Delete<T, R2> {
+impl<T: Table, R, Sc> Delete<T, R, Sc> {
+    fn retype<R2, Sc2>(self) -> Delete<T, R2, Sc2> {
         Delete { core: self.core, _p: PhantomData }
+    }
+
+    /// `DELETE FROM t USING other`: `other`'s columns may then be used in WHERE (where the join
+    /// condition goes) and RETURNING.
+    ///
+    /// ```
+    /// use taulu::prelude::*;
+    /// use taulu::schema::{Members, Orgs, members, orgs};
+    /// let q = delete_from::<Members>().using(Orgs).where_(orgs::id.eq(members::org_id).and(orgs::slug.eq("old")));
+    /// assert_eq!(
+    ///     q.to_sql().0,
+    ///     r#"DELETE FROM "members" USING "orgs" WHERE ("orgs"."id" = "members"."org_id" AND "orgs"."slug" = $1)"#
+    /// );
+    /// ```
+    pub fn using<U: Table, J>(mut self, table: U) -> Delete<T, R, Cons<Entry<U, NotNull>, Sc>>
+    where
+        Cons<Entry<U, NotNull>, Sc>: Contains<U, J>,
+    {
+        let _ = table;
+        self.core.using.push(TableRef::of::<U>());
+        self.retype()
     }
 
     fn compiled(&self) -> Compiled {
@@ -54,19 +72,19 @@ impl<T: Table, R> Delete<T, R> {
     }
 
     /// `WHERE condition`; successive calls combine with AND.
-    pub fn where_<E: WhereCondition<Only<T>, I>, I>(mut self, condition: E) -> Self {
+    pub fn where_<E: WhereCondition<Sc, I>, I>(mut self, condition: E) -> Self {
         self.core.wheres.push(condition.into_node());
         self
     }
 
     /// `RETURNING cols` of the deleted rows.
-    pub fn returning<S: Selection<Only<T>, I>, I>(mut self, columns: S) -> Delete<T, Returning<S, I>> {
+    pub fn returning<S: Selection<Sc, I>, I>(mut self, columns: S) -> Delete<T, Returning<S, I>, Sc> {
         self.core.returning = super::dml::returning_items(columns);
         self.retype()
     }
 
     /// `RETURNING` every column of the deleted rows, as the table's row struct.
-    pub fn returning_all(mut self) -> Delete<T, ReturningAll> {
+    pub fn returning_all(mut self) -> Delete<T, ReturningAll, Sc> {
         self.core.returning = super::dml::all_columns::<T>();
         self.retype()
     }
@@ -90,4 +108,4 @@ impl<T: Table, R> Delete<T, R> {
     }
 }
 
-returning_queries!(Delete<T>);
+returning_queries!(Delete<T> in Sc);

@@ -75,7 +75,7 @@ pub trait HasExcluded<T, I> {}
 impl<T, I, S: super::scope::Contains<ExcludedRow<T>, I>> HasExcluded<T, I> for S {}
 
 /// The items of `RETURNING cols`.
-pub(crate) fn returning_items<S: Selection<Only<T>, I>, T, I>(columns: S) -> Vec<SelectItem> {
+pub(crate) fn returning_items<S: Selection<Sc, I>, Sc, I>(columns: S) -> Vec<SelectItem> {
     let mut items = Vec::new();
     columns.items(&mut items);
     items
@@ -216,11 +216,19 @@ macro_rules! run_methods {
 
 pub(crate) use run_methods;
 
-/// The `Query` impls of a statement builder `$ty<T, states.., R>` for its two RETURNING states.
+/// The `Query` impls of a statement builder `$ty<T, states.., R[, Sc]>` for its two RETURNING
+/// states; `in Sc` names the builder's scope parameter (UPDATE .. FROM, DELETE .. USING), else the
+/// scope is the statement's table alone.
 macro_rules! returning_queries {
     ($ty:ident < T $(, $state:ty)* >) => {
-        impl<T: $crate::Table, S: $crate::query::Selection<$crate::query::Only<T>, I>, I> $crate::query::Query
-            for $ty<T, $($state,)* $crate::query::Returning<S, I>>
+        returning_queries!(@impl $ty [$($state,)*] [] $crate::query::Only<T>);
+    };
+    ($ty:ident < T $(, $state:ty)* > in $sc:ident) => {
+        returning_queries!(@impl $ty [$($state,)*] [$sc] $sc);
+    };
+    (@impl $ty:ident [$($state:ty,)*] [$($tail:ident)?] $scope:ty) => {
+        impl<T: $crate::Table, $($tail,)? S: $crate::query::Selection<$scope, I>, I> $crate::query::Query
+            for $ty<T, $($state,)* $crate::query::Returning<S, I> $(, $tail)?>
         where
             S::Row: $crate::FromRow,
         {
@@ -233,7 +241,7 @@ macro_rules! returning_queries {
             }
         }
 
-        impl<T: $crate::Table> $crate::query::Query for $ty<T, $($state,)* $crate::query::ReturningAll> {
+        impl<T: $crate::Table $(, $tail)?> $crate::query::Query for $ty<T, $($state,)* $crate::query::ReturningAll $(, $tail)?> {
             type Output = T::Row;
             fn compile(&self) -> $crate::query::Compiled {
                 self.compiled()

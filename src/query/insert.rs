@@ -104,7 +104,7 @@ impl<T: Table> Insert<T> {
     ) -> Self {
         Insert {
             core: InsertCore {
-                table: TableRef { schema: T::SCHEMA, name: T::NAME },
+                table: TableRef::of::<T>(),
                 columns,
                 rows,
                 select,

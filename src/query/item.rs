@@ -96,7 +96,9 @@ tuples! {
 
 /// The columns of table `T` (every one, in table order) as select items.
 pub(crate) fn table_items<T: Table>(out: &mut Vec<SelectItem>) {
-    out.extend(T::COLUMNS.iter().map(|c| SelectItem { node: Node::Column { table: T::NAME, column: c }, alias: None }));
+    out.extend(
+        T::COLUMNS.iter().map(|c| SelectItem { node: Node::Column { table: T::QUALIFIER, column: c }, alias: None }),
+    );
 }
 
 /// A value of any SQL type, read only to see whether it is NULL.

@@ -10,6 +10,15 @@ use super::value::Param;
 pub struct TableRef {
     pub schema: &'static str,
     pub name: &'static str,
+    /// `AS "alias"` in FROM / JOIN.
+    pub alias: Option<&'static str>,
+}
+
+impl TableRef {
+    /// The FROM / JOIN entry of table `T` (with its alias, for an [`Aliased`](super::Aliased) table).
+    pub fn of<T: super::Table>() -> Self {
+        TableRef { schema: T::SCHEMA, name: T::NAME, alias: T::ALIAS }
+    }
 }
 
 /// An expression.
@@ -294,6 +303,8 @@ pub struct InsertCore {
 pub struct UpdateCore {
     pub table: TableRef,
     pub sets: Vec<(&'static str, Node)>,
+    /// `FROM other, ..`.
+    pub from: Vec<TableRef>,
     pub wheres: Vec<Node>,
     pub returning: Vec<SelectItem>,
 }
@@ -303,6 +314,8 @@ pub struct UpdateCore {
 #[doc(hidden)]
 pub struct DeleteCore {
     pub table: TableRef,
+    /// `USING other, ..`.
+    pub using: Vec<TableRef>,
     pub wheres: Vec<Node>,
     pub returning: Vec<SelectItem>,
 }
@@ -377,6 +390,10 @@ impl Writer {
             self.sql.push('.');
         }
         self.push_ident(t.name);
+        if let Some(alias) = t.alias {
+            self.push_sql(" AS ");
+            self.push_ident(alias);
+        }
     }
 
     fn push_list(&mut self, nodes: &[Node], sep: &str) {
@@ -651,6 +668,14 @@ impl Writer {
         }
     }
 
+    /// `keyword a, b` for a non-empty list of tables.
+    fn push_tables(&mut self, keyword: &str, tables: &[TableRef]) {
+        for (i, t) in tables.iter().enumerate() {
+            self.push_sql(if i == 0 { keyword } else { ", " });
+            self.push_table(*t);
+        }
+    }
+
     /// `RETURNING items`, aliases included.
     fn push_returning(&mut self, items: &[SelectItem]) {
         if items.is_empty() {
@@ -765,6 +790,7 @@ impl Writer {
         self.push_table(q.table);
         self.push_sql(" SET ");
         self.push_sets(&q.sets);
+        self.push_tables(" FROM ", &q.from);
         self.push_conditions(" WHERE ", &q.wheres);
         self.push_returning(&q.returning);
     }
@@ -772,6 +798,7 @@ impl Writer {
     pub fn push_delete(&mut self, q: &DeleteCore) {
         self.push_sql("DELETE FROM ");
         self.push_table(q.table);
+        self.push_tables(" USING ", &q.using);
         self.push_conditions(" WHERE ", &q.wheres);
         self.push_returning(&q.returning);
     }

@@ -71,7 +71,7 @@ pub struct Selected<T, I>(PhantomData<(T, I)>);
 pub struct AllColumns;
 
 fn table_ref<T: Table>() -> TableRef {
-    TableRef { schema: T::SCHEMA, name: T::NAME }
+    TableRef::of::<T>()
 }
 
 /// `SELECT .. FROM T`: the start of a query.
@@ -355,7 +355,7 @@ impl<S, C, L> Select<S, C, L> {
 
     /// `INNER JOIN a's table ON a = b`, where `b` is a column already in scope. The joined table
     /// is inferred from `a`. A table can be joined once (a second join of it does not compile).
-    pub fn inner_join<A, B, I, TableJoinedTwice>(
+    pub fn inner_join<A, B, I, JoiningATableTwiceNeedsAnAlias>(
         mut self,
         a: A,
         b: B,
@@ -363,7 +363,7 @@ impl<S, C, L> Select<S, C, L> {
     where
         A: Column,
         B: JoinedTo<S, I> + Comparable<A>,
-        Cons<Entry<A::Table, NotNull>, S>: Contains<A::Table, TableJoinedTwice>,
+        Cons<Entry<A::Table, NotNull>, S>: Contains<A::Table, JoiningATableTwiceNeedsAnAlias>,
     {
         self.core.joins.push(join::<A, B>(JoinKind::Inner, a, b));
         self.retype()
@@ -371,14 +371,14 @@ impl<S, C, L> Select<S, C, L> {
 
     /// `INNER JOIN table ON condition`, any condition over the query's tables and the joined one:
     /// `.inner_join_on(Pets, pets::owner_id.eq(person::id).and(pets::adopted.is_not_null()))`.
-    pub fn inner_join_on<T: Table, E, I, TableJoinedTwice>(
+    pub fn inner_join_on<T: Table, E, I, JoiningATableTwiceNeedsAnAlias>(
         mut self,
         table: T,
         on: E,
     ) -> Select<Cons<Entry<T, NotNull>, S>, C, L>
     where
         E: OnCondition<Cons<Entry<T, NotNull>, S>, I>,
-        Cons<Entry<T, NotNull>, S>: Contains<T, TableJoinedTwice>,
+        Cons<Entry<T, NotNull>, S>: Contains<T, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = table;
         self.core.joins.push(Join { kind: JoinKind::Inner, table: table_ref::<T>(), on: on.into_node() });
@@ -387,14 +387,14 @@ impl<S, C, L> Select<S, C, L> {
 
     /// `LEFT JOIN table ON condition`: like [`inner_join_on`](Self::inner_join_on); the joined
     /// table's columns read as `Option<T>`.
-    pub fn left_join_on<T: Table, E, I, TableJoinedTwice>(
+    pub fn left_join_on<T: Table, E, I, JoiningATableTwiceNeedsAnAlias>(
         mut self,
         table: T,
         on: E,
     ) -> Select<Cons<Entry<T, Nullable>, S>, C, L>
     where
         E: OnCondition<Cons<Entry<T, Nullable>, S>, I>,
-        Cons<Entry<T, Nullable>, S>: Contains<T, TableJoinedTwice>,
+        Cons<Entry<T, Nullable>, S>: Contains<T, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = table;
         self.core.joins.push(Join { kind: JoinKind::Left, table: table_ref::<T>(), on: on.into_node() });
@@ -402,7 +402,7 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     /// `LEFT JOIN a's table ON a = b`: the joined table's columns read as `Option<T>`.
-    pub fn left_join<A, B, I, TableJoinedTwice>(
+    pub fn left_join<A, B, I, JoiningATableTwiceNeedsAnAlias>(
         mut self,
         a: A,
         b: B,
@@ -410,7 +410,7 @@ impl<S, C, L> Select<S, C, L> {
     where
         A: Column,
         B: JoinedTo<S, I> + Comparable<A>,
-        Cons<Entry<A::Table, Nullable>, S>: Contains<A::Table, TableJoinedTwice>,
+        Cons<Entry<A::Table, Nullable>, S>: Contains<A::Table, JoiningATableTwiceNeedsAnAlias>,
     {
         self.core.joins.push(join::<A, B>(JoinKind::Left, a, b));
         self.retype()
@@ -479,9 +479,9 @@ fn join<A: Column, B: Column>(kind: JoinKind, _a: A, _b: B) -> Join {
         kind,
         table: table_ref::<A::Table>(),
         on: Node::binary(
-            Node::Column { table: <A::Table as Table>::NAME, column: A::NAME },
+            Node::Column { table: <A::Table as Table>::QUALIFIER, column: A::NAME },
             "=",
-            Node::Column { table: <B::Table as Table>::NAME, column: B::NAME },
+            Node::Column { table: <B::Table as Table>::QUALIFIER, column: B::NAME },
         ),
     }
 }

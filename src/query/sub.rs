@@ -31,7 +31,7 @@ impl<S, C, L> Select<S, C, L> {
     where
         F: FnOnce(Inner<T, S, NoColumns>) -> Inner<T, S, C2>,
     {
-        let from = super::render::TableRef { schema: T::SCHEMA, name: T::NAME };
+        let from = super::render::TableRef::of::<T>();
         let inner = build(Select::from_core(SelectCore::new(from)));
         self.push_where(Node::Exists { select: Box::new(inner.into_core()), negated })
     }

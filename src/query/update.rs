@@ -5,12 +5,13 @@
 use std::marker::PhantomData;
 
 use super::{
-    Table,
+    NotNull, Table,
     dml::{ColumnOfTable, NoReturning, NullableColumn, Only, Returning, ReturningAll, misuse, returning_queries},
     exec::Compiled,
     expr::{AsExpr, Expression, SetValue, WhereCondition, with_cast},
     item::Selection,
     render::{Node, TableRef, UpdateCore, Writer},
+    scope::{Cons, Contains, Entry},
 };
 
 /// An UPDATE before its first `set`: it cannot run yet.
@@ -19,13 +20,14 @@ pub struct NoSet;
 pub struct HasSet;
 
 /// The builder's type parameters, as a variance-neutral marker.
-type Marker<T, St, R> = fn() -> (T, St, R);
+type Marker<T, St, R, Sc> = fn() -> (T, St, R, Sc);
 
-/// An UPDATE of `T`; `St` is [`NoSet`] until the first `set`, `R` says what it returns.
+/// An UPDATE of `T`; `St` is [`NoSet`] until the first `set`, `R` says what it returns, `Sc` is
+/// the tables it may read: `T`, plus those of [`from`](Update::from).
 #[must_use = "a statement does nothing until it is executed"]
-pub struct Update<T, St = HasSet, R = NoReturning> {
+pub struct Update<T, St = HasSet, R = NoReturning, Sc = Only<T>> {
     core: UpdateCore,
-    _p: PhantomData<Marker<T, St, R>>,
+    _p: PhantomData<Marker<T, St, R, Sc>>,
 }
 
 /// Starts an UPDATE: `update::<Users>().set(users::display_name, "Ann").where_(..)`.
@@ -39,8 +41,9 @@ pub struct Update<T, St = HasSet, R = NoReturning> {
 pub fn update<T: Table>() -> Update<T, NoSet> {
     Update {
         core: UpdateCore {
-            table: TableRef { schema: T::SCHEMA, name: T::NAME },
+            table: TableRef::of::<T>(),
             sets: Vec::new(),
+            from: Vec::new(),
             wheres: Vec::new(),
             returning: Vec::new(),
         },
@@ -48,9 +51,34 @@ pub fn update<T: Table>() -> Update<T, NoSet> {
     }
 }
 
-impl<T: Table, St, R> Update<T, St, R> {
-    fn retype<St2, R2>(self) -> Update<T, St2, R2> {
+impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
+    fn retype<St2, R2, Sc2>(self) -> Update<T, St2, R2, Sc2> {
         Update { core: self.core, _p: PhantomData }
+    }
+
+    /// `UPDATE t .. FROM other`: `other`'s columns may then be used in SET, WHERE (where the join
+    /// condition goes) and RETURNING.
+    ///
+    /// ```
+    /// use taulu::prelude::*;
+    /// use taulu::schema::{Members, Orgs, members, orgs};
+    /// let q = update::<Members>()
+    ///     .from(Orgs)
+    ///     .set(members::member_role, taulu::schema::Role::Admin)
+    ///     .where_(orgs::id.eq(members::org_id).and(orgs::slug.eq("acme")))
+    ///     .returning((members::user_id, orgs::name));
+    /// assert_eq!(
+    ///     q.to_sql().0,
+    ///     r#"UPDATE "members" SET "member_role" = $1 FROM "orgs" WHERE ("orgs"."id" = "members"."org_id" AND "orgs"."slug" = $2) RETURNING "members"."user_id", "orgs"."name""#
+    /// );
+    /// ```
+    pub fn from<U: Table, J>(mut self, table: U) -> Update<T, St, R, Cons<Entry<U, NotNull>, Sc>>
+    where
+        Cons<Entry<U, NotNull>, Sc>: Contains<U, J>,
+    {
+        let _ = table;
+        self.core.from.push(TableRef::of::<U>());
+        self.retype()
     }
 
     fn compiled(&self) -> Compiled {
@@ -66,9 +94,13 @@ impl<T: Table, St, R> Update<T, St, R> {
     /// `SET column = value`: a value of the column's Rust type (bound as a parameter) or any
     /// expression of it over the table (`pets::age.add(1)`, `now()`, another column, a scalar
     /// subquery); never an aggregate, never possibly NULL for a NOT NULL column.
-    pub fn set<C: ColumnOfTable<T, I>, I, V: AsExpr<C::Rust>, J>(mut self, column: C, value: V) -> Update<T, HasSet, R>
+    pub fn set<C: ColumnOfTable<T, I>, I, V: AsExpr<C::Rust>, J>(
+        mut self,
+        column: C,
+        value: V,
+    ) -> Update<T, HasSet, R, Sc>
     where
-        V::Expr: SetValue<Only<T>, J, C>,
+        V::Expr: SetValue<Sc, J, C>,
     {
         let _ = column;
         self.core.sets.push((C::NAME, with_cast(value.into_expr().into_node(), C::CAST)));
@@ -76,26 +108,26 @@ impl<T: Table, St, R> Update<T, St, R> {
     }
 
     /// `SET column = NULL`, for nullable columns.
-    pub fn set_null<C: ColumnOfTable<T, I> + NullableColumn, I>(mut self, column: C) -> Update<T, HasSet, R> {
+    pub fn set_null<C: ColumnOfTable<T, I> + NullableColumn, I>(mut self, column: C) -> Update<T, HasSet, R, Sc> {
         let _ = column;
         self.core.sets.push((C::NAME, Node::Null));
         self.retype()
     }
 
     /// `WHERE condition`; successive calls combine with AND. Without one, every row is updated.
-    pub fn where_<E: WhereCondition<Only<T>, I>, I>(mut self, condition: E) -> Self {
+    pub fn where_<E: WhereCondition<Sc, I>, I>(mut self, condition: E) -> Self {
         self.core.wheres.push(condition.into_node());
         self
     }
 
     /// `RETURNING cols`: the statement then yields rows of their Rust types.
-    pub fn returning<S: Selection<Only<T>, I>, I>(mut self, columns: S) -> Update<T, St, Returning<S, I>> {
+    pub fn returning<S: Selection<Sc, I>, I>(mut self, columns: S) -> Update<T, St, Returning<S, I>, Sc> {
         self.core.returning = super::dml::returning_items(columns);
         self.retype()
     }
 
     /// `RETURNING` every column, as the table's row struct.
-    pub fn returning_all(mut self) -> Update<T, St, ReturningAll> {
+    pub fn returning_all(mut self) -> Update<T, St, ReturningAll, Sc> {
         self.core.returning = super::dml::all_columns::<T>();
         self.retype()
     }
@@ -109,11 +141,11 @@ impl<T: Table, St, R> Update<T, St, R> {
     }
 }
 
-impl<T: Table, R> Update<T, HasSet, R> {
+impl<T: Table, R, Sc> Update<T, HasSet, R, Sc> {
     super::dml::run_methods!();
 }
 
-impl<T: Table, R> Update<T, NoSet, R> {
+impl<T: Table, R, Sc> Update<T, NoSet, R, Sc> {
     #[doc(hidden)]
     pub fn execute<E>(&self, _db: &E) -> std::future::Ready<Result<u64, crate::Error>>
     where
@@ -131,4 +163,4 @@ impl<T: Table, R> Update<T, NoSet, R> {
     }
 }
 
-returning_queries!(Update<T, HasSet>);
+returning_queries!(Update<T, HasSet> in Sc);

@@ -1,0 +1,8 @@
+use taulu::prelude::*;
+use taulu::schema::{Members, members};
+
+taulu::alias!(Peer);
+
+fn main() {
+    let _ = select_from::<Members>().columns((members::user_id.of::<Peer>(),));
+}
