@@ -44,6 +44,7 @@ pub use expr::{
     FrameBound, Over, OverExt, Window, Windowed, dense_rank, first_value, lag, lead, partition_by, rank, row_number,
     window,
 };
+pub use expr::{Json, JsonMethods, json_array, json_object, jsonb_set};
 pub use insert::{Insert, InsertInto, OnConflictTarget, Upsert, insert_into};
 pub use item::{AllRows, ReadSlot, SelectItemOf, Selection};
 pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
@@ -51,6 +52,7 @@ pub use select::{
     AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Grouped, JoinedTo, Locked, NoColumns, Query, Select,
     Selected, Unlocked, select_from,
 };
+pub use sub::{Correlated, correlated};
 pub use update::{HasSet, NoSet, Update, update};
 pub use value::{Bind, NoneIsNotAValueUseIsNullOrSetNull, Param, ValueFor};
 

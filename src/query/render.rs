@@ -69,6 +69,8 @@ pub enum Node {
     Keyword(&'static str),
     /// `call OVER (window)`.
     Over(Box<Node>, Box<WindowSpec>),
+    /// A subquery's rows as a JSON array (`true`), or its first row as a JSON object.
+    JsonFrom(Box<SelectCore>, bool),
 }
 
 impl Node {
@@ -594,6 +596,15 @@ impl Writer {
                 self.push_sql(" END");
             }
             Node::Keyword(k) => self.push_sql(k),
+            Node::JsonFrom(select, array) => {
+                self.push_sql(if *array {
+                    "(SELECT coalesce(jsonb_agg(agg), '[]'::jsonb) FROM ("
+                } else {
+                    "(SELECT to_jsonb(obj) FROM ("
+                });
+                self.push_select(select);
+                self.push_sql(if *array { ") AS agg)" } else { ") AS obj LIMIT 1)" });
+            }
             Node::Over(call, spec) => {
                 self.push_node(call);
                 self.push_sql(" OVER (");

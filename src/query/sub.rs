@@ -1,7 +1,11 @@
-//! Correlated EXISTS: the inner query gets the outer scope, so it may use outer columns.
+//! Correlated subqueries (EXISTS, scalar): the inner query gets the outer scope, so it may use
+//! outer columns.
+
+use std::marker::PhantomData;
 
 use super::{
-    Table,
+    Nullable, Table,
+    expr::{ExprIn, Expression, Plain, SingleColumn},
     render::{Node, SelectCore},
     select::{NoColumns, Select},
 };
@@ -35,4 +39,51 @@ impl<S, C, L> Select<S, C, L> {
         let inner = build(Select::from_core(SelectCore::new(from)));
         self.push_where(Node::Exists { select: Box::new(inner.into_core()), negated })
     }
+}
+
+/// A correlated scalar subquery: `(SELECT x FROM T WHERE ..)` whose WHERE may use the outer
+/// query's tables (scope `S`), of Rust type `R`, NULL when it finds no row. Made by [`correlated`].
+#[must_use]
+pub struct Correlated<S, R> {
+    select: SelectCore,
+    _p: PhantomData<fn() -> (S, R)>,
+}
+
+/// `(SELECT .. FROM T ..)` correlated with the query it is used in: `build` gets a query over `T`
+/// whose scope also has the outer query's tables, and selects one column.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::query::correlated;
+/// use taulu::schema::{Members, Users, members, users};
+/// let q = select_from::<Users>().columns((
+///     users::username,
+///     correlated(Members, |m| m.columns((count_all(),)).where_(members::user_id.eq(users::id))).as_("orgs"),
+/// ));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT "users"."username", (SELECT count(*) FROM "members" WHERE "members"."user_id" = "users"."id") AS "orgs" FROM "users""#
+/// );
+/// ```
+pub fn correlated<T: Table, S, F, Q>(table: T, build: F) -> Correlated<S, Q::Rust>
+where
+    F: FnOnce(Inner<T, S, NoColumns>) -> Q,
+    Q: SingleColumn,
+{
+    let _ = table;
+    let from = super::render::TableRef::of::<T>();
+    let inner = build(Select::from_core(SelectCore::new(from)));
+    Correlated { select: inner.into_select(), _p: PhantomData }
+}
+
+impl<S, R: 'static> Expression for Correlated<S, R> {
+    type Rust = R;
+    type Kind = Plain;
+    fn into_node(self) -> Node {
+        Node::Subquery(Box::new(self.select))
+    }
+}
+
+impl<S, R: 'static> ExprIn<S, ()> for Correlated<S, R> {
+    type Null = Nullable;
 }

@@ -8,6 +8,7 @@
 mod agg;
 mod dynamic;
 mod func;
+mod json;
 mod ops;
 mod raw;
 mod subquery;
@@ -24,6 +25,7 @@ pub use func::{
     NullRule, Strict, When, case_when, coalesce, current_date, current_timestamp, func, greatest, least, length, lower,
     now, nullif, substring, trim, upper,
 };
+pub use json::{ArrayOf, Json, JsonFrom, JsonMethods, ObjectOf, TextArray, json_array, json_object, jsonb_set};
 pub(crate) use ops::with_cast;
 pub use ops::{And, Between, Binary, InList, IsNull, Not, NullableExpr, Or, not};
 pub use raw::{RawArgs, RawArgsIn, Sql, sql};

@@ -1,0 +1,175 @@
+//! JSON / JSONB: the operators (`-> ->> #> #>> @> <@ ? ?| ?&`), `jsonb_set`, and nested results in
+//! one round trip: a correlated subquery's rows as a JSON array ([`json_array`]) or its row as a
+//! JSON object ([`json_object`]), decoded into the caller's serde types through [`Json`].
+
+use std::marker::PhantomData;
+
+pub use postgres_types::Json;
+use postgres_types::Type;
+
+use super::{AsExpr, Binary, ExprIn, Expression, NullableExpr, Plain, func::Func};
+use crate::query::{
+    Cons, Entry, NotNull, Nullable, Table,
+    render::{Node, SelectCore, TableRef},
+    select::{NoColumns, Select},
+    value::Param,
+};
+
+type Jsonb = serde_json::Value;
+
+fn text_array(items: &[&str]) -> Param {
+    Param::typed(items.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>(), Type::TEXT_ARRAY)
+}
+
+/// A `text[]` path or key list, bound as one parameter.
+#[must_use]
+pub struct TextArray(Param);
+
+impl Expression for TextArray {
+    type Rust = Vec<String>;
+    type Kind = Plain;
+    fn into_node(self) -> Node {
+        Node::Param(self.0, None)
+    }
+}
+
+impl<S> ExprIn<S, ()> for TextArray {
+    type Null = NotNull;
+}
+
+/// The JSON operators, on every `jsonb` expression.
+pub trait JsonMethods: Expression<Rust = Jsonb> {
+    /// `self -> 'key'`: the member (NULL when absent).
+    fn get<K: AsExpr<String>>(self, key: K) -> NullableExpr<Binary<Self, K::Expr, Jsonb>> {
+        NullableExpr::new(Binary::new(self, "->", key.into_expr()))
+    }
+    /// `self -> n`: the array element (NULL when absent); the index is sent as `integer` (a bare
+    /// parameter would be taken for a key).
+    fn at(self, index: i32) -> NullableExpr<Binary<Self, super::Bound<i32>, Jsonb>> {
+        NullableExpr::new(Binary::new(self, "->", super::val(index)))
+    }
+    /// `self ->> 'key'`: the member as text (NULL when absent or JSON null).
+    fn get_text<K: AsExpr<String>>(self, key: K) -> NullableExpr<Binary<Self, K::Expr, String>> {
+        NullableExpr::new(Binary::new(self, "->>", key.into_expr()))
+    }
+    /// `self #> '{a,b}'`: the value at a path.
+    fn path(self, path: &[&str]) -> NullableExpr<Binary<Self, TextArray, Jsonb>> {
+        NullableExpr::new(Binary::new(self, "#>", TextArray(text_array(path))))
+    }
+    /// `self #>> '{a,b}'`: the value at a path, as text.
+    fn path_text(self, path: &[&str]) -> NullableExpr<Binary<Self, TextArray, String>> {
+        NullableExpr::new(Binary::new(self, "#>>", TextArray(text_array(path))))
+    }
+    /// `self @> other`: contains.
+    fn contains<V: AsExpr<Jsonb>>(self, other: V) -> Binary<Self, V::Expr, bool> {
+        Binary::new(self, "@>", other.into_expr())
+    }
+    /// `self <@ other`: is contained in.
+    fn contained_in<V: AsExpr<Jsonb>>(self, other: V) -> Binary<Self, V::Expr, bool> {
+        Binary::new(self, "<@", other.into_expr())
+    }
+    /// `self ? 'key'`: has the top-level key.
+    fn has_key<K: AsExpr<String>>(self, key: K) -> Binary<Self, K::Expr, bool> {
+        Binary::new(self, "?", key.into_expr())
+    }
+    /// `self ?| '{a,b}'`: has any of the keys.
+    fn has_any_key(self, keys: &[&str]) -> Binary<Self, TextArray, bool> {
+        Binary::new(self, "?|", TextArray(text_array(keys)))
+    }
+    /// `self ?& '{a,b}'`: has all of the keys.
+    fn has_all_keys(self, keys: &[&str]) -> Binary<Self, TextArray, bool> {
+        Binary::new(self, "?&", TextArray(text_array(keys)))
+    }
+}
+
+impl<E: Expression<Rust = Jsonb>> JsonMethods for E {}
+
+/// `jsonb_set(target, path, value)`: `target` with the value at `path` replaced (or added).
+pub fn jsonb_set<T: Expression<Rust = Jsonb>, V: AsExpr<Jsonb>>(
+    target: T,
+    path: &[&str],
+    value: V,
+) -> Func<(T, TextArray, V::Expr), Jsonb> {
+    super::func::func("jsonb_set", (target, TextArray(text_array(path)), value.into_expr()))
+}
+
+/// A correlated subquery read as JSON: its rows as an array ([`json_array`], `Json<Vec<R>>`) or
+/// its first row as an object ([`json_object`], `Json<R>`, nullable).
+#[must_use]
+pub struct JsonFrom<S, R, Shape> {
+    select: SelectCore,
+    _p: PhantomData<fn() -> (S, R, Shape)>,
+}
+
+/// Every row, as a JSON array.
+pub struct ArrayOf;
+/// The first row, as a JSON object.
+pub struct ObjectOf;
+
+type Inner<T, S> = Select<Cons<Entry<T, NotNull>, S>, NoColumns>;
+
+fn json_from<T: Table, S, Q: super::Subquery, R, Shape>(build: impl FnOnce(Inner<T, S>) -> Q) -> JsonFrom<S, R, Shape> {
+    let inner = build(Select::from_core(SelectCore::new(TableRef::of::<T>())));
+    JsonFrom { select: inner.into_select(), _p: PhantomData }
+}
+
+/// The rows of a subquery over `T` (correlated with the outer query) as one JSON array, `[]` when
+/// there are none: Kysely's `jsonArrayFrom`. Each row is an object keyed by the selected columns'
+/// names (or aliases); it reads as `Json<Vec<MyStruct>>` with `MyStruct: serde::Deserialize`.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::query::json_array;
+/// use taulu::schema::{Members, Users, members, users};
+/// let q = select_from::<Users>().columns((
+///     users::username,
+///     json_array::<_, _, _, serde_json::Value>(Members, |m| {
+///         m.columns((members::org_id, members::member_role)).where_(members::user_id.eq(users::id))
+///     }),
+/// ));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT "users"."username", (SELECT coalesce(jsonb_agg(agg), '[]'::jsonb) FROM (SELECT "members"."org_id", "members"."member_role" FROM "members" WHERE "members"."user_id" = "users"."id") AS agg) FROM "users""#
+/// );
+/// ```
+pub fn json_array<T: Table, S, Q: super::Subquery, R>(
+    table: T,
+    build: impl FnOnce(Inner<T, S>) -> Q,
+) -> JsonFrom<S, R, ArrayOf> {
+    let _ = table;
+    json_from(build)
+}
+
+/// The first row of a subquery over `T` (correlated with the outer query) as one JSON object, NULL
+/// when there is none: Kysely's `jsonObjectFrom`. It reads as `Option<Json<MyStruct>>`.
+pub fn json_object<T: Table, S, Q: super::Subquery, R>(
+    table: T,
+    build: impl FnOnce(Inner<T, S>) -> Q,
+) -> JsonFrom<S, R, ObjectOf> {
+    let _ = table;
+    json_from(build)
+}
+
+impl<S, R: 'static> Expression for JsonFrom<S, R, ArrayOf> {
+    type Rust = Json<Vec<R>>;
+    type Kind = Plain;
+    fn into_node(self) -> Node {
+        Node::JsonFrom(Box::new(self.select), true)
+    }
+}
+
+impl<S, R: 'static> ExprIn<S, ()> for JsonFrom<S, R, ArrayOf> {
+    type Null = NotNull;
+}
+
+impl<S, R: 'static> Expression for JsonFrom<S, R, ObjectOf> {
+    type Rust = Json<R>;
+    type Kind = Plain;
+    fn into_node(self) -> Node {
+        Node::JsonFrom(Box::new(self.select), false)
+    }
+}
+
+impl<S, R: 'static> ExprIn<S, ()> for JsonFrom<S, R, ObjectOf> {
+    type Null = Nullable;
+}
