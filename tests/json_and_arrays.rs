@@ -108,3 +108,48 @@ async fn json_operators_compute_what_postgres_computes() {
         select_from::<Users>().columns((doc().get_text("zzz"),)).fetch_one(c).await.unwrap();
     assert_eq!(missing, None);
 }
+
+#[tokio::test]
+async fn array_operators_aggregate_and_unnest() {
+    use taulu::query::{Bound, any_of_array, array_agg, cardinality, unnest};
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    c.batch_execute(
+        "INSERT INTO users (username, email, password_hash) VALUES ('ann', 'ann@x', 'h'), ('bob', 'bob@x', 'h'), ('cid', 'cid@x', 'h')",
+    )
+    .await
+    .unwrap();
+    let names = || array_agg(users::username);
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    type Out = (Option<Vec<String>>, Option<i32>, Option<bool>, Option<bool>, Option<bool>);
+    let row: Out = select_from::<Users>()
+        .columns((
+            names(),
+            cardinality(names()),
+            names().array_contains(s(&["ann", "bob"])),
+            names().array_contained_in(s(&["ann"])),
+            names().overlaps(s(&["zed", "cid"])),
+        ))
+        .fetch_one(c)
+        .await
+        .unwrap();
+    let mut all = row.0.clone().unwrap();
+    all.sort();
+    assert_eq!(
+        (all, row.1, row.2, row.3, row.4),
+        (s(&["ann", "bob", "cid"]), Some(3), Some(true), Some(false), Some(true))
+    );
+
+    let picked: Vec<(String,)> = select_from::<Users>()
+        .columns((users::username,))
+        .where_(any_of_array(users::username, Bound::<Vec<String>>::new(s(&["bob", "cid", "zed"]))))
+        .order_by(users::username)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(picked, vec![("bob".to_string(),), ("cid".to_string(),)]);
+
+    let mut unnested: Vec<(Option<String>,)> = select_from::<Users>().columns((unnest(names()),)).fetch_all(c).await.unwrap();
+    unnested.sort();
+    assert_eq!(unnested.len(), 3);
+}

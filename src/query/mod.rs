@@ -41,10 +41,12 @@ pub use expr::{
     not_exists, now, nullif, scalar, sql, substring, sum, trim, upper, val,
 };
 pub use expr::{
+    ArrayMethods, Json, JsonMethods, any_of_array, array_agg, cardinality, json_array, json_object, jsonb_set, unnest,
+};
+pub use expr::{
     FrameBound, Over, OverExt, Window, Windowed, dense_rank, first_value, lag, lead, partition_by, rank, row_number,
     window,
 };
-pub use expr::{Json, JsonMethods, json_array, json_object, jsonb_set};
 pub use insert::{Insert, InsertInto, OnConflictTarget, Upsert, insert_into};
 pub use item::{AllRows, ReadSlot, SelectItemOf, Selection};
 pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};

@@ -91,6 +91,8 @@ pub struct Avg;
 pub struct Min;
 /// `max(x)`.
 pub struct Max;
+/// `array_agg(x)`.
+pub struct ArrayAgg;
 
 impl<T> AggFn<T> for Count {
     const NAME: &'static str = "count";
@@ -110,6 +112,11 @@ impl<T: Averageable> AggFn<T> for Avg {
 impl<T: 'static> AggFn<T> for Min {
     const NAME: &'static str = "min";
     type Out = T;
+    type Null = Nullable;
+}
+impl<T: 'static> AggFn<T> for ArrayAgg {
+    const NAME: &'static str = "array_agg";
+    type Out = Vec<T>;
     type Null = Nullable;
 }
 impl<T: 'static> AggFn<T> for Max {
@@ -165,5 +172,11 @@ pub fn min<E: Expression>(x: E) -> Agg<E, Min> {
 
 /// `max(x)`.
 pub fn max<E: Expression>(x: E) -> Agg<E, Max> {
+    Agg(x, PhantomData)
+}
+
+/// `array_agg(x)`: the values as an array, `Vec<T>` (NULL over no rows). Aggregate a NOT NULL
+/// expression: a NULL element cannot be read into `Vec<T>` (wrap it in `coalesce`).
+pub fn array_agg<E: Expression>(x: E) -> Agg<E, ArrayAgg> {
     Agg(x, PhantomData)
 }

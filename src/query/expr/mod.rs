@@ -6,6 +6,7 @@
 //! for every expression. Expressions only build [`Node`]s; `render.rs` writes the SQL.
 
 mod agg;
+mod array;
 mod dynamic;
 mod func;
 mod json;
@@ -17,8 +18,10 @@ mod window;
 use std::marker::PhantomData;
 
 pub use agg::{
-    Agg, AggFn, Averageable, Avg, Count, CountAll, Max, Min, Sum, Summable, avg, count, count_all, max, min, sum,
+    Agg, AggFn, ArrayAgg, Averageable, Avg, Count, CountAll, Max, Min, Sum, Summable, array_agg, avg, count, count_all,
+    max, min, sum,
 };
+pub use array::{AnyArg, ArrayMethods, any_of_array, cardinality, unnest};
 pub use dynamic::{Boxed, BoxedOrder, all_of, any_of};
 pub use func::{
     Args, ArgsIn, Arms, ArmsIn, Case, Cast, CastTarget, FirstNonNull, Func, Keyword, MayBeNull, NeverNull, NoElse,

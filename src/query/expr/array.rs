@@ -1,0 +1,53 @@
+//! Arrays: `@>`, `<@`, `&&`, `x = ANY(array)`, `cardinality`, `unnest` and the `array_agg`
+//! aggregate, on expressions of Rust type `Vec<T>`.
+
+use super::{AsExpr, Binary, Expression, func::Func};
+
+/// The array operators, on every expression whose Rust type is a `Vec`.
+pub trait ArrayMethods<T: 'static>: Expression<Rust = Vec<T>> {
+    /// `self @> other`: has every element of `other`.
+    fn array_contains<V: AsExpr<Vec<T>>>(self, other: V) -> Binary<Self, V::Expr, bool> {
+        Binary::new(self, "@>", other.into_expr())
+    }
+    /// `self <@ other`: every element is in `other`.
+    fn array_contained_in<V: AsExpr<Vec<T>>>(self, other: V) -> Binary<Self, V::Expr, bool> {
+        Binary::new(self, "<@", other.into_expr())
+    }
+    /// `self && other`: the arrays share an element.
+    fn overlaps<V: AsExpr<Vec<T>>>(self, other: V) -> Binary<Self, V::Expr, bool> {
+        Binary::new(self, "&&", other.into_expr())
+    }
+}
+
+impl<T: 'static, E: Expression<Rust = Vec<T>>> ArrayMethods<T> for E {}
+
+/// `x = ANY(array)`: `x` is an element of an array expression (for a list of values, `in_`).
+pub fn any_of_array<X: Expression, A: Expression<Rust = Vec<X::Rust>>>(x: X, array: A) -> Binary<X, AnyArg<A>, bool> {
+    Binary::new(x, "=", AnyArg(array))
+}
+
+/// `ANY(array)` on the right of `=`.
+#[must_use]
+pub struct AnyArg<A>(A);
+
+impl<A: Expression> Expression for AnyArg<A> {
+    type Rust = A::Rust;
+    type Kind = A::Kind;
+    fn into_node(self) -> crate::query::render::Node {
+        crate::query::render::Node::Function("ANY", vec![self.0.into_node()])
+    }
+}
+
+impl<S, I, A: super::ExprIn<S, I>> super::ExprIn<S, I> for AnyArg<A> {
+    type Null = A::Null;
+}
+
+/// `cardinality(array)`: the number of elements, as `i32`.
+pub fn cardinality<T: 'static, A: Expression<Rust = Vec<T>>>(array: A) -> Func<(A,), i32> {
+    super::func::func("cardinality", (array,))
+}
+
+/// `unnest(array)`: one row per element (a set-returning function, for select lists).
+pub fn unnest<T: 'static, A: Expression<Rust = Vec<T>>>(array: A) -> Func<(A,), T> {
+    super::func::func("unnest", (array,))
+}
