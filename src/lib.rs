@@ -66,6 +66,9 @@ pub mod prelude {
     pub use crate::{Column, Error, FromRow, Table};
 }
 
+/// `#[derive(taulu::FromRow)]`: reads a struct from a row, fields in declaration order; the
+/// builder's `select_as` / `fetch_all_as` check the fields' types against the query's columns.
+pub use taulu_macros::FromRow;
 /// Typed tables, columns, rows, inserts and enums, derived at build time from a directory of
 /// migration files (`NNNNNN_description.up.sql`), with no database.
 ///

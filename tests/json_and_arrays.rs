@@ -149,7 +149,8 @@ async fn array_operators_aggregate_and_unnest() {
         .unwrap();
     assert_eq!(picked, vec![("bob".to_string(),), ("cid".to_string(),)]);
 
-    let mut unnested: Vec<(Option<String>,)> = select_from::<Users>().columns((unnest(names()),)).fetch_all(c).await.unwrap();
+    let mut unnested: Vec<(Option<String>,)> =
+        select_from::<Users>().columns((unnest(names()),)).fetch_all(c).await.unwrap();
     unnested.sort();
     assert_eq!(unnested.len(), 3);
 }

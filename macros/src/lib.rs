@@ -4,6 +4,7 @@
 //! (schema -> tokens).
 
 mod ddl;
+mod derive;
 mod emit;
 mod load;
 mod model;
@@ -21,6 +22,13 @@ pub fn schema(input: TokenStream) -> TokenStream {
         .and_then(|dir| expand(&dir))
         .unwrap_or_else(|e| syn::Error::new(lit.span(), e).to_compile_error())
         .into()
+}
+
+/// `#[derive(FromRow)]`: see `taulu::FromRow`.
+#[proc_macro_derive(FromRow)]
+pub fn derive_from_row(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::from_row(input).unwrap_or_else(|e| e.to_compile_error()).into()
 }
 
 /// Reads, replays and emits; every migration error becomes its own `compile_error!`.

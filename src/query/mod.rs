@@ -51,8 +51,8 @@ pub use insert::{Insert, InsertInto, OnConflictTarget, Upsert, insert_into};
 pub use item::{AllRows, ReadSlot, SelectItemOf, Selection};
 pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
 pub use select::{
-    AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Grouped, JoinedTo, Locked, NoColumns, Query, Select,
-    Selected, Unlocked, select_from,
+    AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Grouped, JoinedTo, Locked, MatchesFields, NoColumns,
+    Query, RowStruct, Select, Selected, Unlocked, select_from,
 };
 pub use sub::{Correlated, correlated};
 pub use update::{HasSet, NoSet, Update, update};

@@ -312,6 +312,22 @@ impl<S, C> Select<S, C, Locked> {
     }
 }
 
+/// A struct made with `#[derive(taulu::FromRow)]`: `Fields` is the tuple of its field types, in
+/// declaration order.
+pub trait RowStruct: FromRow {
+    /// The field types, as a tuple.
+    type Fields;
+}
+
+/// A query's row matches struct `T`'s fields: same number, same types, same order.
+#[diagnostic::on_unimplemented(
+    message = "the query's row `{Self}` does not match the fields of `{T}`",
+    label = "select one column per field of `{T}`, in the fields' order, each of the field's type",
+    note = "the fields are `{F}`"
+)]
+pub trait MatchesFields<T, F> {}
+impl<T, F> MatchesFields<T, F> for F {}
+
 /// A select whose column list is erased into its row type `R`, so it can be named in a function
 /// signature and built across branches: `BoxedSelect<Only<Users>, (Uuid, String)>`. It keeps its
 /// scope, so conditions added later are still checked.
@@ -351,6 +367,47 @@ impl<S, C, L> Select<S, C, L> {
         Self: Query,
     {
         self.retype()
+    }
+
+    /// The query's rows read as struct `T` (`#[derive(taulu::FromRow)]`), whose fields must match
+    /// the selected columns' types in order: a mismatch is a compile error.
+    ///
+    /// ```
+    /// use taulu::prelude::*;
+    /// use taulu::schema::{Users, users};
+    /// #[derive(taulu::FromRow)]
+    /// struct Account {
+    ///     id: uuid::Uuid,
+    ///     email: String,
+    ///     display_name: Option<String>,
+    /// }
+    /// let q = select_from::<Users>().columns((users::id, users::email, users::display_name)).select_as::<Account>();
+    /// # let _ = q;
+    /// ```
+    pub fn select_as<T: RowStruct>(self) -> Select<S, BoxedColumns<T>, L>
+    where
+        Self: Query,
+        <Self as Query>::Output: MatchesFields<T, T::Fields>,
+    {
+        self.retype()
+    }
+
+    /// Runs the query and reads every row as struct `T` (see [`select_as`](Self::select_as)).
+    pub async fn fetch_all_as<T: RowStruct, E: Executor>(&self, db: &E) -> Result<Vec<T>, Error>
+    where
+        Self: Query,
+        <Self as Query>::Output: MatchesFields<T, T::Fields>,
+    {
+        db.query_rows(&self.compile()).await?.iter().map(T::from_row).collect()
+    }
+
+    /// Runs the query and reads its first row as struct `T`, or [`Error::NoRows`].
+    pub async fn fetch_one_as<T: RowStruct, E: Executor>(&self, db: &E) -> Result<T, Error>
+    where
+        Self: Query,
+        <Self as Query>::Output: MatchesFields<T, T::Fields>,
+    {
+        db.query_first(&self.compile_first()).await?.as_ref().map(T::from_row).transpose()?.ok_or(Error::NoRows)
     }
 
     /// `INNER JOIN a's table ON a = b`, where `b` is a column already in scope. The joined table
