@@ -362,3 +362,31 @@ async fn set_and_upserts_take_expressions() {
         .unwrap();
     assert_eq!(slugs, vec![("ann-team".into(),), ("bob-team".into(),)]);
 }
+
+#[derive(Debug, PartialEq, taulu::FromRow)]
+struct Account {
+    username: String,
+    shout: String,
+    display_name: Option<String>,
+}
+
+#[tokio::test]
+async fn rows_read_into_the_users_structs() {
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let q = || {
+        select_from::<Users>()
+            .columns((users::username, upper(users::username), users::display_name))
+            .order_by(users::username)
+    };
+    let all: Vec<Account> = q().fetch_all_as(c).await.unwrap();
+    let expected = vec![
+        Account { username: "ann".into(), shout: "ANN".into(), display_name: Some("Ann A.".into()) },
+        Account { username: "bob".into(), shout: "BOB".into(), display_name: None },
+    ];
+    assert_eq!(all, expected);
+    assert_eq!(q().select_as::<Account>().fetch_all(c).await.unwrap(), expected);
+    let first: Account = q().fetch_one_as(c).await.unwrap();
+    assert_eq!(first, expected[0]);
+}
