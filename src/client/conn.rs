@@ -178,6 +178,15 @@ impl PgConn {
         self.client.query_raw(&stmt, q.params.iter().map(Param::as_sql)).await?.try_collect().await
     }
 
+    /// The rows as a stream, read as they are consumed.
+    pub(super) async fn query_stream(&self, q: &Compiled) -> PgResult<tokio_postgres::RowStream> {
+        if self.cache_size == 0 {
+            return Box::pin(self.client.query_raw(q.sql.as_str(), q.params.iter().map(Param::as_sql))).await;
+        }
+        let stmt = self.statement(&q.sql).await?;
+        self.client.query_raw(&stmt, q.params.iter().map(Param::as_sql)).await
+    }
+
     /// The first row (the rest are read and dropped): no `Vec` for the common one-row fetch.
     pub(super) async fn query_first(&self, q: &Compiled) -> PgResult<Option<Row>> {
         use futures_util::TryStreamExt as _;

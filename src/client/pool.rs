@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     error::{Error, Result},
-    query::{Compiled, Executor},
+    query::{Compiled, Executor, RowStream},
     retry::{self, Backoff, Class, Link, RetryPolicy},
 };
 
@@ -349,6 +349,19 @@ impl Fetch for Count {
 }
 
 impl Executor for Db {
+    /// Streams on a connection checked out for the stream's life (back to the pool when the
+    /// stream is dropped). The checkout waits out a restarting server like any other; the
+    /// statement itself is not retried.
+    async fn query_stream(&self, q: Compiled) -> Result<RowStream<'_>> {
+        use futures_util::TryStreamExt as _;
+        let conn = self.get().await?;
+        let rows = PgConn::query_stream(&conn, &q).await.map_err(|e| statement_error(e, &q, self.statement_timeout))?;
+        Ok(Box::pin(rows.map_err(move |e| {
+            let _held = &conn;
+            Error::Db(e)
+        })))
+    }
+
     fn query_rows(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Row>>> + Send {
         self.run::<AllRows>(q)
     }
@@ -363,6 +376,12 @@ impl Executor for Db {
 }
 
 impl Executor for PooledConn<'_> {
+    async fn query_stream(&self, q: Compiled) -> Result<RowStream<'_>> {
+        use futures_util::TryStreamExt as _;
+        let rows = PgConn::query_stream(self, &q).await.map_err(|e| statement_error(e, &q, None))?;
+        Ok(Box::pin(rows.map_err(Error::Db)))
+    }
+
     async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
         self.query(q).await.map_err(|e| statement_error(e, q, None))
     }
@@ -416,6 +435,12 @@ impl Tx<'_> {
 }
 
 impl Executor for Tx<'_> {
+    async fn query_stream(&self, q: Compiled) -> Result<RowStream<'_>> {
+        use futures_util::TryStreamExt as _;
+        let rows = self.conn.query_stream(&q).await.map_err(|e| statement_error(e, &q, self.statement_timeout))?;
+        Ok(Box::pin(rows.map_err(Error::Db)))
+    }
+
     async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
         self.conn.query(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))
     }

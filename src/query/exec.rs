@@ -44,8 +44,21 @@ pub(crate) fn decode_first<Q: super::Query>(row: Option<Row>) -> Result<Option<Q
     row.as_ref().map(Q::decode).transpose()
 }
 
+/// Rows as they arrive from the server, not buffered: see [`Executor::query_stream`].
+pub type RowStream<'a> = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Row, Error>> + Send + 'a>>;
+
 /// Something that can run a [`Compiled`] statement.
 pub trait Executor: Sync {
+    /// Runs a statement and returns its rows as a stream, read from the connection as they are
+    /// consumed (memory stays flat whatever the result's size). The default buffers (executors
+    /// that can stream override it). A stream is never retried: a failure mid-way is an error
+    /// item.
+    fn query_stream(&self, q: Compiled) -> impl Future<Output = Result<RowStream<'_>, Error>> + Send {
+        async move {
+            let rows = self.query_rows(&q).await?;
+            Ok(Box::pin(futures_util::stream::iter(rows.into_iter().map(Ok))) as RowStream<'_>)
+        }
+    }
     /// Runs a statement that returns rows.
     fn query_rows(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Row>, Error>> + Send;
     /// Runs a statement and returns its first row, if any (further rows are read and dropped).
@@ -57,6 +70,13 @@ pub trait Executor: Sync {
 }
 
 impl Executor for tokio_postgres::Client {
+    async fn query_stream(&self, q: Compiled) -> Result<RowStream<'_>, Error> {
+        use futures_util::TryStreamExt as _;
+        tracing::trace!(target: "taulu::query", sql = %q.sql, "query stream");
+        let rows = self.query_raw(q.sql.as_str(), q.params.iter().map(Param::as_sql)).await?;
+        Ok(Box::pin(rows.map_err(Error::Db)))
+    }
+
     async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>, Error> {
         tracing::trace!(target: "taulu::query", sql = %q.sql, "query");
         Ok(self.query(q.sql.as_str(), &q.param_refs()).await?)

@@ -32,7 +32,7 @@ pub use dml::{
     ColumnOfTable, ColumnsOf, Excluded, ExcludedRow, Fits, FitsRow, NoReturning, NullableColumn, Only, Returning,
     ReturningAll, UpsertScope, excluded, misuse,
 };
-pub use exec::{Compiled, Executor, Transactional, transaction};
+pub use exec::{Compiled, Executor, RowStream, Transactional, transaction};
 pub use expr::{
     Agg, Aggregate, Aggregation, And, As, AsExpr, Between, Binary, Bound, Boxed, BoxedOrder, Case, Cast, CastTarget,
     Condition, CountAll, ExprIn, Expression, ExpressionMethods, Func, InList, InSelect, IsNull, Not, Or, OrderItem,
@@ -51,8 +51,8 @@ pub use insert::{Insert, InsertInto, OnConflictTarget, Upsert, insert_into};
 pub use item::{AllRows, ReadSlot, SelectItemOf, Selection};
 pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
 pub use select::{
-    AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Grouped, JoinedTo, Locked, MatchesFields, NoColumns,
-    Query, RowStruct, Select, Selected, Unlocked, select_from,
+    AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Grouped, JoinedTo, Keyset, Locked, MatchesFields,
+    NoColumns, Query, RowStruct, Select, Selected, Unlocked, select_from,
 };
 pub use sub::{Correlated, correlated};
 pub use update::{HasSet, NoSet, Update, update};

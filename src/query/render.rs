@@ -69,6 +69,8 @@ pub enum Node {
     Keyword(&'static str),
     /// `call OVER (window)`.
     Over(Box<Node>, Box<WindowSpec>),
+    /// A row constructor, `(a, b)`.
+    Row(Vec<Node>),
     /// A subquery's rows as a JSON array (`true`), or its first row as a JSON object.
     JsonFrom(Box<SelectCore>, bool),
 }
@@ -596,6 +598,16 @@ impl Writer {
                 self.push_sql(" END");
             }
             Node::Keyword(k) => self.push_sql(k),
+            Node::Row(items) => {
+                self.sql.push('(');
+                for (i, a) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.push_sql(", ");
+                    }
+                    self.push_typed(a);
+                }
+                self.sql.push(')');
+            }
             Node::JsonFrom(select, array) => {
                 self.push_sql(if *array {
                     "(SELECT coalesce(jsonb_agg(agg), '[]'::jsonb) FROM ("

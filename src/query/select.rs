@@ -7,9 +7,9 @@ use std::marker::PhantomData;
 use super::{
     Column, FromRow, NotNull, Nullable, Table,
     exec::{Compiled, Executor},
-    expr::{Condition, Expression, OnCondition, OrderItem, SingleColumn, Subquery, WhereCondition},
+    expr::{AsExpr, Condition, ExprIn, Expression, OnCondition, OrderItem, SingleColumn, Subquery, WhereCondition},
     item::{AllRows, SelectItemOf, Selection},
-    render::{Distinct, Join, JoinKind, Lock, LockStrength, LockWait, Node, SelectCore, TableRef, Writer},
+    render::{Distinct, Join, JoinKind, Lock, LockStrength, LockWait, Node, Order, SelectCore, TableRef, Writer},
     scope::{Comparable, Cons, Contains, Entry, InScope, Nil},
     value::{Bind, Param},
 };
@@ -244,6 +244,34 @@ impl<S, C, L> Select<S, C, L> {
         }
     }
 
+    /// Keyset pagination: ORDER BY the keys ascending and, given the last row's keys as a cursor,
+    /// only the rows after it: `WHERE (a, b) > ($1, $2) ORDER BY a, b`. Put a unique key last
+    /// (`(users::created_at, users::id)`) so the order is total; pass `None` for the first page.
+    ///
+    /// ```
+    /// use taulu::prelude::*;
+    /// use taulu::schema::{Users, users};
+    /// let cursor = Some((chrono::DateTime::<chrono::Utc>::UNIX_EPOCH, uuid::Uuid::nil()));
+    /// let q = select_from::<Users>()
+    ///     .columns((users::created_at, users::id, users::username))
+    ///     .after((users::created_at, users::id), cursor)
+    ///     .limit(20);
+    /// assert_eq!(
+    ///     q.to_sql().0,
+    ///     r#"SELECT "users"."created_at", "users"."id", "users"."username" FROM "users" WHERE ("users"."created_at", "users"."id") > ($1::timestamptz, $2::uuid) ORDER BY "users"."created_at", "users"."id" LIMIT $3"#
+    /// );
+    /// ```
+    pub fn after<K: Keyset<S, I>, I>(mut self, keys: K, cursor: Option<K::Cursor>) -> Self {
+        let (nodes, values) = keys.split(cursor);
+        if let Some(values) = values {
+            self.core.wheres.push(Node::binary(Node::Row(nodes.clone()), ">", Node::Row(values)));
+        }
+        for n in nodes {
+            self.core.order_by.push((n, Order { desc: false, nulls: None }));
+        }
+        self
+    }
+
     /// `FOR UPDATE`: lock the rows read until the transaction ends (add [`of`](Self::of),
     /// [`skip_locked`](Self::skip_locked), [`nowait`](Self::nowait)). Not on a grouped or DISTINCT
     /// query.
@@ -310,6 +338,37 @@ impl<S, C> Select<S, C, Locked> {
         self.last_lock().wait = LockWait::Nowait;
         self
     }
+}
+
+/// The sort keys of keyset pagination ([`Select::after`]): a tuple of 1 to 3 columns or
+/// expressions of the query, and `Cursor`, the tuple of their values (their Rust types).
+pub trait Keyset<S, I> {
+    /// The last row's key values.
+    type Cursor;
+    #[doc(hidden)]
+    fn split(self, cursor: Option<Self::Cursor>) -> (Vec<Node>, Option<Vec<Node>>);
+}
+
+macro_rules! keysets {
+    ($( ($($k:ident $i:ident $n:tt),+) )+) => {$(
+        impl<S, $($k: ExprIn<S, $i>, $i),+> Keyset<S, ($($i,)+)> for ($($k,)+)
+        where
+            $($k::Rust: AsExpr<$k::Rust>),+
+        {
+            type Cursor = ($($k::Rust,)+);
+            fn split(self, cursor: Option<Self::Cursor>) -> (Vec<Node>, Option<Vec<Node>>) {
+                let keys = vec![$(self.$n.into_node()),+];
+                let values = cursor.map(|c| vec![$(c.$n.into_expr().into_node()),+]);
+                (keys, values)
+            }
+        }
+    )+};
+}
+
+keysets! {
+    (K0 I0 0)
+    (K0 I0 0, K1 I1 1)
+    (K0 I0 0, K1 I1 1, K2 I2 2)
 }
 
 /// A struct made with `#[derive(taulu::FromRow)]`: `Fields` is the tuple of its field types, in
@@ -499,6 +558,33 @@ impl<S, C, L> Select<S, C, L> {
         Self: Query,
     {
         super::exec::fetch_rows::<Self, E>(db, &self.compile()).await
+    }
+
+    /// Runs the query and returns its rows as a stream, decoded as they arrive: the result is never
+    /// held in memory whole (on a `Db` the stream keeps its connection checked out until dropped).
+    ///
+    /// ```no_run
+    /// # async fn f(db: &taulu::Db) -> taulu::Result<()> {
+    /// use futures_util::TryStreamExt as _;
+    /// use taulu::prelude::*;
+    /// use taulu::schema::{LoginAttempts, login_attempts};
+    /// let q = select_from::<LoginAttempts>().columns((login_attempts::id, login_attempts::identifier));
+    /// let mut rows = q.fetch_stream(db).await?;
+    /// while let Some((id, identifier)) = rows.try_next().await? {
+    ///     # let _ = (id, identifier);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn fetch_stream<'a, E: Executor>(
+        &self,
+        db: &'a E,
+    ) -> Result<impl futures_util::Stream<Item = Result<<Self as Query>::Output, Error>> + Send + 'a, Error>
+    where
+        Self: Query,
+    {
+        use futures_util::StreamExt as _;
+        let rows = db.query_stream(self.compile()).await?;
+        Ok(rows.map(|r| r.and_then(|row| <Self as Query>::decode(&row))))
     }
 
     /// Runs the query and returns the first row, or [`Error::NoRows`]. Without a `limit` of its

@@ -1,0 +1,67 @@
+//! Bench binary: peak memory of reading 1,000,000 rows with `fetch_stream` against `fetch_all`, on
+//! the self-started local PostgreSQL. `cargo bench --bench stream_memory`. Streaming runs first
+//! (the peak, VmHWM, only ever grows), so each figure is the growth its own read caused.
+
+use futures_util::TryStreamExt as _;
+use taulu::{
+    Db, DbConfig, LocalCluster,
+    prelude::*,
+    schema::{LoginAttempts, login_attempts},
+};
+
+const ROWS: i64 = 1_000_000;
+const DB: &str = "taulu_bench_stream";
+
+/// The process's peak resident set, in KiB (Linux).
+fn peak_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let cluster = LocalCluster::ensure().expect("local PostgreSQL");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let admin = taulu::connect(&cluster.url("postgres")).await.unwrap();
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)")).await.unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {DB}")).await.unwrap();
+        let set = taulu::migrate::Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap();
+        let client = taulu::connect(&cluster.url(DB)).await.unwrap();
+        taulu::migrate::Migrator::new(set).up(&client, None).await.unwrap();
+        let db = Db::connect(DbConfig::new(cluster.url(DB))).await.unwrap();
+        db.get()
+            .await
+            .unwrap()
+            .client()
+            .batch_execute(&format!(
+                "INSERT INTO login_attempts (identifier, success) SELECT 'user-' || g || '@example.com', g % 3 = 0 FROM generate_series(1, {ROWS}) g"
+            ))
+            .await
+            .unwrap();
+        let q = select_from::<LoginAttempts>().columns((login_attempts::id, login_attempts::identifier, login_attempts::success));
+
+        let before = peak_kib();
+        let mut stream = q.fetch_stream(&db).await.unwrap();
+        let (mut n, mut bytes) = (0u64, 0usize);
+        while let Some((_, identifier, _)) = stream.try_next().await.unwrap() {
+            n += 1;
+            bytes += identifier.len();
+        }
+        drop(stream);
+        let streamed = peak_kib() - before;
+        assert_eq!(n, ROWS as u64);
+
+        let before = peak_kib();
+        let all = q.fetch_all(&db).await.unwrap();
+        let buffered = peak_kib() - before;
+        assert_eq!(all.len() as i64, ROWS);
+        drop(all);
+        println!("{ROWS} rows ({} MB of identifiers)", bytes / 1_000_000);
+        println!("  fetch_stream: peak memory grew {:>7} KiB", streamed);
+        println!("  fetch_all:    peak memory grew {:>7} KiB", buffered);
+    });
+}
