@@ -9,6 +9,7 @@
 
 mod compound;
 mod delete;
+mod derived;
 mod dml;
 mod exec;
 pub mod expr;
@@ -28,6 +29,9 @@ mod value;
 
 pub use compound::{Compound, SameRow};
 pub use delete::{Delete, delete_from};
+pub use derived::{
+    Col, Derived, DerivedQuery, DerivedTable, NthItem, With, derived, lateral, select_from_derived, with,
+};
 pub use dml::{
     ColumnOfTable, ColumnsOf, Excluded, ExcludedRow, Fits, FitsRow, NoReturning, NullableColumn, Only, Returning,
     ReturningAll, UpsertScope, excluded, misuse,

@@ -110,9 +110,39 @@ pub enum JoinKind {
 #[doc(hidden)]
 pub struct Join {
     pub kind: JoinKind,
-    pub table: TableRef,
+    pub table: Source,
     pub on: Node,
 }
+
+/// What FROM / JOIN reads: a table, a subquery (`(SELECT ..) AS "a"("c0", ..)`, LATERAL when it
+/// uses the tables before it), or a CTE of the statement's WITH by name.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub enum Source {
+    Table(TableRef),
+    Derived { select: Box<SelectCore>, alias: &'static str, width: usize, lateral: bool },
+    Cte(&'static str),
+}
+
+impl From<TableRef> for Source {
+    fn from(t: TableRef) -> Self {
+        Source::Table(t)
+    }
+}
+
+/// One `name(c0, ..) AS (SELECT ..)` of a WITH clause.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct CteDef {
+    pub name: &'static str,
+    pub width: usize,
+    pub select: Box<SelectCore>,
+}
+
+/// The names of a derived table's output columns, by position (`"c0"`, `"c1"`, ..).
+#[doc(hidden)]
+pub const DERIVED_COLUMNS: [&str; 16] =
+    ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11", "c12", "c13", "c14", "c15"];
 
 /// `PARTITION BY .. ORDER BY .. frame` of a window.
 #[derive(Debug, Clone)]
@@ -196,9 +226,10 @@ pub struct Lock {
 #[derive(Debug, Clone)]
 #[doc(hidden)]
 pub struct SelectCore {
+    pub with: Vec<CteDef>,
     pub distinct: Distinct,
     pub items: Vec<SelectItem>,
-    pub from: TableRef,
+    pub from: Source,
     pub joins: Vec<Join>,
     pub wheres: Vec<Node>,
     pub group_by: Vec<Node>,
@@ -210,11 +241,12 @@ pub struct SelectCore {
 }
 
 impl SelectCore {
-    pub fn new(from: TableRef) -> Self {
+    pub fn new(from: impl Into<Source>) -> Self {
         SelectCore {
+            with: Vec::new(),
             distinct: Distinct::None,
             items: Vec::new(),
-            from,
+            from: from.into(),
             joins: Vec::new(),
             wheres: Vec::new(),
             group_by: Vec::new(),
@@ -868,7 +900,44 @@ impl Writer {
         self.push_select_inner(q, true);
     }
 
+    fn push_source(&mut self, source: &Source) {
+        match source {
+            Source::Table(t) => self.push_table(*t),
+            Source::Cte(name) => self.push_ident(name),
+            Source::Derived { select, alias, width, lateral } => {
+                self.push_sql(if *lateral { "LATERAL (" } else { "(" });
+                self.push_select(select);
+                self.push_sql(") AS ");
+                self.push_ident(alias);
+                self.push_column_names(*width);
+            }
+        }
+    }
+
+    /// `("c0", "c1", ..)`: a derived table's column list.
+    fn push_column_names(&mut self, width: usize) {
+        self.sql.push('(');
+        for (i, c) in DERIVED_COLUMNS[..width].iter().enumerate() {
+            if i > 0 {
+                self.push_sql(", ");
+            }
+            self.push_ident(c);
+        }
+        self.sql.push(')');
+    }
+
     fn push_select_inner(&mut self, q: &SelectCore, first: bool) {
+        for (i, cte) in q.with.iter().enumerate() {
+            self.push_sql(if i == 0 { "WITH " } else { ", " });
+            self.push_ident(cte.name);
+            self.push_column_names(cte.width);
+            self.push_sql(" AS (");
+            self.push_select(&cte.select);
+            self.sql.push(')');
+        }
+        if !q.with.is_empty() {
+            self.sql.push(' ');
+        }
         self.push_sql("SELECT ");
         match &q.distinct {
             Distinct::None => {}
@@ -884,13 +953,13 @@ impl Writer {
         }
         self.push_items(&q.items);
         self.push_sql(" FROM ");
-        self.push_table(q.from);
+        self.push_source(&q.from);
         for j in &q.joins {
             self.push_sql(match j.kind {
                 JoinKind::Inner => " INNER JOIN ",
                 JoinKind::Left => " LEFT JOIN ",
             });
-            self.push_table(j.table);
+            self.push_source(&j.table);
             self.push_sql(" ON ");
             self.push_node(&j.on);
         }

@@ -151,6 +151,14 @@ impl<S, C, L> Select<S, C, L> {
         self.core
     }
 
+    pub(crate) fn push_join(&mut self, join: Join) {
+        self.core.joins.push(join);
+    }
+
+    pub(crate) fn retype_core<S2, C2, L2>(self) -> Select<S2, C2, L2> {
+        self.retype()
+    }
+
     pub(crate) fn push_where(mut self, node: Node) -> Self {
         self.core.wheres.push(node);
         self
@@ -497,7 +505,7 @@ impl<S, C, L> Select<S, C, L> {
         Cons<Entry<T, NotNull>, S>: Contains<T, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = table;
-        self.core.joins.push(Join { kind: JoinKind::Inner, table: table_ref::<T>(), on: on.into_node() });
+        self.core.joins.push(Join { kind: JoinKind::Inner, table: table_ref::<T>().into(), on: on.into_node() });
         self.retype()
     }
 
@@ -513,7 +521,7 @@ impl<S, C, L> Select<S, C, L> {
         Cons<Entry<T, Nullable>, S>: Contains<T, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = table;
-        self.core.joins.push(Join { kind: JoinKind::Left, table: table_ref::<T>(), on: on.into_node() });
+        self.core.joins.push(Join { kind: JoinKind::Left, table: table_ref::<T>().into(), on: on.into_node() });
         self.retype()
     }
 
@@ -620,7 +628,7 @@ impl<S, C, L> Select<S, C, L> {
 fn join<A: Column, B: Column>(kind: JoinKind, _a: A, _b: B) -> Join {
     Join {
         kind,
-        table: table_ref::<A::Table>(),
+        table: table_ref::<A::Table>().into(),
         on: Node::binary(
             Node::Column { table: <A::Table as Table>::QUALIFIER, column: A::NAME },
             "=",

@@ -1,0 +1,421 @@
+//! Derived tables: a query used as a table, in FROM / JOIN (a subquery, LATERAL when it uses the
+//! tables before it) or in the statement's WITH (a CTE). Its columns are typed by position from the
+//! query's select list: `recent.col::<0>()` has the first item's Rust type and nullability.
+
+use std::marker::PhantomData;
+
+use super::{
+    Alias, Column, FromRow, Insertable, NotNull, Nullability, Nullable, Table,
+    expr::{ExprIn, Expression, OnCondition, Plain, column_node},
+    item::Selection,
+    meta,
+    render::{CteDef, DERIVED_COLUMNS, Join, JoinKind, Node, SelectCore, Source, TableRef},
+    scope::{Cons, Contains, Entry, InScope, Nil},
+    select::{NoColumns, Select, Selected, Unlocked},
+};
+
+/// The type-level list of a select list's items, each with its index in the subquery's scope.
+pub struct LCons<H, T>(PhantomData<(H, T)>);
+/// The end of an item list.
+pub struct LNil;
+/// Position zero.
+pub struct Z;
+/// The position after `N`.
+pub struct Succ<N>(PhantomData<N>);
+
+/// Item `P` (a position) of an item list over the scope `S`: its Rust type and nullability.
+#[diagnostic::on_unimplemented(
+    message = "this derived table has no column at that position",
+    label = "`col::<N>()` counts the subquery's columns from 0"
+)]
+pub trait NthItem<P, S> {
+    /// The item's Rust type.
+    type Rust: 'static;
+    /// Whether it can be NULL.
+    type Null: Nullability;
+}
+
+impl<S, A: ExprIn<S, I>, I, T> NthItem<Z, S> for LCons<(A, I), T> {
+    type Rust = A::Rust;
+    type Null = A::Null;
+}
+
+impl<S, P, H, T: NthItem<P, S>> NthItem<Succ<P>, S> for LCons<H, T> {
+    type Rust = T::Rust;
+    type Null = T::Null;
+}
+
+/// A column position written as a number (`col::<2>()`), as a type-level position.
+pub struct Idx<const N: usize>;
+
+/// The type-level position of `Idx<N>`.
+pub trait Position {
+    /// `Succ<..Z>`.
+    type P;
+}
+
+macro_rules! positions {
+    ($($n:literal => $p:ty,)*) => {$( impl Position for Idx<$n> { type P = $p; } )*};
+}
+
+type P1 = Succ<Z>;
+type P2 = Succ<P1>;
+type P3 = Succ<P2>;
+type P4 = Succ<P3>;
+type P5 = Succ<P4>;
+type P6 = Succ<P5>;
+type P7 = Succ<P6>;
+
+positions! {
+    0 => Z, 1 => P1, 2 => P2, 3 => P3, 4 => P4, 5 => P5, 6 => P6, 7 => P7,
+}
+
+/// A query that can be a derived table: a select with a column list of 1 to 8 items.
+pub trait DerivedQuery {
+    /// The subquery's scope.
+    type Scope;
+    /// Its items, as a type-level list.
+    type Items;
+    /// Its row type.
+    type Row: FromRow;
+    /// The number of columns.
+    const WIDTH: usize;
+    #[doc(hidden)]
+    fn into_core(self) -> SelectCore;
+}
+
+macro_rules! item_list {
+    () => { LNil };
+    ($a:ident $i:ident $(, $ra:ident $ri:ident)*) => { LCons<($a, $i), item_list!($($ra $ri),*)> };
+}
+
+macro_rules! derived_queries {
+    ($( $w:literal ($($a:ident $i:ident),+) )+) => {$(
+        impl<S, $($a, $i,)+ L> DerivedQuery for Select<S, Selected<($($a,)+), ($($i,)+)>, L>
+        where
+            ($($a,)+): Selection<S, ($($i,)+)>,
+            <($($a,)+) as Selection<S, ($($i,)+)>>::Row: FromRow,
+        {
+            type Scope = S;
+            type Items = item_list!($($a $i),+);
+            type Row = <($($a,)+) as Selection<S, ($($i,)+)>>::Row;
+            const WIDTH: usize = $w;
+            fn into_core(self) -> SelectCore {
+                Select::into_core(self)
+            }
+        }
+    )+};
+}
+
+derived_queries! {
+    1 (A0 I0)
+    2 (A0 I0, A1 I1)
+    3 (A0 I0, A1 I1, A2 I2)
+    4 (A0 I0, A1 I1, A2 I2, A3 I3)
+    5 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4)
+    6 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5)
+    7 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6)
+    8 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6, A7 I7)
+}
+
+/// A query made into a table named `A` ([`derived`], [`lateral`]): use it in FROM
+/// ([`select_from_derived`]), in a join ([`Select::inner_join_derived`], ..), or as a CTE
+/// ([`with`]); read its columns with [`col`](Derived::col).
+#[must_use]
+pub struct Derived<A, Q> {
+    select: SelectCore,
+    lateral: bool,
+    _p: PhantomData<fn() -> (A, Q)>,
+}
+
+/// The table type of a derived table in a query's scope.
+pub struct DerivedTable<A, Q>(PhantomData<fn() -> (A, Q)>);
+
+impl<A, Q> Clone for DerivedTable<A, Q> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<A, Q> Copy for DerivedTable<A, Q> {}
+impl<A, Q> Default for DerivedTable<A, Q> {
+    fn default() -> Self {
+        DerivedTable(PhantomData)
+    }
+}
+
+/// `query AS "A"`: the query as a table named by the alias `A` (declared with
+/// [`alias!`](crate::alias)).
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::query::{derived, select_from_derived};
+/// use taulu::schema::{LoginAttempts, login_attempts};
+/// taulu::alias!(Failures);
+/// let per_identifier = derived(
+///     Failures,
+///     select_from::<LoginAttempts>()
+///         .columns((login_attempts::identifier, count_all()))
+///         .where_(login_attempts::success.eq(false))
+///         .group_by((login_attempts::identifier,)),
+/// );
+/// let (who, n) = (per_identifier.col::<0>(), per_identifier.col::<1>());
+/// let q = select_from_derived(per_identifier).columns((who,)).where_(n.ge(3));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT "Failures"."c0" FROM (SELECT "login_attempts"."identifier", count(*) FROM "login_attempts" WHERE "login_attempts"."success" = $1 GROUP BY "login_attempts"."identifier") AS "Failures"("c0", "c1") WHERE "Failures"."c1" >= $2"#
+/// );
+/// ```
+pub fn derived<A: Alias, Q: DerivedQuery>(alias: A, query: Q) -> Derived<A, Q> {
+    let _ = alias;
+    Derived { select: query.into_core(), lateral: false, _p: PhantomData }
+}
+
+/// A LATERAL subquery over `T` named `A`, which may use the columns of `outer`'s tables: join it to
+/// `outer` with [`Select::inner_join_derived`] / [`Select::left_join_derived`]. (`outer` is only
+/// read for its type: it tells the subquery which tables it may use.)
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::query::lateral;
+/// use taulu::schema::{LoginAttempts, Users, login_attempts, users};
+/// taulu::alias!(Latest);
+/// let base = select_from::<Users>();
+/// let latest = lateral(&base, Latest, LoginAttempts, |a| {
+///     a.columns((login_attempts::attempted_at,))
+///         .where_(login_attempts::identifier.eq(users::username))
+///         .order_by(login_attempts::attempted_at.desc())
+///         .limit(1)
+/// });
+/// let at = latest.col::<0>();
+/// let q = base.left_join_derived(latest, sql("true")).columns((users::username, at));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT "users"."username", "Latest"."c0" FROM "users" LEFT JOIN LATERAL (SELECT "login_attempts"."attempted_at" FROM "login_attempts" WHERE "login_attempts"."identifier" = "users"."username" ORDER BY "login_attempts"."attempted_at" DESC LIMIT $1) AS "Latest"("c0") ON true"#
+/// );
+/// ```
+pub fn lateral<S, C, L, A: Alias, T: Table, Q: DerivedQuery, F>(
+    outer: &Select<S, C, L>,
+    alias: A,
+    table: T,
+    build: F,
+) -> Derived<A, Q>
+where
+    F: FnOnce(Select<Cons<Entry<T, NotNull>, S>, NoColumns, Unlocked>) -> Q,
+{
+    let (_, _, _) = (outer, alias, table);
+    let inner = build(Select::from_core(SelectCore::new(TableRef::of::<T>())));
+    Derived { select: inner.into_core(), lateral: true, _p: PhantomData }
+}
+
+impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
+    /// Column `N` (from 0) of the derived table, typed as the subquery's item `N`.
+    pub fn col<const N: usize>(&self) -> Col<DerivedTable<A, Q>, N> {
+        Col(PhantomData)
+    }
+
+    fn source(self) -> Source {
+        Source::Derived { select: Box::new(self.select), alias: A::NAME, width: Q::WIDTH, lateral: self.lateral }
+    }
+}
+
+/// The placeholder row description of derived tables (they are not in the schema).
+static DERIVED_INFO: meta::TableInfo = meta::TableInfo { schema: "", name: "(derived)", columns: &[], origin: "query" };
+
+/// Derived tables cannot be inserted into.
+#[derive(Debug, Clone, Copy)]
+pub struct NoInsert;
+
+impl Insertable for NoInsert {
+    type Table = NoInsert;
+    fn into_values(self) -> Vec<super::InsertValue> {
+        Vec::new()
+    }
+}
+
+impl Table for NoInsert {
+    const SCHEMA: &'static str = "";
+    const NAME: &'static str = "";
+    const COLUMNS: &'static [&'static str] = &[];
+    const INFO: &'static meta::TableInfo = &DERIVED_INFO;
+    type Row = ();
+    type Insert = NoInsert;
+}
+
+impl Default for NoInsert {
+    fn default() -> Self {
+        NoInsert
+    }
+}
+
+impl FromRow for () {
+    fn from_row_at(_: &tokio_postgres::Row, _: usize) -> Result<Self, crate::Error> {
+        Ok(())
+    }
+}
+
+impl<A: Alias, Q: DerivedQuery + 'static> Table for DerivedTable<A, Q> {
+    const SCHEMA: &'static str = "public";
+    const NAME: &'static str = A::NAME;
+    const COLUMNS: &'static [&'static str] = DERIVED_COLUMNS.split_at(Q::WIDTH).0;
+    const INFO: &'static meta::TableInfo = &DERIVED_INFO;
+    type Row = Q::Row;
+    type Insert = NoInsert;
+}
+
+/// Column `N` of a derived table `D`.
+pub struct Col<D, const N: usize>(PhantomData<fn() -> D>);
+
+impl<D, const N: usize> Clone for Col<D, N> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<D, const N: usize> Copy for Col<D, N> {}
+impl<D, const N: usize> Default for Col<D, N> {
+    fn default() -> Self {
+        Col(PhantomData)
+    }
+}
+
+impl<A: Alias, Q: DerivedQuery + 'static, const N: usize> Column for Col<DerivedTable<A, Q>, N>
+where
+    Idx<N>: Position,
+    Q::Items: NthItem<<Idx<N> as Position>::P, Q::Scope>,
+{
+    type Table = DerivedTable<A, Q>;
+    type Rust = <Q::Items as NthItem<<Idx<N> as Position>::P, Q::Scope>>::Rust;
+    type Null = <Q::Items as NthItem<<Idx<N> as Position>::P, Q::Scope>>::Null;
+    const NAME: &'static str = DERIVED_COLUMNS[N];
+    const SQL_TYPE: &'static str = "";
+    const CAST: Option<&'static str> = None;
+}
+
+impl<A: Alias, Q: DerivedQuery + 'static, const N: usize> Expression for Col<DerivedTable<A, Q>, N>
+where
+    Self: Column,
+{
+    type Rust = <Self as Column>::Rust;
+    type Kind = Plain;
+    fn into_node(self) -> Node {
+        column_node::<Self>()
+    }
+}
+
+impl<S, I, A: Alias, Q: DerivedQuery + 'static, const N: usize> ExprIn<S, I> for Col<DerivedTable<A, Q>, N>
+where
+    Self: InScope<S, I>,
+{
+    type Null = <Self as InScope<S, I>>::Null;
+}
+
+/// `SELECT .. FROM (subquery) AS "A"(..)`.
+pub fn select_from_derived<A: Alias, Q: DerivedQuery + 'static>(
+    table: Derived<A, Q>,
+) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, Nil>, NoColumns> {
+    Select::from_core(SelectCore::new(table.source()))
+}
+
+/// A WITH clause being written: its CTEs, then the query that uses them.
+#[must_use]
+pub struct With {
+    ctes: Vec<CteDef>,
+}
+
+/// `WITH "A"(..) AS (query) ..`: the derived table as a CTE of the statement that follows (add
+/// more with [`With::and`]); use it with [`With::select_from`] and [`Select::inner_join_cte`].
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::query::{derived, with};
+/// use taulu::schema::{LoginAttempts, Users, login_attempts, users};
+/// taulu::alias!(Recent);
+/// let recent = derived(
+///     Recent,
+///     select_from::<LoginAttempts>().columns((login_attempts::identifier, count_all())).group_by((login_attempts::identifier,)),
+/// );
+/// let (who, n) = (recent.col::<0>(), recent.col::<1>());
+/// let q = with(&recent)
+///     .select_from::<Users>()
+///     .inner_join_cte(&recent, who.eq(users::username))
+///     .columns((users::username, n));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"WITH "Recent"("c0", "c1") AS (SELECT "login_attempts"."identifier", count(*) FROM "login_attempts" GROUP BY "login_attempts"."identifier") SELECT "users"."username", "Recent"."c1" FROM "users" INNER JOIN "Recent" ON "Recent"."c0" = "users"."username""#
+/// );
+/// ```
+pub fn with<A: Alias, Q: DerivedQuery>(cte: &Derived<A, Q>) -> With {
+    With { ctes: Vec::new() }.and(cte)
+}
+
+impl With {
+    /// Another CTE.
+    pub fn and<A: Alias, Q: DerivedQuery>(mut self, cte: &Derived<A, Q>) -> Self {
+        self.ctes.push(CteDef { name: A::NAME, width: Q::WIDTH, select: Box::new(cte.select.clone()) });
+        self
+    }
+
+    /// The statement: `SELECT .. FROM T` with the CTEs available to join.
+    pub fn select_from<T: Table>(self) -> Select<Cons<Entry<T, NotNull>, Nil>, NoColumns> {
+        let mut core = SelectCore::new(TableRef::of::<T>());
+        core.with = self.ctes;
+        Select::from_core(core)
+    }
+
+    /// The statement reading from one of the CTEs: `SELECT .. FROM "A"`.
+    pub fn select_from_cte<A: Alias, Q: DerivedQuery + 'static>(
+        self,
+        cte: &Derived<A, Q>,
+    ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, Nil>, NoColumns> {
+        let _ = cte;
+        let mut core = SelectCore::new(Source::Cte(A::NAME));
+        core.with = self.ctes;
+        Select::from_core(core)
+    }
+}
+
+impl<S, C, L> Select<S, C, L> {
+    fn join_source<T, S2, C2, L2>(mut self, kind: JoinKind, table: Source, on: Node) -> Select<S2, C2, L2> {
+        self.push_join(Join { kind, table, on });
+        Select::retype_core(self)
+    }
+
+    /// `INNER JOIN (subquery) AS "A"(..) ON condition` (`LATERAL` for a [`lateral`] one).
+    pub fn inner_join_derived<A: Alias, Q: DerivedQuery + 'static, E, I, J>(
+        self,
+        table: Derived<A, Q>,
+        on: E,
+    ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, C, L>
+    where
+        E: OnCondition<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, I>,
+        Cons<Entry<DerivedTable<A, Q>, NotNull>, S>: Contains<DerivedTable<A, Q>, J>,
+    {
+        self.join_source::<(), _, _, _>(JoinKind::Inner, table.source(), on.into_node())
+    }
+
+    /// `LEFT JOIN (subquery) AS "A"(..) ON condition`: its columns read as `Option`.
+    pub fn left_join_derived<A: Alias, Q: DerivedQuery + 'static, E, I, J>(
+        self,
+        table: Derived<A, Q>,
+        on: E,
+    ) -> Select<Cons<Entry<DerivedTable<A, Q>, Nullable>, S>, C, L>
+    where
+        E: OnCondition<Cons<Entry<DerivedTable<A, Q>, Nullable>, S>, I>,
+        Cons<Entry<DerivedTable<A, Q>, Nullable>, S>: Contains<DerivedTable<A, Q>, J>,
+    {
+        self.join_source::<(), _, _, _>(JoinKind::Left, table.source(), on.into_node())
+    }
+
+    /// `INNER JOIN "A" ON condition`, for a CTE of this statement's [`with`].
+    pub fn inner_join_cte<A: Alias, Q: DerivedQuery + 'static, E, I, J>(
+        self,
+        cte: &Derived<A, Q>,
+        on: E,
+    ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, C, L>
+    where
+        E: OnCondition<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, I>,
+        Cons<Entry<DerivedTable<A, Q>, NotNull>, S>: Contains<DerivedTable<A, Q>, J>,
+    {
+        let _ = cte;
+        self.join_source::<(), _, _, _>(JoinKind::Inner, Source::Cte(A::NAME), on.into_node())
+    }
+}

@@ -1,0 +1,124 @@
+//! Subqueries in FROM, LATERAL joins and CTEs as typed tables, on PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use taulu::{
+    prelude::*,
+    query::{derived, lateral, select_from_derived, with},
+    schema::{LoginAttempts, Users, login_attempts, users},
+    testing::TestDb,
+};
+use tokio_postgres::Client;
+
+taulu::alias!(Failures, Latest, Counts, Recent);
+
+async fn seed(c: &Client) {
+    c.batch_execute(
+        "INSERT INTO users (username, email, password_hash) VALUES ('ann', 'ann@x', 'h'), ('bob', 'bob@x', 'h'), ('cid', 'cid@x', 'h');
+         INSERT INTO login_attempts (identifier, success, attempted_at) VALUES
+            ('ann', false, '2026-01-01 10:00Z'), ('ann', false, '2026-01-01 10:01Z'), ('ann', true, '2026-01-01 10:02Z'),
+            ('bob', false, '2026-01-01 09:00Z'), ('zed', false, '2026-01-01 08:00Z');",
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_subquery_in_from_is_a_typed_table() {
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let failures = derived(
+        Failures,
+        select_from::<LoginAttempts>()
+            .columns((login_attempts::identifier, count_all(), max(login_attempts::attempted_at)))
+            .where_(login_attempts::success.eq(false))
+            .group_by((login_attempts::identifier,)),
+    );
+    let (who, n, last) = (failures.col::<0>(), failures.col::<1>(), failures.col::<2>());
+    let rows: Vec<(String, i64, Option<DateTime<Utc>>)> = select_from_derived(failures)
+        .columns((who, n, last))
+        .where_(n.ge(1))
+        .order_by(n.desc())
+        .order_by(who)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    let names: Vec<(&str, i64)> = rows.iter().map(|(w, n, _)| (w.as_str(), *n)).collect();
+    assert_eq!(names, [("ann", 2), ("bob", 1), ("zed", 1)]);
+
+    // Joined to a table: users with their failure counts; a LEFT JOIN reads its columns as Option.
+    let failures = derived(
+        Failures,
+        select_from::<LoginAttempts>()
+            .columns((login_attempts::identifier, count_all()))
+            .where_(login_attempts::success.eq(false))
+            .group_by((login_attempts::identifier,)),
+    );
+    let (who, n) = (failures.col::<0>(), failures.col::<1>());
+    let rows: Vec<(String, Option<i64>)> = select_from::<Users>()
+        .left_join_derived(failures, who.eq(users::username))
+        .columns((users::username, n))
+        .order_by(users::username)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![("ann".into(), Some(2)), ("bob".into(), Some(1)), ("cid".into(), None)]);
+}
+
+#[tokio::test]
+async fn a_lateral_join_reads_the_latest_row_per_user() {
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let base = select_from::<Users>();
+    let latest = lateral(&base, Latest, LoginAttempts, |a| {
+        a.columns((login_attempts::success, login_attempts::attempted_at))
+            .where_(login_attempts::identifier.eq(users::username))
+            .order_by(login_attempts::attempted_at.desc())
+            .limit(1)
+    });
+    let (ok, at) = (latest.col::<0>(), latest.col::<1>());
+    let rows: Vec<(String, Option<bool>, Option<DateTime<Utc>>)> = base
+        .left_join_derived(latest, sql("true"))
+        .columns((users::username, ok, at))
+        .order_by(users::username)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    let seen: Vec<(&str, Option<bool>)> = rows.iter().map(|(u, ok, _)| (u.as_str(), *ok)).collect();
+    assert_eq!(seen, [("ann", Some(true)), ("bob", Some(false)), ("cid", None)]);
+}
+
+#[tokio::test]
+async fn ctes_are_tables_of_the_statement() {
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let counts = derived(
+        Counts,
+        select_from::<LoginAttempts>()
+            .columns((login_attempts::identifier, count_all()))
+            .group_by((login_attempts::identifier,)),
+    );
+    let recent = derived(
+        Recent,
+        select_from::<LoginAttempts>().columns((login_attempts::identifier,)).where_(
+            login_attempts::attempted_at.ge(DateTime::parse_from_rfc3339("2026-01-01T09:30:00Z").unwrap().to_utc()),
+        ),
+    );
+    let (who, n) = (counts.col::<0>(), counts.col::<1>());
+    let recent_who = recent.col::<0>();
+    // Two CTEs in one WITH; the statement joins the first.
+    let q = with(&counts)
+        .and(&recent)
+        .select_from::<Users>()
+        .inner_join_cte(&counts, who.eq(users::username))
+        .columns((users::username, n))
+        .order_by(users::username);
+    let rows = q.fetch_all(c).await.unwrap();
+    assert_eq!(rows, vec![("ann".into(), 3), ("bob".into(), 1)]);
+    // Reading from a CTE directly.
+    let rows: Vec<(String,)> =
+        with(&recent).select_from_cte(&recent).columns((recent_who,)).distinct().fetch_all(c).await.unwrap();
+    assert_eq!(rows, vec![("ann".into(),)]);
+}
