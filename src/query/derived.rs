@@ -374,7 +374,7 @@ impl With {
 }
 
 impl<S, C, L> Select<S, C, L> {
-    fn join_source<T, S2, C2, L2>(mut self, kind: JoinKind, table: Source, on: Node) -> Select<S2, C2, L2> {
+    fn join_source<S2, C2, L2>(mut self, kind: JoinKind, table: Source, on: Node) -> Select<S2, C2, L2> {
         self.push_join(Join { kind, table, on });
         Select::retype_core(self)
     }
@@ -389,7 +389,7 @@ impl<S, C, L> Select<S, C, L> {
         E: OnCondition<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, I>,
         Cons<Entry<DerivedTable<A, Q>, NotNull>, S>: Contains<DerivedTable<A, Q>, J>,
     {
-        self.join_source::<(), _, _, _>(JoinKind::Inner, table.source(), on.into_node())
+        self.join_source(JoinKind::Inner, table.source(), on.into_node())
     }
 
     /// `LEFT JOIN (subquery) AS "A"(..) ON condition`: its columns read as `Option`.
@@ -402,7 +402,7 @@ impl<S, C, L> Select<S, C, L> {
         E: OnCondition<Cons<Entry<DerivedTable<A, Q>, Nullable>, S>, I>,
         Cons<Entry<DerivedTable<A, Q>, Nullable>, S>: Contains<DerivedTable<A, Q>, J>,
     {
-        self.join_source::<(), _, _, _>(JoinKind::Left, table.source(), on.into_node())
+        self.join_source(JoinKind::Left, table.source(), on.into_node())
     }
 
     /// `INNER JOIN "A" ON condition`, for a CTE of this statement's [`with`].
@@ -416,6 +416,6 @@ impl<S, C, L> Select<S, C, L> {
         Cons<Entry<DerivedTable<A, Q>, NotNull>, S>: Contains<DerivedTable<A, Q>, J>,
     {
         let _ = cte;
-        self.join_source::<(), _, _, _>(JoinKind::Inner, Source::Cte(A::NAME), on.into_node())
+        self.join_source(JoinKind::Inner, Source::Cte(A::NAME), on.into_node())
     }
 }
