@@ -122,3 +122,54 @@ async fn ctes_are_tables_of_the_statement() {
         with(&recent).select_from_cte(&recent).columns((recent_who,)).distinct().fetch_all(c).await.unwrap();
     assert_eq!(rows, vec![("ann".into(),)]);
 }
+
+mod tree {
+    taulu::schema!("tests/fixtures/tree");
+}
+
+taulu::alias!(Walk);
+
+#[tokio::test]
+async fn a_recursive_cte_walks_a_tree() {
+    use taulu::query::recursive;
+    use tree::{Categories, categories};
+    let set =
+        taulu::migrate::Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tree")).unwrap();
+    let db = TestDb::with_migrations(&set).await.unwrap();
+    let c = db.client();
+    c.batch_execute(
+        "INSERT INTO categories (parent_id, name) VALUES (NULL, 'root');
+         INSERT INTO categories (parent_id, name) SELECT id, 'books' FROM categories WHERE name = 'root';
+         INSERT INTO categories (parent_id, name) SELECT id, 'games' FROM categories WHERE name = 'root';
+         INSERT INTO categories (parent_id, name) SELECT id, 'novels' FROM categories WHERE name = 'books';
+         INSERT INTO categories (parent_id, name) SELECT id, 'poetry' FROM categories WHERE name = 'books';
+         INSERT INTO categories (parent_id, name) SELECT id, 'sonnets' FROM categories WHERE name = 'poetry';",
+    )
+    .await
+    .unwrap();
+    // Everything under 'books', with its depth: the base row, then children of rows found so far.
+    let walk = recursive(
+        Walk,
+        select_from::<Categories>()
+            .columns((categories::id, categories::name, val(0i32)))
+            .where_(categories::name.eq("books")),
+        |walk| {
+            select_from::<Categories>().inner_join_cte(walk, categories::parent_id.eq(walk.col::<0>())).columns((
+                categories::id,
+                categories::name,
+                walk.col::<2>().add(1),
+            ))
+        },
+    );
+    let (name, depth) = (walk.col::<1>(), walk.col::<2>());
+    let rows: Vec<(String, i32)> = with(&walk)
+        .select_from_cte(&walk)
+        .columns((name, depth))
+        .order_by(depth)
+        .order_by(name)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    let rows: Vec<(&str, i32)> = rows.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+    assert_eq!(rows, [("books", 0), ("novels", 1), ("poetry", 1), ("sonnets", 2)]);
+}

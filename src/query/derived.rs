@@ -125,6 +125,7 @@ derived_queries! {
 pub struct Derived<A, Q> {
     select: SelectCore,
     lateral: bool,
+    recursive: Option<Box<SelectCore>>,
     _p: PhantomData<fn() -> (A, Q)>,
 }
 
@@ -167,7 +168,7 @@ impl<A, Q> Default for DerivedTable<A, Q> {
 /// ```
 pub fn derived<A: Alias, Q: DerivedQuery>(alias: A, query: Q) -> Derived<A, Q> {
     let _ = alias;
-    Derived { select: query.into_core(), lateral: false, _p: PhantomData }
+    Derived { select: query.into_core(), lateral: false, recursive: None, _p: PhantomData }
 }
 
 /// A LATERAL subquery over `T` named `A`, which may use the columns of `outer`'s tables: join it to
@@ -204,7 +205,7 @@ where
 {
     let (_, _, _) = (outer, alias, table);
     let inner = build(Select::from_core(SelectCore::new(TableRef::of::<T>())));
-    Derived { select: inner.into_core(), lateral: true, _p: PhantomData }
+    Derived { select: inner.into_core(), lateral: true, recursive: None, _p: PhantomData }
 }
 
 impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
@@ -216,6 +217,42 @@ impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
     fn source(self) -> Source {
         Source::Derived { select: Box::new(self.select), alias: A::NAME, width: Q::WIDTH, lateral: self.lateral }
     }
+}
+
+/// A recursive CTE: `"A"(..) AS (base UNION ALL step)`, where `step` reads the CTE itself (join it
+/// with [`Select::inner_join_cte`]) and returns rows of the base query's type. Use the result with
+/// [`with`] like any CTE; the WITH becomes `WITH RECURSIVE`.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::query::{recursive, with};
+/// use taulu::schema::{Members, members};
+/// taulu::alias!(Reach);
+/// // Users reachable from user `me` through shared orgs (a graph walk; UNION ALL, so bound it).
+/// let me = uuid::Uuid::nil();
+/// let reach = recursive(
+///     Reach,
+///     select_from::<Members>().columns((members::org_id, val(0i32))).where_(members::user_id.eq(me)),
+///     |reach| {
+///         select_from::<Members>()
+///             .inner_join_cte(reach, reach.col::<0>().eq(members::org_id))
+///             .columns((members::org_id, reach.col::<1>().add(1)))
+///             .where_(reach.col::<1>().lt(3))
+///     },
+/// );
+/// let q = with(&reach).select_from_cte(&reach).columns((reach.col::<0>(),)).distinct();
+/// assert!(q.to_sql().0.starts_with(r#"WITH RECURSIVE "Reach"("c0", "c1") AS (SELECT "members"."org_id", $1::integer FROM "members" WHERE "members"."user_id" = $2 UNION ALL SELECT"#));
+/// ```
+pub fn recursive<A: Alias, Q: DerivedQuery, R, F>(alias: A, base: Q, step: F) -> Derived<A, Q>
+where
+    F: FnOnce(&Derived<A, Q>) -> R,
+    R: super::select::Query + super::expr::Subquery,
+    R::Output: super::compound::SameRow<Q::Row>,
+{
+    let mut cte = derived(alias, base);
+    let term = step(&cte).into_select();
+    cte.recursive = Some(Box::new(term));
+    cte
 }
 
 /// The placeholder row description of derived tables (they are not in the schema).
@@ -350,7 +387,12 @@ pub fn with<A: Alias, Q: DerivedQuery>(cte: &Derived<A, Q>) -> With {
 impl With {
     /// Another CTE.
     pub fn and<A: Alias, Q: DerivedQuery>(mut self, cte: &Derived<A, Q>) -> Self {
-        self.ctes.push(CteDef { name: A::NAME, width: Q::WIDTH, select: Box::new(cte.select.clone()) });
+        self.ctes.push(CteDef {
+            name: A::NAME,
+            width: Q::WIDTH,
+            select: Box::new(cte.select.clone()),
+            recursive: cte.recursive.clone(),
+        });
         self
     }
 

@@ -137,6 +137,8 @@ pub struct CteDef {
     pub name: &'static str,
     pub width: usize,
     pub select: Box<SelectCore>,
+    /// `UNION ALL` this term, which reads the CTE itself (`WITH RECURSIVE`).
+    pub recursive: Option<Box<SelectCore>>,
 }
 
 /// The names of a derived table's output columns, by position (`"c0"`, `"c1"`, ..).
@@ -927,12 +929,21 @@ impl Writer {
     }
 
     fn push_select_inner(&mut self, q: &SelectCore, first: bool) {
+        let recursive = q.with.iter().any(|c| c.recursive.is_some());
         for (i, cte) in q.with.iter().enumerate() {
-            self.push_sql(if i == 0 { "WITH " } else { ", " });
+            self.push_sql(match (i, recursive) {
+                (0, true) => "WITH RECURSIVE ",
+                (0, false) => "WITH ",
+                _ => ", ",
+            });
             self.push_ident(cte.name);
             self.push_column_names(cte.width);
             self.push_sql(" AS (");
             self.push_select(&cte.select);
+            if let Some(term) = &cte.recursive {
+                self.push_sql(" UNION ALL ");
+                self.push_select(term);
+            }
             self.sql.push(')');
         }
         if !q.with.is_empty() {
