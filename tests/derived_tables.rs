@@ -173,3 +173,43 @@ async fn a_recursive_cte_walks_a_tree() {
     let rows: Vec<(&str, i32)> = rows.iter().map(|(n, d)| (n.as_str(), *d)).collect();
     assert_eq!(rows, [("books", 0), ("novels", 1), ("poetry", 1), ("sonnets", 2)]);
 }
+
+taulu::alias!(Moved);
+
+#[tokio::test]
+async fn a_data_modifying_cte_moves_rows_in_one_statement() {
+    use taulu::query::select_from_cte;
+    use taulu::schema::{Sessions, sessions};
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    c.batch_execute(
+        "INSERT INTO sessions (user_id, token_hash, expires_at, revoked_at)
+            SELECT id, decode(md5(username), 'hex'), now() + interval '1 day', CASE WHEN username = 'cid' THEN NULL ELSE now() END FROM users;",
+    )
+    .await
+    .unwrap();
+    // WITH moved AS (DELETE .. RETURNING ..) INSERT INTO login_attempts .. SELECT .. FROM moved
+    let moved = derived(
+        Moved,
+        delete_from::<Sessions>().where_(sessions::revoked_at.is_not_null()).returning((sessions::user_id,)),
+    );
+    let user = moved.col::<0>();
+    let q = with(&moved).insert_into::<LoginAttempts>().select(
+        (login_attempts::identifier, login_attempts::success, login_attempts::user_id),
+        select_from_cte(&moved).columns((val("session revoked"), val(false), user)),
+    );
+    assert_eq!(
+        q.to_sql().0,
+        r#"WITH "Moved"("c0") AS (DELETE FROM "sessions" WHERE "sessions"."revoked_at" IS NOT NULL RETURNING "sessions"."user_id") INSERT INTO "login_attempts" ("identifier", "success", "user_id") SELECT $1::text, $2::boolean, "Moved"."c0" FROM "Moved""#
+    );
+    assert_eq!(q.execute(c).await.unwrap(), 2);
+    let left: Vec<(i64,)> = select_from::<Sessions>().columns((count_all(),)).fetch_all(c).await.unwrap();
+    let logged: Vec<(i64,)> = select_from::<LoginAttempts>()
+        .columns((count_all(),))
+        .where_(login_attempts::identifier.eq("session revoked"))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!((left, logged), (vec![(1,)], vec![(2,)]));
+}

@@ -61,6 +61,10 @@ impl<T: Table, R, Sc> Delete<T, R, Sc> {
         self.retype()
     }
 
+    pub(crate) fn into_core(self) -> DeleteCore {
+        self.core
+    }
+
     fn compiled(&self) -> Compiled {
         let mut w = Writer::default();
         w.push_delete(&self.core);

@@ -9,7 +9,7 @@ use super::{
     expr::{ExprIn, Expression, OnCondition, Plain, column_node},
     item::Selection,
     meta,
-    render::{CteDef, DERIVED_COLUMNS, Join, JoinKind, Node, SelectCore, Source, TableRef},
+    render::{CteBody, CteDef, DERIVED_COLUMNS, Join, JoinKind, Node, SelectCore, Source, TableRef},
     scope::{Cons, Contains, Entry, InScope, Nil},
     select::{NoColumns, Select, Selected, Unlocked},
 };
@@ -70,18 +70,12 @@ positions! {
     0 => Z, 1 => P1, 2 => P2, 3 => P3, 4 => P4, 5 => P5, 6 => P6, 7 => P7,
 }
 
-/// A query that can be a derived table: a select with a column list of 1 to 8 items.
-pub trait DerivedQuery {
-    /// The subquery's scope.
-    type Scope;
-    /// Its items, as a type-level list.
+/// A select list's items as a type-level list, and its width (1 to 8 items).
+pub trait SelItems<S, I> {
+    /// The items, each with its index in the scope.
     type Items;
-    /// Its row type.
-    type Row: FromRow;
-    /// The number of columns.
+    /// The number of items.
     const WIDTH: usize;
-    #[doc(hidden)]
-    fn into_core(self) -> SelectCore;
 }
 
 macro_rules! item_list {
@@ -89,25 +83,16 @@ macro_rules! item_list {
     ($a:ident $i:ident $(, $ra:ident $ri:ident)*) => { LCons<($a, $i), item_list!($($ra $ri),*)> };
 }
 
-macro_rules! derived_queries {
+macro_rules! sel_items {
     ($( $w:literal ($($a:ident $i:ident),+) )+) => {$(
-        impl<S, $($a, $i,)+ L> DerivedQuery for Select<S, Selected<($($a,)+), ($($i,)+)>, L>
-        where
-            ($($a,)+): Selection<S, ($($i,)+)>,
-            <($($a,)+) as Selection<S, ($($i,)+)>>::Row: FromRow,
-        {
-            type Scope = S;
+        impl<S, $($a, $i),+> SelItems<S, ($($i,)+)> for ($($a,)+) {
             type Items = item_list!($($a $i),+);
-            type Row = <($($a,)+) as Selection<S, ($($i,)+)>>::Row;
             const WIDTH: usize = $w;
-            fn into_core(self) -> SelectCore {
-                Select::into_core(self)
-            }
         }
     )+};
 }
 
-derived_queries! {
+sel_items! {
     1 (A0 I0)
     2 (A0 I0, A1 I1)
     3 (A0 I0, A1 I1, A2 I2)
@@ -118,12 +103,97 @@ derived_queries! {
     8 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6, A7 I7)
 }
 
+/// A statement that can be a derived table: a select with a column list of 1 to 8 items, or (as a
+/// CTE only) an INSERT, UPDATE or DELETE with such a RETURNING list.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used as a table",
+    label = "a derived table is a select with a column list (or, in WITH, a statement with RETURNING) of 1 to 8 columns"
+)]
+pub trait DerivedQuery {
+    /// The statement's scope.
+    type Scope;
+    /// Its items, as a type-level list.
+    type Items;
+    /// Its row type.
+    type Row: FromRow;
+    /// The number of columns.
+    const WIDTH: usize;
+    #[doc(hidden)]
+    fn into_body(self) -> CteBody;
+}
+
+/// A derived table that may stand in FROM / JOIN: a SELECT (PostgreSQL takes data-modifying
+/// statements in WITH only).
+#[diagnostic::on_unimplemented(
+    message = "an INSERT, UPDATE or DELETE can only be used as a CTE",
+    label = "not a SELECT",
+    note = "put it in a WITH: `with(&cte)`, then read it with `select_from_cte`"
+)]
+pub trait SelectQuery: DerivedQuery {}
+
+impl<S, T: SelItems<S, I> + Selection<S, I>, I, L> DerivedQuery for Select<S, Selected<T, I>, L>
+where
+    T::Row: FromRow,
+{
+    type Scope = S;
+    type Items = T::Items;
+    type Row = T::Row;
+    const WIDTH: usize = T::WIDTH;
+    fn into_body(self) -> CteBody {
+        CteBody::Select(Box::new(Select::into_core(self)))
+    }
+}
+
+impl<S, T: SelItems<S, I> + Selection<S, I>, I, L> SelectQuery for Select<S, Selected<T, I>, L> where T::Row: FromRow {}
+
+impl<Tb: Table, T: SelItems<super::Only<Tb>, I> + Selection<super::Only<Tb>, I>, I> DerivedQuery
+    for super::Insert<Tb, super::Returning<T, I>>
+where
+    T::Row: FromRow,
+{
+    type Scope = super::Only<Tb>;
+    type Items = T::Items;
+    type Row = T::Row;
+    const WIDTH: usize = T::WIDTH;
+    fn into_body(self) -> CteBody {
+        CteBody::Insert(Box::new(self.into_core()))
+    }
+}
+
+impl<Tb: Table, T: SelItems<Sc, I> + Selection<Sc, I>, I, Sc> DerivedQuery
+    for super::Update<Tb, super::HasSet, super::Returning<T, I>, Sc>
+where
+    T::Row: FromRow,
+{
+    type Scope = Sc;
+    type Items = T::Items;
+    type Row = T::Row;
+    const WIDTH: usize = T::WIDTH;
+    fn into_body(self) -> CteBody {
+        CteBody::Update(Box::new(self.into_core()))
+    }
+}
+
+impl<Tb: Table, T: SelItems<Sc, I> + Selection<Sc, I>, I, Sc> DerivedQuery
+    for super::Delete<Tb, super::Returning<T, I>, Sc>
+where
+    T::Row: FromRow,
+{
+    type Scope = Sc;
+    type Items = T::Items;
+    type Row = T::Row;
+    const WIDTH: usize = T::WIDTH;
+    fn into_body(self) -> CteBody {
+        CteBody::Delete(Box::new(self.into_core()))
+    }
+}
+
 /// A query made into a table named `A` ([`derived`], [`lateral`]): use it in FROM
 /// ([`select_from_derived`]), in a join ([`Select::inner_join_derived`], ..), or as a CTE
 /// ([`with`]); read its columns with [`col`](Derived::col).
 #[must_use]
 pub struct Derived<A, Q> {
-    select: SelectCore,
+    body: CteBody,
     lateral: bool,
     recursive: Option<Box<SelectCore>>,
     _p: PhantomData<fn() -> (A, Q)>,
@@ -168,7 +238,7 @@ impl<A, Q> Default for DerivedTable<A, Q> {
 /// ```
 pub fn derived<A: Alias, Q: DerivedQuery>(alias: A, query: Q) -> Derived<A, Q> {
     let _ = alias;
-    Derived { select: query.into_core(), lateral: false, recursive: None, _p: PhantomData }
+    Derived { body: query.into_body(), lateral: false, recursive: None, _p: PhantomData }
 }
 
 /// A LATERAL subquery over `T` named `A`, which may use the columns of `outer`'s tables: join it to
@@ -194,7 +264,7 @@ pub fn derived<A: Alias, Q: DerivedQuery>(alias: A, query: Q) -> Derived<A, Q> {
 ///     r#"SELECT "users"."username", "Latest"."c0" FROM "users" LEFT JOIN LATERAL (SELECT "login_attempts"."attempted_at" FROM "login_attempts" WHERE "login_attempts"."identifier" = "users"."username" ORDER BY "login_attempts"."attempted_at" DESC LIMIT $1) AS "Latest"("c0") ON true"#
 /// );
 /// ```
-pub fn lateral<S, C, L, A: Alias, T: Table, Q: DerivedQuery, F>(
+pub fn lateral<S, C, L, A: Alias, T: Table, Q: SelectQuery, F>(
     outer: &Select<S, C, L>,
     alias: A,
     table: T,
@@ -205,7 +275,7 @@ where
 {
     let (_, _, _) = (outer, alias, table);
     let inner = build(Select::from_core(SelectCore::new(TableRef::of::<T>())));
-    Derived { select: inner.into_core(), lateral: true, recursive: None, _p: PhantomData }
+    Derived { body: inner.into_body(), lateral: true, recursive: None, _p: PhantomData }
 }
 
 impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
@@ -215,7 +285,12 @@ impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
     }
 
     fn source(self) -> Source {
-        Source::Derived { select: Box::new(self.select), alias: A::NAME, width: Q::WIDTH, lateral: self.lateral }
+        match self.body {
+            CteBody::Select(select) => {
+                Source::Derived { select, alias: A::NAME, width: Q::WIDTH, lateral: self.lateral }
+            }
+            _ => unreachable!("only a SELECT is a SelectQuery"),
+        }
     }
 }
 
@@ -243,7 +318,7 @@ impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
 /// let q = with(&reach).select_from_cte(&reach).columns((reach.col::<0>(),)).distinct();
 /// assert!(q.to_sql().0.starts_with(r#"WITH RECURSIVE "Reach"("c0", "c1") AS (SELECT "members"."org_id", $1::integer FROM "members" WHERE "members"."user_id" = $2 UNION ALL SELECT"#));
 /// ```
-pub fn recursive<A: Alias, Q: DerivedQuery, R, F>(alias: A, base: Q, step: F) -> Derived<A, Q>
+pub fn recursive<A: Alias, Q: SelectQuery, R, F>(alias: A, base: Q, step: F) -> Derived<A, Q>
 where
     F: FnOnce(&Derived<A, Q>) -> R,
     R: super::select::Query + super::expr::Subquery,
@@ -346,7 +421,7 @@ where
 }
 
 /// `SELECT .. FROM (subquery) AS "A"(..)`.
-pub fn select_from_derived<A: Alias, Q: DerivedQuery + 'static>(
+pub fn select_from_derived<A: Alias, Q: SelectQuery + 'static>(
     table: Derived<A, Q>,
 ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, Nil>, NoColumns> {
     Select::from_core(SelectCore::new(table.source()))
@@ -390,7 +465,7 @@ impl With {
         self.ctes.push(CteDef {
             name: A::NAME,
             width: Q::WIDTH,
-            select: Box::new(cte.select.clone()),
+            body: cte.body.clone(),
             recursive: cte.recursive.clone(),
         });
         self
@@ -401,6 +476,12 @@ impl With {
         let mut core = SelectCore::new(TableRef::of::<T>());
         core.with = self.ctes;
         Select::from_core(core)
+    }
+
+    /// `WITH .. INSERT INTO T ..`: an INSERT whose `.select(..)` reads the CTEs (see
+    /// [`select_from_cte`]), as in `WITH moved AS (DELETE .. RETURNING ..) INSERT .. SELECT .. FROM moved`.
+    pub fn insert_into<T: Table>(self) -> super::InsertInto<T> {
+        super::InsertInto::with_ctes(self.ctes)
     }
 
     /// The statement reading from one of the CTEs: `SELECT .. FROM "A"`.
@@ -415,6 +496,15 @@ impl With {
     }
 }
 
+/// `SELECT .. FROM "A"` for a CTE of the statement it is part of (the SELECT of a
+/// [`With::insert_into`], a subquery): the WITH itself belongs to that statement.
+pub fn select_from_cte<A: Alias, Q: DerivedQuery + 'static>(
+    cte: &Derived<A, Q>,
+) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, Nil>, NoColumns> {
+    let _ = cte;
+    Select::from_core(SelectCore::new(Source::Cte(A::NAME)))
+}
+
 impl<S, C, L> Select<S, C, L> {
     fn join_source<S2, C2, L2>(mut self, kind: JoinKind, table: Source, on: Node) -> Select<S2, C2, L2> {
         self.push_join(Join { kind, table, on });
@@ -422,7 +512,7 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     /// `INNER JOIN (subquery) AS "A"(..) ON condition` (`LATERAL` for a [`lateral`] one).
-    pub fn inner_join_derived<A: Alias, Q: DerivedQuery + 'static, E, I, J>(
+    pub fn inner_join_derived<A: Alias, Q: SelectQuery + 'static, E, I, J>(
         self,
         table: Derived<A, Q>,
         on: E,
@@ -435,7 +525,7 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     /// `LEFT JOIN (subquery) AS "A"(..) ON condition`: its columns read as `Option`.
-    pub fn left_join_derived<A: Alias, Q: DerivedQuery + 'static, E, I, J>(
+    pub fn left_join_derived<A: Alias, Q: SelectQuery + 'static, E, I, J>(
         self,
         table: Derived<A, Q>,
         on: E,

@@ -19,7 +19,7 @@ use super::{
 
 /// `INSERT INTO T`: give it rows with [`InsertInto::values`] / [`InsertInto::values_many`].
 #[must_use]
-pub struct InsertInto<T>(PhantomData<T>);
+pub struct InsertInto<T>(PhantomData<T>, Vec<super::render::CteDef>);
 
 /// Starts an INSERT.
 ///
@@ -35,7 +35,13 @@ pub struct InsertInto<T>(PhantomData<T>);
 /// );
 /// ```
 pub fn insert_into<T: Table>() -> InsertInto<T> {
-    InsertInto(PhantomData)
+    InsertInto(PhantomData, Vec::new())
+}
+
+impl<T> InsertInto<T> {
+    pub(crate) fn with_ctes(ctes: Vec<super::render::CteDef>) -> Self {
+        InsertInto(PhantomData, ctes)
+    }
 }
 
 /// An INSERT into `T` with its rows; `R` says what it returns.
@@ -69,7 +75,9 @@ impl<T: Table> InsertInto<T> {
                 columns.iter().map(|c| r.iter().find(|v| v.column == *c).map(|v| (v.value.clone(), v.cast))).collect()
             })
             .collect::<Vec<_>>();
-        Insert::from_core(columns, rows, None)
+        let mut insert = Insert::from_core(columns, rows, None);
+        insert.core.with = self.1;
+        insert
     }
 
     /// `INSERT INTO T (cols) SELECT ..`: the rows a query returns. The query selects one value per
@@ -92,7 +100,9 @@ impl<T: Table> InsertInto<T> {
     where
         Q::Output: FitsRow<C::Values>,
     {
-        Insert::from_core(columns.names(), Vec::new(), Some(Box::new(query.into_select())))
+        let mut insert = Insert::from_core(columns.names(), Vec::new(), Some(Box::new(query.into_select())));
+        insert.core.with = self.1;
+        insert
     }
 }
 
@@ -108,6 +118,7 @@ impl<T: Table> Insert<T> {
                 columns,
                 rows,
                 select,
+                with: Vec::new(),
                 on_conflict: None,
                 returning: Vec::new(),
             },
@@ -234,6 +245,10 @@ impl<T: Table> Upsert<T> {
 }
 
 impl<T: Table, R> Insert<T, R> {
+    pub(crate) fn into_core(self) -> InsertCore {
+        self.core
+    }
+
     fn compiled(&self) -> Compiled {
         let mut w = Writer::default();
         w.push_insert(&self.core);

@@ -30,7 +30,8 @@ mod value;
 pub use compound::{Compound, SameRow};
 pub use delete::{Delete, delete_from};
 pub use derived::{
-    Col, Derived, DerivedQuery, DerivedTable, NthItem, With, derived, lateral, recursive, select_from_derived, with,
+    Col, Derived, DerivedQuery, DerivedTable, NthItem, SelItems, SelectQuery, With, derived, lateral, recursive,
+    select_from_cte, select_from_derived, with,
 };
 pub use dml::{
     ColumnOfTable, ColumnsOf, Excluded, ExcludedRow, Fits, FitsRow, NoReturning, NullableColumn, Only, Returning,

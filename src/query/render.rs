@@ -136,9 +136,19 @@ impl From<TableRef> for Source {
 pub struct CteDef {
     pub name: &'static str,
     pub width: usize,
-    pub select: Box<SelectCore>,
+    pub body: CteBody,
     /// `UNION ALL` this term, which reads the CTE itself (`WITH RECURSIVE`).
     pub recursive: Option<Box<SelectCore>>,
+}
+
+/// What a CTE runs: a query, or a data-modifying statement with RETURNING.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub enum CteBody {
+    Select(Box<SelectCore>),
+    Insert(Box<InsertCore>),
+    Update(Box<UpdateCore>),
+    Delete(Box<DeleteCore>),
 }
 
 /// The names of a derived table's output columns, by position (`"c0"`, `"c1"`, ..).
@@ -331,6 +341,8 @@ pub struct InsertCore {
     pub rows: Vec<InsertRow>,
     /// `INSERT .. SELECT`: the rows come from this query instead of `rows`.
     pub select: Option<Box<SelectCore>>,
+    /// CTEs the INSERT's SELECT reads (`WITH moved AS (DELETE .. RETURNING ..) INSERT ..`).
+    pub with: Vec<CteDef>,
     pub on_conflict: Option<OnConflict>,
     pub returning: Vec<SelectItem>,
 }
@@ -767,6 +779,7 @@ impl Writer {
     }
 
     pub fn push_insert(&mut self, q: &InsertCore) {
+        self.push_with(&q.with);
         self.push_sql("INSERT INTO ");
         self.push_table(q.table);
         if let Some(select) = &q.select {
@@ -929,8 +942,16 @@ impl Writer {
     }
 
     fn push_select_inner(&mut self, q: &SelectCore, first: bool) {
-        let recursive = q.with.iter().any(|c| c.recursive.is_some());
-        for (i, cte) in q.with.iter().enumerate() {
+        self.push_with(&q.with);
+        self.push_sql("SELECT ");
+        self.push_select_body(q, first);
+    }
+
+    /// `WITH [RECURSIVE] "a"(..) AS (..), .. ` (nothing when there are no CTEs).
+    fn push_with(&mut self, with: &[CteDef]) {
+        let q = with;
+        let recursive = q.iter().any(|c| c.recursive.is_some());
+        for (i, cte) in q.iter().enumerate() {
             self.push_sql(match (i, recursive) {
                 (0, true) => "WITH RECURSIVE ",
                 (0, false) => "WITH ",
@@ -939,17 +960,24 @@ impl Writer {
             self.push_ident(cte.name);
             self.push_column_names(cte.width);
             self.push_sql(" AS (");
-            self.push_select(&cte.select);
+            match &cte.body {
+                CteBody::Select(q) => self.push_select(q),
+                CteBody::Insert(q) => self.push_insert(q),
+                CteBody::Update(q) => self.push_update(q),
+                CteBody::Delete(q) => self.push_delete(q),
+            }
             if let Some(term) = &cte.recursive {
                 self.push_sql(" UNION ALL ");
                 self.push_select(term);
             }
             self.sql.push(')');
         }
-        if !q.with.is_empty() {
+        if !q.is_empty() {
             self.sql.push(' ');
         }
-        self.push_sql("SELECT ");
+    }
+
+    fn push_select_body(&mut self, q: &SelectCore, first: bool) {
         match &q.distinct {
             Distinct::None => {}
             Distinct::All => self.push_sql("DISTINCT "),

@@ -81,6 +81,10 @@ impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
         self.retype()
     }
 
+    pub(crate) fn into_core(self) -> UpdateCore {
+        self.core
+    }
+
     fn compiled(&self) -> Compiled {
         let mut w = Writer::default();
         w.push_update(&self.core);
