@@ -1073,3 +1073,69 @@ async fn upserts_update_only_what_their_where_allows_and_empty_inserts_send_noth
     let after: i64 = c.query_one("SELECT count(*) FROM login_attempts", &[]).await.unwrap().get(0);
     assert_eq!(before, after);
 }
+
+#[tokio::test]
+async fn many_row_inserts_through_unnest_store_what_values_would() {
+    use taulu::query::UNNEST_FROM_ROWS;
+    let db = TestDb::new().await.unwrap();
+    let c = db.client();
+    let rows = |tag: &str, n: usize| {
+        (0..n)
+            .map(|i| {
+                let a = login_attempts::Insert::new(format!("{tag}-{i}"), i % 2 == 0);
+                if i % 3 == 0 { a.with_user_agent(format!("agent {i} \u{e9}")) } else { a.with_user_agent("") }
+            })
+            .collect::<Vec<_>>()
+    };
+    // Past the threshold, with every column given: UNNEST, one array per column.
+    let q = insert_into::<LoginAttempts>().values_many(rows("u", UNNEST_FROM_ROWS));
+    let (sql, params) = q.to_sql();
+    assert_eq!(
+        sql,
+        r#"INSERT INTO "login_attempts" ("identifier", "success", "user_agent") SELECT * FROM UNNEST($1::text[], $2::bool[], $3::text[])"#
+    );
+    assert_eq!(params.len(), 3);
+    assert_eq!(q.execute(c).await.unwrap(), UNNEST_FROM_ROWS as u64);
+    // The same rows through VALUES read back identically.
+    insert_into::<LoginAttempts>().values_many_as(rows("v", UNNEST_FROM_ROWS), Some(false)).execute(c).await.unwrap();
+    let read = |tag: &'static str| {
+        select_from::<LoginAttempts>()
+            .columns((
+                substring(login_attempts::identifier, 3, 10),
+                login_attempts::success,
+                login_attempts::user_agent,
+            ))
+            .where_(login_attempts::identifier.like(format!("{tag}-%")))
+            .order_by(login_attempts::id)
+    };
+    let (u, v) = (read("u").fetch_all(c).await.unwrap(), read("v").fetch_all(c).await.unwrap());
+    assert_eq!(u.len(), UNNEST_FROM_ROWS);
+    assert_eq!(u, v);
+    // Enum arrays go through UNNEST too; rows that leave a column out fall back to VALUES (DEFAULT).
+    let user: Uuid = c
+        .query_one("INSERT INTO users (username, email, password_hash) VALUES ('m', 'm@x', 'h') RETURNING id", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let orgs: Vec<Uuid> = c
+        .query("INSERT INTO orgs (name, slug) VALUES ('A', 'a'), ('B', 'b') RETURNING id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let memberships = orgs.iter().map(|o| members::Insert::new(*o, user).with_member_role(Role::Admin));
+    let q = insert_into::<Members>().values_many_as(memberships, Some(true));
+    assert!(q.to_sql().0.contains(r#"UNNEST($1::uuid[], $2::uuid[], $3::"role"[])"#), "{}", q.to_sql().0);
+    assert_eq!(q.execute(c).await.unwrap(), 2);
+    let roles: Vec<(Role,)> = select_from::<Members>()
+        .columns((members::member_role,))
+        .where_(members::user_id.eq(user))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(roles, vec![(Role::Admin,), (Role::Admin,)]);
+    let mixed = [login_attempts::Insert::new("a", true), login_attempts::Insert::new("b", true).with_user_agent("x")];
+    let (mixed_sql, _) = insert_into::<LoginAttempts>().values_many_as(mixed, Some(true)).to_sql();
+    assert!(mixed_sql.contains("VALUES ($1, $2, DEFAULT), ($3, $4, $5)"), "{mixed_sql}");
+}

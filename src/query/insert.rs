@@ -17,6 +17,10 @@ use super::{
     select::Query,
 };
 
+/// From this many rows on, [`InsertInto::values_many`] sends one array per column through UNNEST
+/// instead of a VALUES list (see `docs/decisions.md` for the measurement).
+pub const UNNEST_FROM_ROWS: usize = 50;
+
 /// `INSERT INTO T`: give it rows with [`InsertInto::values`] / [`InsertInto::values_many`].
 #[must_use]
 pub struct InsertInto<T>(PhantomData<T>, Vec<super::render::CteDef>);
@@ -60,7 +64,19 @@ impl<T: Table> InsertInto<T> {
     /// Several rows in one statement. A column given in some rows and not others gets `DEFAULT`
     /// in the others. No rows at all send nothing: `execute` returns 0, `fetch_all` no rows,
     /// `fetch_optional` `None` and `fetch_one` [`Error::NoRows`](crate::Error::NoRows).
+    ///
+    /// Past [`UNNEST_FROM_ROWS`] rows (and always past PostgreSQL's 65,535 parameters), when every
+    /// row gives every column, the rows go as one array per column,
+    /// `INSERT INTO t (a, b) SELECT * FROM UNNEST($1::text[], $2::int4[])`: one statement text
+    /// whatever the count, and faster for many rows (`cargo bench --bench bulk_insert`).
     pub fn values_many(self, rows: impl IntoIterator<Item = T::Insert>) -> Insert<T> {
+        self.values_many_as(rows, None)
+    }
+
+    /// [`values_many`](Self::values_many) with the form forced: `Some(true)` UNNEST (where it can
+    /// express the rows), `Some(false)` VALUES. For benches and tests.
+    #[doc(hidden)]
+    pub fn values_many_as(self, rows: impl IntoIterator<Item = T::Insert>, unnest: Option<bool>) -> Insert<T> {
         let rows: Vec<Vec<super::InsertValue>> = rows.into_iter().map(Insertable::into_values).collect();
         // Columns in table order, the union over the rows.
         let mut columns: Vec<&'static str> =
@@ -75,8 +91,16 @@ impl<T: Table> InsertInto<T> {
                 columns.iter().map(|c| r.iter().find(|v| v.column == *c).map(|v| (v.value.clone(), v.cast))).collect()
             })
             .collect::<Vec<_>>();
+        // UNNEST cannot say DEFAULT for a missing value, and needs each value's type.
+        let full = !rows.is_empty()
+            && rows.iter().all(|r: &super::render::InsertRow| {
+                r.iter().all(|v| v.as_ref().is_some_and(|(p, _)| p.sql_type().is_some()))
+            });
+        let past_threshold = rows.len() >= UNNEST_FROM_ROWS || rows.len() * columns.len() > 65_535;
+        let unnest = full && unnest.unwrap_or(past_threshold);
         let mut insert = Insert::from_core(columns, rows, None);
         insert.core.with = self.1;
+        insert.core.unnest = unnest;
         insert
     }
 
@@ -119,6 +143,7 @@ impl<T: Table> Insert<T> {
                 rows,
                 select,
                 with: Vec::new(),
+                unnest: false,
                 on_conflict: None,
                 returning: Vec::new(),
             },

@@ -52,7 +52,7 @@ pub use expr::{
     FrameBound, Over, OverExt, Window, Windowed, dense_rank, first_value, lag, lead, partition_by, rank, row_number,
     window,
 };
-pub use insert::{Insert, InsertInto, OnConflictTarget, Upsert, insert_into};
+pub use insert::{Insert, InsertInto, OnConflictTarget, UNNEST_FROM_ROWS, Upsert, insert_into};
 pub use item::{AllRows, ReadSlot, SelectItemOf, Selection};
 pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
 pub use select::{

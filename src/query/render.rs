@@ -343,6 +343,9 @@ pub struct InsertCore {
     pub select: Option<Box<SelectCore>>,
     /// CTEs the INSERT's SELECT reads (`WITH moved AS (DELETE .. RETURNING ..) INSERT ..`).
     pub with: Vec<CteDef>,
+    /// Send the rows as one array per column (`SELECT * FROM UNNEST($1::t[], ..)`); every row has
+    /// every column, each value with a known type.
+    pub unnest: bool,
     pub on_conflict: Option<OnConflict>,
     pub returning: Vec<SelectItem>,
 }
@@ -792,6 +795,42 @@ impl Writer {
             }
             self.push_sql(") ");
             self.push_select(select);
+        } else if q.unnest {
+            self.push_sql(" (");
+            for (i, c) in q.columns.iter().enumerate() {
+                if i > 0 {
+                    self.push_sql(", ");
+                }
+                self.push_ident(c);
+            }
+            self.push_sql(") SELECT * FROM UNNEST(");
+            for i in 0..q.columns.len() {
+                if i > 0 {
+                    self.push_sql(", ");
+                }
+                let values: Vec<Param> = q
+                    .rows
+                    .iter()
+                    .map(|r| r[i].as_ref().map(|(p, _)| p.clone()).expect("unnest rows are full"))
+                    .collect();
+                let (first, cast) = q.rows[0][i].as_ref().expect("unnest rows are full");
+                let element = first.sql_type().expect("unnest values are typed").clone();
+                self.push_bind(&Param::new(super::value::ParamArray(values)), None);
+                self.push_sql("::");
+                match cast {
+                    Some(cast) => self.push_sql(cast),
+                    None if element.oid() == 0 => {
+                        if element.schema() != "public" {
+                            self.push_ident(element.schema());
+                            self.sql.push('.');
+                        }
+                        self.push_ident(element.name());
+                    }
+                    None => self.push_sql(element.name()),
+                }
+                self.push_sql("[]");
+            }
+            self.sql.push(')');
         } else if q.columns.is_empty() {
             self.push_sql(" DEFAULT VALUES");
         } else {

@@ -75,6 +75,51 @@ impl Param {
     }
 }
 
+/// Values of one column as a single array parameter (`INSERT .. SELECT * FROM UNNEST($1::t[], ..)`),
+/// written in PostgreSQL's binary array format element by element, each by its own `ToSql`.
+#[derive(Debug)]
+pub(crate) struct ParamArray(pub(crate) Vec<Param>);
+
+impl ToSql for ParamArray {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use bytes::BufMut as _;
+        let postgres_types::Kind::Array(member) = ty.kind() else {
+            return Err(format!("expected an array type, got {ty}").into());
+        };
+        out.put_i32(1); // one dimension
+        let has_nulls = out.len();
+        out.put_i32(0);
+        out.put_u32(member.oid());
+        out.put_i32(i32::try_from(self.0.len())?);
+        out.put_i32(1); // lower bound
+        for value in &self.0 {
+            let at = out.len();
+            out.put_i32(0);
+            match value.as_sql().to_sql_checked(member, out)? {
+                postgres_types::IsNull::No => {
+                    let len = i32::try_from(out.len() - at - 4)?;
+                    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+                }
+                postgres_types::IsNull::Yes => {
+                    out[at..at + 4].copy_from_slice(&(-1i32).to_be_bytes());
+                    out[has_nulls..has_nulls + 4].copy_from_slice(&1i32.to_be_bytes());
+                }
+            }
+        }
+        Ok(postgres_types::IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(ty.kind(), postgres_types::Kind::Array(_))
+    }
+
+    postgres_types::to_sql_checked!();
+}
+
 impl fmt::Debug for Param {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_sql(), f)
