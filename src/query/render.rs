@@ -43,7 +43,8 @@ pub enum Node {
     Postfix(Box<Node>, &'static str),
     /// `x = ANY($1)` / `x <> ALL($1)`: a list as one array parameter (one statement text whatever
     /// the list's length); `cast` is the element type a domain-typed value is cast to.
-    AnyArray { lhs: Box<Node>, array: Param, cast: Option<&'static str>, negated: bool },
+    /// (Boxed whole: a `Param` inline would make every `Node` larger.)
+    AnyArray(Box<(Node, Param, Option<&'static str>)>, bool),
     /// `x [NOT] BETWEEN a AND b`.
     Between { lhs: Box<Node>, low: Box<Node>, high: Box<Node> },
     /// `name(args)`.
@@ -479,13 +480,14 @@ impl Writer {
     /// stands in (`(a + b) * c`, but `a % b = c`), when it is the right operand of an operator of
     /// the same precedence (`a - (b - c)`), and always when it is a raw fragment, so
     /// `sql("a OR b")` keeps its meaning.
+    #[inline]
     fn push_operand(&mut self, node: &Node, outer: &str, right: bool) {
         let wrap = match node {
             Node::Binary(_, op) => {
                 let (inner, outer) = (precedence(op), precedence(outer));
                 inner < outer || (inner == outer && (right || outer <= COMPARISON))
             }
-            Node::Raw(_) | Node::Postfix(..) | Node::Between { .. } | Node::AnyArray { .. } | Node::Not(_) => true,
+            Node::Raw(_) | Node::Postfix(..) | Node::Between { .. } | Node::AnyArray(..) | Node::Not(_) => true,
             _ => false,
         };
         if wrap {
@@ -571,7 +573,8 @@ impl Writer {
                 self.sql.push(' ');
                 self.push_sql(op);
             }
-            Node::AnyArray { lhs, array, cast, negated } => {
+            Node::AnyArray(parts, negated) => {
+                let (lhs, array, cast) = &**parts;
                 self.push_operand(lhs, "=", false);
                 self.push_sql(if *negated { " <> ALL(" } else { " = ANY(" });
                 self.push_bind(array, *cast);
@@ -782,7 +785,9 @@ impl Writer {
     }
 
     pub fn push_insert(&mut self, q: &InsertCore) {
-        self.push_with(&q.with);
+        if !q.with.is_empty() {
+            self.push_with(&q.with);
+        }
         self.push_sql("INSERT INTO ");
         self.push_table(q.table);
         if let Some(select) = &q.select {
@@ -954,6 +959,7 @@ impl Writer {
         self.push_select_inner(q, true);
     }
 
+    #[inline]
     fn push_source(&mut self, source: &Source) {
         match source {
             Source::Table(t) => self.push_table(*t),
@@ -981,7 +987,9 @@ impl Writer {
     }
 
     fn push_select_inner(&mut self, q: &SelectCore, first: bool) {
-        self.push_with(&q.with);
+        if !q.with.is_empty() {
+            self.push_with(&q.with);
+        }
         self.push_sql("SELECT ");
         self.push_select_body(q, first);
     }

@@ -8,6 +8,7 @@ use super::{Aggregation, Boolean, ExprIn, Expression};
 use crate::query::{NotNull, Nullability, Nullable, render::Node, value::Param};
 
 /// A bound value next to an expression takes that expression's cast (a domain's base type).
+#[inline]
 pub(crate) fn with_cast(node: Node, cast: Option<&'static str>) -> Node {
     match node {
         Node::Param(p, None) => Node::Param(p, cast),
@@ -87,7 +88,7 @@ impl<A: Expression> Expression for InList<A> {
     type Rust = bool;
     type Kind = A::Kind;
     fn into_node(self) -> Node {
-        Node::AnyArray { lhs: Box::new(self.a.into_node()), array: self.array, cast: A::CAST, negated: self.negated }
+        Node::AnyArray(Box::new((self.a.into_node(), self.array, A::CAST)), self.negated)
     }
 }
 
