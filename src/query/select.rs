@@ -283,6 +283,20 @@ impl<S, C, L> Select<S, C, L> {
     /// `FOR UPDATE`: lock the rows read until the transaction ends (add [`of`](Self::of),
     /// [`skip_locked`](Self::skip_locked), [`nowait`](Self::nowait)). Not on a grouped or DISTINCT
     /// query.
+    ///
+    /// ```
+    /// use taulu::prelude::*;
+    /// use taulu::schema::{LoginAttempts, login_attempts};
+    /// // The job-queue pattern: each worker claims rows no other worker holds.
+    /// let claim = select_from::<LoginAttempts>()
+    ///     .columns((login_attempts::id,))
+    ///     .where_(login_attempts::success.eq(false))
+    ///     .order_by(login_attempts::id)
+    ///     .limit(10)
+    ///     .for_update()
+    ///     .skip_locked();
+    /// assert!(claim.to_sql().0.ends_with("LIMIT $2 FOR UPDATE SKIP LOCKED"));
+    /// ```
     pub fn for_update(self) -> Select<S, C, Locked>
     where
         L: CanLock,

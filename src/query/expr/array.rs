@@ -4,6 +4,20 @@
 use super::{AsExpr, Binary, Expression, func::Func};
 
 /// The array operators, on every expression whose Rust type is a `Vec`.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::query::{array_agg, cardinality};
+/// use taulu::schema::{Members, members};
+/// let q = select_from::<Members>()
+///     .columns((members::org_id, cardinality(array_agg(members::user_id))))
+///     .group_by((members::org_id,))
+///     .having(array_agg(members::member_role.cast::<String>()).overlaps(vec!["owner".to_string()]));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT "members"."org_id", cardinality(array_agg("members"."user_id")) FROM "members" GROUP BY "members"."org_id" HAVING array_agg(CAST("members"."member_role" AS text)) && $1"#
+/// );
+/// ```
 pub trait ArrayMethods<T: 'static>: Expression<Rust = Vec<T>> {
     /// `self @> other`: has every element of `other`.
     fn array_contains<V: AsExpr<Vec<T>>>(self, other: V) -> Binary<Self, V::Expr, bool> {

@@ -38,6 +38,19 @@ impl<S> ExprIn<S, ()> for TextArray {
 }
 
 /// The JSON operators, on every `jsonb` expression.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::schema::{Users, users};
+/// let doc = || val(serde_json::json!({"plan": {"tier": "pro"}}));
+/// let q = select_from::<Users>()
+///     .columns((doc().path_text(&["plan", "tier"]),))
+///     .where_(doc().has_key("plan").and(doc().get("plan").contains(serde_json::json!({"tier": "pro"}))));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT $1::jsonb #>> $2 FROM "users" WHERE ($3::jsonb ? $4 AND $5::jsonb -> $6 @> $7)"#
+/// );
+/// ```
 pub trait JsonMethods: Expression<Rust = Jsonb> {
     /// `self -> 'key'`: the member (NULL when absent).
     fn get<K: AsExpr<String>>(self, key: K) -> NullableExpr<Binary<Self, K::Expr, Jsonb>> {

@@ -33,6 +33,21 @@ fn call<A, R, P>(name: &'static str, args: A) -> WindowFn<A, R, P> {
 }
 
 /// `row_number()`: the row's position in its partition, from 1.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::query::window;
+/// use taulu::schema::{Members, members};
+/// let q = select_from::<Members>().columns((
+///     members::user_id,
+///     row_number().over(partition_by((members::org_id,)).order_by(members::created_at.desc())).as_("n"),
+///     count_all().over(window()),
+/// ));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT "members"."user_id", row_number() OVER (PARTITION BY "members"."org_id" ORDER BY "members"."created_at" DESC) AS "n", count(*) OVER () FROM "members""#
+/// );
+/// ```
 pub fn row_number() -> WindowFn<(), i64, NeverNull> {
     call("row_number", ())
 }
