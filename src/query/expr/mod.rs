@@ -312,7 +312,7 @@ impl<E: Expression> OrderKey for Ordered<E> {
 }
 
 /// Something ORDER BY accepts over scope `S`: a sort key whose expression is in scope. One impl,
-/// so a column outside the scope is reported as such (by [`InScope`]), whatever its direction.
+/// so a column outside the scope is reported as such (by [`InScope`](crate::query::InScope)), whatever its direction.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot order this query",
     label = "not an expression over this query's FROM/JOIN scope",
