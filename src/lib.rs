@@ -53,7 +53,7 @@ pub use client::{
 pub use error::{Error, ErrorKind, MigrationFailure, MigrationOutcome, Result};
 pub use local::LocalCluster;
 pub use query::transaction;
-pub use query::{Column, FromRow, InsertValue, Insertable, NotNull, Nullability, Nullable, SqlEnum, Table};
+pub use query::{Column, FromRow, InsertValue, Insertable, NotNull, Nullability, Nullable, Raw, SqlEnum, Table};
 
 /// What a module using the builder needs: `use taulu::prelude::*;`.
 pub mod prelude {

@@ -315,3 +315,46 @@ async fn rows_of_every_mapped_type_read_back_from_postgres() {
     assert!(inv.uid.is_some() && inv.number >= 1);
     assert_eq!(inv.amount.map(|d| d.to_string()), Some("0.00".to_owned()), "default 0 in numeric(10,2)");
 }
+
+mod unmapped {
+    taulu::schema!("tests/fixtures/schema/unmapped");
+}
+
+/// Columns of types without a Rust mapping do not reject the schema: they read as `taulu::Raw`
+/// (the binary value and its type's name), write back to a column of the same type, and the
+/// table's other columns stay typed.
+#[tokio::test]
+async fn columns_without_a_rust_mapping_read_and_write_raw_values() {
+    use taulu::{Raw, prelude::*};
+    use unmapped::{Documents, documents};
+    let set = Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema/unmapped")).unwrap();
+    let db = TestDb::with_migrations(&set).await.unwrap();
+    let c = db.client();
+    c.batch_execute(
+        "INSERT INTO documents (title, body, price, pages, flags, feeling)
+         VALUES ('Raw values', 'read back as bytes', 12.5, '[1,10)', B'1010', ROW(true, 3))",
+    )
+    .await
+    .unwrap();
+    let row: documents::Row = select_from::<Documents>().all().fetch_one(c).await.unwrap();
+    assert_eq!(row.title, "Raw values");
+    let search: &Raw = &row.search.clone().expect("generated");
+    assert_eq!(search.type_name, "tsvector");
+    assert!(!search.bytes.is_empty());
+    assert_eq!(row.kept_for.type_name, "interval");
+    assert_eq!(row.pages.as_ref().map(|r| r.type_name.as_str()), Some("int4range"));
+    assert_eq!(row.feeling.as_ref().map(|r| r.type_name.as_str()), Some("mood"));
+    // A raw value goes back into a column of its type: copy the interval and the range to a new row.
+    let copy = documents::Insert::new("Copy", "of the first")
+        .with_kept_for(row.kept_for.clone())
+        .with_pages(row.pages.clone().unwrap());
+    insert_into::<Documents>().values(copy).execute(c).await.unwrap();
+    let (kept, pages): (String, String) = select_from::<Documents>()
+        .columns((sql::<String>("{}::text").arg(documents::kept_for), sql::<String>("{}::text").arg(documents::pages)))
+        .where_(documents::title.eq("Copy"))
+        .fetch_one(c)
+        .await
+        .unwrap();
+    assert_eq!((kept.as_str(), pages.as_str()), ("30 days", "[1,10)"));
+    assert_no_drift(&db, &unmapped::SCHEMA).await;
+}

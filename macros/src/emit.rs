@@ -246,6 +246,7 @@ struct Mapped {
 impl Ctx<'_> {
     /// Maps a column type to Rust, from inside a table module at `depth` below the macro's module.
     fn map(&self, ty: &ColType, depth: usize) -> Result<Mapped, String> {
+        let raw = || Mapped { rust: quote!(::taulu::Raw), rust_name: "Raw".into(), cast: None, bindable: false };
         let root = std::iter::repeat_n(quote!(super::), depth).collect::<TokenStream>();
         match ty {
             ColType::Array(inner) => {
@@ -276,18 +277,15 @@ impl Ctx<'_> {
                         let m = self.map(base, depth)?;
                         Ok(Mapped { cast: Some(self.schema.display_type(base)), ..m })
                     }
-                    TypeKind::Other(kind) => Err(format!("{kind} {} has no Rust mapping", t.name)),
+                    // Ranges, composites and base types of the migrations: raw values.
+                    TypeKind::Other(_) => Ok(raw()),
                 }
             }
             ColType::Builtin { name, .. } => {
                 let b = builtin(name).expect("resolved builtins exist");
-                let Some(rust) = b.rust else {
-                    return Err(format!(
-                        "type {} has no Rust mapping in taulu yet (supported: integers, numeric, float, bool, text \
-                         types, uuid, date/time/timestamp/timestamptz, json/jsonb, bytea, inet, enums, domains, arrays)",
-                        b.display
-                    ));
-                };
+                // A type without a Rust mapping is read and written as its raw binary value: one
+                // unusual column must not reject a whole schema.
+                let Some(rust) = b.rust else { return Ok(raw()) };
                 let tokens = match rust {
                     "i8" | "i16" | "i32" | "i64" | "u32" | "f32" | "f64" | "bool" => {
                         let i = format_ident!("{}", rust);

@@ -103,7 +103,7 @@ const BUILTINS: &[Builtin] = &[
     Builtin { name: "jsonb", display: "jsonb", rust: Some("JsonValue") },
     Builtin { name: "bytea", display: "bytea", rust: Some("Bytes") },
     Builtin { name: "inet", display: "inet", rust: Some("IpAddr") },
-    // Real PostgreSQL types without a mapping yet: using one is a clear compile error.
+    // Real PostgreSQL types without a Rust mapping: their columns read and write `taulu::Raw`.
     Builtin { name: "interval", display: "interval", rust: None },
     Builtin { name: "timetz", display: "time with time zone", rust: None },
     Builtin { name: "money", display: "money", rust: None },

@@ -290,3 +290,46 @@ impl<C> ValueFor<C, Vec<u8>> for &[u8] {
         self.to_vec()
     }
 }
+
+/// The value of a column whose type has no Rust mapping (`tsvector`, `interval`, `money`, ranges,
+/// `bit varying`, geometric types, a composite or range type of the migrations, ..): PostgreSQL's
+/// binary representation of it, with the type's name. Read it from a row, and write it back to a
+/// column of the same type; anything else is a job for SQL (`sql::<String>("{}::text")`), which
+/// can turn such a value into a mapped one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Raw {
+    /// The PostgreSQL type's name (`tsvector`).
+    pub type_name: String,
+    /// The value in PostgreSQL's binary format for that type.
+    pub bytes: Vec<u8>,
+}
+
+impl<'a> postgres_types::FromSql<'a> for Raw {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw { type_name: ty.name().to_owned(), bytes: raw.to_vec() })
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+impl ToSql for Raw {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        if ty.name() != self.type_name {
+            return Err(format!("a raw {} value cannot be sent as a {}", self.type_name, ty.name()).into());
+        }
+        out.extend_from_slice(&self.bytes);
+        Ok(postgres_types::IsNull::No)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres_types::to_sql_checked!();
+}
