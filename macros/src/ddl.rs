@@ -388,11 +388,22 @@ fn apply_column_constraint(spec: &mut ColumnSpec, con: &pb::Constraint) {
     match pb::ConstrType::try_from(con.contype) {
         Ok(pb::ConstrType::ConstrNotnull) => spec.not_null = true,
         Ok(pb::ConstrType::ConstrNull) => spec.not_null = false,
-        Ok(pb::ConstrType::ConstrDefault) => spec.has_default = true,
+        // `DEFAULT NULL` is no default (PostgreSQL stores none): the column stays required when
+        // NOT NULL.
+        Ok(pb::ConstrType::ConstrDefault) => spec.has_default = !is_null_literal(con.raw_expr.as_deref()),
         Ok(pb::ConstrType::ConstrPrimary) => spec.primary_key = true,
         Ok(pb::ConstrType::ConstrIdentity) => spec.identity = Some(identity(&con.generated_when)),
         Ok(pb::ConstrType::ConstrGenerated) => spec.generated = true,
         _ => {}
+    }
+}
+
+/// `NULL`, or `NULL::type`: a default that is no default.
+fn is_null_literal(expr: Option<&pb::Node>) -> bool {
+    match expr.and_then(|n| n.node.as_ref()) {
+        Some(NodeEnum::AConst(c)) => c.isnull,
+        Some(NodeEnum::TypeCast(t)) => is_null_literal(t.arg.as_deref()),
+        _ => false,
     }
 }
 
@@ -568,7 +579,7 @@ fn alter_action(c: &pb::AlterTableCmd, lines: &Lines) -> Option<AlterAction> {
         T::AtSetNotNull => AlterAction::SetNotNull(col()),
         T::AtDropNotNull => AlterAction::DropNotNull(col()),
         T::AtColumnDefault => {
-            if def.is_some() {
+            if def.is_some() && !is_null_literal(c.def.as_deref()) {
                 AlterAction::SetDefault(col())
             } else {
                 AlterAction::DropDefault(col())

@@ -831,6 +831,18 @@ mod tests {
     }
 
     #[test]
+    fn default_null_is_no_default() {
+        let s = schema(&[
+            "CREATE TABLE t (a text NOT NULL DEFAULT NULL, b text DEFAULT NULL::text, c int NOT NULL DEFAULT 1);
+             ALTER TABLE t ALTER COLUMN c SET DEFAULT NULL;",
+        ]);
+        assert_eq!(
+            cols(&s, "public", "t"),
+            vec![col("a", "text", true, false), col("b", "text", false, false), col("c", "integer", true, false)]
+        );
+    }
+
+    #[test]
     fn table_constraint_primary_key_implies_not_null_and_if_not_exists_is_a_no_op() {
         let s = schema(&["CREATE TABLE m (a int, b int, c int, PRIMARY KEY (a, b), UNIQUE (c), CHECK (c > 0));
              CREATE TABLE IF NOT EXISTS m (z int);"]);
