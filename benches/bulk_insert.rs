@@ -4,10 +4,13 @@
 //! statement and the ratio; `values_many` switches to UNNEST at `UNNEST_FROM_ROWS`.
 //! `cargo bench --bench bulk_insert`.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use taulu::{
-    Db, DbConfig, LocalCluster,
+    Db, LocalCluster,
     prelude::*,
     schema::{LoginAttempts, login_attempts},
 };
@@ -45,13 +48,7 @@ fn main() {
     let cluster = LocalCluster::ensure().expect("local PostgreSQL");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let admin = taulu::connect(&cluster.url("postgres")).await.unwrap();
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)")).await.unwrap();
-        admin.batch_execute(&format!("CREATE DATABASE {DB}")).await.unwrap();
-        let set = taulu::migrate::Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap();
-        let client = taulu::connect(&cluster.url(DB)).await.unwrap();
-        taulu::migrate::Migrator::new(set).up(&client, None).await.unwrap();
-        let db = Db::connect(DbConfig::new(cluster.url(DB))).await.unwrap();
+        let db = support::fresh_app_db(&cluster, DB).await;
         for (title, vary) in [
             ("same row count every time (statements cached)", false),
             ("row counts that vary (a new VALUES text each time)", true),

@@ -2,9 +2,12 @@
 //! the self-started local PostgreSQL. `cargo bench --bench stream_memory`. Streaming runs first
 //! (the peak, VmHWM, only ever grows), so each figure is the growth its own read caused.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use futures_util::TryStreamExt as _;
 use taulu::{
-    Db, DbConfig, LocalCluster,
+    LocalCluster,
     prelude::*,
     schema::{LoginAttempts, login_attempts},
 };
@@ -26,13 +29,7 @@ fn main() {
     let cluster = LocalCluster::ensure().expect("local PostgreSQL");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let admin = taulu::connect(&cluster.url("postgres")).await.unwrap();
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)")).await.unwrap();
-        admin.batch_execute(&format!("CREATE DATABASE {DB}")).await.unwrap();
-        let set = taulu::migrate::Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap();
-        let client = taulu::connect(&cluster.url(DB)).await.unwrap();
-        taulu::migrate::Migrator::new(set).up(&client, None).await.unwrap();
-        let db = Db::connect(DbConfig::new(cluster.url(DB))).await.unwrap();
+        let db = support::fresh_app_db(&cluster, DB).await;
         db.get()
             .await
             .unwrap()

@@ -10,7 +10,7 @@ use super::{
     expr::Subquery,
     render::{CompoundCore, Node, Order, SetOp, Writer},
     select::{Query, Select},
-    value::{Bind, Param},
+    value::Param,
 };
 use crate::Error;
 
@@ -98,13 +98,13 @@ impl<R> Compound<R> {
 
     /// `LIMIT $n` over the combined rows.
     pub fn limit(mut self, n: impl TryInto<i64>) -> Self {
-        self.core.limit = Some(Node::Param(Bind::<i64>::bind(n.try_into().unwrap_or(i64::MAX)), None));
+        self.core.limit = Some(Node::count(n));
         self
     }
 
     /// `OFFSET $n` over the combined rows.
     pub fn offset(mut self, n: impl TryInto<i64>) -> Self {
-        self.core.offset = Some(Node::Param(Bind::<i64>::bind(n.try_into().unwrap_or(i64::MAX)), None));
+        self.core.offset = Some(Node::count(n));
         self
     }
 

@@ -77,6 +77,12 @@ pub enum Node {
 }
 
 impl Node {
+    /// A LIMIT / OFFSET count from any integer type, as an `i64` parameter; a count past
+    /// `i64::MAX` is `i64::MAX`.
+    pub fn count(n: impl TryInto<i64>) -> Node {
+        Node::Param(super::value::Bind::<i64>::bind(n.try_into().unwrap_or(i64::MAX)), None)
+    }
+
     /// `lhs op rhs`.
     pub fn binary(lhs: Node, op: &'static str, rhs: Node) -> Node {
         Node::Binary(Box::new((lhs, rhs)), op)

@@ -11,7 +11,7 @@ use super::{
     item::{AllRows, SelectItemOf, Selection},
     render::{Distinct, Join, JoinKind, Lock, LockStrength, LockWait, Node, Order, SelectCore, TableRef, Writer},
     scope::{Comparable, Cons, Contains, Entry, InScope, Nil},
-    value::{Bind, Param},
+    value::Param,
 };
 use crate::Error;
 
@@ -564,13 +564,13 @@ impl<S, C, L> Select<S, C, L> {
     /// `LIMIT $n`, from any integer type (`usize` from a `len()` too); a count past `i64::MAX`
     /// is `i64::MAX`.
     pub fn limit(mut self, n: impl TryInto<i64>) -> Self {
-        self.core.limit = Some(Node::Param(Bind::<i64>::bind(n.try_into().unwrap_or(i64::MAX)), None));
+        self.core.limit = Some(Node::count(n));
         self
     }
 
     /// `OFFSET $n`, from any integer type.
     pub fn offset(mut self, n: impl TryInto<i64>) -> Self {
-        self.core.offset = Some(Node::Param(Bind::<i64>::bind(n.try_into().unwrap_or(i64::MAX)), None));
+        self.core.offset = Some(Node::count(n));
         self
     }
 
