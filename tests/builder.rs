@@ -1135,6 +1135,12 @@ async fn many_row_inserts_through_unnest_store_what_values_would() {
         .await
         .unwrap();
     assert_eq!(roles, vec![(Role::Admin,), (Role::Admin,)]);
+    // Past PostgreSQL's 65,535 parameters a VALUES list cannot be sent at all; one array per column
+    // can (33,000 rows of 2 columns: 66,000 values).
+    let many = (0..33_000).map(|i| login_attempts::Insert::new(format!("bulk-{i}"), false)).collect::<Vec<_>>();
+    let refused = insert_into::<LoginAttempts>().values_many_as(many.clone(), Some(false)).execute(c).await;
+    assert!(refused.is_err(), "VALUES with 66,000 parameters");
+    assert_eq!(insert_into::<LoginAttempts>().values_many(many).execute(c).await.unwrap(), 33_000);
     let mixed = [login_attempts::Insert::new("a", true), login_attempts::Insert::new("b", true).with_user_agent("x")];
     let (mixed_sql, _) = insert_into::<LoginAttempts>().values_many_as(mixed, Some(true)).to_sql();
     assert!(mixed_sql.contains("VALUES ($1, $2, DEFAULT), ($3, $4, $5)"), "{mixed_sql}");
