@@ -714,6 +714,21 @@ impl Writer {
         }
     }
 
+    /// ` LIMIT n OFFSET m` of a select or a set operation; `LIMIT 1` without a limit of its own
+    /// when only the first row is fetched.
+    fn push_limit_offset(&mut self, limit: Option<&Node>, offset: Option<&Node>, first: bool) {
+        if let Some(limit) = limit {
+            self.push_sql(" LIMIT ");
+            self.push_node(limit);
+        } else if first {
+            self.push_sql(" LIMIT 1");
+        }
+        if let Some(offset) = offset {
+            self.push_sql(" OFFSET ");
+            self.push_node(offset);
+        }
+    }
+
     /// `ORDER BY a DESC NULLS LAST, b` (not empty).
     fn push_order_by(&mut self, keys: &[(Node, Order)]) {
         self.push_sql("ORDER BY ");
@@ -950,14 +965,7 @@ impl Writer {
                 self.push_sql(" DESC");
             }
         }
-        if let Some(limit) = &q.limit {
-            self.push_sql(" LIMIT ");
-            self.push_node(limit);
-        }
-        if let Some(offset) = &q.offset {
-            self.push_sql(" OFFSET ");
-            self.push_node(offset);
-        }
+        self.push_limit_offset(q.limit.as_ref(), q.offset.as_ref(), false);
     }
 
     /// The query for fetching its first row: with `LIMIT 1` unless it has a limit of its own.
@@ -1002,9 +1010,8 @@ impl Writer {
 
     /// `WITH [RECURSIVE] "a"(..) AS (..), .. ` (nothing when there are no CTEs).
     fn push_with(&mut self, with: &[CteDef]) {
-        let q = with;
-        let recursive = q.iter().any(|c| c.recursive.is_some());
-        for (i, cte) in q.iter().enumerate() {
+        let recursive = with.iter().any(|c| c.recursive.is_some());
+        for (i, cte) in with.iter().enumerate() {
             self.push_sql(match (i, recursive) {
                 (0, true) => "WITH RECURSIVE ",
                 (0, false) => "WITH ",
@@ -1025,7 +1032,7 @@ impl Writer {
             }
             self.sql.push(')');
         }
-        if !q.is_empty() {
+        if !with.is_empty() {
             self.sql.push(' ');
         }
     }
@@ -1065,16 +1072,7 @@ impl Writer {
             self.push_sql(" ");
             self.push_order_by(&q.order_by);
         }
-        if let Some(limit) = &q.limit {
-            self.push_sql(" LIMIT ");
-            self.push_node(limit);
-        } else if first {
-            self.push_sql(" LIMIT 1");
-        }
-        if let Some(offset) = &q.offset {
-            self.push_sql(" OFFSET ");
-            self.push_node(offset);
-        }
+        self.push_limit_offset(q.limit.as_ref(), q.offset.as_ref(), first);
         for lock in &q.locks {
             self.push_sql(match lock.strength {
                 LockStrength::Update => " FOR UPDATE",
