@@ -9,11 +9,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use taulu::{
-    Db, LocalCluster,
-    prelude::*,
-    schema::{LoginAttempts, login_attempts},
-};
+use taulu::{Db, LocalCluster, prelude::*};
+use taulu_app::schema::{LoginAttempts, login_attempts};
 
 const DB: &str = "taulu_bench_bulk";
 

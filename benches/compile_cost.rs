@@ -35,7 +35,7 @@ fn shape(i: usize) -> ((&'static str, &'static str), (&'static str, &'static str
 
 fn typed(n: usize) -> String {
     let mut src = String::from(
-        "use taulu::prelude::*;\nuse taulu::schema::{Members, Role, members, orgs, users};\n\n\
+        "use taulu::prelude::*;\nuse schema::{Members, Role, members, orgs, users};\n\n\
          pub type Rows = taulu::Result<Vec<(String, String, Role)>>;\n\n",
     );
     for i in 0..n {
@@ -62,7 +62,7 @@ fn typed(n: usize) -> String {
 
 fn raw(n: usize) -> String {
     let mut src = String::from(
-        "use taulu::query::{Compiled, Executor, Param};\nuse taulu::schema::Role;\n\n\
+        "use taulu::query::{Compiled, Executor, Param};\nuse schema::Role;\n\n\
          pub type Rows = taulu::Result<Vec<(String, String, Role)>>;\n\n\
          fn decode(rows: Vec<tokio_postgres::Row>) -> Rows {\n    \
              rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()\n}\n\n",
@@ -87,7 +87,10 @@ fn raw(n: usize) -> String {
 
 /// Builds the scratch crate once with `src`, returning how long rustc took for it.
 fn build(dir: &Path, src: &str) -> Duration {
-    std::fs::write(dir.join("src/lib.rs"), src).unwrap();
+    // Both crates type the reference app's schema themselves (so any taulu checkout works).
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let schema = format!("mod schema {{\n    taulu::schema!({:?});\n}}\n\n", migrations.display().to_string());
+    std::fs::write(dir.join("src/lib.rs"), schema + src).unwrap();
     let started = Instant::now();
     let out = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "--lib"])

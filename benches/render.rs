@@ -3,10 +3,8 @@
 
 use std::{hint::black_box, time::Instant};
 
-use taulu::{
-    prelude::*,
-    schema::{LoginAttempts, Members, Role, Users, login_attempts, members, orgs, users},
-};
+use taulu::prelude::*;
+use taulu_app::schema::{LoginAttempts, Members, Role, Users, login_attempts, members, orgs, users};
 
 taulu::alias!(Counts);
 use uuid::Uuid;

@@ -6,10 +6,8 @@
 //! `I refs` of two checkouts.
 
 use std::hint::black_box;
-use taulu::{
-    prelude::*,
-    schema::{Members, Role, Users, members, orgs, users},
-};
+use taulu::prelude::*;
+use taulu_app::schema::{Members, Role, Users, members, orgs, users};
 fn main() {
     let id = uuid::Uuid::from_u128(7);
     let which = std::env::args().nth(1).unwrap_or_default();

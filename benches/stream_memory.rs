@@ -6,11 +6,8 @@
 mod support;
 
 use futures_util::TryStreamExt as _;
-use taulu::{
-    LocalCluster,
-    prelude::*,
-    schema::{LoginAttempts, login_attempts},
-};
+use taulu::{LocalCluster, prelude::*};
+use taulu_app::schema::{LoginAttempts, login_attempts};
 
 const ROWS: i64 = 1_000_000;
 const DB: &str = "taulu_bench_stream";

@@ -6,11 +6,17 @@
 //! compile errors writes the SQL; a bb8 pool with a safe retry layer runs it.
 //!
 //! ```no_run
+//! mod schema {
+//!     taulu::schema!("migrations"); // your migrations directory: types at build time
+//! }
+//! static MIGRATIONS: taulu::migrate::Embedded = taulu::migrations!("migrations");
+//!
+//! use schema::{Members, members, orgs};
 //! use taulu::prelude::*;
-//! use taulu::schema::{Members, members, orgs};
 //! # async fn f(user_id: uuid::Uuid) -> taulu::Result<()> {
 //! let db = taulu::db()?; // the process-wide pool, from DATABASE_URL
-//! let orgs: Vec<(String, String, taulu::schema::Role)> = select_from::<Members>()
+//! taulu::migrate::Migrator::new(&MIGRATIONS).up(db.get().await?.client(), None).await?;
+//! let orgs: Vec<(String, String, schema::Role)> = select_from::<Members>()
 //!     .inner_join(orgs::id, members::org_id)
 //!     .where_(members::user_id.eq(user_id))
 //!     .columns((orgs::name, orgs::slug, members::member_role))
@@ -19,17 +25,19 @@
 //! # Ok(()) }
 //! ```
 //!
-//! - [`schema!`] / [`schema`](mod@schema): typed tables, columns, rows, inserts and enums.
+//! - [`schema!`]: typed tables, columns, rows, inserts and enums from your migration files;
+//!   [`migrations!`]: the same files embedded for the runner.
 //! - [`query`]: the builder (`select_from`, `insert_into`, `update`, `delete_from`, [`transaction`]).
 //! - [`Db`], [`db()`], [`Tx`], [`retry`]: the pool, its transactions and what it retries;
 //!   [`Error::kind`] says what went wrong in terms a caller can act on.
-//! - [`migrate`]: embedded migrations and the runner (`up`, `down`, `status`, `force`, `verify`).
-//! - [`LocalCluster`], [`testing::TestDb`]: the self-started server and per-test databases.
+//! - [`migrate`]: the runner (`up`, `down`, `status`, `force`, `verify`).
+//! - [`LocalCluster`]: a self-started server; `testing` (cargo feature `testing`): per-test
+//!   databases of your schema and `#[taulu::test]`.
 //! - [`DatabaseUrl`] / [`connect`]: connection strings that never print their password.
 
 #![warn(missing_docs)]
 
-// Generated code names this crate `::taulu`, also when the app schema is generated inside it.
+// Doc examples and generated code name this crate `::taulu`.
 extern crate self as taulu;
 
 mod client;
@@ -39,7 +47,7 @@ pub mod meta;
 pub mod migrate;
 pub mod query;
 pub mod retry;
-pub mod schema;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 #[doc(hidden)]
@@ -65,6 +73,46 @@ pub mod prelude {
     };
     pub use crate::{Column, Error, FromRow, Table};
 }
+
+/// `#[taulu::test]` (cargo feature `testing`): an async test that receives a fresh database of its
+/// own, cloned from a template with the migrations applied (built once per migration set).
+///
+/// ```no_run
+/// use taulu::testing::TestDb;
+///
+/// static MIGRATIONS: taulu::migrate::Embedded = taulu::migrations!("migrations");
+///
+/// #[taulu::test(migrations = MIGRATIONS)] // or `migrations = "dir"`; default "migrations"
+/// async fn signs_up(db: TestDb) -> taulu::Result<()> {
+///     db.client().execute("INSERT INTO orgs (name, slug) VALUES ('Acme', 'acme')", &[]).await?;
+///     Ok(())
+/// }
+/// ```
+///
+/// The test runs on a current-thread tokio runtime, like `#[tokio::test]`; the database is
+/// dropped when the test ends.
+#[cfg(feature = "testing")]
+pub use taulu_macros::test;
+
+/// A migrations directory embedded in the binary, for the runner: `NNNNNN_description.up.sql`
+/// and `.down.sql` files, checked at build time with the runner's own rules (names, up/down
+/// pairs, unique versions, no `BEGIN`/`COMMIT` in a transactional file): a bad set fails the
+/// build naming the file. The path is relative to the crate root (`CARGO_MANIFEST_DIR`).
+///
+/// ```
+/// static MIGRATIONS: taulu::migrate::Embedded = taulu::migrations!("migrations");
+///
+/// # async fn startup(client: &tokio_postgres::Client) -> taulu::Result<()> {
+/// // at startup, before serving:
+/// taulu::migrate::Migrator::new(&MIGRATIONS).up(client, None).await?;
+/// # Ok(()) }
+/// assert!(MIGRATIONS.len() >= 3);
+/// ```
+///
+/// Editing a file rebuilds the crate (each is an `include_str!` input). Cargo sees an *added* or
+/// *removed* file only through a build script: add `println!("cargo::rerun-if-changed=migrations");`
+/// to your `build.rs`.
+pub use taulu_macros::migrations;
 
 /// `#[derive(taulu::FromRow)]`: reads a struct from a row, fields in declaration order; the
 /// builder's `select_as` / `fetch_all_as` check the fields' types against the query's columns.
@@ -110,5 +158,5 @@ pub use taulu_macros::FromRow;
 ///
 /// Editing a migration file rebuilds the invoking crate (the files are `include_str!` inputs).
 /// Adding or removing a file is seen by cargo only through a build script: add
-/// `println!("cargo::rerun-if-changed=migrations");` to your `build.rs` (taulu's own does).
+/// `println!("cargo::rerun-if-changed=migrations");` to your `build.rs`.
 pub use taulu_macros::schema;

@@ -292,6 +292,36 @@ impl LocalCluster {
     }
 }
 
+/// The server for administrative work: `DATABASE_URL` if set, else the local cluster's `postgres`
+/// database (the cluster started on first use).
+pub async fn server_url() -> Result<DatabaseUrl> {
+    match DatabaseUrl::from_env()? {
+        Some(url) => Ok(url),
+        None => Ok(blocking(LocalCluster::ensure).await?.url("postgres")),
+    }
+}
+
+/// An application's database: `DATABASE_URL` if set, else database `dbname` of the local cluster
+/// (the cluster started and the database created on first use). What `cargo run` of a service
+/// needs on a fresh machine.
+pub async fn url_or_local(dbname: &str) -> Result<DatabaseUrl> {
+    match DatabaseUrl::from_env()? {
+        Some(url) => Ok(url),
+        None => {
+            let cluster = blocking(LocalCluster::ensure).await?;
+            ensure_database(&cluster.url("postgres"), dbname).await?;
+            Ok(cluster.url(dbname))
+        }
+    }
+}
+
+/// Runs blocking cluster work (initdb, pg_ctl) off the async runtime.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| crate::Error::LocalPostgres { message: format!("background task failed: {e}") })?
+}
+
 /// Creates `name` on the server if it does not exist (idempotent under concurrency).
 pub async fn ensure_database(server: &DatabaseUrl, name: &str) -> Result<()> {
     let admin = crate::client::connect(&server.with_dbname("postgres")).await?;

@@ -35,6 +35,8 @@
 //! migration is allowed.)
 
 mod catalog;
+#[path = "../macros/src/files.rs"]
+mod files;
 #[path = "../macros/src/split.rs"]
 mod split;
 
@@ -55,8 +57,7 @@ use crate::{
     retry::{self, Link},
 };
 
-/// The first-line directive that runs a migration file outside a transaction.
-pub const NO_TRANSACTION_DIRECTIVE: &str = "-- taulu:no-transaction";
+pub use files::NO_TRANSACTION_DIRECTIVE;
 
 /// How long a runner waits for another runner's migration lock before saying so, and how often
 /// it repeats itself while it waits.
@@ -75,24 +76,6 @@ pub struct Script {
 }
 
 impl Script {
-    fn new(file: String, sql: String) -> Result<Self> {
-        let transactional = sql.lines().next().map(str::trim) != Some(NO_TRANSACTION_DIRECTIVE);
-        let transaction_control = |s: &split::Statement<'_>| {
-            matches!(s.first_word.as_str(), "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT")
-        };
-        if transactional && let Some(s) = split::split(&sql).into_iter().find(transaction_control) {
-            return Err(Error::MigrationFile {
-                file: file.into(),
-                reason: format!(
-                    "line {}: `{}` is not allowed: each migration already runs in its own transaction. \
-                     Remove it, or put `{NO_TRANSACTION_DIRECTIVE}` on the first line to manage transactions yourself",
-                    s.line, s.first_word
-                ),
-            });
-        }
-        Ok(Script { file, sql, transactional })
-    }
-
     /// The file name, e.g. `000001_create_initial_tables.up.sql`.
     pub fn file(&self) -> &str {
         &self.file
@@ -165,14 +148,63 @@ pub struct Migrations {
     items: Vec<Migration>,
 }
 
-const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/embedded_migrations.rs"));
+/// A directory of migrations embedded in the binary by [`taulu::migrations!`](crate::migrations!):
+/// the value an application keeps in a `static` and hands to the runner and to `TestDb`. It
+/// dereferences to [`Migrations`], parsed on first use.
+///
+/// ```
+/// static MIGRATIONS: taulu::migrate::Embedded = taulu::migrations!("migrations");
+///
+/// assert_eq!(MIGRATIONS.dir(), "migrations");
+/// let first = MIGRATIONS.iter().next().unwrap();
+/// assert_eq!((first.version(), first.name()), (1, "create_initial_tables"));
+/// let migrator = taulu::migrate::Migrator::new(&MIGRATIONS);
+/// # let _ = migrator;
+/// ```
+pub struct Embedded {
+    dir: &'static str,
+    files: &'static [(&'static str, &'static str)],
+    parsed: std::sync::OnceLock<Migrations>,
+}
 
-impl Migrations {
-    /// The files of this crate's `migrations/` directory, embedded at build time.
-    pub fn embedded() -> Result<Self> {
-        Self::from_files(EMBEDDED.iter().copied())
+impl Embedded {
+    /// Used by `taulu::migrations!`, which has checked the files with the rules
+    /// [`Migrations::from_files`] applies.
+    #[doc(hidden)]
+    pub const fn __new(dir: &'static str, files: &'static [(&'static str, &'static str)]) -> Self {
+        Embedded { dir, files, parsed: std::sync::OnceLock::new() }
     }
 
+    /// The directory as the macro was given it.
+    pub fn dir(&self) -> &'static str {
+        self.dir
+    }
+
+    /// The migrations, parsed on first use.
+    pub fn migrations(&self) -> &Migrations {
+        self.parsed.get_or_init(|| match Migrations::from_files(self.files.iter().copied()) {
+            Ok(set) => set,
+            // `migrations!` ran the same rules (the same source file) on the same files.
+            Err(e) => unreachable!("taulu::migrations! accepted a set Migrations rejects: {e}"),
+        })
+    }
+}
+
+impl std::ops::Deref for Embedded {
+    type Target = Migrations;
+
+    fn deref(&self) -> &Migrations {
+        self.migrations()
+    }
+}
+
+impl fmt::Debug for Embedded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Embedded").field("dir", &self.dir).field("files", &self.files.len()).finish()
+    }
+}
+
+impl Migrations {
     /// Reads every `*.sql` file of a directory.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
@@ -194,61 +226,19 @@ impl Migrations {
 
     /// Builds a set from `(file name, contents)` pairs, checking names, pairs and versions.
     pub fn from_files<N: Into<String>, S: Into<String>>(files: impl IntoIterator<Item = (N, S)>) -> Result<Self> {
-        struct Pair {
-            name: String,
-            up: Option<(String, String)>,
-            down: Option<(String, String)>,
-        }
-        let mut by_version: BTreeMap<i64, Pair> = BTreeMap::new();
-        for (file, sql) in files {
-            let (file, sql) = (file.into(), sql.into());
-            let (version, name, is_up) = parse_file_name(&file)?;
-            let pair =
-                by_version.entry(version).or_insert_with(|| Pair { name: name.to_owned(), up: None, down: None });
-            let same_slot = if is_up { &pair.up } else { &pair.down };
-            let clash = match same_slot {
-                Some((f, _)) => Some(f),
-                None if pair.name != name => pair.up.as_ref().or(pair.down.as_ref()).map(|(f, _)| f),
-                None => None,
-            };
-            if let Some(other) = clash {
-                return Err(Error::MigrationFile {
-                    file: file.into(),
-                    reason: format!("duplicate version {version}: {other} has it too"),
-                });
-            }
-            *(if is_up { &mut pair.up } else { &mut pair.down }) = Some((file, sql));
-        }
-        let mut items = Vec::with_capacity(by_version.len());
-        for (version, pair) in by_version {
-            let (up, down) = match (pair.up, pair.down) {
-                (Some(up), Some(down)) => (up, down),
-                (Some((file, _)), None) => {
-                    return Err(Error::MigrationFile {
-                        reason: format!(
-                            "has no down migration; add {} (it may be empty only if nothing needs undoing)",
-                            file.replace(".up.sql", ".down.sql")
-                        ),
-                        file: file.into(),
-                    });
-                }
-                (None, Some((file, _))) => {
-                    return Err(Error::MigrationFile {
-                        reason: format!("has no up migration; add {}", file.replace(".down.sql", ".up.sql")),
-                        file: file.into(),
-                    });
-                }
-                (None, None) => unreachable!("a version is only recorded with a file"),
-            };
-            let checksum = hex(&Sha256::digest(up.1.as_bytes()));
-            items.push(Migration {
-                version,
-                name: pair.name,
-                up: Script::new(up.0, up.1)?,
-                down: Script::new(down.0, down.1)?,
-                checksum,
-            });
-        }
+        let checked = files::check(files.into_iter().map(|(n, s)| (n.into(), s.into())))
+            .map_err(|e| Error::MigrationFile { file: e.file.into(), reason: e.reason })?;
+        let script = |s: files::CheckedScript| Script { file: s.file, sql: s.sql, transactional: s.transactional };
+        let items = checked
+            .into_iter()
+            .map(|m| Migration {
+                version: m.version,
+                name: m.name,
+                checksum: hex(&Sha256::digest(m.up.sql.as_bytes())),
+                up: script(m.up),
+                down: script(m.down),
+            })
+            .collect();
         Ok(Migrations { items })
     }
 
@@ -296,37 +286,6 @@ impl<'a> IntoIterator for &'a Migrations {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `000001_create_x.up.sql` -> (1, "create_x", true).
-fn parse_file_name(file: &str) -> Result<(i64, &str, bool)> {
-    let bad = |why: &str| Error::MigrationFile {
-        file: file.into(),
-        reason: format!(
-            "malformed migration file name ({why}); expected NNNNNN_description.up.sql or NNNNNN_description.down.sql"
-        ),
-    };
-    let (stem, is_up) = if let Some(s) = file.strip_suffix(".up.sql") {
-        (s, true)
-    } else if let Some(s) = file.strip_suffix(".down.sql") {
-        (s, false)
-    } else if file.to_ascii_lowercase().ends_with(".up.sql") || file.to_ascii_lowercase().ends_with(".down.sql") {
-        return Err(bad("the suffix must be lower-case .up.sql or .down.sql"));
-    } else {
-        return Err(bad("it must end in .up.sql or .down.sql"));
-    };
-    let (digits, name) = stem.split_once('_').ok_or_else(|| bad("no `_` after the version"))?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad("the version must be digits"));
-    }
-    let version: i64 = digits.parse().map_err(|_| bad("the version is too large"))?;
-    if version == 0 {
-        return Err(bad("the version must be positive"));
-    }
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(bad("the description must be letters, digits, `_` or `-`"));
-    }
-    Ok((version, name, is_up))
 }
 
 /// What `up` did for one migration.
@@ -440,8 +399,10 @@ struct Row {
 ///
 /// ```no_run
 /// # async fn run(client: &tokio_postgres::Client) -> taulu::Result<()> {
-/// use taulu::migrate::{Migrations, Migrator};
-/// let migrator = Migrator::new(Migrations::embedded()?);
+/// use taulu::migrate::{Embedded, Migrator};
+/// static MIGRATIONS: Embedded = taulu::migrations!("migrations");
+///
+/// let migrator = Migrator::new(&MIGRATIONS);
 /// let applied = migrator.up(client, None).await?;
 /// println!("{} applied\n{}", applied.len(), migrator.status(client).await?);
 /// # Ok(()) }
@@ -453,9 +414,9 @@ pub struct Migrator {
 }
 
 impl Migrator {
-    /// A migrator recording into [`DEFAULT_TABLE`].
-    pub fn new(migrations: Migrations) -> Self {
-        Migrator { migrations, table: DEFAULT_TABLE.to_owned() }
+    /// A migrator of (a copy of) `migrations`, recording into [`DEFAULT_TABLE`].
+    pub fn new(migrations: &Migrations) -> Self {
+        Migrator { migrations: migrations.clone(), table: DEFAULT_TABLE.to_owned() }
     }
 
     /// Records into another version table (in the connection's `search_path`).
@@ -904,8 +865,15 @@ async fn execute_statements(client: &Client, script: &Script, on_failure: Migrat
             return Err(failure(script, line, column, stmt.text, on_failure, source));
         }
     }
+    // What a file changed of the session ends with it: the next file (and the version-table row,
+    // named without a schema) sees the connection's own search_path, and no temporary table. The
+    // schema macro reads files the same way, so the types follow what the database does.
+    client.batch_execute(SESSION_RESET).await?;
     Ok(())
 }
+
+/// Run after each migration file's statements.
+const SESSION_RESET: &str = "RESET search_path; DISCARD TEMP";
 
 fn failure(
     script: &Script,
@@ -992,15 +960,6 @@ mod tests {
 
     fn err(files: &[(&str, &str)]) -> String {
         Migrations::from_files(files.iter().copied()).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn the_embedded_migrations_are_a_valid_set() {
-        let set = Migrations::embedded().unwrap();
-        assert!(set.len() >= 2);
-        let versions: Vec<i64> = set.iter().map(Migration::version).collect();
-        assert_eq!(versions, (1..=set.len() as i64).collect::<Vec<_>>());
-        assert_eq!(set.iter().next().unwrap().name(), "create_initial_tables");
     }
 
     #[test]

@@ -1,12 +1,28 @@
-//! Test support: a fresh, isolated database per test, cloned from a migrated template, on the
-//! server named by `DATABASE_URL` or on the self-started local cluster. For tests only; nothing in
-//! the library's runtime path uses it.
+//! Test support (cargo feature `testing`): a fresh, isolated database per test, cloned from a
+//! migrated template, on the server named by `DATABASE_URL` or on the self-started local cluster.
+//! For tests only; nothing in the library's runtime path uses it.
+//!
+//! With the attribute, each test gets its own database with the migrations applied:
+//!
+//! ```no_run
+//! use taulu::testing::TestDb;
+//!
+//! #[taulu::test] // migrations = "migrations" (the default), or a `taulu::migrations!` static
+//! async fn starts_empty(db: TestDb) {
+//!     let n: i64 = db.client().query_one("SELECT count(*) FROM users", &[]).await.unwrap().get(0);
+//!     assert_eq!(n, 0);
+//! }
+//! ```
+//!
+//! or by hand, in any async test:
 //!
 //! ```no_run
 //! # async fn t() -> taulu::Result<()> {
-//! let db = taulu::testing::TestDb::new().await?;     // the app's migrations, applied
-//! let n: i64 = db.client().query_one("SELECT count(*) FROM users", &[]).await?.get(0);
-//! assert_eq!(n, 0);
+//! static MIGRATIONS: taulu::migrate::Embedded = taulu::migrations!("migrations");
+//!
+//! let db = taulu::testing::TestDb::new(&MIGRATIONS).await?;
+//! let pool = db.pool(); // a `taulu::Db` on this database, for code that takes one
+//! # let _ = pool;
 //! # Ok(()) }
 //! ```
 //!
@@ -20,9 +36,9 @@ use std::collections::HashSet;
 use tokio_postgres::Client;
 
 use crate::{
-    client::{DatabaseUrl, connect},
-    error::{Error, Result},
-    local::{LocalCluster, quote_ident},
+    client::{DatabaseUrl, Db, DbConfig, connect},
+    error::Result,
+    local::quote_ident,
     migrate::{Migrations, Migrator},
 };
 
@@ -32,18 +48,7 @@ static TEMPLATES: tokio::sync::Mutex<Option<HashSet<String>>> = tokio::sync::Mut
 /// The server tests run on: `DATABASE_URL` if set (its role needs `CREATEDB`), else the local
 /// cluster, started on first use. The URL names a database to connect to for administration.
 pub async fn server() -> Result<DatabaseUrl> {
-    SERVER
-        .get_or_try_init(|| async {
-            if let Some(url) = DatabaseUrl::from_env()? {
-                return Ok(url);
-            }
-            let cluster = tokio::task::spawn_blocking(LocalCluster::ensure)
-                .await
-                .map_err(|e| Error::local(format!("starting the local cluster panicked: {e}")))??;
-            Ok(cluster.url("postgres"))
-        })
-        .await
-        .cloned()
+    SERVER.get_or_try_init(crate::local::server_url).await.cloned()
 }
 
 /// A database of its own for one test, dropped (with `FORCE`) when this value is dropped.
@@ -55,13 +60,9 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    /// A fresh database with this crate's embedded migrations applied.
-    pub async fn new() -> Result<Self> {
-        Self::with_migrations(&Migrations::embedded()?).await
-    }
-
-    /// A fresh database with `migrations` applied.
-    pub async fn with_migrations(migrations: &Migrations) -> Result<Self> {
+    /// A fresh database with `migrations` applied (a [`taulu::migrations!`](crate::migrations!)
+    /// static, or any [`Migrations`]).
+    pub async fn new(migrations: &Migrations) -> Result<Self> {
         let server = server().await?;
         let template = ensure_template(&server, migrations).await?;
         Self::create(server, Some(&template)).await
@@ -100,6 +101,11 @@ impl TestDb {
         &self.name
     }
 
+    /// A pool on this database with the default settings ([`Db`] connects lazily).
+    pub fn pool(&self) -> Db {
+        Db::new(DbConfig::new(self.url.clone()))
+    }
+
     /// Opens another connection to this database.
     pub async fn connect(&self) -> Result<Client> {
         connect(&self.url).await
@@ -122,6 +128,20 @@ impl Drop for TestDb {
         })
         .join();
     }
+}
+
+/// What `#[taulu::test]` expands to: a current-thread runtime (as `#[tokio::test]` makes), a
+/// fresh database, the test.
+#[doc(hidden)]
+pub fn __run<F: std::future::Future>(migrations: &Migrations, test: impl FnOnce(TestDb) -> F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("#[taulu::test]: cannot start a tokio runtime: {e}"));
+    runtime.block_on(async {
+        let db = TestDb::new(migrations).await.unwrap_or_else(|e| panic!("#[taulu::test]: no test database: {e}"));
+        test(db).await
+    })
 }
 
 /// Creates (once per server and migration set) a template database with `migrations` applied.
@@ -153,7 +173,7 @@ async fn build_template(admin: &Client, server: &DatabaseUrl, name: &str, migrat
     admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(name))).await?;
     {
         let client = connect(&server.with_dbname(name)).await?;
-        Migrator::new(migrations.clone()).up(&client, None).await?;
+        Migrator::new(migrations).up(&client, None).await?;
     }
     // CREATE DATABASE .. TEMPLATE refuses a template with open sessions: wait until the backend
     // of the connection just closed has exited (bounded; it exits within milliseconds).

@@ -1,11 +1,7 @@
 //! Table aliases (a table joined to itself) and UPDATE .. FROM / DELETE .. USING, on PostgreSQL.
 
-use taulu::{
-    prelude::*,
-    query::Aliased,
-    schema::{Members, Orgs, Role, Users, members, orgs, users},
-    testing::TestDb,
-};
+use taulu::{prelude::*, query::Aliased, testing::TestDb};
+use taulu_app::schema::{Members, Orgs, Role, Users, members, orgs, users};
 use tokio_postgres::Client;
 use uuid::Uuid;
 
@@ -37,7 +33,7 @@ async fn seed(c: &Client) -> [Uuid; 3] {
 
 #[tokio::test]
 async fn a_table_joined_to_itself_through_an_alias() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     let [ann, bob, _] = seed(c).await;
     // Who shares an org with ann, and their name (a third join, of users under another alias).
@@ -75,7 +71,7 @@ async fn a_table_joined_to_itself_through_an_alias() {
 
 #[tokio::test]
 async fn update_from_and_delete_using_change_only_the_joined_rows() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     let [_, bob, cid] = seed(c).await;
     // Promote everyone in acme who is a member; return the org's name from the FROM table.

@@ -1,13 +1,9 @@
 //! The query builder: exact `(sql, params)` renderings (no database), then the same queries run on
 //! real PostgreSQL.
 
-use taulu::{
-    prelude::*,
-    query::Param,
-    schema::{
-        LoginAttempts, Members, Orgs, Role, Sessions, Sysrole, Users, login_attempts, members, orgs, sessions, users,
-    },
-    testing::TestDb,
+use taulu::{prelude::*, query::Param, testing::TestDb};
+use taulu_app::schema::{
+    LoginAttempts, Members, Orgs, Role, Sessions, Sysrole, Users, login_attempts, members, orgs, sessions, users,
 };
 use tokio_postgres::Client;
 use uuid::Uuid;
@@ -248,7 +244,7 @@ async fn seed(c: &Client) -> (Uuid, Uuid) {
 
 #[tokio::test]
 async fn users_filtered_by_system_role() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let (ann, _) = seed(db.client()).await;
     let admins = select_from::<Users>()
         .columns((users::id, users::username))
@@ -261,7 +257,7 @@ async fn users_filtered_by_system_role() {
 
 #[tokio::test]
 async fn a_users_orgs_via_members_joined_to_orgs() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let (ann, bob) = seed(db.client()).await;
     let orgs_of = |user| {
         select_from::<Members>()
@@ -279,7 +275,7 @@ async fn a_users_orgs_via_members_joined_to_orgs() {
 
 #[tokio::test]
 async fn left_join_produces_none_and_fetch_variants() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
     let rows = select_from::<Users>()
@@ -300,7 +296,7 @@ async fn left_join_produces_none_and_fetch_variants() {
 
 #[tokio::test]
 async fn every_condition_kind_selects_the_right_rows() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
     let names = |q: taulu::query::Select<_, _>| async move {
@@ -397,7 +393,7 @@ fn insert_update_delete_render() {
 
 #[tokio::test]
 async fn inserting_a_user_with_returning_all_then_update_and_delete() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     let ann: users::Row = insert_into::<Users>().values(new_user("ann")).returning_all().fetch_one(c).await.unwrap();
     assert_eq!((ann.username.as_str(), ann.system_role, ann.display_name.clone()), ("ann", Sysrole::User, None));
@@ -461,7 +457,7 @@ async fn inserting_a_user_with_returning_all_then_update_and_delete() {
 
 #[tokio::test]
 async fn a_transaction_inserts_a_user_and_a_session_or_neither() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let mut client = db.connect().await.unwrap();
     let token = vec![7u8; 32];
     let expires = chrono::Utc::now() + chrono::Duration::days(1);
@@ -509,7 +505,7 @@ async fn a_transaction_inserts_a_user_and_a_session_or_neither() {
 
 #[tokio::test]
 async fn a_panicking_transaction_rolls_back() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let url = db.url().clone();
     let handle = tokio::spawn(async move {
         let mut client = taulu::connect(&url).await.unwrap();
@@ -561,7 +557,7 @@ fn aggregates_group_by_having_and_aliases_render() {
 
 #[tokio::test]
 async fn aggregates_have_exact_result_types() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     let (ann, _) = seed(c).await;
     // The annotations are part of the test: count is i64, sum of bigint is numeric, ...
@@ -666,7 +662,7 @@ fn subqueries_and_raw_sql_render() {
 #[tokio::test]
 async fn subqueries_distinct_and_raw_sql_on_postgres() {
     use taulu::query::{scalar, sql};
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
     let owners: Vec<(String,)> = select_from::<Users>()
@@ -818,7 +814,7 @@ fn hostile_corpus() -> Vec<String> {
 
 #[tokio::test]
 async fn hostile_strings_are_stored_and_read_back_byte_for_byte_and_change_nothing_else() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
     let corpus = hostile_corpus();
@@ -891,33 +887,6 @@ async fn snapshot(c: &Client) -> (Vec<String>, Vec<(&'static str, i64)>) {
         counts.push((t, n));
     }
     (tables, counts)
-}
-
-#[tokio::test]
-async fn the_demo_runs_the_seed_flows_and_leaves_no_data_behind() {
-    let db = TestDb::empty().await.unwrap();
-    let url = db.url().to_url_with_password();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_taulu")).arg("demo").env("DATABASE_URL", url).output().unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    for expected in [
-        "== migrate up: 3 applied",
-        "recorded login attempts: 2 for ann-",
-        "opened session ",
-        "added members: ann-",
-        "belongs to Acme (acme-",
-        "as owner",
-        "failed with a unique violation, rolled back; carol exists afterwards: false",
-        "cleaned up: deleted 2 users",
-        "pool: ",
-    ] {
-        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
-    }
-    assert_eq!(snapshot(db.client()).await.1, vec![("users", 0), ("sessions", 0), ("orgs", 0), ("members", 0)]);
 }
 
 #[test]
@@ -1036,7 +1005,7 @@ fn upserts_with_values_and_where_and_constraint_targets_render() {
 
 #[tokio::test]
 async fn upserts_update_only_what_their_where_allows_and_empty_inserts_send_nothing() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     insert_into::<Orgs>().values(orgs::Insert::new("Locked", "locked")).execute(c).await.unwrap();
     insert_into::<Orgs>().values(orgs::Insert::new("Old", "open")).execute(c).await.unwrap();
@@ -1077,7 +1046,7 @@ async fn upserts_update_only_what_their_where_allows_and_empty_inserts_send_noth
 #[tokio::test]
 async fn many_row_inserts_through_unnest_store_what_values_would() {
     use taulu::query::UNNEST_FROM_ROWS;
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     let rows = |tag: &str, n: usize| {
         (0..n)

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use taulu::{
     prelude::*,
     query::{derived, lateral, select_from_derived, with},
-    schema::{LoginAttempts, Users, login_attempts, users},
     testing::TestDb,
 };
+use taulu_app::schema::{LoginAttempts, Users, login_attempts, users};
 use tokio_postgres::Client;
 
 taulu::alias!(Failures, Latest, Counts, Recent);
@@ -24,7 +24,7 @@ async fn seed(c: &Client) {
 
 #[tokio::test]
 async fn a_subquery_in_from_is_a_typed_table() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
     let failures = derived(
@@ -67,7 +67,7 @@ async fn a_subquery_in_from_is_a_typed_table() {
 
 #[tokio::test]
 async fn a_lateral_join_reads_the_latest_row_per_user() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
     let base = select_from::<Users>();
@@ -91,7 +91,7 @@ async fn a_lateral_join_reads_the_latest_row_per_user() {
 
 #[tokio::test]
 async fn ctes_are_tables_of_the_statement() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
     let counts = derived(
@@ -135,7 +135,7 @@ async fn a_recursive_cte_walks_a_tree() {
     use tree::{Categories, categories};
     let set =
         taulu::migrate::Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tree")).unwrap();
-    let db = TestDb::with_migrations(&set).await.unwrap();
+    let db = TestDb::new(&set).await.unwrap();
     let c = db.client();
     c.batch_execute(
         "INSERT INTO categories (parent_id, name) VALUES (NULL, 'root');
@@ -179,8 +179,8 @@ taulu::alias!(Moved);
 #[tokio::test]
 async fn a_data_modifying_cte_moves_rows_in_one_statement() {
     use taulu::query::select_from_cte;
-    use taulu::schema::{Sessions, sessions};
-    let db = TestDb::new().await.unwrap();
+    use taulu_app::schema::{Sessions, sessions};
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
     c.batch_execute(

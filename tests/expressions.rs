@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use taulu::{
     prelude::*,
     query::{Param, Select, func},
-    schema::{LoginAttempts, Members, Orgs, Role, Sessions, Users, login_attempts, members, orgs, sessions, users},
     testing::TestDb,
+};
+use taulu_app::schema::{
+    LoginAttempts, Members, Orgs, Role, Sessions, Users, login_attempts, members, orgs, sessions, users,
 };
 use tokio_postgres::Client;
 use uuid::Uuid;
@@ -141,7 +143,7 @@ async fn seed(c: &Client) -> (Uuid, Uuid) {
 
 #[tokio::test]
 async fn expressions_compute_what_postgres_computes() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     let (ann, _) = seed(c).await;
 
@@ -221,7 +223,7 @@ async fn expressions_compute_what_postgres_computes() {
 
 #[tokio::test]
 async fn aggregates_order_group_and_join_on_expressions() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
 
@@ -270,7 +272,7 @@ async fn aggregates_order_group_and_join_on_expressions() {
 
 #[tokio::test]
 async fn all_over_joins_reads_every_tables_row() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     let (ann, bob) = seed(c).await;
     c.execute(
@@ -279,7 +281,7 @@ async fn all_over_joins_reads_every_tables_row() {
     )
     .await
     .unwrap();
-    let rows: Vec<(users::Row, Option<taulu::schema::sessions::Row>)> = select_from::<Users>()
+    let rows: Vec<(users::Row, Option<taulu_app::schema::sessions::Row>)> = select_from::<Users>()
         .left_join(sessions::user_id, users::id)
         .all()
         .order_by(users::username)
@@ -304,7 +306,7 @@ async fn all_over_joins_reads_every_tables_row() {
 
 #[tokio::test]
 async fn set_and_upserts_take_expressions() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
 
@@ -372,7 +374,7 @@ struct Account {
 
 #[tokio::test]
 async fn rows_read_into_the_users_structs() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
     let q = || {

@@ -6,9 +6,9 @@ use serde_json::json;
 use taulu::{
     prelude::*,
     query::{Json, correlated, json_array, json_object, jsonb_set},
-    schema::{Members, Orgs, Users, members, orgs, users},
     testing::TestDb,
 };
+use taulu_app::schema::{Members, Orgs, Users, members, orgs, users};
 
 #[derive(Debug, Deserialize, PartialEq)]
 struct Membership {
@@ -24,7 +24,7 @@ struct OrgOut {
 
 #[tokio::test]
 async fn a_parent_row_with_its_children_in_one_round_trip() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     c.batch_execute(
         "INSERT INTO users (username, email, password_hash) VALUES ('ann', 'ann@x', 'h'), ('bob', 'bob@x', 'h');
@@ -67,7 +67,7 @@ async fn a_parent_row_with_its_children_in_one_round_trip() {
 
 #[tokio::test]
 async fn json_operators_compute_what_postgres_computes() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     c.batch_execute("INSERT INTO users (username, email, password_hash) VALUES ('ann', 'ann@x', 'h')").await.unwrap();
     let doc = || val(json!({"a": {"b": 1, "c": [10, 20]}, "k": "v"}));
@@ -112,7 +112,7 @@ async fn json_operators_compute_what_postgres_computes() {
 #[tokio::test]
 async fn array_operators_aggregate_and_unnest() {
     use taulu::query::{Bound, any_of_array, array_agg, cardinality, unnest};
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     c.batch_execute(
         "INSERT INTO users (username, email, password_hash) VALUES ('ann', 'ann@x', 'h'), ('bob', 'bob@x', 'h'), ('cid', 'cid@x', 'h')",

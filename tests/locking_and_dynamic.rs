@@ -7,9 +7,9 @@ use taulu::{
     Db, DbConfig,
     prelude::*,
     query::{BoxedSelect, Only, Param, Select, all_of, any_of},
-    schema::{LoginAttempts, Members, Users, login_attempts, members, orgs, users},
     testing::TestDb,
 };
+use taulu_app::schema::{LoginAttempts, Members, Users, login_attempts, members, orgs, users};
 
 fn sql<S, C, L>(q: &Select<S, C, L>) -> String {
     let (text, _): (String, Vec<Param>) = q.to_sql();
@@ -40,7 +40,7 @@ fn locking_clauses_render() {
 /// once, and the workers really ran side by side (more than one claimed rows).
 #[tokio::test]
 async fn concurrent_workers_claim_disjoint_rows_and_none_twice() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     const JOBS: usize = 200;
     const WORKERS: usize = 4;
     test.client()
@@ -162,7 +162,7 @@ fn users_named_like(prefix: Option<&str>) -> BoxedSelect<Only<Users>, (String,)>
 
 #[tokio::test]
 async fn dynamic_queries_return_what_their_filters_select() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = test.client();
     c.batch_execute(
         "INSERT INTO users (username, email, password_hash) VALUES

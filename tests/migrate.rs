@@ -34,7 +34,7 @@ async fn applied_versions(client: &Client) -> Vec<i64> {
 
 #[tokio::test]
 async fn app_migrations_apply_and_round_trip_in_verify() {
-    let migrator = Migrator::new(Migrations::embedded().unwrap());
+    let migrator = Migrator::new(&taulu_app::MIGRATIONS);
     let server = server().await.unwrap();
     let (report, logs) = capture_logs(async || migrator.verify(&server).await).await;
     let report = report.unwrap();
@@ -49,7 +49,7 @@ async fn app_migrations_apply_and_round_trip_in_verify() {
 async fn up_down_up_gives_the_same_schema_and_version_rows() {
     let db = TestDb::empty().await.unwrap();
     let c = db.client();
-    let migrator = Migrator::new(Migrations::embedded().unwrap());
+    let migrator = Migrator::new(&taulu_app::MIGRATIONS);
     let n = migrator.migrations().len();
 
     assert_eq!(migrator.up(c, None).await.unwrap().len(), n);
@@ -89,7 +89,7 @@ async fn dump_columns(c: &Client) -> Vec<String> {
 async fn up_and_down_honour_their_limits() {
     let db = TestDb::empty().await.unwrap();
     let c = db.client();
-    let migrator = Migrator::new(Migrations::embedded().unwrap());
+    let migrator = Migrator::new(&taulu_app::MIGRATIONS);
     let applied = migrator.up(c, Some(1)).await.unwrap();
     assert_eq!(applied.iter().map(|a| a.version).collect::<Vec<_>>(), [1]);
     migrator.up(c, Some(1)).await.unwrap();
@@ -101,7 +101,7 @@ async fn up_and_down_honour_their_limits() {
 
 #[tokio::test]
 async fn verify_fails_naming_what_a_wrong_down_migration_left_behind() {
-    let migrator = Migrator::new(fixture("wrong_down"));
+    let migrator = Migrator::new(&fixture("wrong_down"));
     let err = migrator.verify(&server().await.unwrap()).await.unwrap_err();
     let Error::Verify { differences } = &err else {
         panic!("expected a verify error, got {err}");
@@ -116,7 +116,7 @@ async fn verify_fails_naming_what_a_wrong_down_migration_left_behind() {
 #[tokio::test]
 async fn verify_drops_its_scratch_database_even_when_it_fails() {
     let server = server().await.unwrap();
-    let (result, logged) = capture_logs(async || Migrator::new(fixture("wrong_down")).verify(&server).await).await;
+    let (result, logged) = capture_logs(async || Migrator::new(&fixture("wrong_down")).verify(&server).await).await;
     assert!(result.is_err());
     let scratch = logged
         .lines()
@@ -134,7 +134,7 @@ async fn verify_drops_its_scratch_database_even_when_it_fails() {
 #[tokio::test]
 async fn four_concurrent_runners_apply_each_migration_exactly_once() {
     let db = TestDb::empty().await.unwrap();
-    let migrator = Migrator::new(fixture("concurrent"));
+    let migrator = Migrator::new(&fixture("concurrent"));
     let mut clients = Vec::new();
     for _ in 0..4 {
         clients.push(db.connect().await.unwrap());
@@ -187,7 +187,7 @@ async fn futures_join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F:
 async fn a_migration_failing_halfway_changes_nothing_and_names_file_and_statement() {
     let db = TestDb::empty().await.unwrap();
     let c = db.client();
-    let migrator = Migrator::new(fixture("failing"));
+    let migrator = Migrator::new(&fixture("failing"));
     let err = migrator.up(c, None).await.unwrap_err();
 
     let Error::MigrationFailed(failure) = &err else {
@@ -232,7 +232,7 @@ async fn no_transaction_migrations_run_outside_a_transaction_and_a_failure_leave
     let c = db.client();
     let set = fixture("no_transaction");
     assert!(!set.get(2).unwrap().up().is_transactional());
-    let migrator = Migrator::new(set);
+    let migrator = Migrator::new(&set);
 
     // 1 and 2 apply: CREATE INDEX CONCURRENTLY and using a just-added enum label both work.
     let err = migrator.up(c, None).await.unwrap_err();
@@ -286,7 +286,7 @@ async fn an_edited_applied_migration_is_detected_by_checksum() {
         ("000001_create_t.down.sql", "DROP TABLE t;"),
     ])
     .unwrap();
-    Migrator::new(original).up(c, None).await.unwrap();
+    Migrator::new(&original).up(c, None).await.unwrap();
 
     let edited = Migrations::from_files([
         ("000001_create_t.up.sql", "CREATE TABLE t (id bigint);"),
@@ -295,7 +295,7 @@ async fn an_edited_applied_migration_is_detected_by_checksum() {
         ("000002_more.down.sql", "DROP TABLE more;"),
     ])
     .unwrap();
-    let migrator = Migrator::new(edited);
+    let migrator = Migrator::new(&edited);
     let err = migrator.up(c, None).await.unwrap_err();
     let Error::ChecksumMismatch { version, file, .. } = &err else {
         panic!("expected a checksum mismatch, got {err}");
@@ -326,8 +326,8 @@ async fn a_pending_migration_older_than_an_applied_one_is_refused() {
         }
         Migrations::from_files(files).unwrap()
     };
-    Migrator::new(two(false)).up(c, None).await.unwrap();
-    let err = Migrator::new(two(true)).up(c, None).await.unwrap_err();
+    Migrator::new(&two(false)).up(c, None).await.unwrap();
+    let err = Migrator::new(&two(true)).up(c, None).await.unwrap_err();
     assert!(matches!(&err, Error::OutOfOrder { file, latest_applied: 2 } if file == "000001_a.up.sql"), "{err}");
     assert!(!exists(c, "a").await);
 }
@@ -336,8 +336,8 @@ async fn a_pending_migration_older_than_an_applied_one_is_refused() {
 async fn an_applied_migration_without_a_file_is_reported() {
     let db = TestDb::empty().await.unwrap();
     let c = db.client();
-    Migrator::new(fixture("failing").clone()).up(c, Some(1)).await.unwrap();
-    let fewer = Migrator::new(Migrations::default());
+    Migrator::new(&fixture("failing")).up(c, Some(1)).await.unwrap();
+    let fewer = Migrator::new(&Migrations::default());
     let err = fewer.up(c, None).await.unwrap_err();
     assert!(matches!(&err, Error::UnknownApplied { version: 1, name } if name == "create_ok_table"), "{err}");
     let states: Vec<State> = fewer.status(c).await.unwrap().entries.iter().map(|e| e.state).collect();
@@ -348,7 +348,7 @@ async fn an_applied_migration_without_a_file_is_reported() {
 async fn status_lists_applied_and_pending_migrations() {
     let db = TestDb::empty().await.unwrap();
     let c = db.client();
-    let migrator = Migrator::new(Migrations::embedded().unwrap());
+    let migrator = Migrator::new(&taulu_app::MIGRATIONS);
 
     // Before anything ran (no version table yet): everything pending, and status created nothing.
     let status = migrator.status(c).await.unwrap();
@@ -410,72 +410,9 @@ async fn a_wrong_password_gives_an_error_that_does_not_contain_it() {
 }
 
 #[tokio::test]
-async fn the_cli_with_a_wrong_password_fails_without_printing_it() {
-    let password = "Cl1-Wr0ng-Secret-91b2";
-    let (_, raw) = url_with_wrong_password(password).await;
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_taulu"))
-            .args(["migrate", "status"])
-            .env("DATABASE_URL", raw)
-            .env("TAULU_LOG", "trace")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("error: cannot connect to postgres@"), "{stderr}");
-    assert!(stderr.contains("password authentication failed"), "{stderr}");
-    assert!(!stdout.contains(password) && !stderr.contains(password), "leaked: {stdout}\n{stderr}");
-}
-
-#[tokio::test]
-async fn the_cli_migrates_reports_status_and_reverts() {
-    let db = TestDb::empty().await.unwrap();
-    let url = db.url().to_url_with_password();
-    let run = |args: &'static [&'static str]| {
-        let url = url.clone();
-        tokio::task::spawn_blocking(move || {
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_taulu"))
-                .args(args)
-                .env("DATABASE_URL", url)
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout).into_owned();
-            assert!(out.status.success(), "{args:?}: {text}\n{}", String::from_utf8_lossy(&out.stderr));
-            text
-        })
-    };
-    let up = run(&["migrate", "up", "2"]).await.unwrap();
-    assert!(up.contains("applied  000001_create_initial_tables"), "{up}");
-    assert!(up.contains("applied  000002_add_session_revocation"), "{up}");
-    let status = run(&["migrate", "status"]).await.unwrap();
-    assert!(status.contains("000003   add_users_display_name  pending"), "{status}");
-    assert!(status.ends_with("2 applied, 1 pending\n"), "{status}");
-    let down = run(&["migrate", "down"]).await.unwrap();
-    assert!(down.starts_with("reverted 000002_add_session_revocation"), "{down}");
-    assert_eq!(applied_versions(db.client()).await, [1]);
-    let verify = run(&["migrate", "verify"]).await.unwrap();
-    assert!(verify.starts_with("ok: 3 migrations applied, reverted and re-applied"), "{verify}");
-}
-
-#[tokio::test]
-async fn the_cli_rejects_bad_usage_with_exit_code_2() {
-    let out = tokio::task::spawn_blocking(|| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_taulu")).args(["migrate", "up", "zero"]).output().unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("N must be a positive number"));
-}
-
-#[tokio::test]
 async fn test_databases_are_isolated_and_cloned_from_the_migrated_template() {
-    let a = TestDb::new().await.unwrap();
-    let b = TestDb::new().await.unwrap();
+    let a = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let b = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     assert_ne!(a.name(), b.name());
     a.client()
         .execute("INSERT INTO users (username, email, password_hash) VALUES ('ann', 'ann@example.com', 'x')", &[])
@@ -483,7 +420,7 @@ async fn test_databases_are_isolated_and_cloned_from_the_migrated_template() {
         .unwrap();
     assert_eq!(count_users(a.client()).await, 1);
     assert_eq!(count_users(b.client()).await, 0);
-    assert_eq!(applied_versions(b.client()).await.len(), Migrations::embedded().unwrap().len());
+    assert_eq!(applied_versions(b.client()).await.len(), taulu_app::MIGRATIONS.len());
 
     // Dropping a TestDb drops its database.
     let name = a.name().to_owned();
@@ -496,112 +433,6 @@ async fn test_databases_are_isolated_and_cloned_from_the_migrated_template() {
 
 async fn count_users(c: &Client) -> i64 {
     c.query_one("SELECT count(*) FROM users", &[]).await.unwrap().get(0)
-}
-
-/// Runs the CLI with `args` against `url`, returning (exit code, stdout, stderr).
-async fn cli(args: &[&str], url: &str) -> (Option<i32>, String, String) {
-    let (args, url): (Vec<String>, String) = (args.iter().map(|a| a.to_string()).collect(), url.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_taulu"))
-            .args(&args)
-            .env("DATABASE_URL", url)
-            .env("TAULU_LOG", "debug")
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    })
-    .await
-    .unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eight_runner_processes_with_create_index_concurrently_do_not_deadlock() {
-    let db = TestDb::empty().await.unwrap();
-    let url = db.url().to_url_with_password();
-    let dir = fixture_dir("concurrent_index").display().to_string();
-    // A deploy of eight replicas, each running `taulu migrate up` at once. A runner blocked in
-    // pg_advisory_lock would hold a snapshot that CREATE INDEX CONCURRENTLY waits for: a deadlock.
-    let runs = futures_join_all(
-        (0..8).map(|_| cli_owned(vec!["--dir".into(), dir.clone(), "migrate".into(), "up".into()], url.clone())),
-    )
-    .await;
-    for (i, (code, _, stderr)) in runs.iter().enumerate() {
-        assert_eq!(*code, Some(0), "runner {i}: {stderr}");
-    }
-    let applied: usize = runs.iter().map(|(_, out, _)| out.matches("applied  ").count()).sum();
-    assert_eq!(applied, 2, "each migration applied by exactly one runner");
-    let c = db.client();
-    assert_eq!(applied_versions(c).await, [1, 2]);
-    let dirty: i64 = c.query_one("SELECT count(*) FROM taulu_schema_migrations WHERE dirty", &[]).await.unwrap().get(0);
-    assert_eq!(dirty, 0);
-    let valid: bool = c
-        .query_one("SELECT indisvalid FROM pg_index WHERE indexrelid = 'events_kind_idx'::regclass", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert!(valid, "the concurrently built index is valid");
-}
-
-async fn cli_owned(args: Vec<String>, url: String) -> (Option<i32>, String, String) {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    cli(&args, &url).await
-}
-
-#[tokio::test]
-async fn a_password_with_an_unencoded_at_sign_is_never_printed() {
-    let server = server().await.unwrap();
-    let cfg = server.config();
-    let port = cfg.get_ports()[0];
-    let user = cfg.get_user().unwrap();
-    // A wrong password with an `@` in it: the CLI fails to authenticate and says so, naming the
-    // target without any part of the password.
-    let raw = format!("postgres://{user}:Hunter2@Secret@127.0.0.1:{port}/postgres");
-    let (code, stdout, stderr) = cli(&["migrate", "status"], &raw).await;
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains(&format!("cannot connect to {user}@127.0.0.1:{port}/postgres")), "{stderr}");
-    for secret in ["Hunter2", "Secret"] {
-        assert!(!stdout.contains(secret) && !stderr.contains(secret), "{secret} leaked: {stdout}\n{stderr}");
-    }
-    let url: DatabaseUrl = raw.parse().unwrap();
-    let db = taulu::Db::new(taulu::DbConfig::new(url.clone()));
-    let shown = format!("{url} {url:?} {db:?} {:?}", taulu::DbConfig::new(url.clone()));
-    assert!(!shown.contains("Hunter2") && !shown.contains("Secret"), "{shown}");
-}
-
-/// A TCP listener that accepts connections and never says a word: a frozen server.
-async fn silent_server() -> (tokio::net::TcpListener, u16) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    (listener, port)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_never_answers_gives_a_connect_timeout_in_the_library_and_the_cli() {
-    let (listener, port) = silent_server().await;
-    // Keep accepted sockets open (and silent) while the test runs.
-    let held = tokio::spawn(async move {
-        let mut sockets = Vec::new();
-        while let Ok((s, _)) = listener.accept().await {
-            sockets.push(s);
-        }
-    });
-    let url: DatabaseUrl = format!("postgres://u:pw@127.0.0.1:{port}/db?connect_timeout=1").parse().unwrap();
-    let started = std::time::Instant::now();
-    let err = taulu::connect(&url).await.unwrap_err();
-    assert!(matches!(err, Error::ConnectTimeout { .. }), "{err}");
-    assert_eq!(err.kind(), taulu::ErrorKind::Unavailable);
-    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
-    assert_eq!(err.to_string(), format!("cannot connect to u@127.0.0.1:{port}/db: no answer within 1000 ms"));
-
-    let (code, _, stderr) =
-        cli(&["migrate", "status"], &url.to_url_with_password().replace("/db", "/db?connect_timeout=1")).await;
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("no answer within 1000 ms"), "{stderr}");
-    held.abort();
 }
 
 #[tokio::test]
@@ -618,7 +449,7 @@ async fn a_migration_written_for_standard_conforming_strings_off_applies_as_the_
         ("000001_legacy_strings.down.sql", "DROP TABLE notes;"),
     ])
     .unwrap();
-    Migrator::new(set).up(db.client(), None).await.unwrap();
+    Migrator::new(&set).up(db.client(), None).await.unwrap();
     let bodies: Vec<String> =
         db.client().query("SELECT body FROM notes", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
     assert_eq!(bodies, ["it's; DROP TABLE notes; --"]);
@@ -640,7 +471,7 @@ async fn a_connection_lost_during_commit_leaves_the_outcome_unknown_not_unchange
     ])
     .unwrap();
     let client = db.connect().await.unwrap();
-    let err = Migrator::new(set).up(&client, None).await.unwrap_err();
+    let err = Migrator::new(&set).up(&client, None).await.unwrap_err();
     let Error::MigrationFailed(failure) = &err else { panic!("{err}") };
     assert_eq!(failure.outcome, taulu::MigrationOutcome::Unknown, "{err}");
     assert_eq!(err.kind(), taulu::ErrorKind::Ambiguous);
@@ -671,59 +502,4 @@ async fn concurrent_first_uses_of_a_database_all_succeed() {
     for r in results {
         r.unwrap();
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_runner_waiting_for_the_lock_says_who_holds_it() {
-    let db = TestDb::empty().await.unwrap();
-    let holder = db.connect().await.unwrap();
-    // Hold the runner's advisory lock, as another runner in the middle of its work would.
-    let key: i64 = holder
-        .query_one(
-            "SELECT ('x' || substr(encode(sha256('taulu-migrate:taulu_schema_migrations'), 'hex'), 1, 16))::bit(64)::bigint",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    holder.execute("SELECT pg_advisory_lock($1)", &[&key]).await.unwrap();
-    let pid: i32 = holder.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
-    let url = db.url().to_url_with_password();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_taulu"))
-        .args(["--dir", &fixture_dir("concurrent").display().to_string(), "migrate", "up"])
-        .env("DATABASE_URL", &url)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read its log until it names the holder, then let go of the lock (reading on to the end, so
-    // the runner's log never meets a closed pipe).
-    let stderr = child.stderr.take().unwrap();
-    let wanted = format!("waiting for the migration lock held by pid {pid} since");
-    let (said_tx, said_rx) = tokio::sync::oneshot::channel::<()>();
-    let log = tokio::task::spawn_blocking(move || {
-        use std::io::BufRead as _;
-        let mut said = Some(said_tx);
-        let mut seen = String::new();
-        for line in std::io::BufReader::new(stderr).lines() {
-            let line = line.unwrap();
-            if line.contains(&wanted) {
-                said.take().map(|tx| tx.send(()));
-            }
-            seen.push_str(&line);
-            seen.push('\n');
-        }
-        seen
-    });
-    let said = tokio::time::timeout(std::time::Duration::from_secs(60), said_rx).await;
-    if !matches!(said, Ok(Ok(()))) {
-        let _ = child.kill();
-        panic!("the runner never said who holds the lock: {}", log.await.unwrap());
-    }
-    holder.execute("SELECT pg_advisory_unlock($1)", &[&key]).await.unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
-    let log = log.await.unwrap();
-    assert!(status.success(), "{log}");
-    assert!(log.contains("got the migration lock"), "{log}");
-    assert_eq!(applied_versions(db.client()).await.len(), fixture("concurrent").len());
 }

@@ -14,9 +14,9 @@ use taulu::{
     DatabaseUrl, Db, DbConfig, Error,
     prelude::*,
     query::sql,
-    schema::{LoginAttempts, Users, login_attempts, users},
     testing::{FaultProxy, TestDb},
 };
+use taulu_app::schema::{LoginAttempts, Users, login_attempts, users};
 use tokio_postgres::Client;
 
 /// The settings a user gets by default, for `url`.
@@ -48,7 +48,7 @@ fn new_user(name: &str) -> users::Insert {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pool_runs_builder_queries_and_caches_prepared_statements_per_connection() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let mut cfg = config(test.url());
     cfg.max_size = 1;
     let db = Db::connect(cfg).await.unwrap();
@@ -79,7 +79,7 @@ async fn the_pool_runs_builder_queries_and_caches_prepared_statements_per_connec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_one_and_fetch_optional_through_the_pool_take_the_first_row_and_leave_the_connection_clean() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     for cache in [256, 0] {
         let mut cfg = config(test.url());
         cfg.max_size = 1; // every statement below runs on the same connection
@@ -107,7 +107,7 @@ async fn fetch_one_and_fetch_optional_through_the_pool_take_the_first_row_and_le
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminating_every_pool_connection_mid_load_loses_no_read() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let db = Db::connect(DbConfig::new(test.url().clone())).await.unwrap();
     insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
     let admin = test.connect().await.unwrap();
@@ -165,7 +165,7 @@ async fn wait_until_running(admin: &Client, db: &str, pattern: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_cut_off_after_sending_is_ambiguous_and_never_resent() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let (proxy, url) = behind_proxy(&test).await;
     let db = Db::connect(DbConfig::new(url)).await.unwrap();
     insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
@@ -200,7 +200,7 @@ async fn a_write_cut_off_after_sending_is_ambiguous_and_never_resent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_whose_backend_is_terminated_mid_statement_is_retried_and_applied_once() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let admin = test.connect().await.unwrap();
     // Inserting the identifier 'slow' takes a second, so it can be caught running.
     admin
@@ -238,7 +238,7 @@ async fn a_write_whose_backend_is_terminated_mid_statement_is_retried_and_applie
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_on_connections_the_server_closed_while_idle_are_retried_not_ambiguous() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let admin = test.connect().await.unwrap();
     let db = Db::connect(DbConfig::new(test.url().clone())).await.unwrap();
     let mut terminated = 0;
@@ -268,7 +268,7 @@ async fn writes_on_connections_the_server_closed_while_idle_are_retried_not_ambi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_unique_violation_is_attempted_exactly_once() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let db = Db::connect(config(test.url())).await.unwrap();
     insert_into::<LoginAttempts>().values(login_attempts::Insert::new("x", true)).execute(&db).await.unwrap();
     insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
@@ -289,7 +289,7 @@ async fn capture(f: impl AsyncFnOnce()) -> String {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_server_that_stays_down_is_unavailable_after_the_connect_timeout_and_the_pool_recovers() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let (proxy, url) = behind_proxy(&test).await;
     // The defaults a user gets: 3 attempts, 100 ms -> 2 s, a 5 s connect timeout.
     let c = DbConfig::new(url);
@@ -355,7 +355,7 @@ async fn connect_with_password(test: &TestDb, password: Option<&str>) -> (Error,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_through_the_pool_fails_at_once_without_leaking_it() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let password = "P00l-Wr0ng-Secret";
     let (err, logs, took) = connect_with_password(&test, Some(password)).await;
     assert!(matches!(err, Error::Connect { .. }), "{err}");
@@ -369,7 +369,7 @@ async fn a_wrong_password_through_the_pool_fails_at_once_without_leaking_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_password_is_a_configuration_error_not_retried() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     // The local cluster asks for a password over TCP (SCRAM); the URL has none.
     let (err, logs, took) = connect_with_password(&test, None).await;
     assert_eq!(err.kind(), taulu::ErrorKind::Config, "{err}");
@@ -381,7 +381,7 @@ async fn a_missing_password_is_a_configuration_error_not_retried() {
 #[tokio::test(flavor = "current_thread")]
 async fn conflicting_serializable_transactions_both_commit_with_retry() {
     use taulu::IsolationLevel;
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let db = Db::connect(config(test.url())).await.unwrap();
     let barrier = tokio::sync::Barrier::new(2);
     // Each transaction counts the 'ser' rows, waits until the other has counted too (first attempt
@@ -433,7 +433,7 @@ async fn conflicting_serializable_transactions_both_commit_with_retry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_under_connection_resets_are_applied_once_or_reported() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let (proxy, url) = behind_proxy(&test).await;
     let db = Db::connect(config(&url)).await.unwrap();
     let done = Arc::new(AtomicUsize::new(0));
@@ -581,86 +581,6 @@ async fn probe(db: &Db) -> Result<(), Error> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_require_encrypts_and_a_root_certificate_verifies_the_server() {
-    let dir = taulu::LocalCluster::default_dir().with_file_name("taulu-pg-tls");
-    let (cluster, ca) = tokio::task::spawn_blocking(move || {
-        let cluster = taulu::LocalCluster::ensure_in(&dir)?;
-        let ca = cluster.enable_tls()?;
-        Ok::<_, Error>((cluster, ca))
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let base = cluster.url("postgres").to_url_with_password();
-    let with_mode = |mode: &str| -> DatabaseUrl { format!("{base}?sslmode={mode}").parse().unwrap() };
-    // The reload that turns TLS on is asynchronous: wait until the server reports it.
-    let guard = give_up_after(60);
-    loop {
-        guard("the server to report ssl = on");
-        let c = taulu::connect(&with_mode("disable")).await.unwrap();
-        let on: String = c.query_one("SHOW ssl", &[]).await.unwrap().get(0);
-        if on == "on" {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    let plain = taulu::connect(&with_mode("disable")).await.unwrap();
-    assert!(!uses_tls(&plain).await);
-    let encrypted = taulu::connect(&with_mode("require")).await.unwrap();
-    assert!(uses_tls(&encrypted).await, "sslmode=require uses TLS");
-    // Through the pool too.
-    let db = Db::connect(config(&with_mode("require"))).await.unwrap();
-    let conn = db.get().await.unwrap();
-    assert!(uses_tls(conn.client()).await);
-    drop(conn);
-
-    // Verification (PGSSLROOTCERT is read once per process, so run the CLI): the right CA passes,
-    // another CA's certificate is refused.
-    let url_require = format!("{base}?sslmode=require");
-    let run = move |root: std::path::PathBuf| {
-        let url = url_require.clone();
-        std::process::Command::new(env!("CARGO_BIN_EXE_taulu"))
-            .args(["migrate", "status"])
-            .env("DATABASE_URL", url)
-            .env("PGSSLROOTCERT", root)
-            .output()
-            .unwrap()
-    };
-    let ok = tokio::task::spawn_blocking({
-        let (ca, run) = (ca.clone(), run.clone());
-        move || run(ca)
-    })
-    .await
-    .unwrap();
-    assert!(ok.status.success(), "verified against the CA: {}", String::from_utf8_lossy(&ok.stderr));
-    let other = std::env::temp_dir().join(format!("taulu-other-ca-{}.crt", std::process::id()));
-    let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=not the CA", "-keyout"])
-        .arg(other.with_extension("key"))
-        .arg("-out")
-        .arg(&other)
-        .output()
-        .unwrap();
-    assert!(made.status.success());
-    let refused = tokio::task::spawn_blocking({
-        let (other, run) = (other.clone(), run.clone());
-        move || run(other)
-    })
-    .await
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("certificate"), "{stderr}");
-    assert!(!stderr.contains(cluster.password()), "{stderr}");
-    let _ = std::fs::remove_file(&other);
-    let _ = std::fs::remove_file(other.with_extension("key"));
-}
-
-async fn uses_tls(c: &Client) -> bool {
-    c.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap().get(0)
-}
-
 /// A fault proxy in front of the test database's server, and the test database's URL through it.
 async fn behind_proxy(test: &TestDb) -> (FaultProxy, DatabaseUrl) {
     let port = test.url().config().get_ports()[0];
@@ -676,8 +596,8 @@ async fn behind_proxy(test: &TestDb) -> (FaultProxy, DatabaseUrl) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_statement_cache_off_builder_queries_use_unnamed_statements() {
-    use taulu::schema::Sysrole;
-    let test = TestDb::new().await.unwrap();
+    use taulu_app::schema::Sysrole;
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let mut cfg = config(test.url());
     cfg.max_size = 1;
     cfg.statement_cache_size = 0; // the PgBouncer (transaction pooling) setting
@@ -727,8 +647,9 @@ async fn the_pool_connects_over_the_unix_socket_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_kind_comes_from_a_real_failure() {
-    use taulu::{ErrorKind, schema::Orgs, schema::orgs};
-    let test = TestDb::new().await.unwrap();
+    use taulu::ErrorKind;
+    use taulu_app::schema::{Orgs, orgs};
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let db = Db::connect(config(test.url())).await.unwrap();
     let ann = insert_into::<Users>().values(new_user("ann")).returning((users::id,)).fetch_one(&db).await.unwrap().0;
 
@@ -741,8 +662,8 @@ async fn every_error_kind_comes_from_a_real_failure() {
     assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION));
     let err = insert_into::<Orgs>().values(orgs::Insert::new("Bad", "Not A Slug")).execute(&db).await.unwrap_err();
     assert_eq!((err.kind(), err.constraint()), (ErrorKind::CheckViolation, Some("orgs_slug_format")));
-    let err = insert_into::<taulu::schema::Members>()
-        .values(taulu::schema::members::Insert::new(uuid::Uuid::from_u128(rand_id()), ann))
+    let err = insert_into::<taulu_app::schema::Members>()
+        .values(taulu_app::schema::members::Insert::new(uuid::Uuid::from_u128(rand_id()), ann))
         .execute(&db)
         .await
         .unwrap_err();
@@ -853,7 +774,7 @@ async fn every_error_kind_comes_from_a_real_failure() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_lost_during_commit_is_ambiguous_and_statements_in_transactions_use_the_cache() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let admin = test.connect().await.unwrap();
     admin
         .batch_execute(
@@ -904,7 +825,7 @@ async fn a_connection_lost_during_commit_is_ambiguous_and_statements_in_transact
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_one_asks_the_server_for_one_row() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let mut cfg = config(test.url());
     cfg.max_size = 1;
     let db = Db::connect(cfg).await.unwrap();
@@ -930,15 +851,16 @@ fn rand_id() -> u128 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_statement_cache_evicts_the_least_recently_used_statement() {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let mut cfg = config(test.url());
     cfg.max_size = 1;
     cfg.statement_cache_size = 2;
     let db = Db::connect(cfg).await.unwrap();
     let by_name = || select_from::<Users>().columns((users::id,)).where_(users::username.eq("a"));
     let by_email = || select_from::<Users>().columns((users::id,)).where_(users::email.eq("a"));
-    let by_role =
-        || select_from::<Users>().columns((users::id,)).where_(users::system_role.eq(taulu::schema::Sysrole::Admin));
+    let by_role = || {
+        select_from::<Users>().columns((users::id,)).where_(users::system_role.eq(taulu_app::schema::Sysrole::Admin))
+    };
     by_name().fetch_all(&db).await.unwrap();
     by_email().fetch_all(&db).await.unwrap();
     by_name().fetch_all(&db).await.unwrap(); // by_name is now the more recent of the two

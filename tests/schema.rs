@@ -16,6 +16,10 @@ mod hard {
     taulu::schema!("tests/fixtures/schema/hard");
 }
 
+mod real_world {
+    taulu::schema!("tests/fixtures/schema/real_world");
+}
+
 /// (schema, table) -> columns as (name, sql type, nullable, has default, identity, generated).
 type Shape = BTreeMap<(String, String), Vec<(String, String, bool, bool, Option<Identity>, bool)>>;
 
@@ -54,7 +58,7 @@ async fn catalog(c: &Client) -> (Shape, BTreeMap<(String, String), Vec<String>>)
              JOIN pg_class cl ON cl.oid = a.attrelid
              JOIN pg_namespace n ON n.oid = cl.relnamespace
              LEFT JOIN pg_type dom ON dom.oid = a.atttypid AND dom.typtype = 'd'
-             WHERE cl.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+             WHERE cl.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
                AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
                AND cl.relname <> 'taulu_schema_migrations'
              ORDER BY n.nspname, cl.relname, a.attnum",
@@ -106,15 +110,59 @@ async fn assert_no_drift(db: &TestDb, schema: &meta::Schema) {
 
 #[tokio::test]
 async fn the_app_schema_matches_the_migrated_database() {
-    let db = TestDb::new().await.unwrap();
-    assert_no_drift(&db, &taulu::schema::SCHEMA).await;
-    assert_eq!(taulu::schema::SCHEMA.tables.len(), 5);
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    assert_no_drift(&db, &taulu_app::schema::SCHEMA).await;
+    assert_eq!(taulu_app::schema::SCHEMA.tables.len(), 5);
+}
+
+#[tokio::test]
+async fn search_path_temp_tables_cascades_partitions_inheritance_and_extensions_match_the_database() {
+    let set = Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema/real_world")).unwrap();
+    let db = TestDb::new(&set).await.unwrap();
+    assert_no_drift(&db, &real_world::SCHEMA).await;
+
+    let columns = |schema: &str, table: &str| -> Vec<&str> {
+        real_world::SCHEMA.table(schema, table).unwrap().columns.iter().map(|c| c.name).collect()
+    };
+    // SET search_path TO app: created in app, not public; and the temporary table is no table.
+    assert_eq!(<real_world::app::Accounts as Table>::SCHEMA, "app");
+    assert!(real_world::SCHEMA.table("public", "accounts").is_none());
+    assert!(real_world::SCHEMA.tables.iter().all(|t| t.name != "scratch"));
+    // DROP COLUMN tax CASCADE took the generated column reading it.
+    assert_eq!(columns("public", "invoices"), ["id", "net"]);
+    // A partition has its parent's columns; an INHERITS child the parent's, then its own.
+    assert_eq!(columns("public", "measurements_2026"), ["id", "taken", "value"]);
+    assert_eq!(columns("public", "capitals"), ["name", "population", "state"]);
+    let capital = real_world::capitals::Insert::new("Helsinki", "Uusimaa");
+    assert_eq!(capital.population, None, "the parent's default is inherited");
+    // Schema `audit` beside table `public.audit`.
+    assert_eq!(<real_world::audit_schema::Events as Table>::SCHEMA, "audit");
+    assert_eq!(<real_world::Audit as Table>::NAME, "audit");
+    // An extension's type reads and writes raw values.
+    assert_eq!(<real_world::settings::attrs as Column>::SQL_TYPE, "hstore");
+    // The file after a SET search_path starts from the default again; pg_dump's empty one works.
+    assert_eq!(<real_world::Dumped as Table>::SCHEMA, "public");
+
+    // And the generated types work against it.
+    let c = db.client();
+    c.batch_execute("INSERT INTO settings VALUES (1, 'a=>1')").await.unwrap();
+    let attrs: Option<taulu::Raw> = c.query_one("SELECT attrs FROM settings", &[]).await.unwrap().get(0);
+    assert_eq!(attrs.unwrap().type_name, "hstore");
+    let accounts: Vec<real_world::app::accounts::Row> = c
+        .query("SELECT * FROM app.accounts", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(FromRow::from_row)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(accounts.iter().map(|a| (a.id, a.name.as_str())).collect::<Vec<_>>(), [(1, "seed")]);
 }
 
 #[tokio::test]
 async fn the_hard_fixture_schema_matches_the_migrated_database() {
     let set = Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema/hard")).unwrap();
-    let db = TestDb::with_migrations(&set).await.unwrap();
+    let db = TestDb::new(&set).await.unwrap();
     assert_no_drift(&db, &hard::SCHEMA).await;
 
     // Spot checks of what the fixture exercises, so a silently empty model cannot pass.
@@ -154,7 +202,7 @@ async fn the_hard_fixture_schema_matches_the_migrated_database() {
 
 #[test]
 fn generated_markers_carry_table_name_type_and_nullability() {
-    use taulu::schema::{Users, sessions, users};
+    use taulu_app::schema::{Users, sessions, users};
     assert_eq!((Users::SCHEMA, Users::NAME), ("public", "users"));
     assert_eq!(Users::COLUMNS[..3], ["id", "username", "email"]);
     assert_eq!(<users::email as Column>::NAME, "email");
@@ -174,8 +222,8 @@ fn generated_markers_carry_table_name_type_and_nullability() {
 
 #[tokio::test]
 async fn generated_enums_round_trip_through_postgres() {
-    use taulu::schema::{Role, Sysrole};
-    let db = TestDb::new().await.unwrap();
+    use taulu_app::schema::{Role, Sysrole};
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     for role in Role::ALL {
         let back: Role = c.query_one("SELECT $1::role", &[role]).await.unwrap().get(0);
@@ -193,8 +241,8 @@ async fn generated_enums_round_trip_through_postgres() {
 
 #[tokio::test]
 async fn inserts_and_rows_follow_required_optional_and_defaulted_columns() {
-    use taulu::schema::{LoginAttempts, Sysrole, Users, login_attempts, users};
-    let db = TestDb::new().await.unwrap();
+    use taulu_app::schema::{LoginAttempts, Sysrole, Users, login_attempts, users};
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
 
     let insert = users::Insert::new("ann", "ann@example.com", "hash").with_display_name("Ann");
@@ -241,7 +289,7 @@ async fn insert_returning<I: Insertable + Clone>(c: &Client, insert: &I) -> <I::
 #[tokio::test]
 async fn domain_columns_carry_their_base_type_cast() {
     let set = Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema/hard")).unwrap();
-    let db = TestDb::with_migrations(&set).await.unwrap();
+    let db = TestDb::new(&set).await.unwrap();
     let c = db.client();
     let email = String::from("someone@example.com");
     // Without the cast tokio-postgres refuses a String for a domain-typed parameter...
@@ -268,7 +316,7 @@ async fn domain_columns_carry_their_base_type_cast() {
 #[tokio::test]
 async fn rows_of_every_mapped_type_read_back_from_postgres() {
     let set = Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema/hard")).unwrap();
-    let db = TestDb::with_migrations(&set).await.unwrap();
+    let db = TestDb::new(&set).await.unwrap();
     let c = db.client();
     let select = |table: &str, columns: &[&str]| {
         let quoted: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
@@ -328,7 +376,7 @@ async fn columns_without_a_rust_mapping_read_and_write_raw_values() {
     use taulu::{Raw, prelude::*};
     use unmapped::{Documents, documents};
     let set = Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema/unmapped")).unwrap();
-    let db = TestDb::with_migrations(&set).await.unwrap();
+    let db = TestDb::new(&set).await.unwrap();
     let c = db.client();
     c.batch_execute(
         "INSERT INTO documents (title, body, price, pages, flags, feeling)

@@ -3,9 +3,9 @@
 use taulu::{
     prelude::*,
     query::{FrameBound, Param, dense_rank, first_value, lag, lead, rank, window},
-    schema::{LoginAttempts, Members, Orgs, Users, login_attempts, members, orgs, users},
     testing::TestDb,
 };
+use taulu_app::schema::{LoginAttempts, Members, Orgs, Users, login_attempts, members, orgs, users};
 use tokio_postgres::Client;
 
 #[test]
@@ -63,7 +63,7 @@ async fn seed(c: &Client) {
 
 #[tokio::test]
 async fn set_operations_combine_rows_on_postgres() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
     let names = |rows: Vec<(String,)>| rows.into_iter().map(|(n,)| n).collect::<Vec<_>>();
@@ -84,7 +84,7 @@ async fn set_operations_combine_rows_on_postgres() {
 
 #[tokio::test]
 async fn window_functions_compute_per_partition_on_postgres() {
-    let db = TestDb::new().await.unwrap();
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let c = db.client();
     seed(c).await;
     let by_time = || partition_by((login_attempts::identifier,)).order_by(login_attempts::attempted_at);

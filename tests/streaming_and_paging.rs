@@ -1,17 +1,13 @@
 //! Streaming results row by row, and keyset pagination, on PostgreSQL.
 
 use futures_util::TryStreamExt as _;
-use taulu::{
-    Db, DbConfig,
-    prelude::*,
-    schema::{LoginAttempts, login_attempts},
-    testing::TestDb,
-};
+use taulu::{Db, DbConfig, prelude::*, testing::TestDb};
+use taulu_app::schema::{LoginAttempts, login_attempts};
 
 const ROWS: i64 = 20_000;
 
 async fn seeded() -> (TestDb, Db) {
-    let test = TestDb::new().await.unwrap();
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     test.client()
         .execute(
             "INSERT INTO login_attempts (identifier, success) SELECT 'u' || g, g % 2 = 0 FROM generate_series(1, $1::bigint) g",

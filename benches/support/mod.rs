@@ -9,8 +9,7 @@ pub async fn fresh_app_db(cluster: &LocalCluster, name: &str) -> Db {
     let admin = taulu::connect(&cluster.url("postgres")).await.unwrap();
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
     admin.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
-    let set = taulu::migrate::Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap();
     let client = taulu::connect(&cluster.url(name)).await.unwrap();
-    taulu::migrate::Migrator::new(set).up(&client, None).await.unwrap();
+    taulu::migrate::Migrator::new(&taulu_app::MIGRATIONS).up(&client, None).await.unwrap();
     Db::connect(DbConfig::new(cluster.url(name))).await.unwrap()
 }

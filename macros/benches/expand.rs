@@ -6,6 +6,9 @@
 //! cargo bench -p taulu-macros --bench expand                # release build of the macro logic
 //! cargo bench -p taulu-macros --bench expand --profile dev  # what `cargo build` experiences
 //! ```
+// Built as a test target (`--all-targets`), the included modules bring their unit-test helpers,
+// which this binary does not run.
+#![cfg_attr(test, allow(dead_code, unused_imports))]
 
 #[path = "../src/ddl.rs"]
 mod ddl;

@@ -53,6 +53,9 @@ pub struct ColumnSpec {
     pub identity: Option<Identity>,
     /// `GENERATED ALWAYS AS (..) STORED` (or VIRTUAL).
     pub generated: bool,
+    /// The columns a generated column's expression reads (dropping one of them drops it, with
+    /// CASCADE).
+    pub depends_on: Vec<String>,
     /// 1-based line of the column definition in its file (0 when unknown).
     pub line: usize,
 }
@@ -65,6 +68,11 @@ pub enum TableElement {
     Like {
         table: QName,
         options: u32,
+    },
+    /// `INHERITS (parents)` or `PARTITION OF parent`: the parents' columns come first, in order.
+    Inherits {
+        parents: Vec<QName>,
+        partition: bool,
     },
 }
 
@@ -81,6 +89,7 @@ pub enum AlterAction {
     DropColumn {
         name: String,
         missing_ok: bool,
+        cascade: bool,
     },
     AlterType {
         column: String,
@@ -207,10 +216,54 @@ pub enum Change {
         name: QName,
         kind: &'static str,
     },
+    /// `SET search_path` (also `SET LOCAL`, and `set_config('search_path', ..)` as pg_dump
+    /// writes it); `None`: back to the default (`RESET`, `SET .. TO DEFAULT`).
+    SetSearchPath(Option<Vec<String>>),
+    /// `CREATE EXTENSION`: its types become known.
+    CreateExtension {
+        name: String,
+        schema: Option<String>,
+    },
     /// A statement that creates or changes a table in a way the model cannot follow.
     Unsupported {
         what: String,
     },
+}
+
+/// The schema temporary tables live in.
+pub const TEMP_SCHEMA: &str = "pg_temp";
+
+/// `app, "My Schema", public` -> its names, as PostgreSQL splits a search_path value.
+fn search_path_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+            Some(quoted) => quoted.replace("\"\"", "\""),
+            None => p.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// `SELECT pg_catalog.set_config('search_path', '..', false)`, as pg_dump starts its output.
+fn set_config_search_path(s: &pb::SelectStmt) -> Option<Vec<String>> {
+    s.target_list.iter().find_map(|t| {
+        let NodeEnum::ResTarget(t) = t.node.as_ref()? else { return None };
+        let NodeEnum::FuncCall(f) = t.val.as_deref()?.node.as_ref()? else { return None };
+        if f.funcname.last().and_then(sval) != Some("set_config") {
+            return None;
+        }
+        let text = |n: &pb::Node| match n.node.as_ref()? {
+            NodeEnum::AConst(c) => match c.val.as_ref()? {
+                pb::a_const::Val::Sval(v) => Some(v.sval.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (name, value) = (text(f.args.first()?)?, text(f.args.get(1)?)?);
+        name.eq_ignore_ascii_case("search_path").then(|| search_path_list(&value))
+    })
 }
 
 /// A change with the statement it came from.
@@ -374,6 +427,7 @@ fn column_spec(c: &pb::ColumnDef, lines: &Lines) -> ColumnSpec {
         has_default: c.raw_default.is_some(),
         identity: None,
         generated: false,
+        depends_on: Vec::new(),
         line: usize::try_from(c.location).map_or(0, |at| lines.line(at)),
     };
     for con in &c.constraints {
@@ -393,8 +447,27 @@ fn apply_column_constraint(spec: &mut ColumnSpec, con: &pb::Constraint) {
         Ok(pb::ConstrType::ConstrDefault) => spec.has_default = !is_null_literal(con.raw_expr.as_deref()),
         Ok(pb::ConstrType::ConstrPrimary) => spec.primary_key = true,
         Ok(pb::ConstrType::ConstrIdentity) => spec.identity = Some(identity(&con.generated_when)),
-        Ok(pb::ConstrType::ConstrGenerated) => spec.generated = true,
+        Ok(pb::ConstrType::ConstrGenerated) => {
+            spec.generated = true;
+            if let Some(expr) = con.raw_expr.as_deref() {
+                column_refs(expr, &mut spec.depends_on);
+            }
+        }
         _ => {}
+    }
+}
+
+/// The column names an expression reads (the last field of each column reference), found with
+/// pg_query's own tree walk: a generated column's expression may be any expression.
+fn column_refs(node: &pb::Node, out: &mut Vec<String>) {
+    let Some(node) = node.node.as_ref() else { return };
+    for (n, ..) in node.nodes() {
+        if let pg_query::NodeRef::ColumnRef(c) = n
+            && let Some(name) = c.fields.last().and_then(sval)
+            && !out.iter().any(|o| o == name)
+        {
+            out.push(name.to_owned());
+        }
     }
 }
 
@@ -418,12 +491,20 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
             if s.of_typename.is_some() {
                 return vec![Change::Unsupported { what: "CREATE TABLE .. OF type".into() }];
             }
-            if !s.inh_relations.is_empty() {
-                return vec![Change::Unsupported {
-                    what: "CREATE TABLE .. INHERITS / PARTITION OF (inherited columns)".into(),
-                }];
-            }
             let mut elements = Vec::new();
+            if !s.inh_relations.is_empty() {
+                elements.push(TableElement::Inherits {
+                    parents: s
+                        .inh_relations
+                        .iter()
+                        .filter_map(|n| match n.node.as_ref()? {
+                            NodeEnum::RangeVar(rv) => Some(range_var(Some(rv))),
+                            _ => None,
+                        })
+                        .collect(),
+                    partition: s.partbound.is_some(),
+                });
+            }
             for elt in &s.table_elts {
                 match elt.node.as_ref() {
                     Some(NodeEnum::ColumnDef(c)) => elements.push(TableElement::Column(column_spec(c, lines))),
@@ -436,11 +517,48 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
                     _ => {}
                 }
             }
-            vec![Change::CreateTable {
-                table: range_var(s.relation.as_ref()),
-                if_not_exists: s.if_not_exists,
-                elements,
-            }]
+            let mut table = range_var(s.relation.as_ref());
+            if s.relation.as_ref().is_some_and(|rv| rv.relpersistence == "t") {
+                // A temporary table lives in the session's pg_temp schema, gone when it ends.
+                table.schema = Some(TEMP_SCHEMA.into());
+            }
+            vec![Change::CreateTable { table, if_not_exists: s.if_not_exists, elements }]
+        }
+        NodeEnum::VariableSetStmt(s) if s.name.eq_ignore_ascii_case("search_path") => {
+            match pb::VariableSetKind::try_from(s.kind) {
+                Ok(pb::VariableSetKind::VarSetValue) => {
+                    // Each argument is one schema name, as written (PostgreSQL quotes each one).
+                    let parts: Vec<String> = s
+                        .args
+                        .iter()
+                        .filter_map(|a| match a.node.as_ref()? {
+                            NodeEnum::AConst(c) => match c.val.as_ref()? {
+                                pb::a_const::Val::Sval(v) => Some(v.sval.clone()),
+                                _ => None,
+                            },
+                            _ => None,
+                        })
+                        .collect();
+                    vec![Change::SetSearchPath(Some(parts))]
+                }
+                Ok(pb::VariableSetKind::VarSetDefault | pb::VariableSetKind::VarReset) => {
+                    vec![Change::SetSearchPath(None)]
+                }
+                _ => vec![],
+            }
+        }
+        NodeEnum::VariableSetStmt(s) if s.kind == pb::VariableSetKind::VarResetAll as i32 => {
+            vec![Change::SetSearchPath(None)]
+        }
+        NodeEnum::SelectStmt(s) => {
+            set_config_search_path(s).map(|v| vec![Change::SetSearchPath(Some(v))]).unwrap_or_default()
+        }
+        NodeEnum::CreateExtensionStmt(s) => {
+            let schema = s.options.iter().find_map(|o| match o.node.as_ref()? {
+                NodeEnum::DefElem(d) if d.defname == "schema" => d.arg.as_deref().and_then(sval).map(str::to_owned),
+                _ => None,
+            });
+            vec![Change::CreateExtension { name: s.extname.clone(), schema }]
         }
         NodeEnum::CreateTableAsStmt(s) if object(s.objtype) == O::ObjectTable => vec![Change::Unsupported {
             what: "CREATE TABLE .. AS / SELECT INTO (write CREATE TABLE with its columns, then INSERT .. SELECT)"
@@ -571,7 +689,11 @@ fn alter_action(c: &pb::AlterTableCmd, lines: &Lines) -> Option<AlterAction> {
             }
             _ => return None,
         },
-        T::AtDropColumn => AlterAction::DropColumn { name: col(), missing_ok: c.missing_ok },
+        T::AtDropColumn => AlterAction::DropColumn {
+            name: col(),
+            missing_ok: c.missing_ok,
+            cascade: c.behavior == pb::DropBehavior::DropCascade as i32,
+        },
         T::AtAlterColumnType => match def? {
             NodeEnum::ColumnDef(d) => AlterAction::AlterType { column: col(), ty: type_spec(d.type_name.as_ref()?) },
             _ => return None,
@@ -667,10 +789,26 @@ mod tests {
     fn skipped_statements_produce_no_changes() {
         let sql = "CREATE INDEX i ON t (x); CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
                    DO $$ BEGIN PERFORM 1; END $$; CREATE VIEW v AS SELECT 1; COMMENT ON TABLE t IS 'x';
-                   GRANT SELECT ON t TO PUBLIC; CREATE EXTENSION IF NOT EXISTS citext; INSERT INTO t VALUES (1);
-                   BEGIN; COMMIT; SET search_path = public; ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+                   GRANT SELECT ON t TO PUBLIC; INSERT INTO t VALUES (1); SET statement_timeout = 0;
+                   BEGIN; COMMIT; SELECT set_config('lock_timeout', '1s', false); ALTER TABLE t ENABLE ROW LEVEL SECURITY;
                    CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f();
                    CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC SELECT 1; END;";
         assert_eq!(parse(sql), vec![]);
+    }
+
+    #[test]
+    fn session_settings_and_extensions_the_model_follows() {
+        let sql = "SET search_path TO app, \"My Schema\", public; SET LOCAL search_path = DEFAULT; RESET search_path;
+                   SELECT pg_catalog.set_config('search_path', '', false); CREATE EXTENSION IF NOT EXISTS citext SCHEMA ext;";
+        assert_eq!(
+            parse(sql),
+            vec![
+                Change::SetSearchPath(Some(vec!["app".into(), "My Schema".into(), "public".into()])),
+                Change::SetSearchPath(None),
+                Change::SetSearchPath(None),
+                Change::SetSearchPath(Some(vec![])),
+                Change::CreateExtension { name: "citext".into(), schema: Some("ext".into()) },
+            ]
+        );
     }
 }

@@ -69,11 +69,24 @@ pub fn snake(name: &str) -> Ident {
 struct Ctx<'a> {
     schema: &'a Schema,
     errors: Vec<SqlError>,
+    /// The modules of `public`'s tables, which sit beside the modules of the other schemas.
+    public_modules: std::collections::BTreeSet<String>,
+}
+
+impl Ctx<'_> {
+    /// The module of a schema other than `public`: its name, or `<name>_schema` when a table of
+    /// `public` has that module name already (schema `audit` and table `public.audit`).
+    fn schema_module(&self, schema: &str) -> Ident {
+        let m = snake(schema);
+        if self.public_modules.contains(&m.to_string()) { ident(&format!("{m}_schema")) } else { m }
+    }
 }
 
 /// Emits the whole schema. `files` are the absolute paths of the migrations, made build inputs.
 pub fn emit(schema: &Schema, files: &[String]) -> (TokenStream, Vec<SqlError>) {
-    let mut cx = Ctx { schema, errors: Vec::new() };
+    let public_modules =
+        schema.tables.iter().filter(|t| t.schema == DEFAULT_SCHEMA).map(|t| snake(&t.name).to_string()).collect();
+    let mut cx = Ctx { schema, errors: Vec::new(), public_modules };
     let mut by_schema: BTreeMap<&str, Vec<TokenStream>> = BTreeMap::new();
     let mut names: BTreeMap<(String, String), String> = BTreeMap::new(); // (schema, rust name) -> what
 
@@ -118,7 +131,7 @@ pub fn emit(schema: &Schema, files: &[String]) -> (TokenStream, Vec<SqlError>) {
         if schema_name == DEFAULT_SCHEMA {
             out.extend(items);
         } else {
-            let m = snake(schema_name);
+            let m = cx.schema_module(schema_name);
             let doc = format!("Tables and types of the `{schema_name}` schema.");
             out.extend(quote! {
                 #[doc = #doc]
@@ -268,7 +281,7 @@ impl Ctx<'_> {
                         let path = if t.schema == DEFAULT_SCHEMA {
                             quote!(#root #e)
                         } else {
-                            let m = snake(&t.schema);
+                            let m = self.schema_module(&t.schema);
                             quote!(#root #m::#e)
                         };
                         Ok(Mapped { rust: path, rust_name: e.to_string(), cast: None, bindable: true })

@@ -30,6 +30,26 @@ pub fn up_files(dir: &Path) -> Result<Vec<(String, PathBuf, String)>, String> {
     Ok(files.into_iter().map(|(_, name, path, sql)| (name, path, sql)).collect())
 }
 
+/// Every file of `dir` whose name ends in `.sql` in any case (the rules then reject a wrong case),
+/// sorted by name: `(file name, absolute path, contents)`.
+pub fn sql_files(dir: &Path) -> Result<Vec<(String, PathBuf, String)>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read migrations directory {}: {e}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if !name.to_ascii_lowercase().ends_with(".sql") || !path.is_file() {
+            continue;
+        }
+        let sql = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        files.push((name, path, sql));
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// Resolves the macro's path: absolute as is; relative against the crate root
 /// (`CARGO_MANIFEST_DIR`), or, when it does not exist there, against the directory of the file
 /// that invokes the macro (how test crates built elsewhere, e.g. by trybuild, find fixtures).
@@ -47,7 +67,7 @@ pub fn resolve(path: &str, invoking_file: Option<PathBuf>) -> Result<PathBuf, St
         Some(from_file) if from_file.is_dir() => Ok(from_file),
         _ => Err(format!(
             "migrations directory {path:?} not found: a relative path is looked up in the crate root \
-             (CARGO_MANIFEST_DIR), then next to the file invoking `schema!`"
+             (CARGO_MANIFEST_DIR), then next to the file invoking the macro"
         )),
     }
 }

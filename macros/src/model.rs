@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::ddl::{AlterAction, Change, ColumnSpec, Identity, Located, Origin, QName, SqlError, TableElement, TypeSpec};
+use crate::ddl::{
+    AlterAction, Change, ColumnSpec, Identity, Located, Origin, QName, SqlError, TEMP_SCHEMA, TableElement, TypeSpec,
+};
 
 /// PostgreSQL's identifier limit (NAMEDATALEN - 1 bytes).
 const MAX_IDENT: usize = 63;
@@ -30,6 +32,8 @@ pub struct Column {
     pub has_default: bool,
     pub identity: Option<Identity>,
     pub generated: bool,
+    /// For a generated column: the columns its expression reads.
+    pub depends_on: Vec<String>,
     pub origin: Origin,
 }
 
@@ -67,6 +71,12 @@ pub struct Schema {
     /// moves or renames tables (a CREATE TABLE adds to it): replaying N statements stays linear
     /// instead of scanning every table per statement.
     index: std::cell::RefCell<Option<std::collections::HashMap<(String, String), usize>>>,
+    /// The file being replayed, and its `SET search_path` (`None`: the default, `"$user", public`).
+    /// Both end with the file: the runner applies each file in a session state of its own.
+    file: Option<String>,
+    search_path: Option<Vec<String>>,
+    /// Extensions created so far: their types resolve (as raw values).
+    extensions: BTreeSet<String>,
 }
 
 /// What a built-in type is in Rust. `None`: a PostgreSQL type taulu does not map.
@@ -134,6 +144,28 @@ const BUILTINS: &[Builtin] = &[
     Builtin { name: "regtype", display: "regtype", rust: None },
 ];
 
+/// Types that exist once their extension is created (`CREATE EXTENSION hstore`): no Rust mapping,
+/// so their columns read and write `taulu::Raw`.
+const EXTENSION_TYPES: &[(&str, Builtin)] = &[
+    ("hstore", Builtin { name: "hstore", display: "hstore", rust: None }),
+    ("ltree", Builtin { name: "ltree", display: "ltree", rust: None }),
+    ("ltree", Builtin { name: "lquery", display: "lquery", rust: None }),
+    ("ltree", Builtin { name: "ltxtquery", display: "ltxtquery", rust: None }),
+    ("cube", Builtin { name: "cube", display: "cube", rust: None }),
+    ("seg", Builtin { name: "seg", display: "seg", rust: None }),
+    ("isn", Builtin { name: "ean13", display: "ean13", rust: None }),
+    ("isn", Builtin { name: "isbn", display: "isbn", rust: None }),
+    ("isn", Builtin { name: "isbn13", display: "isbn13", rust: None }),
+    ("isn", Builtin { name: "ismn", display: "ismn", rust: None }),
+    ("isn", Builtin { name: "issn", display: "issn", rust: None }),
+    ("isn", Builtin { name: "upc", display: "upc", rust: None }),
+    ("vector", Builtin { name: "vector", display: "vector", rust: None }),
+    ("vector", Builtin { name: "halfvec", display: "halfvec", rust: None }),
+    ("vector", Builtin { name: "sparsevec", display: "sparsevec", rust: None }),
+    ("postgis", Builtin { name: "geometry", display: "geometry", rust: None }),
+    ("postgis", Builtin { name: "geography", display: "geography", rust: None }),
+];
+
 /// Aliases PostgreSQL resolves to a built-in (the grammar already rewrites `INTEGER`, `DOUBLE
 /// PRECISION`, `CHARACTER VARYING`, ...; these are the spellings it leaves alone).
 const ALIASES: &[(&str, &str)] = &[
@@ -158,7 +190,12 @@ const SERIALS: &[(&str, &str)] = &[
 
 pub fn builtin(name: &str) -> Option<&'static Builtin> {
     let name = ALIASES.iter().find(|(a, _)| *a == name).map_or(name, |(_, n)| n);
-    BUILTINS.iter().find(|b| b.name == name)
+    BUILTINS.iter().find(|b| b.name == name).or_else(|| EXTENSION_TYPES.iter().map(|(_, b)| b).find(|b| b.name == name))
+}
+
+/// The extension that provides `name`, for types that need one.
+fn extension_of(name: &str) -> Option<&'static str> {
+    EXTENSION_TYPES.iter().find(|(_, b)| b.name == name).map(|(e, _)| *e)
 }
 
 /// Folds like PostgreSQL: names longer than 63 bytes are truncated (at a character boundary).
@@ -184,11 +221,50 @@ impl Schema {
     pub fn apply_all(&mut self, changes: &[Located]) -> Vec<SqlError> {
         let mut errors = Vec::new();
         for c in changes {
+            if self.file.as_deref() != Some(c.origin.file.as_str()) {
+                self.end_file();
+                self.file = Some(c.origin.file.clone());
+            }
             if let Err(message) = self.apply(&c.change, &c.origin) {
                 errors.push(SqlError { origin: c.origin.clone(), message });
             }
         }
+        self.end_file();
         errors
+    }
+
+    /// What ends with a file's session: its temporary tables and its `search_path`.
+    fn end_file(&mut self) {
+        if self.tables.iter().any(|t| t.schema == TEMP_SCHEMA) {
+            self.tables.retain(|t| t.schema != TEMP_SCHEMA);
+            self.reindex();
+        }
+        self.search_path = None;
+        self.file = None;
+    }
+
+    /// The schemas an unqualified name is looked up in, in order: the session's temporary
+    /// schema, then the search path (`$user` names no schema the model knows).
+    fn path(&self) -> impl Iterator<Item = &str> {
+        const DEFAULT_PATH: &[&str] = &[DEFAULT_SCHEMA];
+        let path: Vec<&str> = match &self.search_path {
+            Some(p) => p.iter().map(String::as_str).filter(|s| *s != "$user" && *s != TEMP_SCHEMA).collect(),
+            None => DEFAULT_PATH.to_vec(),
+        };
+        std::iter::once(TEMP_SCHEMA).chain(path)
+    }
+
+    /// Where `CREATE` puts an object named `q`: its schema, or the first schema of the search
+    /// path that exists, as PostgreSQL does.
+    fn creation_schema(&self, q: &QName) -> Result<String, String> {
+        if let Some(s) = &q.schema {
+            return Ok(truncate_ident(s));
+        }
+        self.path()
+            .skip(1)
+            .find(|s| self.schemas.contains(*s))
+            .map(str::to_owned)
+            .ok_or_else(|| "no schema has been selected to create in (the search_path names none that exists)".into())
     }
 
     pub fn live_types(&self) -> impl Iterator<Item = (usize, &UserType)> {
@@ -212,18 +288,24 @@ impl Schema {
         *self.index.get_mut() = None;
     }
 
-    fn schema_of(q: &QName) -> String {
-        truncate_ident(q.schema.as_deref().unwrap_or(DEFAULT_SCHEMA))
+    fn table_index(&self, q: &QName) -> Option<usize> {
+        let name = truncate_ident(&q.name);
+        match &q.schema {
+            Some(schema) => self.table_position(&truncate_ident(schema), &name),
+            None => self.path().find_map(|schema| self.table_position(schema, &name)),
+        }
     }
 
-    fn table_index(&self, q: &QName) -> Option<usize> {
-        let (schema, name) = (Self::schema_of(q), truncate_ident(&q.name));
-        self.table_position(&schema, &name)
+    fn type_in(&self, schema: &str, name: &str) -> Option<usize> {
+        self.types.iter().position(|t| !t.dropped && t.schema == schema && t.name == name)
     }
 
     fn type_index(&self, q: &QName) -> Option<usize> {
-        let (schema, name) = (Self::schema_of(q), truncate_ident(&q.name));
-        self.types.iter().position(|t| !t.dropped && t.schema == schema && t.name == name)
+        let name = truncate_ident(&q.name);
+        match &q.schema {
+            Some(schema) => self.type_in(&truncate_ident(schema), &name),
+            None => self.path().skip(1).find_map(|schema| self.type_in(schema, &name)),
+        }
     }
 
     fn require_table(&self, q: &QName, missing_ok: bool) -> Result<Option<usize>, String> {
@@ -239,7 +321,8 @@ impl Schema {
     }
 
     /// Resolves a written type: schema-qualified user types, then built-ins (PostgreSQL searches
-    /// `pg_catalog` first), then user types in `public`.
+    /// `pg_catalog` first) and the types of created extensions, then user types along the search
+    /// path.
     fn resolve(&self, spec: &TypeSpec) -> Result<(ColType, bool), String> {
         if spec.pct_type {
             return Err("%TYPE column types are not supported: write the type".into());
@@ -258,7 +341,9 @@ impl Schema {
             }
             serial = true;
             ColType::Builtin { name: (*int).to_owned(), typmods: vec![] }
-        } else if let Some(b) = builtin(name) {
+        } else if let Some(b) =
+            builtin(name).filter(|b| extension_of(b.name).is_none_or(|e| self.extensions.contains(e)))
+        {
             let mut typmods = spec.typmods.clone();
             // `numeric(p)` means `numeric(p,0)`.
             if b.name == "numeric" && typmods.len() == 1 {
@@ -266,7 +351,7 @@ impl Schema {
             }
             ColType::Builtin { name: b.name.to_owned(), typmods }
         } else if schema.is_none()
-            && let Some(id) = self.type_index(&QName { schema: Some(DEFAULT_SCHEMA.into()), name: name.into() })
+            && let Some(id) = self.type_index(&spec.name)
         {
             ColType::User(id)
         } else {
@@ -288,6 +373,7 @@ impl Schema {
             has_default: spec.has_default || serial,
             identity: spec.identity,
             generated: spec.generated,
+            depends_on: spec.depends_on.iter().map(|c| truncate_ident(c)).collect(),
             origin: Origin { file: origin.file.clone(), line: if spec.line > 0 { spec.line } else { origin.line } },
         })
     }
@@ -337,9 +423,11 @@ impl Schema {
                 }
             }
             Change::CreateTable { table, if_not_exists, elements } => {
-                let schema = Self::schema_of(table);
-                self.require_schema(&schema)?;
-                if self.table_index(table).is_some() {
+                let schema = self.creation_schema(table)?;
+                if schema != TEMP_SCHEMA {
+                    self.require_schema(&schema)?;
+                }
+                if self.table_position(&schema, &truncate_ident(&table.name)).is_some() {
                     return if *if_not_exists {
                         Ok(())
                     } else {
@@ -348,10 +436,39 @@ impl Schema {
                 }
                 let mut columns: Vec<Column> = Vec::new();
                 let mut pk: Vec<String> = Vec::new();
+                // Columns from parents (INHERITS / PARTITION OF): a column of the same name
+                // merges with them instead of being a duplicate.
+                let mut inherited: BTreeSet<String> = BTreeSet::new();
                 for element in elements {
                     match element {
+                        TableElement::Inherits { parents, partition } => {
+                            for parent in parents {
+                                let p = self.require_table(parent, false)?.expect("not missing_ok");
+                                for c in &self.tables[p].columns {
+                                    if let Some(same) = columns.iter_mut().find(|x| x.name == c.name) {
+                                        same.not_null |= c.not_null;
+                                        continue;
+                                    }
+                                    inherited.insert(c.name.clone());
+                                    // A partition is the parent's row type; an INHERITS child
+                                    // gets the columns, their NOT NULL and defaults, but not
+                                    // identity (PostgreSQL before 17).
+                                    columns.push(Column {
+                                        identity: c.identity.filter(|_| *partition),
+                                        origin: origin.clone(),
+                                        ..c.clone()
+                                    });
+                                }
+                            }
+                        }
                         TableElement::Column(spec) => {
                             let col = self.column(spec, origin)?;
+                            if inherited.contains(&col.name) {
+                                let same = columns.iter_mut().find(|c| c.name == col.name).expect("inherited");
+                                same.not_null |= col.not_null;
+                                same.has_default |= col.has_default;
+                                continue;
+                            }
                             if columns.iter().any(|c| c.name == col.name) {
                                 return Err(format!("column \"{}\" specified more than once", col.name));
                             }
@@ -413,8 +530,13 @@ impl Schema {
                 if table.columns.iter().any(|c| c.name == new_name) {
                     return Err(format!("column \"{new_name}\" of table \"{}\" already exists", table.name));
                 }
-                let col = column_mut(table, column)?;
-                col.name = new_name;
+                let old = column_mut(table, column)?.name.clone();
+                column_mut(table, column)?.name = new_name.clone();
+                for c in &mut table.columns {
+                    for d in c.depends_on.iter_mut().filter(|d| **d == old) {
+                        d.clone_from(&new_name);
+                    }
+                }
             }
             Change::SetTableSchema { table, schema, missing_ok } => {
                 let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
@@ -544,15 +666,22 @@ impl Schema {
                     _ => return Err(format!("domain {} does not exist", display_qname(name))),
                 }
             }
+            Change::SetSearchPath(path) => self.search_path = path.clone(),
+            Change::CreateExtension { name, schema } => {
+                if let Some(schema) = schema {
+                    self.require_schema(&truncate_ident(schema))?;
+                }
+                self.extensions.insert(name.clone());
+            }
             Change::Unsupported { what } => return Err(format!("{what} is not supported by taulu's schema model")),
         }
         Ok(())
     }
 
     fn create_type(&mut self, name: &QName, kind: TypeKind, origin: &Origin) -> Result<(), String> {
-        let schema = Self::schema_of(name);
+        let schema = self.creation_schema(name)?;
         self.require_schema(&schema)?;
-        if self.type_index(name).is_some() {
+        if self.type_in(&schema, &truncate_ident(&name.name)).is_some() {
             return Err(format!("type {} already exists", display_qname(name)));
         }
         self.types.push(UserType {
@@ -586,14 +715,29 @@ impl Schema {
                 }
                 table.columns.push(col);
             }
-            AlterAction::DropColumn { name, missing_ok } => {
+            AlterAction::DropColumn { name, missing_ok, cascade } => {
                 let table = &mut self.tables[t];
-                let before = table.columns.len();
                 let name = truncate_ident(name);
-                table.columns.retain(|c| c.name != name);
-                if table.columns.len() == before && !missing_ok {
-                    return Err(format!("column \"{name}\" does not exist"));
+                if !table.columns.iter().any(|c| c.name == name) {
+                    return if *missing_ok { Ok(()) } else { Err(format!("column \"{name}\" does not exist")) };
                 }
+                // Generated columns reading it go with it under CASCADE (transitively), and
+                // make a plain DROP fail, as in PostgreSQL.
+                let mut gone = vec![name.clone()];
+                while let Some(next) = table
+                    .columns
+                    .iter()
+                    .find(|c| !gone.contains(&c.name) && c.depends_on.iter().any(|d| gone.contains(d)))
+                {
+                    if !cascade {
+                        return Err(format!(
+                            "cannot drop column \"{name}\": generated column \"{}\" depends on it (use CASCADE)",
+                            next.name
+                        ));
+                    }
+                    gone.push(next.name.clone());
+                }
+                table.columns.retain(|c| !gone.contains(&c.name));
             }
             AlterAction::AlterType { column, ty } => {
                 let (ty, serial) = self.resolve(ty).map_err(|e| format!("column \"{column}\": {e}"))?;
@@ -1027,5 +1171,48 @@ mod tests {
         let (schema, errors) = build(&files);
         assert_eq!(errors.iter().map(|e| e.origin.line).collect::<Vec<_>>(), [1, 2]);
         assert!(schema.table("public", "c").is_some());
+    }
+
+    #[test]
+    fn dropping_a_column_a_generated_one_reads_needs_cascade_and_then_takes_it_along() {
+        let table = "CREATE TABLE t (a int, b int, c int GENERATED ALWAYS AS (a * 2) STORED, \
+                     d int GENERATED ALWAYS AS (b + 1) STORED);";
+        let e = error(&[table, "ALTER TABLE t DROP COLUMN a;"]);
+        assert_eq!((e.origin.file.as_str(), e.origin.line), ("000002_m.up.sql", 1));
+        assert!(e.message.contains("generated column \"c\" depends on it (use CASCADE)"), "{}", e.message);
+        let s = schema(&[table, "ALTER TABLE t RENAME COLUMN a TO x;\nALTER TABLE t DROP COLUMN x CASCADE;"]);
+        assert_eq!(cols(&s, "public", "t").iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["b", "d"]);
+    }
+
+    #[test]
+    fn search_path_decides_where_unqualified_names_go_until_the_file_ends() {
+        let s = schema(&[
+            "CREATE SCHEMA app;\nSET search_path TO app, public;\nCREATE TYPE mood AS ENUM ('ok');\n\
+             CREATE TABLE t (m mood);\nALTER TABLE t ADD COLUMN n int;",
+            "CREATE TABLE t (m app.mood);",
+        ]);
+        assert_eq!(cols(&s, "app", "t").iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["m", "n"]);
+        assert_eq!(cols(&s, "public", "t")[0].1, "app.mood");
+        let e = error(&["SET search_path = nowhere;\nCREATE TABLE t (a int);"]);
+        assert_eq!(e.origin.line, 2);
+        assert!(e.message.starts_with("no schema has been selected to create in"), "{}", e.message);
+    }
+
+    #[test]
+    fn temporary_tables_shadow_and_vanish_with_their_file() {
+        let s = schema(&[
+            "CREATE TABLE t (a int);\nCREATE TEMP TABLE t (tmp int);\nALTER TABLE t ADD COLUMN more int;",
+            "ALTER TABLE t ADD COLUMN b int;",
+        ]);
+        assert_eq!(cols(&s, "public", "t").iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(s.tables.len(), 1);
+    }
+
+    #[test]
+    fn an_extension_type_needs_its_extension() {
+        let e = error(&["CREATE TABLE t (h hstore);"]);
+        assert!(e.message.contains("type \"hstore\" does not exist"), "{}", e.message);
+        let s = schema(&["CREATE EXTENSION hstore;\nCREATE TABLE t (h hstore);"]);
+        assert_eq!(cols(&s, "public", "t")[0].1, "hstore");
     }
 }

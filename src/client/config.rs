@@ -60,13 +60,24 @@ impl DbConfig {
     /// Reads `DATABASE_URL` and the `TAULU_POOL_*` / `TAULU_RETRY_*` settings from the environment,
     /// falling back to a `.env` file in the working directory for variables the environment lacks.
     pub fn from_env() -> Result<Self> {
-        Self::from_vars(&Env::load()?)
+        Self::from_vars(&Env::load()?, None)
     }
 
-    fn from_vars(env: &Env) -> Result<Self> {
-        let url =
-            env.get(DATABASE_URL).ok_or_else(|| Error::Config { reason: format!("{DATABASE_URL} is not set") })?;
-        let mut c = DbConfig::new(url.parse()?);
+    /// The pool and retry settings from the environment, as [`DbConfig::from_env`] reads them, for
+    /// `url` (for instance [`taulu::local::url_or_local`](crate::local::url_or_local)'s).
+    pub fn from_env_for(url: DatabaseUrl) -> Result<Self> {
+        Self::from_vars(&Env::load()?, Some(url))
+    }
+
+    fn from_vars(env: &Env, url: Option<DatabaseUrl>) -> Result<Self> {
+        let url = match url {
+            Some(url) => url,
+            None => env
+                .get(DATABASE_URL)
+                .ok_or_else(|| Error::Config { reason: format!("{DATABASE_URL} is not set") })?
+                .parse()?,
+        };
+        let mut c = DbConfig::new(url);
         let num = |key: &str| -> Result<Option<u64>> {
             env.get(key)
                 .map(|v| {
@@ -174,7 +185,7 @@ mod tests {
     fn settings_that_are_not_numbers_are_configuration_errors() {
         let env = parse("DATABASE_URL=postgres://u@h/db\nTAULU_POOL_MAX=five\n").unwrap();
         if std::env::var_os("TAULU_POOL_MAX").is_none() {
-            let err = DbConfig::from_vars(&env).unwrap_err();
+            let err = DbConfig::from_vars(&env, None).unwrap_err();
             assert!(matches!(err, Error::Config { .. }), "{err}");
             assert_eq!(err.to_string(), "configuration: TAULU_POOL_MAX must be a whole number, got \"five\"");
         }

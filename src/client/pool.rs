@@ -45,7 +45,8 @@ impl bb8::ErrorSink<Error> for ErrorSink {
 /// ```no_run
 /// # async fn f() -> taulu::Result<()> {
 /// use taulu::prelude::*;
-/// use taulu::schema::{Users, users};
+/// # use taulu_app::schema;
+/// use schema::{Users, users};
 /// let db = taulu::db()?;                      // from DATABASE_URL (and .env), built once
 /// let emails = select_from::<Users>().columns((users::email,)).fetch_all(db).await?;
 /// # Ok(()) }
@@ -249,12 +250,13 @@ impl Db {
     /// Runs a statement on a pooled connection, retrying what the classification allows.
     async fn run<F: Fetch>(&self, q: &Compiled) -> Result<F::Out> {
         let mut backoff = Backoff::attempts(self.retry);
+        let started = statement_log_start();
         loop {
             let conn = self.get().await?;
             tracing::trace!(target: "taulu::query", attempt = backoff.attempt(), read_only = q.read_only, "statement attempt");
             let err = match F::fetch(&conn, q).await {
                 Ok(v) => {
-                    tracing::trace!(target: "taulu::pool", "release");
+                    log_statement(started, q, backoff.attempt());
                     return Ok(v);
                 }
                 Err(e) => e,
@@ -278,6 +280,20 @@ impl Db {
                 Class::Fatal => return Err(statement_error(err, q, self.statement_timeout)),
             }
         }
+    }
+}
+
+/// The start of a statement, when its DEBUG event is wanted (no clock read otherwise).
+fn statement_log_start() -> Option<Instant> {
+    tracing::enabled!(target: "taulu::query", tracing::Level::DEBUG).then(Instant::now)
+}
+
+/// The development log of a statement that succeeded: its SQL text (the shape, with `$n`
+/// placeholders: values are never logged) and how long it took, retries included.
+fn log_statement(started: Option<Instant>, q: &Compiled, attempts: u32) {
+    if let Some(started) = started {
+        let elapsed_us = started.elapsed().as_micros() as u64;
+        tracing::debug!(target: "taulu::query", sql = %q.sql, elapsed_us, attempts, "statement");
     }
 }
 
@@ -442,15 +458,24 @@ impl Executor for Tx<'_> {
     }
 
     async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
-        self.conn.query(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))
+        let started = statement_log_start();
+        let rows = self.conn.query(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))?;
+        log_statement(started, q, 1);
+        Ok(rows)
     }
 
     async fn query_first(&self, q: &Compiled) -> Result<Option<Row>> {
-        self.conn.query_first(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))
+        let started = statement_log_start();
+        let row = self.conn.query_first(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))?;
+        log_statement(started, q, 1);
+        Ok(row)
     }
 
     async fn execute(&self, q: &Compiled) -> Result<u64> {
-        self.conn.execute(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))
+        let started = statement_log_start();
+        let n = self.conn.execute(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))?;
+        log_statement(started, q, 1);
+        Ok(n)
     }
 }
 

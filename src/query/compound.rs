@@ -27,7 +27,8 @@ impl<T> SameRow<T> for T {}
 ///
 /// ```
 /// use taulu::prelude::*;
-/// use taulu::schema::{Orgs, Users, orgs, users};
+/// # use taulu_app::schema;
+/// use schema::{Orgs, Users, orgs, users};
 /// let q = select_from::<Users>()
 ///     .columns((users::username,))
 ///     .union(select_from::<Orgs>().columns((orgs::slug,)))

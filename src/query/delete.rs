@@ -24,7 +24,8 @@ pub struct Delete<T, R = NoReturning, Sc = Only<T>> {
 ///
 /// ```
 /// use taulu::prelude::*;
-/// use taulu::schema::{Sessions, sessions};
+/// # use taulu_app::schema;
+/// use schema::{Sessions, sessions};
 /// let q = delete_from::<Sessions>().where_(sessions::revoked_at.is_not_null());
 /// assert_eq!(q.to_sql().0, r#"DELETE FROM "sessions" WHERE "sessions"."revoked_at" IS NOT NULL"#);
 /// ```
@@ -45,7 +46,8 @@ impl<T: Table, R, Sc> Delete<T, R, Sc> {
     ///
     /// ```
     /// use taulu::prelude::*;
-    /// use taulu::schema::{Members, Orgs, members, orgs};
+    /// # use taulu_app::schema;
+    /// use schema::{Members, Orgs, members, orgs};
     /// let q = delete_from::<Members>().using(Orgs).where_(orgs::id.eq(members::org_id).and(orgs::slug.eq("old")));
     /// assert_eq!(
     ///     q.to_sql().0,

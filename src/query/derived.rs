@@ -220,7 +220,8 @@ impl<A, Q> Default for DerivedTable<A, Q> {
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::{derived, select_from_derived};
-/// use taulu::schema::{LoginAttempts, login_attempts};
+/// # use taulu_app::schema;
+/// use schema::{LoginAttempts, login_attempts};
 /// taulu::alias!(Failures);
 /// let per_identifier = derived(
 ///     Failures,
@@ -248,7 +249,8 @@ pub fn derived<A: Alias, Q: DerivedQuery>(alias: A, query: Q) -> Derived<A, Q> {
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::lateral;
-/// use taulu::schema::{LoginAttempts, Users, login_attempts, users};
+/// # use taulu_app::schema;
+/// use schema::{LoginAttempts, Users, login_attempts, users};
 /// taulu::alias!(Latest);
 /// let base = select_from::<Users>();
 /// let latest = lateral(&base, Latest, LoginAttempts, |a| {
@@ -301,7 +303,8 @@ impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::{recursive, with};
-/// use taulu::schema::{Members, members};
+/// # use taulu_app::schema;
+/// use schema::{Members, members};
 /// taulu::alias!(Reach);
 /// // Users reachable from user `me` through shared orgs (a graph walk; UNION ALL, so bound it).
 /// let me = uuid::Uuid::nil();
@@ -439,7 +442,8 @@ pub struct With {
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::{derived, with};
-/// use taulu::schema::{LoginAttempts, Users, login_attempts, users};
+/// # use taulu_app::schema;
+/// use schema::{LoginAttempts, Users, login_attempts, users};
 /// taulu::alias!(Recent);
 /// let recent = derived(
 ///     Recent,

@@ -126,7 +126,8 @@ impl Transactional for tokio_postgres::Transaction<'_> {
 /// ```no_run
 /// # async fn f(client: &mut tokio_postgres::Client) -> Result<(), taulu::Error> {
 /// use taulu::prelude::*;
-/// use taulu::schema::{Users, users};
+/// # use taulu_app::schema;
+/// use schema::{Users, users};
 /// let id = taulu::transaction(client, async |tx| {
 ///     let (id,) = insert_into::<Users>()
 ///         .values(users::Insert::new("ann", "ann@example.com", "h"))

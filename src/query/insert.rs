@@ -29,7 +29,8 @@ pub struct InsertInto<T>(PhantomData<T>, Vec<super::render::CteDef>);
 ///
 /// ```
 /// use taulu::prelude::*;
-/// use taulu::schema::{Users, users};
+/// # use taulu_app::schema;
+/// use schema::{Users, users};
 /// let q = insert_into::<Users>()
 ///     .values(users::Insert::new("ann", "ann@example.com", "hash"))
 ///     .returning((users::id,));
@@ -110,7 +111,8 @@ impl<T: Table> InsertInto<T> {
     ///
     /// ```
     /// use taulu::prelude::*;
-    /// use taulu::schema::{Orgs, Users, orgs, users};
+    /// # use taulu_app::schema;
+    /// use schema::{Orgs, Users, orgs, users};
     /// let q = insert_into::<Orgs>().select(
     ///     (orgs::name, orgs::slug),
     ///     select_from::<Users>().columns((users::username, lower(users::username))),

@@ -112,7 +112,8 @@ macro_rules! alias {
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::Aliased;
-/// use taulu::schema::{Members, members};
+/// # use taulu_app::schema;
+/// use schema::{Members, members};
 /// taulu::alias!(Peer);
 /// // Members who share an org with user `me`.
 /// let me = uuid::Uuid::nil();

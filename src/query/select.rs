@@ -19,7 +19,8 @@ use crate::Error;
 ///
 /// ```
 /// use taulu::prelude::*;
-/// use taulu::schema::{Users, users};
+/// # use taulu_app::schema;
+/// use schema::{Users, users};
 /// let q = select_from::<Users>()
 ///     .columns((users::id, users::email))
 ///     .where_(users::username.eq("ann"))
@@ -258,7 +259,8 @@ impl<S, C, L> Select<S, C, L> {
     ///
     /// ```
     /// use taulu::prelude::*;
-    /// use taulu::schema::{Users, users};
+    /// # use taulu_app::schema;
+    /// use schema::{Users, users};
     /// let cursor = Some((chrono::DateTime::<chrono::Utc>::UNIX_EPOCH, uuid::Uuid::nil()));
     /// let q = select_from::<Users>()
     ///     .columns((users::created_at, users::id, users::username))
@@ -286,7 +288,8 @@ impl<S, C, L> Select<S, C, L> {
     ///
     /// ```
     /// use taulu::prelude::*;
-    /// use taulu::schema::{LoginAttempts, login_attempts};
+    /// # use taulu_app::schema;
+    /// use schema::{LoginAttempts, login_attempts};
     /// // The job-queue pattern: each worker claims rows no other worker holds.
     /// let claim = select_from::<LoginAttempts>()
     ///     .columns((login_attempts::id,))
@@ -433,7 +436,8 @@ impl<S, C, L> Select<S, C, L> {
     /// ```
     /// use taulu::prelude::*;
     /// use taulu::query::{BoxedSelect, Only};
-    /// use taulu::schema::{Users, users};
+    /// # use taulu_app::schema;
+    /// use schema::{Users, users};
     /// fn base() -> BoxedSelect<Only<Users>, (uuid::Uuid, String)> {
     ///     select_from::<Users>().columns((users::id, users::username)).boxed()
     /// }
@@ -455,7 +459,8 @@ impl<S, C, L> Select<S, C, L> {
     ///
     /// ```
     /// use taulu::prelude::*;
-    /// use taulu::schema::{Users, users};
+    /// # use taulu_app::schema;
+    /// use schema::{Users, users};
     /// #[derive(taulu::FromRow)]
     /// struct Account {
     ///     id: uuid::Uuid,
@@ -589,7 +594,8 @@ impl<S, C, L> Select<S, C, L> {
     /// # async fn f(db: &taulu::Db) -> taulu::Result<()> {
     /// use futures_util::TryStreamExt as _;
     /// use taulu::prelude::*;
-    /// use taulu::schema::{LoginAttempts, login_attempts};
+    /// # use taulu_app::schema;
+    /// use schema::{LoginAttempts, login_attempts};
     /// let q = select_from::<LoginAttempts>().columns((login_attempts::id, login_attempts::identifier));
     /// let mut rows = q.fetch_stream(db).await?;
     /// while let Some((id, identifier)) = rows.try_next().await? {

@@ -55,7 +55,8 @@ pub struct Correlated<S, R> {
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::correlated;
-/// use taulu::schema::{Members, Users, members, users};
+/// # use taulu_app::schema;
+/// use schema::{Members, Users, members, users};
 /// let q = select_from::<Users>().columns((
 ///     users::username,
 ///     correlated(Members, |m| m.columns((count_all(),)).where_(members::user_id.eq(users::id))).as_("orgs"),

@@ -34,7 +34,8 @@ pub struct Update<T, St = HasSet, R = NoReturning, Sc = Only<T>> {
 ///
 /// ```
 /// use taulu::prelude::*;
-/// use taulu::schema::{Users, users};
+/// # use taulu_app::schema;
+/// use schema::{Users, users};
 /// let q = update::<Users>().set(users::display_name, "Ann").where_(users::username.eq("ann"));
 /// assert_eq!(q.to_sql().0, r#"UPDATE "users" SET "display_name" = $1 WHERE "users"."username" = $2"#);
 /// ```
@@ -61,10 +62,11 @@ impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
     ///
     /// ```
     /// use taulu::prelude::*;
-    /// use taulu::schema::{Members, Orgs, members, orgs};
+    /// # use taulu_app::schema;
+    /// use schema::{Members, Orgs, members, orgs};
     /// let q = update::<Members>()
     ///     .from(Orgs)
-    ///     .set(members::member_role, taulu::schema::Role::Admin)
+    ///     .set(members::member_role, schema::Role::Admin)
     ///     .where_(orgs::id.eq(members::org_id).and(orgs::slug.eq("acme")))
     ///     .returning((members::user_id, orgs::name));
     /// assert_eq!(

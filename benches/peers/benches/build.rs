@@ -17,11 +17,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use taulu::{
-    prelude::*,
-    query::Param,
-    schema::{Members, Users, members, orgs, users},
-};
+use taulu::{prelude::*, query::Param};
+use taulu_app::schema::{Members, Users, members, orgs, users};
 use uuid::Uuid;
 
 const ID: Uuid = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);

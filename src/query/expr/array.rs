@@ -8,7 +8,8 @@ use super::{AsExpr, Binary, Expression, func::Func};
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::{array_agg, cardinality};
-/// use taulu::schema::{Members, members};
+/// # use taulu_app::schema;
+/// use schema::{Members, members};
 /// let q = select_from::<Members>()
 ///     .columns((members::org_id, cardinality(array_agg(members::user_id))))
 ///     .group_by((members::org_id,))

@@ -43,7 +43,8 @@ impl<S, T: 'static, K: Aggregation> ExprIn<S, ()> for Boxed<S, T, K> {
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::{all_of, any_of};
-/// use taulu::schema::{Users, users};
+/// # use taulu_app::schema;
+/// use schema::{Users, users};
 /// let (name, email): (Option<&str>, Option<&str>) = (Some("ann"), None);
 /// let mut filters = Vec::new();
 /// if let Some(n) = name {
@@ -69,7 +70,8 @@ pub fn any_of<S, K: Aggregation>(conditions: impl IntoIterator<Item = Boxed<S, b
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::BoxedOrder;
-/// use taulu::schema::{Users, users};
+/// # use taulu_app::schema;
+/// use schema::{Users, users};
 /// enum Sort { Newest, Name }
 /// let sort = Sort::Name;
 /// let key = match sort {

@@ -41,7 +41,8 @@ impl<S> ExprIn<S, ()> for TextArray {
 ///
 /// ```
 /// use taulu::prelude::*;
-/// use taulu::schema::{Users, users};
+/// # use taulu_app::schema;
+/// use schema::{Users, users};
 /// let doc = || val(serde_json::json!({"plan": {"tier": "pro"}}));
 /// let q = select_from::<Users>()
 ///     .columns((doc().path_text(&["plan", "tier"]),))
@@ -133,7 +134,8 @@ fn json_from<T: Table, S, Q: super::Subquery, R, Shape>(build: impl FnOnce(Inner
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::json_array;
-/// use taulu::schema::{Members, Users, members, users};
+/// # use taulu_app::schema;
+/// use schema::{Members, Users, members, users};
 /// let q = select_from::<Users>().columns((
 ///     users::username,
 ///     json_array::<_, _, _, serde_json::Value>(Members, |m| {

@@ -393,7 +393,8 @@ impl Remainder for rust_decimal::Decimal {}
 ///
 /// ```
 /// use taulu::prelude::*;
-/// use taulu::schema::{LoginAttempts, Users, login_attempts, users};
+/// # use taulu_app::schema;
+/// use schema::{LoginAttempts, Users, login_attempts, users};
 /// // Functions, coalesce, CASE and aliases in a select list; a function in WHERE.
 /// let q = select_from::<Users>()
 ///     .columns((

@@ -25,7 +25,8 @@ use crate::query::{
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::sql;
-/// use taulu::schema::{Users, users};
+/// # use taulu_app::schema;
+/// use schema::{Users, users};
 /// let q = select_from::<Users>()
 ///     .columns((users::id, sql::<String>("upper({})").arg(users::username).as_("shout")))
 ///     .where_(sql("lower({}) = lower({})").arg(users::email).bind("Ann@Example.com"));

@@ -37,7 +37,8 @@ fn call<A, R, P>(name: &'static str, args: A) -> WindowFn<A, R, P> {
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::window;
-/// use taulu::schema::{Members, members};
+/// # use taulu_app::schema;
+/// use schema::{Members, members};
 /// let q = select_from::<Members>().columns((
 ///     members::user_id,
 ///     row_number().over(partition_by((members::org_id,)).order_by(members::created_at.desc())).as_("n"),

@@ -1,6 +1,6 @@
 use taulu::prelude::*;
 use taulu::query::{derived, select_from_derived};
-use taulu::schema::{Sessions, sessions};
+use taulu_app::schema::{Sessions, sessions};
 
 taulu::alias!(Gone);
 

@@ -1,6 +1,6 @@
 use taulu::prelude::*;
 use taulu::query::{derived, select_from_derived};
-use taulu::schema::{LoginAttempts, login_attempts};
+use taulu_app::schema::{LoginAttempts, login_attempts};
 
 taulu::alias!(Counts);
 

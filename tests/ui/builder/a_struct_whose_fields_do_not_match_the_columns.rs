@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Users, users};
+use taulu_app::schema::{Users, users};
 
 #[derive(taulu::FromRow)]
 struct Account {

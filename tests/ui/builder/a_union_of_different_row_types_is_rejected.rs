@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Orgs, Users, orgs, users};
+use taulu_app::schema::{Orgs, Users, orgs, users};
 
 fn main() {
     let _ = select_from::<Users>().columns((users::username,)).union(select_from::<Orgs>().columns((orgs::id,)));

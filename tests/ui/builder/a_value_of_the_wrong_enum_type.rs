@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Members, Sysrole, members};
+use taulu_app::schema::{Members, Sysrole, members};
 
 fn main() {
     let _ = select_from::<Members>().columns((members::user_id,)).where_(members::member_role.eq(Sysrole::Admin));

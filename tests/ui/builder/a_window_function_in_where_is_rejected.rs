@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Members, members};
+use taulu_app::schema::{Members, members};
 
 fn main() {
     let _ = select_from::<Members>()

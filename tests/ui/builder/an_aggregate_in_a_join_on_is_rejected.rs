@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Members, Orgs, members, orgs};
+use taulu_app::schema::{Members, Orgs, members, orgs};
 
 fn main() {
     let _ = select_from::<Members>()

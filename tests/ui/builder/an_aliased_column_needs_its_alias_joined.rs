@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Members, members};
+use taulu_app::schema::{Members, members};
 
 taulu::alias!(Peer);
 

@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Users, users};
+use taulu_app::schema::{Users, users};
 
 async fn run(db: &taulu::Db) -> taulu::Result<u64> {
     update::<Users>().where_(users::username.eq("ann")).execute(db).await

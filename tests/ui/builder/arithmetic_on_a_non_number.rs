@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Users, users};
+use taulu_app::schema::{Users, users};
 
 fn main() {
     let _ = select_from::<Users>().columns((users::email.add("x"),));

@@ -1,6 +1,6 @@
 use taulu::prelude::*;
 use taulu::query::all_of;
-use taulu::schema::{Users, orgs, users};
+use taulu_app::schema::{Users, orgs, users};
 
 fn main() {
     let filters = vec![users::username.eq("ann").boxed(), orgs::slug.eq("acme").boxed()];

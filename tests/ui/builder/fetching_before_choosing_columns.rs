@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::Users;
+use taulu_app::schema::Users;
 
 async fn run(c: &tokio_postgres::Client) {
     let _ = select_from::<Users>().fetch_all(c).await;

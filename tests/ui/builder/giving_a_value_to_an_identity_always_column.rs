@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{LoginAttempts, login_attempts};
+use taulu_app::schema::{LoginAttempts, login_attempts};
 
 fn main() {
     // `login_attempts.id` is GENERATED ALWAYS AS IDENTITY: the insert type has no way to set it.

@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Members, members, orgs};
+use taulu_app::schema::{Members, members, orgs};
 
 fn main() {
     let _ = select_from::<Members>().columns((members::org_id,)).group_by((orgs::slug,));

@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Orgs, Users, orgs, users};
+use taulu_app::schema::{Orgs, Users, orgs, users};
 
 fn main() {
     let _ = insert_into::<Orgs>().select((orgs::name, orgs::slug), select_from::<Users>().columns((users::username, users::id)));

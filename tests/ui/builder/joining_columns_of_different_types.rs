@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Members, members, orgs};
+use taulu_app::schema::{Members, members, orgs};
 
 fn main() {
     let _ = select_from::<Members>().inner_join(orgs::name, members::org_id);

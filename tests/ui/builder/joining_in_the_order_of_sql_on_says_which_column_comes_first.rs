@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Members, members, orgs};
+use taulu_app::schema::{Members, members, orgs};
 
 fn main() {
     // SQL writes `JOIN orgs ON members.org_id = orgs.id`; taulu wants the joined table's column first.

@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::users;
+use taulu_app::schema::users;
 
 fn main() {
     let _ = select_from::<Userz>().columns((users::id,));

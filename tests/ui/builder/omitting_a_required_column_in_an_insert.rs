@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Users, users};
+use taulu_app::schema::{Users, users};
 
 fn main() {
     // `password_hash` is NOT NULL without a default: `new` requires it.

@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Users, orgs, users};
+use taulu_app::schema::{Users, orgs, users};
 
 fn main() {
     let _ = select_from::<Users>().columns((users::id,)).order_by(orgs::created_at.desc());

@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Sessions, sessions, users};
+use taulu_app::schema::{Sessions, sessions, users};
 
 fn main() {
     let _ = delete_from::<Sessions>().where_(sessions::revoked_at.is_not_null()).returning((sessions::id, users::email));

@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Members, orgs, members, users};
+use taulu_app::schema::{Members, orgs, members, users};
 
 fn main() {
     let _ = select_from::<Members>()

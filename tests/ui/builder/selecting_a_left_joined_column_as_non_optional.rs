@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Users, sessions, users};
+use taulu_app::schema::{Users, sessions, users};
 
 async fn run(c: &tokio_postgres::Client) -> Result<(), taulu::Error> {
     let rows: Vec<(String, uuid::Uuid)> = select_from::<Users>()

@@ -1,6 +1,6 @@
 use taulu::prelude::*;
 use taulu::query::sql;
-use taulu::schema::{Users, users};
+use taulu_app::schema::{Users, users};
 
 fn main() {
     let _ = select_from::<Users>().columns((users::id, sql("now()")));

@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Users, users};
+use taulu_app::schema::{Users, users};
 
 fn main() {
     let _ = delete_from::<Users>().set(users::display_name, "Ann").where_(users::username.eq("ann"));

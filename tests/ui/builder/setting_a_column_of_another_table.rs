@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Users, orgs};
+use taulu_app::schema::{Users, orgs};
 
 fn main() {
     let _ = update::<Users>().set(orgs::name, "Acme");

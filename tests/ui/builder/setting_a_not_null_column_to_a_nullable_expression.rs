@@ -1,5 +1,5 @@
 use taulu::prelude::*;
-use taulu::schema::{Users, users};
+use taulu_app::schema::{Users, users};
 
 fn main() {
     // display_name is nullable, username NOT NULL: coalesce(users::display_name, "..") would do.
