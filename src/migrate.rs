@@ -11,7 +11,9 @@
 //! # Transactions
 //!
 //! Each migration runs in its own transaction together with its version-table row: it is applied
-//! entirely or not at all. `BEGIN` / `COMMIT` inside a file are therefore rejected.
+//! entirely or not at all. `BEGIN` / `COMMIT` inside a file are therefore rejected, except one
+//! plain `BEGIN` as the first statement and `COMMIT` as the last: that is the same one
+//! transaction, and the file runs in the runner's.
 //!
 //! Some statements cannot run in a transaction (`CREATE INDEX CONCURRENTLY`, using an enum label
 //! added by `ALTER TYPE ... ADD VALUE` in the same transaction). Put this directive on the
@@ -234,7 +236,7 @@ impl Migrations {
             .map(|m| Migration {
                 version: m.version,
                 name: m.name,
-                checksum: hex(&Sha256::digest(m.up.sql.as_bytes())),
+                checksum: hex(&Sha256::digest(m.up.original.as_deref().unwrap_or(&m.up.sql).as_bytes())),
                 up: script(m.up),
                 down: script(m.down),
             })
@@ -1025,6 +1027,32 @@ mod tests {
         let m = set.get(1).unwrap();
         assert!(!m.up().is_transactional());
         assert!(m.down().is_transactional());
+    }
+
+    #[test]
+    fn one_outer_begin_commit_around_a_file_is_its_transaction() {
+        let file = "-- wrapped, as golang-migrate sets often are\nBEGIN;\nCREATE TABLE t (x int);\nCOMMIT;\n";
+        let set =
+            Migrations::from_files([("1_a.up.sql", file), ("1_a.down.sql", "BEGIN TRANSACTION; DROP TABLE t; END;")])
+                .unwrap();
+        let m = set.get(1).unwrap();
+        assert!(m.up().is_transactional());
+        assert_eq!(
+            m.up().sql(),
+            "-- wrapped, as golang-migrate sets often are\n      \nCREATE TABLE t (x int);\n       \n"
+        );
+        assert_eq!(m.checksum(), hex(&Sha256::digest(file.as_bytes())), "the checksum is of the file as written");
+        assert_eq!(m.down().sql().trim(), "DROP TABLE t;");
+        // Anything else with transaction control is still refused.
+        let e = err(&[
+            ("1_a.up.sql", "BEGIN;\nCREATE TABLE t (x int);\nCOMMIT;\nCREATE TABLE u (x int);"),
+            ("1_a.down.sql", ""),
+        ]);
+        assert!(e.starts_with("1_a.up.sql: line 1: `BEGIN` is not allowed"), "{e}");
+        let e = err(&[("1_a.up.sql", "BEGIN;\nSAVEPOINT s;\nCOMMIT;"), ("1_a.down.sql", "")]);
+        assert!(e.contains("is not allowed"), "{e}");
+        let e = err(&[("1_a.up.sql", "BEGIN ISOLATION LEVEL SERIALIZABLE;\nSELECT 1;\nCOMMIT;"), ("1_a.down.sql", "")]);
+        assert!(e.contains("`BEGIN` is not allowed"), "{e}");
     }
 
     #[test]

@@ -503,3 +503,23 @@ async fn concurrent_first_uses_of_a_database_all_succeed() {
         r.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_file_wrapped_in_begin_and_commit_runs_as_its_one_transaction() {
+    let db = TestDb::empty().await.unwrap();
+    let c = db.client();
+    let set = Migrations::from_files([
+        ("000001_wrapped.up.sql", "BEGIN;\nCREATE TABLE a (x int);\nINSERT INTO a VALUES (1);\nCOMMIT;\n"),
+        ("000001_wrapped.down.sql", "BEGIN;\nDROP TABLE a;\nCOMMIT;\n"),
+        ("000002_fails.up.sql", "BEGIN;\nCREATE TABLE b (x int);\nSELECT * FROM nope;\nCOMMIT;\n"),
+        ("000002_fails.down.sql", ""),
+    ])
+    .unwrap();
+    let err = Migrator::new(&set).up(c, None).await.unwrap_err();
+    assert!(err.to_string().contains("000002_fails.up.sql:3:"), "the error keeps the file's line: {err}");
+    assert!(exists(c, "a").await, "the first file committed");
+    assert!(!exists(c, "b").await, "the failing file rolled back as one transaction");
+    assert_eq!(applied_versions(c).await, [1]);
+    Migrator::new(&set).down(c, 1).await.unwrap();
+    assert!(!exists(c, "a").await);
+}

@@ -25,7 +25,11 @@ pub(crate) struct FileError {
 #[allow(dead_code)] // the macros crate only checks; the runtime reads the fields
 pub(crate) struct CheckedScript {
     pub file: String,
+    /// The SQL to run.
     pub sql: String,
+    /// The file as written, when `sql` differs from it (an outer `BEGIN`/`COMMIT` blanked out):
+    /// checksums are of the file.
+    pub original: Option<String>,
     pub transactional: bool,
 }
 
@@ -95,7 +99,23 @@ fn script(file: String, sql: String) -> Result<CheckedScript, FileError> {
     let transaction_control = |s: &split::Statement<'_>| {
         matches!(s.first_word.as_str(), "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT")
     };
-    if transactional && let Some(s) = split::split(&sql).into_iter().find(transaction_control) {
+    let statements = split::split(&sql);
+    if transactional && let Some(body) = outer_transaction(&statements) {
+        // One outer BEGIN .. COMMIT around the whole file (golang-migrate sets often have it):
+        // the runner's own transaction is the same one. Blank the two statements out, keeping
+        // every line where it is, so errors still point at the right line.
+        let mut text = sql.clone().into_bytes();
+        for s in [body.0, body.1] {
+            for b in &mut text[s.offset..s.offset + s.text.len()] {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+        }
+        let run = String::from_utf8(text).expect("only ASCII keywords were blanked");
+        return Ok(CheckedScript { file, sql: run, original: Some(sql), transactional });
+    }
+    if transactional && let Some(s) = statements.into_iter().find(transaction_control) {
         return Err(FileError {
             reason: format!(
                 "line {}: `{}` is not allowed: each migration already runs in its own transaction. \
@@ -105,7 +125,28 @@ fn script(file: String, sql: String) -> Result<CheckedScript, FileError> {
             file,
         });
     }
-    Ok(CheckedScript { file, sql, transactional })
+    Ok(CheckedScript { file, sql, original: None, transactional })
+}
+
+/// The plain `BEGIN` first and `COMMIT` last of a file with no other transaction control.
+fn outer_transaction<'s, 'a>(
+    statements: &'s [split::Statement<'a>],
+) -> Option<(&'s split::Statement<'a>, &'s split::Statement<'a>)> {
+    let words = |s: &split::Statement<'_>| {
+        s.text.trim_end_matches(';').split_whitespace().map(str::to_ascii_uppercase).collect::<Vec<_>>().join(" ")
+    };
+    if statements.len() < 2 {
+        return None;
+    }
+    let (first, last) = (&statements[0], &statements[statements.len() - 1]);
+    let begins = ["BEGIN", "BEGIN TRANSACTION", "BEGIN WORK", "START TRANSACTION"];
+    let commits = ["COMMIT", "COMMIT TRANSACTION", "COMMIT WORK", "END", "END TRANSACTION", "END WORK"];
+    let control = |s: &split::Statement<'_>| {
+        matches!(s.first_word.as_str(), "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SAVEPOINT")
+    };
+    let inner = &statements[1..statements.len() - 1];
+    (begins.contains(&words(first).as_str()) && commits.contains(&words(last).as_str()) && !inner.iter().any(control))
+        .then_some((first, last))
 }
 
 /// `000001_create_x.up.sql` -> (1, "create_x", true).
