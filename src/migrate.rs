@@ -290,6 +290,59 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A migration tool whose version table [`Migrator::adopt`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    /// golang-migrate: `schema_migrations (version bigint, dirty boolean)`, one row.
+    GolangMigrate,
+    /// sqlx: `_sqlx_migrations (version, description, installed_on, success, checksum, ..)`.
+    Sqlx,
+    /// diesel: `__diesel_schema_migrations (version varchar, run_on)`.
+    Diesel,
+}
+
+impl Tool {
+    /// Its name on the command line: `golang-migrate`, `sqlx`, `diesel`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::GolangMigrate => "golang-migrate",
+            Tool::Sqlx => "sqlx",
+            Tool::Diesel => "diesel",
+        }
+    }
+
+    /// Its version table.
+    pub fn table(self) -> &'static str {
+        match self {
+            Tool::GolangMigrate => "schema_migrations",
+            Tool::Sqlx => "_sqlx_migrations",
+            Tool::Diesel => "__diesel_schema_migrations",
+        }
+    }
+}
+
+impl std::str::FromStr for Tool {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        [Tool::GolangMigrate, Tool::Sqlx, Tool::Diesel]
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| format!("unknown tool {s:?}: golang-migrate, sqlx or diesel"))
+    }
+}
+
+/// What [`Migrator::adopt`] recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adopted {
+    /// The tool whose history was adopted.
+    pub tool: Tool,
+    /// The latest version now recorded as applied (0: none).
+    pub version: i64,
+    /// How many versions the tool had applied.
+    pub recorded: usize,
+}
+
 /// What `up` did for one migration.
 #[derive(Debug, Clone)]
 pub struct Applied {
@@ -551,6 +604,108 @@ impl Migrator {
             Ok(())
         })
         .await
+    }
+
+    /// Takes over a database migrated by another tool: reads `tool`'s version table, checks that
+    /// every version it records has a file here (and, for tools that record each version, that
+    /// none of ours below its latest is missing), refuses a dirty or failed entry, and records the
+    /// equivalent baseline with this set's checksums ([`Migrator::force`] to the latest version).
+    /// Nothing of the other tool's is changed. Running it again records the same baseline.
+    ///
+    /// The files must use this runner's names with the other tool's version numbers (diesel's
+    /// `2024-01-01-120000_create_users/up.sql` becomes `20240101120000_create_users.up.sql`);
+    /// diesel's `00000000000000_diesel_initial_setup` has no counterpart and is skipped.
+    pub async fn adopt(&self, client: &Client, tool: Tool) -> Result<Adopted> {
+        let refuse = |reason: String| Error::MigrationFile { file: tool.table().into(), reason };
+        let exists: bool = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&tool.table()]).await?.get(0);
+        if !exists {
+            return Err(refuse(format!(
+                "no {} version table in this database (looked for {} in the search_path)",
+                tool.name(),
+                tool.table()
+            )));
+        }
+        let (mut applied, dirty): (Vec<i64>, Vec<i64>) = match tool {
+            Tool::GolangMigrate => {
+                let rows = client.query("SELECT version, dirty FROM schema_migrations", &[]).await?;
+                let dirty = rows.iter().filter(|r| r.get::<_, bool>(1)).map(|r| r.get(0)).collect();
+                // One row: the current version; every migration up to it is applied.
+                let latest: Option<i64> = rows.iter().map(|r| r.get(0)).max();
+                let mut versions: Vec<i64> =
+                    self.migrations.iter().map(|m| m.version).filter(|v| Some(*v) <= latest).collect();
+                versions.extend(latest); // (its file may be missing here: reported below)
+                (versions, dirty)
+            }
+            Tool::Sqlx => {
+                let rows = client.query("SELECT version, success FROM _sqlx_migrations ORDER BY version", &[]).await?;
+                let failed = rows.iter().filter(|r| !r.get::<_, bool>(1)).map(|r| r.get(0)).collect();
+                (rows.iter().map(|r| r.get(0)).collect(), failed)
+            }
+            Tool::Diesel => {
+                let rows = client.query("SELECT version FROM __diesel_schema_migrations", &[]).await?;
+                let mut versions = Vec::new();
+                for r in &rows {
+                    let text: String = r.get(0);
+                    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+                    match digits.parse::<i64>() {
+                        Ok(0) => {} // diesel's initial setup
+                        Ok(v) => versions.push(v),
+                        Err(_) => return Err(refuse(format!("version {text:?} is not a number"))),
+                    }
+                }
+                (versions, Vec::new())
+            }
+        };
+        if let Some(v) = dirty.first() {
+            return Err(refuse(format!(
+                "{} recorded version {v} as dirty or failed: repair the database and resolve it with {} first",
+                tool.name(),
+                tool.name()
+            )));
+        }
+        applied.sort_unstable();
+        applied.dedup();
+        let latest = applied.last().copied().unwrap_or(0);
+        let unknown: Vec<String> =
+            applied.iter().filter(|v| self.migrations.get(**v).is_none()).map(i64::to_string).collect();
+        if !unknown.is_empty() {
+            return Err(refuse(format!(
+                "{} records versions without a file here: {}; add their files (NNNN_description.up.sql, same version)",
+                tool.name(),
+                unknown.join(", ")
+            )));
+        }
+        let missing: Vec<String> = self
+            .migrations
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| *v <= latest && applied.binary_search(v).is_err())
+            .map(|v| v.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(refuse(format!(
+                "{} never applied versions {} below its latest ({latest}): a baseline cannot say what state they are in",
+                tool.name(),
+                missing.join(", ")
+            )));
+        }
+        let ours: Vec<i64> = self
+            .status(client)
+            .await?
+            .entries
+            .iter()
+            .filter(|e| e.state != State::Pending)
+            .map(|e| e.version)
+            .collect();
+        if !ours.is_empty() && ours != applied {
+            return Err(refuse(format!(
+                "{} already records versions {:?} here; adopting would replace that history",
+                self.table, ours
+            )));
+        }
+        self.force(client, latest).await?;
+        tracing::info!(target: "taulu::migrate", tool = tool.name(), version = latest, "adopted");
+        Ok(Adopted { tool, version: latest, recorded: applied.len() })
     }
 
     /// Checks that the migrations round-trip, on a scratch database created on `server` (and

@@ -523,3 +523,111 @@ async fn a_file_wrapped_in_begin_and_commit_runs_as_its_one_transaction() {
     Migrator::new(&set).down(c, 1).await.unwrap();
     assert!(!exists(c, "a").await);
 }
+
+/// The reference app's migrations 1 and 2 applied as another tool would have: their SQL, run
+/// directly, and that tool's version table, made as the tool makes it.
+async fn migrated_by(c: &Client, tool_ddl: &str) {
+    for m in taulu_app::MIGRATIONS.iter().take(2) {
+        c.batch_execute(m.up().sql()).await.unwrap();
+    }
+    c.batch_execute(tool_ddl).await.unwrap();
+}
+
+#[tokio::test]
+async fn adopting_a_golang_migrate_history_records_its_baseline_and_up_goes_on_from_there() {
+    use taulu::migrate::Tool;
+    let db = TestDb::empty().await.unwrap();
+    let c = db.client();
+    migrated_by(
+        c,
+        "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+         INSERT INTO schema_migrations VALUES (2, false);",
+    )
+    .await;
+    let migrator = Migrator::new(&taulu_app::MIGRATIONS);
+    let adopted = migrator.adopt(c, Tool::GolangMigrate).await.unwrap();
+    assert_eq!((adopted.version, adopted.recorded), (2, 2));
+    assert_eq!(applied_versions(c).await, [1, 2]);
+    let checksums: Vec<String> = c
+        .query("SELECT checksum FROM taulu_schema_migrations ORDER BY version", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let ours: Vec<String> = taulu_app::MIGRATIONS.iter().take(2).map(|m| m.checksum().to_owned()).collect();
+    assert_eq!(checksums, ours);
+    // Again: the same baseline, no error. Then up applies only what is new.
+    migrator.adopt(c, Tool::GolangMigrate).await.unwrap();
+    let applied = migrator.up(c, None).await.unwrap();
+    assert_eq!(applied.iter().map(|a| a.version).collect::<Vec<_>>(), [3]);
+}
+
+#[tokio::test]
+async fn adoption_refuses_a_dirty_source_unknown_versions_and_gaps_and_records_nothing() {
+    use taulu::migrate::Tool;
+    let migrator = Migrator::new(&taulu_app::MIGRATIONS);
+    let cases = [
+        (
+            Tool::GolangMigrate,
+            "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+             INSERT INTO schema_migrations VALUES (2, true);",
+            "recorded version 2 as dirty or failed",
+        ),
+        (
+            Tool::Sqlx,
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+                 installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
+                 checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
+             INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (1, 'create initial tables', true, '\\x00', 1), (2, 'add session revocation', false, '\\x00', 1);",
+            "recorded version 2 as dirty or failed",
+        ),
+        (
+            Tool::Sqlx,
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+                 installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
+                 checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
+             INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (2, 'add session revocation', true, '\\x00', 1);",
+            "never applied versions 1 below its latest (2)",
+        ),
+        (
+            Tool::Diesel,
+            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL,
+                 run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+             INSERT INTO __diesel_schema_migrations (version) VALUES ('00000000000000'), ('1'), ('20240101120000');",
+            "records versions without a file here: 20240101120000",
+        ),
+        (Tool::Diesel, "SELECT 1", "no diesel version table in this database"),
+    ];
+    for (tool, ddl, expected) in cases {
+        let db = TestDb::empty().await.unwrap();
+        migrated_by(db.client(), ddl).await;
+        let err = migrator.adopt(db.client(), tool).await.unwrap_err().to_string();
+        assert!(err.contains(expected), "{}: {err}", tool.name());
+        assert!(!exists(db.client(), "taulu_schema_migrations").await, "{}: nothing recorded", tool.name());
+    }
+    // sqlx and diesel histories that match adopt.
+    for (tool, ddl) in [
+        (
+            Tool::Sqlx,
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+                 installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
+                 checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
+             INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (1, 'a', true, '\\x00', 1), (2, 'b', true, '\\x00', 1);",
+        ),
+        (
+            Tool::Diesel,
+            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL,
+                 run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+             INSERT INTO __diesel_schema_migrations (version) VALUES ('00000000000000'), ('1'), ('2');",
+        ),
+    ] {
+        let db = TestDb::empty().await.unwrap();
+        migrated_by(db.client(), ddl).await;
+        assert_eq!(migrator.adopt(db.client(), tool).await.unwrap().version, 2, "{}", tool.name());
+        assert_eq!(applied_versions(db.client()).await, [1, 2]);
+    }
+}

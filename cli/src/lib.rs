@@ -25,6 +25,9 @@ COMMANDS:
     migrate new NAME        create the next numbered, empty up/down pair in the migrations dir
     migrate verify          on a scratch database: up all, down all, up all; compare schemas
     migrate force VERSION   record that exactly the migrations up to VERSION are applied (0: none)
+    migrate adopt --from TOOL
+                            take over a database migrated by golang-migrate, sqlx or diesel:
+                            record its applied versions as the baseline (refuses a dirty one)
     db start                start the local PostgreSQL (or reuse the running one)
     db stop                 stop the local PostgreSQL
     db url                  print the local database URL (with its password)
@@ -213,6 +216,19 @@ async fn run(mut args: Vec<String>, embedded: Option<&Migrations>, usage: &str) 
             let client = app_client().await?;
             migrator.force(&client, version).await?;
             println!("recorded: migrations up to {version} are applied");
+            Ok(())
+        }
+        ["migrate", "adopt", "--from", tool] => {
+            let tool: taulu::migrate::Tool = tool.parse().map_err(CliError::Usage)?;
+            let migrator = Migrator::new(&migrations()?);
+            let client = app_client().await?;
+            let adopted = migrator.adopt(&client, tool).await?;
+            println!(
+                "adopted {}'s history: migrations up to {} recorded as applied ({} versions)",
+                tool.name(),
+                adopted.version,
+                adopted.recorded
+            );
             Ok(())
         }
         ["db", "start"] => {

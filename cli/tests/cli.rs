@@ -349,3 +349,29 @@ async fn tls_require_encrypts_and_a_root_certificate_verifies_the_server() {
 async fn uses_tls(c: &Client) -> bool {
     c.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap().get(0)
 }
+
+#[tokio::test]
+async fn the_cli_adopts_a_golang_migrate_history() {
+    let db = TestDb::empty().await.unwrap();
+    db.client()
+        .batch_execute(
+            "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, false);",
+        )
+        .await
+        .unwrap();
+    let url = db.url().to_url_with_password();
+    let (adopt, unknown) = tokio::task::spawn_blocking(move || {
+        let run =
+            |tool: &str| taulu().args(["migrate", "adopt", "--from", tool]).env("DATABASE_URL", &url).output().unwrap();
+        (run("golang-migrate"), run("flyway"))
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&adopt.stdout);
+    assert!(adopt.status.success(), "{stdout}{}", String::from_utf8_lossy(&adopt.stderr));
+    assert!(stdout.starts_with("adopted golang-migrate's history: migrations up to 1 recorded"), "{stdout}");
+    assert_eq!(applied_versions(db.client()).await, [1]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown tool \"flyway\""));
+}
