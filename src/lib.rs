@@ -133,10 +133,11 @@ pub use taulu_macros::FromRow;
 /// The macro parses every `*.up.sql` in version order with PostgreSQL's own grammar (libpg_query)
 /// and replays it: `CREATE TABLE` (with `LIKE`, identity, serial, generated columns, primary keys),
 /// `ALTER TABLE` (add/drop/rename/retype columns, NOT NULL, defaults, identity, rename, set schema),
-/// `DROP TABLE`, enums (`CREATE TYPE .. AS ENUM`, `ADD VALUE`, `RENAME VALUE`, rename, drop) and
-/// domains. Statements that do not change table shapes (indexes, functions, triggers, views,
-/// `DO` blocks, grants, seed data, ...) are skipped. Anything it cannot apply fails the build with
-/// `file:line` and the reason.
+/// `DROP TABLE`, enums (`CREATE TYPE .. AS ENUM`, `ADD VALUE`, `RENAME VALUE`, rename, drop),
+/// domains, `PARTITION OF` / `INHERITS`, `SET search_path` (per file), extensions' types; `TEMP`
+/// tables are not part of the schema. Statements that do not change table shapes (indexes,
+/// functions, triggers, views, `DO` blocks, grants, seed data, ...) are skipped. Anything it
+/// cannot apply fails the build with `file:line` and the reason.
 ///
 /// It emits, in the module where it is invoked:
 /// - per table, a marker (`Users`, implementing [`Table`]) and a module (`users`) with a
@@ -153,8 +154,9 @@ pub use taulu_macros::FromRow;
 /// `text`/`varchar`/`char`/`citext` -> `String`, `uuid` -> `uuid::Uuid`, `date`/`time`/
 /// `timestamp`/`timestamptz` -> chrono's `NaiveDate`/`NaiveTime`/`NaiveDateTime`/`DateTime<Utc>`,
 /// `json`/`jsonb` -> `serde_json::Value`, `bytea` -> `Vec<u8>`, `inet` -> `IpAddr`, arrays ->
-/// `Vec<T>`, enums -> the generated enum, domains -> their base type. Any other type is a compile
-/// error naming the column.
+/// `Vec<T>`, enums -> the generated enum, domains -> their base type. Other PostgreSQL types
+/// (`tsvector`, `interval`, ranges, extension types, ...) read and write [`Raw`]; a type name that
+/// exists nowhere is a compile error naming the column.
 ///
 /// Editing a migration file rebuilds the invoking crate (the files are `include_str!` inputs).
 /// Adding or removing a file is seen by cargo only through a build script: add

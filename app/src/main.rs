@@ -45,6 +45,11 @@ async fn serve(addr: &str) -> Result<(), CliError> {
     let url = taulu::local::url_or_local(taulu_cli::LOCAL_DB).await?;
     let db = taulu::Db::new(taulu::DbConfig::from_env_for(url)?);
     taulu::migrate::Migrator::new(&taulu_app::MIGRATIONS).up(db.get().await?.client(), None).await?;
+    let check = db.check_schema(&taulu_app::schema::SCHEMA).await?;
+    if !check.is_ok() {
+        // Not fatal: /readyz keeps the service out of rotation and says the same.
+        tracing::warn!(%check, "the database is not the one this binary was built for");
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}")))?;

@@ -231,6 +231,18 @@ async fn health_and_readiness() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_without_this_binarys_schema_is_not_ready_and_says_why() {
+    // Migrated to version 2 of 3: users.display_name is missing.
+    let test = TestDb::empty().await.unwrap();
+    taulu::migrate::Migrator::new(&taulu_app::MIGRATIONS).up(test.client(), Some(2)).await.unwrap();
+    let addr = spawn_app(test.pool()).await;
+    assert_eq!(call(addr, "GET", "/healthz", None, None).await.status, StatusCode::OK);
+    let ready = call(addr, "GET", "/readyz", None, None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.body.as_str().unwrap().contains("column public.users.display_name does not exist"), "{ready:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_whose_connection_is_cut_is_503_without_retry_advice() {
     let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let port = test.url().config().get_ports()[0];

@@ -82,6 +82,14 @@ pub fn db() -> Result<&'static Db> {
 }
 
 impl Db {
+    /// Compares the compiled schema (`SCHEMA` from `schema!`) with this database and reports each
+    /// difference by name: a binary started against a database it was not built for says so at
+    /// startup, or in a readiness probe. See [`meta::check`](crate::meta::check).
+    pub async fn check_schema(&self, schema: &crate::meta::Schema) -> Result<crate::meta::SchemaCheck> {
+        let conn = self.get().await?;
+        crate::meta::check(conn.client(), schema).await
+    }
+
     /// A pool for `config`. Connections open lazily (the minimum idle ones in the background), so
     /// this never fails because the server is down; see [`Db::connect`] to check it is up.
     pub fn new(config: DbConfig) -> Self {

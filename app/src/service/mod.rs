@@ -13,7 +13,7 @@
 //! | `PATCH /orgs/{slug}/members/{user_id}` | `{role}` -> 204 |
 //! | `DELETE /orgs/{slug}/members/{user_id}` | -> 204 (or leave: your own id) |
 //! | `GET /healthz` | 200 while the process runs |
-//! | `GET /readyz` | 200 when the database answers, else 503 |
+//! | `GET /readyz` | 200 when the database answers and has this binary's schema, else 503 |
 //!
 //! Errors are JSON `{"error": ...}` with the status from [`error::ApiError`]. Each request runs in
 //! a tracing span (`request{method, path}`) in which taulu logs each statement's SQL text and
@@ -96,19 +96,21 @@ async fn healthz() -> &'static str {
 /// How long `/readyz` waits for the database before saying it is not ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Readiness: the database answers a query within [`READY_TIMEOUT`].
-async fn readyz(State(app): State<AppState>) -> (StatusCode, &'static str) {
-    let probe = async {
-        let conn = app.db.get().await?;
-        conn.client().simple_query("SELECT 1").await.map_err(taulu::Error::from)
-    };
-    match tokio::time::timeout(READY_TIMEOUT, probe).await {
-        Ok(Ok(_)) => (StatusCode::OK, "ready"),
+/// Readiness: the database answers within [`READY_TIMEOUT`] and has the schema this binary was
+/// built for ([`taulu::Db::check_schema`]): a deploy that runs it against a database it was not
+/// built for stays out of rotation and says why.
+async fn readyz(State(app): State<AppState>) -> (StatusCode, String) {
+    match tokio::time::timeout(READY_TIMEOUT, app.db.check_schema(&crate::schema::SCHEMA)).await {
+        Ok(Ok(check)) if check.is_ok() => (StatusCode::OK, "ready".into()),
+        Ok(Ok(check)) => {
+            tracing::warn!(%check, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, check.to_string())
+        }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer")
+            (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer".into())
         }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer".into()),
     }
 }
 
