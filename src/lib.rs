@@ -61,7 +61,9 @@ pub use client::{
 pub use error::{Error, ErrorKind, MigrationFailure, MigrationOutcome, Result};
 pub use local::LocalCluster;
 pub use query::transaction;
-pub use query::{Column, FromRow, InsertValue, Insertable, NotNull, Nullability, Nullable, Raw, SqlEnum, Table};
+pub use query::{
+    Column, FromRow, InsertValue, Insertable, NotNull, Nullability, Nullable, Raw, SqlEnum, Table, Writable,
+};
 
 /// What a module using the builder needs: `use taulu::prelude::*;`.
 pub mod prelude {
@@ -71,7 +73,7 @@ pub mod prelude {
         greatest, insert_into, least, length, lower, max, min, not, not_exists, now, nullif, partition_by, row_number,
         scalar, select_from, sql, substring, sum, trim, update, upper, val,
     };
-    pub use crate::{Column, Error, FromRow, Table};
+    pub use crate::{Column, Error, FromRow, Table, Writable};
 }
 
 /// `#[taulu::test]` (cargo feature `testing`): an async test that receives a fresh database of its

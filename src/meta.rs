@@ -20,6 +20,22 @@ pub struct Schema {
     pub enums: &'static [EnumInfo],
     /// Domains in creation order.
     pub domains: &'static [DomainInfo],
+    /// Views the model could not type (not in `tables`), with the reason: their query returns
+    /// something the model cannot type. Query them with `sql(..)` or raw tokio-postgres.
+    pub skipped_views: &'static [SkippedView],
+}
+
+/// A view `schema!` left out, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkippedView {
+    /// Its schema.
+    pub schema: &'static str,
+    /// Its name.
+    pub name: &'static str,
+    /// Why the model could not type it.
+    pub reason: &'static str,
+    /// `file:line` of the statement that created it.
+    pub origin: &'static str,
 }
 
 impl Schema {
@@ -40,6 +56,9 @@ pub struct TableInfo {
     pub columns: &'static [ColumnInfo],
     /// `file:line` of the statement that created it.
     pub origin: &'static str,
+    /// A view: read-only. Its columns' nullability is inferred from what it reads (PostgreSQL's
+    /// catalog reports every view column as nullable).
+    pub view: bool,
 }
 
 /// A column.
@@ -246,10 +265,11 @@ pub async fn check(client: &tokio_postgres::Client, schema: &Schema) -> crate::R
     let _ = client.batch_execute("COMMIT").await;
     let (columns, enums) = read?;
 
-    // (schema, table) -> column -> (type, not null, has a default)
-    let mut live: HashMap<(String, String), BTreeMap<String, (String, bool, bool)>> = HashMap::new();
+    /// A live column: its type, NOT NULL, has a default.
+    struct Live(String, bool, bool);
+    let mut live: HashMap<(String, String), BTreeMap<String, Live>> = HashMap::new();
     for r in &columns {
-        live.entry((r.get(0), r.get(1))).or_default().insert(r.get(2), (r.get(3), r.get(4), r.get(5)));
+        live.entry((r.get(0), r.get(1))).or_default().insert(r.get(2), Live(r.get(3), r.get(4), r.get(5)));
     }
     let mut live_enums: HashMap<(String, String), Vec<String>> = HashMap::new();
     for r in &enums {
@@ -266,7 +286,7 @@ pub async fn check(client: &tokio_postgres::Client, schema: &Schema) -> crate::R
         for c in t.columns {
             match cols.get(c.name) {
                 None => drifts.push(Drift::MissingColumn { table: table.clone(), column: c.name }),
-                Some((ty, not_null, _)) => {
+                Some(Live(ty, not_null, _)) => {
                     if ty != c.sql_type {
                         drifts.push(Drift::ColumnType {
                             table: table.clone(),
@@ -275,13 +295,13 @@ pub async fn check(client: &tokio_postgres::Client, schema: &Schema) -> crate::R
                             found: ty.clone(),
                         });
                     }
-                    if !c.nullable && !not_null {
+                    if !c.nullable && !not_null && !t.view {
                         drifts.push(Drift::Nullable { table: table.clone(), column: c.name });
                     }
                 }
             }
         }
-        for (name, (_, not_null, has_default)) in cols {
+        for (name, Live(_, not_null, has_default)) in cols {
             if *not_null && !has_default && !t.columns.iter().any(|c| c.name == name) {
                 drifts.push(Drift::RequiredColumn { table: table.clone(), column: name.clone() });
             }

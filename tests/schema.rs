@@ -31,7 +31,10 @@ fn described(schema: &meta::Schema) -> (Shape, BTreeMap<(String, String), Vec<St
             let cols = t
                 .columns
                 .iter()
-                .map(|c| (c.name.into(), c.sql_type.into(), c.nullable, c.has_default, c.identity, c.generated))
+                // PostgreSQL's catalog calls every view column nullable; the model infers more.
+                .map(|c| {
+                    (c.name.into(), c.sql_type.into(), c.nullable || t.view, c.has_default, c.identity, c.generated)
+                })
                 .collect();
             ((t.schema.into(), t.name.into()), cols)
         })
@@ -58,7 +61,7 @@ async fn catalog(c: &Client) -> (Shape, BTreeMap<(String, String), Vec<String>>)
              JOIN pg_class cl ON cl.oid = a.attrelid
              JOIN pg_namespace n ON n.oid = cl.relnamespace
              LEFT JOIN pg_type dom ON dom.oid = a.atttypid AND dom.typtype = 'd'
-             WHERE cl.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+             WHERE cl.relkind IN ('r', 'p', 'v') AND a.attnum > 0 AND NOT a.attisdropped
                AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
                AND cl.relname <> 'taulu_schema_migrations'
              ORDER BY n.nspname, cl.relname, a.attnum",
@@ -99,7 +102,11 @@ async fn catalog(c: &Client) -> (Shape, BTreeMap<(String, String), Vec<String>>)
 }
 
 async fn assert_no_drift(db: &TestDb, schema: &meta::Schema) {
-    let (live_tables, live_enums) = catalog(db.client()).await;
+    let (mut live_tables, live_enums) = catalog(db.client()).await;
+    // Views the model says it skipped are in the catalog, not in the model.
+    for v in schema.skipped_views {
+        assert!(live_tables.remove(&(v.schema.to_owned(), v.name.to_owned())).is_some(), "skipped {} exists", v.name);
+    }
     let (tables, enums) = described(schema);
     assert_eq!(tables.keys().collect::<Vec<_>>(), live_tables.keys().collect::<Vec<_>>(), "the same tables");
     for (key, live) in &live_tables {
@@ -143,6 +150,33 @@ async fn search_path_temp_tables_cascades_partitions_inheritance_and_extensions_
     // The file after a SET search_path starts from the default again; pg_dump's empty one works.
     assert_eq!(<real_world::Dumped as Table>::SCHEMA, "public");
 
+    // Views: typed from their queries, nullability from their sources and joins; read-only.
+    let view = |schema: &str, name: &str| -> Vec<(&str, &str, bool)> {
+        let t = real_world::SCHEMA.table(schema, name).unwrap();
+        assert!(t.view, "{name} is a view");
+        t.columns.iter().map(|c| (c.name, c.sql_type, c.nullable)).collect()
+    };
+    assert_eq!(view("app", "account_names"), [("id", "integer", false), ("name", "text", false)]);
+    assert_eq!(view("public", "account_ids"), [("id", "integer", false)]);
+    assert_eq!(view("public", "capital_states"), [("city", "text", false), ("state", "text", false)]);
+    assert_eq!(
+        view("public", "audit_with_events"),
+        [
+            ("id", "integer", false),
+            ("note", "text", true),
+            ("at", "timestamp with time zone", true),
+            ("event_ref", "text", true)
+        ]
+    );
+    assert_eq!(view("public", "city_count"), [("n", "bigint", false)]);
+    assert_eq!(view("public", "all_settings"), [("id", "integer", false), ("attrs", "hstore", true)]);
+    assert_eq!(view("public", "audit_notes"), [("id", "integer", false), ("note", "text", true)]);
+    assert!(real_world::SCHEMA.table("public", "settings_extra").is_none(), "dropped with its column");
+    assert_eq!(real_world::SCHEMA.skipped_views.len(), 1);
+    let skipped = &real_world::SCHEMA.skipped_views[0];
+    assert_eq!((skipped.name, skipped.origin), ("invoice_doubled", "real_world/000004_views.up.sql:24"));
+    assert!(skipped.reason.contains("\"doubled\" is an expression it cannot type"), "{}", skipped.reason);
+
     // And the generated types work against it.
     let c = db.client();
     c.batch_execute("INSERT INTO settings VALUES (1, 'a=>1')").await.unwrap();
@@ -157,6 +191,18 @@ async fn search_path_temp_tables_cascades_partitions_inheritance_and_extensions_
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(accounts.iter().map(|a| (a.id, a.name.as_str())).collect::<Vec<_>>(), [(1, "seed")]);
+    use taulu::prelude::*;
+    c.batch_execute("INSERT INTO audit VALUES (1, 'first'), (2, NULL)").await.unwrap();
+    let joined = select_from::<real_world::AuditWithEvents>()
+        .columns((real_world::audit_with_events::id, real_world::audit_with_events::event_ref))
+        .order_by(real_world::audit_with_events::id)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(joined, [(1, None), (2, None)]);
+    let counted: Vec<real_world::city_count::Row> =
+        select_from::<real_world::CityCount>().all().fetch_all(c).await.unwrap();
+    assert_eq!(counted[0].n, 0);
 }
 
 #[tokio::test]

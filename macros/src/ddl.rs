@@ -216,6 +216,19 @@ pub enum Change {
         name: QName,
         kind: &'static str,
     },
+    /// `CREATE [OR REPLACE] VIEW name [(columns)] AS query`.
+    CreateView {
+        name: QName,
+        replace: bool,
+        columns: Vec<String>,
+        query: Result<ViewQuery, String>,
+    },
+    /// `DROP VIEW`.
+    DropViews {
+        names: Vec<QName>,
+        missing_ok: bool,
+        cascade: bool,
+    },
     /// `SET search_path` (also `SET LOCAL`, and `set_config('search_path', ..)` as pg_dump
     /// writes it); `None`: back to the default (`RESET`, `SET .. TO DEFAULT`).
     SetSearchPath(Option<Vec<String>>),
@@ -228,6 +241,133 @@ pub enum Change {
     Unsupported {
         what: String,
     },
+}
+
+/// What a view's query reads and returns, when it is a shape the model can type: a single SELECT
+/// (any WHERE, GROUP BY, ORDER BY, LIMIT, DISTINCT) over tables and views joined in any way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewQuery {
+    /// The relations of FROM, joins flattened.
+    pub from: Vec<FromItem>,
+    pub targets: Vec<Target>,
+}
+
+/// A relation in a view's FROM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FromItem {
+    pub table: QName,
+    pub alias: Option<String>,
+    /// On the nullable side of an outer join.
+    pub nullable: bool,
+}
+
+/// One output of a view's select list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `*` or `t.*`.
+    Star { qualifier: Option<String> },
+    /// `col`, `t.col`, `s.t.col`, or any of these cast (`col::text`), or a cast of some other
+    /// expression (`column: None`: its value may be NULL).
+    Column { qualifier: Option<String>, column: Option<String>, cast: Option<TypeSpec>, alias: Option<String> },
+    /// `count(*)` / `count(x)`: bigint, never NULL.
+    Count { alias: Option<String> },
+}
+
+/// A view's query as the model can follow it, or why not.
+fn view_query(node: Option<&pb::Node>) -> Result<ViewQuery, String> {
+    let Some(NodeEnum::SelectStmt(s)) = node.and_then(|n| n.node.as_ref()) else {
+        return Err("its query is not a SELECT".into());
+    };
+    if s.op != pb::SetOperation::SetopNone as i32 {
+        return Err("its query is a UNION / INTERSECT / EXCEPT".into());
+    }
+    if s.with_clause.is_some() {
+        return Err("its query has a WITH clause".into());
+    }
+    if !s.values_lists.is_empty() {
+        return Err("its query is a VALUES list".into());
+    }
+    let mut from = Vec::new();
+    for item in &s.from_clause {
+        from_item(item, false, &mut from)?;
+    }
+    let targets = s
+        .target_list
+        .iter()
+        .map(|t| match t.node.as_ref() {
+            Some(NodeEnum::ResTarget(t)) => target(t),
+            _ => Err("an output it cannot type".into()),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(ViewQuery { from, targets })
+}
+
+fn from_item(node: &pb::Node, nullable: bool, out: &mut Vec<FromItem>) -> Result<(), String> {
+    match node.node.as_ref() {
+        Some(NodeEnum::RangeVar(rv)) => {
+            out.push(FromItem {
+                table: range_var(Some(rv)),
+                alias: rv.alias.as_ref().map(|a| a.aliasname.clone()),
+                nullable,
+            });
+            Ok(())
+        }
+        Some(NodeEnum::JoinExpr(j)) => {
+            if j.alias.is_some() || !j.using_clause.is_empty() || j.is_natural {
+                return Err("a join with USING, NATURAL or an alias".into());
+            }
+            let t = pb::JoinType::try_from(j.jointype).unwrap_or(pb::JoinType::Undefined);
+            let (left_null, right_null) = match t {
+                pb::JoinType::JoinInner => (false, false),
+                pb::JoinType::JoinLeft => (false, true),
+                pb::JoinType::JoinRight => (true, false),
+                pb::JoinType::JoinFull => (true, true),
+                _ => return Err("a join of a kind it cannot type".into()),
+            };
+            from_item(j.larg.as_deref().ok_or("a join without a left side")?, nullable || left_null, out)?;
+            from_item(j.rarg.as_deref().ok_or("a join without a right side")?, nullable || right_null, out)
+        }
+        _ => Err("a subquery or function in FROM".into()),
+    }
+}
+
+fn target(t: &pb::ResTarget) -> Result<Target, String> {
+    let alias = (!t.name.is_empty()).then(|| t.name.clone());
+    let Some(val) = t.val.as_deref().and_then(|v| v.node.as_ref()) else { return Err("an empty output".into()) };
+    let column_ref = |c: &pb::ColumnRef| -> Result<Target, String> {
+        let star = matches!(c.fields.last().and_then(|f| f.node.as_ref()), Some(NodeEnum::AStar(_)));
+        let names = strings(&c.fields);
+        let qualifier = if star { names.last().cloned() } else { names.iter().rev().nth(1).cloned() };
+        if star {
+            Ok(Target::Star { qualifier })
+        } else {
+            Ok(Target::Column { qualifier, column: names.last().cloned(), cast: None, alias: alias.clone() })
+        }
+    };
+    match val {
+        NodeEnum::ColumnRef(c) => column_ref(c),
+        NodeEnum::TypeCast(c) => {
+            let ty = c.type_name.as_ref().map(type_spec).ok_or("a cast without a type")?;
+            let inner = c.arg.as_deref().and_then(|a| a.node.as_ref());
+            let (qualifier, column) = match inner {
+                Some(NodeEnum::ColumnRef(r)) => match column_ref(r)? {
+                    Target::Column { qualifier, column, .. } => (qualifier, column),
+                    _ => return Err("a cast of *".into()),
+                },
+                _ => (None, None),
+            };
+            // PostgreSQL names `expr::type` after the column, else after the type.
+            let alias = alias.or_else(|| column.is_none().then(|| ty.name.name.clone()));
+            Ok(Target::Column { qualifier, column, cast: Some(ty), alias })
+        }
+        NodeEnum::FuncCall(f) if f.funcname.last().and_then(sval) == Some("count") && f.over.is_none() => {
+            Ok(Target::Count { alias: alias.or_else(|| Some("count".into())) })
+        }
+        _ => Err(format!(
+            "output {} is an expression it cannot type (it types columns, casts and count)",
+            alias.map_or_else(|| "?column?".to_owned(), |a| format!("\"{a}\""))
+        )),
+    }
 }
 
 /// The schema temporary tables live in.
@@ -553,6 +693,12 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
         NodeEnum::SelectStmt(s) => {
             set_config_search_path(s).map(|v| vec![Change::SetSearchPath(Some(v))]).unwrap_or_default()
         }
+        NodeEnum::ViewStmt(v) => vec![Change::CreateView {
+            name: range_var(v.view.as_ref()),
+            replace: v.replace,
+            columns: strings(&v.aliases),
+            query: view_query(v.query.as_deref()),
+        }],
         NodeEnum::CreateExtensionStmt(s) => {
             let schema = s.options.iter().find_map(|o| match o.node.as_ref()? {
                 NodeEnum::DefElem(d) if d.defname == "schema" => d.arg.as_deref().and_then(sval).map(str::to_owned),
@@ -580,16 +726,19 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
         }
         NodeEnum::RenameStmt(s) => {
             let table = range_var(s.relation.as_ref());
+            // Views are relations of the model like tables: renamed and moved the same way.
             match object(s.rename_type) {
-                O::ObjectTable => {
+                O::ObjectTable | O::ObjectView => {
                     vec![Change::RenameTable { table, new_name: s.newname.clone(), missing_ok: s.missing_ok }]
                 }
-                O::ObjectColumn if object(s.relation_type) == O::ObjectTable => vec![Change::RenameColumn {
-                    table,
-                    column: s.subname.clone(),
-                    new_name: s.newname.clone(),
-                    missing_ok: s.missing_ok,
-                }],
+                O::ObjectColumn if matches!(object(s.relation_type), O::ObjectTable | O::ObjectView) => {
+                    vec![Change::RenameColumn {
+                        table,
+                        column: s.subname.clone(),
+                        new_name: s.newname.clone(),
+                        missing_ok: s.missing_ok,
+                    }]
+                }
                 O::ObjectType | O::ObjectDomain => {
                     let name = s.object.as_deref().map(list_qname).unwrap_or(table);
                     vec![Change::RenameType { name, new_name: s.newname.clone(), missing_ok: s.missing_ok }]
@@ -599,7 +748,7 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
             }
         }
         NodeEnum::AlterObjectSchemaStmt(s) => match object(s.object_type) {
-            O::ObjectTable => vec![Change::SetTableSchema {
+            O::ObjectTable | O::ObjectView => vec![Change::SetTableSchema {
                 table: range_var(s.relation.as_ref()),
                 schema: s.newschema.clone(),
                 missing_ok: s.missing_ok,
@@ -616,6 +765,7 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
             let names: Vec<QName> = s.objects.iter().map(list_qname).collect();
             match object(s.remove_type) {
                 O::ObjectTable => vec![Change::DropTables { tables: names, missing_ok: s.missing_ok, cascade }],
+                O::ObjectView => vec![Change::DropViews { names, missing_ok: s.missing_ok, cascade }],
                 O::ObjectType | O::ObjectDomain => vec![Change::DropTypes { names, missing_ok: s.missing_ok, cascade }],
                 O::ObjectSchema => vec![Change::DropSchemas {
                     names: names.into_iter().map(|n| n.name).collect(),

@@ -504,41 +504,7 @@ impl Ctx<'_> {
         // The table marker's impl sits one level above the column module.
         let root = std::iter::repeat_n(quote!(super::), depth - 1).collect::<TokenStream>();
 
-        quote! {
-            #[doc = #marker_doc]
-            #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-            pub struct #marker;
-
-            #[automatically_derived]
-            impl ::taulu::Table for #marker {
-                const SCHEMA: &'static str = #schema_name;
-                const NAME: &'static str = #table_name;
-                const COLUMNS: &'static [&'static str] = &[#(#column_names),*];
-                const INFO: &'static ::taulu::meta::TableInfo = &#root #info;
-                type Row = #module::Row;
-                type Insert = #module::Insert;
-            }
-
-            #[doc = #marker_doc]
-            #[allow(non_camel_case_types, non_snake_case, clippy::all)]
-            pub mod #module {
-                #(#markers)*
-
-                pub use self::__rows::{Insert, Row};
-
-                #[allow(non_camel_case_types, non_snake_case, clippy::all)]
-                mod __rows {
-                #[doc = #row_doc]
-                #[derive(Debug, Clone, PartialEq)]
-                pub struct Row { #(#fields,)* }
-
-                #[automatically_derived]
-                impl ::taulu::FromRow for Row {
-                    fn from_row_at(row: &::taulu::__private::PgRow, start: usize) -> ::core::result::Result<Self, ::taulu::Error> {
-                        ::core::result::Result::Ok(Row { #(#reads,)* })
-                    }
-                }
-
+        let insert_items = quote! {
                 #[doc = #insert_doc]
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Insert { #(#req_fields,)* #(#opt_fields,)* }
@@ -562,6 +528,61 @@ impl Ctx<'_> {
                         v
                     }
                 }
+        };
+        let (writable, insert_items, rows_use) = if table.view.is_some() {
+            (quote!(), quote!(), quote!(Row))
+        } else {
+            let w = quote! {
+                #[automatically_derived]
+                impl ::taulu::Writable for #marker {
+                    type Insert = #module::Insert;
+                }
+            };
+            (w, insert_items, quote!({Insert, Row}))
+        };
+        let marker_doc = if table.view.is_some() {
+            format!("View `{q}` (created at {}): read-only; no insert, update or delete.", table.origin)
+        } else {
+            marker_doc
+        };
+
+        quote! {
+            #[doc = #marker_doc]
+            #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+            pub struct #marker;
+
+            #[automatically_derived]
+            impl ::taulu::Table for #marker {
+                const SCHEMA: &'static str = #schema_name;
+                const NAME: &'static str = #table_name;
+                const COLUMNS: &'static [&'static str] = &[#(#column_names),*];
+                const INFO: &'static ::taulu::meta::TableInfo = &#root #info;
+                type Row = #module::Row;
+            }
+
+            #writable
+
+            #[doc = #marker_doc]
+            #[allow(non_camel_case_types, non_snake_case, clippy::all)]
+            pub mod #module {
+                #(#markers)*
+
+                pub use self::__rows::#rows_use;
+
+                #[allow(non_camel_case_types, non_snake_case, clippy::all)]
+                mod __rows {
+                #[doc = #row_doc]
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct Row { #(#fields,)* }
+
+                #[automatically_derived]
+                impl ::taulu::FromRow for Row {
+                    fn from_row_at(row: &::taulu::__private::PgRow, start: usize) -> ::core::result::Result<Self, ::taulu::Error> {
+                        ::core::result::Result::Ok(Row { #(#reads,)* })
+                    }
+                }
+
+                #insert_items
                 }
             }
         }
@@ -580,10 +601,11 @@ impl Ctx<'_> {
             let info = self.table_info_ident(table);
             let (s, n, origin) = (&table.schema, &table.name, table.origin.to_string());
             let cols = table.columns.iter().map(|c| self.column_info(c));
+            let view = table.view.is_some();
             statics.push(quote! {
                 #[doc(hidden)]
                 pub static #info: ::taulu::meta::TableInfo = ::taulu::meta::TableInfo {
-                    schema: #s, name: #n, origin: #origin, columns: &[#(#cols),*],
+                    schema: #s, name: #n, origin: #origin, columns: &[#(#cols),*], view: #view,
                 };
             });
             refs.push(quote!(#info));
@@ -605,6 +627,10 @@ impl Ctx<'_> {
                 TypeKind::Other(_) => {}
             }
         }
+        let skipped = self.schema.skipped_views.iter().map(|v| {
+            let (s, n, r, o) = (&v.schema, &v.name, &v.reason, v.origin.to_string());
+            quote!(::taulu::meta::SkippedView { schema: #s, name: #n, reason: #r, origin: #o })
+        });
         quote! {
             #(#statics)*
             /// The schema as the migrations leave it: tables, columns, enums and domains.
@@ -612,6 +638,7 @@ impl Ctx<'_> {
                 tables: &[#(#refs),*],
                 enums: &[#(#enums),*],
                 domains: &[#(#domains),*],
+                skipped_views: &[#(#skipped),*],
             };
         }
     }

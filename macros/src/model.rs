@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::ddl::{
-    AlterAction, Change, ColumnSpec, Identity, Located, Origin, QName, SqlError, TEMP_SCHEMA, TableElement, TypeSpec,
+    AlterAction, Change, ColumnSpec, Identity, Located, Origin, QName, SqlError, TEMP_SCHEMA, TableElement, Target,
+    TypeSpec, ViewQuery,
 };
 
 /// PostgreSQL's identifier limit (NAMEDATALEN - 1 bytes).
@@ -39,9 +40,31 @@ pub struct Column {
 
 #[derive(Debug, Clone)]
 pub struct Table {
+    /// Stable across renames and moves: what views record they read.
+    pub id: u64,
     pub schema: String,
     pub name: String,
     pub columns: Vec<Column>,
+    pub origin: Origin,
+    /// `Some` for a view: read-only, and the columns of other relations it reads.
+    pub view: Option<View>,
+}
+
+/// A column a view reads: (relation id, column name).
+pub type ColumnUse = (u64, String);
+
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    /// Every column the view's query reads.
+    pub uses: Vec<ColumnUse>,
+}
+
+/// A view the model could not type: not part of the generated code, listed in `SCHEMA`.
+#[derive(Debug, Clone)]
+pub struct SkippedView {
+    pub schema: String,
+    pub name: String,
+    pub reason: String,
     pub origin: Origin,
 }
 
@@ -77,6 +100,9 @@ pub struct Schema {
     search_path: Option<Vec<String>>,
     /// Extensions created so far: their types resolve (as raw values).
     extensions: BTreeSet<String>,
+    /// Views whose query the model cannot type.
+    pub skipped_views: Vec<SkippedView>,
+    next_id: u64,
 }
 
 /// What a built-in type is in Rust. `None`: a PostgreSQL type taulu does not map.
@@ -506,7 +532,8 @@ impl Schema {
                 if let Some(index) = self.index.get_mut() {
                     index.insert((schema.clone(), name.clone()), self.tables.len());
                 }
-                self.tables.push(Table { schema, name, columns, origin: origin.clone() });
+                self.next_id += 1;
+                self.tables.push(Table { id: self.next_id, schema, name, columns, origin: origin.clone(), view: None });
             }
             Change::AlterTable { table, missing_ok, actions } => {
                 let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
@@ -537,6 +564,13 @@ impl Schema {
                         d.clone_from(&new_name);
                     }
                 }
+                // Views keep their own column names; what they read is renamed under them.
+                let id = table.id;
+                for v in self.tables.iter_mut().filter_map(|t| t.view.as_mut()) {
+                    for (_, c) in v.uses.iter_mut().filter(|(r, c)| *r == id && *c == old) {
+                        c.clone_from(&new_name);
+                    }
+                }
             }
             Change::SetTableSchema { table, schema, missing_ok } => {
                 let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
@@ -548,11 +582,37 @@ impl Schema {
                 self.tables[t].schema = schema;
                 self.reindex();
             }
-            Change::DropTables { tables, missing_ok, .. } => {
+            Change::DropTables { tables, missing_ok, cascade } => {
                 for q in tables {
                     if let Some(i) = self.require_table(q, *missing_ok)? {
-                        self.tables.remove(i);
-                        self.reindex();
+                        if self.tables[i].view.is_some() {
+                            return Err(format!("{} is a view: use DROP VIEW", display_qname(q)));
+                        }
+                        let id = self.tables[i].id;
+                        self.drop_relations(&[id], *cascade, &format!("table {}", display_qname(q)))?;
+                    }
+                }
+            }
+            Change::CreateView { name, replace, columns, query } => {
+                self.create_view(name, *replace, columns, query, origin)?
+            }
+            Change::DropViews { names, missing_ok, cascade } => {
+                for q in names {
+                    match self.table_index(q) {
+                        Some(i) if self.tables[i].view.is_some() => {
+                            let id = self.tables[i].id;
+                            self.drop_relations(&[id], *cascade, &format!("view {}", display_qname(q)))?;
+                        }
+                        Some(_) => return Err(format!("{} is not a view", display_qname(q))),
+                        None => {
+                            let before = self.skipped_views.len();
+                            let name = truncate_ident(&q.name);
+                            self.skipped_views
+                                .retain(|v| !(v.name == name && q.schema.as_ref().is_none_or(|s| *s == v.schema)));
+                            if before == self.skipped_views.len() && !missing_ok {
+                                return Err(format!("view {} does not exist", display_qname(q)));
+                            }
+                        }
                     }
                 }
             }
@@ -678,6 +738,203 @@ impl Schema {
         Ok(())
     }
 
+    /// Positions of the views whose query reads a column matching `uses`.
+    fn views_reading(&self, uses: impl Fn(&(u64, String)) -> bool) -> Vec<usize> {
+        (0..self.tables.len())
+            .filter(|i| self.tables[*i].view.as_ref().is_some_and(|v| v.uses.iter().any(&uses)))
+            .collect()
+    }
+
+    /// Drops the views that read a column matching `uses`, and the views reading those, or (without
+    /// CASCADE) refuses to, as PostgreSQL does.
+    fn drop_views_reading(
+        &mut self,
+        uses: impl Fn(&(u64, String)) -> bool,
+        cascade: bool,
+        what: &str,
+    ) -> Result<(), String> {
+        let ids: Vec<u64> = self.views_reading(uses).into_iter().map(|i| self.tables[i].id).collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        if !cascade {
+            let view = self.tables.iter().find(|t| t.id == ids[0]).map_or("?", |t| t.name.as_str());
+            return Err(format!("cannot drop {what}: view \"{view}\" depends on it (use CASCADE)"));
+        }
+        self.drop_relations(&ids, true, what)
+    }
+
+    /// Drops the relations `ids` and (with CASCADE; refused without) every view reading them.
+    fn drop_relations(&mut self, ids: &[u64], cascade: bool, what: &str) -> Result<(), String> {
+        let mut gone: Vec<u64> = ids.to_vec();
+        loop {
+            let more: Vec<u64> = self
+                .tables
+                .iter()
+                .filter(|t| {
+                    !gone.contains(&t.id)
+                        && t.view.as_ref().is_some_and(|v| v.uses.iter().any(|(r, _)| gone.contains(r)))
+                })
+                .map(|t| t.id)
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            if !cascade {
+                let view = self.tables.iter().find(|t| t.id == more[0]).map_or("?", |t| t.name.as_str());
+                return Err(format!("cannot drop {what}: view \"{view}\" depends on it (use CASCADE)"));
+            }
+            gone.extend(more);
+        }
+        self.tables.retain(|t| !gone.contains(&t.id));
+        self.reindex();
+        Ok(())
+    }
+
+    /// `CREATE [OR REPLACE] VIEW`: typed from its query when the model can; otherwise skipped,
+    /// with the reason kept for `SCHEMA`.
+    fn create_view(
+        &mut self,
+        name: &QName,
+        replace: bool,
+        aliases: &[String],
+        query: &Result<ViewQuery, String>,
+        origin: &Origin,
+    ) -> Result<(), String> {
+        let schema = self.creation_schema(name)?;
+        self.require_schema(&schema)?;
+        let view_name = truncate_ident(&name.name);
+        let existing = self.table_position(&schema, &view_name);
+        match existing {
+            Some(i) if !replace || self.tables[i].view.is_none() => {
+                return Err(format!("relation \"{view_name}\" already exists"));
+            }
+            _ => {}
+        }
+        self.skipped_views.retain(|v| !(v.schema == schema && v.name == view_name));
+        let typed = query.clone().and_then(|q| self.type_view(&q, aliases, origin));
+        match (typed, existing) {
+            (Ok((columns, uses)), Some(i)) => {
+                // OR REPLACE keeps the relation (and what reads it); PostgreSQL only lets it add
+                // columns at the end.
+                self.tables[i].columns = columns;
+                self.tables[i].view = Some(View { uses });
+                self.tables[i].origin = origin.clone();
+            }
+            (Ok((columns, uses)), None) => {
+                self.next_id += 1;
+                if let Some(index) = self.index.get_mut() {
+                    index.insert((schema.clone(), view_name.clone()), self.tables.len());
+                }
+                self.tables.push(Table {
+                    id: self.next_id,
+                    schema,
+                    name: view_name,
+                    columns,
+                    origin: origin.clone(),
+                    view: Some(View { uses }),
+                });
+            }
+            (Err(reason), existing) => {
+                if let Some(i) = existing {
+                    let id = self.tables[i].id;
+                    self.drop_relations(&[id], true, "")?;
+                }
+                self.skipped_views.push(SkippedView { schema, name: view_name, reason, origin: origin.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    /// A view's columns (name, type, nullability from its sources and joins) and what it reads.
+    fn type_view(
+        &self,
+        q: &ViewQuery,
+        aliases: &[String],
+        origin: &Origin,
+    ) -> Result<(Vec<Column>, Vec<ColumnUse>), String> {
+        let mut rels = Vec::new();
+        for f in &q.from {
+            let Some(i) = self.table_index(&f.table) else {
+                return Err(format!("it reads {}, which taulu's model does not have", display_qname(&f.table)));
+            };
+            rels.push((i, f.alias.clone().unwrap_or_else(|| self.tables[i].name.clone()), f.nullable));
+        }
+        let column = |name: String, ty: ColType, not_null: bool| Column {
+            name,
+            ty,
+            not_null,
+            has_default: false,
+            identity: None,
+            generated: false,
+            depends_on: Vec::new(),
+            origin: origin.clone(),
+        };
+        let mut columns = Vec::new();
+        let mut uses = Vec::new();
+        for target in &q.targets {
+            match target {
+                Target::Star { qualifier } => {
+                    let picked: Vec<_> =
+                        rels.iter().filter(|(_, alias, _)| qualifier.as_ref().is_none_or(|q| q == alias)).collect();
+                    if picked.is_empty() {
+                        return Err(format!(
+                            "`{}.*` names no relation of its FROM",
+                            qualifier.as_deref().unwrap_or("")
+                        ));
+                    }
+                    for (i, _, nullable) in picked {
+                        let t = &self.tables[*i];
+                        for c in &t.columns {
+                            columns.push(column(c.name.clone(), c.ty.clone(), self.not_null(c) && !nullable));
+                            uses.push((t.id, c.name.clone()));
+                        }
+                    }
+                }
+                Target::Column { qualifier, column: Some(name), cast, alias } => {
+                    let name = truncate_ident(name);
+                    let found: Vec<_> = rels
+                        .iter()
+                        .filter(|(_, a, _)| qualifier.as_ref().is_none_or(|q| q == a))
+                        .filter_map(|(i, _, nullable)| {
+                            self.tables[*i].columns.iter().find(|c| c.name == name).map(|c| (*i, c, *nullable))
+                        })
+                        .collect();
+                    let [(i, c, nullable)] = found.as_slice() else {
+                        return Err(format!("column \"{name}\" is missing or ambiguous in its FROM"));
+                    };
+                    let ty = match cast {
+                        Some(spec) => self.resolve(spec)?.0,
+                        None => c.ty.clone(),
+                    };
+                    columns.push(column(alias.clone().unwrap_or(name.clone()), ty, self.not_null(c) && !nullable));
+                    uses.push((self.tables[*i].id, name));
+                }
+                Target::Column { column: None, cast, alias, .. } => {
+                    let spec = cast.as_ref().ok_or("an output it cannot type")?;
+                    let name = alias.clone().unwrap_or_else(|| "?column?".into());
+                    columns.push(column(name, self.resolve(spec)?.0, false));
+                }
+                Target::Count { alias } => {
+                    let ty = ColType::Builtin { name: "int8".into(), typmods: vec![] };
+                    columns.push(column(alias.clone().unwrap_or_else(|| "count".into()), ty, true));
+                }
+            }
+        }
+        if aliases.len() > columns.len() {
+            return Err("CREATE VIEW names more columns than its query has".into());
+        }
+        for (c, a) in columns.iter_mut().zip(aliases) {
+            c.name = truncate_ident(a);
+        }
+        for (i, c) in columns.iter().enumerate() {
+            if columns[..i].iter().any(|o| o.name == c.name) {
+                return Err(format!("column \"{}\" specified more than once", c.name));
+            }
+        }
+        Ok((columns, uses))
+    }
+
     fn create_type(&mut self, name: &QName, kind: TypeKind, origin: &Origin) -> Result<(), String> {
         let schema = self.creation_schema(name)?;
         self.require_schema(&schema)?;
@@ -738,8 +995,17 @@ impl Schema {
                     gone.push(next.name.clone());
                 }
                 table.columns.retain(|c| !gone.contains(&c.name));
+                let (id, what) = (table.id, format!("column \"{name}\""));
+                self.drop_views_reading(|(t, c)| *t == id && gone.contains(c), *cascade, &what)?;
             }
             AlterAction::AlterType { column, ty } => {
+                let (id, name) = (self.tables[t].id, truncate_ident(column));
+                if let Some(v) = self.views_reading(|(r, c)| *r == id && *c == name).first() {
+                    return Err(format!(
+                        "cannot alter type of column \"{name}\": view \"{}\" depends on it (drop and recreate the view)",
+                        self.tables[*v].name
+                    ));
+                }
                 let (ty, serial) = self.resolve(ty).map_err(|e| format!("column \"{column}\": {e}"))?;
                 if serial {
                     return Err(format!("column \"{column}\": cannot change a column's type to a serial type"));
@@ -1214,5 +1480,32 @@ mod tests {
         assert!(e.message.contains("type \"hstore\" does not exist"), "{}", e.message);
         let s = schema(&["CREATE EXTENSION hstore;\nCREATE TABLE t (h hstore);"]);
         assert_eq!(cols(&s, "public", "t")[0].1, "hstore");
+    }
+
+    #[test]
+    fn views_are_typed_from_their_query_and_guard_what_they_read() {
+        let base = "CREATE TABLE t (a int NOT NULL, b text);\nCREATE TABLE u (a int NOT NULL, c text NOT NULL);\n\
+                    CREATE VIEW v AS SELECT t.a, u.c, b::varchar(5) FROM t LEFT JOIN u ON u.a = t.a;";
+        let s = schema(&[base]);
+        assert_eq!(
+            cols(&s, "public", "v"),
+            vec![
+                col("a", "integer", true, false),
+                col("c", "text", false, false),
+                col("b", "character varying(5)", false, false)
+            ]
+        );
+        let e = error(&[base, "DROP TABLE u;"]);
+        assert!(e.message.contains("view \"v\" depends on it (use CASCADE)"), "{}", e.message);
+        let e = error(&[base, "ALTER TABLE t ALTER COLUMN a TYPE bigint;"]);
+        assert!(e.message.contains("cannot alter type of column \"a\": view \"v\" depends on it"), "{}", e.message);
+        let e = error(&[base, "DROP TABLE v;"]);
+        assert!(e.message.contains("is a view: use DROP VIEW"), "{}", e.message);
+        let s = schema(&[base, "CREATE VIEW w AS SELECT * FROM v;\nDROP TABLE u CASCADE;"]);
+        assert!(s.table("public", "v").is_none() && s.table("public", "w").is_none(), "dropped along");
+        let s = schema(&[base, "ALTER TABLE t RENAME COLUMN a TO x;\nALTER TABLE t DROP COLUMN x CASCADE;"]);
+        assert!(s.table("public", "v").is_none(), "the renamed column is still the one it reads");
+        let s = schema(&["CREATE TABLE t (a int);\nCREATE VIEW v AS SELECT a + 1 AS b FROM t;\nDROP VIEW v;"]);
+        assert!(s.skipped_views.is_empty() && s.tables.len() == 1);
     }
 }

@@ -29,7 +29,7 @@ pub struct Delete<T, R = NoReturning, Sc = Only<T>> {
 /// let q = delete_from::<Sessions>().where_(sessions::revoked_at.is_not_null());
 /// assert_eq!(q.to_sql().0, r#"DELETE FROM "sessions" WHERE "sessions"."revoked_at" IS NOT NULL"#);
 /// ```
-pub fn delete_from<T: Table>() -> Delete<T> {
+pub fn delete_from<T: super::Writable>() -> Delete<T> {
     Delete {
         core: DeleteCore { table: TableRef::of::<T>(), using: Vec::new(), wheres: Vec::new(), returning: Vec::new() },
         _p: PhantomData,

@@ -5,7 +5,7 @@
 use std::marker::PhantomData;
 
 use super::{
-    Alias, Column, FromRow, Insertable, NotNull, Nullability, Nullable, Table,
+    Alias, Column, FromRow, NotNull, Nullability, Nullable, Table,
     expr::{ExprIn, Expression, OnCondition, Plain, column_node},
     item::Selection,
     meta,
@@ -333,34 +333,10 @@ where
     cte
 }
 
-/// The placeholder row description of derived tables (they are not in the schema).
-static DERIVED_INFO: meta::TableInfo = meta::TableInfo { schema: "", name: "(derived)", columns: &[], origin: "query" };
-
-/// Derived tables cannot be inserted into.
-#[derive(Debug, Clone, Copy)]
-pub struct NoInsert;
-
-impl Insertable for NoInsert {
-    type Table = NoInsert;
-    fn into_values(self) -> Vec<super::InsertValue> {
-        Vec::new()
-    }
-}
-
-impl Table for NoInsert {
-    const SCHEMA: &'static str = "";
-    const NAME: &'static str = "";
-    const COLUMNS: &'static [&'static str] = &[];
-    const INFO: &'static meta::TableInfo = &DERIVED_INFO;
-    type Row = ();
-    type Insert = NoInsert;
-}
-
-impl Default for NoInsert {
-    fn default() -> Self {
-        NoInsert
-    }
-}
+/// The placeholder row description of derived tables (they are not in the schema; read-only, like
+/// views: they implement `Table`, not `Writable`).
+static DERIVED_INFO: meta::TableInfo =
+    meta::TableInfo { schema: "", name: "(derived)", columns: &[], origin: "query", view: true };
 
 impl FromRow for () {
     fn from_row_at(_: &tokio_postgres::Row, _: usize) -> Result<Self, crate::Error> {
@@ -374,7 +350,6 @@ impl<A: Alias, Q: DerivedQuery + 'static> Table for DerivedTable<A, Q> {
     const COLUMNS: &'static [&'static str] = DERIVED_COLUMNS.split_at(Q::WIDTH).0;
     const INFO: &'static meta::TableInfo = &DERIVED_INFO;
     type Row = Q::Row;
-    type Insert = NoInsert;
 }
 
 /// Column `N` of a derived table `D`.
@@ -484,7 +459,7 @@ impl With {
 
     /// `WITH .. INSERT INTO T ..`: an INSERT whose `.select(..)` reads the CTEs (see
     /// [`select_from_cte`]), as in `WITH moved AS (DELETE .. RETURNING ..) INSERT .. SELECT .. FROM moved`.
-    pub fn insert_into<T: Table>(self) -> super::InsertInto<T> {
+    pub fn insert_into<T: super::Writable>(self) -> super::InsertInto<T> {
         super::InsertInto::with_ctes(self.ctes)
     }
 

@@ -39,7 +39,7 @@ pub struct InsertInto<T>(PhantomData<T>, Vec<super::render::CteDef>);
 ///     r#"INSERT INTO "users" ("username", "email", "password_hash") VALUES ($1, $2, $3) RETURNING "users"."id""#
 /// );
 /// ```
-pub fn insert_into<T: Table>() -> InsertInto<T> {
+pub fn insert_into<T: super::Writable>() -> InsertInto<T> {
     InsertInto(PhantomData, Vec::new())
 }
 
@@ -56,7 +56,7 @@ pub struct Insert<T, R = NoReturning> {
     _p: PhantomData<fn() -> (T, R)>,
 }
 
-impl<T: Table> InsertInto<T> {
+impl<T: super::Writable> InsertInto<T> {
     /// One row.
     pub fn values(self, row: T::Insert) -> Insert<T> {
         self.values_many([row])

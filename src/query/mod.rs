@@ -79,12 +79,22 @@ pub trait Table: Copy + Default + 'static {
     const INFO: &'static meta::TableInfo;
     /// The struct a `select all` returns (`users::Row`).
     type Row: FromRow;
-    /// The struct an insert takes (`users::Insert`).
-    type Insert: Insertable;
     /// The name columns are qualified with: the table's name, or its alias.
     const QUALIFIER: &'static str = Self::NAME;
     /// `AS "alias"` for an [`Aliased`] table.
     const ALIAS: Option<&'static str> = None;
+}
+
+/// A relation that can be written: every generated table, not a view. `insert_into`, `update`
+/// and `delete_from` take only these.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is read-only (a view): it cannot be inserted into, updated or deleted from",
+    label = "a view",
+    note = "write to the tables the view reads"
+)]
+pub trait Writable: Table {
+    /// The struct an insert takes (`users::Insert`).
+    type Insert: Insertable;
 }
 
 /// An alias name for [`Aliased`] tables, declared with [`alias!`](crate::alias).
@@ -135,9 +145,12 @@ impl<T: Table, A: Alias> Table for Aliased<T, A> {
     const COLUMNS: &'static [&'static str] = T::COLUMNS;
     const INFO: &'static meta::TableInfo = T::INFO;
     type Row = T::Row;
-    type Insert = T::Insert;
     const QUALIFIER: &'static str = A::NAME;
     const ALIAS: Option<&'static str> = Some(A::NAME);
+}
+
+impl<T: Writable, A: Alias> Writable for Aliased<T, A> {
+    type Insert = T::Insert;
 }
 
 /// Column `C` of the aliased table `Aliased<C::Table, A>`: `users::id.of::<Manager>()`.

@@ -39,7 +39,7 @@ pub struct Update<T, St = HasSet, R = NoReturning, Sc = Only<T>> {
 /// let q = update::<Users>().set(users::display_name, "Ann").where_(users::username.eq("ann"));
 /// assert_eq!(q.to_sql().0, r#"UPDATE "users" SET "display_name" = $1 WHERE "users"."username" = $2"#);
 /// ```
-pub fn update<T: Table>() -> Update<T, NoSet> {
+pub fn update<T: super::Writable>() -> Update<T, NoSet> {
     Update {
         core: UpdateCore {
             table: TableRef::of::<T>(),
