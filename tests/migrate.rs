@@ -525,12 +525,30 @@ async fn a_file_wrapped_in_begin_and_commit_runs_as_its_one_transaction() {
 }
 
 /// The reference app's migrations 1 and 2 applied as another tool would have: their SQL, run
-/// directly, and that tool's version table, made as the tool makes it.
-async fn migrated_by(c: &Client, tool_ddl: &str) {
+/// directly, and that tool's version table, made as the tool makes it, with `rows` inserted.
+async fn migrated_by(c: &Client, tool: taulu::migrate::Tool, rows: &str) {
+    use taulu::migrate::Tool;
     for m in taulu_app::MIGRATIONS.iter().take(2) {
         c.batch_execute(m.up().sql()).await.unwrap();
     }
-    c.batch_execute(tool_ddl).await.unwrap();
+    let table = match tool {
+        Tool::GolangMigrate => {
+            "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
+        }
+        Tool::Sqlx => {
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+                 installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
+                 checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)"
+        }
+        Tool::Diesel => {
+            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL,
+                 run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        }
+    };
+    if !rows.is_empty() {
+        c.batch_execute(table).await.unwrap();
+        c.batch_execute(rows).await.unwrap();
+    }
 }
 
 #[tokio::test]
@@ -538,12 +556,7 @@ async fn adopting_a_golang_migrate_history_records_its_baseline_and_up_goes_on_f
     use taulu::migrate::Tool;
     let db = TestDb::empty().await.unwrap();
     let c = db.client();
-    migrated_by(
-        c,
-        "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
-         INSERT INTO schema_migrations VALUES (2, false);",
-    )
-    .await;
+    migrated_by(c, Tool::GolangMigrate, "INSERT INTO schema_migrations VALUES (2, false);").await;
     let migrator = Migrator::new(&taulu_app::MIGRATIONS);
     let adopted = migrator.adopt(c, Tool::GolangMigrate).await.unwrap();
     assert_eq!((adopted.version, adopted.recorded), (2, 2));
@@ -570,40 +583,31 @@ async fn adoption_refuses_a_dirty_source_unknown_versions_and_gaps_and_records_n
     let cases = [
         (
             Tool::GolangMigrate,
-            "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
-             INSERT INTO schema_migrations VALUES (2, true);",
+            "INSERT INTO schema_migrations VALUES (2, true);",
             "recorded version 2 as dirty or failed",
         ),
         (
             Tool::Sqlx,
-            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
-                 installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
-                 checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
-             INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
              VALUES (1, 'create initial tables', true, '\\x00', 1), (2, 'add session revocation', false, '\\x00', 1);",
             "recorded version 2 as dirty or failed",
         ),
         (
             Tool::Sqlx,
-            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
-                 installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
-                 checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
-             INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
              VALUES (2, 'add session revocation', true, '\\x00', 1);",
             "never applied versions 1 below its latest (2)",
         ),
         (
             Tool::Diesel,
-            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL,
-                 run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
-             INSERT INTO __diesel_schema_migrations (version) VALUES ('00000000000000'), ('1'), ('20240101120000');",
+            "INSERT INTO __diesel_schema_migrations (version) VALUES ('00000000000000'), ('1'), ('20240101120000');",
             "records versions without a file here: 20240101120000",
         ),
-        (Tool::Diesel, "SELECT 1", "no diesel version table in this database"),
+        (Tool::Diesel, "", "no diesel version table in this database"),
     ];
     for (tool, ddl, expected) in cases {
         let db = TestDb::empty().await.unwrap();
-        migrated_by(db.client(), ddl).await;
+        migrated_by(db.client(), tool, ddl).await;
         let err = migrator.adopt(db.client(), tool).await.unwrap_err().to_string();
         assert!(err.contains(expected), "{}: {err}", tool.name());
         assert!(!exists(db.client(), "taulu_schema_migrations").await, "{}: nothing recorded", tool.name());
@@ -612,21 +616,13 @@ async fn adoption_refuses_a_dirty_source_unknown_versions_and_gaps_and_records_n
     for (tool, ddl) in [
         (
             Tool::Sqlx,
-            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
-                 installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
-                 checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
-             INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
              VALUES (1, 'a', true, '\\x00', 1), (2, 'b', true, '\\x00', 1);",
         ),
-        (
-            Tool::Diesel,
-            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL,
-                 run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
-             INSERT INTO __diesel_schema_migrations (version) VALUES ('00000000000000'), ('1'), ('2');",
-        ),
+        (Tool::Diesel, "INSERT INTO __diesel_schema_migrations (version) VALUES ('00000000000000'), ('1'), ('2');"),
     ] {
         let db = TestDb::empty().await.unwrap();
-        migrated_by(db.client(), ddl).await;
+        migrated_by(db.client(), tool, ddl).await;
         assert_eq!(migrator.adopt(db.client(), tool).await.unwrap().version, 2, "{}", tool.name());
         assert_eq!(applied_versions(db.client()).await, [1, 2]);
     }

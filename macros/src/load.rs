@@ -4,14 +4,9 @@ use std::path::{Path, PathBuf};
 
 /// The `*.up.sql` files of `dir`, in version order: `(file name, absolute path, contents)`.
 pub fn up_files(dir: &Path) -> Result<Vec<(String, PathBuf, String)>, String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read migrations directory {}: {e}", dir.display()))?;
     let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let lower = name.to_ascii_lowercase();
-        if lower.ends_with(".sql") && !name.ends_with(".sql") {
+    for (name, path, sql) in sql_files(dir)? {
+        if !name.ends_with(".sql") {
             // The runner rejects it too; skipping it here would type a schema the database lacks.
             return Err(format!(
                 "{name}: malformed migration file name; the suffix must be lower-case .up.sql or .down.sql"
@@ -22,8 +17,6 @@ pub fn up_files(dir: &Path) -> Result<Vec<(String, PathBuf, String)>, String> {
             .split_once('_')
             .and_then(|(v, _)| v.parse().ok())
             .ok_or_else(|| format!("{name}: malformed migration file name; expected NNNNNN_description.up.sql"))?;
-        let path = entry.path();
-        let sql = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         files.push((version, name, path, sql));
     }
     files.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));

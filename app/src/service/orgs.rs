@@ -176,11 +176,9 @@ pub async fn change_role(
     let me = user.me.id;
     app.db
         .transaction(async |tx| {
-            let Some((org_id, my_role)) = lock_membership(tx, &slug, me).await? else {
-                return Ok(Err(ApiError::NotFound("no such org")));
-            };
-            let Some(current) = role_of(tx, org_id, target).await? else {
-                return Ok(Err(ApiError::NotFound("not a member")));
+            let (org_id, my_role, current) = match target_membership(tx, &slug, me, target).await? {
+                Ok(found) => found,
+                Err(e) => return Ok(Err(e)),
             };
             if let Err(e) = may_manage(my_role, Some(current), role) {
                 return Ok(Err(e));
@@ -208,11 +206,9 @@ pub async fn remove_member(
     let me = user.me.id;
     app.db
         .transaction(async |tx| {
-            let Some((org_id, my_role)) = lock_membership(tx, &slug, me).await? else {
-                return Ok(Err(ApiError::NotFound("no such org")));
-            };
-            let Some(current) = role_of(tx, org_id, target).await? else {
-                return Ok(Err(ApiError::NotFound("not a member")));
+            let (org_id, my_role, current) = match target_membership(tx, &slug, me, target).await? {
+                Ok(found) => found,
+                Err(e) => return Ok(Err(e)),
             };
             if target != me
                 && let Err(e) = may_manage(my_role, Some(current), Role::Member)
@@ -243,6 +239,23 @@ async fn lock_membership(tx: &Tx<'_>, slug: &str, me: Uuid) -> taulu::Result<Opt
         .for_update()
         .fetch_optional(tx)
         .await
+}
+
+/// For a change to `target`'s membership: the org (locked, see [`lock_membership`]), the caller's
+/// role and `target`'s; 404 when the caller is not a member or `target` is not.
+async fn target_membership(
+    tx: &Tx<'_>,
+    slug: &str,
+    me: Uuid,
+    target: Uuid,
+) -> taulu::Result<Result<(Uuid, Role, Role), ApiError>> {
+    let Some((org_id, my_role)) = lock_membership(tx, slug, me).await? else {
+        return Ok(Err(ApiError::NotFound("no such org")));
+    };
+    let Some(current) = role_of(tx, org_id, target).await? else {
+        return Ok(Err(ApiError::NotFound("not a member")));
+    };
+    Ok(Ok((org_id, my_role, current)))
 }
 
 async fn role_of(tx: &Tx<'_>, org_id: Uuid, user_id: Uuid) -> taulu::Result<Option<Role>> {
