@@ -55,14 +55,14 @@ pub mod testing;
 pub mod __private;
 
 pub use client::{
-    DATABASE_URL, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl, Db, DbConfig, IsolationLevel, Manager, PGSSLROOTCERT, PgConn,
-    PooledConn, Tx, connect, db,
+    DATABASE_URL, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl, Db, DbConfig, IsolationLevel, ListenEvent, Listener, Manager,
+    Notification, PGSSLROOTCERT, PgConn, PooledConn, Tx, connect, db,
 };
 pub use error::{Error, ErrorKind, MigrationFailure, MigrationOutcome, Result};
 pub use local::LocalCluster;
 pub use query::transaction;
 pub use query::{
-    Column, FromRow, InsertValue, Insertable, NotNull, Nullability, Nullable, Raw, SqlEnum, Table, Writable,
+    Column, FromRow, InsertValue, Insertable, Interval, NotNull, Nullability, Nullable, Raw, SqlEnum, Table, Writable,
 };
 
 /// What a module using the builder needs: `use taulu::prelude::*;`.
@@ -155,9 +155,10 @@ pub use taulu_macros::FromRow;
 /// precision` -> `f32`/`f64`, `numeric` -> `rust_decimal::Decimal`, `boolean` -> `bool`,
 /// `text`/`varchar`/`char`/`citext` -> `String`, `uuid` -> `uuid::Uuid`, `date`/`time`/
 /// `timestamp`/`timestamptz` -> chrono's `NaiveDate`/`NaiveTime`/`NaiveDateTime`/`DateTime<Utc>`,
-/// `json`/`jsonb` -> `serde_json::Value`, `bytea` -> `Vec<u8>`, `inet` -> `IpAddr`, arrays ->
+/// `json`/`jsonb` -> `serde_json::Value`, `bytea` -> `Vec<u8>`, `inet` -> `IpAddr`, `interval` ->
+/// [`Interval`], arrays ->
 /// `Vec<T>`, enums -> the generated enum, domains -> their base type. Other PostgreSQL types
-/// (`tsvector`, `interval`, ranges, extension types, ...) read and write [`Raw`]; a type name that
+/// (`tsvector`, `money`, ranges, extension types, ...) read and write [`Raw`]; a type name that
 /// exists nowhere is a compile error naming the column.
 ///
 /// Editing a migration file rebuilds the invoking crate (the files are `include_str!` inputs).

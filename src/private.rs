@@ -13,6 +13,7 @@ use crate::{Error, query::SqlEnum};
 
 /// The Rust types SQL types map to.
 pub mod types {
+    pub use crate::query::Interval;
     pub use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
     pub use rust_decimal::Decimal;
     pub use serde_json::Value as JsonValue;

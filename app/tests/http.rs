@@ -249,12 +249,16 @@ async fn a_write_whose_connection_is_cut_is_503_without_retry_advice() {
     let proxy = FaultProxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
     let through = test.url().to_url_with_password().replace(&format!(":{port}/"), &format!(":{}/", proxy.port()));
     let addr = spawn_app(Db::new(DbConfig::new(through.parse().unwrap()))).await;
+    // The service reaches the database through the proxy (and its pool has a connection).
+    let ready = call(addr, "GET", "/readyz", None, None).await;
+    assert_eq!(ready.status, StatusCode::OK, "{ready:?}");
     // Hold the sign-up's INSERT on a lock, cut the connection while it waits, then let it commit.
     let admin = test.connect().await.unwrap();
     admin.batch_execute("BEGIN; LOCK TABLE users IN SHARE MODE").await.unwrap();
     let signing_up = tokio::spawn(sign_up(addr, "ann", "ann@example.com"));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
+        assert!(!signing_up.is_finished(), "the sign-up ended before reaching the lock: {:?}", signing_up.await);
         if Instant::now() > deadline {
             let rows = admin
                 .query("SELECT state, wait_event_type, query FROM pg_stat_activity WHERE datname = $1", &[&test.name()])
@@ -276,7 +280,9 @@ async fn a_write_whose_connection_is_cut_is_503_without_retry_advice() {
         if waiting > 0 {
             break;
         }
-        tokio::task::yield_now().await;
+        // Poll the catalog every few milliseconds, not in a tight loop: on 2 cores, back-to-back
+        // catalog queries starved the sign-up (its password hash) past the deadline in 3 runs of 9.
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     proxy.reset_all();
     let reply = signing_up.await.unwrap();

@@ -139,8 +139,8 @@ const BUILTINS: &[Builtin] = &[
     Builtin { name: "jsonb", display: "jsonb", rust: Some("JsonValue") },
     Builtin { name: "bytea", display: "bytea", rust: Some("Bytes") },
     Builtin { name: "inet", display: "inet", rust: Some("IpAddr") },
+    Builtin { name: "interval", display: "interval", rust: Some("Interval") },
     // Real PostgreSQL types without a Rust mapping: their columns read and write `taulu::Raw`.
-    Builtin { name: "interval", display: "interval", rust: None },
     Builtin { name: "timetz", display: "time with time zone", rust: None },
     Builtin { name: "money", display: "money", rust: None },
     Builtin { name: "cidr", display: "cidr", rust: None },

@@ -20,8 +20,9 @@ pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         return Err(syn::Error::new(f.sig.fn_token.span(), "#[taulu::test] needs an `async fn`"));
     }
     if f.sig.inputs.len() != 1 {
+        let at = if f.sig.inputs.is_empty() { f.sig.ident.span() } else { f.sig.inputs.span() };
         return Err(syn::Error::new(
-            f.sig.inputs.span(),
+            at,
             "#[taulu::test] functions take one argument, the test's database: `db: taulu::testing::TestDb`",
         ));
     }

@@ -87,6 +87,58 @@ async fn open_unbounded(url: &DatabaseUrl) -> Result<Opened> {
     Ok(Opened { client, link, driver })
 }
 
+/// Opens a connection whose driver forwards the server's notifications to `notifications` (and
+/// ends, dropping it, when the connection ends). For LISTEN; within `timeout` like [`open`].
+pub(crate) async fn open_listening(
+    url: &DatabaseUrl,
+    timeout: Duration,
+    notifications: tokio::sync::mpsc::UnboundedSender<super::listen::Notification>,
+) -> Result<Client> {
+    let fail = |source: tokio_postgres::Error| Error::Connect { target: url.to_string(), source: Arc::new(source) };
+    let opening = async {
+        if url.config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+            let (client, connection) = url.config.connect(NoTls).await.map_err(fail)?;
+            tokio::spawn(forward_notifications(connection, notifications));
+            Ok(client)
+        } else {
+            let (client, connection) = url.config.connect(tls::connector()?).await.map_err(fail)?;
+            tokio::spawn(forward_notifications(connection, notifications));
+            Ok(client)
+        }
+    };
+    match tokio::time::timeout(timeout, opening).await {
+        Ok(opened) => opened,
+        Err(_) => Err(Error::ConnectTimeout { target: url.to_string(), after: timeout }),
+    }
+}
+
+/// Drives a connection, passing its notifications on, until it ends.
+async fn forward_notifications<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
+    out: tokio::sync::mpsc::UnboundedSender<super::listen::Notification>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    loop {
+        match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                let _ = out.send(super::listen::Notification {
+                    channel: n.channel().to_owned(),
+                    payload: n.payload().to_owned(),
+                    process_id: n.process_id(),
+                });
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                tracing::debug!(target: "taulu::listen", error = %crate::error::describe_pg(&e), "listening connection ended");
+                return;
+            }
+            None => return,
+        }
+    }
+}
+
 /// How a connection's driver task ended, shared with the connection's users.
 #[derive(Debug, Default)]
 pub(crate) struct LinkState(AtomicU8);

@@ -6,6 +6,7 @@
 
 mod config;
 mod conn;
+mod listen;
 mod pool;
 mod tls;
 mod url;
@@ -13,6 +14,7 @@ mod url;
 pub use config::DbConfig;
 pub(crate) use conn::open;
 pub use conn::{Manager, PgConn, connect};
+pub use listen::{ListenEvent, Listener, Notification};
 pub use pool::{Db, IsolationLevel, PooledConn, Tx, db};
 pub use tls::PGSSLROOTCERT;
 pub use url::{DATABASE_URL, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl};

@@ -82,6 +82,40 @@ pub fn db() -> Result<&'static Db> {
 }
 
 impl Db {
+    /// Listens on `channels` on a connection of its own (not pooled: a LISTEN belongs to one
+    /// session). Returns once the server listens, so a NOTIFY sent afterwards is received. After a
+    /// fault the listener reconnects with the retry policy's backoff (for as long as it lives),
+    /// listens again and yields [`ListenEvent::Reconnected`](crate::ListenEvent): notifications
+    /// sent in between were missed.
+    ///
+    /// ```no_run
+    /// # async fn f(db: &taulu::Db) -> taulu::Result<()> {
+    /// use taulu::ListenEvent;
+    /// let mut jobs = db.listen(&["jobs"]).await?;
+    /// db.notify("jobs", "42").await?;
+    /// while let Some(event) = jobs.next().await {
+    ///     match event {
+    ///         ListenEvent::Notification(n) => println!("job {}", n.payload),
+    ///         ListenEvent::Reconnected => println!("re-read the job table: notifications were missed"),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn listen(&self, channels: &[&str]) -> Result<super::Listener> {
+        super::listen::start(self.url.clone(), self.retry, self.connect_timeout, channels).await
+    }
+
+    /// `NOTIFY channel, payload` (as `pg_notify($1, $2)`: both are parameters). A write: never
+    /// retried once sent.
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
+        let q = Compiled {
+            sql: "SELECT pg_notify($1, $2)".into(),
+            params: vec![crate::query::Param::new(channel.to_owned()), crate::query::Param::new(payload.to_owned())],
+            read_only: false,
+        };
+        self.query_first(&q).await.map(drop)
+    }
+
     /// Compares the compiled schema (`SCHEMA` from `schema!`) with this database and reports each
     /// difference by name: a binary started against a database it was not built for says so at
     /// startup, or in a readiness probe. See [`meta::check`](crate::meta::check).

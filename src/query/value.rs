@@ -185,6 +185,7 @@ bind_self! {
     chrono::DateTime<chrono::Utc> => TIMESTAMPTZ, TIMESTAMPTZ_ARRAY, Value::shared;
     serde_json::Value => JSONB, JSONB_ARRAY, Value::shared;
     std::net::IpAddr => INET, INET_ARRAY, Value::shared;
+    Interval => INTERVAL, INTERVAL_ARRAY, Value::shared;
 }
 
 impl Bind<Vec<u8>> for Vec<u8> {
@@ -291,7 +292,106 @@ impl<C> ValueFor<C, Vec<u8>> for &[u8] {
     }
 }
 
-/// The value of a column whose type has no Rust mapping (`tsvector`, `interval`, `money`, ranges,
+/// An `interval`: months, days and microseconds, kept apart as PostgreSQL keeps them (a month is not
+/// a fixed number of days, nor a day of hours across a DST change), so every value round-trips.
+///
+/// ```
+/// use taulu::Interval;
+/// let retention = Interval::days(30);
+/// assert_eq!(retention, Interval { months: 0, days: 30, microseconds: 0 });
+/// assert_eq!(Interval::from(std::time::Duration::from_millis(1500)).microseconds, 1_500_000);
+/// assert_eq!(Interval::months(1).to_string(), "1 mons");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Interval {
+    /// Whole months (years are 12 months).
+    pub months: i32,
+    /// Whole days.
+    pub days: i32,
+    /// The time part, in microseconds.
+    pub microseconds: i64,
+}
+
+impl Interval {
+    /// `n months`.
+    pub fn months(n: i32) -> Self {
+        Interval { months: n, ..Self::default() }
+    }
+
+    /// `n days`.
+    pub fn days(n: i32) -> Self {
+        Interval { days: n, ..Self::default() }
+    }
+
+    /// `n` microseconds.
+    pub fn microseconds(n: i64) -> Self {
+        Interval { microseconds: n, ..Self::default() }
+    }
+}
+
+/// A fixed duration, as microseconds (saturating at `i64::MAX`, about 292,000 years).
+impl From<std::time::Duration> for Interval {
+    fn from(d: std::time::Duration) -> Self {
+        Interval::microseconds(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+    }
+}
+
+/// The parts as PostgreSQL's `postgres` interval style prints them when each is present
+/// (`1 mons 2 days 00:00:03.5` reads as `1 mons 2 days 3500000 us` here): for logs, not parsing.
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if self.months != 0 {
+            parts.push(format!("{} mons", self.months));
+        }
+        if self.days != 0 {
+            parts.push(format!("{} days", self.days));
+        }
+        if self.microseconds != 0 || parts.is_empty() {
+            parts.push(format!("{} us", self.microseconds));
+        }
+        f.write_str(&parts.join(" "))
+    }
+}
+
+impl<'a> postgres_types::FromSql<'a> for Interval {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        // Binary format: microseconds (i64), days (i32), months (i32), big-endian.
+        let raw: &[u8; 16] = raw.try_into().map_err(|_| format!("an interval is 16 bytes, got {}", raw.len()))?;
+        let (micros, rest) = raw.split_at(8);
+        let (days, months) = rest.split_at(4);
+        Ok(Interval {
+            microseconds: i64::from_be_bytes(micros.try_into().expect("8 bytes")),
+            days: i32::from_be_bytes(days.try_into().expect("4 bytes")),
+            months: i32::from_be_bytes(months.try_into().expect("4 bytes")),
+        })
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::INTERVAL
+    }
+}
+
+impl ToSql for Interval {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&self.microseconds.to_be_bytes());
+        out.extend_from_slice(&self.days.to_be_bytes());
+        out.extend_from_slice(&self.months.to_be_bytes());
+        Ok(postgres_types::IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::INTERVAL
+    }
+
+    postgres_types::to_sql_checked!();
+}
+
+/// The value of a column whose type has no Rust mapping (`tsvector`, `money`, ranges,
 /// `bit varying`, geometric types, a composite or range type of the migrations, ..): PostgreSQL's
 /// binary representation of it, with the type's name. Read it from a row, and write it back to a
 /// column of the same type; anything else is a job for SQL (`sql::<String>("{}::text")`), which
