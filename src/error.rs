@@ -172,7 +172,8 @@ pub enum Error {
     },
 
     /// The statement ran longer than the `statement_timeout` the pool sets on its connections
-    /// (`TAULU_STATEMENT_TIMEOUT_MS`); PostgreSQL canceled it. Not retried.
+    /// (`TAULU_STATEMENT_TIMEOUT_MS`), or than the limit of [`Db::with_timeout`](crate::Db::with_timeout);
+    /// PostgreSQL canceled it. Not retried.
     #[error("statement timeout: canceled after {} ms: {}", after.as_millis(), describe_pg(source))]
     StatementTimeout {
         /// The configured timeout.

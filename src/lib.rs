@@ -56,7 +56,7 @@ pub mod __private;
 
 pub use client::{
     DATABASE_URL, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl, Db, DbConfig, IsolationLevel, ListenEvent, Listener, Manager,
-    Notification, PGSSLROOTCERT, PgConn, PooledConn, Tx, connect, db,
+    Notification, PGSSLROOTCERT, PgConn, PooledConn, Timed, Tx, connect, db,
 };
 pub use error::{Error, ErrorKind, MigrationFailure, MigrationOutcome, Result};
 pub use local::LocalCluster;

@@ -882,3 +882,44 @@ async fn prepared_selects_of_users(db: &Db) -> Vec<String> {
         .map(|r| r.get(0))
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_past_its_time_limit_is_canceled_on_the_server_and_its_connection_stays_clean() {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    // One connection, so the next statement runs on the one whose statement was canceled.
+    let db = Db::connect(DbConfig { max_size: 1, ..config(test.url()) }).await.unwrap();
+    let pid = || async {
+        let (pid,): (i32,) = select_from::<Users>()
+            .columns((sql::<i32>("pg_backend_pid()"),))
+            .limit(1)
+            .fetch_optional(&db)
+            .await
+            .unwrap()
+            .unwrap_or((0,));
+        pid
+    };
+    insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
+    let before = pid().await;
+
+    let started = Instant::now();
+    let slow = select_from::<Users>().columns((users::id,)).where_(sql("pg_sleep(30) IS NOT NULL"));
+    let err = slow.fetch_all(&db.with_timeout(Duration::from_millis(300))).await.unwrap_err();
+    assert_eq!(err.kind(), taulu::ErrorKind::StatementTimeout, "{err}");
+    assert_eq!(err.sqlstate(), Some("57014"), "PostgreSQL canceled it: {err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "returned after {:?}", started.elapsed());
+    let running: i64 = test
+        .client()
+        .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(running, 0, "nothing still sleeps on the server");
+    // The same connection answers the next statement with that statement's rows.
+    assert_eq!(pid().await, before);
+    let names = select_from::<Users>()
+        .columns((users::username,))
+        .fetch_all(&db.with_timeout(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert_eq!(names, [("ann".to_owned(),)]);
+}

@@ -15,6 +15,6 @@ pub use config::DbConfig;
 pub(crate) use conn::open;
 pub use conn::{Manager, PgConn, connect};
 pub use listen::{ListenEvent, Listener, Notification};
-pub use pool::{Db, IsolationLevel, PooledConn, Tx, db};
+pub use pool::{Db, IsolationLevel, PooledConn, Timed, Tx, db};
 pub use tls::PGSSLROOTCERT;
 pub use url::{DATABASE_URL, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl};

@@ -291,12 +291,22 @@ impl Db {
 
     /// Runs a statement on a pooled connection, retrying what the classification allows.
     async fn run<F: Fetch>(&self, q: &Compiled) -> Result<F::Out> {
+        self.run_within::<F>(q, None).await
+    }
+
+    /// [`Db::run`], each attempt limited to `limit` when given (see [`Db::with_timeout`]).
+    async fn run_within<F: Fetch>(&self, q: &Compiled, limit: Option<Duration>) -> Result<F::Out> {
         let mut backoff = Backoff::attempts(self.retry);
         let started = statement_log_start();
         loop {
             let conn = self.get().await?;
             tracing::trace!(target: "taulu::query", attempt = backoff.attempt(), read_only = q.read_only, "statement attempt");
-            let err = match F::fetch(&conn, q).await {
+            let fetched = match limit {
+                None => F::fetch(&conn, q).await,
+                // Boxed: the common, unlimited path keeps its small future.
+                Some(limit) => Box::pin(self.fetch_within::<F>(&conn, q, limit)).await?,
+            };
+            let err = match fetched {
                 Ok(v) => {
                     log_statement(started, q, backoff.attempt());
                     return Ok(v);
@@ -319,9 +329,80 @@ impl Db {
                     tracing::warn!(target: "taulu::retry", error = %err, "write outcome unknown: not retried");
                     return Err(Error::Ambiguous { source: err });
                 }
-                Class::Fatal => return Err(statement_error(err, q, self.statement_timeout)),
+                Class::Fatal => return Err(statement_error(err, q, limit.or(self.statement_timeout))),
             }
         }
+    }
+
+    /// Runs one statement for at most `limit`; past it, asks the server to cancel it (a cancel
+    /// request on a connection of its own, as libpq's `PQcancel`) and waits for the statement's own
+    /// answer: PostgreSQL's `57014`, or its result if it finished first. The connection is left
+    /// with nothing in flight. If no answer comes within the connect timeout, the connection is
+    /// discarded and the database reported unavailable.
+    async fn fetch_within<F: Fetch>(&self, conn: &PgConn, q: &Compiled, limit: Duration) -> Result<PgResult<F::Out>> {
+        let mut fetch = std::pin::pin!(F::fetch(conn, q));
+        if let Ok(done) = tokio::time::timeout(limit, fetch.as_mut()).await {
+            return Ok(done);
+        }
+        let token = conn.client().cancel_token();
+        let canceled = if self.url.config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+            token.cancel_query(tokio_postgres::NoTls).await
+        } else {
+            token.cancel_query(super::tls::connector()?).await
+        };
+        if let Err(e) = canceled {
+            tracing::warn!(target: "taulu::query", error = %crate::error::describe_pg(&e), "cancel request failed");
+        }
+        match tokio::time::timeout(self.connect_timeout, fetch).await {
+            Ok(done) => Ok(done),
+            Err(_) => {
+                conn.mark_broken();
+                let after = self.connect_timeout;
+                let last = Arc::new(Error::ConnectTimeout { target: self.url.to_string(), after });
+                Err(Error::Unavailable { attempts: 1, last })
+            }
+        }
+    }
+
+    /// This pool as an executor whose statements each run for at most `limit`: past it the
+    /// statement is canceled on the server (not only abandoned) and the call fails with
+    /// [`ErrorKind::StatementTimeout`](crate::ErrorKind::StatementTimeout). The connection goes
+    /// back to the pool clean. A canceled statement is not retried.
+    ///
+    /// ```no_run
+    /// # async fn f(db: &taulu::Db) -> taulu::Result<()> {
+    /// use std::time::Duration;
+    /// use taulu::prelude::*;
+    /// # use taulu_app::schema;
+    /// use schema::{Users, users};
+    /// let slow = select_from::<Users>().columns((users::id,)).where_(sql("pg_sleep(10) IS NOT NULL"));
+    /// let err = slow.fetch_all(&db.with_timeout(Duration::from_millis(100))).await.unwrap_err();
+    /// assert_eq!(err.kind(), taulu::ErrorKind::StatementTimeout);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_timeout(&self, limit: Duration) -> Timed<'_> {
+        Timed { db: self, limit }
+    }
+}
+
+/// [`Db::with_timeout`]: the pool, each statement limited in time.
+#[derive(Debug, Clone, Copy)]
+pub struct Timed<'a> {
+    db: &'a Db,
+    limit: Duration,
+}
+
+impl Executor for Timed<'_> {
+    fn query_rows(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Row>>> + Send {
+        self.db.run_within::<AllRows>(q, Some(self.limit))
+    }
+
+    fn query_first(&self, q: &Compiled) -> impl Future<Output = Result<Option<Row>>> + Send {
+        self.db.run_within::<FirstRow>(q, Some(self.limit))
+    }
+
+    fn execute(&self, q: &Compiled) -> impl Future<Output = Result<u64>> + Send {
+        self.db.run_within::<Count>(q, Some(self.limit))
     }
 }
 
