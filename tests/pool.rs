@@ -922,4 +922,14 @@ async fn a_statement_past_its_time_limit_is_canceled_on_the_server_and_its_conne
         .await
         .unwrap();
     assert_eq!(names, [("ann".to_owned(),)]);
+
+    // A dropped future is not a cancel: its statement runs on, and the connection discards its
+    // answer before the next statement's. The next statement still gets its own rows.
+    let abandoned = select_from::<Users>().columns((users::email,)).where_(sql("pg_sleep(0.5) IS NOT NULL"));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), abandoned.fetch_all(&db)).await.is_err(),
+        "dropped mid-flight"
+    );
+    let names = select_from::<Users>().columns((users::username,)).fetch_all(&db).await.unwrap();
+    assert_eq!(names, [("ann".to_owned(),)], "its own rows, not the abandoned statement's");
 }

@@ -57,3 +57,38 @@ async fn the_app_binary_runs_the_cli_commands_over_its_embedded_migrations() {
     assert!(up.contains("applied  000001_create_initial_tables"), "{up}");
     assert!(status.ends_with("1 applied, 2 pending\n"), "{status}");
 }
+
+#[tokio::test]
+async fn serve_migrates_the_database_and_answers_over_http() {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let db = TestDb::empty().await.unwrap();
+    let url = db.url().to_url_with_password();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_taulu-app"))
+        .args(["serve", "127.0.0.1:0"])
+        .env("DATABASE_URL", url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reply = tokio::task::spawn_blocking(move || {
+        // "serving on http://127.0.0.1:PORT (database ...)": printed once migrated and listening.
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+        let addr =
+            line.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or_default().to_owned();
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        stream.write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        reply
+    })
+    .await
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.ends_with("ready"), "{reply}");
+    let applied: i64 = db.client().query_one("SELECT count(*) FROM taulu_schema_migrations", &[]).await.unwrap().get(0);
+    assert_eq!(applied, 3, "serve migrated the database first");
+}

@@ -351,3 +351,32 @@ async fn a_database_restart_during_a_burst_of_reads_gives_no_5xx() {
     let admin = taulu::connect(&cluster.url("postgres")).await.unwrap();
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_owners_demoting_each_other_at_once_leave_the_org_one_owner() {
+    let (_test, addr) = app_db().await;
+    let (ann, ann_id) = account(addr, "ann").await;
+    let (bob, bob_id) = account(addr, "bob").await;
+    assert_eq!(
+        call(addr, "POST", "/orgs", Some(&ann), Some(json!({"name": "Acme", "slug": "acme"}))).await.status,
+        StatusCode::CREATED
+    );
+    let add = json!({"email": "bob@example.com", "role": "owner"});
+    assert_eq!(call(addr, "POST", "/orgs/acme/members", Some(&ann), Some(add)).await.status, StatusCode::CREATED);
+    // Each demotes the other at the same moment. Under the org's row lock they run one after the
+    // other, and the second sees the first's effect: its caller is no longer an owner (403). Without
+    // the lock both would pass the check and leave the org without an owner.
+    let demote = |token: String, target: String| {
+        tokio::spawn(async move {
+            let body = json!({"role": "member"});
+            call(addr, "PATCH", &format!("/orgs/acme/members/{target}"), Some(&token), Some(body)).await.status
+        })
+    };
+    let (a, b) = (demote(ann.clone(), bob_id), demote(bob, ann_id));
+    let mut statuses = [a.await.unwrap(), b.await.unwrap()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::NO_CONTENT, StatusCode::FORBIDDEN]);
+    let members = call(addr, "GET", "/orgs/acme/members", Some(&ann), None).await;
+    let owners = members.body.as_array().unwrap().iter().filter(|m| m["role"] == "owner").count();
+    assert_eq!(owners, 1, "{members:?}");
+}

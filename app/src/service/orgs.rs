@@ -3,8 +3,8 @@
 //! manage members; only owners make or unmake owners; the last owner can neither leave nor be
 //! demoted or removed.
 //!
-//! Every change to an org's members starts by locking the org's row (`FOR UPDATE` on the caller's
-//! membership joined to the org), so concurrent changes to one org run one after another and the
+//! Every change to an org's members starts by locking the org's row (`FOR UPDATE`, that row
+//! alone), so concurrent changes to one org run one after another, in one lock order, and the
 //! "last owner" check cannot be raced.
 
 use axum::{
@@ -227,18 +227,20 @@ pub async fn remove_member(
         .await?
 }
 
-/// The org of `slug` and the caller's role in it, locking both rows until the transaction ends
-/// (so membership changes of one org serialize on its row). `None` when the caller is not a
-/// member: the org is then not visible to them.
+/// The org of `slug` and the caller's role in it. The org's row is locked first (`FOR UPDATE`,
+/// until the transaction ends), alone: every membership change of one org takes this one lock
+/// before any other, so they run one after another in the same lock order (no deadlock) and the
+/// last-owner check cannot be raced. `None` when the caller is not a member: the org is then not
+/// visible to them.
 async fn lock_membership(tx: &Tx<'_>, slug: &str, me: Uuid) -> taulu::Result<Option<(Uuid, Role)>> {
-    select_from::<Members>()
-        .inner_join(orgs::id, members::org_id)
+    let org = select_from::<Orgs>()
+        .columns((orgs::id,))
         .where_(orgs::slug.eq(slug.to_owned()))
-        .where_(members::user_id.eq(me))
-        .columns((orgs::id, members::member_role))
         .for_update()
         .fetch_optional(tx)
-        .await
+        .await?;
+    let Some((org_id,)) = org else { return Ok(None) };
+    Ok(role_of(tx, org_id, me).await?.map(|role| (org_id, role)))
 }
 
 /// For a change to `target`'s membership: the org (locked, see [`lock_membership`]), the caller's
