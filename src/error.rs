@@ -183,6 +183,10 @@ pub enum Error {
         source: tokio_postgres::Error,
     },
 
+    /// The pool was closed ([`Db::close`](crate::Db::close)); nothing was sent.
+    #[error("the connection pool is closed")]
+    Closed,
+
     /// A parameter value PostgreSQL refuses as such (a text value containing a NUL byte).
     #[error("parameter ${position} {reason}: {}", describe_pg(source))]
     InvalidParameter {
@@ -309,7 +313,7 @@ impl Error {
                 // refuses, an authentication method the client lacks.
                 _ => ErrorKind::Config,
             },
-            Error::ConnectTimeout { .. } | Error::Unavailable { .. } => ErrorKind::Unavailable,
+            Error::ConnectTimeout { .. } | Error::Unavailable { .. } | Error::Closed => ErrorKind::Unavailable,
             Error::PoolExhausted { .. } => ErrorKind::PoolExhausted,
             Error::StatementTimeout { .. } => ErrorKind::StatementTimeout,
             Error::Ambiguous { .. } => ErrorKind::Ambiguous,

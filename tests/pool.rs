@@ -933,3 +933,61 @@ async fn a_statement_past_its_time_limit_is_canceled_on_the_server_and_its_conne
     let names = select_from::<Users>().columns((users::username,)).fetch_all(&db).await.unwrap();
     assert_eq!(names, [("ann".to_owned(),)], "its own rows, not the abandoned statement's");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_lets_statements_in_flight_finish_then_refuses_work_and_closes_every_connection() {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let db = Db::connect(config(test.url())).await.unwrap();
+    let sessions = || async {
+        let n: i64 = test
+            .client()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&test.name()],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        n - 1 // the TestDb's own connection
+    };
+    // Three statements in flight when close is called.
+    let slow = taulu::query::Compiled { sql: "SELECT 1 FROM pg_sleep(1.5)".into(), params: vec![], read_only: true };
+    let running: Vec<_> = (0..3)
+        .map(|_| {
+            let (db, slow) = (db.clone(), slow.clone());
+            tokio::spawn(async move { taulu::query::Executor::query_rows(&db, &slow).await.map(|rows| rows.len()) })
+        })
+        .collect();
+    let guard = give_up_after(60);
+    loop {
+        guard("three statements running on the server");
+        let running: i64 = test
+            .client()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE '%pg_sleep(1.5)%' AND pid <> pg_backend_pid()",
+                &[&test.name()],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if running == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let busy = db.close(Duration::from_secs(30)).await;
+    assert_eq!(busy, 0, "every statement finished within the wait");
+    for r in running {
+        assert_eq!(r.await.unwrap().unwrap(), 1, "statements in flight complete normally");
+    }
+    // New work is refused, through every clone, before anything is sent.
+    let err = select_from::<Users>().columns((count_all(),)).fetch_all(&db.clone()).await.unwrap_err();
+    assert!(matches!(err, Error::Closed), "{err}");
+    assert_eq!(err.kind(), taulu::ErrorKind::Unavailable);
+    // And the server sees the pool's sessions end.
+    let guard = give_up_after(60);
+    while sessions().await > 0 {
+        guard("the pool's sessions to end");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

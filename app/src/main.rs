@@ -54,12 +54,27 @@ async fn serve(addr: &str) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr().map_err(|e| CliError::Usage(format!("{addr}: {e}")))?;
-    println!("serving on http://{local} (database {}); Ctrl-C stops", db.url());
-    let state = taulu_app::service::AppState { db, limits: Default::default() };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    println!("serving on http://{local} (database {}); Ctrl-C or SIGTERM stops", db.url());
+    let state = taulu_app::service::AppState { db: db.clone(), limits: Default::default() };
+    let served = taulu_app::service::serve(listener, state, shutdown_signal()).await;
+    // Requests are drained: let statements still in flight finish, then close the connections.
+    let busy = db.close(std::time::Duration::from_secs(10)).await;
+    tracing::info!(busy, "stopped");
+    served.map_err(|e| CliError::Usage(format!("serving on {local} failed: {e}")))
+}
+
+/// Ctrl-C, or SIGTERM (what a container runtime sends to stop a service).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
     };
-    taulu_app::service::serve(listener, state, shutdown)
-        .await
-        .map_err(|e| CliError::Usage(format!("serving on {local} failed: {e}")))
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
 }

@@ -59,7 +59,7 @@ async fn the_app_binary_runs_the_cli_commands_over_its_embedded_migrations() {
 }
 
 #[tokio::test]
-async fn serve_migrates_the_database_and_answers_over_http() {
+async fn serve_migrates_answers_over_http_and_stops_cleanly_on_sigterm() {
     use std::io::{BufRead as _, Read as _, Write as _};
     let db = TestDb::empty().await.unwrap();
     let url = db.url().to_url_with_password();
@@ -85,8 +85,16 @@ async fn serve_migrates_the_database_and_answers_over_http() {
     })
     .await
     .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    // SIGTERM (what a container runtime sends): drain, close the pool, exit 0.
+    let term = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    let exited =
+        tokio::time::timeout(std::time::Duration::from_secs(30), tokio::task::spawn_blocking(move || child.wait()))
+            .await
+            .expect("the service stops within 30 s of SIGTERM")
+            .unwrap()
+            .unwrap();
+    assert!(exited.success(), "{exited:?}");
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.ends_with("ready"), "{reply}");
     let applied: i64 = db.client().query_one("SELECT count(*) FROM taulu_schema_migrations", &[]).await.unwrap().get(0);

@@ -357,6 +357,8 @@ pub struct Manager {
     pub(super) connect_timeout: Duration,
     pub(super) statement_timeout: Option<Duration>,
     pub(super) cache_size: usize,
+    /// Set by `Db::close`: no new connections, and every connection returned is closed.
+    pub(super) closing: Arc<AtomicBool>,
 }
 
 impl bb8::ManageConnection for Manager {
@@ -364,6 +366,9 @@ impl bb8::ManageConnection for Manager {
     type Error = Error;
 
     async fn connect(&self) -> Result<PgConn> {
+        if self.closing.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
         let Opened { client, link, driver: _ } = open(&self.url, self.connect_timeout).await?;
         if let Some(t) = self.statement_timeout {
             client.batch_execute(&format!("SET statement_timeout = {}", t.as_millis())).await?;
@@ -384,7 +389,10 @@ impl bb8::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut PgConn) -> bool {
-        let broken = conn.broken.load(Ordering::Relaxed) || conn.client.is_closed() || conn.link() != Link::Open;
+        let broken = conn.broken.load(Ordering::Relaxed)
+            || conn.client.is_closed()
+            || conn.link() != Link::Open
+            || self.closing.load(Ordering::Relaxed);
         if broken {
             tracing::debug!(target: "taulu::pool", "discarding a broken connection");
         }

@@ -60,6 +60,7 @@ pub struct Db {
     statement_timeout: Option<Duration>,
     max_size: u32,
     connect_errors: tokio::sync::broadcast::Sender<Arc<Error>>,
+    closing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Db {
@@ -128,11 +129,13 @@ impl Db {
     /// this never fails because the server is down; see [`Db::connect`] to check it is up.
     pub fn new(config: DbConfig) -> Self {
         let (connect_errors, _) = tokio::sync::broadcast::channel(16);
+        let closing = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let manager = Manager {
             url: config.url.clone(),
             connect_timeout: config.connect_timeout,
             statement_timeout: config.statement_timeout,
             cache_size: config.statement_cache_size,
+            closing: closing.clone(),
         };
         let pool = bb8::Pool::builder()
             .max_size(config.max_size)
@@ -160,7 +163,45 @@ impl Db {
             statement_timeout: config.statement_timeout,
             max_size: config.max_size,
             connect_errors,
+            closing,
         }
+    }
+
+    /// Shuts the pool down gracefully, for every clone of this `Db`: new work is refused at once
+    /// ([`Error::Closed`], kind `Unavailable`: nothing of it was sent), statements and
+    /// transactions in flight get up to `wait` to finish, and then every connection is closed
+    /// (a connection still in use is closed when its user returns it). Returns how many
+    /// connections were still in use when the wait ended: 0 is a clean shutdown.
+    ///
+    /// ```no_run
+    /// # async fn f(db: taulu::Db) {
+    /// // after the server stopped taking requests (axum's graceful shutdown):
+    /// let busy = db.close(std::time::Duration::from_secs(10)).await;
+    /// assert_eq!(busy, 0, "statements were still running");
+    /// # }
+    /// ```
+    pub async fn close(&self, wait: Duration) -> u32 {
+        self.closing.store(true, std::sync::atomic::Ordering::Release);
+        tracing::info!(target: "taulu::pool", url = %self.url, "closing the pool");
+        let in_use = || {
+            let s = self.pool.state();
+            s.connections - s.idle_connections
+        };
+        let deadline = Instant::now() + wait;
+        // bb8 says nothing when a connection comes back: look every few milliseconds, bounded.
+        while in_use() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let busy = in_use();
+        // Idle connections are closed by taking them out once: `has_broken` drops each on return.
+        for _ in 0..self.pool.state().idle_connections {
+            match tokio::time::timeout(Duration::from_millis(100), self.pool.get()).await {
+                Ok(Ok(conn)) => drop(conn),
+                _ => break,
+            }
+        }
+        tracing::info!(target: "taulu::pool", url = %self.url, busy, "pool closed");
+        busy
     }
 
     /// A pool for `config`, after checking that one connection can be opened.
@@ -193,6 +234,9 @@ impl Db {
     /// starting up or shutting down to come back (retrying with the policy's backoff;
     /// [`Error::Unavailable`] after that). A wrong password or a missing database fails at once.
     pub async fn get(&self) -> Result<PooledConn<'_>> {
+        if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::Closed);
+        }
         {
             let mut get = std::pin::pin!(self.pool.get());
             // Fast path: an idle, open connection is there at once (no channel subscription, no
