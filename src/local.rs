@@ -30,6 +30,10 @@ use crate::{
     error::{Error, Result},
 };
 
+mod pgbouncer;
+
+pub use pgbouncer::LocalPgBouncer;
+
 /// Environment variable that overrides the cluster directory.
 pub const TAULU_PG_DIR: &str = "TAULU_PG_DIR";
 /// Environment variable that overrides where the PostgreSQL server binaries are searched.
@@ -119,6 +123,7 @@ impl LocalCluster {
             return Ok(false);
         }
         let _lock = DirLock::acquire(&dir)?;
+        LocalPgBouncer::stop_all(&dir);
         let bindir = find_bindir()?;
         let runner = Runner::new()?;
         if running_port(&dir, &bindir, &runner)?.is_none() {
@@ -176,6 +181,95 @@ impl LocalCluster {
         }
         tracing::info!(target: "taulu::local", dir = %self.dir.display(), down_ms = downtime.as_millis() as u64, "restarted local PostgreSQL");
         Ok(())
+    }
+
+    /// A streaming standby of this cluster in `dir`: made on first use with `pg_basebackup -R`
+    /// (a copy of every database, then WAL streamed from this cluster), started on a port of its
+    /// own, or reused if it runs. It serves reads (`hot_standby`) and refuses writes until
+    /// [`promote`](Self::promote)d. For replica and failover tests.
+    ///
+    /// ```no_run
+    /// let primary = taulu::LocalCluster::ensure()?;
+    /// let standby = primary.ensure_standby(&primary.dir().with_extension("standby"))?;
+    /// println!("replica: {}", standby.url("postgres"));
+    /// # Ok::<(), taulu::Error>(())
+    /// ```
+    pub fn ensure_standby(&self, dir: &Path) -> Result<LocalCluster> {
+        let dir = usable_dir(&absolute(dir))?;
+        let _lock = DirLock::acquire(&dir)?;
+        let bindir = find_bindir()?;
+        let runner = Runner::new()?;
+        if !dir.join("data").join("PG_VERSION").exists() {
+            self.base_backup(&dir, &bindir, &runner)?;
+        }
+        let password = read_password(&dir)?;
+        let port = match running_port(&dir, &bindir, &runner)? {
+            Some(port) => port,
+            None => start_cluster(&dir, &bindir, &runner)?,
+        };
+        Ok(LocalCluster { dir, port, password })
+    }
+
+    fn base_backup(&self, dir: &Path, bindir: &Path, runner: &Runner) -> Result<()> {
+        let data = dir.join("data");
+        if data.exists() {
+            fs::remove_dir_all(&data).map_err(|e| Error::io(format!("remove {}", data.display()), e))?;
+        }
+        let sock = socket_dir(dir);
+        fs::create_dir_all(&sock).map_err(|e| Error::io(format!("create {}", sock.display()), e))?;
+        let pwfile = dir.join("password");
+        fs::write(&pwfile, &self.password).map_err(|e| Error::io(format!("write {}", pwfile.display()), e))?;
+        fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io(format!("chmod {}", pwfile.display()), e))?;
+        if runner.as_root {
+            chown_to_postgres(&pwfile)?;
+            chown_to_postgres(&sock)?;
+        }
+        tracing::info!(target: "taulu::local", dir = %dir.display(), primary = self.port, "making a streaming standby");
+        let port = self.port.to_string();
+        let mut cmd = runner.command(
+            &bindir.join("pg_basebackup"),
+            &["-D", path_str(&data)?, "-R", "-X", "stream", "-c", "fast", "-h", HOST, "-p", &port, "-U", SUPERUSER],
+        );
+        // -R writes the connection (password included) into the standby's settings.
+        cmd.env("PGPASSWORD", &self.password).stdin(std::process::Stdio::null());
+        let out = cmd.output().map_err(|e| Error::io("run pg_basebackup", e))?;
+        if !out.status.success() {
+            let _ = fs::remove_dir_all(&data);
+            return Err(Error::local(format!("pg_basebackup failed: {}", output_text(&out))));
+        }
+        // The copied settings name the primary's socket directory: the standby gets its own.
+        let conf = data.join("postgresql.conf");
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(&conf)
+            .map_err(|e| Error::io(format!("open {}", conf.display()), e))?;
+        f.write_all(
+            format!("\n# taulu: standby\nunix_socket_directories = '{}'\n", sock_dir_setting(&sock)).as_bytes(),
+        )
+        .map_err(|e| Error::io(format!("write {}", conf.display()), e))?;
+        Ok(())
+    }
+
+    /// Promotes this standby to a primary (`pg_ctl promote -w`): it stops following its primary
+    /// and accepts writes.
+    pub fn promote(&self) -> Result<()> {
+        let _lock = DirLock::acquire(&self.dir)?;
+        let bindir = find_bindir()?;
+        let runner = Runner::new()?;
+        let out = runner.run(&bindir.join("pg_ctl"), &["promote", "-D", path_str(&self.dir.join("data"))?, "-w"])?;
+        if !out.status.success() {
+            return Err(Error::local(format!("pg_ctl promote failed: {}", output_text(&out))));
+        }
+        tracing::info!(target: "taulu::local", dir = %self.dir.display(), "promoted local standby");
+        Ok(())
+    }
+
+    /// Stops this server (fast shutdown) and removes its directory: for clusters a test made for
+    /// itself.
+    pub fn destroy(&self) -> Result<()> {
+        Self::stop_in(&self.dir)?;
+        fs::remove_dir_all(&self.dir).map_err(|e| Error::io(format!("remove {}", self.dir.display()), e))
     }
 
     /// A URL for `dbname` on this cluster, as the superuser.

@@ -123,6 +123,14 @@ fn is_abandoned_state(code: &SqlState) -> bool {
     [SqlState::ADMIN_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW, SqlState::IDLE_SESSION_TIMEOUT].contains(code)
 }
 
+/// 26000 (`invalid_sql_statement_name`): a statement the connection prepared by name is gone
+/// from the server session, which happens when something between us and PostgreSQL (PgBouncer in
+/// transaction mode) moved us to another session. The session is not the one we think it is:
+/// the connection is discarded, and, as the statement may have run, only a read is re-run.
+fn is_lost_statement(code: &SqlState) -> bool {
+    *code == SqlState::INVALID_SQL_STATEMENT_NAME
+}
+
 /// True when the driver's error came from the network (refused, reset, unreachable, timed out):
 /// its cause is an I/O error. Configuration, authentication and TLS errors have other causes.
 fn is_network(e: &tokio_postgres::Error) -> bool {
@@ -156,7 +164,7 @@ pub fn classify_connect(e: &Error) -> Class {
 /// rather than because of the statement.
 pub fn is_connection_fault(e: &tokio_postgres::Error, link: Link) -> bool {
     match e.code() {
-        Some(code) => is_unavailable_state(code),
+        Some(code) => is_unavailable_state(code) || is_lost_statement(code),
         None => link != Link::Open || e.is_closed(),
     }
 }
@@ -166,7 +174,7 @@ pub fn classify_statement(e: &tokio_postgres::Error, link: Link, read_only: bool
     let maybe_applied = if read_only { Class::Retry } else { Class::Ambiguous };
     match e.code() {
         Some(code) if is_abandoned_state(code) => Class::Retry,
-        Some(code) if is_unavailable_state(code) => maybe_applied,
+        Some(code) if is_unavailable_state(code) || is_lost_statement(code) => maybe_applied,
         Some(_) => Class::Fatal,
         None => match link {
             Link::ClosedIdle => Class::Retry,

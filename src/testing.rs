@@ -68,6 +68,14 @@ impl TestDb {
         Self::create(server, Some(&template)).await
     }
 
+    /// A fresh database with `migrations` applied on `server` (a URL naming a database to connect
+    /// to for administration), instead of [`server()`]: for tests that run a server of their own
+    /// (a primary with a standby, a cluster they restart).
+    pub async fn on(server: &DatabaseUrl, migrations: &Migrations) -> Result<Self> {
+        let template = ensure_template(server, migrations).await?;
+        Self::create(server.clone(), Some(&template)).await
+    }
+
     /// A fresh, empty database (for testing migrations themselves).
     pub async fn empty() -> Result<Self> {
         Self::create(server().await?, None).await
@@ -147,17 +155,19 @@ pub fn __run<F: std::future::Future>(migrations: &Migrations, test: impl FnOnce(
 /// Creates (once per server and migration set) a template database with `migrations` applied.
 async fn ensure_template(server: &DatabaseUrl, migrations: &Migrations) -> Result<String> {
     let name = format!("taulu_tpl_{}", migrations.fingerprint());
+    // Per server: a test may run servers of its own next to the shared one.
+    let key = format!("{server}/{name}");
     let mut ready = TEMPLATES.lock().await;
-    if ready.get_or_insert_with(HashSet::new).contains(&name) {
+    if ready.get_or_insert_with(HashSet::new).contains(&key) {
         return Ok(name);
     }
     let admin = connect(server).await?;
-    let key: i64 = 0x7461_756c_755f_7470; // "taulu_tp"
-    admin.execute("SELECT pg_advisory_lock($1)", &[&key]).await?;
+    let lock: i64 = 0x7461_756c_755f_7470; // "taulu_tp"
+    admin.execute("SELECT pg_advisory_lock($1)", &[&lock]).await?;
     let built = build_template(&admin, server, &name, migrations).await;
-    admin.execute("SELECT pg_advisory_unlock($1)", &[&key]).await?;
+    admin.execute("SELECT pg_advisory_unlock($1)", &[&lock]).await?;
     built?;
-    ready.get_or_insert_with(HashSet::new).insert(name.clone());
+    ready.get_or_insert_with(HashSet::new).insert(key);
     Ok(name)
 }
 

@@ -13,7 +13,10 @@ use std::{
     time::Duration,
 };
 
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::{
+    Client, NoTls, Row, Statement,
+    types::{Kind, Type},
+};
 
 use super::{tls, url::DatabaseUrl};
 use crate::{
@@ -196,6 +199,8 @@ pub struct PgConn {
     pub(super) client: Box<Client>,
     statements: Mutex<StatementCache>,
     cache_size: usize,
+    /// With the cache off (PgBouncer mode): the database's own types, learned at connect.
+    types: Option<Box<LearnedTypes>>,
     pub(super) broken: AtomicBool,
     link: Arc<LinkState>,
 }
@@ -215,12 +220,27 @@ impl PgConn {
         Ok(stmt)
     }
 
+    /// The parameters with their PostgreSQL types, those known by name only (a generated enum,
+    /// OID 0) resolved to this database's OIDs; `None` when a value has no type (only a
+    /// [`Param::new`] made by hand).
+    fn typed_params<'q>(&self, q: &'q Compiled) -> Option<Vec<(&'q (dyn tokio_postgres::types::ToSql + Sync), Type)>> {
+        let mut typed = q.typed_params()?;
+        if let Some(types) = &self.types {
+            for (_, ty) in &mut typed {
+                if let Some(resolved) = types.resolve(ty) {
+                    *ty = resolved;
+                }
+            }
+        }
+        Some(typed)
+    }
+
     pub(super) async fn query(&self, q: &Compiled) -> PgResult<Vec<Row>> {
         use futures_util::TryStreamExt as _;
         if self.cache_size == 0 {
             // Unnamed statements (for PgBouncer in transaction mode): Parse/Bind/Execute in one go.
             // Boxed: the cached path below is the hot one; these futures would double its size.
-            return match q.typed_params() {
+            return match self.typed_params(q) {
                 Some(typed) => Box::pin(self.client.query_typed(q.sql.as_str(), &typed)).await,
                 None => Box::pin(self.client.query(q.sql.as_str(), &q.param_refs())).await,
             };
@@ -233,7 +253,10 @@ impl PgConn {
     /// The rows as a stream, read as they are consumed.
     pub(super) async fn query_stream(&self, q: &Compiled) -> PgResult<tokio_postgres::RowStream> {
         if self.cache_size == 0 {
-            return Box::pin(self.client.query_raw(q.sql.as_str(), q.params.iter().map(Param::as_sql))).await;
+            return match self.typed_params(q) {
+                Some(typed) => Box::pin(self.client.query_typed_raw(q.sql.as_str(), typed)).await,
+                None => Box::pin(self.client.query_raw(q.sql.as_str(), q.params.iter().map(Param::as_sql))).await,
+            };
         }
         let stmt = self.statement(&q.sql).await?;
         self.client.query_raw(&stmt, q.params.iter().map(Param::as_sql)).await
@@ -257,7 +280,7 @@ impl PgConn {
 
     pub(super) async fn execute(&self, q: &Compiled) -> PgResult<u64> {
         if self.cache_size == 0 {
-            return match q.typed_params() {
+            return match self.typed_params(q) {
                 Some(typed) => Box::pin(self.client.execute_typed(q.sql.as_str(), &typed)).await,
                 None => Box::pin(self.client.execute(q.sql.as_str(), &q.param_refs())).await,
             };
@@ -351,6 +374,93 @@ impl std::hash::Hasher for SqlHasher {
     }
 }
 
+/// The database's own types (enums, domains, composite and range types, extensions' types, and
+/// their arrays), learned when a connection opens in PgBouncer mode.
+///
+/// tokio-postgres learns a type it does not know (an enum in a result, say) the first time it
+/// meets it, with catalog statements it prepares by name and keeps. Through PgBouncer in
+/// transaction mode the next transaction may run in another server session, where those names do
+/// not exist (or, worse, name another client's statement). So every such type is learned here at
+/// once, inside one transaction (one server session), and the names are deallocated before it
+/// commits: from then on the driver's type cache answers every lookup. Parameters whose type is
+/// known by name only (a generated enum and its arrays) are sent with these OIDs.
+#[derive(Default)]
+struct LearnedTypes {
+    by_name: HashMap<(String, String), Type>,
+    array_of: HashMap<u32, Type>,
+}
+
+/// The database's own types: outside the system schemas, without tables' row types (and their
+/// arrays).
+const OWN_TYPES: &str = "SELECT t.oid FROM pg_catalog.pg_type t \
+     JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+     LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typcategory = 'A' \
+     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)' \
+     AND t.typtype <> 'p' \
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid IN (t.typrelid, e.typrelid) AND c.relkind <> 'c') \
+     ORDER BY t.oid";
+
+impl LearnedTypes {
+    async fn learn(client: &Client) -> PgResult<Self> {
+        let oids: Vec<u32> = client
+            .simple_query(OWN_TYPES)
+            .await?
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0)?.parse().ok(),
+                _ => None,
+            })
+            .collect();
+        let mut learned = LearnedTypes::default();
+        if oids.is_empty() {
+            return Ok(learned);
+        }
+        client.batch_execute("BEGIN").await?;
+        let described = async {
+            let mut types = Vec::with_capacity(oids.len());
+            for chunk in oids.chunks(1000) {
+                let declared: Vec<Type> =
+                    chunk.iter().map(|&oid| Type::new(String::new(), oid, Kind::Simple, String::new())).collect();
+                let text = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                // The driver looks up each parameter's type: that is the learning.
+                let stmt = client.prepare_typed(&format!("SELECT {text}"), &declared).await?;
+                types.extend_from_slice(stmt.params());
+            }
+            client.batch_execute("DEALLOCATE ALL; COMMIT").await?;
+            Ok(types)
+        }
+        .await;
+        let types = match described {
+            Ok(types) => types,
+            Err(e) => {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(e);
+            }
+        };
+        for ty in types {
+            if let Kind::Array(element) = ty.kind() {
+                learned.array_of.insert(element.oid(), ty.clone());
+            }
+            learned.by_name.insert((ty.schema().to_owned(), ty.name().to_owned()), ty);
+        }
+        Ok(learned)
+    }
+
+    /// `ty` with its OID, when it is known by name only.
+    fn resolve(&self, ty: &Type) -> Option<Type> {
+        if ty.oid() != 0 {
+            return None;
+        }
+        match ty.kind() {
+            Kind::Array(element) => {
+                let element = self.resolve(element).unwrap_or_else(|| element.clone());
+                self.array_of.get(&element.oid()).cloned()
+            }
+            _ => self.by_name.get(&(ty.schema().to_owned(), ty.name().to_owned())).cloned(),
+        }
+    }
+}
+
 /// Opens connections for bb8.
 pub struct Manager {
     pub(super) url: DatabaseUrl,
@@ -373,10 +483,15 @@ impl bb8::ManageConnection for Manager {
         if let Some(t) = self.statement_timeout {
             client.batch_execute(&format!("SET statement_timeout = {}", t.as_millis())).await?;
         }
+        let types = match self.cache_size {
+            0 => Some(Box::new(LearnedTypes::learn(&client).await?)),
+            _ => None,
+        };
         Ok(PgConn {
             client: Box::new(client),
             statements: Mutex::new(StatementCache::default()),
             cache_size: self.cache_size,
+            types,
             broken: AtomicBool::new(false),
             link,
         })

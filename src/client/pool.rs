@@ -111,7 +111,10 @@ impl Db {
     pub async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
         let q = Compiled {
             sql: "SELECT pg_notify($1, $2)".into(),
-            params: vec![crate::query::Param::new(channel.to_owned()), crate::query::Param::new(payload.to_owned())],
+            params: vec![
+                crate::query::Param::typed(channel.to_owned(), tokio_postgres::types::Type::TEXT),
+                crate::query::Param::typed(payload.to_owned(), tokio_postgres::types::Type::TEXT),
+            ],
             read_only: false,
         };
         self.query_first(&q).await.map(drop)

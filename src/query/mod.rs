@@ -61,7 +61,7 @@ pub use select::{
 };
 pub use sub::{Correlated, correlated};
 pub use update::{HasSet, NoSet, Update, update};
-pub use value::{Bind, Interval, NoneIsNotAValueUseIsNullOrSetNull, Param, Raw, ValueFor};
+pub use value::{Bind, Interval, NoneIsNotAValueUseIsNullOrSetNull, Param, Raw, RawValue, ValueFor};
 
 use std::marker::PhantomData;
 

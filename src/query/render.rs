@@ -841,7 +841,13 @@ impl Writer {
                     .collect();
                 let (first, cast) = q.rows[0][i].as_ref().expect("unnest rows are full");
                 let element = first.sql_type().expect("unnest values are typed").clone();
-                self.push_bind(&Param::new(super::value::ParamArray(values)), None);
+                let array = postgres_types::Type::new(
+                    format!("_{}", element.name()),
+                    0,
+                    postgres_types::Kind::Array(element.clone()),
+                    element.schema().to_owned(),
+                );
+                self.push_bind(&Param::typed(super::value::ParamArray(values), array), None);
                 self.push_sql("::");
                 match cast {
                     Some(cast) => self.push_sql(cast),

@@ -162,9 +162,93 @@ macro_rules! bind_self {
                 Param::typed(self, Type::$array)
             }
         }
+        impl RawValue for $t {
+            fn into_param(self) -> Param {
+                Param(($store)(self), Some(Type::$ty))
+            }
+        }
+        impl RawValue for Option<$t> {
+            fn into_param(self) -> Param {
+                Param::typed(self, Type::$ty)
+            }
+        }
+        impl RawValue for Vec<$t> {
+            fn into_param(self) -> Param {
+                Param::typed(self, Type::$array)
+            }
+        }
         into_expr!($t => $t);
         into_expr!(Vec<$t> => Vec<$t>);
     )*};
+}
+
+/// A value a raw fragment binds ([`Sql::bind`](crate::query::Sql::bind)): any type the builder
+/// binds (`i64`, `String`, `&str`, `Uuid`, `DateTime<Utc>`, `serde_json::Value`, a generated enum,
+/// .. and `Vec`s of them), or an `Option` of one (`None` binds NULL). Each is sent with its
+/// PostgreSQL type, so no statement has to be prepared to learn it (which PgBouncer in
+/// transaction mode forbids). For another type, state the PostgreSQL type with
+/// [`Sql::bind_as`](crate::query::Sql::bind_as).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a value a raw fragment can bind",
+    note = "bind a type the builder knows (or an `Option` of one), or state its PostgreSQL type with `.bind_as(value, Type::..)`"
+)]
+pub trait RawValue {
+    /// The value as a parameter, with its PostgreSQL type.
+    fn into_param(self) -> Param;
+}
+
+impl RawValue for &str {
+    fn into_param(self) -> Param {
+        Param::typed(self.to_owned(), Type::TEXT)
+    }
+}
+
+impl RawValue for &String {
+    fn into_param(self) -> Param {
+        Param::typed(self.clone(), Type::TEXT)
+    }
+}
+
+impl RawValue for Option<&str> {
+    fn into_param(self) -> Param {
+        Param::typed(self.map(str::to_owned), Type::TEXT)
+    }
+}
+
+impl RawValue for Vec<u8> {
+    fn into_param(self) -> Param {
+        Param::typed(self, Type::BYTEA)
+    }
+}
+
+impl RawValue for &[u8] {
+    fn into_param(self) -> Param {
+        Param::typed(self.to_vec(), Type::BYTEA)
+    }
+}
+
+impl RawValue for Option<Vec<u8>> {
+    fn into_param(self) -> Param {
+        Param::typed(self, Type::BYTEA)
+    }
+}
+
+impl<E: SqlEnum + ToSql + Send + Sync> RawValue for E {
+    fn into_param(self) -> Param {
+        Param::typed(self, E::sql_type())
+    }
+}
+
+impl<E: SqlEnum + ToSql + Send + Sync> RawValue for Option<E> {
+    fn into_param(self) -> Param {
+        Param::typed(self, E::sql_type())
+    }
+}
+
+impl<E: SqlEnum + ToSql + Send + Sync> RawValue for Vec<E> {
+    fn into_param(self) -> Param {
+        <Vec<E> as Bind<Vec<E>>>::bind(self)
+    }
 }
 
 bind_self! {

@@ -11,7 +11,7 @@ use super::{Aggregation, ExprIn, Expression, Plain};
 use crate::query::{
     NotNull,
     render::{Node, RawPart},
-    value::Param,
+    value::{Param, RawValue},
 };
 
 /// A raw SQL fragment of Rust type `T` with `{}` placeholders (`{{` and `}}` are literal braces);
@@ -50,9 +50,25 @@ pub fn sql<T>(text: &'static str) -> Sql<T> {
 }
 
 impl<T, A> Sql<T, A> {
-    /// Binds the value for the next `{}`.
-    pub fn bind<V: ToSql + Send + Sync + 'static>(mut self, value: V) -> Self {
-        self.pieces.push(Some(Param::new(value)));
+    /// Binds the value for the next `{}`: any type the builder binds, or an `Option` of one
+    /// (see [`RawValue`]); it is sent with its PostgreSQL type.
+    pub fn bind<V: RawValue>(mut self, value: V) -> Self {
+        self.pieces.push(Some(value.into_param()));
+        self
+    }
+
+    /// Binds a value of a type taulu does not map (a `ToSql` type of your own) for the next
+    /// `{}`, stating its PostgreSQL type.
+    ///
+    /// ```
+    /// use taulu::query::sql;
+    /// use tokio_postgres::types::Type;
+    /// let ids: &'static [i32] = &[1, 2];
+    /// let cond = sql::<bool>("{} = ANY({})").bind(2).bind_as(ids, Type::INT4_ARRAY);
+    /// # let _ = cond;
+    /// ```
+    pub fn bind_as<V: ToSql + Send + Sync + 'static>(mut self, value: V, ty: postgres_types::Type) -> Self {
+        self.pieces.push(Some(Param::typed(value, ty)));
         self
     }
 

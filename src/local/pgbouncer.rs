@@ -1,0 +1,162 @@
+//! A PgBouncer in front of a local cluster, for tests and for trying PgBouncer mode locally:
+//! Debian's `pgbouncer` binary, started as the cluster's OS user in transaction pooling mode, with
+//! its files in `<cluster dir>/pgbouncer/`.
+
+use std::{
+    fs,
+    net::TcpStream,
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use super::{DirLock, HOST, LocalCluster, Runner, SUPERUSER, chown_to_postgres, free_port, output_text, path_str};
+use crate::{
+    client::DatabaseUrl,
+    error::{Error, Result},
+};
+
+/// A running PgBouncer in transaction pooling mode in front of a [`LocalCluster`]: every
+/// database of the cluster, the cluster's superuser and password, and at most `pool_size`
+/// server connections per database however many clients connect.
+///
+/// A [`Db`](crate::Db) through it needs the statement cache off
+/// (`statement_cache_size = 0`): see the README's "Scaling out".
+///
+/// ```no_run
+/// let cluster = taulu::LocalCluster::ensure()?;
+/// let bouncer = taulu::local::LocalPgBouncer::ensure(&cluster, 2)?;
+/// let url = bouncer.url("postgres"); // clients connect here
+/// # Ok::<(), taulu::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct LocalPgBouncer {
+    dir: PathBuf,
+    port: u16,
+    password: String,
+}
+
+impl LocalPgBouncer {
+    /// Starts a PgBouncer for `cluster` with `pool_size` server connections per database and
+    /// user, or reuses the one running with that pool size. `pgbouncer` is found on `PATH`, in
+    /// `/usr/sbin` or `/usr/bin`.
+    pub fn ensure(cluster: &LocalCluster, pool_size: u32) -> Result<Self> {
+        let dir = cluster.dir().join(format!("pgbouncer-{pool_size}"));
+        fs::create_dir_all(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
+        let runner = Runner::new()?;
+        if runner.as_root {
+            chown_to_postgres(&dir)?;
+        }
+        let _lock = DirLock::acquire(&dir)?;
+        if let Some(port) = running_port(&dir, cluster.port()) {
+            return Ok(LocalPgBouncer { dir, port, password: cluster.password().to_owned() });
+        }
+        let binary = find_pgbouncer()?;
+        let port = free_port()?;
+        let userlist = dir.join("userlist.txt");
+        fs::write(&userlist, format!("\"{SUPERUSER}\" \"{}\"\n", cluster.password()))
+            .map_err(|e| Error::io(format!("write {}", userlist.display()), e))?;
+        let ini = dir.join("pgbouncer.ini");
+        let config = format!(
+            "; taulu: PgBouncer for the local cluster on port {cluster_port}\n\
+             [databases]\n\
+             * = host={HOST} port={cluster_port}\n\
+             [pgbouncer]\n\
+             listen_addr = {HOST}\n\
+             listen_port = {port}\n\
+             unix_socket_dir =\n\
+             auth_type = scram-sha-256\n\
+             auth_file = {userlist}\n\
+             pool_mode = transaction\n\
+             default_pool_size = {pool_size}\n\
+             max_client_conn = 1000\n\
+             server_login_retry = 1\n\
+             pidfile = {pid}\n\
+             logfile = {log}\n\
+             admin_users = {SUPERUSER}\n",
+            cluster_port = cluster.port(),
+            userlist = userlist.display(),
+            pid = dir.join("pgbouncer.pid").display(),
+            log = dir.join("pgbouncer.log").display(),
+        );
+        fs::write(&ini, config).map_err(|e| Error::io(format!("write {}", ini.display()), e))?;
+        if runner.as_root {
+            for f in [&userlist, &ini] {
+                chown_to_postgres(f)?;
+            }
+        }
+        let _ = fs::remove_file(dir.join("pgbouncer.pid"));
+        tracing::info!(target: "taulu::local", dir = %dir.display(), port, "starting PgBouncer");
+        let out = runner.run(&binary, &["-d", path_str(&ini)?])?;
+        if !out.status.success() {
+            return Err(Error::local(format!("pgbouncer failed to start: {}", output_text(&out))));
+        }
+        // `-d` returns once it forked; wait for the listener.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect((HOST, port)).is_err() {
+            if Instant::now() > deadline {
+                let log = fs::read_to_string(dir.join("pgbouncer.log")).unwrap_or_default();
+                return Err(Error::local(format!("pgbouncer did not listen on {HOST}:{port} within 10 s: {log}")));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(LocalPgBouncer { dir, port, password: cluster.password().to_owned() })
+    }
+
+    /// A URL for `dbname` through this PgBouncer, as the cluster's superuser.
+    pub fn url(&self, dbname: &str) -> DatabaseUrl {
+        DatabaseUrl::from_parts(HOST, self.port, SUPERUSER, &self.password, dbname)
+    }
+
+    /// Its directory: `pgbouncer.ini`, `pgbouncer.log`, `pgbouncer.pid`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The port PgBouncer listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops every PgBouncer started for the cluster in `cluster_dir` (they end with it).
+    pub(super) fn stop_all(cluster_dir: &Path) {
+        let Ok(entries) = fs::read_dir(cluster_dir) else { return };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with("pgbouncer-")
+                && let Some(pid) = read_pid(&entry.path())
+            {
+                let _ = Runner::new().and_then(|r| r.run(Path::new("kill"), &["-TERM", &pid.to_string()]));
+            }
+        }
+    }
+}
+
+fn read_pid(dir: &Path) -> Option<u32> {
+    fs::read_to_string(dir.join("pgbouncer.pid")).ok()?.trim().parse().ok()
+}
+
+/// The port of the PgBouncer running in `dir` for the cluster on `cluster_port`, if one runs.
+fn running_port(dir: &Path, cluster_port: u16) -> Option<u16> {
+    let pid = read_pid(dir)?;
+    if !Path::new(&format!("/proc/{pid}")).exists() {
+        return None;
+    }
+    let ini = fs::read_to_string(dir.join("pgbouncer.ini")).ok()?;
+    // A cluster restarted on another port needs a new PgBouncer.
+    if !ini.starts_with(&format!("; taulu: PgBouncer for the local cluster on port {cluster_port}\n")) {
+        let _ = Runner::new().and_then(|r| r.run(Path::new("kill"), &["-TERM", &pid.to_string()]));
+        return None;
+    }
+    let port = ini.lines().find_map(|l| l.strip_prefix("listen_port = "))?.trim().parse().ok()?;
+    TcpStream::connect((HOST, port)).is_ok().then_some(port)
+}
+
+fn find_pgbouncer() -> Result<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join("pgbouncer")).collect::<Vec<_>>())
+        .unwrap_or_default();
+    on_path
+        .into_iter()
+        .chain([PathBuf::from("/usr/sbin/pgbouncer"), PathBuf::from("/usr/bin/pgbouncer")])
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::local("pgbouncer is not installed (Debian/Ubuntu: apt-get install pgbouncer)"))
+}
