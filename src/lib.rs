@@ -55,8 +55,9 @@ pub mod testing;
 pub mod __private;
 
 pub use client::{
-    DATABASE_URL, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl, Db, DbConfig, IsolationLevel, ListenEvent, Listener, Manager,
-    Notification, PGSSLROOTCERT, PgConn, PooledConn, Timed, Tx, connect, db,
+    DATABASE_REPLICA_URLS, DATABASE_URL, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl, Db, DbConfig, IsolationLevel,
+    ListenEvent, Listener, Manager, Notification, OnPrimary, PGSSLROOTCERT, PgConn, PooledConn, ReplicaHealth,
+    ReplicaStatus, Session, Timed, Tx, connect, db,
 };
 pub use error::{Error, ErrorKind, MigrationFailure, MigrationOutcome, Result};
 pub use local::LocalCluster;

@@ -228,7 +228,7 @@ impl LocalCluster {
         tracing::info!(target: "taulu::local", dir = %dir.display(), primary = self.port, "making a streaming standby");
         let port = self.port.to_string();
         let mut cmd = runner.command(
-            &bindir.join("pg_basebackup"),
+            &server_tool(bindir, "pg_basebackup"),
             &["-D", path_str(&data)?, "-R", "-X", "stream", "-c", "fast", "-h", HOST, "-p", &port, "-U", SUPERUSER],
         );
         // -R writes the connection (password included) into the standby's settings.
@@ -587,6 +587,20 @@ pub fn find_bindir() -> Result<PathBuf> {
         };
     }
     search_bindir(std::env::var_os("PATH"), "pg_config", Path::new("/usr/lib/postgresql"))
+}
+
+/// A server-side tool (`pg_basebackup`) next to the server binaries in `bindir`, or where those
+/// binaries really live (`bindir` may hold only links to them), or on `PATH`.
+fn server_tool(bindir: &Path, name: &str) -> PathBuf {
+    let real = fs::canonicalize(bindir.join("initdb")).ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let on_path = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
+    [bindir.to_path_buf()]
+        .into_iter()
+        .chain(real)
+        .chain(on_path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| bindir.join(name))
 }
 
 fn has_server(dir: &Path) -> bool {

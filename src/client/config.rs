@@ -39,6 +39,20 @@ pub struct DbConfig {
     /// `TAULU_RETRY_BASE_MS`, `TAULU_RETRY_CAP_MS`; defaults 3, 100, 2000). The backoff also paces
     /// the reconnect attempts within `connect_timeout`.
     pub retry: RetryPolicy,
+    /// Read replicas (`DATABASE_REPLICA_URLS`, comma-separated URLs; default none). Single
+    /// statements that only read, outside a transaction, go to a healthy one; see
+    /// [`Db`](crate::Db#read-replicas).
+    pub replicas: Vec<DatabaseUrl>,
+    /// A replica further behind the primary than this gets no reads until it catches up
+    /// (`TAULU_REPLICA_MAX_LAG_MS`, default 2000).
+    pub replica_max_lag: Duration,
+    /// How often each replica's health and lag are measured (`TAULU_REPLICA_CHECK_MS`, default
+    /// 500).
+    pub replica_check_interval: Duration,
+    /// How long a read of a [`Db::read_your_writes`](crate::Db::read_your_writes) session waits
+    /// for a replica to replay its writes before it goes to the primary
+    /// (`TAULU_REPLICA_WAIT_MS`, default 100).
+    pub replica_wait: Duration,
 }
 
 impl DbConfig {
@@ -54,6 +68,10 @@ impl DbConfig {
             statement_timeout: None,
             statement_cache_size: 256,
             retry: RetryPolicy::default(),
+            replicas: Vec::new(),
+            replica_max_lag: Duration::from_secs(2),
+            replica_check_interval: Duration::from_millis(500),
+            replica_wait: Duration::from_millis(100),
         }
     }
 
@@ -109,6 +127,18 @@ impl DbConfig {
         if let Some(v) = num("TAULU_STATEMENT_CACHE_SIZE")? {
             c.statement_cache_size = v as usize;
         }
+        if let Some(urls) = env.get(DATABASE_REPLICA_URLS) {
+            c.replicas = split_urls(&urls).into_iter().map(|u| u.parse()).collect::<Result<_>>()?;
+        }
+        if let Some(v) = num("TAULU_REPLICA_MAX_LAG_MS")? {
+            c.replica_max_lag = Duration::from_millis(v);
+        }
+        if let Some(v) = num("TAULU_REPLICA_CHECK_MS")? {
+            c.replica_check_interval = Duration::from_millis(v.max(10));
+        }
+        if let Some(v) = num("TAULU_REPLICA_WAIT_MS")? {
+            c.replica_wait = Duration::from_millis(v);
+        }
         if let Some(v) = num("TAULU_RETRY_ATTEMPTS")? {
             c.retry.attempts = v.max(1) as u32;
         }
@@ -120,6 +150,27 @@ impl DbConfig {
         }
         Ok(c)
     }
+}
+
+/// The environment variable with the read replicas' URLs, comma-separated.
+pub const DATABASE_REPLICA_URLS: &str = "DATABASE_REPLICA_URLS";
+
+/// Splits a comma-separated list of URLs. A piece that does not start a URL (`postgres://`,
+/// `postgresql://`) continues the one before: a multi-host URL (`postgres://u@a,b/db`) stays whole.
+fn split_urls(list: &str) -> Vec<String> {
+    let mut urls: Vec<String> = Vec::new();
+    for piece in list.split(',').filter(|p| !p.trim().is_empty()) {
+        let starts = ["postgres://", "postgresql://"].iter().any(|s| piece.trim_start().starts_with(s));
+        match urls.last_mut() {
+            Some(last) if !starts => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ => urls.push(piece.trim().to_owned()),
+        }
+    }
+    urls.iter_mut().for_each(|u| *u = u.trim().to_owned());
+    urls
 }
 
 /// The process environment, with a `.env` file as fallback (never overriding a set variable,
@@ -179,6 +230,24 @@ mod tests {
         let err = parse("DATABASE_URL=postgres://u:Sekr3t@h/db\nnot a pair Sekr3t\n").err().unwrap();
         assert_eq!(err.kind(), crate::ErrorKind::Config);
         assert!(!err.to_string().contains("Sekr3t"), "{err}");
+    }
+
+    #[test]
+    fn replica_urls_split_on_commas_keeping_multi_host_urls_whole() {
+        assert_eq!(
+            split_urls("postgres://u@r1/db, postgresql://u@r2:5433,r3:5434/db ,"),
+            vec!["postgres://u@r1/db".to_owned(), "postgresql://u@r2:5433,r3:5434/db".to_owned()]
+        );
+        assert_eq!(split_urls(""), Vec::<String>::new());
+        let env = parse(
+            "DATABASE_URL=postgres://u:p@h/db\nDATABASE_REPLICA_URLS=postgres://u:Sekr3t@r1/db,postgres://u:p@r2/db\n",
+        )
+        .unwrap();
+        if std::env::var_os(DATABASE_REPLICA_URLS).is_none() {
+            let c = DbConfig::from_vars(&env, None).unwrap();
+            assert_eq!(c.replicas.iter().map(|u| u.to_string()).collect::<Vec<_>>(), ["u@r1:5432/db", "u@r2:5432/db"]);
+            assert!(!format!("{c:?}").contains("Sekr3t"));
+        }
     }
 
     #[test]

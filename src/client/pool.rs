@@ -22,6 +22,10 @@ use crate::{
 
 pub use tokio_postgres::IsolationLevel;
 
+mod replicas;
+
+pub use replicas::{ReplicaHealth, ReplicaStatus};
+
 /// A connection checked out of a [`Db`]; back to the pool when dropped.
 pub type PooledConn<'a> = bb8::PooledConnection<'a, Manager>;
 
@@ -61,12 +65,17 @@ pub struct Db {
     max_size: u32,
     connect_errors: tokio::sync::broadcast::Sender<Arc<Error>>,
     closing: Arc<std::sync::atomic::AtomicBool>,
+    replicas: Option<Arc<replicas::Replicas>>,
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = self.pool.state();
-        write!(f, "Db({}, {} connections, {} idle)", self.url, state.connections, state.idle_connections)
+        write!(f, "Db({}, {} connections, {} idle", self.url, state.connections, state.idle_connections)?;
+        match &self.replicas {
+            Some(r) => write!(f, ", {} replicas)", r.status().len()),
+            None => f.write_str(")"),
+        }
     }
 }
 
@@ -157,17 +166,68 @@ impl Db {
             .queue_strategy(bb8::QueueStrategy::Lifo)
             .error_sink(Box::new(ErrorSink(connect_errors.clone())))
             .build_unchecked(manager);
-        tracing::debug!(target: "taulu::pool", url = %config.url, max = config.max_size, min_idle = config.min_idle, "pool created");
-        Db {
+        tracing::debug!(target: "taulu::pool", url = %config.url, max = config.max_size, min_idle = config.min_idle, replicas = config.replicas.len(), "pool created");
+        let mut db = Db {
             pool,
             retry: config.retry,
-            url: config.url,
+            url: config.url.clone(),
             connect_timeout: config.connect_timeout,
             statement_timeout: config.statement_timeout,
             max_size: config.max_size,
             connect_errors,
             closing,
-        }
+            replicas: None,
+        };
+        // The monitor gets the primary without the replicas (no cycle: it ends with the `Db`).
+        db.replicas = replicas::Replicas::start(&config, &db);
+        db
+    }
+
+    /// The read replicas' health and lag at the last check, in the order configured (empty
+    /// without replicas): for a readiness probe or a dashboard.
+    pub fn replica_status(&self) -> Vec<ReplicaStatus> {
+        self.replicas.as_ref().map(|r| r.status()).unwrap_or_default()
+    }
+
+    /// This pool as an executor whose reads all run on the primary: for a read that must see
+    /// every write committed before it (through any connection), when the read replicas may lag.
+    /// Without replicas it is the pool itself.
+    ///
+    /// ```no_run
+    /// # async fn f(db: &taulu::Db) -> taulu::Result<()> {
+    /// use taulu::prelude::*;
+    /// # use taulu_app::schema;
+    /// use schema::{Users, users};
+    /// let fresh = select_from::<Users>().columns((users::id,)).fetch_all(&db.on_primary()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_primary(&self) -> OnPrimary<'_> {
+        OnPrimary { db: self }
+    }
+
+    /// A handle whose reads see its own writes: after a write (or transaction) through it, its
+    /// reads go to a replica only once the replica has replayed past that write (waiting up to
+    /// `replica_wait` for one), else to the primary. Writes and reads of other handles are
+    /// unaffected. Costs one extra round trip per write (`pg_current_wal_insert_lsn()`), and only
+    /// with replicas configured. Cheap to make: one per request or per user session.
+    ///
+    /// ```no_run
+    /// # async fn f(db: &taulu::Db) -> taulu::Result<()> {
+    /// use taulu::prelude::*;
+    /// # use taulu_app::schema;
+    /// use schema::{Users, users};
+    /// let me = db.read_your_writes();
+    /// update::<Users>().set(users::display_name, "Ann").where_(users::username.eq("ann")).execute(&me).await?;
+    /// let (name,) = select_from::<Users>()
+    ///     .columns((users::display_name,))
+    ///     .where_(users::username.eq("ann"))
+    ///     .fetch_one(&me)
+    ///     .await?;
+    /// assert_eq!(name.as_deref(), Some("Ann"));
+    /// # Ok(()) }
+    /// ```
+    pub fn read_your_writes(&self) -> Session {
+        Session { db: self.clone(), written: Arc::new(std::sync::atomic::AtomicU64::new(0)) }
     }
 
     /// Shuts the pool down gracefully, for every clone of this `Db`: new work is refused at once
@@ -185,6 +245,10 @@ impl Db {
     /// ```
     pub async fn close(&self, wait: Duration) -> u32 {
         self.closing.store(true, std::sync::atomic::Ordering::Release);
+        let replicas_busy = match &self.replicas {
+            Some(r) => r.close(wait).await,
+            None => 0,
+        };
         tracing::info!(target: "taulu::pool", url = %self.url, "closing the pool");
         let in_use = || {
             let s = self.pool.state();
@@ -204,7 +268,7 @@ impl Db {
             }
         }
         tracing::info!(target: "taulu::pool", url = %self.url, busy, "pool closed");
-        busy
+        busy + replicas_busy
     }
 
     /// A pool for `config`, after checking that one connection can be opened.
@@ -338,11 +402,29 @@ impl Db {
 
     /// Runs a statement on a pooled connection, retrying what the classification allows.
     async fn run<F: Fetch>(&self, q: &Compiled) -> Result<F::Out> {
-        self.run_within::<F>(q, None).await
+        self.run_within::<F>(q, None, 0).await
     }
 
-    /// [`Db::run`], each attempt limited to `limit` when given (see [`Db::with_timeout`]).
-    async fn run_within<F: Fetch>(&self, q: &Compiled, limit: Option<Duration>) -> Result<F::Out> {
+    /// [`Db::run`], each attempt limited to `limit` when given (see [`Db::with_timeout`]). A
+    /// read goes to a replica that has replayed up to `after` when there is one.
+    async fn run_within<F: Fetch>(&self, q: &Compiled, limit: Option<Duration>, after: u64) -> Result<F::Out> {
+        if q.read_only
+            && let Some(replicas) = &self.replicas
+        {
+            let started = statement_log_start();
+            // Boxed: without replicas the statement's future stays small.
+            if let Ok(done) = Box::pin(replicas.read::<F>(q, limit, after)).await {
+                if done.is_ok() {
+                    log_statement(started, q, 1);
+                }
+                return done;
+            }
+        }
+        self.run_on_primary::<F>(q, limit).await
+    }
+
+    /// Runs a statement on the primary, retrying what the classification allows.
+    async fn run_on_primary<F: Fetch>(&self, q: &Compiled, limit: Option<Duration>) -> Result<F::Out> {
         let mut backoff = Backoff::attempts(self.retry);
         let started = statement_log_start();
         loop {
@@ -441,15 +523,127 @@ pub struct Timed<'a> {
 
 impl Executor for Timed<'_> {
     fn query_rows(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Row>>> + Send {
-        self.db.run_within::<AllRows>(q, Some(self.limit))
+        self.db.run_within::<AllRows>(q, Some(self.limit), 0)
     }
 
     fn query_first(&self, q: &Compiled) -> impl Future<Output = Result<Option<Row>>> + Send {
-        self.db.run_within::<FirstRow>(q, Some(self.limit))
+        self.db.run_within::<FirstRow>(q, Some(self.limit), 0)
     }
 
     fn execute(&self, q: &Compiled) -> impl Future<Output = Result<u64>> + Send {
-        self.db.run_within::<Count>(q, Some(self.limit))
+        self.db.run_within::<Count>(q, Some(self.limit), 0)
+    }
+}
+
+/// [`Db::on_primary`]: the pool, every statement on the primary.
+#[derive(Debug, Clone, Copy)]
+pub struct OnPrimary<'a> {
+    db: &'a Db,
+}
+
+impl Executor for OnPrimary<'_> {
+    async fn query_stream(&self, q: Compiled) -> Result<RowStream<'_>> {
+        self.db.stream_on(self.db.get().await?, q).await
+    }
+
+    fn query_rows(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Row>>> + Send {
+        self.db.run_on_primary::<AllRows>(q, None)
+    }
+
+    fn query_first(&self, q: &Compiled) -> impl Future<Output = Result<Option<Row>>> + Send {
+        self.db.run_on_primary::<FirstRow>(q, None)
+    }
+
+    fn execute(&self, q: &Compiled) -> impl Future<Output = Result<u64>> + Send {
+        self.db.run_on_primary::<Count>(q, None)
+    }
+}
+
+/// [`Db::read_your_writes`]: a handle on the pool whose reads see its own writes.
+#[derive(Debug, Clone)]
+pub struct Session {
+    db: Db,
+    /// Where the primary's WAL ended after this handle's last write (0: no write yet).
+    written: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Session {
+    /// The pool.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// [`Db::transaction`]; its reads and writes run on the primary, and later reads through
+    /// this handle see what it committed.
+    pub async fn transaction<T>(&self, f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let out = self.db.transaction(f).await;
+        self.wrote().await;
+        out
+    }
+
+    /// [`Db::transaction_with_retry`], remembered like [`Session::transaction`].
+    pub async fn transaction_with_retry<T>(
+        &self,
+        isolation: IsolationLevel,
+        f: impl AsyncFnMut(&mut Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let out = self.db.transaction_with_retry(isolation, f).await;
+        self.wrote().await;
+        out
+    }
+
+    /// Remembers where the primary's WAL ends now, after a write (whatever its outcome: a write
+    /// reported ambiguous may have committed). If that cannot be read, reads go to the primary.
+    async fn wrote(&self) {
+        if self.db.replicas.is_none() {
+            return;
+        }
+        let q = Compiled { sql: replicas::PRIMARY_LSN.into(), params: Vec::new(), read_only: false };
+        let at = match self.db.run_on_primary::<FirstRow>(&q, None).await {
+            Ok(Some(row)) => row.get::<_, i64>(0) as u64,
+            _ => u64::MAX,
+        };
+        self.written.fetch_max(at, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    async fn write<T>(&self, done: impl Future<Output = Result<T>>) -> Result<T> {
+        let out = done.await;
+        self.wrote().await;
+        out
+    }
+
+    fn after(&self) -> u64 {
+        self.written.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Executor for Session {
+    async fn query_stream(&self, q: Compiled) -> Result<RowStream<'_>> {
+        if self.after() == 0 { self.db.query_stream(q).await } else { self.db.stream_on(self.db.get().await?, q).await }
+    }
+
+    async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
+        if q.read_only {
+            self.db.run_within::<AllRows>(q, None, self.after()).await
+        } else {
+            self.write(self.db.run_on_primary::<AllRows>(q, None)).await
+        }
+    }
+
+    async fn query_first(&self, q: &Compiled) -> Result<Option<Row>> {
+        if q.read_only {
+            self.db.run_within::<FirstRow>(q, None, self.after()).await
+        } else {
+            self.write(self.db.run_on_primary::<FirstRow>(q, None)).await
+        }
+    }
+
+    async fn execute(&self, q: &Compiled) -> Result<u64> {
+        if q.read_only {
+            self.db.run_within::<Count>(q, None, self.after()).await
+        } else {
+            self.write(self.db.run_on_primary::<Count>(q, None)).await
+        }
     }
 }
 
@@ -539,13 +733,15 @@ impl Executor for Db {
     /// stream is dropped). The checkout waits out a restarting server like any other; the
     /// statement itself is not retried.
     async fn query_stream(&self, q: Compiled) -> Result<RowStream<'_>> {
-        use futures_util::TryStreamExt as _;
-        let conn = self.get().await?;
-        let rows = PgConn::query_stream(&conn, &q).await.map_err(|e| statement_error(e, &q, self.statement_timeout))?;
-        Ok(Box::pin(rows.map_err(move |e| {
-            let _held = &conn;
-            Error::Db(e)
-        })))
+        let replica = match &self.replicas {
+            Some(replicas) if q.read_only => replicas.stream_conn().await,
+            _ => None,
+        };
+        let conn = match replica {
+            Some(conn) => conn,
+            None => self.get().await?,
+        };
+        self.stream_on(conn, q).await
     }
 
     fn query_rows(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Row>>> + Send {
@@ -558,6 +754,18 @@ impl Executor for Db {
 
     fn execute(&self, q: &Compiled) -> impl Future<Output = Result<u64>> + Send {
         self.run::<Count>(q)
+    }
+}
+
+impl Db {
+    /// Streams `q` on `conn`, held for the stream's life.
+    async fn stream_on<'a>(&'a self, conn: PooledConn<'a>, q: Compiled) -> Result<RowStream<'a>> {
+        use futures_util::TryStreamExt as _;
+        let rows = PgConn::query_stream(&conn, &q).await.map_err(|e| statement_error(e, &q, self.statement_timeout))?;
+        Ok(Box::pin(rows.map_err(move |e| {
+            let _held = &conn;
+            Error::Db(e)
+        })))
     }
 }
 

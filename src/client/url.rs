@@ -101,17 +101,25 @@ impl DatabaseUrl {
         s
     }
 
+    /// `host:port`, or `a:1,b:2` for a multi-host URL (each host with its port, or the one
+    /// port given for all).
     fn host_port(&self) -> String {
         let c = &self.config;
-        let host = match c.get_hosts().first() {
-            Some(Host::Tcp(h)) if h.contains(':') => format!("[{h}]"),
-            Some(Host::Tcp(h)) => h.clone(),
-            #[cfg(unix)]
-            Some(Host::Unix(p)) => p.display().to_string(),
-            None => "localhost".to_owned(),
-        };
-        let port = c.get_ports().first().copied().unwrap_or(5432);
-        format!("{host}:{port}")
+        let ports = c.get_ports();
+        let port = |i: usize| ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+        if c.get_hosts().is_empty() {
+            return format!("localhost:{}", port(0));
+        }
+        let hosts = c.get_hosts().iter().enumerate().map(|(i, h)| {
+            let host = match h {
+                Host::Tcp(h) if h.contains(':') => format!("[{h}]"),
+                Host::Tcp(h) => h.clone(),
+                #[cfg(unix)]
+                Host::Unix(p) => p.display().to_string(),
+            };
+            format!("{host}:{}", port(i))
+        });
+        hosts.collect::<Vec<_>>().join(",")
     }
 }
 
@@ -186,6 +194,14 @@ impl fmt::Debug for DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multi_host_url_shows_every_host() {
+        let url: DatabaseUrl =
+            "postgres://app:pw@10.0.0.1:5432,10.0.0.2:5433/shop?target_session_attrs=read-write".parse().unwrap();
+        assert_eq!(url.to_string(), "app@10.0.0.1:5432,10.0.0.2:5433/shop");
+        assert!(url.to_url_with_password().contains("@10.0.0.1:5432,10.0.0.2:5433/"));
+    }
 
     #[test]
     fn display_and_debug_never_show_the_password() {
