@@ -884,7 +884,7 @@ async fn prepared_selects_of_users(db: &Db) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_statement_past_its_time_limit_is_canceled_on_the_server_and_its_connection_stays_clean() {
+async fn a_statement_past_its_time_limit_or_dropped_mid_flight_is_canceled_on_the_server() {
     let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     // One connection, so the next statement runs on the one whose statement was canceled.
     let db = Db::connect(DbConfig { max_size: 1, ..config(test.url()) }).await.unwrap();
@@ -923,14 +923,31 @@ async fn a_statement_past_its_time_limit_is_canceled_on_the_server_and_its_conne
         .unwrap();
     assert_eq!(names, [("ann".to_owned(),)]);
 
-    // A dropped future is not a cancel: its statement runs on, and the connection discards its
-    // answer before the next statement's. The next statement still gets its own rows.
-    let abandoned = select_from::<Users>().columns((users::email,)).where_(sql("pg_sleep(0.5) IS NOT NULL"));
+    // A dropped future cancels its statement on the server and discards the connection: the next
+    // statement does not wait behind it, and gets its own rows.
+    let abandoned = select_from::<Users>().columns((users::email,)).where_(sql("pg_sleep(30) IS NOT NULL"));
     assert!(
-        tokio::time::timeout(Duration::from_millis(50), abandoned.fetch_all(&db)).await.is_err(),
+        tokio::time::timeout(Duration::from_millis(300), abandoned.fetch_all(&db)).await.is_err(),
         "dropped mid-flight"
     );
+    let started = Instant::now();
     let names = select_from::<Users>().columns((users::username,)).fetch_all(&db).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10), "waited {:?} behind the dropped statement", started.elapsed());
+    assert_ne!(pid().await, before, "its connection was discarded");
+    let give_up = give_up_after(20);
+    loop {
+        let running: i64 = test
+            .client()
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if running == 0 {
+            break;
+        }
+        give_up("the dropped statement to be canceled on the server");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     assert_eq!(names, [("ann".to_owned(),)], "its own rows, not the abandoned statement's");
 }
 

@@ -430,11 +430,19 @@ impl Db {
         loop {
             let conn = self.get().await?;
             tracing::trace!(target: "taulu::query", attempt = backoff.attempt(), read_only = q.read_only, "statement attempt");
+            let in_flight = InFlight::new(&conn, &self.url);
             let fetched = match limit {
                 None => F::fetch(&conn, q).await,
                 // Boxed: the common, unlimited path keeps its small future.
-                Some(limit) => Box::pin(self.fetch_within::<F>(&conn, q, limit)).await?,
+                Some(limit) => match Box::pin(self.fetch_within::<F>(&conn, q, limit)).await {
+                    Ok(fetched) => fetched,
+                    Err(e) => {
+                        in_flight.landed();
+                        return Err(e);
+                    }
+                },
             };
+            in_flight.landed();
             let err = match fetched {
                 Ok(v) => {
                     log_statement(started, q, backoff.attempt());
@@ -473,15 +481,7 @@ impl Db {
         if let Ok(done) = tokio::time::timeout(limit, fetch.as_mut()).await {
             return Ok(done);
         }
-        let token = conn.client().cancel_token();
-        let canceled = if self.url.config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
-            token.cancel_query(tokio_postgres::NoTls).await
-        } else {
-            token.cancel_query(super::tls::connector()?).await
-        };
-        if let Err(e) = canceled {
-            tracing::warn!(target: "taulu::query", error = %crate::error::describe_pg(&e), "cancel request failed");
-        }
+        cancel(conn.client().cancel_token(), &self.url).await;
         match tokio::time::timeout(self.connect_timeout, fetch).await {
             Ok(done) => Ok(done),
             Err(_) => {
@@ -859,12 +859,72 @@ impl Executor for Tx<'_> {
 
 /// Marks the connection broken unless the transaction was finished (committed or rolled back):
 /// a closure that panicked, or a future dropped mid-transaction, leaves a connection inside an
-/// open transaction, which must never go back to the pool.
-struct Unfinished<'c>(&'c PgConn);
+/// open transaction, which must never go back to the pool. A statement it may have been running is
+/// canceled on the server.
+struct Unfinished<'c>(&'c PgConn, &'c DatabaseUrl);
 
 impl Drop for Unfinished<'_> {
     fn drop(&mut self) {
         self.0.mark_broken();
+        cancel_in_background(self.0, self.1);
+    }
+}
+
+/// Armed while a statement's answer is awaited. Dropped armed (the caller's future was dropped:
+/// a timeout of its own, a client that went away), it discards the connection and asks the server
+/// to cancel the statement, so no connection goes back to the pool with a statement still running
+/// on it for the next user to wait behind.
+struct InFlight<'c> {
+    conn: &'c PgConn,
+    url: &'c DatabaseUrl,
+    armed: bool,
+}
+
+impl<'c> InFlight<'c> {
+    fn new(conn: &'c PgConn, url: &'c DatabaseUrl) -> Self {
+        InFlight { conn, url, armed: true }
+    }
+
+    /// The answer came (or the attempt is over): nothing to do on drop.
+    fn landed(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            tracing::debug!(target: "taulu::query", "statement dropped in flight: canceling it, discarding its connection");
+            self.conn.mark_broken();
+            cancel_in_background(self.conn, self.url);
+        }
+    }
+}
+
+/// Sends a cancel request for whatever `token`'s connection runs (on a connection of its own,
+/// TLS as the URL's `sslmode`, like libpq's `PQcancel`); a failure is logged.
+async fn cancel(token: tokio_postgres::CancelToken, url: &DatabaseUrl) {
+    let canceled = if url.config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+        token.cancel_query(tokio_postgres::NoTls).await
+    } else {
+        match super::tls::connector() {
+            Ok(tls) => token.cancel_query(tls).await,
+            Err(e) => {
+                tracing::warn!(target: "taulu::query", error = %e, "cancel request not sent");
+                return;
+            }
+        }
+    };
+    if let Err(e) = canceled {
+        tracing::warn!(target: "taulu::query", error = %crate::error::describe_pg(&e), "cancel request failed");
+    }
+}
+
+/// [`cancel`] on a task of its own (from a `Drop`), when there is a runtime to run it.
+fn cancel_in_background(conn: &PgConn, url: &DatabaseUrl) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let (token, url) = (conn.client().cancel_token(), url.clone());
+        runtime.spawn(async move { cancel(token, &url).await });
     }
 }
 
@@ -954,7 +1014,7 @@ impl Db {
             Some(IsolationLevel::Serializable) => "BEGIN ISOLATION LEVEL SERIALIZABLE",
             Some(_) => "BEGIN",
         };
-        let guard = Unfinished(conn);
+        let guard = Unfinished(conn, &self.url);
         let fail = |e: tokio_postgres::Error| {
             if retry::is_connection_fault(&e, conn.link()) {
                 conn.mark_broken();

@@ -20,7 +20,7 @@ use std::{
 
 use tokio_postgres::error::SqlState;
 
-use super::{Db, Failed, Fetch, FirstRow, PooledConn, statement_error};
+use super::{Db, Failed, Fetch, FirstRow, InFlight, PooledConn, statement_error};
 use crate::{
     client::{DatabaseUrl, DbConfig},
     error::{Error, Result},
@@ -214,16 +214,19 @@ impl Replicas {
                         }
                     }
                 }
+                let in_flight = InFlight::new(&conn, &m.db.url);
                 let fetched = match limit {
                     None => F::fetch(&conn, q).await,
                     Some(limit) => match Box::pin(m.db.fetch_within::<F>(&conn, q, limit)).await {
                         Ok(fetched) => fetched,
                         Err(e) => {
+                            in_flight.landed();
                             m.set_health(DOWN, &e);
                             continue;
                         }
                     },
                 };
+                in_flight.landed();
                 let e = match fetched {
                     Ok(v) => return Ok(Ok(v)),
                     Err(e) => e,
