@@ -6,7 +6,10 @@
 //! - taulu on a held connection: the builder and the statement cache on a connection each task
 //!   checks out once (what the builder costs without the checkout);
 //! - taulu: the typed builder, the pool, the retry layer and the per-connection statement cache;
-//! - `pgbench -S -M prepared -c 5` on the same data (pgbench scale 10).
+//! - `pgbench -S -M prepared -c 5` on the same data (pgbench scale 10);
+//! - PgBouncer: taulu in PgBouncer mode (statement cache off: unnamed typed statements) directly
+//!   and through a real PgBouncer in transaction mode with 5 server connections (what the extra
+//!   hop costs), and `pgbench -S -M extended -c 5` the same two ways.
 //!
 //! `cargo bench --bench pool`. The contenders alternate on the same server for `BENCH_ROUNDS`
 //! rounds (default 3) of `BENCH_SECS` seconds (default 3) each, so drift and order effects hit all
@@ -22,7 +25,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use taulu::{DatabaseUrl, Db, DbConfig, LocalCluster, prelude::*, query::Bind};
+use taulu::{DatabaseUrl, Db, DbConfig, LocalCluster, local::LocalPgBouncer, prelude::*, query::Bind};
 
 mod bench_schema {
     taulu::schema!("benches/pgbench_schema");
@@ -193,10 +196,14 @@ async fn measure(secs: u64, clients: &Clients, tasks: Vec<tokio::task::JoinHandl
 }
 
 fn pgbench(cluster: &LocalCluster, host: &str, args: &[&str]) -> String {
+    pgbench_on(cluster, host, cluster.port(), args)
+}
+
+fn pgbench_on(cluster: &LocalCluster, host: &str, port: u16, args: &[&str]) -> String {
     let bindir = taulu::local::find_bindir().unwrap();
     let exe = if bindir.join("pgbench").exists() { bindir.join("pgbench") } else { "pgbench".into() };
     let out = std::process::Command::new(exe)
-        .args(["-h", host, "-p", &cluster.port().to_string(), "-U", "postgres"])
+        .args(["-h", host, "-p", &port.to_string(), "-U", "postgres"])
         .args(args)
         .arg(DB)
         .env("PGPASSWORD", cluster.password())
@@ -208,7 +215,11 @@ fn pgbench(cluster: &LocalCluster, host: &str, args: &[&str]) -> String {
 }
 
 fn pgbench_tps(cluster: &LocalCluster, host: &str, secs: u64) -> f64 {
-    let text = pgbench(cluster, host, &["-S", "-M", "prepared", "-c", "5", "-j", "2", "-T", &secs.to_string()]);
+    pgbench_tps_on(cluster, host, cluster.port(), "prepared", secs)
+}
+
+fn pgbench_tps_on(cluster: &LocalCluster, host: &str, port: u16, mode: &str, secs: u64) -> f64 {
+    let text = pgbench_on(cluster, host, port, &["-S", "-M", mode, "-c", "5", "-j", "2", "-T", &secs.to_string()]);
     text.lines()
         .find(|l| l.starts_with("tps = "))
         .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
@@ -281,8 +292,56 @@ fn main() {
             100.0 * t.qps() / pgb
         );
     }
+    pgbouncer(&rt, &cluster, secs, rounds);
     rt.block_on(async {
         let admin = taulu::connect(&cluster.url("postgres")).await.unwrap();
         admin.batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)")).await.unwrap();
     });
+}
+
+/// PgBouncer mode directly and through a PgBouncer (transaction pooling, 5 server connections),
+/// alternating, over TCP.
+fn pgbouncer(rt: &tokio::runtime::Runtime, cluster: &LocalCluster, secs: u64, rounds: u64) {
+    let bouncer = LocalPgBouncer::ensure(cluster, CLIENTS as u32).expect("pgbouncer (apt-get install pgbouncer)");
+    let pool = |url: DatabaseUrl| {
+        let mut cfg = DbConfig::new(url);
+        cfg.max_size = CLIENTS as u32;
+        cfg.min_idle = CLIENTS as u32;
+        cfg.statement_cache_size = 0;
+        rt.block_on(Db::connect(cfg)).unwrap()
+    };
+    let (direct, via) = (pool(cluster.url(DB)), pool(bouncer.url(DB)));
+    println!("\nPgBouncer mode (statement cache off), TCP: directly and through PgBouncer (transaction mode)");
+    let (mut d_all, mut b_all) = (Sample::default(), Sample::default());
+    for round in 1..=rounds {
+        let d = rt.block_on(taulu(&direct, false, secs));
+        let b = rt.block_on(taulu(&via, false, secs));
+        println!(
+            "  round {round}: direct {:>6.0} q/s {:>5.2} µs  via PgBouncer {:>6.0} q/s {:>5.2} µs  via/direct {:.1}%",
+            d.qps(),
+            d.cpu_us(),
+            b.qps(),
+            b.cpu_us(),
+            100.0 * b.qps() / d.qps()
+        );
+        d_all.add(d);
+        b_all.add(b);
+    }
+    let pgb_direct = pgbench_tps_on(cluster, "127.0.0.1", cluster.port(), "extended", secs);
+    let pgb_via = pgbench_tps_on(cluster, "127.0.0.1", bouncer.port(), "extended", secs);
+    println!(
+        "{:<30} {:>12} {:>14} {:>9}\n{:<30} {:>12.0} {:>14.0} {:>8.1}%\n{:<30} {:>12.0} {:>14.0} {:>8.1}%",
+        "",
+        "direct",
+        "via PgBouncer",
+        "via/dir",
+        "taulu, cache off (q/s)",
+        d_all.qps(),
+        b_all.qps(),
+        100.0 * b_all.qps() / d_all.qps(),
+        "pgbench -S -M extended (tps)",
+        pgb_direct,
+        pgb_via,
+        100.0 * pgb_via / pgb_direct
+    );
 }

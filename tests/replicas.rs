@@ -225,6 +225,63 @@ async fn a_read_your_writes_session_sees_its_writes_other_reads_may_not() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_the_standby_cancels_for_a_conflict_with_recovery_runs_again_on_the_primary() {
+    let (_turn, primary, standby) = shared_pair().await;
+    let (test, on_primary, on_standby) = database(&primary, &standby).await;
+    add_user(&on_primary, "ann").await;
+    caught_up(&on_primary, &on_standby).await;
+    // The standby waits at most 100 ms for a read that holds up replay, then cancels it (40001).
+    let admin = taulu::connect(&standby.url("postgres")).await.unwrap();
+    admin.batch_execute("ALTER SYSTEM SET max_standby_streaming_delay = '100ms'").await.unwrap();
+    admin.batch_execute("SELECT pg_reload_conf()").await.unwrap();
+    let conflicts = || async {
+        let n: i64 = on_standby
+            .query_one("SELECT confl_lock FROM pg_stat_database_conflicts WHERE datname = current_database()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        n
+    };
+    let before = conflicts().await;
+    let db = Db::connect(replicated(&primary, &[&standby], test.name())).await.unwrap();
+    let slow = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            select_from::<Users>()
+                .columns((users::username, sql::<bool>("pg_is_in_recovery()").as_("standby")))
+                .where_(sql("pg_sleep(2) IS NOT NULL"))
+                .fetch_all(&db)
+                .await
+        })
+    };
+    // Once the read runs on the standby, an exclusive lock on its table is replayed there.
+    let give_up = guard(60);
+    loop {
+        let running: i64 = on_standby
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(2)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if running > 0 {
+            break;
+        }
+        give_up("the read to start on the standby");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    on_primary.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE; COMMIT").await.unwrap();
+    let rows = slow.await.unwrap();
+    admin.batch_execute("ALTER SYSTEM RESET max_standby_streaming_delay").await.unwrap();
+    admin.batch_execute("SELECT pg_reload_conf()").await.unwrap();
+    assert_eq!(rows.unwrap(), vec![("ann".to_owned(), false)], "answered by the primary");
+    // (The counter reaches the statistics within a second or so.)
+    let give_up = guard(60);
+    while conflicts().await == before {
+        give_up("the standby to count the read it canceled for a lock conflict");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_going_down_under_load_costs_no_read_and_takes_reads_again_when_back() {
     let (_turn, primary, standby) = shared_pair().await;
     let (test, on_primary, on_standby) = database(&primary, &standby).await;

@@ -55,6 +55,17 @@ impl bb8::ErrorSink<Error> for ErrorSink {
 /// let emails = select_from::<Users>().columns((users::email,)).fetch_all(db).await?;
 /// # Ok(()) }
 /// ```
+///
+/// # Read replicas
+///
+/// With [`DbConfig::replicas`] (`DATABASE_REPLICA_URLS`), single read-only statements (a SELECT
+/// without row locks, streams included) go to a healthy replica, round-robin; writes,
+/// transactions, [`get`](Db::get), [`listen`](Db::listen) and everything on
+/// [`on_primary`](Db::on_primary) go to the primary. A replica that fails a read, is down or lags
+/// past [`DbConfig::replica_max_lag`] is skipped (the read runs on the next one, or on the
+/// primary), so a replica outage reaches no caller. [`read_your_writes`](Db::read_your_writes)
+/// gives a handle whose reads see its own writes; [`replica_status`](Db::replica_status) reports
+/// each replica's health and lag.
 #[derive(Clone)]
 pub struct Db {
     pool: bb8::Pool<Manager>,
