@@ -152,9 +152,14 @@ async fn select_balance(db: &impl Executor, key: i32) {
 /// a checkout per query: the builder and the statement cache without and with the checkout (the
 /// retry layer works per checkout, so only the pooled variant has it).
 async fn taulu(db: &Db, held: bool, secs: u64) -> Sample {
+    taulu_tasks(db, held, CLIENTS, secs).await
+}
+
+/// [`taulu`] with `n` client tasks.
+async fn taulu_tasks(db: &Db, held: bool, n: usize, secs: u64) -> Sample {
     let clients = Clients::default();
     let mut tasks = Vec::new();
-    for c in 0..CLIENTS {
+    for c in 0..n {
         let (db, clients) = (db.clone(), clients.clone());
         tasks.push(tokio::spawn(async move {
             let conn = if held { Some(db.get().await.unwrap()) } else { None };
@@ -214,12 +219,13 @@ fn pgbench_on(cluster: &LocalCluster, host: &str, port: u16, args: &[&str]) -> S
     text
 }
 
-fn pgbench_tps(cluster: &LocalCluster, host: &str, secs: u64) -> f64 {
-    pgbench_tps_on(cluster, host, cluster.port(), "prepared", secs)
+fn pgbench_tps(cluster: &LocalCluster, host: &str, clients: usize, secs: u64) -> f64 {
+    pgbench_tps_on(cluster, host, cluster.port(), "prepared", clients, secs)
 }
 
-fn pgbench_tps_on(cluster: &LocalCluster, host: &str, port: u16, mode: &str, secs: u64) -> f64 {
-    let text = pgbench_on(cluster, host, port, &["-S", "-M", mode, "-c", "5", "-j", "2", "-T", &secs.to_string()]);
+fn pgbench_tps_on(cluster: &LocalCluster, host: &str, port: u16, mode: &str, clients: usize, secs: u64) -> f64 {
+    let c = clients.to_string();
+    let text = pgbench_on(cluster, host, port, &["-S", "-M", mode, "-c", &c, "-j", "2", "-T", &secs.to_string()]);
     text.lines()
         .find(|l| l.starts_with("tps = "))
         .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
@@ -253,43 +259,63 @@ fn main() {
         let mut cfg = DbConfig::new(url.clone());
         cfg.max_size = CLIENTS as u32;
         cfg.min_idle = CLIENTS as u32;
-        let db = rt.block_on(Db::connect(cfg)).unwrap();
-        let mut all = [Sample::default(); 4];
+        let db = rt.block_on(Db::connect(cfg.clone())).unwrap();
+        // Multiplexed: single statements share the pool's connections (all but one).
+        cfg.multiplex = CLIENTS as u32;
+        let mux = rt.block_on(Db::connect(cfg)).unwrap();
+        let mut all = [Sample::default(); 6];
         for round in 1..=rounds {
             let r = rt.block_on(raw(&url, secs));
             let p = rt.block_on(pool_only(&db, secs));
             let h = rt.block_on(taulu(&db, true, secs));
             let t = rt.block_on(taulu(&db, false, secs));
+            let m = rt.block_on(taulu(&mux, false, secs));
+            let m50 = rt.block_on(taulu_tasks(&mux, false, 10 * CLIENTS, secs));
             let show = |s: Sample| format!("{:>6.0} q/s {:>5.2} µs", s.qps(), s.cpu_us());
             println!(
-                "  round {round}: raw {}  pool only {}  taulu held {}  taulu {}  taulu/raw {:.1}%",
+                "  round {round}: raw {}  pool only {}  taulu held {}  taulu {}  mux {}  mux 50 tasks {}  taulu/raw {:.1}%  mux/raw {:.1}%",
                 show(r),
                 show(p),
                 show(h),
                 show(t),
-                100.0 * t.qps() / r.qps()
+                show(m),
+                show(m50),
+                100.0 * t.qps() / r.qps(),
+                100.0 * m.qps() / r.qps()
             );
-            for (acc, s) in all.iter_mut().zip([r, p, h, t]) {
+            for (acc, s) in all.iter_mut().zip([r, p, h, t, m, m50]) {
                 acc.add(s);
             }
         }
-        let pgb = pgbench_tps(&cluster, &host, secs);
-        summary.push((name, all, pgb));
+        let pgb = pgbench_tps(&cluster, &host, CLIENTS, secs);
+        let pgb50 = pgbench_tps(&cluster, &host, 10 * CLIENTS, secs);
+        summary.push((name, all, pgb, pgb50));
     }
     println!("\nqueries per second (client CPU per query) and % of raw, totals over the rounds:");
     println!(
-        "{:<14} {:>18} {:>25} {:>25} {:>25} {:>9} {:>10}",
-        "transport", "raw tokio-pg", "pool only", "taulu, held conn", "taulu", "pgbench", "taulu/pgb"
+        "{:<14} {:>18} {:>25} {:>25} {:>25} {:>25} {:>9} {:>10}",
+        "transport", "raw tokio-pg", "pool only", "taulu, held conn", "taulu", "taulu multiplexed", "pgbench", "taulu/pgb"
     );
-    for (name, [r, p, h, t], pgb) in summary {
+    for (name, [r, p, h, t, m, m50], pgb, pgb50) in &summary {
         let show = |s: Sample| format!("{:.0} ({:.2} µs) {:.1}%", s.qps(), s.cpu_us(), 100.0 * s.qps() / r.qps());
         println!(
-            "{name:<14} {:>18} {:>25} {:>25} {:>25} {pgb:>9.0} {:>9.1}%",
+            "{name:<14} {:>18} {:>25} {:>25} {:>25} {:>25} {pgb:>9.0} {:>9.1}%",
             format!("{:.0} ({:.2} µs)", r.qps(), r.cpu_us()),
-            show(p),
-            show(h),
-            show(t),
+            show(*p),
+            show(*h),
+            show(*t),
+            show(*m),
             100.0 * t.qps() / pgb
+        );
+        let _ = (m50, pgb50);
+    }
+    println!("\n50 client tasks on a 5-connection pool, multiplexed, against pgbench -S -M prepared -c 5 and -c 50:");
+    for (name, [_, _, _, _, _, m50], pgb, pgb50) in &summary {
+        println!(
+            "{name:<14} taulu multiplexed {:.0} q/s ({:.2} µs)  pgbench -c 5 {pgb:.0}  -c 50 {pgb50:.0}  taulu/pgbench -c 5 {:.2}x",
+            m50.qps(),
+            m50.cpu_us(),
+            m50.qps() / pgb
         );
     }
     pgbouncer(&rt, &cluster, secs, rounds);
@@ -327,8 +353,8 @@ fn pgbouncer(rt: &tokio::runtime::Runtime, cluster: &LocalCluster, secs: u64, ro
         d_all.add(d);
         b_all.add(b);
     }
-    let pgb_direct = pgbench_tps_on(cluster, "127.0.0.1", cluster.port(), "extended", secs);
-    let pgb_via = pgbench_tps_on(cluster, "127.0.0.1", bouncer.port(), "extended", secs);
+    let pgb_direct = pgbench_tps_on(cluster, "127.0.0.1", cluster.port(), "extended", CLIENTS, secs);
+    let pgb_via = pgbench_tps_on(cluster, "127.0.0.1", bouncer.port(), "extended", CLIENTS, secs);
     println!(
         "{:<30} {:>12} {:>14} {:>9}\n{:<30} {:>12.0} {:>14.0} {:>8.1}%\n{:<30} {:>12.0} {:>14.0} {:>8.1}%",
         "",

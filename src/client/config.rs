@@ -39,6 +39,12 @@ pub struct DbConfig {
     /// `TAULU_RETRY_BASE_MS`, `TAULU_RETRY_CAP_MS`; defaults 3, 100, 2000). The backoff also paces
     /// the reconnect attempts within `connect_timeout`.
     pub retry: RetryPolicy,
+    /// Connections shared by single statements (`TAULU_POOL_MULTIPLEX`, default 0: off). With
+    /// `n > 0`, a single statement outside a transaction runs on one of `n` connections shared by
+    /// many statements in flight at once (pipelined), instead of checking out a connection of its
+    /// own; transactions, `get()`, streams and time-limited statements still check one out. At most
+    /// `max_size - 1`, so one is always left for them. See the README's "Throughput".
+    pub multiplex: u32,
     /// Read replicas (`DATABASE_REPLICA_URLS`, comma-separated URLs; default none). Single
     /// statements that only read, outside a transaction, go to a healthy one; see
     /// [`Db`](crate::Db#read-replicas).
@@ -68,6 +74,7 @@ impl DbConfig {
             statement_timeout: None,
             statement_cache_size: 256,
             retry: RetryPolicy::default(),
+            multiplex: 0,
             replicas: Vec::new(),
             replica_max_lag: Duration::from_secs(2),
             replica_check_interval: Duration::from_millis(500),
@@ -108,6 +115,9 @@ impl DbConfig {
         let secs = |v: u64| (v > 0).then(|| Duration::from_secs(v));
         if let Some(v) = num("TAULU_POOL_MAX")? {
             c.max_size = v.clamp(1, 10_000) as u32;
+        }
+        if let Some(v) = num("TAULU_POOL_MULTIPLEX")? {
+            c.multiplex = v as u32;
         }
         if let Some(v) = num("TAULU_POOL_MIN_IDLE")? {
             c.min_idle = v as u32;

@@ -22,7 +22,10 @@ use crate::{
 
 pub use tokio_postgres::IsolationLevel;
 
+mod mux;
 mod replicas;
+
+use mux::Lease;
 
 pub use replicas::{ReplicaHealth, ReplicaStatus};
 
@@ -77,6 +80,7 @@ pub struct Db {
     connect_errors: tokio::sync::broadcast::Sender<Arc<Error>>,
     closing: Arc<std::sync::atomic::AtomicBool>,
     replicas: Option<Arc<replicas::Replicas>>,
+    mux: Option<Arc<mux::Mux>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -188,6 +192,11 @@ impl Db {
             connect_errors,
             closing,
             replicas: None,
+            // One connection always stays for exclusive checkouts (transactions, get()).
+            mux: match config.multiplex.min(config.max_size.saturating_sub(1)) {
+                0 => None,
+                n => Some(Arc::new(mux::Mux::new(n as usize, config.max_lifetime))),
+            },
         };
         // The monitor gets the primary without the replicas (no cycle: it ends with the `Db`).
         db.replicas = replicas::Replicas::start(&config, &db);
@@ -256,6 +265,9 @@ impl Db {
     /// ```
     pub async fn close(&self, wait: Duration) -> u32 {
         self.closing.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(mux) = &self.mux {
+            mux.release_all();
+        }
         let replicas_busy = match &self.replicas {
             Some(r) => r.close(wait).await,
             None => 0,
@@ -439,9 +451,17 @@ impl Db {
         let mut backoff = Backoff::attempts(self.retry);
         let started = statement_log_start();
         loop {
-            let conn = self.get().await?;
+            let conn = match (&self.mux, limit) {
+                // Multiplexed: a share of a connection; a time limit needs one of its own (its
+                // cancel request would hit whatever runs on the connection).
+                (Some(mux), None) => match Box::pin(mux.lease(self)).await {
+                    Some(lease) => lease,
+                    None => Lease::Own(self.get().await?),
+                },
+                _ => Lease::Own(self.get().await?),
+            };
             tracing::trace!(target: "taulu::query", attempt = backoff.attempt(), read_only = q.read_only, "statement attempt");
-            let in_flight = InFlight::new(&conn, &self.url);
+            let in_flight = InFlight::new(&conn, &self.url, conn.exclusive());
             let fetched = match limit {
                 None => F::fetch(&conn, q).await,
                 // Boxed: the common, unlimited path keeps its small future.
@@ -885,6 +905,10 @@ impl Drop for Unfinished<'_> {
 /// a timeout of its own, a client that went away), it discards the connection and asks the server
 /// to cancel the statement, so no connection goes back to the pool with a statement still running
 /// on it for the next user to wait behind.
+///
+/// On a shared (multiplexed) connection it does nothing: the cancel would hit another caller's
+/// statement, and the connection stays usable (tokio-postgres discards the dropped request's
+/// answer).
 struct InFlight<'c> {
     conn: &'c PgConn,
     url: &'c DatabaseUrl,
@@ -892,8 +916,8 @@ struct InFlight<'c> {
 }
 
 impl<'c> InFlight<'c> {
-    fn new(conn: &'c PgConn, url: &'c DatabaseUrl) -> Self {
-        InFlight { conn, url, armed: true }
+    fn new(conn: &'c PgConn, url: &'c DatabaseUrl, exclusive: bool) -> Self {
+        InFlight { conn, url, armed: exclusive }
     }
 
     /// The answer came (or the attempt is over): nothing to do on drop.

@@ -214,7 +214,7 @@ impl Replicas {
                         }
                     }
                 }
-                let in_flight = InFlight::new(&conn, &m.db.url);
+                let in_flight = InFlight::new(&conn, &m.db.url, true);
                 let fetched = match limit {
                     None => F::fetch(&conn, q).await,
                     Some(limit) => match Box::pin(m.db.fetch_within::<F>(&conn, q, limit)).await {

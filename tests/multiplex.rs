@@ -1,0 +1,189 @@
+//! Multiplexed execution (`DbConfig::multiplex`) on real PostgreSQL: single statements share
+//! connections, many in flight on each; a shared connection that fails fails what was in flight on
+//! it (reads retried, writes reported, nothing sent twice); a dropped statement leaves the shared
+//! connection to the others; transactions keep a connection of their own.
+
+use std::{
+    collections::HashSet,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use taulu::{Db, DbConfig, ErrorKind, prelude::*, query::sql, testing::TestDb};
+use taulu_app::schema::{LoginAttempts, Users, login_attempts, users};
+
+fn multiplexed(test: &TestDb, shared: u32, cache: usize) -> DbConfig {
+    let mut config = DbConfig::new(test.url().clone());
+    config.max_size = shared + 1;
+    config.multiplex = shared;
+    config.statement_cache_size = cache;
+    config
+}
+
+fn guard(secs: u64) -> impl Fn(&str) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    move |what: &str| assert!(Instant::now() < deadline, "gave up waiting for {what}")
+}
+
+/// The backend that answered, and the users it sees.
+async fn backend(db: &impl taulu::query::Executor) -> taulu::Result<(i32, i64)> {
+    select_from::<Users>().columns((sql::<i32>("pg_backend_pid()").as_("pid"), count_all())).fetch_one(db).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_statements_share_two_connections_and_transactions_keep_their_own() {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    insert_into::<Users>()
+        .values(users::Insert::new("ann", "ann@example.com", "h"))
+        .execute(&test.pool())
+        .await
+        .unwrap();
+    for cache in [256, 0] {
+        let db = Db::connect(multiplexed(&test, 2, cache)).await.unwrap();
+        let pids = Arc::new(Mutex::new(HashSet::new()));
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let (db, pids) = (db.clone(), pids.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..20 {
+                    let (pid, n) = backend(&db).await.unwrap();
+                    assert_eq!(n, 1);
+                    pids.lock().unwrap().insert(pid);
+                }
+            }));
+        }
+        // A transaction meanwhile, once both shared connections serve: on the one left for
+        // exclusive use.
+        let give_up = guard(60);
+        while pids.lock().unwrap().len() < 2 {
+            give_up("both shared connections in use");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let in_tx = db
+            .transaction(async |tx| {
+                let (pid, _) = backend(tx).await?;
+                Ok(pid)
+            })
+            .await
+            .unwrap();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let pids = pids.lock().unwrap().clone();
+        assert!(pids.len() <= 2, "1,000 statements of 50 tasks ran on {} backends (cache {cache})", pids.len());
+        assert!(!pids.contains(&in_tx), "the transaction had a connection of its own");
+        let (open, _) = db.state();
+        assert!(open <= 3, "{open} connections");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_connection_lost_mid_load_costs_no_read_and_sends_no_write_twice() {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let admin = test.connect().await.unwrap();
+    insert_into::<Users>()
+        .values(users::Insert::new("ann", "ann@example.com", "h"))
+        .execute(&test.pool())
+        .await
+        .unwrap();
+    // One shared connection: every single statement is in flight on it.
+    let db = Db::connect(multiplexed(&test, 1, 256)).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let outcomes = Arc::new(Mutex::new(Vec::<(String, Result<u64, ErrorKind>)>::new()));
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (db, stop, reads, errors) = (db.clone(), stop.clone(), reads.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                match backend(&db).await {
+                    Ok(_) => {
+                        reads.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(e) => errors.lock().unwrap().push(e.to_string()),
+                }
+            }
+        }));
+    }
+    for w in 0..5 {
+        let (db, stop, outcomes) = (db.clone(), stop.clone(), outcomes.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let id = format!("w{w}-{n}");
+                let out = insert_into::<LoginAttempts>()
+                    .values(login_attempts::Insert::new(&id, true))
+                    .execute(&db)
+                    .await
+                    .map_err(|e| e.kind());
+                outcomes.lock().unwrap().push((id, out));
+                n += 1;
+            }
+        }));
+    }
+    let give_up = guard(60);
+    while reads.load(Ordering::SeqCst) < 300 {
+        give_up("300 reads");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Terminate every backend of the database but ours: the shared connection, mid-pipeline.
+    let killed: i64 = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .len() as i64;
+    assert!(killed >= 1);
+    let after = reads.load(Ordering::SeqCst);
+    while reads.load(Ordering::SeqCst) < after + 300 {
+        give_up("300 reads after the fault");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(errors.lock().unwrap().clone(), Vec::<String>::new(), "no read failed");
+    let rows = admin.query("SELECT identifier, count(*) FROM login_attempts GROUP BY identifier", &[]).await.unwrap();
+    let count = |id: &str| rows.iter().find(|r| r.get::<_, String>(0) == id).map_or(0, |r| r.get::<_, i64>(1));
+    let outcomes = outcomes.lock().unwrap().clone();
+    for (id, out) in &outcomes {
+        match out {
+            Ok(1) => assert_eq!(count(id), 1, "{id} applied once"),
+            Err(ErrorKind::Ambiguous) => assert!(count(id) <= 1, "{id} not sent twice"),
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    assert!(outcomes.iter().all(|(id, _)| count(id) <= 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_statement_leaves_the_shared_connection_to_the_others() {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let admin = test.connect().await.unwrap();
+    insert_into::<Users>()
+        .values(users::Insert::new("ann", "ann@example.com", "h"))
+        .execute(&test.pool())
+        .await
+        .unwrap();
+    let db = Db::connect(multiplexed(&test, 1, 256)).await.unwrap();
+    let (before, _) = backend(&db).await.unwrap();
+    let slow = select_from::<Users>().columns((users::email,)).where_(sql("pg_sleep(1) IS NOT NULL"));
+    assert!(tokio::time::timeout(Duration::from_millis(100), slow.fetch_all(&db)).await.is_err(), "dropped");
+    // Not canceled (a cancel would hit whatever runs on the shared connection): it runs on.
+    let running: i64 = admin
+        .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(running, 1);
+    // The next statements wait behind it on the same connection and get their own rows.
+    let (after, n) = backend(&db).await.unwrap();
+    assert_eq!((after, n), (before, 1), "the same connection, its own rows");
+}
