@@ -294,7 +294,14 @@ fn main() {
     println!("\nqueries per second (client CPU per query) and % of raw, totals over the rounds:");
     println!(
         "{:<14} {:>18} {:>25} {:>25} {:>25} {:>25} {:>9} {:>10}",
-        "transport", "raw tokio-pg", "pool only", "taulu, held conn", "taulu", "taulu multiplexed", "pgbench", "taulu/pgb"
+        "transport",
+        "raw tokio-pg",
+        "pool only",
+        "taulu, held conn",
+        "taulu",
+        "taulu multiplexed",
+        "pgbench",
+        "taulu/pgb"
     );
     for (name, [r, p, h, t, m, m50], pgb, pgb50) in &summary {
         let show = |s: Sample| format!("{:.0} ({:.2} µs) {:.1}%", s.qps(), s.cpu_us(), 100.0 * s.qps() / r.qps());

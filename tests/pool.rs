@@ -129,9 +129,11 @@ async fn terminating_every_pool_connection_mid_load_loses_no_read() {
     }
     // Kill every backend of the pool each time the load has made another 200 queries of progress.
     let mut killed = 0;
+    let guard = give_up_after(120);
     for round in 1..=4 {
         while done.load(Ordering::SeqCst) < round * 200 {
-            tokio::task::yield_now().await;
+            guard("progress between terminations");
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         killed += terminate_backends(&admin, test.name()).await;
     }
@@ -159,7 +161,7 @@ async fn wait_until_running(admin: &Client, db: &str, pattern: &str) {
         if running > 0 {
             return;
         }
-        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
@@ -461,7 +463,7 @@ async fn writes_under_connection_resets_are_applied_once_or_reported() {
     while done.load(Ordering::SeqCst) < total {
         let next = (done.load(Ordering::SeqCst) / 25 + 1) * 25;
         while done.load(Ordering::SeqCst) < next.min(total) {
-            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         if next < total {
             proxy.reset_all();
@@ -531,13 +533,13 @@ async fn readers_through(cluster: &taulu::LocalCluster, restart: impl FnOnce() +
     let guard = give_up_after(120);
     while done.load(Ordering::SeqCst) < 300 {
         guard("300 reads before the restart");
-        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
     tokio::task::spawn_blocking(restart).await.unwrap();
     let after_restart = done.load(Ordering::SeqCst);
     while done.load(Ordering::SeqCst) < after_restart + 300 {
         guard("300 reads after the restart");
-        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
     stop.store(true, Ordering::SeqCst);
     for h in handles {

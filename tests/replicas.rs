@@ -215,7 +215,13 @@ async fn a_read_your_writes_session_sees_its_writes_other_reads_may_not() {
     add_user(&session, "bob").await;
     assert!(user_exists(&session, "bob").await, "the session sees its write (from the primary)");
     assert!(!user_exists(&db, "bob").await, "a plain read goes to the replica, which has not replayed it");
-    session.transaction(async |tx| Ok(add_user(tx, "cat").await)).await.unwrap();
+    session
+        .transaction(async |tx| {
+            add_user(tx, "cat").await;
+            Ok(())
+        })
+        .await
+        .unwrap();
     assert!(user_exists(&session, "cat").await, "and what its transactions committed");
 
     on_standby.batch_execute("SELECT pg_wal_replay_resume()").await.unwrap();
