@@ -90,9 +90,10 @@ impl LocalPgBouncer {
         if !out.status.success() {
             return Err(Error::local(format!("pgbouncer failed to start: {}", output_text(&out))));
         }
-        // `-d` returns once it forked; wait for the listener.
+        // `-d` returns once it forked; wait for the listener, and for the pid file (the daemon
+        // writes it after the socket is bound: a caller waiting on our lock must find it).
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect((HOST, port)).is_err() {
+        while TcpStream::connect((HOST, port)).is_err() || running_port(&dir, cluster.port()) != Some(port) {
             if Instant::now() > deadline {
                 let log = fs::read_to_string(dir.join("pgbouncer.log")).unwrap_or_default();
                 return Err(Error::local(format!("pgbouncer did not listen on {HOST}:{port} within 10 s: {log}")));
