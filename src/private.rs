@@ -63,3 +63,118 @@ pub fn enum_type<E: SqlEnum>() -> Type {
         E::SCHEMA.to_owned(),
     )
 }
+
+/// The impls of one column marker of `schema!` (`Column`, `Expression`, `ExprIn`; the unit struct
+/// itself is emitted by the proc macro, so a misspelled column's "similarly named" hint points at
+/// the `schema!` call). A `macro_rules!` expanded by the compiler, so the proc macro emits one
+/// short invocation per column instead of the items themselves (most of its running time was
+/// building them).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __taulu_column {
+    ($field:ident, $table:ty, $rust:ty, $null:ty, $name:expr, $sql_type:expr, $cast:expr) => {
+        #[automatically_derived]
+        impl $crate::Column for $field {
+            type Table = $table;
+            type Rust = $rust;
+            type Null = $null;
+            const NAME: &'static str = $name;
+            const SQL_TYPE: &'static str = $sql_type;
+            const CAST: ::core::option::Option<&'static str> = $cast;
+        }
+        #[automatically_derived]
+        impl $crate::query::Expression for $field {
+            type Rust = $rust;
+            type Kind = $crate::query::Plain;
+            const CAST: ::core::option::Option<&'static str> = $cast;
+            fn into_node(self) -> $crate::__private::Node {
+                $crate::__private::column_node::<Self>()
+            }
+        }
+        #[automatically_derived]
+        impl<S, I> $crate::query::ExprIn<S, I> for $field
+        where
+            Self: $crate::query::InScope<S, I>,
+        {
+            type Null = <Self as $crate::query::InScope<S, I>>::Null;
+        }
+    };
+}
+
+/// The pieces of a generated `Insert` per column (see [`__taulu_column!`]): the `with_*` setter,
+/// and the push of a value into the insert's values, typed (`bind`) or not (`new`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __taulu_insert {
+    (setter $doc:expr, $setter:ident, $field:ident, $t:ty) => {
+        #[doc = $doc]
+        #[must_use]
+        pub fn $setter(mut self, value: $t) -> Self {
+            self.$field = ::core::option::Option::Some(value);
+            self
+        }
+    };
+    (setter_into $doc:expr, $setter:ident, $field:ident, $marker:path, $t:ty) => {
+        #[doc = $doc]
+        #[must_use]
+        pub fn $setter(mut self, value: impl $crate::query::ValueFor<$marker, $t>) -> Self {
+            self.$field = ::core::option::Option::Some(<_ as $crate::query::ValueFor<$marker, $t>>::into_value(value));
+            self
+        }
+    };
+    (push bind $v:ident, $value:expr, $name:expr, $cast:expr, $t:ty) => {
+        $v.push($crate::InsertValue {
+            column: $name,
+            cast: $cast,
+            value: <$t as $crate::query::Bind<$t>>::bind($value),
+        })
+    };
+    (push new $v:ident, $value:expr, $name:expr, $cast:expr, $t:ty) => {
+        $v.push($crate::InsertValue { column: $name, cast: $cast, value: $crate::query::Param::new($value) })
+    };
+}
+
+/// A `ColumnInfo` of `schema!`'s description (see [`__taulu_column!`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __taulu_column_info {
+    ($name:expr, $sql_type:expr, $rust_type:expr, $nullable:expr, $has_default:expr, $identity:ident, $generated:expr, $origin:expr) => {
+        $crate::meta::ColumnInfo {
+            name: $name,
+            sql_type: $sql_type,
+            rust_type: $rust_type,
+            nullable: $nullable,
+            has_default: $has_default,
+            identity: $crate::__taulu_column_info!(@identity $identity),
+            generated: $generated,
+            origin: $origin,
+        }
+    };
+    (@identity None) => { ::core::option::Option::None };
+    (@identity Always) => { ::core::option::Option::Some($crate::meta::Identity::Always) };
+    (@identity ByDefault) => { ::core::option::Option::Some($crate::meta::Identity::ByDefault) };
+}
+
+/// The `Row` of a table of `schema!` and its `FromRow` (see [`__taulu_column!`]): one field per
+/// column, read at the column's position.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __taulu_row {
+    ($row_doc:expr; $($doc:expr, $field:ident: $t:ty = $i:expr;)*) => {
+        #[doc = $row_doc]
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Row {
+            $(#[doc = $doc] pub $field: $t,)*
+        }
+
+        #[automatically_derived]
+        impl $crate::FromRow for Row {
+            fn from_row_at(
+                row: &$crate::__private::PgRow,
+                start: usize,
+            ) -> ::core::result::Result<Self, $crate::Error> {
+                ::core::result::Result::Ok(Row { $($field: $crate::__private::get(row, start + $i)?,)* })
+            }
+        }
+    };
+}

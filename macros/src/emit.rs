@@ -331,9 +331,8 @@ impl Ctx<'_> {
 
         let mut markers = Vec::new();
         let mut fields = Vec::new();
-        let mut reads = Vec::new();
         let mut column_names = Vec::new();
-        let mut required = Vec::new(); // (ident, type, name, cast)
+        let mut required = Vec::new();
         let mut optional = Vec::new();
         let mut seen = BTreeSet::new();
         for c in &table.columns {
@@ -385,41 +384,29 @@ impl Ctx<'_> {
                 #[doc = #doc]
                 #[derive(Debug, Clone, Copy, Default)]
                 pub struct #field;
-                #[automatically_derived]
-                impl ::taulu::Column for #field {
-                    type Table = super::#marker;
-                    type Rust = #rust;
-                    type Null = #null;
-                    const NAME: &'static str = #col_name;
-                    const SQL_TYPE: &'static str = #sql_type;
-                    const CAST: ::core::option::Option<&'static str> = #cast;
-                }
-                #[automatically_derived]
-                impl ::taulu::query::Expression for #field {
-                    type Rust = #rust;
-                    type Kind = ::taulu::query::Plain;
-                    const CAST: ::core::option::Option<&'static str> = #cast;
-                    fn into_node(self) -> ::taulu::__private::Node {
-                        ::taulu::__private::column_node::<Self>()
-                    }
-                }
-                #[automatically_derived]
-                impl<S, I> ::taulu::query::ExprIn<S, I> for #field where Self: ::taulu::query::InScope<S, I> {
-                    type Null = <Self as ::taulu::query::InScope<S, I>>::Null;
-                }
+                ::taulu::__taulu_column!(#field, super::#marker, #rust, #null, #col_name, #sql_type, #cast);
             });
             let field_ty = if not_null { quote!(#inner) } else { quote!(::core::option::Option<#inner>) };
-            let i = reads.len();
-            fields.push(quote! { #[doc = #doc] pub #field: #field_ty });
-            reads.push(quote! { #field: ::taulu::__private::get(row, start + #i)? });
+            let i = fields.len();
+            fields.push(quote! { #doc, #field: #field_ty = #i; });
             column_names.push(col_name.clone());
             match insert_kind(c, not_null, has_default) {
-                InsertKind::Required => {
-                    required.push((field, inner, col_name.clone(), mapped.cast.clone(), mapped.bindable))
-                }
-                InsertKind::Optional => {
-                    optional.push((field, inner, col_name.clone(), mapped.cast.clone(), mapped.bindable))
-                }
+                InsertKind::Required => required.push(InsertColumn {
+                    field,
+                    ty: inner,
+                    name: col_name.clone(),
+                    cast: mapped.cast.clone(),
+                    bindable: mapped.bindable,
+                    converts: converts(&mapped),
+                }),
+                InsertKind::Optional => optional.push(InsertColumn {
+                    field,
+                    ty: inner,
+                    name: col_name.clone(),
+                    cast: mapped.cast.clone(),
+                    bindable: mapped.bindable,
+                    converts: converts(&mapped),
+                }),
                 InsertKind::Absent => {}
             }
         }
@@ -434,11 +421,11 @@ impl Ctx<'_> {
         );
         let info = self.table_info_ident(table);
 
-        let req_fields = required.iter().map(|(f, t, name, ..)| {
+        let req_fields = required.iter().map(|InsertColumn { field: f, ty: t, name, .. }| {
             let doc = format!("`{name}` (required).");
             quote!(#[doc = #doc] pub #f: #t)
         });
-        let opt_fields = optional.iter().map(|(f, t, name, ..)| {
+        let opt_fields = optional.iter().map(|InsertColumn { field: f, ty: t, name, .. }| {
             let doc = format!("`{name}`; `None` leaves it out of the INSERT (its default or NULL applies).");
             quote!(#[doc = #doc] pub #f: ::core::option::Option<#t>)
         });
@@ -446,37 +433,29 @@ impl Ctx<'_> {
         // converts (`&str`, `&[u8]`) through `ValueFor<column>`, so a wrong value is reported by
         // column name; the others take the column's type itself, so `"::1".parse()?` and
         // `Default::default()` still infer.
-        let converts = |t: &TokenStream| {
-            let t = t.to_string().replace(' ', "");
-            t.ends_with("string::String") || t.ends_with("vec::Vec<u8>")
-        };
-        let value_for = |f: &Ident, t: &TokenStream| {
-            if converts(t) { quote!(impl ::taulu::query::ValueFor<super::#f, #t>) } else { quote!(#t) }
-        };
-        let into_value = |f: &Ident, t: &TokenStream, v: TokenStream| {
-            if converts(t) { quote!(<_ as ::taulu::query::ValueFor<super::#f, #t>>::into_value(#v)) } else { v }
-        };
-        let new_args = required.iter().map(|(f, t, ..)| {
-            let ty = value_for(f, t);
-            quote!(#f: #ty)
+        let new_args = required.iter().map(|c| {
+            let (f, t) = (&c.field, &c.ty);
+            if c.converts { quote!(#f: impl ::taulu::query::ValueFor<super::#f, #t>) } else { quote!(#f: #t) }
         });
-        let new_req = required.iter().map(|(f, t, ..)| {
-            let v = into_value(f, t, quote!(#f));
-            quote!(#f: #v)
+        let new_req = required.iter().map(|c| {
+            let (f, t) = (&c.field, &c.ty);
+            if c.converts {
+                quote!(#f: <_ as ::taulu::query::ValueFor<super::#f, #t>>::into_value(#f))
+            } else {
+                quote!(#f)
+            }
         });
-        let new_opt = optional.iter().map(|(f, ..)| quote!(#f: ::core::option::Option::None));
-        let setters = optional.iter().map(|(f, t, name, ..)| {
+        let new_opt = optional.iter().map(|c| {
+            let f = &c.field;
+            quote!(#f: ::core::option::Option::None)
+        });
+        let setters = optional.iter().map(|InsertColumn { field: f, ty: t, name, converts, .. }| {
             let setter = format_ident!("with_{}", f.to_string().trim_start_matches("r#"));
             let doc = format!("Sets `{name}`.");
-            let ty = value_for(f, t);
-            let v = into_value(f, t, quote!(value));
-            quote! {
-                #[doc = #doc]
-                #[must_use]
-                pub fn #setter(mut self, value: #ty) -> Self {
-                    self.#f = ::core::option::Option::Some(#v);
-                    self
-                }
+            if *converts {
+                quote!(::taulu::__taulu_insert!(setter_into #doc, #setter, #f, super::#f, #t);)
+            } else {
+                quote!(::taulu::__taulu_insert!(setter #doc, #setter, #f, #t);)
             }
         });
         let cast_tokens = |c: &Option<String>| match c {
@@ -484,22 +463,14 @@ impl Ctx<'_> {
             None => quote!(::core::option::Option::None),
         };
         // Typed parameters where `Bind` covers the type (see `Mapped::bindable`).
-        let param = |t: &TokenStream, value: TokenStream, bindable: bool| {
-            if bindable {
-                quote!(<#t as ::taulu::query::Bind<#t>>::bind(#value))
-            } else {
-                quote!(::taulu::query::Param::new(#value))
-            }
-        };
-        let push_req = required.iter().map(|(f, t, name, cast, bindable)| {
-            let cast = cast_tokens(cast);
-            let value = param(t, quote!(self.#f), *bindable);
-            quote! { v.push(::taulu::InsertValue { column: #name, cast: #cast, value: #value }); }
+        let how = |bindable: bool| if bindable { quote!(bind) } else { quote!(new) };
+        let push_req = required.iter().map(|InsertColumn { field: f, ty: t, name, cast, bindable, .. }| {
+            let (cast, how) = (cast_tokens(cast), how(*bindable));
+            quote! { ::taulu::__taulu_insert!(push #how v, self.#f, #name, #cast, #t); }
         });
-        let push_opt = optional.iter().map(|(f, t, name, cast, bindable)| {
-            let cast = cast_tokens(cast);
-            let value = param(t, quote!(x), *bindable);
-            quote! { if let ::core::option::Option::Some(x) = self.#f { v.push(::taulu::InsertValue { column: #name, cast: #cast, value: #value }); } }
+        let push_opt = optional.iter().map(|InsertColumn { field: f, ty: t, name, cast, bindable, .. }| {
+            let (cast, how) = (cast_tokens(cast), how(*bindable));
+            quote! { if let ::core::option::Option::Some(x) = self.#f { ::taulu::__taulu_insert!(push #how v, x, #name, #cast, #t); } }
         });
         // The table marker's impl sits one level above the column module.
         let root = std::iter::repeat_n(quote!(super::), depth - 1).collect::<TokenStream>();
@@ -571,16 +542,7 @@ impl Ctx<'_> {
 
                 #[allow(non_camel_case_types, non_snake_case, clippy::all)]
                 mod __rows {
-                #[doc = #row_doc]
-                #[derive(Debug, Clone, PartialEq)]
-                pub struct Row { #(#fields,)* }
-
-                #[automatically_derived]
-                impl ::taulu::FromRow for Row {
-                    fn from_row_at(row: &::taulu::__private::PgRow, start: usize) -> ::core::result::Result<Self, ::taulu::Error> {
-                        ::core::result::Result::Ok(Row { #(#reads,)* })
-                    }
-                }
+                ::taulu::__taulu_row!(#row_doc; #(#fields)*);
 
                 #insert_items
                 }
@@ -651,17 +613,33 @@ impl Ctx<'_> {
         let nullable = !not_null;
         let has_default = has_default && !c.generated && c.identity.is_none();
         let identity = match c.identity {
-            Some(Identity::Always) => quote!(::core::option::Option::Some(::taulu::meta::Identity::Always)),
-            Some(Identity::ByDefault) => quote!(::core::option::Option::Some(::taulu::meta::Identity::ByDefault)),
-            None => quote!(::core::option::Option::None),
+            Some(Identity::Always) => quote!(Always),
+            Some(Identity::ByDefault) => quote!(ByDefault),
+            None => quote!(None),
         };
         let generated = c.generated;
         let origin = c.origin.to_string();
-        quote!(::taulu::meta::ColumnInfo {
-            name: #name, sql_type: #sql_type, rust_type: #rust_type, nullable: #nullable,
-            has_default: #has_default, identity: #identity, generated: #generated, origin: #origin,
-        })
+        quote!(
+            ::taulu::__taulu_column_info!(#name, #sql_type, #rust_type, #nullable, #has_default, #identity, #generated, #origin)
+        )
     }
+}
+
+/// A column of a generated `Insert`.
+struct InsertColumn {
+    field: Ident,
+    ty: TokenStream,
+    name: String,
+    cast: Option<String>,
+    bindable: bool,
+    /// Text and bytea take anything that converts (`&str`, `&[u8]`) through `ValueFor<column>`,
+    /// so a wrong value is reported by column name; the others take the column's type itself, so
+    /// `"::1".parse()?` and `Default::default()` still infer.
+    converts: bool,
+}
+
+fn converts(m: &Mapped) -> bool {
+    m.rust_name == "String" || m.rust_name == "Vec<u8>"
 }
 
 enum InsertKind {
