@@ -174,15 +174,30 @@ async fn a_dropped_statement_leaves_the_shared_connection_to_the_others() {
         .unwrap();
     let db = Db::connect(multiplexed(&test, 1, 256)).await.unwrap();
     let (before, _) = backend(&db).await.unwrap();
-    let slow = select_from::<Users>().columns((users::email,)).where_(sql("pg_sleep(1) IS NOT NULL"));
-    assert!(tokio::time::timeout(Duration::from_millis(100), slow.fetch_all(&db)).await.is_err(), "dropped");
+    let slow = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            select_from::<Users>().columns((users::email,)).where_(sql("pg_sleep(3) IS NOT NULL")).fetch_all(&db).await
+        })
+    };
+    let sleeping = || async {
+        let n: i64 = admin
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        n
+    };
+    let give_up = guard(60);
+    while sleeping().await == 0 {
+        give_up("the slow statement to run");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Dropped mid-flight (the task's future is dropped).
+    slow.abort();
+    assert!(slow.await.unwrap_err().is_cancelled());
     // Not canceled (a cancel would hit whatever runs on the shared connection): it runs on.
-    let running: i64 = admin
-        .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(running, 1);
+    assert_eq!(sleeping().await, 1);
     // The next statements wait behind it on the same connection and get their own rows.
     let (after, n) = backend(&db).await.unwrap();
     assert_eq!((after, n), (before, 1), "the same connection, its own rows");
