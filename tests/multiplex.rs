@@ -28,6 +28,17 @@ fn guard(secs: u64) -> impl Fn(&str) {
     move |what: &str| assert!(Instant::now() < deadline, "gave up waiting for {what}")
 }
 
+/// A test database with one user, ann.
+async fn with_ann() -> TestDb {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    insert_into::<Users>()
+        .values(users::Insert::new("ann", "ann@example.com", "h"))
+        .execute(&test.pool())
+        .await
+        .unwrap();
+    test
+}
+
 /// The backend that answered, and the users it sees.
 async fn backend(db: &impl taulu::query::Executor) -> taulu::Result<(i32, i64)> {
     select_from::<Users>().columns((sql::<i32>("pg_backend_pid()").as_("pid"), count_all())).fetch_one(db).await
@@ -35,12 +46,7 @@ async fn backend(db: &impl taulu::query::Executor) -> taulu::Result<(i32, i64)> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_statements_share_two_connections_and_transactions_keep_their_own() {
-    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
-    insert_into::<Users>()
-        .values(users::Insert::new("ann", "ann@example.com", "h"))
-        .execute(&test.pool())
-        .await
-        .unwrap();
+    let test = with_ann().await;
     for cache in [256, 0] {
         let db = Db::connect(multiplexed(&test, 2, cache)).await.unwrap();
         let pids = Arc::new(Mutex::new(HashSet::new()));
@@ -82,13 +88,8 @@ async fn single_statements_share_two_connections_and_transactions_keep_their_own
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_connection_lost_mid_load_costs_no_read_and_sends_no_write_twice() {
-    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let test = with_ann().await;
     let admin = test.connect().await.unwrap();
-    insert_into::<Users>()
-        .values(users::Insert::new("ann", "ann@example.com", "h"))
-        .execute(&test.pool())
-        .await
-        .unwrap();
     // One shared connection: every single statement is in flight on it.
     let db = Db::connect(multiplexed(&test, 1, 256)).await.unwrap();
     let stop = Arc::new(AtomicBool::new(false));
@@ -165,13 +166,8 @@ async fn a_shared_connection_lost_mid_load_costs_no_read_and_sends_no_write_twic
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_statement_leaves_the_shared_connection_to_the_others() {
-    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let test = with_ann().await;
     let admin = test.connect().await.unwrap();
-    insert_into::<Users>()
-        .values(users::Insert::new("ann", "ann@example.com", "h"))
-        .execute(&test.pool())
-        .await
-        .unwrap();
     let db = Db::connect(multiplexed(&test, 1, 256)).await.unwrap();
     let (before, _) = backend(&db).await.unwrap();
     let slow = {

@@ -909,13 +909,16 @@ async fn a_statement_past_its_time_limit_or_dropped_mid_flight_is_canceled_on_th
     assert_eq!(err.kind(), taulu::ErrorKind::StatementTimeout, "{err}");
     assert_eq!(err.sqlstate(), Some("57014"), "PostgreSQL canceled it: {err}");
     assert!(started.elapsed() < Duration::from_secs(10), "returned after {:?}", started.elapsed());
-    let running: i64 = test
-        .client()
-        .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(running, 0, "nothing still sleeps on the server");
+    let sleeping = || async {
+        let n: i64 = test
+            .client()
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        n
+    };
+    assert_eq!(sleeping().await, 0, "nothing still sleeps on the server");
     // The same connection answers the next statement with that statement's rows.
     assert_eq!(pid().await, before);
     let names = select_from::<Users>()
@@ -937,16 +940,7 @@ async fn a_statement_past_its_time_limit_or_dropped_mid_flight_is_canceled_on_th
     assert!(started.elapsed() < Duration::from_secs(10), "waited {:?} behind the dropped statement", started.elapsed());
     assert_ne!(pid().await, before, "its connection was discarded");
     let give_up = give_up_after(20);
-    loop {
-        let running: i64 = test
-            .client()
-            .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
-            .await
-            .unwrap()
-            .get(0);
-        if running == 0 {
-            break;
-        }
+    while sleeping().await > 0 {
         give_up("the dropped statement to be canceled on the server");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

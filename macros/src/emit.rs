@@ -393,23 +393,17 @@ impl Ctx<'_> {
             let i = fields.len();
             fields.push(quote! { #doc, #field: #field_ty = #i; });
             column_names.push(col_name.clone());
+            let insert = |field| InsertColumn {
+                field,
+                ty: inner,
+                name: col_name.clone(),
+                cast: mapped.cast.clone(),
+                bindable: mapped.bindable,
+                converts: converts(&mapped),
+            };
             match insert_kind(c, not_null, has_default) {
-                InsertKind::Required => required.push(InsertColumn {
-                    field,
-                    ty: inner,
-                    name: col_name.clone(),
-                    cast: mapped.cast.clone(),
-                    bindable: mapped.bindable,
-                    converts: converts(&mapped),
-                }),
-                InsertKind::Optional => optional.push(InsertColumn {
-                    field,
-                    ty: inner,
-                    name: col_name.clone(),
-                    cast: mapped.cast.clone(),
-                    bindable: mapped.bindable,
-                    converts: converts(&mapped),
-                }),
+                InsertKind::Required => required.push(insert(field)),
+                InsertKind::Optional => optional.push(insert(field)),
                 InsertKind::Absent => {}
             }
         }
