@@ -215,10 +215,7 @@ fn bench(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(std::time::Duration::from_millis(500))
-        .measurement_time(std::time::Duration::from_secs(2))
-        .sample_size(40);
+    config = taulu_peer_benches::criterion(std::time::Duration::from_secs(2), 40);
     targets = bench
 }
 criterion_main!(benches);
