@@ -454,9 +454,13 @@ impl Db {
             let conn = match (&self.mux, limit) {
                 // Multiplexed: a share of a connection; a time limit needs one of its own (its
                 // cancel request would hit whatever runs on the connection).
-                (Some(mux), None) => match Box::pin(mux.lease(self)).await {
-                    Some(lease) => lease,
-                    None => Lease::Own(self.get().await?),
+                (Some(mux), None) => match mux.try_lease() {
+                    Ok(lease) => lease,
+                    // No room on an open one: fill a slot (boxed: the cold path), else check out.
+                    Err(_) => match Box::pin(mux.lease(self)).await {
+                        Some(lease) => lease,
+                        None => Lease::Own(self.get().await?),
+                    },
                 },
                 _ => Lease::Own(self.get().await?),
             };

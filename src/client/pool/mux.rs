@@ -104,8 +104,9 @@ impl Mux {
         self.fill(db, slot).await
     }
 
-    /// A share of the least loaded usable connection with room, or the first empty slot.
-    fn try_lease(&self) -> Result<Lease<'static>, Option<usize>> {
+    /// A share of the least loaded usable connection with room, or the first empty slot (no
+    /// waiting, no allocation: the hot path).
+    pub(super) fn try_lease(&self) -> Result<Lease<'static>, Option<usize>> {
         let n = self.slots.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let mut best: Option<Arc<Shared>> = None;
