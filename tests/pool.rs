@@ -948,6 +948,51 @@ async fn a_statement_past_its_time_limit_or_dropped_mid_flight_is_canceled_on_th
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_dropped_before_its_end_is_canceled_and_its_connection_discarded() {
+    use futures_util::TryStreamExt as _;
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    // One connection, so the next statement would run on the stream's.
+    let db = Db::connect(DbConfig { max_size: 1, ..config(test.url()) }).await.unwrap();
+    insert_into::<Users>().values_many((0..20).map(|i| new_user(&format!("u{i}")))).execute(&db).await.unwrap();
+    let (before,): (i32,) =
+        select_from::<Users>().columns((sql::<i32>("pg_backend_pid()"),)).limit(1).fetch_one(&db).await.unwrap();
+    // Each row takes 0.5 s to produce (10 s for all of them), and is large enough (16 kB) for the
+    // server to send it at once rather than buffer it.
+    let slow = select_from::<Users>()
+        .columns((sql::<String>("repeat({}, 8000)").arg(users::username).as_("big"),))
+        .where_(sql("pg_sleep(0.5) IS NOT NULL"));
+    {
+        let mut rows = slow.fetch_stream(&db).await.unwrap();
+        assert!(rows.try_next().await.unwrap().is_some(), "the first row");
+    } // dropped with 19 rows to come
+    let started = Instant::now();
+    let (after,): (i32,) =
+        select_from::<Users>().columns((sql::<i32>("pg_backend_pid()"),)).limit(1).fetch_one(&db).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "waited {:?} behind the dropped stream", started.elapsed());
+    assert_ne!(after, before, "its connection was discarded");
+    let give_up = give_up_after(20);
+    loop {
+        let running: i64 = test
+            .client()
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(0.5)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if running == 0 {
+            break;
+        }
+        give_up("the dropped stream's statement to be canceled on the server");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // A stream read to its end keeps its connection.
+    let all = select_from::<Users>().columns((users::username,)).fetch_stream(&db).await.unwrap();
+    assert_eq!(all.try_collect::<Vec<_>>().await.unwrap().len(), 20);
+    let (last,): (i32,) =
+        select_from::<Users>().columns((sql::<i32>("pg_backend_pid()"),)).limit(1).fetch_one(&db).await.unwrap();
+    assert_eq!(last, after, "a stream read to its end leaves its connection in the pool");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_lets_statements_in_flight_finish_then_refuses_work_and_closes_every_connection() {
     let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
     let db = Db::connect(config(test.url())).await.unwrap();

@@ -795,12 +795,46 @@ impl Executor for Db {
 impl Db {
     /// Streams `q` on `conn`, held for the stream's life.
     async fn stream_on<'a>(&'a self, conn: PooledConn<'a>, q: Compiled) -> Result<RowStream<'a>> {
-        use futures_util::TryStreamExt as _;
         let rows = PgConn::query_stream(&conn, &q).await.map_err(|e| statement_error(e, &q, self.statement_timeout))?;
-        Ok(Box::pin(rows.map_err(move |e| {
-            let _held = &conn;
-            Error::Db(e)
-        })))
+        Ok(Box::pin(HeldRows { rows: Box::pin(rows), conn, url: &self.url, ended: false }))
+    }
+}
+
+/// The rows of a statement on a pooled connection held for the stream's life. Dropped before its
+/// end (the caller stopped reading), it discards the connection and cancels the statement, like a
+/// dropped statement ([`InFlight`]): otherwise the rest of its rows would be read and thrown away
+/// before the next user's statement on that connection.
+struct HeldRows<'a> {
+    rows: std::pin::Pin<Box<tokio_postgres::RowStream>>,
+    conn: PooledConn<'a>,
+    url: &'a DatabaseUrl,
+    ended: bool,
+}
+
+impl futures_util::Stream for HeldRows<'_> {
+    type Item = Result<Row>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let polled = this.rows.as_mut().poll_next(cx);
+        match &polled {
+            std::task::Poll::Ready(None) | std::task::Poll::Ready(Some(Err(_))) => this.ended = true,
+            _ => {}
+        }
+        polled.map(|row| row.map(|r| r.map_err(Error::Db)))
+    }
+}
+
+impl Drop for HeldRows<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            tracing::debug!(target: "taulu::query", "stream dropped before its end: canceling it, discarding its connection");
+            self.conn.mark_broken();
+            cancel_in_background(&self.conn, self.url);
+        }
     }
 }
 
