@@ -146,21 +146,24 @@ async fn terminating_every_pool_connection_mid_load_loses_no_read() {
 }
 
 /// Waits until a statement whose text matches `pattern` (LIKE) is running in the test database.
+/// How many statements whose text is `LIKE pattern` are running on database `db` (other than
+/// `admin`'s own).
+async fn active(admin: &Client, db: &str, pattern: &str) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE $2 \
+             AND pid <> pg_backend_pid()",
+            &[&db, &pattern],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
 async fn wait_until_running(admin: &Client, db: &str, pattern: &str) {
     let guard = give_up_after(60);
-    loop {
+    while active(admin, db, pattern).await == 0 {
         guard("the statement to start");
-        let running: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE $2",
-                &[&db, &pattern],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if running > 0 {
-            return;
-        }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
@@ -909,15 +912,7 @@ async fn a_statement_past_its_time_limit_or_dropped_mid_flight_is_canceled_on_th
     assert_eq!(err.kind(), taulu::ErrorKind::StatementTimeout, "{err}");
     assert_eq!(err.sqlstate(), Some("57014"), "PostgreSQL canceled it: {err}");
     assert!(started.elapsed() < Duration::from_secs(10), "returned after {:?}", started.elapsed());
-    let sleeping = || async {
-        let n: i64 = test
-            .client()
-            .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
-            .await
-            .unwrap()
-            .get(0);
-        n
-    };
+    let sleeping = || active(test.client(), test.name(), "%pg_sleep(30)%");
     assert_eq!(sleeping().await, 0, "nothing still sleeps on the server");
     // The same connection answers the next statement with that statement's rows.
     assert_eq!(pid().await, before);
@@ -971,16 +966,7 @@ async fn a_stream_dropped_before_its_end_is_canceled_and_its_connection_discarde
     assert!(started.elapsed() < Duration::from_secs(5), "waited {:?} behind the dropped stream", started.elapsed());
     assert_ne!(after, before, "its connection was discarded");
     let give_up = give_up_after(20);
-    loop {
-        let running: i64 = test
-            .client()
-            .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(0.5)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
-            .await
-            .unwrap()
-            .get(0);
-        if running == 0 {
-            break;
-        }
+    while active(test.client(), test.name(), "%pg_sleep(0.5)%").await > 0 {
         give_up("the dropped stream's statement to be canceled on the server");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -1017,20 +1003,8 @@ async fn close_lets_statements_in_flight_finish_then_refuses_work_and_closes_eve
         })
         .collect();
     let guard = give_up_after(60);
-    loop {
+    while active(test.client(), test.name(), "%pg_sleep(1.5)%").await != 3 {
         guard("three statements running on the server");
-        let running: i64 = test
-            .client()
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE '%pg_sleep(1.5)%' AND pid <> pg_backend_pid()",
-                &[&test.name()],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if running == 3 {
-            break;
-        }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let busy = db.close(Duration::from_secs(30)).await;

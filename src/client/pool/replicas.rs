@@ -294,22 +294,23 @@ impl Replicas {
             history.iter().copied().collect()
         };
         for m in &self.members {
-            let probed = match m.db.get_once().await {
-                Ok(conn) => {
-                    let probe = crate::client::conn::PgConn::query_first(&conn, &statement(PROBE)).await;
-                    if let Err(e) = &probe {
-                        self.failed(m, &conn, e);
-                    }
-                    probe.ok().flatten()
-                }
+            let conn = match m.db.get_once().await {
+                Ok(conn) => conn,
                 Err(e) => {
                     m.set_health(DOWN, &e);
-                    None
+                    continue;
                 }
             };
-            let Some(row) = probed else {
-                m.set_health(DOWN, &"the health check failed");
-                continue;
+            let row = match crate::client::conn::PgConn::query_first(&conn, &statement(PROBE)).await {
+                Ok(Some(row)) => row,
+                Ok(None) => {
+                    m.set_health(DOWN, &"the health check returned no row");
+                    continue;
+                }
+                Err(e) => {
+                    self.failed(m, &conn, &e);
+                    continue;
+                }
             };
             let (standby, replayed, own_lag_us): (bool, i64, f64) = (row.get(0), row.get(1), row.get(2));
             let replayed = replayed as u64;
