@@ -165,4 +165,20 @@ pub use taulu_macros::FromRow;
 /// Editing a migration file rebuilds the invoking crate (the files are `include_str!` inputs).
 /// Adding or removing a file is seen by cargo only through a build script: add
 /// `println!("cargo::rerun-if-changed=migrations");` to your `build.rs`.
+///
+/// ## `sql!`: statements written in SQL, typed at build time
+///
+/// The expansion also holds a `sql!` macro that types a hand-written statement against the same
+/// migrations, with no database: `schema::sql!("SELECT .. WHERE u.email = $1", email)` checks
+/// every table and column name, infers each `$n`'s type from its context (and checks the value
+/// given for it), and reads each result row into a struct with one field per column. See
+/// [`query::TypedSql`] and the README's `sql!` section. For enum-typed parameters and columns,
+/// tell the macro where the schema module is: `taulu::schema!("migrations", module =
+/// crate::schema)`.
 pub use taulu_macros::schema;
+
+/// Every `sql!` statement in the given source directories, typed against the migrations:
+/// `taulu::sql_statements!("migrations", "src", "tests")` (paths relative to the crate root) is a
+/// `&'static [`[`query::SqlShape`]`]`, which [`testing::check_sql`] PREPAREs on a real database to
+/// confirm what the macro inferred.
+pub use taulu_macros::sql_statements;

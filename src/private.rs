@@ -6,6 +6,7 @@ pub use postgres_types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 pub use tokio_postgres::Row as PgRow;
 
 pub use crate::query::expr::column_node;
+pub use taulu_macros::typed_sql;
 #[doc(hidden)]
 pub use crate::query::render_node::Node;
 
@@ -177,4 +178,9 @@ macro_rules! __taulu_row {
             }
         }
     };
+}
+
+/// A `sql!` argument as the parameter of Rust type `T` its `$n` was typed as.
+pub fn sql_arg<T, V: crate::query::SqlArg<T>>(value: V) -> crate::query::Param {
+    value.into_arg()
 }

@@ -304,3 +304,43 @@ impl std::io::Write for LogSink {
         Ok(())
     }
 }
+
+/// Confirms what `sql!` inferred: PREPAREs each statement on `client` (nothing runs) and compares
+/// PostgreSQL's parameter types, column names and column types with the macro's. Every
+/// difference is reported, each with its statement and where it was written. (PostgreSQL does not
+/// report nullability; that stays the macro's word.)
+///
+/// ```no_run
+/// # async fn f() -> taulu::Result<()> {
+/// # use taulu_app::MIGRATIONS;
+/// let db = taulu::testing::TestDb::new(&MIGRATIONS).await?;
+/// let statements = taulu::sql_statements!("../migrations", "src");
+/// if let Err(differences) = taulu::testing::check_sql(db.client(), statements).await {
+///     panic!("{differences}");
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn check_sql(client: &Client, statements: &[crate::query::SqlShape]) -> std::result::Result<(), String> {
+    let mut report = String::new();
+    for s in statements {
+        let mut diffs = Vec::new();
+        match client.prepare(s.sql).await {
+            Err(e) => diffs.push(format!("PostgreSQL refuses it: {}", crate::Error::Db(e))),
+            Ok(stmt) => {
+                let params: Vec<&str> = stmt.params().iter().map(|t| t.name()).collect();
+                if params != s.params {
+                    diffs.push(format!("parameters: sql! inferred {:?}, PostgreSQL says {params:?}", s.params));
+                }
+                let columns: Vec<(&str, &str)> = stmt.columns().iter().map(|c| (c.name(), c.type_().name())).collect();
+                let inferred: Vec<(&str, &str)> = s.columns.iter().map(|&(n, t, _)| (n, t)).collect();
+                if columns != inferred {
+                    diffs.push(format!("columns: sql! inferred {inferred:?}, PostgreSQL says {columns:?}"));
+                }
+            }
+        }
+        if !diffs.is_empty() {
+            report.push_str(&format!("{}: {}\n  {}\n", s.origin, s.sql, diffs.join("\n  ")));
+        }
+    }
+    if report.is_empty() { Ok(()) } else { Err(report) }
+}

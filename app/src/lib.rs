@@ -23,7 +23,7 @@ pub mod service;
 /// assert_eq!(new_user.system_role, None); // defaulted: 'user'
 /// ```
 pub mod schema {
-    taulu::schema!("../migrations");
+    taulu::schema!("../migrations", module = crate::schema);
 }
 
 /// The migrations, embedded at build time.

@@ -77,6 +77,23 @@ async fn sign_up_log_in_use_the_session_and_log_out() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_counts_the_callers_successful_and_failed_sign_ins() {
+    let (_test, addr) = app_db().await;
+    let (token, _) = account(addr, "cid").await;
+    let wrong = json!({"email": "cid@example.com", "password": "wrong password"});
+    assert_eq!(call(addr, "POST", "/login", None, Some(wrong)).await.status, StatusCode::UNAUTHORIZED);
+    // Someone else's failures are not the caller's.
+    account(addr, "dee").await;
+    let dee_wrong = json!({"email": "dee@example.com", "password": "nope"});
+    assert_eq!(call(addr, "POST", "/login", None, Some(dee_wrong)).await.status, StatusCode::UNAUTHORIZED);
+    let activity = call(addr, "GET", "/me/activity", Some(&token), None).await;
+    assert_eq!(activity.status, StatusCode::OK, "{activity:?}");
+    assert_eq!((activity.body["successes"].as_i64(), activity.body["failures"].as_i64()), (Some(1), Some(1)));
+    assert!(activity.body["last_success"].is_string(), "{activity:?}");
+    assert_eq!(call(addr, "GET", "/me/activity", None, None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_failed_logins_lock_the_account_out_even_with_the_right_password() {
     let (test, addr) = app_db().await;
     account(addr, "bob").await;

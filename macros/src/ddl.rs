@@ -495,14 +495,14 @@ fn locate_parse_error(file: &str, sql: &str, message: &str) -> SqlError {
     }
 }
 
-fn sval(node: &pb::Node) -> Option<&str> {
+pub(crate) fn sval(node: &pb::Node) -> Option<&str> {
     match node.node.as_ref()? {
         NodeEnum::String(s) => Some(&s.sval),
         _ => None,
     }
 }
 
-fn strings(nodes: &[pb::Node]) -> Vec<String> {
+pub(crate) fn strings(nodes: &[pb::Node]) -> Vec<String> {
     nodes.iter().filter_map(sval).map(str::to_owned).collect()
 }
 
@@ -524,7 +524,7 @@ fn list_qname(node: &pb::Node) -> QName {
     }
 }
 
-fn range_var(rv: Option<&pb::RangeVar>) -> QName {
+pub(crate) fn range_var(rv: Option<&pb::RangeVar>) -> QName {
     match rv {
         Some(rv) => {
             QName { schema: (!rv.schemaname.is_empty()).then(|| rv.schemaname.clone()), name: rv.relname.clone() }
@@ -533,7 +533,7 @@ fn range_var(rv: Option<&pb::RangeVar>) -> QName {
     }
 }
 
-fn type_spec(t: &pb::TypeName) -> TypeSpec {
+pub(crate) fn type_spec(t: &pb::TypeName) -> TypeSpec {
     let typmods = t
         .typmods
         .iter()

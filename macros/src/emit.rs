@@ -82,6 +82,18 @@ impl Ctx<'_> {
     }
 }
 
+/// The Rust type of a column type for code outside the schema module, which sits at `root`
+/// (a path ending in `::`): `(type, is an enum or contains one)`.
+pub fn rust_type(schema: &Schema, ty: &ColType, root: &TokenStream) -> Result<(TokenStream, bool), String> {
+    let public_modules =
+        schema.tables.iter().filter(|t| t.schema == DEFAULT_SCHEMA).map(|t| snake(&t.name).to_string()).collect();
+    let cx = Ctx { schema, errors: Vec::new(), public_modules };
+    let m = cx.map_in(ty, root)?;
+    let enum_ = |t: &ColType| matches!(t, ColType::User(i) if matches!(schema.types[*i].kind, TypeKind::Enum { .. }));
+    let uses_enum = enum_(ty) || matches!(ty, ColType::Array(inner) if enum_(inner));
+    Ok((m.rust, uses_enum))
+}
+
 /// Emits the whole schema. `files` are the absolute paths of the migrations, made build inputs.
 pub fn emit(schema: &Schema, files: &[String]) -> (TokenStream, Vec<SqlError>) {
     let public_modules =
@@ -259,11 +271,15 @@ struct Mapped {
 impl Ctx<'_> {
     /// Maps a column type to Rust, from inside a table module at `depth` below the macro's module.
     fn map(&self, ty: &ColType, depth: usize) -> Result<Mapped, String> {
+        self.map_in(ty, &std::iter::repeat_n(quote!(super::), depth).collect::<TokenStream>())
+    }
+
+    /// Maps a column type to Rust, with `root` the path (ending in `::`) of the macro's module.
+    fn map_in(&self, ty: &ColType, root: &TokenStream) -> Result<Mapped, String> {
         let raw = || Mapped { rust: quote!(::taulu::Raw), rust_name: "Raw".into(), cast: None, bindable: false };
-        let root = std::iter::repeat_n(quote!(super::), depth).collect::<TokenStream>();
         match ty {
             ColType::Array(inner) => {
-                let m = self.map(inner, depth)?;
+                let m = self.map_in(inner, root)?;
                 let r = m.rust;
                 let scalar = matches!(&**inner, ColType::Builtin { .. });
                 Ok(Mapped {
@@ -287,7 +303,7 @@ impl Ctx<'_> {
                         Ok(Mapped { rust: path, rust_name: e.to_string(), cast: None, bindable: true })
                     }
                     TypeKind::Domain { base, .. } => {
-                        let m = self.map(base, depth)?;
+                        let m = self.map_in(base, root)?;
                         Ok(Mapped { cast: Some(self.schema.display_type(base)), ..m })
                     }
                     // Ranges, composites and base types of the migrations: raw values.

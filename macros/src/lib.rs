@@ -10,6 +10,8 @@ mod files;
 mod load;
 mod model;
 mod split;
+mod sql;
+mod sql_macro;
 mod test_attr;
 
 use proc_macro::TokenStream;
@@ -19,11 +21,82 @@ use quote::quote;
 /// `taulu::schema!` for the documentation.
 #[proc_macro]
 pub fn schema(input: TokenStream) -> TokenStream {
-    let lit = syn::parse_macro_input!(input as syn::LitStr);
+    let args = syn::parse_macro_input!(input as SchemaArgs);
+    let lit = &args.dir;
     load::resolve(&lit.value(), proc_macro::Span::call_site().local_file())
-        .and_then(|dir| expand(&dir))
+        .and_then(|dir| {
+            let mut tokens = expand(&dir)?;
+            tokens.extend(sql_macro_rules(&dir, args.module.as_ref()));
+            Ok(tokens)
+        })
         .unwrap_or_else(|e| syn::Error::new(lit.span(), e).to_compile_error())
         .into()
+}
+
+/// `schema!("dir")` or `schema!("dir", module = crate::path::to::schema)`.
+struct SchemaArgs {
+    dir: syn::LitStr,
+    module: Option<syn::Path>,
+}
+
+impl syn::parse::Parse for SchemaArgs {
+    fn parse(input: syn::parse::ParseStream) -> syn::Result<Self> {
+        let dir = input.parse()?;
+        let mut module = None;
+        if input.parse::<Option<syn::Token![,]>>()?.is_some() && !input.is_empty() {
+            let key: syn::Ident = input.parse()?;
+            if key != "module" {
+                return Err(syn::Error::new(key.span(), "expected `module = crate::path::to::this::module`"));
+            }
+            input.parse::<syn::Token![=]>()?;
+            let path: syn::Path = input.parse()?;
+            if path.segments.first().is_none_or(|s| s.ident != "crate") {
+                return Err(syn::Error::new_spanned(&path, "the module path starts with `crate::`"));
+            }
+            module = Some(path);
+            input.parse::<Option<syn::Token![,]>>()?;
+        }
+        Ok(SchemaArgs { dir, module })
+    }
+}
+
+/// The `sql!` of this schema: a `macro_rules!` that hands the migrations directory and the
+/// schema module (as `$crate::..`, valid in other crates too) to `typed_sql!`.
+fn sql_macro_rules(dir: &std::path::Path, module: Option<&syn::Path>) -> proc_macro2::TokenStream {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut h);
+    quote!(#module).to_string().hash(&mut h);
+    let name = quote::format_ident!("__taulu_sql_{:016x}", h.finish());
+    let dir = dir.display().to_string();
+    let module = module.map(|p| {
+        let rest = p.segments.iter().skip(1).map(|s| &s.ident);
+        quote!($crate #(:: #rest)*)
+    });
+    quote! {
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! #name {
+            ($($args:tt)*) => { ::taulu::__private::typed_sql!(#dir [#module] $($args)*) };
+        }
+        /// A statement written in SQL, typed against these migrations at build time: see
+        /// `taulu::query::TypedSql`.
+        #[doc(inline)]
+        pub use #name as sql;
+    }
+}
+
+/// `sql!`'s work: see `taulu::query::TypedSql`. Called by the `sql!` that `schema!` emits.
+#[doc(hidden)]
+#[proc_macro]
+pub fn typed_sql(input: TokenStream) -> TokenStream {
+    sql_macro::expand(input.into()).into()
+}
+
+/// Every `sql!` statement in a crate's sources, typed: see `taulu::sql_statements!`.
+#[proc_macro]
+pub fn sql_statements(input: TokenStream) -> TokenStream {
+    sql_macro::statements(input.into()).into()
 }
 
 /// A directory of migration files embedded in the binary, checked at build time. See

@@ -314,7 +314,7 @@ impl Schema {
         *self.index.get_mut() = None;
     }
 
-    fn table_index(&self, q: &QName) -> Option<usize> {
+    pub(crate) fn table_index(&self, q: &QName) -> Option<usize> {
         let name = truncate_ident(&q.name);
         match &q.schema {
             Some(schema) => self.table_position(&truncate_ident(schema), &name),
@@ -349,7 +349,7 @@ impl Schema {
     /// Resolves a written type: schema-qualified user types, then built-ins (PostgreSQL searches
     /// `pg_catalog` first) and the types of created extensions, then user types along the search
     /// path.
-    fn resolve(&self, spec: &TypeSpec) -> Result<(ColType, bool), String> {
+    pub(crate) fn resolve(&self, spec: &TypeSpec) -> Result<(ColType, bool), String> {
         if spec.pct_type {
             return Err("%TYPE column types are not supported: write the type".into());
         }

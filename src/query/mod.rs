@@ -24,6 +24,7 @@ pub mod render_node {
 mod scope;
 mod select;
 mod sub;
+mod typed;
 mod update;
 mod value;
 
@@ -61,7 +62,8 @@ pub use select::{
 };
 pub use sub::{Correlated, correlated};
 pub use update::{HasSet, NoSet, Update, update};
-pub use value::{Bind, Interval, NoneIsNotAValueUseIsNullOrSetNull, Param, Raw, RawValue, ValueFor};
+pub use typed::{SqlShape, SqlStatements, TypedSql};
+pub use value::{Bind, Interval, NoneIsNotAValueUseIsNullOrSetNull, Param, Raw, RawValue, SqlArg, ValueFor};
 
 use std::marker::PhantomData;
 

@@ -48,8 +48,14 @@ impl Param {
         Param(Value::shared(value), Some(ty))
     }
 
-    /// The value as tokio-postgres takes it.
+    /// The value as tokio-postgres takes it. A parameter the server types as a domain is
+    /// written as the domain's base type (tokio-postgres's own impls refuse domains).
     pub fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        self
+    }
+
+    /// The value itself.
+    fn value(&self) -> &(dyn ToSql + Sync) {
         match &self.0 {
             Value::I16(v) => v,
             Value::I32(v) => v,
@@ -70,8 +76,33 @@ impl Param {
     /// asked after the server refused a statement, to say which parameter it was.
     pub(crate) fn is_text_with_nul(&self) -> bool {
         let mut buf = bytes::BytesMut::new();
-        matches!(self.as_sql().to_sql_checked(&Type::TEXT, &mut buf), Ok(postgres_types::IsNull::No))
+        matches!(self.value().to_sql_checked(&Type::TEXT, &mut buf), Ok(postgres_types::IsNull::No))
             && buf.contains(&0)
+    }
+}
+
+impl ToSql for Param {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        self.to_sql_checked(ty, out)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    fn to_sql_checked(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match ty.kind() {
+            postgres_types::Kind::Domain(base) => self.value().to_sql_checked(base, out),
+            _ => self.value().to_sql_checked(ty, out),
+        }
     }
 }
 
@@ -122,7 +153,7 @@ impl ToSql for ParamArray {
 
 impl fmt::Debug for Param {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_sql(), f)
+        fmt::Debug::fmt(self.value(), f)
     }
 }
 
@@ -174,6 +205,21 @@ macro_rules! bind_self {
         }
         impl RawValue for Vec<$t> {
             fn into_param(self) -> Param {
+                Param::typed(self, Type::$array)
+            }
+        }
+        impl SqlArg<$t> for $t {
+            fn into_arg(self) -> Param {
+                Param(($store)(self), Some(Type::$ty))
+            }
+        }
+        impl SqlArg<$t> for Option<$t> {
+            fn into_arg(self) -> Param {
+                Param::typed(self, Type::$ty)
+            }
+        }
+        impl SqlArg<Vec<$t>> for Vec<$t> {
+            fn into_arg(self) -> Param {
                 Param::typed(self, Type::$array)
             }
         }
@@ -247,6 +293,59 @@ impl<E: SqlEnum + ToSql + Send + Sync> RawValue for Option<E> {
 
 impl<E: SqlEnum + ToSql + Send + Sync> RawValue for Vec<E> {
     fn into_param(self) -> Param {
+        <Vec<E> as Bind<Vec<E>>>::bind(self)
+    }
+}
+
+/// A value for a [`sql!`](crate::schema) parameter whose Rust type is `T` (what the statement's
+/// context makes `$n`): a value of that type as the builder binds it (`&str` for text, `&[u8]`
+/// for bytea), or an `Option` of one, `None` binding NULL. Each is sent with its PostgreSQL type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the value of a `sql!` parameter of Rust type `{T}`",
+    label = "expected `{T}` (or an `Option` of it for NULL)",
+    note = "the parameter's type comes from where it appears in the statement; cast it in the SQL (`$1::int8`) to choose another"
+)]
+pub trait SqlArg<T> {
+    /// The value as a parameter.
+    fn into_arg(self) -> Param;
+}
+
+macro_rules! sql_arg_via {
+    ($($t:ty => $target:ty, $ty:ident, $conv:expr;)*) => {$(
+        impl SqlArg<$target> for $t {
+            fn into_arg(self) -> Param {
+                Param::typed(($conv)(self), Type::$ty)
+            }
+        }
+    )*};
+}
+
+sql_arg_via! {
+    &str => String, TEXT, str::to_owned;
+    &String => String, TEXT, String::clone;
+    Option<&str> => String, TEXT, |v: Option<&str>| v.map(str::to_owned);
+    Option<&String> => String, TEXT, |v: Option<&String>| v.cloned();
+    Vec<u8> => Vec<u8>, BYTEA, std::convert::identity;
+    &[u8] => Vec<u8>, BYTEA, <[u8]>::to_vec;
+    Option<Vec<u8>> => Vec<u8>, BYTEA, std::convert::identity;
+    Option<&[u8]> => Vec<u8>, BYTEA, |v: Option<&[u8]>| v.map(<[u8]>::to_vec);
+    Vec<&str> => Vec<String>, TEXT_ARRAY, |v: Vec<&str>| v.into_iter().map(str::to_owned).collect::<Vec<_>>();
+}
+
+impl<E: SqlEnum + ToSql + Send + Sync> SqlArg<E> for E {
+    fn into_arg(self) -> Param {
+        Param::typed(self, E::sql_type())
+    }
+}
+
+impl<E: SqlEnum + ToSql + Send + Sync> SqlArg<E> for Option<E> {
+    fn into_arg(self) -> Param {
+        Param::typed(self, E::sql_type())
+    }
+}
+
+impl<E: SqlEnum + ToSql + Send + Sync> SqlArg<Vec<E>> for Vec<E> {
+    fn into_arg(self) -> Param {
         <Vec<E> as Bind<Vec<E>>>::bind(self)
     }
 }
@@ -516,4 +615,17 @@ impl ToSql for Raw {
     }
 
     postgres_types::to_sql_checked!();
+}
+
+/// A value of a type taulu does not map, as the server's binary format: its type is the server's.
+impl SqlArg<Raw> for Raw {
+    fn into_arg(self) -> Param {
+        Param::new(self)
+    }
+}
+
+impl SqlArg<Raw> for Option<Raw> {
+    fn into_arg(self) -> Param {
+        Param::new(self)
+    }
 }

@@ -132,6 +132,33 @@ pub async fn log_in(
     Ok(Json(NewSession { token: hex(&token), expires_at }))
 }
 
+/// Sign-in attempts on the caller's account over the last 30 days.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    pub successes: i64,
+    pub failures: i64,
+    pub last_success: Option<DateTime<Utc>>,
+}
+
+/// `GET /me/activity`: how many sign-ins on the caller's account succeeded and failed in the last
+/// 30 days, and when the last one succeeded. Written in SQL with `sql!` (aggregates with
+/// `FILTER`, which the builder does not express), typed at build time like the rest.
+pub async fn activity(State(app): State<AppState>, user: CurrentUser) -> ApiResult<Json<Activity>> {
+    let since = Utc::now() - chrono::Duration::days(30);
+    let row = crate::schema::sql!(
+        "SELECT count(*) FILTER (WHERE success) AS successes,
+                count(*) FILTER (WHERE NOT success) AS failures,
+                max(attempted_at) FILTER (WHERE success) AS last_success
+         FROM login_attempts
+         WHERE user_id = $1 AND attempted_at > $2",
+        user.me.id,
+        since
+    )
+    .fetch_one(&app.db)
+    .await?;
+    Ok(Json(Activity { successes: row.successes, failures: row.failures, last_success: row.last_success }))
+}
+
 /// The signed-in caller, from `Authorization: Bearer <token>`: a session that exists, is not
 /// revoked and has not expired. Anything else is 401.
 #[derive(Debug, Clone)]

@@ -1,0 +1,1471 @@
+//! Typing a hand-written statement against the schema model, with no database: `sql!`'s logic.
+//! The statement is parsed by PostgreSQL's own grammar (pg_query); names resolve against the
+//! tables the migrations built; operators, functions and casts resolve against PostgreSQL's own
+//! catalog ([`catalog`]) by a port of its overload rules ([`resolve`]). The result: the type of
+//! every `$n`, and the name, type and nullability of every result column. Anything the typer
+//! cannot be sure of is refused with the reason and the place in the SQL, never guessed.
+
+pub mod catalog;
+pub mod resolve;
+
+use pg_query::{NodeEnum, protobuf as pb};
+
+use crate::{
+    ddl::{range_var, strings, sval, type_spec},
+    model::{Schema, truncate_ident},
+};
+use catalog::oid;
+use resolve::Env;
+
+/// A typed statement.
+#[derive(Debug, Clone)]
+pub struct Typed {
+    /// The type of `$1`, `$2`, ..
+    pub params: Vec<u32>,
+    pub columns: Vec<OutColumn>,
+    /// A plain SELECT calling only built-in functions, without row locks or data-modifying
+    /// CTEs: safe to run again after a connection fault.
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutColumn {
+    pub name: String,
+    pub ty: u32,
+    pub nullable: bool,
+}
+
+/// Why a statement cannot be typed, and where (a byte offset into the SQL).
+#[derive(Debug, Clone)]
+pub struct TypeError {
+    pub message: String,
+    pub at: Option<usize>,
+}
+
+type R<T> = Result<T, TypeError>;
+
+fn err<T>(message: impl Into<String>, at: i32) -> R<T> {
+    Err(TypeError { message: message.into(), at: usize::try_from(at).ok() })
+}
+
+/// An expression's type: `UNKNOWN` for an untyped literal or a `$n` not typed yet.
+#[derive(Debug, Clone)]
+struct E {
+    ty: u32,
+    nullable: bool,
+    /// The column name PostgreSQL gives it in a result (`?column?` when none).
+    name: Option<String>,
+    /// A bare `$n` (0-based), still open to be typed by its context.
+    param: Option<usize>,
+    /// Contains an aggregate (of this query level).
+    agg: bool,
+}
+
+impl E {
+    fn of(ty: u32, nullable: bool) -> E {
+        E { ty, nullable, name: None, param: None, agg: false }
+    }
+    fn named(mut self, name: &str) -> E {
+        self.name = Some(name.to_owned());
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Col {
+    name: String,
+    ty: u32,
+    nullable: bool,
+    /// Merged into a JOIN USING column: reachable only qualified.
+    hidden: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Rel {
+    alias: Option<String>,
+    cols: Vec<Col>,
+}
+
+/// One query level's FROM: its relations and what `*` lists.
+#[derive(Debug, Default)]
+struct Level {
+    rels: Vec<Rel>,
+    star: Vec<(usize, usize)>,
+}
+
+pub struct Typer<'a> {
+    env: Env<'a>,
+    params: Vec<Option<u32>>,
+    levels: Vec<Level>,
+    /// CTEs in scope, innermost last: name -> columns.
+    ctes: Vec<(String, Vec<Col>)>,
+    read_only: bool,
+}
+
+/// Types `sql` against `schema`.
+pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
+    let parsed = pg_query::parse(sql, pg_query::ParserOptions::DEFAULT)
+        .map_err(|e| TypeError { message: format!("syntax error: {e}"), at: None })?;
+    let stmts = &parsed.protobuf.stmts;
+    if stmts.len() != 1 {
+        return err(format!("expected one statement, found {}", stmts.len()), -1);
+    }
+    let Some(node) = stmts[0].stmt.as_ref().and_then(|s| s.node.as_ref()) else {
+        return err("empty statement", -1);
+    };
+    let mut t = Typer {
+        env: Env { cat: catalog::get(), schema },
+        params: Vec::new(),
+        levels: Vec::new(),
+        ctes: Vec::new(),
+        read_only: true,
+    };
+    let columns = match node {
+        NodeEnum::SelectStmt(s) => t.select(s)?,
+        NodeEnum::InsertStmt(s) => {
+            t.read_only = false;
+            t.insert(s)?
+        }
+        NodeEnum::UpdateStmt(s) => {
+            t.read_only = false;
+            t.update(s)?
+        }
+        NodeEnum::DeleteStmt(s) => {
+            t.read_only = false;
+            t.delete(s)?
+        }
+        _ => return err("sql! takes SELECT, INSERT, UPDATE or DELETE (with optional WITH and RETURNING)", -1),
+    };
+    let mut params = Vec::new();
+    for (i, p) in t.params.iter().enumerate() {
+        match p {
+            Some(ty) if *ty != oid::UNKNOWN => params.push(*ty),
+            _ => {
+                let at = find_param(sql, i + 1);
+                return Err(TypeError {
+                    message: format!("cannot infer the type of ${}: add a cast (`${}::text`, `${}::int8`, ..)", i + 1, i + 1, i + 1),
+                    at,
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for c in columns {
+        // An untyped literal or parameter as a result column is text, as in PostgreSQL.
+        // A result column of a domain type reports the domain's base type.
+        out.push(OutColumn { name: c.name.unwrap_or_else(|| "?column?".into()), ty: t.env.base(c.ty), nullable: c.nullable });
+    }
+    Ok(Typed { params, columns: out, read_only: t.read_only })
+}
+
+fn find_param(sql: &str, n: usize) -> Option<usize> {
+    let needle = format!("${n}");
+    sql.match_indices(&needle)
+        .find(|(i, _)| !sql[i + needle.len()..].starts_with(|c: char| c.is_ascii_digit()))
+        .map(|(i, _)| i)
+}
+
+fn node(n: &Option<Box<pb::Node>>) -> Option<&NodeEnum> {
+    n.as_deref().and_then(|n| n.node.as_ref())
+}
+
+fn location(n: &NodeEnum) -> i32 {
+    match n {
+        NodeEnum::ColumnRef(c) => c.location,
+        NodeEnum::ParamRef(p) => p.location,
+        NodeEnum::AConst(c) => c.location,
+        NodeEnum::TypeCast(c) => c.location,
+        NodeEnum::AExpr(a) => a.location,
+        NodeEnum::FuncCall(f) => f.location,
+        NodeEnum::BoolExpr(b) => b.location,
+        NodeEnum::SubLink(s) => s.location,
+        NodeEnum::CaseExpr(c) => c.location,
+        NodeEnum::CoalesceExpr(c) => c.location,
+        NodeEnum::NullTest(t) => t.location,
+        NodeEnum::ResTarget(t) => t.location,
+        NodeEnum::RangeVar(r) => r.location,
+        _ => -1,
+    }
+}
+
+impl Typer<'_> {
+    // ----- statements -----
+
+    fn with(&mut self, with: Option<&pb::WithClause>) -> R<usize> {
+        let Some(w) = with else { return Ok(0) };
+        for cte in &w.ctes {
+            let Some(NodeEnum::CommonTableExpr(c)) = cte.node.as_ref() else { continue };
+            let names = strings(&c.aliascolnames);
+            let mut cols = match node(&c.ctequery) {
+                Some(NodeEnum::SelectStmt(s)) if w.recursive && s.op == pb::SetOperation::SetopUnion as i32 => {
+                    // The non-recursive term first; then the recursive one sees the CTE.
+                    let larg = s.larg.as_deref().expect("a UNION has two sides");
+                    let left = self.select(larg)?;
+                    let mut cols = self.cte_cols(left, &names, c.location)?;
+                    self.ctes.push((c.ctename.clone(), cols.clone()));
+                    let rarg = s.rarg.as_deref().expect("a UNION has two sides");
+                    let right = self.select(rarg)?;
+                    self.ctes.pop();
+                    if right.len() != cols.len() {
+                        return err("each UNION query must have the same number of columns", c.location);
+                    }
+                    for (c, r) in cols.iter_mut().zip(right) {
+                        c.nullable |= r.nullable;
+                    }
+                    cols
+                }
+                Some(NodeEnum::SelectStmt(s)) => {
+                    let out = self.select(s)?;
+                    self.cte_cols(out, &names, c.location)?
+                }
+                Some(other) => {
+                    self.read_only = false;
+                    let out = match other {
+                        NodeEnum::InsertStmt(s) => self.insert(s)?,
+                        NodeEnum::UpdateStmt(s) => self.update(s)?,
+                        NodeEnum::DeleteStmt(s) => self.delete(s)?,
+                        _ => return err("this kind of WITH query is not typed", c.location),
+                    };
+                    self.cte_cols(out, &names, c.location)?
+                }
+                None => return err("empty WITH query", c.location),
+            };
+            for col in &mut cols {
+                col.hidden = false;
+            }
+            self.ctes.push((c.ctename.clone(), cols));
+        }
+        Ok(w.ctes.len())
+    }
+
+    fn cte_cols(&self, out: Vec<E>, names: &[String], at: i32) -> R<Vec<Col>> {
+        if names.len() > out.len() {
+            return err(format!("WITH query has {} columns available but {} columns specified", out.len(), names.len()), at);
+        }
+        Ok(out
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| Col {
+                name: names.get(i).cloned().or(e.name).unwrap_or_else(|| "?column?".into()),
+                ty: if e.ty == oid::UNKNOWN { oid::TEXT } else { e.ty },
+                nullable: e.nullable,
+                hidden: false,
+            })
+            .collect())
+    }
+
+    fn select(&mut self, s: &pb::SelectStmt) -> R<Vec<E>> {
+        let ctes = self.with(s.with_clause.as_ref())?;
+        let out = self.select_body(s);
+        self.ctes.truncate(self.ctes.len() - ctes);
+        out
+    }
+
+    fn select_body(&mut self, s: &pb::SelectStmt) -> R<Vec<E>> {
+        if s.op != pb::SetOperation::SetopNone as i32 && s.op != 0 {
+            return self.set_op(s);
+        }
+        if !s.values_lists.is_empty() {
+            return self.values(&s.values_lists, None);
+        }
+        if s.into_clause.is_some() {
+            return err("SELECT INTO is not a query: use CREATE TABLE AS in a migration", -1);
+        }
+        if !s.locking_clause.is_empty() {
+            self.read_only = false;
+        }
+        self.levels.push(Level::default());
+        let out = self.select_level(s);
+        self.levels.pop();
+        out
+    }
+
+    fn select_level(&mut self, s: &pb::SelectStmt) -> R<Vec<E>> {
+        for item in &s.from_clause {
+            let star = self.from_item(item.node.as_ref().expect("FROM items are nodes"))?;
+            self.level().star.extend(star);
+        }
+        if let Some(w) = node(&s.where_clause) {
+            let e = self.expr(w)?;
+            self.want(&e, oid::BOOL, "WHERE", location(w))?;
+            self.prove_not_null(w);
+        }
+        for g in &s.group_clause {
+            self.expr(g.node.as_ref().expect("nodes"))?;
+        }
+        if let Some(h) = node(&s.having_clause) {
+            let e = self.expr(h)?;
+            self.want(&e, oid::BOOL, "HAVING", location(h))?;
+        }
+        let mut out = Vec::new();
+        for t in &s.target_list {
+            let Some(NodeEnum::ResTarget(t)) = t.node.as_ref() else { continue };
+            out.extend(self.target(t)?);
+        }
+        for d in &s.distinct_clause {
+            if let Some(n) = d.node.as_ref() {
+                self.expr(n)?;
+            }
+        }
+        for sort in &s.sort_clause {
+            if let Some(NodeEnum::SortBy(b)) = sort.node.as_ref()
+                && let Some(n) = node(&b.node)
+            {
+                // ORDER BY an output column by name or position, else an expression.
+                let by_output = match n {
+                    NodeEnum::ColumnRef(c) if c.fields.len() == 1 => {
+                        let name = c.fields.first().and_then(sval).unwrap_or_default();
+                        out.iter().any(|e| e.name.as_deref() == Some(name))
+                    }
+                    NodeEnum::AConst(_) => true,
+                    _ => false,
+                };
+                if !by_output {
+                    self.expr(n)?;
+                }
+            }
+        }
+        self.limit(s)?;
+        for e in &mut out {
+            if e.ty == oid::UNKNOWN {
+                if let Some(p) = e.param {
+                    self.params[p] = Some(oid::TEXT);
+                }
+                e.ty = oid::TEXT;
+            }
+        }
+        Ok(out)
+    }
+
+    fn limit(&mut self, s: &pb::SelectStmt) -> R<()> {
+        for n in [node(&s.limit_count), node(&s.limit_offset)].into_iter().flatten() {
+            let e = self.expr(n)?;
+            self.want(&e, oid::INT8, "LIMIT/OFFSET", location(n))?;
+        }
+        Ok(())
+    }
+
+    fn set_op(&mut self, s: &pb::SelectStmt) -> R<Vec<E>> {
+        let (Some(l), Some(r)) = (s.larg.as_deref(), s.rarg.as_deref()) else {
+            return err("a set operation has two sides", -1);
+        };
+        let left = self.select(l)?;
+        let right = self.select(r)?;
+        if left.len() != right.len() {
+            return err("each UNION/INTERSECT/EXCEPT query must have the same number of columns", -1);
+        }
+        let mut out = Vec::new();
+        for (a, b) in left.into_iter().zip(right) {
+            let ty = self.env.common_type(&[a.ty, b.ty]).map_err(|m| TypeError { message: m, at: None })?;
+            for p in [a.param, b.param].into_iter().flatten() {
+                self.params[p] = Some(ty);
+            }
+            let nullable = match s.op {
+                x if x == pb::SetOperation::SetopUnion as i32 => a.nullable || b.nullable,
+                x if x == pb::SetOperation::SetopIntersect as i32 => a.nullable && b.nullable,
+                _ => a.nullable,
+            };
+            out.push(E { ty, nullable, name: a.name, param: None, agg: false });
+        }
+        self.levels.push(Level::default());
+        let limited = self.limit(s);
+        self.levels.pop();
+        limited?;
+        Ok(out)
+    }
+
+    /// `VALUES (..), (..)`: column types are the common type of each column; `targets` types
+    /// the values of an INSERT by their column.
+    fn values(&mut self, rows: &[pb::Node], targets: Option<&[Col]>) -> R<Vec<E>> {
+        let mut columns: Vec<Vec<E>> = Vec::new();
+        self.levels.push(Level::default());
+        for row in rows {
+            let Some(NodeEnum::List(l)) = row.node.as_ref() else { continue };
+            for (i, v) in l.items.iter().enumerate() {
+                let n = v.node.as_ref().expect("nodes");
+                if let NodeEnum::SetToDefault(_) = n {
+                    continue;
+                }
+                let e = self.expr(n)?;
+                if let Some(t) = targets {
+                    let Some(col) = t.get(i) else { return err("INSERT has more expressions than target columns", location(n)) };
+                    self.assign(&e, col, location(n))?;
+                }
+                if columns.len() <= i {
+                    columns.resize(i + 1, Vec::new());
+                }
+                columns[i].push(e);
+            }
+        }
+        self.levels.pop();
+        let mut out = Vec::new();
+        for (i, col) in columns.into_iter().enumerate() {
+            let types: Vec<u32> = col.iter().map(|e| e.ty).collect();
+            let ty = self.env.common_type(&types).map_err(|m| TypeError { message: format!("VALUES: {m}"), at: None })?;
+            for p in col.iter().filter_map(|e| e.param) {
+                if self.params[p].is_none_or(|t| t == oid::UNKNOWN) {
+                    self.params[p] = Some(ty);
+                }
+            }
+            out.push(E::of(ty, col.iter().any(|e| e.nullable)).named(&format!("column{}", i + 1)));
+        }
+        Ok(out)
+    }
+
+    fn insert(&mut self, s: &pb::InsertStmt) -> R<Vec<E>> {
+        let ctes = self.with(s.with_clause.as_ref())?;
+        let out = self.insert_body(s);
+        self.ctes.truncate(self.ctes.len() - ctes);
+        out
+    }
+
+    fn insert_body(&mut self, s: &pb::InsertStmt) -> R<Vec<E>> {
+        let rv = s.relation.as_ref();
+        let at = rv.map_or(-1, |r| r.location);
+        let rel = self.table(rv, at)?;
+        let mut targets = Vec::new();
+        if s.cols.is_empty() {
+            targets = rel.cols.clone();
+        }
+        for c in &s.cols {
+            let Some(NodeEnum::ResTarget(t)) = c.node.as_ref() else { continue };
+            let name = truncate_ident(&t.name);
+            match rel.cols.iter().find(|c| c.name == name) {
+                Some(col) => targets.push(col.clone()),
+                None => return err(self.no_column(&name, &rel), t.location),
+            }
+        }
+        match node(&s.select_stmt) {
+            Some(NodeEnum::SelectStmt(sel)) if !sel.values_lists.is_empty() => {
+                self.values(&sel.values_lists, Some(&targets))?;
+            }
+            Some(NodeEnum::SelectStmt(sel)) => {
+                let out = self.select(sel)?;
+                if out.len() > targets.len() {
+                    return err("INSERT has more expressions than target columns", -1);
+                }
+                for (e, col) in out.iter().zip(&targets) {
+                    self.assign(e, col, -1)?;
+                }
+            }
+            _ => {} // DEFAULT VALUES
+        }
+        self.levels.push(Level::default());
+        let alias = rv.and_then(|r| r.alias.as_ref()).map(|a| a.aliasname.clone());
+        self.push_rel(Rel { alias: alias.or(rel.alias.clone()), cols: rel.cols.clone() });
+        let out = self.on_conflict(s, &rel).and_then(|()| self.returning(s.returning_clause.as_ref()));
+        self.levels.pop();
+        out
+    }
+
+    fn on_conflict(&mut self, s: &pb::InsertStmt, rel: &Rel) -> R<()> {
+        let Some(oc) = s.on_conflict_clause.as_deref() else { return Ok(()) };
+        if let Some(infer) = oc.infer.as_deref() {
+            for e in &infer.index_elems {
+                if let Some(NodeEnum::IndexElem(ie)) = e.node.as_ref() {
+                    if !ie.name.is_empty() && !rel.cols.iter().any(|c| c.name == ie.name) {
+                        return err(self.no_column(&ie.name, rel), infer.location);
+                    }
+                    if let Some(x) = node(&ie.expr) {
+                        self.expr(x)?;
+                    }
+                }
+            }
+            if let Some(w) = node(&infer.where_clause) {
+                self.expr(w)?;
+            }
+        }
+        if oc.action == pb::OnConflictAction::OnconflictUpdate as i32 {
+            // EXCLUDED is the row proposed for insertion.
+            self.push_rel(Rel { alias: Some("excluded".into()), cols: rel.cols.clone() });
+            self.set_list(&oc.target_list, rel)?;
+            if let Some(w) = node(&oc.where_clause) {
+                let e = self.expr(w)?;
+                self.want(&e, oid::BOOL, "WHERE", location(w))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn set_list(&mut self, targets: &[pb::Node], rel: &Rel) -> R<()> {
+        for t in targets {
+            let Some(NodeEnum::ResTarget(t)) = t.node.as_ref() else { continue };
+            let name = truncate_ident(&t.name);
+            let Some(col) = rel.cols.iter().find(|c| c.name == name).cloned() else {
+                return err(self.no_column(&name, rel), t.location);
+            };
+            if !t.indirection.is_empty() {
+                return err("SET of a field or element is not typed", t.location);
+            }
+            match node(&t.val) {
+                Some(NodeEnum::SetToDefault(_)) | None => {}
+                Some(NodeEnum::MultiAssignRef(_)) => return err("SET (a, b) = (..) is not typed: set each column", t.location),
+                Some(v) => {
+                    let e = self.expr(v)?;
+                    self.assign(&e, &col, location(v))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, s: &pb::UpdateStmt) -> R<Vec<E>> {
+        let ctes = self.with(s.with_clause.as_ref())?;
+        self.levels.push(Level::default());
+        let out = self.update_body(s);
+        self.levels.pop();
+        self.ctes.truncate(self.ctes.len() - ctes);
+        out
+    }
+
+    fn update_body(&mut self, s: &pb::UpdateStmt) -> R<Vec<E>> {
+        let rv = s.relation.as_ref();
+        let rel = self.table(rv, rv.map_or(-1, |r| r.location))?;
+        let alias = rv.and_then(|r| r.alias.as_ref()).map(|a| a.aliasname.clone());
+        self.push_rel(Rel { alias: alias.or(rel.alias.clone()), cols: rel.cols.clone() });
+        for item in &s.from_clause {
+            let star = self.from_item(item.node.as_ref().expect("nodes"))?;
+            self.level().star.extend(star);
+        }
+        if let Some(w) = node(&s.where_clause) {
+            let e = self.expr(w)?;
+            self.want(&e, oid::BOOL, "WHERE", location(w))?;
+        }
+        self.set_list(&s.target_list, &rel)?;
+        self.returning(s.returning_clause.as_ref())
+    }
+
+    fn delete(&mut self, s: &pb::DeleteStmt) -> R<Vec<E>> {
+        let ctes = self.with(s.with_clause.as_ref())?;
+        self.levels.push(Level::default());
+        let out = (|| {
+            let rv = s.relation.as_ref();
+            let rel = self.table(rv, rv.map_or(-1, |r| r.location))?;
+            let alias = rv.and_then(|r| r.alias.as_ref()).map(|a| a.aliasname.clone());
+            self.push_rel(Rel { alias: alias.or(rel.alias.clone()), cols: rel.cols.clone() });
+            for item in &s.using_clause {
+                let star = self.from_item(item.node.as_ref().expect("nodes"))?;
+                self.level().star.extend(star);
+            }
+            if let Some(w) = node(&s.where_clause) {
+                let e = self.expr(w)?;
+                self.want(&e, oid::BOOL, "WHERE", location(w))?;
+            }
+            self.returning(s.returning_clause.as_ref())
+        })();
+        self.levels.pop();
+        self.ctes.truncate(self.ctes.len() - ctes);
+        out
+    }
+
+    fn returning(&mut self, r: Option<&pb::ReturningClause>) -> R<Vec<E>> {
+        let mut out = Vec::new();
+        // RETURNING sees the target row only (the first relation; `*` is its columns).
+        if self.level().star.is_empty() && !self.level().rels.is_empty() {
+            let n = self.level().rels[0].cols.len();
+            self.level().star = (0..n).map(|c| (0, c)).collect();
+        }
+        for t in r.map(|r| r.exprs.as_slice()).unwrap_or_default() {
+            let Some(NodeEnum::ResTarget(t)) = t.node.as_ref() else { continue };
+            out.extend(self.target(t)?);
+        }
+        Ok(out)
+    }
+
+    // ----- FROM -----
+
+    fn level(&mut self) -> &mut Level {
+        self.levels.last_mut().expect("a query level")
+    }
+
+    fn push_rel(&mut self, rel: Rel) -> usize {
+        let level = self.level();
+        level.rels.push(rel);
+        level.rels.len() - 1
+    }
+
+    /// A table (or view, or CTE) by name, as a relation.
+    fn table(&self, rv: Option<&pb::RangeVar>, at: i32) -> R<Rel> {
+        let q = range_var(rv);
+        if q.schema.is_none()
+            && let Some((_, cols)) = self.ctes.iter().rev().find(|(n, _)| *n == q.name)
+        {
+            return Ok(Rel { alias: Some(q.name.clone()), cols: cols.clone() });
+        }
+        let schema = self.env.schema;
+        let Some(i) = schema.table_index(&q) else {
+            let mut names: Vec<&str> = schema.tables.iter().map(|t| t.name.as_str()).collect();
+            names.extend(self.ctes.iter().map(|(n, _)| n.as_str()));
+            return err(format!("relation \"{}\" does not exist{}", q.name, suggest(&q.name, names)), at);
+        };
+        let t = &schema.tables[i];
+        let cols = t
+            .columns
+            .iter()
+            .map(|c| Col { name: c.name.clone(), ty: self.env.of(&c.ty), nullable: !schema.not_null(c), hidden: false })
+            .collect();
+        Ok(Rel { alias: Some(t.name.clone()), cols })
+    }
+
+    /// Adds a FROM item to the current level; returns what `*` lists for it.
+    fn from_item(&mut self, n: &NodeEnum) -> R<Vec<(usize, usize)>> {
+        match n {
+            NodeEnum::RangeVar(rv) => {
+                let mut rel = self.table(Some(rv), rv.location)?;
+                if let Some(a) = &rv.alias {
+                    rel.alias = Some(a.aliasname.clone());
+                    for (c, name) in rel.cols.iter_mut().zip(strings(&a.colnames)) {
+                        c.name = name;
+                    }
+                }
+                let width = rel.cols.len();
+                let r = self.push_rel(rel);
+                Ok((0..width).map(|c| (r, c)).collect())
+            }
+            NodeEnum::RangeSubselect(s) => {
+                let Some(NodeEnum::SelectStmt(sel)) = node(&s.subquery) else { return err("a subquery in FROM", -1) };
+                // A LATERAL subquery sees the FROM items before it; any other sees only outer levels.
+                let out = if s.lateral {
+                    self.select_lateral(sel)?
+                } else {
+                    let saved = std::mem::take(self.level());
+                    let out = self.select(sel);
+                    *self.level() = saved;
+                    out?
+                };
+                let alias = s.alias.as_ref().map(|a| a.aliasname.clone());
+                let names = s.alias.as_ref().map(|a| strings(&a.colnames)).unwrap_or_default();
+                let cols = self.cte_cols(out, &names, -1)?;
+                let width = cols.len();
+                let r = self.push_rel(Rel { alias, cols });
+                Ok((0..width).map(|c| (r, c)).collect())
+            }
+            NodeEnum::JoinExpr(j) => self.join(j),
+            NodeEnum::RangeFunction(_) => {
+                err("functions in FROM (generate_series, unnest, ..) are not typed yet: use a subquery or the builder", -1)
+            }
+            _ => err("this kind of FROM item is not typed", -1),
+        }
+    }
+
+    fn select_lateral(&mut self, sel: &pb::SelectStmt) -> R<Vec<E>> {
+        // The current level stays visible as an outer level of the subquery.
+        self.select(sel)
+    }
+
+    fn join(&mut self, j: &pb::JoinExpr) -> R<Vec<(usize, usize)>> {
+        let first = self.level().rels.len();
+        let left = self.from_item(j.larg.as_deref().and_then(|n| n.node.as_ref()).expect("a join has two sides"))?;
+        let mid = self.level().rels.len();
+        let right = self.from_item(j.rarg.as_deref().and_then(|n| n.node.as_ref()).expect("a join has two sides"))?;
+        let end = self.level().rels.len();
+        let kind = j.jointype;
+        let (null_left, null_right) = match kind {
+            k if k == pb::JoinType::JoinLeft as i32 => (false, true),
+            k if k == pb::JoinType::JoinRight as i32 => (true, false),
+            k if k == pb::JoinType::JoinFull as i32 => (true, true),
+            _ => (false, false),
+        };
+        let mut using = strings(&j.using_clause);
+        if j.is_natural {
+            let lnames: Vec<String> = left.iter().map(|&(r, c)| self.level().rels[r].cols[c].name.clone()).collect();
+            using = right
+                .iter()
+                .map(|&(r, c)| self.level().rels[r].cols[c].name.clone())
+                .filter(|n| lnames.contains(n))
+                .collect();
+        }
+        let mut star = Vec::new();
+        if !using.is_empty() {
+            let mut merged = Vec::new();
+            let mut hide = Vec::new();
+            for name in &using {
+                let find = |side: &[(usize, usize)], lv: &Level| {
+                    side.iter().copied().find(|&(r, c)| lv.rels[r].cols[c].name == *name && !lv.rels[r].cols[c].hidden)
+                };
+                let (Some(l), Some(r)) = (find(&left, self.level()), find(&right, self.level())) else {
+                    return err(format!("column \"{name}\" specified in USING clause does not exist in both sides"), -1);
+                };
+                let lc = self.level().rels[l.0].cols[l.1].clone();
+                let rc = self.level().rels[r.0].cols[r.1].clone();
+                let ty = self.env.common_type(&[lc.ty, rc.ty]).map_err(|m| TypeError { message: m, at: None })?;
+                // The merged column: the left's, the right's for a RIGHT join, COALESCE for FULL.
+                let nullable = match (null_left, null_right) {
+                    (true, true) => lc.nullable && rc.nullable,
+                    (true, false) => rc.nullable,
+                    _ => lc.nullable,
+                };
+                merged.push(Col { name: name.clone(), ty, nullable, hidden: false });
+                hide.extend([l, r]);
+            }
+            for (r, c) in &hide {
+                self.level().rels[*r].cols[*c].hidden = true;
+            }
+            let alias = j.join_using_alias.as_ref().map(|a| a.aliasname.clone());
+            let width = merged.len();
+            let m = self.push_rel(Rel { alias, cols: merged });
+            star.extend((0..width).map(|c| (m, c)));
+            star.extend(left.iter().chain(&right).copied().filter(|p| !hide.contains(p)));
+        } else {
+            star.extend(left.iter().chain(&right).copied());
+        }
+        for (range, nulled) in [(first..mid, null_left), (mid..end, null_right)] {
+            if nulled {
+                for r in range {
+                    for c in &mut self.level().rels[r].cols {
+                        c.nullable = true;
+                    }
+                }
+            }
+        }
+        if let Some(q) = node(&j.quals) {
+            let e = self.expr(q)?;
+            self.want(&e, oid::BOOL, "JOIN ON", location(q))?;
+        }
+        if let Some(a) = &j.alias {
+            // `(a JOIN b) AS j`: one relation named j over the join's columns.
+            let cols: Vec<Col> = star.iter().map(|&(r, c)| self.level().rels[r].cols[c].clone()).collect();
+            let width = cols.len();
+            let r = self.push_rel(Rel { alias: Some(a.aliasname.clone()), cols });
+            return Ok((0..width).map(|c| (r, c)).collect());
+        }
+        Ok(star)
+    }
+
+    // ----- names -----
+
+    fn no_column(&self, name: &str, rel: &Rel) -> String {
+        format!(
+            "column \"{name}\" of relation \"{}\" does not exist{}",
+            rel.alias.as_deref().unwrap_or("?"),
+            suggest(name, rel.cols.iter().map(|c| c.name.as_str()).collect())
+        )
+    }
+
+    fn column_ref(&mut self, c: &pb::ColumnRef) -> R<Vec<E>> {
+        let at = c.location;
+        let star = matches!(c.fields.last().and_then(|f| f.node.as_ref()), Some(NodeEnum::AStar(_)));
+        let names = strings(&c.fields);
+        let names: Vec<String> = names.iter().map(|n| truncate_ident(n)).collect();
+        if star {
+            return match names.as_slice() {
+                [] => {
+                    let level = self.levels.len() - 1;
+                    let lv = &self.levels[level];
+                    if lv.star.is_empty() {
+                        return err("SELECT * with no tables specified is not valid", at);
+                    }
+                    Ok(lv.star.iter().map(|&(r, c)| self.col_expr(level, r, c)).collect())
+                }
+                [.., rel] => {
+                    let (level, r) = self.find_rel(rel, at)?;
+                    let n = self.levels[level].rels[r].cols.len();
+                    Ok((0..n).map(|c| self.col_expr(level, r, c)).collect())
+                }
+            };
+        }
+        match names.as_slice() {
+            [col] => {
+                for level in (0..self.levels.len()).rev() {
+                    let lv = &self.levels[level];
+                    let hits: Vec<(usize, usize)> = lv
+                        .rels
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(r, rel)| {
+                            rel.cols.iter().enumerate().filter(|(_, x)| x.name == *col && !x.hidden).map(move |(c, _)| (r, c))
+                        })
+                        .collect();
+                    match hits.as_slice() {
+                        [] => continue,
+                        [(r, c)] => return Ok(vec![self.col_expr(level, *r, *c)]),
+                        _ => return err(format!("column reference \"{col}\" is ambiguous: qualify it with its table"), at),
+                    }
+                }
+                let all: Vec<&str> = self
+                    .levels
+                    .iter()
+                    .flat_map(|l| l.rels.iter().flat_map(|r| r.cols.iter().map(|c| c.name.as_str())))
+                    .collect();
+                err(format!("column \"{col}\" does not exist{}", suggest(col, all)), at)
+            }
+            [.., rel, col] => {
+                let (level, r) = self.find_rel(rel, at)?;
+                match self.levels[level].rels[r].cols.iter().position(|x| x.name == *col) {
+                    Some(c) => Ok(vec![self.col_expr(level, r, c)]),
+                    None => err(self.no_column(col, &self.levels[level].rels[r]), at),
+                }
+            }
+            [] => err("empty column reference", at),
+        }
+    }
+
+    fn find_rel(&self, name: &str, at: i32) -> R<(usize, usize)> {
+        for level in (0..self.levels.len()).rev() {
+            if let Some(r) = self.levels[level].rels.iter().position(|r| r.alias.as_deref() == Some(name)) {
+                return Ok((level, r));
+            }
+        }
+        let names: Vec<&str> = self.levels.iter().flat_map(|l| l.rels.iter().filter_map(|r| r.alias.as_deref())).collect();
+        err(format!("missing FROM-clause entry for table \"{name}\"{}", suggest(name, names)), at)
+    }
+
+    fn col_expr(&self, level: usize, r: usize, c: usize) -> E {
+        let col = &self.levels[level].rels[r].cols[c];
+        E { ty: col.ty, nullable: col.nullable, name: Some(col.name.clone()), param: None, agg: false }
+    }
+
+    fn target(&mut self, t: &pb::ResTarget) -> R<Vec<E>> {
+        let Some(v) = node(&t.val) else { return Ok(vec![]) };
+        let mut es = match v {
+            NodeEnum::ColumnRef(c) => self.column_ref(c)?,
+            other => vec![self.expr(other)?],
+        };
+        if !t.name.is_empty() {
+            for e in &mut es {
+                e.name = Some(t.name.clone());
+            }
+        }
+        Ok(es)
+    }
+
+    // ----- WHERE: strict conjuncts prove their columns non-null -----
+
+    fn prove_not_null(&mut self, w: &NodeEnum) {
+        let mut proven = Vec::new();
+        self.strict_columns(w, &mut proven);
+        for (level, r, c) in proven {
+            self.levels[level].rels[r].cols[c].nullable = false;
+        }
+    }
+
+    fn strict_columns(&self, n: &NodeEnum, out: &mut Vec<(usize, usize, usize)>) {
+        let level = self.levels.len() - 1;
+        let mut col = |n: Option<&NodeEnum>| {
+            if let Some(NodeEnum::ColumnRef(c)) = n
+                && let Some(p) = self.peek_column(c)
+                && p.0 == level
+            {
+                out.push(p);
+            }
+        };
+        match n {
+            NodeEnum::BoolExpr(b) if b.boolop == pb::BoolExprType::AndExpr as i32 => {
+                for a in &b.args {
+                    if let Some(a) = a.node.as_ref() {
+                        self.strict_columns(a, out);
+                    }
+                }
+            }
+            NodeEnum::AExpr(a)
+                if [pb::AExprKind::AexprOp, pb::AExprKind::AexprLike, pb::AExprKind::AexprIlike, pb::AExprKind::AexprIn]
+                    .iter()
+                    .any(|k| *k as i32 == a.kind)
+                    || a.kind == pb::AExprKind::AexprBetween as i32 =>
+            {
+                col(node(&a.lexpr));
+                if a.kind == pb::AExprKind::AexprOp as i32 {
+                    col(node(&a.rexpr));
+                }
+            }
+            NodeEnum::NullTest(t) if t.nulltesttype == pb::NullTestType::IsNotNull as i32 => col(node(&t.arg)),
+            _ => {}
+        }
+    }
+
+    fn peek_column(&self, c: &pb::ColumnRef) -> Option<(usize, usize, usize)> {
+        let names = strings(&c.fields);
+        let level = self.levels.len() - 1;
+        let lv = &self.levels[level];
+        match names.as_slice() {
+            [col] => {
+                let hits: Vec<(usize, usize)> = lv
+                    .rels
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(r, rel)| {
+                        rel.cols.iter().enumerate().filter(|(_, x)| x.name == *col && !x.hidden).map(move |(c, _)| (r, c))
+                    })
+                    .collect();
+                (hits.len() == 1).then(|| (level, hits[0].0, hits[0].1))
+            }
+            [.., rel, col] => {
+                let r = lv.rels.iter().position(|x| x.alias.as_deref() == Some(rel.as_str()))?;
+                let c = lv.rels[r].cols.iter().position(|x| x.name == *col)?;
+                Some((level, r, c))
+            }
+            _ => None,
+        }
+    }
+
+    // ----- expressions -----
+
+    /// The type of `$n` so far.
+    fn param(&mut self, n: i32, at: i32) -> R<E> {
+        let Ok(i) = usize::try_from(n - 1) else { return err("parameters are numbered from $1", at) };
+        if i >= 100 {
+            return err("more than 100 parameters", at);
+        }
+        if self.params.len() <= i {
+            self.params.resize(i + 1, None);
+        }
+        let ty = self.params[i].unwrap_or(oid::UNKNOWN);
+        Ok(E { ty, nullable: true, name: None, param: Some(i), agg: false })
+    }
+
+    /// Types an open parameter (or checks a typed value) as `ty` where the context requires it.
+    fn want(&mut self, e: &E, ty: u32, what: &str, at: i32) -> R<()> {
+        if let Some(p) = e.param
+            && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
+        {
+            self.params[p] = Some(ty);
+            return Ok(());
+        }
+        if e.ty == ty || e.ty == oid::UNKNOWN || self.env.can_coerce(e.ty, ty) {
+            return Ok(());
+        }
+        err(format!("{what} must be {}, not {}", self.env.name(ty), self.env.name(e.ty)), at)
+    }
+
+    /// A value stored into `col` (INSERT, UPDATE SET): an open parameter takes the column's type
+    /// (its domain, as PostgreSQL reports it).
+    fn assign(&mut self, e: &E, col: &Col, at: i32) -> R<()> {
+        if let Some(p) = e.param
+            && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
+        {
+            self.params[p] = Some(col.ty);
+            return Ok(());
+        }
+        if e.ty == oid::UNKNOWN || self.env.base(e.ty) == self.env.base(col.ty) || self.env.can_coerce(e.ty, col.ty) {
+            return Ok(());
+        }
+        let (from, to) = (self.env.base(e.ty), self.env.base(col.ty));
+        if from < resolve::USER && to < resolve::USER && matches!(self.env.cat.cast(from, to), Some(b'a' | b'i')) {
+            return Ok(()); // an assignment cast
+        }
+        err(
+            format!(
+                "column \"{}\" is of type {} but the expression is of type {}: add a cast",
+                col.name,
+                self.env.name(col.ty),
+                self.env.name(e.ty)
+            ),
+            at,
+        )
+    }
+
+    /// Gives open parameters among `args` the types a resolved call declares.
+    fn bind_args(&mut self, args: &[E], declared: &[u32]) {
+        for (e, &d) in args.iter().zip(declared) {
+            if let Some(p) = e.param
+                && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
+                && d != oid::ANY
+                && !catalog::Catalog::is_polymorphic(d)
+            {
+                self.params[p] = Some(d);
+            }
+        }
+    }
+
+    fn expr(&mut self, n: &NodeEnum) -> R<E> {
+        match n {
+            NodeEnum::ColumnRef(c) => {
+                let mut es = self.column_ref(c)?;
+                if es.len() != 1 {
+                    return err("a row (`t.*`) is not a value here", c.location);
+                }
+                Ok(es.remove(0))
+            }
+            NodeEnum::ParamRef(p) => self.param(p.number, p.location),
+            NodeEnum::AConst(c) => Ok(self.constant(c)),
+            NodeEnum::TypeCast(c) => self.cast(c),
+            NodeEnum::AExpr(a) => self.a_expr(a),
+            NodeEnum::BoolExpr(b) => {
+                let mut nullable = false;
+                let mut agg = false;
+                for a in &b.args {
+                    let a = a.node.as_ref().expect("nodes");
+                    let e = self.expr(a)?;
+                    self.want(&e, oid::BOOL, "an argument of AND/OR/NOT", location(a))?;
+                    nullable |= e.nullable;
+                    agg |= e.agg;
+                }
+                Ok(E { agg, ..E::of(oid::BOOL, nullable) })
+            }
+            NodeEnum::NullTest(t) => {
+                let e = self.expr(node(&t.arg).expect("an argument"))?;
+                if let Some(p) = e.param {
+                    return err(format!("cannot infer the type of ${}: add a cast", p + 1), t.location);
+                }
+                Ok(E { agg: e.agg, ..E::of(oid::BOOL, false) })
+            }
+            NodeEnum::BooleanTest(t) => {
+                let e = self.expr(node(&t.arg).expect("an argument"))?;
+                self.want(&e, oid::BOOL, "IS TRUE/FALSE", t.location)?;
+                Ok(E::of(oid::BOOL, false))
+            }
+            NodeEnum::FuncCall(f) => self.func(f),
+            NodeEnum::CaseExpr(c) => self.case(c),
+            NodeEnum::CoalesceExpr(c) => {
+                let args = self.exprs(&c.args)?;
+                let ty = self.common(&args, "COALESCE", c.location)?;
+                Ok(E { agg: args.iter().any(|a| a.agg), ..E::of(ty, args.iter().all(|a| a.nullable)).named("coalesce") })
+            }
+            NodeEnum::MinMaxExpr(m) => {
+                let args = self.exprs(&m.args)?;
+                let ty = self.common(&args, "GREATEST/LEAST", m.location)?;
+                let name = if m.op == pb::MinMaxOp::IsGreatest as i32 { "greatest" } else { "least" };
+                Ok(E::of(ty, args.iter().all(|a| a.nullable)).named(name))
+            }
+            NodeEnum::NullIfExpr(_) => err("NULLIF is not typed", -1),
+            NodeEnum::SubLink(s) => self.sublink(s),
+            NodeEnum::AArrayExpr(a) => {
+                let elems = self.exprs(&a.elements)?;
+                if elems.is_empty() {
+                    return err("cannot determine the type of an empty array: add a cast (`ARRAY[]::text[]`)", a.location);
+                }
+                let ty = self.common(&elems, "ARRAY", a.location)?;
+                let arr = self.env.array_of(ty).ok_or_else(|| TypeError { message: "no array type".into(), at: None })?;
+                Ok(E::of(arr, false).named("array"))
+            }
+            NodeEnum::SqlvalueFunction(v) => {
+                use pb::SqlValueFunctionOp as O;
+                let (ty, name) = match O::try_from(v.op).unwrap_or(O::SqlvalueFunctionOpUndefined) {
+                    O::SvfopCurrentDate => ("date", "current_date"),
+                    O::SvfopCurrentTime | O::SvfopCurrentTimeN => ("timetz", "current_time"),
+                    O::SvfopCurrentTimestamp | O::SvfopCurrentTimestampN => ("timestamptz", "current_timestamp"),
+                    O::SvfopLocaltime | O::SvfopLocaltimeN => ("time", "localtime"),
+                    O::SvfopLocaltimestamp | O::SvfopLocaltimestampN => ("timestamp", "localtimestamp"),
+                    O::SvfopCurrentRole => ("name", "current_role"),
+                    O::SvfopCurrentUser => ("name", "current_user"),
+                    O::SvfopUser => ("name", "current_user"),
+                    O::SvfopSessionUser => ("name", "session_user"),
+                    O::SvfopCurrentCatalog => ("name", "current_catalog"),
+                    O::SvfopCurrentSchema => ("name", "current_schema"),
+                    O::SqlvalueFunctionOpUndefined => return err("unknown SQL value function", v.location),
+                };
+                Ok(E::of(self.env.cat.oid(ty).expect("built-in"), name == "current_schema").named(name))
+            }
+            NodeEnum::CollateClause(c) => self.expr(node(&c.arg).expect("an argument")),
+            NodeEnum::AIndirection(i) => {
+                let e = self.expr(node(&i.arg).expect("an argument"))?;
+                let mut ty = e.ty;
+                for ind in &i.indirection {
+                    match ind.node.as_ref() {
+                        Some(NodeEnum::AIndices(ix)) => {
+                            for b in [node(&ix.lidx), node(&ix.uidx)].into_iter().flatten() {
+                                let x = self.expr(b)?;
+                                self.want(&x, oid::INT4, "an array subscript", location(b))?;
+                            }
+                            if !ix.is_slice {
+                                ty = self.env.elem(ty).ok_or_else(|| TypeError {
+                                    message: format!("cannot subscript type {}", self.env.name(ty)),
+                                    at: None,
+                                })?;
+                            }
+                        }
+                        _ => return err("field selection is not typed", -1),
+                    }
+                }
+                Ok(E { name: e.name, ..E::of(ty, true) })
+            }
+            NodeEnum::RowExpr(_) => err("row constructors are not typed", -1),
+            NodeEnum::GroupingFunc(_) => Ok(E::of(oid::INT4, false).named("grouping")),
+            _ => err("this expression is not typed", location(n)),
+        }
+    }
+
+    fn exprs(&mut self, nodes: &[pb::Node]) -> R<Vec<E>> {
+        nodes.iter().map(|a| self.expr(a.node.as_ref().expect("nodes"))).collect()
+    }
+
+    /// The common type of `args`; open parameters among them take it.
+    fn common(&mut self, args: &[E], what: &str, at: i32) -> R<u32> {
+        let types: Vec<u32> = args.iter().map(|e| e.ty).collect();
+        let ty = self.env.common_type(&types).map_err(|m| TypeError { message: format!("{what}: {m}"), at: usize::try_from(at).ok() })?;
+        for e in args {
+            if let Some(p) = e.param
+                && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
+            {
+                self.params[p] = Some(ty);
+            }
+        }
+        Ok(ty)
+    }
+
+    fn constant(&self, c: &pb::AConst) -> E {
+        use pb::a_const::Val;
+        let ty = match &c.val {
+            _ if c.isnull => return E::of(oid::UNKNOWN, true).named("?column?"),
+            Some(Val::Ival(_)) => oid::INT4,
+            Some(Val::Fval(f)) => {
+                // An integer too large for int4 is int8 (or numeric), a decimal numeric.
+                if f.fval.contains(['.', 'e', 'E']) {
+                    oid::NUMERIC
+                } else if f.fval.parse::<i64>().is_ok() {
+                    oid::INT8
+                } else {
+                    oid::NUMERIC
+                }
+            }
+            Some(Val::Boolval(_)) => oid::BOOL,
+            Some(Val::Bsval(_)) => self.env.cat.oid("bit").expect("built-in"),
+            Some(Val::Sval(_)) | None => oid::UNKNOWN,
+        };
+        let name = if ty == oid::BOOL { "bool" } else { "?column?" };
+        E::of(ty, false).named(name)
+    }
+
+    fn type_name(&self, t: &pb::TypeName, at: i32) -> R<u32> {
+        let mut spec = type_spec(t);
+        if spec.name.schema.as_deref() == Some("pg_catalog") {
+            spec.name.schema = None;
+        }
+        let (ty, _) = self.env.schema.resolve(&spec).map_err(|m| TypeError { message: m, at: usize::try_from(at).ok() })?;
+        Ok(self.env.of(&ty))
+    }
+
+    fn cast(&mut self, c: &pb::TypeCast) -> R<E> {
+        let t = c.type_name.as_ref().expect("a type");
+        let ty = self.type_name(t, c.location)?;
+        let arg = node(&c.arg).expect("an argument");
+        let e = self.expr(arg)?;
+        if let Some(p) = e.param
+            && self.params[p].is_none_or(|x| x == oid::UNKNOWN)
+        {
+            self.params[p] = Some(ty);
+        }
+        // The result column keeps the argument's name, else the type's.
+        let name = e.name.clone().filter(|n| n != "?column?").or_else(|| t.names.last().and_then(sval).map(str::to_owned));
+        let name = if matches!(arg, NodeEnum::AConst(_) | NodeEnum::ParamRef(_)) {
+            t.names.last().and_then(sval).map(str::to_owned)
+        } else {
+            name
+        };
+        Ok(E { ty, nullable: e.nullable, name, param: None, agg: e.agg })
+    }
+
+    fn op_name(name: &[pb::Node]) -> String {
+        name.last().and_then(sval).unwrap_or_default().to_owned()
+    }
+
+    /// Resolves operator `op` over `args`; open parameters take the declared types.
+    fn operator(&mut self, op: &str, args: &[E], at: i32) -> R<(u32, bool)> {
+        let cat = self.env.cat;
+        let Some(cands) = cat.operators.get(op) else { return err(format!("operator does not exist: {op}"), at) };
+        let inputs: Vec<u32> = args.iter().map(|e| e.ty).collect();
+        let r = self
+            .env
+            .resolve(cands, &inputs, &format!("operator {op}"))
+            .map_err(|m| TypeError { message: m, at: usize::try_from(at).ok() })?;
+        let (args_decl, result, strict) = (r.args.clone(), r.result, r.proc.strict);
+        self.bind_args(args, &args_decl);
+        Ok((result, strict))
+    }
+
+    fn a_expr(&mut self, a: &pb::AExpr) -> R<E> {
+        use pb::AExprKind as K;
+        let kind = K::try_from(a.kind).unwrap_or(K::Undefined);
+        let op = Self::op_name(&a.name);
+        let at = a.location;
+        match kind {
+            K::AexprOp | K::AexprLike | K::AexprIlike | K::AexprDistinct | K::AexprNotDistinct => {
+                let mut args = Vec::new();
+                if let Some(l) = node(&a.lexpr) {
+                    args.push(self.expr(l)?);
+                }
+                args.push(self.expr(node(&a.rexpr).expect("an operand"))?);
+                let op = match kind {
+                    K::AexprDistinct | K::AexprNotDistinct => "=".to_owned(),
+                    _ => op,
+                };
+                let (result, strict) = self.operator(&op, &args, at)?;
+                let nullable = if matches!(kind, K::AexprDistinct | K::AexprNotDistinct) {
+                    false
+                } else {
+                    args.iter().any(|e| e.nullable) || !strict
+                };
+                let result = if matches!(kind, K::AexprDistinct | K::AexprNotDistinct) { oid::BOOL } else { result };
+                Ok(E { agg: args.iter().any(|e| e.agg), ..E::of(result, nullable) })
+            }
+            K::AexprOpAny | K::AexprOpAll => {
+                let l = self.expr(node(&a.lexpr).expect("an operand"))?;
+                let r = self.expr(node(&a.rexpr).expect("an operand"))?;
+                let elem = if r.ty == oid::UNKNOWN {
+                    oid::UNKNOWN
+                } else {
+                    match self.env.elem(self.env.base(r.ty)) {
+                        Some(e) => e,
+                        None => return err(format!("op ANY/ALL (array) requires an array on the right, not {}", self.env.name(r.ty)), at),
+                    }
+                };
+                let probe = E { param: None, ..E::of(elem, r.nullable) };
+                let (result, _) = self.operator(&op, &[l.clone(), probe], at)?;
+                // The array parameter: an array of the operator's right type.
+                let cat = self.env.cat;
+                let decl = cat.operators[&op]
+                    .iter()
+                    .find(|o| o.result == result && o.args.len() == 2 && (l.ty == oid::UNKNOWN || self.env.can_coerce(l.ty, o.args[0])) && (elem == oid::UNKNOWN || self.env.can_coerce(elem, o.args[1])))
+                    .map(|o| o.args[1]);
+                if let Some(p) = r.param
+                    && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
+                {
+                    let right = match decl {
+                        Some(d) if !catalog::Catalog::is_polymorphic(d) => d,
+                        _ => self.env.base(if l.ty == oid::UNKNOWN { oid::TEXT } else { l.ty }),
+                    };
+                    let arr = self.env.array_of(right).ok_or_else(|| TypeError { message: "no array type".into(), at: None })?;
+                    self.params[p] = Some(arr);
+                }
+                Ok(E::of(result, l.nullable || r.nullable))
+            }
+            K::AexprIn => {
+                let l = self.expr(node(&a.lexpr).expect("an operand"))?;
+                let Some(NodeEnum::List(list)) = node(&a.rexpr) else { return err("IN needs a list", at) };
+                let items = self.exprs(&list.items)?;
+                let mut all = vec![l.clone()];
+                all.extend(items.iter().cloned());
+                let eq = if op == "<>" { "<>" } else { "=" };
+                if items.len() >= 2
+                    && let Ok(ty) = self.env.common_type(&all.iter().map(|e| e.ty).collect::<Vec<_>>())
+                {
+                    // `x IN (a, b)` is `x = ANY(ARRAY[a, b])` over the common type.
+                    for e in &all {
+                        if let Some(p) = e.param
+                            && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
+                        {
+                            self.params[p] = Some(ty);
+                        }
+                    }
+                    let probe = E::of(ty, false);
+                    self.operator(eq, &[probe.clone(), probe], at)?;
+                } else {
+                    for item in &items {
+                        let l = self.refresh(&l);
+                        self.operator(eq, &[l, item.clone()], at)?;
+                    }
+                }
+                Ok(E::of(oid::BOOL, l.nullable || items.iter().any(|e| e.nullable)))
+            }
+            K::AexprBetween | K::AexprNotBetween | K::AexprBetweenSym | K::AexprNotBetweenSym => {
+                let x = self.expr(node(&a.lexpr).expect("an operand"))?;
+                let Some(NodeEnum::List(list)) = node(&a.rexpr) else { return err("BETWEEN needs two bounds", at) };
+                let bounds = self.exprs(&list.items)?;
+                for b in &bounds {
+                    let x = self.refresh(&x);
+                    self.operator(">=", &[x, b.clone()], at)?;
+                }
+                Ok(E::of(oid::BOOL, x.nullable || bounds.iter().any(|b| b.nullable)))
+            }
+            K::AexprNullif => {
+                let l = self.expr(node(&a.lexpr).expect("an operand"))?;
+                let r = self.expr(node(&a.rexpr).expect("an operand"))?;
+                let l2 = self.refresh(&l);
+                self.operator("=", &[l2, r], at)?;
+                let l = self.refresh(&l);
+                Ok(E { name: Some("nullif".into()), ..E::of(l.ty, true) })
+            }
+            K::AexprSimilar => {
+                let l = self.expr(node(&a.lexpr).expect("an operand"))?;
+                self.want(&l, oid::TEXT, "SIMILAR TO", at)?;
+                let r = self.expr(node(&a.rexpr).expect("an operand"))?;
+                let _ = r;
+                Ok(E::of(oid::BOOL, true))
+            }
+            K::Undefined => err("unknown operator expression", at),
+        }
+    }
+
+    /// `e` with the type its parameter got since (a parameter typed by an earlier use).
+    fn refresh(&self, e: &E) -> E {
+        match e.param {
+            Some(p) => E { ty: self.params[p].unwrap_or(oid::UNKNOWN), ..e.clone() },
+            None => e.clone(),
+        }
+    }
+
+    fn func(&mut self, f: &pb::FuncCall) -> R<E> {
+        let names = strings(&f.funcname);
+        let name = match names.as_slice() {
+            [n] => n.clone(),
+            [s, n] if s == "pg_catalog" => n.clone(),
+            _ => return err(format!("function {} does not exist (only PostgreSQL's built-in functions are typed)", names.join(".")), f.location),
+        };
+        if let Some(filter) = node(&f.agg_filter) {
+            let e = self.expr(filter)?;
+            self.want(&e, oid::BOOL, "FILTER", location(filter))?;
+        }
+        for o in &f.agg_order {
+            if let Some(NodeEnum::SortBy(b)) = o.node.as_ref()
+                && let Some(n) = node(&b.node)
+            {
+                self.expr(n)?;
+            }
+        }
+        if let Some(over) = f.over.as_deref() {
+            for n in over.partition_clause.iter().chain(&over.order_clause) {
+                match n.node.as_ref() {
+                    Some(NodeEnum::SortBy(b)) => {
+                        if let Some(x) = node(&b.node) {
+                            self.expr(x)?;
+                        }
+                    }
+                    Some(x) => {
+                        self.expr(x)?;
+                    }
+                    None => {}
+                }
+            }
+        }
+        if f.agg_star {
+            if name != "count" {
+                return err(format!("{name}(*) is not a function call PostgreSQL knows"), f.location);
+            }
+            return Ok(E { agg: f.over.is_none(), ..E::of(oid::INT8, false).named("count") });
+        }
+        let args = self.exprs(&f.args)?;
+        let cat = self.env.cat;
+        let Some(cands) = cat.functions.get(&name) else {
+            return err(format!("function {name} does not exist (only PostgreSQL's built-in functions are typed){}", suggest(&name, cat.functions.keys().map(String::as_str).collect())), f.location);
+        };
+        let inputs: Vec<u32> = args.iter().map(|e| e.ty).collect();
+        let r = self
+            .env
+            .resolve(cands, &inputs, &format!("function {name}"))
+            .map_err(|m| TypeError { message: m, at: usize::try_from(f.location).ok() })?;
+        let (decl, result, proc_kind, strict, retset, volatile) =
+            (r.args.clone(), r.result, r.proc.kind, r.proc.strict, r.proc.retset, r.proc.volatile);
+        self.bind_args(&args, &decl);
+        for (e, &d) in args.iter().zip(&decl) {
+            if let Some(p) = e.param
+                && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
+                && (d == oid::ANY || catalog::Catalog::is_polymorphic(d))
+            {
+                return err(format!("cannot infer the type of ${} as an argument of {name}: add a cast", p + 1), f.location);
+            }
+        }
+        if retset {
+            return err(format!("{name} returns a set: set-returning functions are not typed in sql!"), f.location);
+        }
+        if volatile == b'v' && !matches!(name.as_str(), "random" | "now" | "clock_timestamp" | "gen_random_uuid" | "timeofday") {
+            self.read_only = false; // nextval, setval, pg_advisory_lock, ..: not safe to run twice
+        }
+        if result == oid::VOID || result == oid::RECORD || result == oid::UNKNOWN {
+            return err(format!("{name} returns {}, which has no Rust mapping", self.env.name(result)), f.location);
+        }
+        let is_agg = proc_kind == b'a' && f.over.is_none();
+        let nullable = match (proc_kind, name.as_str()) {
+            (b'a', "count") => false,
+            (b'a', _) => true,
+            (b'w', "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile") => false,
+            (b'w', _) => true,
+            _ => !strict || args.iter().any(|e| e.nullable) || function_may_return_null(&name),
+        };
+        Ok(E { agg: is_agg || args.iter().any(|e| e.agg), ..E::of(result, nullable).named(&name) })
+    }
+
+    fn case(&mut self, c: &pb::CaseExpr) -> R<E> {
+        let subject = match node(&c.arg) {
+            Some(a) => Some(self.expr(a)?),
+            None => None,
+        };
+        let mut results = Vec::new();
+        let mut conds = Vec::new();
+        for w in &c.args {
+            let Some(NodeEnum::CaseWhen(w)) = w.node.as_ref() else { continue };
+            let cond = node(&w.expr).expect("a condition");
+            let e = self.expr(cond)?;
+            match &subject {
+                Some(s) => {
+                    let s = self.refresh(s);
+                    self.operator("=", &[s, e], w.location)?;
+                }
+                None => self.want(&e, oid::BOOL, "a CASE condition", location(cond))?,
+            }
+            conds.push(());
+            results.push(self.expr(node(&w.result).expect("a result"))?);
+        }
+        let default = match node(&c.defresult) {
+            Some(d) => Some(self.expr(d)?),
+            None => None,
+        };
+        // PostgreSQL resolves the ELSE first.
+        let mut all: Vec<E> = default.iter().cloned().collect();
+        all.extend(results.iter().cloned());
+        let ty = self.common(&all, "CASE", c.location)?;
+        let nullable = default.as_ref().is_none_or(|d| d.nullable) || results.iter().any(|r| r.nullable);
+        Ok(E { agg: all.iter().any(|e| e.agg), ..E::of(ty, nullable).named("case") })
+    }
+
+    fn sublink(&mut self, s: &pb::SubLink) -> R<E> {
+        use pb::SubLinkType as T;
+        let Some(NodeEnum::SelectStmt(sel)) = node(&s.subselect) else { return err("a subquery", s.location) };
+        let kind = T::try_from(s.sub_link_type).unwrap_or(T::Undefined);
+        let out = self.select(sel)?;
+        match kind {
+            T::ExistsSublink => Ok(E::of(oid::BOOL, false).named("exists")),
+            T::ExprSublink | T::ArraySublink => {
+                if out.len() != 1 {
+                    return err("subquery must return only one column", s.location);
+                }
+                let e = &out[0];
+                if kind == T::ArraySublink {
+                    let arr = self.env.array_of(e.ty).ok_or_else(|| TypeError { message: "no array type".into(), at: None })?;
+                    return Ok(E::of(arr, false).named("array"));
+                }
+                // A subquery may find no row: NULL.
+                Ok(E { name: e.name.clone(), ..E::of(e.ty, true) })
+            }
+            T::AnySublink | T::AllSublink => {
+                let l = self.expr(node(&s.testexpr).expect("an operand"))?;
+                if out.len() != 1 {
+                    return err("subquery has too many columns", s.location);
+                }
+                let op = if s.oper_name.is_empty() { "=".to_owned() } else { Self::op_name(&s.oper_name) };
+                let r = E::of(out[0].ty, out[0].nullable);
+                self.operator(&op, &[l.clone(), r], s.location)?;
+                Ok(E::of(oid::BOOL, l.nullable || out[0].nullable))
+            }
+            _ => err("this kind of subquery is not typed", s.location),
+        }
+    }
+}
+
+/// Strict built-ins that still return NULL for some non-NULL inputs.
+fn function_may_return_null(name: &str) -> bool {
+    matches!(
+        name,
+        "nullif" | "array_position" | "array_length" | "array_upper" | "array_lower" | "substring" | "regexp_match"
+            | "jsonb_extract_path" | "jsonb_extract_path_text" | "json_extract_path" | "json_extract_path_text"
+            | "to_number" | "split_part" | "jsonb_path_query_first" | "cardinality" | "unnest"
+    )
+}
+
+/// ` (did you mean "x"?)` for the candidate closest to `name`.
+pub fn suggest(name: &str, candidates: Vec<&str>) -> String {
+    candidates
+        .into_iter()
+        .map(|c| (distance(name, c), c))
+        .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(2))
+        .min()
+        .map(|(_, c)| format!(" (did you mean \"{c}\"?)"))
+        .unwrap_or_default()
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests;

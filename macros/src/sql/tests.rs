@@ -1,0 +1,87 @@
+use super::*;
+
+fn app() -> Schema {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let files = crate::load::up_files(&dir).unwrap();
+    let sources: Vec<(String, String)> = files.into_iter().map(|(n, _, s)| (n, s)).collect();
+    let (schema, errors) = crate::model::build(&sources);
+    assert!(errors.is_empty(), "{errors:?}");
+    schema
+}
+
+fn typed(sql: &str) -> (Vec<String>, Vec<(String, String, bool)>) {
+    let schema = app();
+    let t = type_statement(&schema, sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    let env = Env { cat: catalog::get(), schema: &schema };
+    (
+        t.params.iter().map(|&p| env.name(p)).collect(),
+        t.columns.iter().map(|c| (c.name.clone(), env.name(c.ty), c.nullable)).collect(),
+    )
+}
+
+fn refused(sql: &str) -> String {
+    let schema = app();
+    match type_statement(&schema, sql) {
+        Ok(t) => panic!("{sql}: typed as {t:?}"),
+        Err(e) => e.message,
+    }
+}
+
+#[test]
+fn a_select_types_its_parameters_by_comparison_and_its_columns_from_the_schema() {
+    let (params, cols) = typed("SELECT u.id, u.email FROM users u WHERE u.email = $1 LIMIT $2");
+    assert_eq!(params, ["text", "int8"]);
+    assert_eq!(cols, [("id".into(), "uuid".into(), false), ("email".into(), "text".into(), false)]);
+}
+
+#[test]
+fn outer_joined_columns_are_nullable_and_strict_where_conjuncts_make_them_non_null() {
+    let (_, cols) = typed("SELECT o.name, m.user_id FROM orgs o LEFT JOIN members m ON m.org_id = o.id");
+    assert_eq!(cols[1], ("user_id".into(), "uuid".into(), true));
+    let (_, cols) = typed("SELECT o.name, m.user_id FROM orgs o LEFT JOIN members m ON m.org_id = o.id WHERE m.user_id = $1");
+    assert_eq!(cols[1], ("user_id".into(), "uuid".into(), false));
+}
+
+#[test]
+fn aggregates_operators_and_functions_resolve_through_the_catalog() {
+    let (params, cols) = typed("SELECT count(*), max(created_at), now() - $1 AS age, round(1.5, 1) FROM users");
+    assert_eq!(params, ["timestamptz"]);
+    assert_eq!(cols[0], ("count".into(), "int8".into(), false));
+    assert_eq!(cols[1].1, "timestamptz");
+    assert!(cols[1].2);
+    assert_eq!(cols[2].1, "interval");
+    assert_eq!(cols[3].1, "numeric");
+}
+
+#[test]
+fn the_spike_traps_give_postgresqls_answers() {
+    // An enum compared with a parameter, and IN lists.
+    let (params, _) = typed("SELECT 1 FROM members WHERE member_role = $1");
+    assert_eq!(params, ["role"]);
+    let (params, _) = typed("SELECT id FROM users WHERE id = ANY($1)");
+    assert_eq!(params, ["_uuid"]);
+    let (params, cols) = typed("SELECT $1");
+    assert_eq!((params[0].as_str(), cols[0].1.as_str()), ("text", "text"));
+    assert!(refused("SELECT 1 FROM users WHERE created_at::date + $1 > now()").contains("not unique"));
+}
+
+#[test]
+fn dml_types_values_by_their_target_columns_and_returning_by_the_table() {
+    let (params, cols) = typed("INSERT INTO members (org_id, user_id, member_role) VALUES ($1, $2, $3) RETURNING *");
+    assert_eq!(params, ["uuid", "uuid", "role"]);
+    assert_eq!(cols.len(), 4.min(cols.len()).max(3));
+    let (params, cols) = typed("UPDATE users SET email = $1 WHERE id = $2 RETURNING id");
+    assert_eq!(params, ["text", "uuid"]);
+    assert_eq!(cols, [("id".into(), "uuid".into(), false)]);
+    let (params, _) = typed("DELETE FROM sessions WHERE expires_at < $1");
+    assert_eq!(params, ["timestamptz"]);
+}
+
+#[test]
+fn misspelled_names_are_refused_with_a_suggestion() {
+    let e = refused("SELECT emial FROM users");
+    assert!(e.contains("did you mean \"email\""), "{e}");
+    assert!(refused("SELECT id FROM user_s").contains("did you mean \"users\""));
+    assert!(refused("SELECT id FROM users u JOIN sessions s ON s.user_id = u.id").contains("ambiguous"));
+    assert!(refused("SELECT $1 IS NULL").contains("$1"));
+}

@@ -1,0 +1,311 @@
+//! `sql!` (through the macro `schema!` emits) and `sql_statements!`: tokens in, tokens out; the
+//! typing itself is `sql::type_statement`. The schema model is built once per migrations directory
+//! and compiler process, and rebuilt when a file changes.
+
+use std::{cell::RefCell, collections::HashMap, path::Path, rc::Rc};
+
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned};
+use syn::{
+    LitStr, Token,
+    parse::{Parse, ParseStream},
+    punctuated::Punctuated,
+};
+
+use crate::{
+    emit::{rust_type, snake},
+    model::Schema,
+    sql::{self, Typed, resolve::Env},
+};
+
+thread_local! {
+    /// Migrations directory -> (its files' contents, the model built from them).
+    static MODELS: RefCell<HashMap<String, (Vec<(String, String)>, Rc<Schema>)>> = RefCell::new(HashMap::new());
+}
+
+/// The schema model of `dir`, from the cache while its files are unchanged.
+pub fn model(dir: &Path) -> Result<Rc<Schema>, String> {
+    let files = crate::load::up_files(dir)?;
+    let sources: Vec<(String, String)> =
+        files.iter().map(|(name, path, sql)| (crate::display_path(dir, name, path), sql.clone())).collect();
+    let key = dir.display().to_string();
+    if let Some(hit) = MODELS.with(|m| m.borrow().get(&key).filter(|(s, _)| *s == sources).map(|(_, m)| m.clone())) {
+        return Ok(hit);
+    }
+    let (schema, errors) = crate::model::build(&sources);
+    if let Some(e) = errors.first() {
+        return Err(format!("the migrations do not build a schema ({}: {}); see the error at schema!", e.origin, e.message));
+    }
+    let schema = Rc::new(schema);
+    MODELS.with(|m| m.borrow_mut().insert(key, (sources, schema.clone())));
+    Ok(schema)
+}
+
+/// `typed_sql!("dir" [module path] "SQL", args..)`.
+struct Input {
+    dir: LitStr,
+    module: TokenStream,
+    sql: LitStr,
+    args: Vec<syn::Expr>,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let dir: LitStr = input.parse()?;
+        let module = input.step(|cursor| match cursor.group(Delimiter::Bracket) {
+            Some((inside, _, rest)) => Ok((inside.token_stream(), rest)),
+            None => Err(cursor.error("expected [module]")),
+        })?;
+        let sql: LitStr = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "sql! takes the statement as a string literal first, then one value per $n")
+        })?;
+        let mut args = Vec::new();
+        if !input.is_empty() {
+            input.parse::<Token![,]>()?;
+            args = Punctuated::<syn::Expr, Token![,]>::parse_terminated(input)?.into_iter().collect();
+        }
+        Ok(Input { dir, module, sql, args })
+    }
+}
+
+/// Where in the SQL an error is: the line with a caret under the offset.
+fn pointer(sql: &str, at: Option<usize>) -> String {
+    let Some(at) = at.filter(|a| *a <= sql.len()) else { return String::new() };
+    let start = sql[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = sql[at..].find('\n').map_or(sql.len(), |i| at + i);
+    let line = &sql[start..end];
+    let col = sql[start..at].chars().count();
+    format!("\n  | {line}\n  | {}^", " ".repeat(col))
+}
+
+pub fn expand(input: TokenStream) -> TokenStream {
+    let input: Input = match syn::parse2(input) {
+        Ok(i) => i,
+        Err(e) => return e.to_compile_error(),
+    };
+    expand_input(&input).unwrap_or_else(|e| e.to_compile_error())
+}
+
+fn expand_input(input: &Input) -> syn::Result<TokenStream> {
+    let span = input.sql.span();
+    let fail = |m: String| syn::Error::new(span, m);
+    let schema = model(Path::new(&input.dir.value())).map_err(fail)?;
+    let text = input.sql.value();
+    let typed = sql::type_statement(&schema, &text).map_err(|e| fail(format!("{}{}", e.message, pointer(&text, e.at))))?;
+    if typed.params.len() != input.args.len() {
+        return Err(fail(format!(
+            "the statement has {} parameter(s) ($1..${}) but {} value(s) are given",
+            typed.params.len(),
+            typed.params.len(),
+            input.args.len()
+        )));
+    }
+    let env = Env { cat: sql::catalog::get(), schema: &schema };
+    let root = if input.module.is_empty() { TokenStream::new() } else { { let m = &input.module; quote!(#m::) } };
+    let rust = |ty: u32, what: &str| -> syn::Result<TokenStream> {
+        let (tokens, uses_enum) = rust_type(&schema, &env.col(ty), &root).map_err(|m| fail(format!("{what}: {m}")))?;
+        if uses_enum && input.module.is_empty() {
+            return Err(fail(format!(
+                "{what} is of the enum type {}, and sql! needs the schema module's path to name its Rust enum: \
+                 write `taulu::schema!(\"migrations\", module = crate::path::to::schema)`",
+                env.name(ty)
+            )));
+        }
+        Ok(tokens)
+    };
+    let mut args = Vec::new();
+    for (i, (ty, arg)) in typed.params.iter().zip(&input.args).enumerate() {
+        let t = rust(*ty, &format!("${}", i + 1))?;
+        let s = syn::spanned::Spanned::span(arg);
+        args.push(quote_spanned!(s=> ::taulu::__private::sql_arg::<#t, _>(#arg)));
+    }
+    let (fields, reads) = row_fields(&typed, &rust, &fail)?;
+    let shape = shape_tokens(&typed, &env, &text, span);
+    let row = if fields.is_empty() {
+        quote!(())
+    } else {
+        quote!(Row)
+    };
+    let row_def = (!fields.is_empty()).then(|| {
+        quote! {
+            /// One result row of the statement.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Row { #(#fields,)* }
+            #[automatically_derived]
+            impl ::taulu::FromRow for Row {
+                fn from_row_at(row: &::taulu::__private::PgRow, start: usize) -> ::core::result::Result<Self, ::taulu::Error> {
+                    ::core::result::Result::Ok(Row { #(#reads,)* })
+                }
+            }
+        }
+    });
+    Ok(quote! {{
+        #row_def
+        static SHAPE: ::taulu::query::SqlShape = #shape;
+        ::taulu::query::TypedSql::<#row>::__new(&SHAPE, ::std::vec![#(#args),*])
+    }})
+}
+
+type Fail<'a> = dyn Fn(String) -> syn::Error + 'a;
+
+/// The row struct's fields and how each is read. A name ending in `!` asserts NOT NULL, in `?`
+/// nullable.
+fn row_fields(
+    typed: &Typed,
+    rust: &dyn Fn(u32, &str) -> syn::Result<TokenStream>,
+    fail: &Fail,
+) -> syn::Result<(Vec<TokenStream>, Vec<TokenStream>)> {
+    let mut fields = Vec::new();
+    let mut reads = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, c) in typed.columns.iter().enumerate() {
+        let (name, nullable) = match (c.name.strip_suffix('!'), c.name.strip_suffix('?')) {
+            (Some(n), _) => (n, false),
+            (_, Some(n)) => (n, true),
+            _ => (c.name.as_str(), c.nullable),
+        };
+        if name == "?column?" {
+            return Err(fail(format!("result column {} has no name: give it one with AS", i + 1)));
+        }
+        let field = snake(name);
+        if !seen.insert(field.to_string()) {
+            return Err(fail(format!("two result columns are named `{field}`: rename one with AS")));
+        }
+        let t = rust(c.ty, &format!("column \"{name}\""))?;
+        let t = if nullable { quote!(::core::option::Option<#t>) } else { t };
+        fields.push(quote!(pub #field: #t));
+        reads.push(quote!(#field: ::taulu::__private::get(row, start + #i)?));
+    }
+    Ok((fields, reads))
+}
+
+fn shape_tokens(typed: &Typed, env: &Env, text: &str, span: Span) -> TokenStream {
+    let params = typed.params.iter().map(|&p| env.name(p));
+    let columns = typed.columns.iter().map(|c| {
+        let (name, ty) = (&c.name, env.name(c.ty));
+        let nullable = c.nullable;
+        quote!((#name, #ty, #nullable))
+    });
+    let read_only = typed.read_only;
+    let origin = origin(span);
+    quote! {
+        ::taulu::query::SqlShape {
+            sql: #text,
+            params: &[#(#params),*],
+            columns: &[#(#columns),*],
+            read_only: #read_only,
+            origin: #origin,
+        }
+    }
+}
+
+fn origin(span: Span) -> String {
+    let span = span.unwrap();
+    let file = span.local_file().map(|f| f.display().to_string()).unwrap_or_default();
+    format!("{file}:{}", span.line())
+}
+
+/// `sql_statements!("migrations", "src", "tests", ..)`: every `sql!("..", ..)` in the Rust files
+/// under the given directories (relative to the crate root), typed against the migrations, as a
+/// `&'static [SqlShape]`.
+pub fn statements(input: TokenStream) -> TokenStream {
+    let parsed = syn::parse::Parser::parse2(Punctuated::<LitStr, Token![,]>::parse_terminated, input);
+    let lits: Vec<LitStr> = match parsed {
+        Ok(p) => p.into_iter().collect(),
+        Err(e) => return e.to_compile_error(),
+    };
+    let Some((dir, sources)) = lits.split_first() else {
+        return quote!(::core::compile_error!("sql_statements!(\"migrations\", \"src\", ..): the migrations, then the directories to search"));
+    };
+    let span = dir.span();
+    let fail = |m: String| syn::Error::new(span, m).to_compile_error();
+    let caller = proc_macro::Span::call_site().local_file();
+    let resolve = |p: &str| crate::load::resolve(p, caller.clone());
+    let schema = match resolve(&dir.value()).and_then(|d| model(&d)) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let env = Env { cat: sql::catalog::get(), schema: &schema };
+    let mut shapes = Vec::new();
+    let mut inputs = Vec::new();
+    for src in sources {
+        let root = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default()).join(src.value());
+        if !root.exists() {
+            let m = format!("{} not found (a path relative to the crate root, CARGO_MANIFEST_DIR)", root.display());
+            return syn::Error::new(src.span(), m).to_compile_error();
+        }
+        let mut files = Vec::new();
+        rust_files(&root, &mut files);
+        files.sort();
+        for file in files {
+            let Ok(text) = std::fs::read_to_string(&file) else { continue };
+            let Ok(tokens) = text.parse::<TokenStream>() else { continue };
+            let display = file.display().to_string();
+            inputs.push(quote!(const _: &str = ::core::include_str!(#display);));
+            let mut found = Vec::new();
+            find_sql_calls(tokens, &mut found);
+            for sql in found {
+                let first = sql.lines().next().unwrap_or_default();
+                let line = text.find(first).map_or(0, |at| text[..at].lines().count().max(1));
+                let origin = format!("{display}:{line}");
+                match sql::type_statement(&schema, &sql) {
+                    Ok(typed) => {
+                        let mut shape = shape_tokens(&typed, &env, &sql, Span::call_site());
+                        // The origin is the file scanned, not this macro.
+                        shape = replace_origin(shape, &origin);
+                        shapes.push(shape);
+                    }
+                    Err(e) => return fail(format!("{origin}: {}{}", e.message, pointer(&sql, e.at))),
+                }
+            }
+        }
+    }
+    quote! {{
+        #(#inputs)*
+        const STATEMENTS: &[::taulu::query::SqlShape] = &[#(#shapes),*];
+        STATEMENTS
+    }}
+}
+
+fn replace_origin(shape: TokenStream, origin: &str) -> TokenStream {
+    let s = shape.to_string();
+    let Some(i) = s.rfind("origin :") else { return shape };
+    let rebuilt = format!("{} origin : {:?} , }}", &s[..i], origin);
+    rebuilt.parse().unwrap_or(shape)
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    if dir.is_file() {
+        out.push(dir.to_path_buf());
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The statements of the `sql!("..", ..)` / `path::sql!("..")` invocations in a token stream.
+fn find_sql_calls(tokens: TokenStream, out: &mut Vec<String>) {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, t) in trees.iter().enumerate() {
+        match t {
+            TokenTree::Ident(id) if id == "sql" => {
+                let bang = matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!');
+                if let (true, Some(TokenTree::Group(g))) = (bang, trees.get(i + 2))
+                    && let Some(TokenTree::Literal(lit)) = g.stream().into_iter().next()
+                    && let Ok(s) = syn::parse2::<LitStr>(TokenTree::Literal(lit.clone()).into())
+                {
+                    out.push(s.value());
+                }
+            }
+            TokenTree::Group(g) => find_sql_calls(g.stream(), out),
+            _ => {}
+        }
+    }
+}
