@@ -6,7 +6,7 @@ pub use postgres_types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 pub use tokio_postgres::Row as PgRow;
 
 pub use crate::query::expr::column_node;
-pub use taulu_macros::typed_sql;
+pub use taulu_macros::{sql_corpus, typed_sql};
 #[doc(hidden)]
 pub use crate::query::render_node::Node;
 

@@ -93,6 +93,14 @@ pub fn typed_sql(input: TokenStream) -> TokenStream {
     sql_macro::expand(input.into()).into()
 }
 
+/// A corpus of statements typed one by one, refusals included: `sql_corpus!("migrations",
+/// "corpus.sql")`, for measuring `sql!`'s accuracy against PREPARE.
+#[doc(hidden)]
+#[proc_macro]
+pub fn sql_corpus(input: TokenStream) -> TokenStream {
+    sql_macro::corpus(input.into()).into()
+}
+
 /// Every `sql!` statement in a crate's sources, typed: see `taulu::sql_statements!`.
 #[proc_macro]
 pub fn sql_statements(input: TokenStream) -> TokenStream {

@@ -120,7 +120,7 @@ fn expand_input(input: &Input) -> syn::Result<TokenStream> {
         args.push(quote_spanned!(s=> ::taulu::__private::sql_arg::<#t, _>(#arg)));
     }
     let (fields, reads) = row_fields(&typed, &rust, &fail)?;
-    let shape = shape_tokens(&typed, &env, &text, span);
+    let shape = shape_tokens(&typed, &env, &text, &origin(span));
     let row = if fields.is_empty() {
         quote!(())
     } else {
@@ -179,7 +179,7 @@ fn row_fields(
     Ok((fields, reads))
 }
 
-fn shape_tokens(typed: &Typed, env: &Env, text: &str, span: Span) -> TokenStream {
+fn shape_tokens(typed: &Typed, env: &Env, text: &str, origin: &str) -> TokenStream {
     let params = typed.params.iter().map(|&p| env.name(p));
     let columns = typed.columns.iter().map(|c| {
         let (name, ty) = (&c.name, env.name(c.ty));
@@ -187,7 +187,6 @@ fn shape_tokens(typed: &Typed, env: &Env, text: &str, span: Span) -> TokenStream
         quote!((#name, #ty, #nullable))
     });
     let read_only = typed.read_only;
-    let origin = origin(span);
     quote! {
         ::taulu::query::SqlShape {
             sql: #text,
@@ -249,12 +248,7 @@ pub fn statements(input: TokenStream) -> TokenStream {
                 let line = text.find(first).map_or(0, |at| text[..at].lines().count().max(1));
                 let origin = format!("{display}:{line}");
                 match sql::type_statement(&schema, &sql) {
-                    Ok(typed) => {
-                        let mut shape = shape_tokens(&typed, &env, &sql, Span::call_site());
-                        // The origin is the file scanned, not this macro.
-                        shape = replace_origin(shape, &origin);
-                        shapes.push(shape);
-                    }
+                    Ok(typed) => shapes.push(shape_tokens(&typed, &env, &sql, &origin)),
                     Err(e) => return fail(format!("{origin}: {}{}", e.message, pointer(&sql, e.at))),
                 }
             }
@@ -265,13 +259,6 @@ pub fn statements(input: TokenStream) -> TokenStream {
         const STATEMENTS: &[::taulu::query::SqlShape] = &[#(#shapes),*];
         STATEMENTS
     }}
-}
-
-fn replace_origin(shape: TokenStream, origin: &str) -> TokenStream {
-    let s = shape.to_string();
-    let Some(i) = s.rfind("origin :") else { return shape };
-    let rebuilt = format!("{} origin : {:?} , }}", &s[..i], origin);
-    rebuilt.parse().unwrap_or(shape)
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
@@ -308,4 +295,60 @@ fn find_sql_calls(tokens: TokenStream, out: &mut Vec<String>) {
             _ => {}
         }
     }
+}
+
+/// `sql_corpus!("migrations", "corpus.sql")`: every statement of the file (split like a
+/// migration), typed or refused, with the nullability a `-- nullable: yes no ..` comment right
+/// before it states.
+pub fn corpus(input: TokenStream) -> TokenStream {
+    let parsed = syn::parse::Parser::parse2(Punctuated::<LitStr, Token![,]>::parse_terminated, input);
+    let lits: Vec<LitStr> = match parsed {
+        Ok(p) => p.into_iter().collect(),
+        Err(e) => return e.to_compile_error(),
+    };
+    let [dir, file] = lits.as_slice() else {
+        return quote!(::core::compile_error!("sql_corpus!(\"migrations\", \"corpus.sql\")"));
+    };
+    let fail = |m: String| syn::Error::new(dir.span(), m).to_compile_error();
+    let caller = proc_macro::Span::call_site().local_file();
+    let schema = match crate::load::resolve(&dir.value(), caller).and_then(|d| model(&d)) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let path = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default()).join(file.value());
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{}: {e}", path.display())),
+    };
+    let env = Env { cat: sql::catalog::get(), schema: &schema };
+    let mut entries = Vec::new();
+    let mut previous_end = 0;
+    for stmt in crate::split::split(&text) {
+        let before = &text[previous_end..stmt.offset];
+        previous_end = stmt.offset + stmt.text.len();
+        let nullable = before.lines().rev().find_map(|l| l.trim().strip_prefix("-- nullable:")).map(|list| {
+            let flags = list.split_whitespace().map(|w| w == "yes");
+            quote!(::core::option::Option::Some(&[#(#flags),*]))
+        });
+        let nullable = nullable.unwrap_or_else(|| quote!(::core::option::Option::None));
+        let sql = stmt.text.trim_end_matches(';').trim();
+        let line = stmt.line;
+        let typed = match sql::type_statement(&schema, sql) {
+            Ok(t) => {
+                let shape = shape_tokens(&t, &env, sql, &format!("{}:{line}", path.display()));
+                quote!(::core::result::Result::Ok(#shape))
+            }
+            Err(e) => {
+                let m = e.message;
+                quote!(::core::result::Result::Err(#m))
+            }
+        };
+        entries.push(quote!(::taulu::query::CorpusEntry { line: #line, sql: #sql, typed: #typed, nullable: #nullable }));
+    }
+    let display = path.display().to_string();
+    quote! {{
+        const _: &str = ::core::include_str!(#display);
+        const ENTRIES: &[::taulu::query::CorpusEntry] = &[#(#entries),*];
+        ENTRIES
+    }}
 }

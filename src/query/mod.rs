@@ -62,7 +62,7 @@ pub use select::{
 };
 pub use sub::{Correlated, correlated};
 pub use update::{HasSet, NoSet, Update, update};
-pub use typed::{SqlShape, SqlStatements, TypedSql};
+pub use typed::{CorpusEntry, SqlShape, SqlStatements, TypedSql};
 pub use value::{Bind, Interval, NoneIsNotAValueUseIsNullOrSetNull, Param, Raw, RawValue, SqlArg, ValueFor};
 
 use std::marker::PhantomData;

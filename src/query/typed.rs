@@ -99,3 +99,14 @@ impl<R: FromRow> TypedSql<R> {
 /// Every `sql!` of a crate, found by `taulu::sql_statements!` at build time: for
 /// [`crate::testing::check_sql`].
 pub type SqlStatements = &'static [SqlShape];
+
+/// One statement of a `sql!` accuracy corpus (`taulu::__private::sql_corpus!`): what the macro
+/// made of it, or why it refused, and the nullability a person checked by hand, if given.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct CorpusEntry {
+    pub line: usize,
+    pub sql: &'static str,
+    pub typed: Result<SqlShape, &'static str>,
+    pub nullable: Option<&'static [bool]>,
+}

@@ -91,6 +91,8 @@ struct Rel {
 struct Level {
     rels: Vec<Rel>,
     star: Vec<(usize, usize)>,
+    /// Has GROUP BY: every group has a row, so an aggregate of non-null values is not NULL.
+    grouped: bool,
 }
 
 pub struct Typer<'a> {
@@ -100,6 +102,9 @@ pub struct Typer<'a> {
     /// CTEs in scope, innermost last: name -> columns.
     ctes: Vec<(String, Vec<Col>)>,
     read_only: bool,
+    /// The next SELECT's untyped outputs stay untyped (a set operation's branch, INSERT's
+    /// SELECT): its context types them, not the text default.
+    defer_unknown: bool,
 }
 
 /// Types `sql` against `schema`.
@@ -119,6 +124,7 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
         levels: Vec::new(),
         ctes: Vec::new(),
         read_only: true,
+        defer_unknown: false,
     };
     let columns = match node {
         NodeEnum::SelectStmt(s) => t.select(s)?,
@@ -281,6 +287,8 @@ impl Typer<'_> {
     }
 
     fn select_level(&mut self, s: &pb::SelectStmt) -> R<Vec<E>> {
+        let defer_unknown = std::mem::take(&mut self.defer_unknown);
+        self.level().grouped = !s.group_clause.is_empty();
         for item in &s.from_clause {
             let star = self.from_item(item.node.as_ref().expect("FROM items are nodes"))?;
             self.level().star.extend(star);
@@ -326,7 +334,7 @@ impl Typer<'_> {
             }
         }
         self.limit(s)?;
-        for e in &mut out {
+        for e in out.iter_mut().filter(|_| !defer_unknown) {
             if e.ty == oid::UNKNOWN {
                 if let Some(p) = e.param {
                     self.params[p] = Some(oid::TEXT);
@@ -349,8 +357,11 @@ impl Typer<'_> {
         let (Some(l), Some(r)) = (s.larg.as_deref(), s.rarg.as_deref()) else {
             return err("a set operation has two sides", -1);
         };
+        self.defer_unknown = true;
         let left = self.select(l)?;
+        self.defer_unknown = true;
         let right = self.select(r)?;
+        self.defer_unknown = false;
         if left.len() != right.len() {
             return err("each UNION/INTERSECT/EXCEPT query must have the same number of columns", -1);
         }
@@ -440,7 +451,9 @@ impl Typer<'_> {
                 self.values(&sel.values_lists, Some(&targets))?;
             }
             Some(NodeEnum::SelectStmt(sel)) => {
+                self.defer_unknown = true;
                 let out = self.select(sel)?;
+                self.defer_unknown = false;
                 if out.len() > targets.len() {
                     return err("INSERT has more expressions than target columns", -1);
                 }
@@ -478,11 +491,16 @@ impl Typer<'_> {
         if oc.action == pb::OnConflictAction::OnconflictUpdate as i32 {
             // EXCLUDED is the row proposed for insertion.
             self.push_rel(Rel { alias: Some("excluded".into()), cols: rel.cols.clone() });
-            self.set_list(&oc.target_list, rel)?;
-            if let Some(w) = node(&oc.where_clause) {
-                let e = self.expr(w)?;
-                self.want(&e, oid::BOOL, "WHERE", location(w))?;
-            }
+            let typed = self.set_list(&oc.target_list, rel).and_then(|()| match node(&oc.where_clause) {
+                Some(w) => {
+                    let e = self.expr(w)?;
+                    self.want(&e, oid::BOOL, "WHERE", location(w))
+                }
+                None => Ok(()),
+            });
+            // RETURNING does not see EXCLUDED.
+            self.level().rels.pop();
+            typed?;
         }
         Ok(())
     }
@@ -1129,6 +1147,15 @@ impl Typer<'_> {
         let t = c.type_name.as_ref().expect("a type");
         let ty = self.type_name(t, c.location)?;
         let arg = node(&c.arg).expect("an argument");
+        if let (NodeEnum::AArrayExpr(a), Some(elem)) = (arg, self.env.elem(ty)) {
+            // `ARRAY[..]::t[]` types the elements as t.
+            for x in &a.elements {
+                let x = x.node.as_ref().expect("nodes");
+                let e = self.expr(x)?;
+                self.want(&e, elem, "an array element", location(x))?;
+            }
+            return Ok(E::of(ty, false).named("array"));
+        }
         let e = self.expr(arg)?;
         if let Some(p) = e.param
             && self.params[p].is_none_or(|x| x == oid::UNKNOWN)
@@ -1149,8 +1176,9 @@ impl Typer<'_> {
         name.last().and_then(sval).unwrap_or_default().to_owned()
     }
 
-    /// Resolves operator `op` over `args`; open parameters take the declared types.
-    fn operator(&mut self, op: &str, args: &[E], at: i32) -> R<(u32, bool)> {
+    /// Resolves operator `op` over `args`; open parameters take the declared types. Returns the
+    /// result type, whether the operator is strict, and its argument types.
+    fn operator(&mut self, op: &str, args: &[E], at: i32) -> R<(u32, bool, Vec<u32>)> {
         let cat = self.env.cat;
         let Some(cands) = cat.operators.get(op) else { return err(format!("operator does not exist: {op}"), at) };
         let inputs: Vec<u32> = args.iter().map(|e| e.ty).collect();
@@ -1160,7 +1188,7 @@ impl Typer<'_> {
             .map_err(|m| TypeError { message: m, at: usize::try_from(at).ok() })?;
         let (args_decl, result, strict) = (r.args.clone(), r.result, r.proc.strict);
         self.bind_args(args, &args_decl);
-        Ok((result, strict))
+        Ok((result, strict, args_decl))
     }
 
     fn a_expr(&mut self, a: &pb::AExpr) -> R<E> {
@@ -1179,7 +1207,7 @@ impl Typer<'_> {
                     K::AexprDistinct | K::AexprNotDistinct => "=".to_owned(),
                     _ => op,
                 };
-                let (result, strict) = self.operator(&op, &args, at)?;
+                let (result, strict, _) = self.operator(&op, &args, at)?;
                 let nullable = if matches!(kind, K::AexprDistinct | K::AexprNotDistinct) {
                     false
                 } else {
@@ -1200,20 +1228,12 @@ impl Typer<'_> {
                     }
                 };
                 let probe = E { param: None, ..E::of(elem, r.nullable) };
-                let (result, _) = self.operator(&op, &[l.clone(), probe], at)?;
+                let (result, _, decl) = self.operator(&op, &[l.clone(), probe], at)?;
                 // The array parameter: an array of the operator's right type.
-                let cat = self.env.cat;
-                let decl = cat.operators[&op]
-                    .iter()
-                    .find(|o| o.result == result && o.args.len() == 2 && (l.ty == oid::UNKNOWN || self.env.can_coerce(l.ty, o.args[0])) && (elem == oid::UNKNOWN || self.env.can_coerce(elem, o.args[1])))
-                    .map(|o| o.args[1]);
                 if let Some(p) = r.param
                     && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
                 {
-                    let right = match decl {
-                        Some(d) if !catalog::Catalog::is_polymorphic(d) => d,
-                        _ => self.env.base(if l.ty == oid::UNKNOWN { oid::TEXT } else { l.ty }),
-                    };
+                    let right = decl[1];
                     let arr = self.env.array_of(right).ok_or_else(|| TypeError { message: "no array type".into(), at: None })?;
                     self.params[p] = Some(arr);
                 }
@@ -1295,7 +1315,7 @@ impl Typer<'_> {
             let e = self.expr(filter)?;
             self.want(&e, oid::BOOL, "FILTER", location(filter))?;
         }
-        for o in &f.agg_order {
+        for o in f.agg_order.iter().filter(|_| !f.agg_within_group) {
             if let Some(NodeEnum::SortBy(b)) = o.node.as_ref()
                 && let Some(n) = node(&b.node)
             {
@@ -1323,7 +1343,17 @@ impl Typer<'_> {
             }
             return Ok(E { agg: f.over.is_none(), ..E::of(oid::INT8, false).named("count") });
         }
-        let args = self.exprs(&f.args)?;
+        let mut args = self.exprs(&f.args)?;
+        if f.agg_within_group {
+            // An ordered-set aggregate takes the ORDER BY expressions as its last arguments.
+            for o in &f.agg_order {
+                if let Some(NodeEnum::SortBy(b)) = o.node.as_ref()
+                    && let Some(n) = node(&b.node)
+                {
+                    args.push(self.expr(n)?);
+                }
+            }
+        }
         let cat = self.env.cat;
         let Some(cands) = cat.functions.get(&name) else {
             return err(format!("function {name} does not exist (only PostgreSQL's built-in functions are typed){}", suggest(&name, cat.functions.keys().map(String::as_str).collect())), f.location);
@@ -1354,9 +1384,19 @@ impl Typer<'_> {
             return err(format!("{name} returns {}, which has no Rust mapping", self.env.name(result)), f.location);
         }
         let is_agg = proc_kind == b'a' && f.over.is_none();
+        let grouped = self.levels.last().is_some_and(|l| l.grouped);
         let nullable = match (proc_kind, name.as_str()) {
             (b'a', "count") => false,
-            (b'a', _) => true,
+            // Every group has a row: an aggregate of non-null values has a value (but a sample
+            // statistic of one row is NULL).
+            (b'a', n) => {
+                !grouped
+                    || f.agg_filter.is_some()
+                    || args.iter().any(|e| e.nullable)
+                    || n.ends_with("_samp")
+                    || matches!(n, "stddev" | "variance" | "corr")
+                    || n.starts_with("regr_")
+            }
             (b'w', "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile") => false,
             (b'w', _) => true,
             _ => !strict || args.iter().any(|e| e.nullable) || function_may_return_null(&name),

@@ -85,3 +85,4 @@ fn misspelled_names_are_refused_with_a_suggestion() {
     assert!(refused("SELECT id FROM users u JOIN sessions s ON s.user_id = u.id").contains("ambiguous"));
     assert!(refused("SELECT $1 IS NULL").contains("$1"));
 }
+
