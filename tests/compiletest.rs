@@ -17,4 +17,5 @@ fn ui() {
     t.compile_fail("tests/ui/schema/an_embedded_set_without_a_down_fails_the_build.rs");
     t.compile_fail("tests/ui/schema/taulu_test_needs_an_async_fn_with_one_argument.rs");
     t.compile_fail("tests/ui/builder/*.rs");
+    t.compile_fail("tests/ui/sql/*.rs");
 }

@@ -159,14 +159,14 @@ fn row_fields(
     let mut reads = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for (i, c) in typed.columns.iter().enumerate() {
+        if c.name == "?column?" {
+            return Err(fail(format!("result column {} has no name: give it one with AS", i + 1)));
+        }
         let (name, nullable) = match (c.name.strip_suffix('!'), c.name.strip_suffix('?')) {
             (Some(n), _) => (n, false),
             (_, Some(n)) => (n, true),
             _ => (c.name.as_str(), c.nullable),
         };
-        if name == "?column?" {
-            return Err(fail(format!("result column {} has no name: give it one with AS", i + 1)));
-        }
         let field = snake(name);
         if !seen.insert(field.to_string()) {
             return Err(fail(format!("two result columns are named `{field}`: rename one with AS")));
