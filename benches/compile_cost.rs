@@ -1,9 +1,10 @@
 //! Bench binary: what a typed query costs the compiler. It generates a scratch crate with N = 200
 //! async functions, each running a typed query over 3 tables (2 joins, 2 predicates, ORDER BY,
-//! LIMIT) with `fetch_all` on a `Db`, and the same crate with functions running the same SQL as a
-//! raw string through the same executor and decoding the rows by hand, then times the debug build
-//! of that crate alone (dependencies already built), and prints the milliseconds per typed query
-//! over the raw ones.
+//! LIMIT) with `fetch_all` on a `Db`, the same crate with the same statements written in SQL and
+//! typed by `sql!`, and the same crate with functions running the same SQL as a raw string through
+//! the same executor and decoding the rows by hand, then times the debug build of that crate alone
+//! (dependencies already built), and prints the milliseconds per builder query and per `sql!`
+//! statement over the raw ones.
 //!
 //! ```sh
 //! cargo bench --bench compile_cost                       # this checkout
@@ -60,6 +61,32 @@ fn typed(n: usize) -> String {
     src
 }
 
+fn typed_sql(n: usize) -> String {
+    // Each statement reads into a row struct of its own: the functions return how many rows they
+    // read (mapping each struct to the shared tuple would time 200 iterator chains of this file,
+    // not sql!).
+    let mut src = String::new();
+    for i in 0..n {
+        let ((ft, fc), (st, sc)) = shape(i);
+        writeln!(
+            src,
+            "pub async fn q{i}(db: &taulu::Db, user: uuid::Uuid) -> taulu::Result<usize> {{
+    let rows = schema::sql!(
+        \"SELECT orgs.name, users.email, members.member_role FROM members JOIN orgs ON orgs.id = members.org_id JOIN users ON users.id = members.user_id WHERE members.user_id = $1 AND {ft}.{fc} <> $2 ORDER BY {st}.{sc} LIMIT $3\",
+        user,
+        \"value-{i}\",
+        {i}i64
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.len())
+}}\n"
+        )
+        .unwrap();
+    }
+    src
+}
+
 fn raw(n: usize) -> String {
     let mut src = String::from(
         "use taulu::query::{Compiled, Executor, Param};\nuse schema::Role;\n\n\
@@ -89,7 +116,10 @@ fn raw(n: usize) -> String {
 fn build(dir: &Path, src: &str) -> Duration {
     // Both crates type the reference app's schema themselves (so any taulu checkout works).
     let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let schema = format!("mod schema {{\n    taulu::schema!({:?});\n}}\n\n", migrations.display().to_string());
+    // `sql!` names the generated enums through the module path (taulu after issue 15); the other
+    // variants leave it out so an older checkout builds them too.
+    let module = if src.contains("sql!") { ", module = crate::schema" } else { "" };
+    let schema = format!("mod schema {{\n    taulu::schema!({:?}{module});\n}}\n\n", migrations.display().to_string());
     std::fs::write(dir.join("src/lib.rs"), schema + src).unwrap();
     let started = Instant::now();
     let out = Command::new(env!("CARGO"))
@@ -130,14 +160,23 @@ fn main() {
     println!("taulu at {}", taulu.display());
     // Dependencies first (not measured), then alternate the two sources so drift hits both.
     build(&dir, &raw(1));
-    let (mut typed_times, mut raw_times) = (Vec::new(), Vec::new());
-    let (typed_src, raw_src) = (typed(n), raw(n));
+    let with_sql = std::env::var_os("TAULU_PATH").is_none();
+    let (mut typed_times, mut sql_times, mut raw_times) = (Vec::new(), Vec::new(), Vec::new());
+    let (typed_src, sql_src, raw_src) = (typed(n), typed_sql(n), raw(n));
     for _ in 0..runs {
         typed_times.push(build(&dir, &typed_src));
+        if with_sql {
+            sql_times.push(build(&dir, &sql_src));
+        }
         raw_times.push(build(&dir, &raw_src));
     }
     let (t, r) = (median(typed_times), median(raw_times));
     let per = (t.as_secs_f64() - r.as_secs_f64()) * 1e3 / n as f64;
     println!("  typed: {:.2} s, raw strings: {:.2} s (medians of {runs})", t.as_secs_f64(), r.as_secs_f64());
     println!("  {per:.2} ms per typed query over a raw one");
+    if with_sql {
+        let q = median(sql_times);
+        let per = (q.as_secs_f64() - r.as_secs_f64()) * 1e3 / n as f64;
+        println!("  sql!: {:.2} s, {per:.2} ms per sql! statement over a raw one", q.as_secs_f64());
+    }
 }

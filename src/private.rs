@@ -6,9 +6,9 @@ pub use postgres_types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 pub use tokio_postgres::Row as PgRow;
 
 pub use crate::query::expr::column_node;
-pub use taulu_macros::{sql_corpus, typed_sql};
 #[doc(hidden)]
 pub use crate::query::render_node::Node;
+pub use taulu_macros::{sql_corpus, typed_sql};
 
 use crate::{Error, query::SqlEnum};
 

@@ -103,6 +103,17 @@ async fn round(db: &Db, tag: &str) -> taulu::Result<()> {
         .fetch_all(db)
         .await?;
     assert_eq!(demoted, vec![(Role::Admin,), (Role::Admin,)]);
+    // A `sql!` statement: an enum array parameter and enum results, sent with their types.
+    let owners = taulu_app::schema::sql!(
+        "SELECT u.username, m.member_role FROM members m JOIN users u ON u.id = m.user_id
+         WHERE m.org_id = $1 AND m.member_role = ANY($2) ORDER BY u.username",
+        org_id,
+        vec![Role::Owner]
+    )
+    .fetch_all(db)
+    .await?;
+    assert_eq!(owners.len(), 1);
+    assert_eq!((owners[0].username.as_str(), owners[0].member_role), (ann.as_str(), Role::Owner));
     // Streaming.
     let streamed: BTreeSet<String> = select_from::<Members>()
         .columns((members::member_role,))

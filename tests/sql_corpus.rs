@@ -22,7 +22,12 @@ async fn the_typer_agrees_with_postgresql_on_every_statement_it_types() {
     for e in CORPUS {
         let prepared = db.client().prepare(e.sql).await;
         match (&e.typed, prepared) {
-            (_, Err(err)) => wrong.push_str(&format!("line {}: PostgreSQL refuses a corpus statement: {}\n  {}\n", e.line, taulu::Error::Db(err), e.sql)),
+            (_, Err(err)) => wrong.push_str(&format!(
+                "line {}: PostgreSQL refuses a corpus statement: {}\n  {}\n",
+                e.line,
+                taulu::Error::Db(err),
+                e.sql
+            )),
             (Err(reason), Ok(_)) => refused.push(format!("line {}: {reason}\n  {}", e.line, e.sql)),
             (Ok(shape), Ok(_)) => {
                 if let Err(diff) = taulu::testing::check_sql(db.client(), std::slice::from_ref(shape)).await {
@@ -35,7 +40,8 @@ async fn the_typer_agrees_with_postgresql_on_every_statement_it_types() {
                     let right = inferred.iter().zip(expected).filter(|(a, b)| a == b).count();
                     nullability_right += right;
                     if right != expected.len() {
-                        nullability_misses.push(format!("line {}: inferred {inferred:?}, hand-checked {expected:?}", e.line));
+                        nullability_misses
+                            .push(format!("line {}: inferred {inferred:?}, hand-checked {expected:?}", e.line));
                     }
                 }
             }
@@ -59,4 +65,49 @@ async fn the_typer_agrees_with_postgresql_on_every_statement_it_types() {
     assert!(total >= 150, "the corpus has {total} statements");
     assert!(share < 5.0, "{share:.1}% refused (goal: under 5%)");
     assert!(nullability_misses.is_empty(), "nullability differs from the hand-checked answers");
+}
+
+/// The corpus schema, typed, for `sql!` statements of its own (domains, type-rich columns).
+mod corpus {
+    taulu::schema!("tests/fixtures/sql_corpus/migrations", module = crate::corpus);
+}
+
+#[tokio::test]
+async fn a_domain_typed_parameter_is_sent_as_its_base_type_and_the_domain_still_checks() {
+    let db = TestDb::new(&MIGRATIONS).await.unwrap();
+    // Through the pool: the statement is prepared by name, so the server types $1 as the domain.
+    let pool = db.pool();
+    let user = corpus::sql!(
+        "INSERT INTO users (email, name, tags) VALUES ($1, $2, $3) RETURNING id, email, tags",
+        "ann@example.com",
+        "Ann",
+        vec!["a".to_owned()]
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((user.email.as_str(), user.tags.as_slice()), ("ann@example.com", ["a".to_owned()].as_slice()));
+    let refused = corpus::sql!("UPDATE users SET email = $1 WHERE id = $2", "no at sign", user.id)
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), taulu::ErrorKind::CheckViolation, "{refused}");
+    // numeric, char(n), smallint[] and a domain over integer, both ways.
+    let sku = "SKU00001";
+    corpus::sql!(
+        "INSERT INTO products (sku, title, price, qty_step, dims) VALUES ($1, $2, $3, $4, $5)",
+        sku,
+        "Lamp",
+        rust_decimal::Decimal::new(1999, 2),
+        6,
+        vec![10_i16, 20]
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let p = corpus::sql!("SELECT price * 2 AS double, qty_step, dims[2] AS depth FROM products WHERE sku = $1", sku)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((p.double, p.qty_step, p.depth), (rust_decimal::Decimal::new(3998, 2), Some(6), Some(20)));
 }

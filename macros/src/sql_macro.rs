@@ -18,9 +18,11 @@ use crate::{
     sql::{self, Typed, resolve::Env},
 };
 
+/// A migrations directory's files (name, contents) and the model built from them.
+type Cached = (Vec<(String, String)>, Rc<Schema>);
+
 thread_local! {
-    /// Migrations directory -> (its files' contents, the model built from them).
-    static MODELS: RefCell<HashMap<String, (Vec<(String, String)>, Rc<Schema>)>> = RefCell::new(HashMap::new());
+    static MODELS: RefCell<HashMap<String, Cached>> = RefCell::new(HashMap::new());
 }
 
 /// The schema model of `dir`, from the cache while its files are unchanged.
@@ -34,7 +36,10 @@ pub fn model(dir: &Path) -> Result<Rc<Schema>, String> {
     }
     let (schema, errors) = crate::model::build(&sources);
     if let Some(e) = errors.first() {
-        return Err(format!("the migrations do not build a schema ({}: {}); see the error at schema!", e.origin, e.message));
+        return Err(format!(
+            "the migrations do not build a schema ({}: {}); see the error at schema!",
+            e.origin, e.message
+        ));
     }
     let schema = Rc::new(schema);
     MODELS.with(|m| m.borrow_mut().insert(key, (sources, schema.clone())));
@@ -91,7 +96,8 @@ fn expand_input(input: &Input) -> syn::Result<TokenStream> {
     let fail = |m: String| syn::Error::new(span, m);
     let schema = model(Path::new(&input.dir.value())).map_err(fail)?;
     let text = input.sql.value();
-    let typed = sql::type_statement(&schema, &text).map_err(|e| fail(format!("{}{}", e.message, pointer(&text, e.at))))?;
+    let typed =
+        sql::type_statement(&schema, &text).map_err(|e| fail(format!("{}{}", e.message, pointer(&text, e.at))))?;
     if typed.params.len() != input.args.len() {
         return Err(fail(format!(
             "the statement has {} parameter(s) ($1..${}) but {} value(s) are given",
@@ -101,7 +107,14 @@ fn expand_input(input: &Input) -> syn::Result<TokenStream> {
         )));
     }
     let env = Env { cat: sql::catalog::get(), schema: &schema };
-    let root = if input.module.is_empty() { TokenStream::new() } else { { let m = &input.module; quote!(#m::) } };
+    let root = if input.module.is_empty() {
+        TokenStream::new()
+    } else {
+        {
+            let m = &input.module;
+            quote!(#m::)
+        }
+    };
     let rust = |ty: u32, what: &str| -> syn::Result<TokenStream> {
         let (tokens, uses_enum) = rust_type(&schema, &env.col(ty), &root).map_err(|m| fail(format!("{what}: {m}")))?;
         if uses_enum && input.module.is_empty() {
@@ -119,22 +132,29 @@ fn expand_input(input: &Input) -> syn::Result<TokenStream> {
         let s = syn::spanned::Spanned::span(arg);
         args.push(quote_spanned!(s=> ::taulu::__private::sql_arg::<#t, _>(#arg)));
     }
-    let (fields, reads) = row_fields(&typed, &rust, &fail)?;
-    let shape = shape_tokens(&typed, &env, &text, &origin(span));
-    let row = if fields.is_empty() {
-        quote!(())
+    let (fields, reads, types) = row_fields(&typed, &rust, &fail)?;
+    // Up to 16 columns, the row is read as the tuple of its types (decoding code shared by every
+    // statement with the same column types) and moved into the struct; past that, field by field.
+    let read = if types.len() <= 16 {
+        quote! {
+            let (#(#reads,)*) = <(#(#types,)*) as ::taulu::FromRow>::from_row_at(row, start)?;
+            ::core::result::Result::Ok(Row { #(#reads,)* })
+        }
     } else {
-        quote!(Row)
+        let gets = (0..types.len()).map(|i| quote!(::taulu::__private::get(row, start + #i)?));
+        quote!(::core::result::Result::Ok(Row { #(#reads: #gets,)* }))
     };
+    let shape = shape_tokens(&typed, &env, &text, &origin(span));
+    let row = if fields.is_empty() { quote!(()) } else { quote!(Row) };
     let row_def = (!fields.is_empty()).then(|| {
         quote! {
             /// One result row of the statement.
-            #[derive(Debug, Clone, PartialEq)]
+            #[derive(Debug, Clone)]
             pub struct Row { #(#fields,)* }
             #[automatically_derived]
             impl ::taulu::FromRow for Row {
                 fn from_row_at(row: &::taulu::__private::PgRow, start: usize) -> ::core::result::Result<Self, ::taulu::Error> {
-                    ::core::result::Result::Ok(Row { #(#reads,)* })
+                    #read
                 }
             }
         }
@@ -154,9 +174,10 @@ fn row_fields(
     typed: &Typed,
     rust: &dyn Fn(u32, &str) -> syn::Result<TokenStream>,
     fail: &Fail,
-) -> syn::Result<(Vec<TokenStream>, Vec<TokenStream>)> {
+) -> syn::Result<(Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>)> {
     let mut fields = Vec::new();
     let mut reads = Vec::new();
+    let mut types = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for (i, c) in typed.columns.iter().enumerate() {
         if c.name == "?column?" {
@@ -174,9 +195,11 @@ fn row_fields(
         let t = rust(c.ty, &format!("column \"{name}\""))?;
         let t = if nullable { quote!(::core::option::Option<#t>) } else { t };
         fields.push(quote!(pub #field: #t));
-        reads.push(quote!(#field: ::taulu::__private::get(row, start + #i)?));
+        let _ = i;
+        reads.push(quote!(#field));
+        types.push(t.clone());
     }
-    Ok((fields, reads))
+    Ok((fields, reads, types))
 }
 
 fn shape_tokens(typed: &Typed, env: &Env, text: &str, origin: &str) -> TokenStream {
@@ -214,7 +237,9 @@ pub fn statements(input: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let Some((dir, sources)) = lits.split_first() else {
-        return quote!(::core::compile_error!("sql_statements!(\"migrations\", \"src\", ..): the migrations, then the directories to search"));
+        return quote!(::core::compile_error!(
+            "sql_statements!(\"migrations\", \"src\", ..): the migrations, then the directories to search"
+        ));
     };
     let span = dir.span();
     let fail = |m: String| syn::Error::new(span, m).to_compile_error();
@@ -228,7 +253,8 @@ pub fn statements(input: TokenStream) -> TokenStream {
     let mut shapes = Vec::new();
     let mut inputs = Vec::new();
     for src in sources {
-        let root = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default()).join(src.value());
+        let root =
+            std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default()).join(src.value());
         if !root.exists() {
             let m = format!("{} not found (a path relative to the crate root, CARGO_MANIFEST_DIR)", root.display());
             return syn::Error::new(src.span(), m).to_compile_error();
@@ -240,7 +266,9 @@ pub fn statements(input: TokenStream) -> TokenStream {
             let Ok(text) = std::fs::read_to_string(&file) else { continue };
             let Ok(tokens) = text.parse::<TokenStream>() else { continue };
             let display = file.display().to_string();
-            inputs.push(quote!(const _: &str = ::core::include_str!(#display);));
+            inputs.push(quote!(
+                const _: &str = ::core::include_str!(#display);
+            ));
             let mut found = Vec::new();
             find_sql_calls(tokens, &mut found);
             for sql in found {
@@ -343,7 +371,8 @@ pub fn corpus(input: TokenStream) -> TokenStream {
                 quote!(::core::result::Result::Err(#m))
             }
         };
-        entries.push(quote!(::taulu::query::CorpusEntry { line: #line, sql: #sql, typed: #typed, nullable: #nullable }));
+        entries
+            .push(quote!(::taulu::query::CorpusEntry { line: #line, sql: #sql, typed: #typed, nullable: #nullable }));
     }
     let display = path.display().to_string();
     quote! {{

@@ -61,8 +61,8 @@ pub use select::{
     NoColumns, Query, RowStruct, Select, Selected, Unlocked, select_from,
 };
 pub use sub::{Correlated, correlated};
+pub use typed::{CorpusEntry, Fetch, SqlShape, SqlStatements, TypedSql};
 pub use update::{HasSet, NoSet, Update, update};
-pub use typed::{CorpusEntry, SqlShape, SqlStatements, TypedSql};
 pub use value::{Bind, Interval, NoneIsNotAValueUseIsNullOrSetNull, Param, Raw, RawValue, SqlArg, ValueFor};
 
 use std::marker::PhantomData;

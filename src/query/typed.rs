@@ -3,7 +3,7 @@
 //! [`SqlShape`] is what the macro inferred, which [`crate::testing::check_sql`] compares with
 //! PostgreSQL's own answer.
 
-use std::marker::PhantomData;
+use std::{future::Future, marker::PhantomData};
 
 use super::{FromRow, exec::Compiled, value::Param};
 use crate::Error;
@@ -69,31 +69,93 @@ impl<R> TypedSql<R> {
     }
 
     fn compiled(&self) -> Compiled {
-        Compiled { sql: self.shape.sql.to_owned(), params: self.params.clone(), read_only: self.shape.read_only }
+        compiled(self.shape, &self.params)
     }
 }
 
 impl<R: FromRow> TypedSql<R> {
     /// Runs the statement and returns every row.
-    pub async fn fetch_all<E: super::Executor>(&self, db: &E) -> Result<Vec<R>, Error> {
-        db.query_rows(&self.compiled()).await?.iter().map(R::from_row).collect()
+    pub fn fetch_all<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, Vec<PgRow>, Vec<R>> {
+        Fetch { inner: all_rows(db, self.compiled()), decode: decode_all::<R> }
     }
 
     /// Runs the statement and returns its first row, or [`Error::NoRows`]. (The statement is sent
     /// as written: add `LIMIT 1` to it when it could return many rows.)
-    pub async fn fetch_one<E: super::Executor>(&self, db: &E) -> Result<R, Error> {
-        self.fetch_optional(db).await?.ok_or(Error::NoRows)
+    pub fn fetch_one<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, Option<PgRow>, R> {
+        Fetch { inner: first_row(db, self.compiled()), decode: decode_one::<R> }
     }
 
     /// Runs the statement and returns its first row, if any.
-    pub async fn fetch_optional<E: super::Executor>(&self, db: &E) -> Result<Option<R>, Error> {
-        db.query_first(&self.compiled()).await?.as_ref().map(R::from_row).transpose()
+    pub fn fetch_optional<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, Option<PgRow>, Option<R>> {
+        Fetch { inner: first_row(db, self.compiled()), decode: decode_optional::<R> }
     }
+}
 
+impl<R> TypedSql<R> {
     /// Runs the statement and returns the number of rows it affected (or returned).
     pub async fn execute<E: super::Executor>(&self, db: &E) -> Result<u64, Error> {
         db.execute(&self.compiled()).await
     }
+}
+
+type PgRow = tokio_postgres::Row;
+
+// Not generic: compiled once, whatever the row type.
+fn compiled(shape: &SqlShape, params: &[Param]) -> Compiled {
+    Compiled { sql: shape.sql.to_owned(), params: params.to_vec(), read_only: shape.read_only }
+}
+type Boxed<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+// Generic over the executor only, not the row type: compiled once per executor type.
+fn all_rows<E: super::Executor>(db: &E, q: Compiled) -> Boxed<'_, Vec<PgRow>> {
+    Box::pin(async move { db.query_rows(&q).await })
+}
+
+fn first_row<E: super::Executor>(db: &E, q: Compiled) -> Boxed<'_, Option<PgRow>> {
+    Box::pin(async move { db.query_first(&q).await })
+}
+
+/// The future of a `sql!` fetch: the statement's rows, then decoded as its row type. Everything
+/// generic over the row type is this small poll and a decoding loop: each `sql!` has a row type of
+/// its own, so whatever is generic over it is compiled once per statement (the executor's future
+/// is boxed, compiled once per executor type).
+#[must_use = "futures do nothing unless awaited"]
+pub struct Fetch<'a, T, U> {
+    inner: Boxed<'a, T>,
+    decode: fn(T) -> Result<U, Error>,
+}
+
+impl<T, U> Future for Fetch<'_, T, U> {
+    type Output = Result<U, Error>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let this = self.get_mut();
+        match this.inner.as_mut().poll(cx) {
+            std::task::Poll::Ready(Ok(rows)) => std::task::Poll::Ready((this.decode)(rows)),
+            std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Err(e)),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+}
+
+fn decode_one<R: FromRow>(row: Option<PgRow>) -> Result<R, Error> {
+    decode_optional(row)?.ok_or(Error::NoRows)
+}
+
+fn decode_optional<R: FromRow>(row: Option<PgRow>) -> Result<Option<R>, Error> {
+    match row {
+        Some(row) => Ok(Some(R::from_row(&row)?)),
+        None => Ok(None),
+    }
+}
+
+/// Every row as `R`: a plain loop (iterator adapters would be compiled once per statement too).
+fn decode_all<R: FromRow>(rows: Vec<PgRow>) -> Result<Vec<R>, Error> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(R::from_row(row)?);
+    }
+    Ok(out)
 }
 
 /// Every `sql!` of a crate, found by `taulu::sql_statements!` at build time: for

@@ -76,8 +76,7 @@ impl Param {
     /// asked after the server refused a statement, to say which parameter it was.
     pub(crate) fn is_text_with_nul(&self) -> bool {
         let mut buf = bytes::BytesMut::new();
-        matches!(self.value().to_sql_checked(&Type::TEXT, &mut buf), Ok(postgres_types::IsNull::No))
-            && buf.contains(&0)
+        matches!(self.value().to_sql_checked(&Type::TEXT, &mut buf), Ok(postgres_types::IsNull::No)) && buf.contains(&0)
     }
 }
 

@@ -149,7 +149,12 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
             _ => {
                 let at = find_param(sql, i + 1);
                 return Err(TypeError {
-                    message: format!("cannot infer the type of ${}: add a cast (`${}::text`, `${}::int8`, ..)", i + 1, i + 1, i + 1),
+                    message: format!(
+                        "cannot infer the type of ${}: add a cast (`${}::text`, `${}::int8`, ..)",
+                        i + 1,
+                        i + 1,
+                        i + 1
+                    ),
                     at,
                 });
             }
@@ -159,7 +164,11 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
     for c in columns {
         // An untyped literal or parameter as a result column is text, as in PostgreSQL.
         // A result column of a domain type reports the domain's base type.
-        out.push(OutColumn { name: c.name.unwrap_or_else(|| "?column?".into()), ty: t.env.base(c.ty), nullable: c.nullable });
+        out.push(OutColumn {
+            name: c.name.unwrap_or_else(|| "?column?".into()),
+            ty: t.env.base(c.ty),
+            nullable: c.nullable,
+        });
     }
     Ok(Typed { params, columns: out, read_only: t.read_only })
 }
@@ -246,7 +255,10 @@ impl Typer<'_> {
 
     fn cte_cols(&self, out: Vec<E>, names: &[String], at: i32) -> R<Vec<Col>> {
         if names.len() > out.len() {
-            return err(format!("WITH query has {} columns available but {} columns specified", out.len(), names.len()), at);
+            return err(
+                format!("WITH query has {} columns available but {} columns specified", out.len(), names.len()),
+                at,
+            );
         }
         Ok(out
             .into_iter()
@@ -290,7 +302,7 @@ impl Typer<'_> {
         let defer_unknown = std::mem::take(&mut self.defer_unknown);
         self.level().grouped = !s.group_clause.is_empty();
         for item in &s.from_clause {
-            let star = self.from_item(item.node.as_ref().expect("FROM items are nodes"))?;
+            let star = self.source(item.node.as_ref().expect("FROM items are nodes"))?;
             self.level().star.extend(star);
         }
         if let Some(w) = node(&s.where_clause) {
@@ -399,7 +411,9 @@ impl Typer<'_> {
                 }
                 let e = self.expr(n)?;
                 if let Some(t) = targets {
-                    let Some(col) = t.get(i) else { return err("INSERT has more expressions than target columns", location(n)) };
+                    let Some(col) = t.get(i) else {
+                        return err("INSERT has more expressions than target columns", location(n));
+                    };
                     self.assign(&e, col, location(n))?;
                 }
                 if columns.len() <= i {
@@ -412,7 +426,8 @@ impl Typer<'_> {
         let mut out = Vec::new();
         for (i, col) in columns.into_iter().enumerate() {
             let types: Vec<u32> = col.iter().map(|e| e.ty).collect();
-            let ty = self.env.common_type(&types).map_err(|m| TypeError { message: format!("VALUES: {m}"), at: None })?;
+            let ty =
+                self.env.common_type(&types).map_err(|m| TypeError { message: format!("VALUES: {m}"), at: None })?;
             for p in col.iter().filter_map(|e| e.param) {
                 if self.params[p].is_none_or(|t| t == oid::UNKNOWN) {
                     self.params[p] = Some(ty);
@@ -517,7 +532,9 @@ impl Typer<'_> {
             }
             match node(&t.val) {
                 Some(NodeEnum::SetToDefault(_)) | None => {}
-                Some(NodeEnum::MultiAssignRef(_)) => return err("SET (a, b) = (..) is not typed: set each column", t.location),
+                Some(NodeEnum::MultiAssignRef(_)) => {
+                    return err("SET (a, b) = (..) is not typed: set each column", t.location);
+                }
                 Some(v) => {
                     let e = self.expr(v)?;
                     self.assign(&e, &col, location(v))?;
@@ -542,7 +559,7 @@ impl Typer<'_> {
         let alias = rv.and_then(|r| r.alias.as_ref()).map(|a| a.aliasname.clone());
         self.push_rel(Rel { alias: alias.or(rel.alias.clone()), cols: rel.cols.clone() });
         for item in &s.from_clause {
-            let star = self.from_item(item.node.as_ref().expect("nodes"))?;
+            let star = self.source(item.node.as_ref().expect("nodes"))?;
             self.level().star.extend(star);
         }
         if let Some(w) = node(&s.where_clause) {
@@ -562,7 +579,7 @@ impl Typer<'_> {
             let alias = rv.and_then(|r| r.alias.as_ref()).map(|a| a.aliasname.clone());
             self.push_rel(Rel { alias: alias.or(rel.alias.clone()), cols: rel.cols.clone() });
             for item in &s.using_clause {
-                let star = self.from_item(item.node.as_ref().expect("nodes"))?;
+                let star = self.source(item.node.as_ref().expect("nodes"))?;
                 self.level().star.extend(star);
             }
             if let Some(w) = node(&s.where_clause) {
@@ -626,7 +643,7 @@ impl Typer<'_> {
     }
 
     /// Adds a FROM item to the current level; returns what `*` lists for it.
-    fn from_item(&mut self, n: &NodeEnum) -> R<Vec<(usize, usize)>> {
+    fn source(&mut self, n: &NodeEnum) -> R<Vec<(usize, usize)>> {
         match n {
             NodeEnum::RangeVar(rv) => {
                 let mut rel = self.table(Some(rv), rv.location)?;
@@ -659,9 +676,10 @@ impl Typer<'_> {
                 Ok((0..width).map(|c| (r, c)).collect())
             }
             NodeEnum::JoinExpr(j) => self.join(j),
-            NodeEnum::RangeFunction(_) => {
-                err("functions in FROM (generate_series, unnest, ..) are not typed yet: use a subquery or the builder", -1)
-            }
+            NodeEnum::RangeFunction(_) => err(
+                "functions in FROM (generate_series, unnest, ..) are not typed yet: use a subquery or the builder",
+                -1,
+            ),
             _ => err("this kind of FROM item is not typed", -1),
         }
     }
@@ -673,9 +691,9 @@ impl Typer<'_> {
 
     fn join(&mut self, j: &pb::JoinExpr) -> R<Vec<(usize, usize)>> {
         let first = self.level().rels.len();
-        let left = self.from_item(j.larg.as_deref().and_then(|n| n.node.as_ref()).expect("a join has two sides"))?;
+        let left = self.source(j.larg.as_deref().and_then(|n| n.node.as_ref()).expect("a join has two sides"))?;
         let mid = self.level().rels.len();
-        let right = self.from_item(j.rarg.as_deref().and_then(|n| n.node.as_ref()).expect("a join has two sides"))?;
+        let right = self.source(j.rarg.as_deref().and_then(|n| n.node.as_ref()).expect("a join has two sides"))?;
         let end = self.level().rels.len();
         let kind = j.jointype;
         let (null_left, null_right) = match kind {
@@ -702,7 +720,10 @@ impl Typer<'_> {
                     side.iter().copied().find(|&(r, c)| lv.rels[r].cols[c].name == *name && !lv.rels[r].cols[c].hidden)
                 };
                 let (Some(l), Some(r)) = (find(&left, self.level()), find(&right, self.level())) else {
-                    return err(format!("column \"{name}\" specified in USING clause does not exist in both sides"), -1);
+                    return err(
+                        format!("column \"{name}\" specified in USING clause does not exist in both sides"),
+                        -1,
+                    );
                 };
                 let lc = self.level().rels[l.0].cols[l.1].clone();
                 let rc = self.level().rels[r.0].cols[r.1].clone();
@@ -791,13 +812,22 @@ impl Typer<'_> {
                         .iter()
                         .enumerate()
                         .flat_map(|(r, rel)| {
-                            rel.cols.iter().enumerate().filter(|(_, x)| x.name == *col && !x.hidden).map(move |(c, _)| (r, c))
+                            rel.cols
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, x)| x.name == *col && !x.hidden)
+                                .map(move |(c, _)| (r, c))
                         })
                         .collect();
                     match hits.as_slice() {
                         [] => continue,
                         [(r, c)] => return Ok(vec![self.col_expr(level, *r, *c)]),
-                        _ => return err(format!("column reference \"{col}\" is ambiguous: qualify it with its table"), at),
+                        _ => {
+                            return err(
+                                format!("column reference \"{col}\" is ambiguous: qualify it with its table"),
+                                at,
+                            );
+                        }
                     }
                 }
                 let all: Vec<&str> = self
@@ -824,7 +854,8 @@ impl Typer<'_> {
                 return Ok((level, r));
             }
         }
-        let names: Vec<&str> = self.levels.iter().flat_map(|l| l.rels.iter().filter_map(|r| r.alias.as_deref())).collect();
+        let names: Vec<&str> =
+            self.levels.iter().flat_map(|l| l.rels.iter().filter_map(|r| r.alias.as_deref())).collect();
         err(format!("missing FROM-clause entry for table \"{name}\"{}", suggest(name, names)), at)
     }
 
@@ -876,9 +907,14 @@ impl Typer<'_> {
                 }
             }
             NodeEnum::AExpr(a)
-                if [pb::AExprKind::AexprOp, pb::AExprKind::AexprLike, pb::AExprKind::AexprIlike, pb::AExprKind::AexprIn]
-                    .iter()
-                    .any(|k| *k as i32 == a.kind)
+                if [
+                    pb::AExprKind::AexprOp,
+                    pb::AExprKind::AexprLike,
+                    pb::AExprKind::AexprIlike,
+                    pb::AExprKind::AexprIn,
+                ]
+                .iter()
+                .any(|k| *k as i32 == a.kind)
                     || a.kind == pb::AExprKind::AexprBetween as i32 =>
             {
                 col(node(&a.lexpr));
@@ -902,7 +938,11 @@ impl Typer<'_> {
                     .iter()
                     .enumerate()
                     .flat_map(|(r, rel)| {
-                        rel.cols.iter().enumerate().filter(|(_, x)| x.name == *col && !x.hidden).map(move |(c, _)| (r, c))
+                        rel.cols
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, x)| x.name == *col && !x.hidden)
+                            .map(move |(c, _)| (r, c))
                     })
                     .collect();
                 (hits.len() == 1).then(|| (level, hits[0].0, hits[0].1))
@@ -1027,7 +1067,10 @@ impl Typer<'_> {
             NodeEnum::CoalesceExpr(c) => {
                 let args = self.exprs(&c.args)?;
                 let ty = self.common(&args, "COALESCE", c.location)?;
-                Ok(E { agg: args.iter().any(|a| a.agg), ..E::of(ty, args.iter().all(|a| a.nullable)).named("coalesce") })
+                Ok(E {
+                    agg: args.iter().any(|a| a.agg),
+                    ..E::of(ty, args.iter().all(|a| a.nullable)).named("coalesce")
+                })
             }
             NodeEnum::MinMaxExpr(m) => {
                 let args = self.exprs(&m.args)?;
@@ -1040,10 +1083,14 @@ impl Typer<'_> {
             NodeEnum::AArrayExpr(a) => {
                 let elems = self.exprs(&a.elements)?;
                 if elems.is_empty() {
-                    return err("cannot determine the type of an empty array: add a cast (`ARRAY[]::text[]`)", a.location);
+                    return err(
+                        "cannot determine the type of an empty array: add a cast (`ARRAY[]::text[]`)",
+                        a.location,
+                    );
                 }
                 let ty = self.common(&elems, "ARRAY", a.location)?;
-                let arr = self.env.array_of(ty).ok_or_else(|| TypeError { message: "no array type".into(), at: None })?;
+                let arr =
+                    self.env.array_of(ty).ok_or_else(|| TypeError { message: "no array type".into(), at: None })?;
                 Ok(E::of(arr, false).named("array"))
             }
             NodeEnum::SqlvalueFunction(v) => {
@@ -1100,7 +1147,10 @@ impl Typer<'_> {
     /// The common type of `args`; open parameters among them take it.
     fn common(&mut self, args: &[E], what: &str, at: i32) -> R<u32> {
         let types: Vec<u32> = args.iter().map(|e| e.ty).collect();
-        let ty = self.env.common_type(&types).map_err(|m| TypeError { message: format!("{what}: {m}"), at: usize::try_from(at).ok() })?;
+        let ty = self
+            .env
+            .common_type(&types)
+            .map_err(|m| TypeError { message: format!("{what}: {m}"), at: usize::try_from(at).ok() })?;
         for e in args {
             if let Some(p) = e.param
                 && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
@@ -1139,7 +1189,8 @@ impl Typer<'_> {
         if spec.name.schema.as_deref() == Some("pg_catalog") {
             spec.name.schema = None;
         }
-        let (ty, _) = self.env.schema.resolve(&spec).map_err(|m| TypeError { message: m, at: usize::try_from(at).ok() })?;
+        let (ty, _) =
+            self.env.schema.resolve(&spec).map_err(|m| TypeError { message: m, at: usize::try_from(at).ok() })?;
         Ok(self.env.of(&ty))
     }
 
@@ -1163,7 +1214,8 @@ impl Typer<'_> {
             self.params[p] = Some(ty);
         }
         // The result column keeps the argument's name, else the type's.
-        let name = e.name.clone().filter(|n| n != "?column?").or_else(|| t.names.last().and_then(sval).map(str::to_owned));
+        let name =
+            e.name.clone().filter(|n| n != "?column?").or_else(|| t.names.last().and_then(sval).map(str::to_owned));
         let name = if matches!(arg, NodeEnum::AConst(_) | NodeEnum::ParamRef(_)) {
             t.names.last().and_then(sval).map(str::to_owned)
         } else {
@@ -1224,7 +1276,15 @@ impl Typer<'_> {
                 } else {
                     match self.env.elem(self.env.base(r.ty)) {
                         Some(e) => e,
-                        None => return err(format!("op ANY/ALL (array) requires an array on the right, not {}", self.env.name(r.ty)), at),
+                        None => {
+                            return err(
+                                format!(
+                                    "op ANY/ALL (array) requires an array on the right, not {}",
+                                    self.env.name(r.ty)
+                                ),
+                                at,
+                            );
+                        }
                     }
                 };
                 let probe = E { param: None, ..E::of(elem, r.nullable) };
@@ -1234,7 +1294,10 @@ impl Typer<'_> {
                     && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
                 {
                     let right = decl[1];
-                    let arr = self.env.array_of(right).ok_or_else(|| TypeError { message: "no array type".into(), at: None })?;
+                    let arr = self
+                        .env
+                        .array_of(right)
+                        .ok_or_else(|| TypeError { message: "no array type".into(), at: None })?;
                     self.params[p] = Some(arr);
                 }
                 Ok(E::of(result, l.nullable || r.nullable))
@@ -1309,7 +1372,15 @@ impl Typer<'_> {
         let name = match names.as_slice() {
             [n] => n.clone(),
             [s, n] if s == "pg_catalog" => n.clone(),
-            _ => return err(format!("function {} does not exist (only PostgreSQL's built-in functions are typed)", names.join(".")), f.location),
+            _ => {
+                return err(
+                    format!(
+                        "function {} does not exist (only PostgreSQL's built-in functions are typed)",
+                        names.join(".")
+                    ),
+                    f.location,
+                );
+            }
         };
         if let Some(filter) = node(&f.agg_filter) {
             let e = self.expr(filter)?;
@@ -1356,7 +1427,13 @@ impl Typer<'_> {
         }
         let cat = self.env.cat;
         let Some(cands) = cat.functions.get(&name) else {
-            return err(format!("function {name} does not exist (only PostgreSQL's built-in functions are typed){}", suggest(&name, cat.functions.keys().map(String::as_str).collect())), f.location);
+            return err(
+                format!(
+                    "function {name} does not exist (only PostgreSQL's built-in functions are typed){}",
+                    suggest(&name, cat.functions.keys().map(String::as_str).collect())
+                ),
+                f.location,
+            );
         };
         let inputs: Vec<u32> = args.iter().map(|e| e.ty).collect();
         let r = self
@@ -1371,13 +1448,18 @@ impl Typer<'_> {
                 && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
                 && (d == oid::ANY || catalog::Catalog::is_polymorphic(d))
             {
-                return err(format!("cannot infer the type of ${} as an argument of {name}: add a cast", p + 1), f.location);
+                return err(
+                    format!("cannot infer the type of ${} as an argument of {name}: add a cast", p + 1),
+                    f.location,
+                );
             }
         }
         if retset {
             return err(format!("{name} returns a set: set-returning functions are not typed in sql!"), f.location);
         }
-        if volatile == b'v' && !matches!(name.as_str(), "random" | "now" | "clock_timestamp" | "gen_random_uuid" | "timeofday") {
+        if volatile == b'v'
+            && !matches!(name.as_str(), "random" | "now" | "clock_timestamp" | "gen_random_uuid" | "timeofday")
+        {
             self.read_only = false; // nextval, setval, pg_advisory_lock, ..: not safe to run twice
         }
         if result == oid::VOID || result == oid::RECORD || result == oid::UNKNOWN {
@@ -1450,7 +1532,10 @@ impl Typer<'_> {
                 }
                 let e = &out[0];
                 if kind == T::ArraySublink {
-                    let arr = self.env.array_of(e.ty).ok_or_else(|| TypeError { message: "no array type".into(), at: None })?;
+                    let arr = self
+                        .env
+                        .array_of(e.ty)
+                        .ok_or_else(|| TypeError { message: "no array type".into(), at: None })?;
                     return Ok(E::of(arr, false).named("array"));
                 }
                 // A subquery may find no row: NULL.
@@ -1475,9 +1560,22 @@ impl Typer<'_> {
 fn function_may_return_null(name: &str) -> bool {
     matches!(
         name,
-        "nullif" | "array_position" | "array_length" | "array_upper" | "array_lower" | "substring" | "regexp_match"
-            | "jsonb_extract_path" | "jsonb_extract_path_text" | "json_extract_path" | "json_extract_path_text"
-            | "to_number" | "split_part" | "jsonb_path_query_first" | "cardinality" | "unnest"
+        "nullif"
+            | "array_position"
+            | "array_length"
+            | "array_upper"
+            | "array_lower"
+            | "substring"
+            | "regexp_match"
+            | "jsonb_extract_path"
+            | "jsonb_extract_path_text"
+            | "json_extract_path"
+            | "json_extract_path_text"
+            | "to_number"
+            | "split_part"
+            | "jsonb_path_query_first"
+            | "cardinality"
+            | "unnest"
     )
 }
 

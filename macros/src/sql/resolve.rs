@@ -322,7 +322,11 @@ impl Env<'_> {
     }
 
     fn list(&self, inputs: &[u32]) -> String {
-        inputs.iter().map(|&t| if t == oid::UNKNOWN { "unknown".to_owned() } else { self.name(t) }).collect::<Vec<_>>().join(", ")
+        inputs
+            .iter()
+            .map(|&t| if t == oid::UNKNOWN { "unknown".to_owned() } else { self.name(t) })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// `select_common_type`: the type a UNION column, CASE, COALESCE, IN list or ARRAY takes.

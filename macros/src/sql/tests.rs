@@ -38,7 +38,8 @@ fn a_select_types_its_parameters_by_comparison_and_its_columns_from_the_schema()
 fn outer_joined_columns_are_nullable_and_strict_where_conjuncts_make_them_non_null() {
     let (_, cols) = typed("SELECT o.name, m.user_id FROM orgs o LEFT JOIN members m ON m.org_id = o.id");
     assert_eq!(cols[1], ("user_id".into(), "uuid".into(), true));
-    let (_, cols) = typed("SELECT o.name, m.user_id FROM orgs o LEFT JOIN members m ON m.org_id = o.id WHERE m.user_id = $1");
+    let (_, cols) =
+        typed("SELECT o.name, m.user_id FROM orgs o LEFT JOIN members m ON m.org_id = o.id WHERE m.user_id = $1");
     assert_eq!(cols[1], ("user_id".into(), "uuid".into(), false));
 }
 
@@ -85,4 +86,3 @@ fn misspelled_names_are_refused_with_a_suggestion() {
     assert!(refused("SELECT id FROM users u JOIN sessions s ON s.user_id = u.id").contains("ambiguous"));
     assert!(refused("SELECT $1 IS NULL").contains("$1"));
 }
-
