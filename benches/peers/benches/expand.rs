@@ -1,6 +1,8 @@
 //! Criterion: how long `schema!` takes to expand (parse with pg_query, replay, emit tokens), for
 //! the app's migrations and a synthetic 200-table schema, split into parsing, replaying and
-//! emitting; and parse + replay of one file of N statements (linear in N). The macro's own
+//! emitting; parse + replay of one file of N statements (linear in N); and what `sql!` adds:
+//! parsing the embedded PostgreSQL catalog (once per compilation that uses `sql!`) and typing one
+//! 3-table statement. The macro's own
 //! source files are compiled in here. The compiler runs proc macros as built in the *dev* profile,
 //! so measure that one too:
 //!
@@ -17,10 +19,14 @@
 mod ddl;
 #[path = "../../../macros/src/emit.rs"]
 mod emit;
+#[path = "../../../macros/src/load.rs"]
+mod load;
 #[path = "../../../macros/src/model.rs"]
 mod model;
 #[path = "../../../macros/src/split.rs"]
 mod split;
+#[path = "../../../macros/src/sql/mod.rs"]
+mod sql;
 
 use std::hint::black_box;
 
@@ -119,6 +125,23 @@ fn bench(c: &mut Criterion) {
             b.iter(|| black_box(model::build(black_box(files))))
         });
     }
+    g.finish();
+    let mut g = c.benchmark_group(format!("sql! ({profile})"));
+    g.bench_function("parse the embedded catalog", |b| b.iter(|| black_box(sql::catalog::parse(sql::catalog::DATA))));
+    let (schema, _) = model::build(&app_files());
+    let _ = sql::catalog::get();
+    g.bench_function("type a 3-table statement", |b| {
+        b.iter(|| {
+            black_box(sql::type_statement(
+                &schema,
+                black_box(
+                    "SELECT orgs.name, users.email, members.member_role FROM members \
+                     JOIN orgs ON orgs.id = members.org_id JOIN users ON users.id = members.user_id \
+                     WHERE members.user_id = $1 AND orgs.slug <> $2 ORDER BY orgs.name LIMIT $3",
+                ),
+            ))
+        })
+    });
     g.finish();
 }
 

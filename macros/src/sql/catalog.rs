@@ -66,14 +66,14 @@ pub struct Catalog {
     pub functions: HashMap<String, Vec<Proc>>,
 }
 
-const DATA: &str = include_str!("../../catalog/pg15.tsv");
+pub const DATA: &str = include_str!("../../catalog/pg15.tsv");
 
 pub fn get() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| parse(DATA))
 }
 
-fn parse(data: &str) -> Catalog {
+pub fn parse(data: &str) -> Catalog {
     let mut c = Catalog {
         version: String::new(),
         types: HashMap::new(),
