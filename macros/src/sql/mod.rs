@@ -95,6 +95,21 @@ struct Level {
     grouped: bool,
 }
 
+impl Level {
+    /// The (relation, column) pairs an unqualified column name can mean here.
+    fn unqualified(&self, name: &str) -> Vec<(usize, usize)> {
+        let mut hits = Vec::new();
+        for (r, rel) in self.rels.iter().enumerate() {
+            for (c, col) in rel.cols.iter().enumerate() {
+                if col.name == name && !col.hidden {
+                    hits.push((r, c));
+                }
+            }
+        }
+        hits
+    }
+}
+
 pub struct Typer<'a> {
     env: Env<'a>,
     params: Vec<Option<u32>>,
@@ -807,18 +822,7 @@ impl Typer<'_> {
             [col] => {
                 for level in (0..self.levels.len()).rev() {
                     let lv = &self.levels[level];
-                    let hits: Vec<(usize, usize)> = lv
-                        .rels
-                        .iter()
-                        .enumerate()
-                        .flat_map(|(r, rel)| {
-                            rel.cols
-                                .iter()
-                                .enumerate()
-                                .filter(|(_, x)| x.name == *col && !x.hidden)
-                                .map(move |(c, _)| (r, c))
-                        })
-                        .collect();
+                    let hits = lv.unqualified(col);
                     match hits.as_slice() {
                         [] => continue,
                         [(r, c)] => return Ok(vec![self.col_expr(level, *r, *c)]),
@@ -933,18 +937,7 @@ impl Typer<'_> {
         let lv = &self.levels[level];
         match names.as_slice() {
             [col] => {
-                let hits: Vec<(usize, usize)> = lv
-                    .rels
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(r, rel)| {
-                        rel.cols
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, x)| x.name == *col && !x.hidden)
-                            .map(move |(c, _)| (r, c))
-                    })
-                    .collect();
+                let hits = lv.unqualified(col);
                 (hits.len() == 1).then(|| (level, hits[0].0, hits[0].1))
             }
             [.., rel, col] => {
