@@ -120,6 +120,8 @@ pub struct Typer<'a> {
     /// The next SELECT's untyped outputs stay untyped (a set operation's branch, INSERT's
     /// SELECT): its context types them, not the text default.
     defer_unknown: bool,
+    /// A set-returning function may be called here (FROM, a select list).
+    set_returning_ok: bool,
 }
 
 /// Types `sql` against `schema`.
@@ -140,6 +142,7 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
         ctes: Vec::new(),
         read_only: true,
         defer_unknown: false,
+        set_returning_ok: false,
     };
     let columns = match node {
         NodeEnum::SelectStmt(s) => t.select(s)?,
@@ -691,12 +694,42 @@ impl Typer<'_> {
                 Ok((0..width).map(|c| (r, c)).collect())
             }
             NodeEnum::JoinExpr(j) => self.join(j),
-            NodeEnum::RangeFunction(_) => err(
-                "functions in FROM (generate_series, unnest, ..) are not typed yet: use a subquery or the builder",
-                -1,
-            ),
+            NodeEnum::RangeFunction(rf) => self.function_in_from(rf),
             _ => err("this kind of FROM item is not typed", -1),
         }
+    }
+
+    /// `generate_series(..) AS g(n)`, `unnest($1::int8[]) WITH ORDINALITY AS u(id, i)`: one
+    /// set-returning function of a scalar type (its arguments may read the FROM items before it).
+    fn function_in_from(&mut self, rf: &pb::RangeFunction) -> R<Vec<(usize, usize)>> {
+        let call = match rf.functions.as_slice() {
+            [f] if !rf.is_rowsfrom && rf.coldeflist.is_empty() => match f.node.as_ref() {
+                Some(NodeEnum::List(l)) => l.items.first().and_then(|n| n.node.as_ref()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(NodeEnum::FuncCall(f)) = call else {
+            return err("only one function call in FROM is typed (not ROWS FROM or a column definition list)", -1);
+        };
+        self.set_returning_ok = true;
+        let e = self.func(f)?;
+        if self.env.category(e.ty) == b'C' || e.ty == oid::RECORD {
+            return err("a function in FROM returning rows of a composite type is not typed", f.location);
+        }
+        let names = rf.alias.as_ref().map(|a| strings(&a.colnames)).unwrap_or_default();
+        let alias = rf.alias.as_ref().map(|a| a.aliasname.clone());
+        // A scalar function's column is named by the column alias, else the table alias, else
+        // the function.
+        let name = names.first().cloned().or_else(|| alias.clone()).or(e.name).unwrap_or_else(|| "?column?".into());
+        let mut cols = vec![Col { name, ty: e.ty, nullable: e.nullable, hidden: false }];
+        if rf.ordinality {
+            let name = names.get(1).cloned().unwrap_or_else(|| "ordinality".into());
+            cols.push(Col { name, ty: oid::INT8, nullable: false, hidden: false });
+        }
+        let width = cols.len();
+        let r = self.push_rel(Rel { alias: alias.or_else(|| Some(cols[0].name.clone())), cols });
+        Ok((0..width).map(|c| (r, c)).collect())
     }
 
     fn select_lateral(&mut self, sel: &pb::SelectStmt) -> R<Vec<E>> {
@@ -872,6 +905,10 @@ impl Typer<'_> {
         let Some(v) = node(&t.val) else { return Ok(vec![]) };
         let mut es = match v {
             NodeEnum::ColumnRef(c) => self.column_ref(c)?,
+            NodeEnum::FuncCall(f) => {
+                self.set_returning_ok = true;
+                vec![self.func(f)?]
+            }
             other => vec![self.expr(other)?],
         };
         if !t.name.is_empty() {
@@ -1361,6 +1398,8 @@ impl Typer<'_> {
     }
 
     fn func(&mut self, f: &pb::FuncCall) -> R<E> {
+        // Only this call may return a set, not its arguments.
+        let srf_ok = std::mem::take(&mut self.set_returning_ok);
         let names = strings(&f.funcname);
         let name = match names.as_slice() {
             [n] => n.clone(),
@@ -1447,8 +1486,8 @@ impl Typer<'_> {
                 );
             }
         }
-        if retset {
-            return err(format!("{name} returns a set: set-returning functions are not typed in sql!"), f.location);
+        if retset && !srf_ok {
+            return err(format!("{name} returns a set: call it in FROM or in the select list"), f.location);
         }
         if volatile == b'v'
             && !matches!(name.as_str(), "random" | "now" | "clock_timestamp" | "gen_random_uuid" | "timeofday")
@@ -1474,6 +1513,9 @@ impl Typer<'_> {
             }
             (b'w', "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile") => false,
             (b'w', _) => true,
+            // A set-returning function returns no rows for NULL arguments, not NULLs; only some
+            // return NULL elements.
+            _ if retset => matches!(name.as_str(), "unnest" | "jsonb_array_elements_text" | "json_array_elements_text"),
             _ => !strict || args.iter().any(|e| e.nullable) || function_may_return_null(&name),
         };
         Ok(E { agg: is_agg || args.iter().any(|e| e.agg), ..E::of(result, nullable).named(&name) })
