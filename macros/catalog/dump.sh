@@ -10,7 +10,9 @@
 #   T oid name category preferred typtype elem array
 #   C source target context
 #   O name left right result strict
-#   P name kind retset variadic strict volatile result ndefaults argtypes
+#   P name kind retset variadic strict volatile result ndefaults argtypes argnames
+# (argnames: comma-separated, empty for an unnamed argument; only for functions without OUT
+# arguments, whose names would not line up with argtypes)
 set -euo pipefail
 conn="${1:?usage: dump.sh CONNINFO}"
 q() { psql "$conn" -X -A -t -F $'\t' -c "$1"; }
@@ -23,6 +25,7 @@ q "SELECT 'O', o.oprname, o.oprleft, o.oprright, o.oprresult, coalesce(p.proisst
    FROM pg_operator o LEFT JOIN pg_proc p ON p.oid = o.oprcode
    WHERE o.oid < 16384 ORDER BY o.oprname, o.oprleft, o.oprright"
 q "SELECT 'P', proname, prokind, proretset::int, provariadic, proisstrict::int, provolatile, prorettype,
-          pronargdefaults, array_to_string(proargtypes::oid[], ' ')
+          pronargdefaults, array_to_string(proargtypes::oid[], ' '),
+          CASE WHEN proallargtypes IS NULL THEN array_to_string(proargnames, ',') ELSE '' END
    FROM pg_proc WHERE oid < 16384 AND pronamespace = 'pg_catalog'::regnamespace AND prokind IN ('f', 'a', 'w')
    ORDER BY proname, oid"

@@ -39,7 +39,7 @@ pub struct TypeInfo {
 }
 
 /// An operator or a function: one candidate of overload resolution.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Proc {
     pub args: Vec<u32>,
     pub result: u32,
@@ -53,6 +53,8 @@ pub struct Proc {
     pub volatile: u8,
     /// How many trailing arguments have defaults.
     pub defaults: usize,
+    /// The arguments' names, for calls in named notation (empty: unknown or none).
+    pub names: Vec<String>,
 }
 
 pub struct Catalog {
@@ -116,6 +118,7 @@ pub fn parse(data: &str) -> Catalog {
                 strict: f[5] == "1",
                 volatile: b'i',
                 defaults: 0,
+                names: Vec::new(),
             }),
             "P" => c.functions.entry(f[1].to_owned()).or_default().push(Proc {
                 kind: f[2].as_bytes()[0],
@@ -126,6 +129,10 @@ pub fn parse(data: &str) -> Catalog {
                 result: num(f[7]),
                 defaults: f[8].parse().expect("a count"),
                 args: f.get(9).map_or(Vec::new(), |a| a.split_whitespace().map(num).collect()),
+                names: f
+                    .get(10)
+                    .filter(|n| !n.is_empty())
+                    .map_or(Vec::new(), |n| n.split(',').map(str::to_owned).collect()),
             }),
             _ => {}
         }

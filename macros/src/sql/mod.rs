@@ -550,8 +550,9 @@ impl Typer<'_> {
             }
             match node(&t.val) {
                 Some(NodeEnum::SetToDefault(_)) | None => {}
-                Some(NodeEnum::MultiAssignRef(_)) => {
-                    return err("SET (a, b) = (..) is not typed: set each column", t.location);
+                Some(NodeEnum::MultiAssignRef(m)) => {
+                    let e = self.multi_assigned(m, t.location)?;
+                    self.assign(&e, &col, t.location)?;
                 }
                 Some(v) => {
                     let e = self.expr(v)?;
@@ -560,6 +561,26 @@ impl Typer<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Value `colno` of `SET (a, b) = ($1, $2)` or `= (SELECT x, y ..)`.
+    fn multi_assigned(&mut self, m: &pb::MultiAssignRef, at: i32) -> R<E> {
+        let i = usize::try_from(m.colno - 1).unwrap_or(usize::MAX);
+        match node(&m.source) {
+            Some(NodeEnum::RowExpr(r)) => match r.args.get(i).and_then(|a| a.node.as_ref()) {
+                Some(x) => self.expr(x),
+                None => err("SET (..) = (..) has more columns than values", at),
+            },
+            Some(NodeEnum::SubLink(s)) => match node(&s.subselect) {
+                Some(NodeEnum::SelectStmt(sel)) => match self.select(sel)?.get(i) {
+                    // The subquery may find no row.
+                    Some(e) => Ok(E { nullable: true, ..e.clone() }),
+                    None => err("SET (..) = (SELECT ..) has more columns than the subquery", at),
+                },
+                _ => err("SET (..) = a subquery", at),
+            },
+            _ => err("SET (..) = (..) takes a row of values or a subquery", at),
+        }
     }
 
     fn update(&mut self, s: &pb::UpdateStmt) -> R<Vec<E>> {
@@ -1164,7 +1185,8 @@ impl Typer<'_> {
                 }
                 Ok(E { name: e.name, ..E::of(ty, true) })
             }
-            NodeEnum::RowExpr(_) => err("row constructors are not typed", -1),
+            NodeEnum::NamedArgExpr(n) => self.expr(node(&n.arg).expect("an argument")),
+            NodeEnum::RowExpr(_) => err("a row constructor is typed only compared with another one", -1),
             NodeEnum::GroupingFunc(_) => Ok(E::of(oid::INT4, false).named("grouping")),
             _ => err("this expression is not typed", location(n)),
         }
@@ -1279,6 +1301,14 @@ impl Typer<'_> {
         let op = Self::op_name(&a.name);
         let at = a.location;
         match kind {
+            K::AexprOp | K::AexprDistinct | K::AexprNotDistinct
+                if matches!(
+                    (node(&a.lexpr), node(&a.rexpr)),
+                    (Some(NodeEnum::RowExpr(_)), Some(NodeEnum::RowExpr(_)))
+                ) =>
+            {
+                self.row_comparison(a, kind, op)
+            }
             K::AexprOp | K::AexprLike | K::AexprIlike | K::AexprDistinct | K::AexprNotDistinct => {
                 let mut args = Vec::new();
                 if let Some(l) = node(&a.lexpr) {
@@ -1389,6 +1419,29 @@ impl Typer<'_> {
         }
     }
 
+    /// `(a, b) < ($1, $2)`: compared pair by pair, each pair's operator resolved on its own.
+    fn row_comparison(&mut self, a: &pb::AExpr, kind: pb::AExprKind, op: String) -> R<E> {
+        let (Some(NodeEnum::RowExpr(l)), Some(NodeEnum::RowExpr(r))) = (node(&a.lexpr), node(&a.rexpr)) else {
+            return err("a row comparison compares two rows", a.location);
+        };
+        if l.args.len() != r.args.len() {
+            return err("unequal number of entries in row expressions", a.location);
+        }
+        let op = if kind == pb::AExprKind::AexprOp { op } else { "=".to_owned() };
+        let mut nullable = false;
+        for (x, y) in l.args.iter().zip(&r.args) {
+            let x = self.expr(x.node.as_ref().expect("nodes"))?;
+            let y = self.expr(y.node.as_ref().expect("nodes"))?;
+            nullable |= x.nullable || y.nullable;
+            let (result, _, _) = self.operator(&op, &[x, y], a.location)?;
+            if result != oid::BOOL {
+                return err(format!("row comparison operator {op} must yield boolean"), a.location);
+            }
+        }
+        // IS [NOT] DISTINCT FROM is never NULL.
+        Ok(E::of(oid::BOOL, nullable && kind == pb::AExprKind::AexprOp))
+    }
+
     /// `e` with the type its parameter got since (a parameter typed by an earlier use).
     fn refresh(&self, e: &E) -> E {
         match e.param {
@@ -1457,6 +1510,14 @@ impl Typer<'_> {
                 }
             }
         }
+        let named: Vec<Option<String>> = f
+            .args
+            .iter()
+            .map(|a| match a.node.as_ref() {
+                Some(NodeEnum::NamedArgExpr(n)) => Some(n.name.clone()),
+                _ => None,
+            })
+            .collect();
         let cat = self.env.cat;
         let Some(cands) = cat.functions.get(&name) else {
             return err(
@@ -1468,6 +1529,15 @@ impl Typer<'_> {
             );
         };
         let inputs: Vec<u32> = args.iter().map(|e| e.ty).collect();
+        // Named notation: each candidate's arguments put in the call's order (as PostgreSQL's
+        // FuncnameGetCandidates does), then the usual resolution.
+        let reordered: Vec<catalog::Proc>;
+        let cands: &[catalog::Proc] = if named.iter().any(Option::is_some) {
+            reordered = cands.iter().filter_map(|p| in_call_order(p, &named)).collect();
+            &reordered
+        } else {
+            cands
+        };
         let r = self
             .env
             .resolve(cands, &inputs, &format!("function {name}"))
@@ -1589,6 +1659,33 @@ impl Typer<'_> {
             _ => err("this kind of subquery is not typed", s.location),
         }
     }
+}
+
+/// `p` with its arguments in the order of a call that names some of them (`named[i]`: the name
+/// given for argument i, `None` for a positional one, which come first); `None` when the call
+/// does not fit `p` (an unknown or repeated name, a required argument left out).
+fn in_call_order(p: &catalog::Proc, named: &[Option<String>]) -> Option<catalog::Proc> {
+    if p.names.len() != p.args.len() || p.variadic != 0 {
+        return None;
+    }
+    let mut taken = vec![false; p.args.len()];
+    let mut args = Vec::with_capacity(named.len());
+    for (i, name) in named.iter().enumerate() {
+        let at = match name {
+            None => i,
+            Some(n) => p.names.iter().position(|x| x == n)?,
+        };
+        if at >= p.args.len() || std::mem::replace(&mut taken[at], true) {
+            return None;
+        }
+        args.push(p.args[at]);
+    }
+    // Whatever is not given needs a default (the last `defaults` arguments have one).
+    let first_default = p.args.len() - p.defaults;
+    if taken.iter().enumerate().any(|(i, t)| !t && i < first_default) {
+        return None;
+    }
+    Some(catalog::Proc { args, defaults: 0, ..p.clone() })
 }
 
 /// Strict built-ins that still return NULL for some non-NULL inputs.
