@@ -112,6 +112,34 @@ fn raw(n: usize) -> String {
     src
 }
 
+/// The raw variant with what `sql!` adds by nature: a named struct per statement, decoded by hand
+/// (the lower bound for typed SQL with named fields, as sqlx's `query!` also generates).
+fn raw_structs(n: usize) -> String {
+    let mut src = String::from("use taulu::query::{Compiled, Executor, Param};\nuse schema::Role;\n\n");
+    for i in 0..n {
+        let ((ft, fc), (st, sc)) = shape(i);
+        writeln!(
+            src,
+            "pub struct Row{i} {{ pub name: String, pub email: String, pub member_role: Role }}
+
+pub async fn q{i}(db: &taulu::Db, user: uuid::Uuid) -> taulu::Result<usize> {{
+    let q = Compiled {{
+        sql: String::from(\"SELECT orgs.name, users.email, members.member_role FROM members JOIN orgs ON orgs.id = members.org_id JOIN users ON users.id = members.user_id WHERE members.user_id = $1 AND {ft}.{fc} <> $2 ORDER BY {st}.{sc} LIMIT $3\"),
+        params: vec![Param::new(user), Param::new(String::from(\"value-{i}\")), Param::new({i}i64)],
+        read_only: true,
+    }};
+    let mut rows = Vec::new();
+    for r in db.query_rows(&q).await? {{
+        rows.push(Row{i} {{ name: r.try_get(0)?, email: r.try_get(1)?, member_role: r.try_get(2)? }});
+    }}
+    Ok(rows.len())
+}}\n"
+        )
+        .unwrap();
+    }
+    src
+}
+
 /// Builds the scratch crate once with `src`, returning how long rustc took for it.
 fn build(dir: &Path, src: &str) -> Duration {
     // Both crates type the reference app's schema themselves (so any taulu checkout works).
@@ -161,12 +189,14 @@ fn main() {
     // Dependencies first (not measured), then alternate the two sources so drift hits both.
     build(&dir, &raw(1));
     let with_sql = std::env::var_os("TAULU_PATH").is_none();
-    let (mut typed_times, mut sql_times, mut raw_times) = (Vec::new(), Vec::new(), Vec::new());
-    let (typed_src, sql_src, raw_src) = (typed(n), typed_sql(n), raw(n));
+    let (mut typed_times, mut sql_times, mut raw_times, mut struct_times) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (typed_src, sql_src, raw_src, struct_src) = (typed(n), typed_sql(n), raw(n), raw_structs(n));
     for _ in 0..runs {
         typed_times.push(build(&dir, &typed_src));
         if with_sql {
             sql_times.push(build(&dir, &sql_src));
+            struct_times.push(build(&dir, &struct_src));
         }
         raw_times.push(build(&dir, &raw_src));
     }
@@ -175,8 +205,15 @@ fn main() {
     println!("  typed: {:.2} s, raw strings: {:.2} s (medians of {runs})", t.as_secs_f64(), r.as_secs_f64());
     println!("  {per:.2} ms per typed query over a raw one");
     if with_sql {
-        let q = median(sql_times);
+        let (q, st) = (median(sql_times), median(struct_times));
         let per = (q.as_secs_f64() - r.as_secs_f64()) * 1e3 / n as f64;
         println!("  sql!: {:.2} s, {per:.2} ms per sql! statement over a raw one", q.as_secs_f64());
+        let per_struct = (st.as_secs_f64() - r.as_secs_f64()) * 1e3 / n as f64;
+        let over_struct = (q.as_secs_f64() - st.as_secs_f64()) * 1e3 / n as f64;
+        println!(
+            "  raw strings with a hand-decoded struct per statement: {:.2} s, {per_struct:.2} ms per statement over a raw one; \
+             sql! over it: {over_struct:.2} ms",
+            st.as_secs_f64()
+        );
     }
 }

@@ -145,6 +145,12 @@ fn nullability_follows_the_schema_joins_and_where() {
     if let Some(row) = row_of(&s) {
         let _: String = row.m;
     }
+    // `AS "n?"` makes a NOT NULL column an Option.
+    let s = sql!("SELECT username AS \"n?\" FROM users");
+    assert_eq!(cols(s.shape()), [("n?", false)]);
+    if let Some(row) = row_of(&s) {
+        let _: Option<String> = row.n;
+    }
 }
 
 /// A value of a statement's row type, for type assertions (never called for a value).

@@ -93,8 +93,8 @@ impl<R: FromRow> TypedSql<R> {
 
 impl<R> TypedSql<R> {
     /// Runs the statement and returns the number of rows it affected (or returned).
-    pub async fn execute<E: super::Executor>(&self, db: &E) -> Result<u64, Error> {
-        db.execute(&self.compiled()).await
+    pub fn execute<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, u64, u64> {
+        Fetch { inner: affected(db, self.compiled()), decode: Ok }
     }
 }
 
@@ -104,6 +104,7 @@ type PgRow = tokio_postgres::Row;
 fn compiled(shape: &SqlShape, params: &[Param]) -> Compiled {
     Compiled { sql: shape.sql.to_owned(), params: params.to_vec(), read_only: shape.read_only }
 }
+
 type Boxed<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
 
 // Generic over the executor only, not the row type: compiled once per executor type.
@@ -115,7 +116,11 @@ fn first_row<E: super::Executor>(db: &E, q: Compiled) -> Boxed<'_, Option<PgRow>
     Box::pin(async move { db.query_first(&q).await })
 }
 
-/// The future of a `sql!` fetch: the statement's rows, then decoded as its row type. Everything
+fn affected<E: super::Executor>(db: &E, q: Compiled) -> Boxed<'_, u64> {
+    Box::pin(async move { db.execute(&q).await })
+}
+
+/// The future of a `sql!` fetch (or execute): the statement's rows, then decoded as its row type. Everything
 /// generic over the row type is this small poll and a decoding loop: each `sql!` has a row type of
 /// its own, so whatever is generic over it is compiled once per statement (the executor's future
 /// is boxed, compiled once per executor type).
