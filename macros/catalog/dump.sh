@@ -10,9 +10,10 @@
 #   T oid name category preferred typtype elem array
 #   C source target context
 #   O name left right result strict
-#   P name kind retset variadic strict volatile result ndefaults argtypes argnames
+#   P name kind retset variadic strict volatile result ndefaults argtypes argnames outs
 # (argnames: comma-separated, empty for an unnamed argument; only for functions without OUT
-# arguments, whose names would not line up with argtypes)
+# arguments, whose names would not line up with argtypes; outs: the OUT/TABLE columns of a
+# function that has them, as comma-separated type:name)
 set -euo pipefail
 conn="${1:?usage: dump.sh CONNINFO}"
 q() { psql "$conn" -X -A -t -F $'\t' -c "$1"; }
@@ -26,6 +27,9 @@ q "SELECT 'O', o.oprname, o.oprleft, o.oprright, o.oprresult, coalesce(p.proisst
    WHERE o.oid < 16384 ORDER BY o.oprname, o.oprleft, o.oprright"
 q "SELECT 'P', proname, prokind, proretset::int, provariadic, proisstrict::int, provolatile, prorettype,
           pronargdefaults, array_to_string(proargtypes::oid[], ' '),
-          CASE WHEN proallargtypes IS NULL THEN array_to_string(proargnames, ',') ELSE '' END
+          CASE WHEN proallargtypes IS NULL THEN array_to_string(proargnames, ',') ELSE '' END,
+          coalesce((SELECT string_agg(t || ':' || n, ',' ORDER BY i)
+                    FROM unnest(proallargtypes, proargmodes, proargnames) WITH ORDINALITY AS a(t, m, n, i)
+                    WHERE m IN ('o', 'b', 't')), '')
    FROM pg_proc WHERE oid < 16384 AND pronamespace = 'pg_catalog'::regnamespace AND prokind IN ('f', 'a', 'w')
    ORDER BY proname, oid"

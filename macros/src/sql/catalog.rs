@@ -55,6 +55,8 @@ pub struct Proc {
     pub defaults: usize,
     /// The arguments' names, for calls in named notation (empty: unknown or none).
     pub names: Vec<String>,
+    /// The columns of a function with OUT (or TABLE) arguments: (type, name).
+    pub outs: Vec<(u32, String)>,
 }
 
 pub struct Catalog {
@@ -119,6 +121,7 @@ pub fn parse(data: &str) -> Catalog {
                 volatile: b'i',
                 defaults: 0,
                 names: Vec::new(),
+                outs: Vec::new(),
             }),
             "P" => c.functions.entry(f[1].to_owned()).or_default().push(Proc {
                 kind: f[2].as_bytes()[0],
@@ -133,6 +136,9 @@ pub fn parse(data: &str) -> Catalog {
                     .get(10)
                     .filter(|n| !n.is_empty())
                     .map_or(Vec::new(), |n| n.split(',').map(str::to_owned).collect()),
+                outs: f.get(11).filter(|o| !o.is_empty()).map_or(Vec::new(), |o| {
+                    o.split(',').filter_map(|c| c.split_once(':')).map(|(t, n)| (num(t), n.to_owned())).collect()
+                }),
             }),
             _ => {}
         }

@@ -122,6 +122,8 @@ pub struct Typer<'a> {
     defer_unknown: bool,
     /// A set-returning function may be called here (FROM, a select list).
     set_returning_ok: bool,
+    /// The OUT columns of the function just typed in FROM, when it has several.
+    outs: Vec<(u32, String)>,
 }
 
 /// Types `sql` against `schema`.
@@ -143,6 +145,7 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
         read_only: true,
         defer_unknown: false,
         set_returning_ok: false,
+        outs: Vec::new(),
     };
     let columns = match node {
         NodeEnum::SelectStmt(s) => t.select(s)?,
@@ -179,6 +182,15 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
         }
     }
     let mut out = Vec::new();
+    for c in &columns {
+        if t.env.category(c.ty) == b'P' {
+            let name = c.name.as_deref().unwrap_or("?column?");
+            return err(
+                format!("column \"{name}\" is of type {}, which cannot be read: cast it", t.env.name(c.ty)),
+                -1,
+            );
+        }
+    }
     for c in columns {
         // An untyped literal or parameter as a result column is text, as in PostgreSQL.
         // A result column of a domain type reports the domain's base type.
@@ -735,14 +747,42 @@ impl Typer<'_> {
         };
         self.set_returning_ok = true;
         let e = self.func(f)?;
+        let names = rf.alias.as_ref().map(|a| strings(&a.colnames)).unwrap_or_default();
+        let alias = rf.alias.as_ref().map(|a| a.aliasname.clone());
+        let outs = std::mem::take(&mut self.outs);
+        if outs.len() > 1 {
+            // OUT columns (`jsonb_each(..)`: key, value), renamed by the column aliases.
+            let fname = strings(&f.funcname).pop().unwrap_or_default();
+            let mut cols: Vec<Col> = outs
+                .iter()
+                .enumerate()
+                .map(|(i, (ty, out))| Col {
+                    name: names.get(i).cloned().unwrap_or_else(|| out.clone()),
+                    ty: *ty,
+                    nullable: out_may_be_null(&fname, out),
+                    hidden: false,
+                })
+                .collect();
+            if rf.ordinality {
+                let name = names.get(cols.len()).cloned().unwrap_or_else(|| "ordinality".into());
+                cols.push(Col { name, ty: oid::INT8, nullable: false, hidden: false });
+            }
+            let width = cols.len();
+            let r = self.push_rel(Rel { alias: alias.or(Some(fname)), cols });
+            return Ok((0..width).map(|c| (r, c)).collect());
+        }
         if self.env.category(e.ty) == b'C' || e.ty == oid::RECORD {
             return err("a function in FROM returning rows of a composite type is not typed", f.location);
         }
-        let names = rf.alias.as_ref().map(|a| strings(&a.colnames)).unwrap_or_default();
-        let alias = rf.alias.as_ref().map(|a| a.aliasname.clone());
-        // A scalar function's column is named by the column alias, else the table alias, else
-        // the function.
-        let name = names.first().cloned().or_else(|| alias.clone()).or(e.name).unwrap_or_else(|| "?column?".into());
+        // A scalar function's column is named by the column alias, else its OUT argument, else
+        // the table alias, else the function.
+        let name = names
+            .first()
+            .cloned()
+            .or_else(|| outs.first().map(|(_, out)| out.clone()))
+            .or_else(|| alias.clone())
+            .or(e.name)
+            .unwrap_or_else(|| "?column?".into());
         let mut cols = vec![Col { name, ty: e.ty, nullable: e.nullable, hidden: false }];
         if rf.ordinality {
             let name = names.get(1).cloned().unwrap_or_else(|| "ordinality".into());
@@ -928,7 +968,12 @@ impl Typer<'_> {
             NodeEnum::ColumnRef(c) => self.column_ref(c)?,
             NodeEnum::FuncCall(f) => {
                 self.set_returning_ok = true;
-                vec![self.func(f)?]
+                let e = self.func(f)?;
+                self.outs.clear();
+                if e.ty == oid::RECORD {
+                    return err("a function returning rows of several columns belongs in FROM", f.location);
+                }
+                vec![e]
             }
             other => vec![self.expr(other)?],
         };
@@ -1544,6 +1589,7 @@ impl Typer<'_> {
             .map_err(|m| TypeError { message: m, at: usize::try_from(f.location).ok() })?;
         let (decl, result, proc_kind, strict, retset, volatile) =
             (r.args.clone(), r.result, r.proc.kind, r.proc.strict, r.proc.retset, r.proc.volatile);
+        let outs = if srf_ok { r.proc.outs.clone() } else { Vec::new() };
         self.bind_args(&args, &decl);
         for (e, &d) in args.iter().zip(&decl) {
             if let Some(p) = e.param
@@ -1564,7 +1610,18 @@ impl Typer<'_> {
         {
             self.read_only = false; // nextval, setval, pg_advisory_lock, ..: not safe to run twice
         }
-        if result == oid::VOID || result == oid::RECORD || result == oid::UNKNOWN {
+        let record = outs.len() > 1;
+        if record {
+            if outs.iter().any(|(t, _)| catalog::Catalog::is_polymorphic(*t)) {
+                return err(format!("the columns of {name} are polymorphic: not typed"), f.location);
+            }
+            // Only a FROM item reads them (a record in a select list is refused there).
+            self.outs = outs;
+        } else if let [(_, out)] = outs.as_slice() {
+            // One OUT argument names the column (`jsonb_array_elements(..)`: value).
+            self.outs = vec![(result, out.clone())];
+        }
+        if !record && (result == oid::VOID || result == oid::RECORD || result == oid::UNKNOWN) {
             return err(format!("{name} returns {}, which has no Rust mapping", self.env.name(result)), f.location);
         }
         let is_agg = proc_kind == b'a' && f.over.is_none();
@@ -1686,6 +1743,17 @@ fn in_call_order(p: &catalog::Proc, named: &[Option<String>]) -> Option<catalog:
         return None;
     }
     Some(catalog::Proc { args, defaults: 0, ..p.clone() })
+}
+
+/// Whether OUT column `out` of set-returning function `f` can be NULL: the JSON functions' keys
+/// and JSON values cannot (a JSON null is a value); their `_text` values can; of any other, assume
+/// it can.
+fn out_may_be_null(f: &str, out: &str) -> bool {
+    match f {
+        "json_each" | "jsonb_each" => false,
+        "json_each_text" | "jsonb_each_text" => out != "key",
+        _ => true,
+    }
 }
 
 /// Strict built-ins that still return NULL for some non-NULL inputs.

@@ -86,3 +86,11 @@ fn misspelled_names_are_refused_with_a_suggestion() {
     assert!(refused("SELECT id FROM users u JOIN sessions s ON s.user_id = u.id").contains("ambiguous"));
     assert!(refused("SELECT $1 IS NULL").contains("$1"));
 }
+
+#[test]
+fn records_and_pseudo_types_are_refused_not_guessed() {
+    assert!(refused("SELECT jsonb_each('{}'::jsonb) AS e").contains("belongs in FROM"));
+    assert!(refused("SELECT pg_sleep(1) AS s").contains("returns void"));
+    let (_, cols) = typed("SELECT key, value FROM jsonb_each_text('{}'::jsonb)");
+    assert_eq!(cols, [("key".into(), "text".into(), false), ("value".into(), "text".into(), true)]);
+}
