@@ -605,40 +605,39 @@ impl Typer<'_> {
     }
 
     fn update_body(&mut self, s: &pb::UpdateStmt) -> R<Vec<E>> {
-        let rv = s.relation.as_ref();
+        let rel = self.modified_table(s.relation.as_ref(), &s.from_clause, &s.where_clause)?;
+        self.set_list(&s.target_list, &rel)?;
+        self.returning(s.returning_clause.as_ref())
+    }
+
+    /// The table an UPDATE or DELETE changes (under its alias), the other tables it reads
+    /// (UPDATE's FROM, DELETE's USING) and its WHERE; returns the changed table.
+    fn modified_table(
+        &mut self,
+        rv: Option<&pb::RangeVar>,
+        others: &[pb::Node],
+        where_clause: &Option<Box<pb::Node>>,
+    ) -> R<Rel> {
         let rel = self.table(rv, rv.map_or(-1, |r| r.location))?;
         let alias = rv.and_then(|r| r.alias.as_ref()).map(|a| a.aliasname.clone());
         self.push_rel(Rel { alias: alias.or(rel.alias.clone()), cols: rel.cols.clone() });
-        for item in &s.from_clause {
+        for item in others {
             let star = self.source(item.node.as_ref().expect("nodes"))?;
             self.level().star.extend(star);
         }
-        if let Some(w) = node(&s.where_clause) {
+        if let Some(w) = node(where_clause) {
             let e = self.expr(w)?;
             self.want(&e, oid::BOOL, "WHERE", location(w))?;
         }
-        self.set_list(&s.target_list, &rel)?;
-        self.returning(s.returning_clause.as_ref())
+        Ok(rel)
     }
 
     fn delete(&mut self, s: &pb::DeleteStmt) -> R<Vec<E>> {
         let ctes = self.with(s.with_clause.as_ref())?;
         self.levels.push(Level::default());
-        let out = (|| {
-            let rv = s.relation.as_ref();
-            let rel = self.table(rv, rv.map_or(-1, |r| r.location))?;
-            let alias = rv.and_then(|r| r.alias.as_ref()).map(|a| a.aliasname.clone());
-            self.push_rel(Rel { alias: alias.or(rel.alias.clone()), cols: rel.cols.clone() });
-            for item in &s.using_clause {
-                let star = self.source(item.node.as_ref().expect("nodes"))?;
-                self.level().star.extend(star);
-            }
-            if let Some(w) = node(&s.where_clause) {
-                let e = self.expr(w)?;
-                self.want(&e, oid::BOOL, "WHERE", location(w))?;
-            }
-            self.returning(s.returning_clause.as_ref())
-        })();
+        let out = self
+            .modified_table(s.relation.as_ref(), &s.using_clause, &s.where_clause)
+            .and_then(|_| self.returning(s.returning_clause.as_ref()));
         self.levels.pop();
         self.ctes.truncate(self.ctes.len() - ctes);
         out
