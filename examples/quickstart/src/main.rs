@@ -17,6 +17,18 @@ pub async fn pinned_titles(db: &impl taulu::query::Executor) -> taulu::Result<Ve
     Ok(rows.into_iter().map(|(title,)| title).collect())
 }
 
+/// Notes written since `since`, each with how many there are: written in SQL (a window function)
+/// and typed at build time by `sql!`, like the builder's queries.
+pub async fn recent(
+    db: &impl taulu::query::Executor,
+    since: chrono::DateTime<chrono::Utc>,
+) -> taulu::Result<Vec<(String, i64)>> {
+    let rows = db::sql!("SELECT title, count(*) OVER () AS total FROM notes WHERE created_at > $1", since)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.title, r.total)).collect())
+}
+
 #[tokio::main]
 async fn main() -> taulu::Result<()> {
     // DATABASE_URL, or a local PostgreSQL started on first use (database `quickstart`).
@@ -30,6 +42,7 @@ async fn main() -> taulu::Result<()> {
         .fetch_one(&pool)
         .await?;
     println!("note {id}; pinned: {:?}", pinned_titles(&pool).await?);
+    println!("written today: {:?}", recent(&pool, chrono::Utc::now() - chrono::Duration::days(1)).await?);
     delete_from::<Notes>().where_(notes::id.eq(id)).execute(&pool).await?;
     Ok(())
 }
@@ -47,6 +60,10 @@ mod tests {
             .execute(db.client())
             .await?;
         assert_eq!(super::pinned_titles(db.client()).await?, ["pinned"]);
+        let since = chrono::Utc::now() - chrono::Duration::hours(1);
+        let recent = super::recent(db.client(), since).await?;
+        assert_eq!(recent.len(), 2);
+        assert!(recent.iter().all(|(_, total)| *total == 2));
         Ok(())
     }
 }
