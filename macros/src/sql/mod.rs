@@ -302,11 +302,24 @@ impl Typer<'_> {
             .collect())
     }
 
-    fn select(&mut self, s: &pb::SelectStmt) -> R<Vec<E>> {
-        let ctes = self.with(s.with_clause.as_ref())?;
-        let out = self.select_body(s);
+    /// Runs `body` with a statement's WITH queries in scope.
+    fn with_ctes<T>(&mut self, with: Option<&pb::WithClause>, body: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
+        let ctes = self.with(with)?;
+        let out = body(self);
         self.ctes.truncate(self.ctes.len() - ctes);
         out
+    }
+
+    /// Runs `body` in a query level of its own (the FROM scope of a statement).
+    fn in_level<T>(&mut self, body: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
+        self.levels.push(Level::default());
+        let out = body(self);
+        self.levels.pop();
+        out
+    }
+
+    fn select(&mut self, s: &pb::SelectStmt) -> R<Vec<E>> {
+        self.with_ctes(s.with_clause.as_ref(), |t| t.select_body(s))
     }
 
     fn select_body(&mut self, s: &pb::SelectStmt) -> R<Vec<E>> {
@@ -322,10 +335,7 @@ impl Typer<'_> {
         if !s.locking_clause.is_empty() {
             self.read_only = false;
         }
-        self.levels.push(Level::default());
-        let out = self.select_level(s);
-        self.levels.pop();
-        out
+        self.in_level(|t| t.select_level(s))
     }
 
     fn select_level(&mut self, s: &pb::SelectStmt) -> R<Vec<E>> {
@@ -420,39 +430,37 @@ impl Typer<'_> {
             };
             out.push(E { ty, nullable, name: a.name, param: None, agg: false });
         }
-        self.levels.push(Level::default());
-        let limited = self.limit(s);
-        self.levels.pop();
-        limited?;
+        self.in_level(|t| t.limit(s))?;
         Ok(out)
     }
 
     /// `VALUES (..), (..)`: column types are the common type of each column; `targets` types
     /// the values of an INSERT by their column.
     fn values(&mut self, rows: &[pb::Node], targets: Option<&[Col]>) -> R<Vec<E>> {
-        let mut columns: Vec<Vec<E>> = Vec::new();
-        self.levels.push(Level::default());
-        for row in rows {
-            let Some(NodeEnum::List(l)) = row.node.as_ref() else { continue };
-            for (i, v) in l.items.iter().enumerate() {
-                let n = v.node.as_ref().expect("nodes");
-                if let NodeEnum::SetToDefault(_) = n {
-                    continue;
+        let columns = self.in_level(|t| {
+            let mut columns: Vec<Vec<E>> = Vec::new();
+            for row in rows {
+                let Some(NodeEnum::List(l)) = row.node.as_ref() else { continue };
+                for (i, v) in l.items.iter().enumerate() {
+                    let n = v.node.as_ref().expect("nodes");
+                    if let NodeEnum::SetToDefault(_) = n {
+                        continue;
+                    }
+                    let e = t.expr(n)?;
+                    if let Some(targets) = targets {
+                        let Some(col) = targets.get(i) else {
+                            return err("INSERT has more expressions than target columns", location(n));
+                        };
+                        t.assign(&e, col, location(n))?;
+                    }
+                    if columns.len() <= i {
+                        columns.resize(i + 1, Vec::new());
+                    }
+                    columns[i].push(e);
                 }
-                let e = self.expr(n)?;
-                if let Some(t) = targets {
-                    let Some(col) = t.get(i) else {
-                        return err("INSERT has more expressions than target columns", location(n));
-                    };
-                    self.assign(&e, col, location(n))?;
-                }
-                if columns.len() <= i {
-                    columns.resize(i + 1, Vec::new());
-                }
-                columns[i].push(e);
             }
-        }
-        self.levels.pop();
+            Ok(columns)
+        })?;
         let mut out = Vec::new();
         for (i, col) in columns.into_iter().enumerate() {
             let types: Vec<u32> = col.iter().map(|e| e.ty).collect();
@@ -469,10 +477,7 @@ impl Typer<'_> {
     }
 
     fn insert(&mut self, s: &pb::InsertStmt) -> R<Vec<E>> {
-        let ctes = self.with(s.with_clause.as_ref())?;
-        let out = self.insert_body(s);
-        self.ctes.truncate(self.ctes.len() - ctes);
-        out
+        self.with_ctes(s.with_clause.as_ref(), |t| t.insert_body(s))
     }
 
     fn insert_body(&mut self, s: &pb::InsertStmt) -> R<Vec<E>> {
@@ -508,12 +513,12 @@ impl Typer<'_> {
             }
             _ => {} // DEFAULT VALUES
         }
-        self.levels.push(Level::default());
         let alias = rv.and_then(|r| r.alias.as_ref()).map(|a| a.aliasname.clone());
-        self.push_rel(Rel { alias: alias.or(rel.alias.clone()), cols: rel.cols.clone() });
-        let out = self.on_conflict(s, &rel).and_then(|()| self.returning(s.returning_clause.as_ref()));
-        self.levels.pop();
-        out
+        self.in_level(|t| {
+            t.push_rel(Rel { alias: alias.or(rel.alias.clone()), cols: rel.cols.clone() });
+            t.on_conflict(s, &rel)?;
+            t.returning(s.returning_clause.as_ref())
+        })
     }
 
     fn on_conflict(&mut self, s: &pb::InsertStmt, rel: &Rel) -> R<()> {
@@ -596,12 +601,7 @@ impl Typer<'_> {
     }
 
     fn update(&mut self, s: &pb::UpdateStmt) -> R<Vec<E>> {
-        let ctes = self.with(s.with_clause.as_ref())?;
-        self.levels.push(Level::default());
-        let out = self.update_body(s);
-        self.levels.pop();
-        self.ctes.truncate(self.ctes.len() - ctes);
-        out
+        self.with_ctes(s.with_clause.as_ref(), |t| t.in_level(|t| t.update_body(s)))
     }
 
     fn update_body(&mut self, s: &pb::UpdateStmt) -> R<Vec<E>> {
@@ -633,14 +633,12 @@ impl Typer<'_> {
     }
 
     fn delete(&mut self, s: &pb::DeleteStmt) -> R<Vec<E>> {
-        let ctes = self.with(s.with_clause.as_ref())?;
-        self.levels.push(Level::default());
-        let out = self
-            .modified_table(s.relation.as_ref(), &s.using_clause, &s.where_clause)
-            .and_then(|_| self.returning(s.returning_clause.as_ref()));
-        self.levels.pop();
-        self.ctes.truncate(self.ctes.len() - ctes);
-        out
+        self.with_ctes(s.with_clause.as_ref(), |t| {
+            t.in_level(|t| {
+                t.modified_table(s.relation.as_ref(), &s.using_clause, &s.where_clause)?;
+                t.returning(s.returning_clause.as_ref())
+            })
+        })
     }
 
     fn returning(&mut self, r: Option<&pb::ReturningClause>) -> R<Vec<E>> {
