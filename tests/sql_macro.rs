@@ -123,6 +123,14 @@ async fn statements_run_inside_transactions() {
 }
 
 #[test]
+fn an_integer_literal_takes_the_parameters_type() {
+    // $1 is LIMIT's bigint: the literal is an i64, no suffix needed.
+    let q = sql!("SELECT id FROM users ORDER BY id LIMIT $1", 10);
+    assert_eq!(q.shape().params, ["int8"]);
+    assert_eq!(format!("{:?}", q.to_sql().1), "[10]");
+}
+
+#[test]
 fn read_only_is_decided_from_the_parsed_statement() {
     assert!(sql!("SELECT id FROM users WHERE email = $1", "x").shape().read_only);
     assert!(!sql!("SELECT id FROM users WHERE email = $1 FOR UPDATE", "x").shape().read_only);
