@@ -227,34 +227,50 @@ fn origin(span: Span) -> String {
     format!("{file}:{}", span.line())
 }
 
+/// The string literals of `sql_statements!` / `sql_corpus!`.
+fn literals(input: TokenStream) -> Result<Vec<LitStr>, TokenStream> {
+    syn::parse::Parser::parse2(Punctuated::<LitStr, Token![,]>::parse_terminated, input)
+        .map(|p| p.into_iter().collect())
+        .map_err(|e| e.to_compile_error())
+}
+
+/// The model of the migrations directory `dir` names (relative to the crate root, or to the
+/// invoking file); an error at `dir`.
+fn model_named(dir: &LitStr) -> Result<Rc<Schema>, TokenStream> {
+    let caller = proc_macro::Span::call_site().local_file();
+    crate::load::resolve(&dir.value(), caller)
+        .and_then(|d| model(&d))
+        .map_err(|e| syn::Error::new(dir.span(), e).to_compile_error())
+}
+
+/// A path relative to the crate root.
+fn in_crate(path: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default()).join(path)
+}
+
 /// `sql_statements!("migrations", "src", "tests", ..)`: every `sql!("..", ..)` in the Rust files
 /// under the given directories (relative to the crate root), typed against the migrations, as a
 /// `&'static [SqlShape]`.
 pub fn statements(input: TokenStream) -> TokenStream {
-    let parsed = syn::parse::Parser::parse2(Punctuated::<LitStr, Token![,]>::parse_terminated, input);
-    let lits: Vec<LitStr> = match parsed {
-        Ok(p) => p.into_iter().collect(),
-        Err(e) => return e.to_compile_error(),
+    let lits = match literals(input) {
+        Ok(l) => l,
+        Err(e) => return e,
     };
     let Some((dir, sources)) = lits.split_first() else {
         return quote!(::core::compile_error!(
             "sql_statements!(\"migrations\", \"src\", ..): the migrations, then the directories to search"
         ));
     };
-    let span = dir.span();
-    let fail = |m: String| syn::Error::new(span, m).to_compile_error();
-    let caller = proc_macro::Span::call_site().local_file();
-    let resolve = |p: &str| crate::load::resolve(p, caller.clone());
-    let schema = match resolve(&dir.value()).and_then(|d| model(&d)) {
+    let fail = |m: String| syn::Error::new(dir.span(), m).to_compile_error();
+    let schema = match model_named(dir) {
         Ok(s) => s,
-        Err(e) => return fail(e),
+        Err(e) => return e,
     };
     let env = Env { cat: sql::catalog::get(), schema: &schema };
     let mut shapes = Vec::new();
     let mut inputs = Vec::new();
     for src in sources {
-        let root =
-            std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default()).join(src.value());
+        let root = in_crate(&src.value());
         if !root.exists() {
             let m = format!("{} not found (a path relative to the crate root, CARGO_MANIFEST_DIR)", root.display());
             return syn::Error::new(src.span(), m).to_compile_error();
@@ -329,24 +345,21 @@ fn find_sql_calls(tokens: TokenStream, out: &mut Vec<String>) {
 /// migration), typed or refused, with the nullability a `-- nullable: yes no ..` comment right
 /// before it states.
 pub fn corpus(input: TokenStream) -> TokenStream {
-    let parsed = syn::parse::Parser::parse2(Punctuated::<LitStr, Token![,]>::parse_terminated, input);
-    let lits: Vec<LitStr> = match parsed {
-        Ok(p) => p.into_iter().collect(),
-        Err(e) => return e.to_compile_error(),
+    let lits = match literals(input) {
+        Ok(l) => l,
+        Err(e) => return e,
     };
     let [dir, file] = lits.as_slice() else {
         return quote!(::core::compile_error!("sql_corpus!(\"migrations\", \"corpus.sql\")"));
     };
-    let fail = |m: String| syn::Error::new(dir.span(), m).to_compile_error();
-    let caller = proc_macro::Span::call_site().local_file();
-    let schema = match crate::load::resolve(&dir.value(), caller).and_then(|d| model(&d)) {
+    let schema = match model_named(dir) {
         Ok(s) => s,
-        Err(e) => return fail(e),
+        Err(e) => return e,
     };
-    let path = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default()).join(file.value());
+    let path = in_crate(&file.value());
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) => return fail(format!("{}: {e}", path.display())),
+        Err(e) => return syn::Error::new(dir.span(), format!("{}: {e}", path.display())).to_compile_error(),
     };
     let env = Env { cat: sql::catalog::get(), schema: &schema };
     let mut entries = Vec::new();
