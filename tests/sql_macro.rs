@@ -161,6 +161,15 @@ fn nullability_follows_the_schema_joins_and_where() {
     }
 }
 
+#[test]
+fn a_column_of_an_unmapped_type_reads_as_raw() {
+    let s = sql!("SELECT '1.50'::money AS price");
+    assert_eq!(s.shape().columns, [("price", "money", false)]);
+    if let Some(row) = row_of(&s) {
+        let _: taulu::Raw = row.price;
+    }
+}
+
 /// A value of a statement's row type, for type assertions (never called for a value).
 fn row_of<R>(_: &taulu::query::TypedSql<R>) -> Option<R> {
     None
