@@ -1,24 +1,31 @@
 //! Bench binary: what a typed query costs the compiler. It generates a scratch crate with N = 200
 //! async functions, each running a typed query over 3 tables (2 joins, 2 predicates, ORDER BY,
 //! LIMIT) with `fetch_all` on a `Db`, the same crate with the same statements written in SQL and
-//! typed by `sql!`, and the same crate with functions running the same SQL as a raw string through
-//! the same executor and decoding the rows by hand, then times the debug build of that crate alone
-//! (dependencies already built), and prints the milliseconds per builder query and per `sql!`
-//! statement over the raw ones.
+//! typed by `sql!`, the same crate with functions running the same SQL as a raw string through
+//! the same executor and decoding the rows by hand, and that raw crate plus a named row struct per
+//! statement (the lower bound for any typed SQL with named fields), then times the debug build of
+//! that crate alone (dependencies already built), and prints the milliseconds per builder query
+//! and per `sql!` statement over the raw ones.
 //!
 //! ```sh
 //! cargo bench --bench compile_cost                       # this checkout
 //! TAULU_PATH=/path/to/other/checkout cargo bench --bench compile_cost   # another (before/after)
 //! ```
 //!
-//! `COMPILE_BENCH_N` (default 200) and `COMPILE_BENCH_RUNS` (default 3, the median is kept) tune it.
+//! ```sh
+//! COMPILE_BENCH_INSTRUCTIONS=1 cargo bench --bench compile_cost  # instructions (callgrind), N = 50
+//! ```
+//!
+//! `COMPILE_BENCH_N` (default 200) and `COMPILE_BENCH_RUNS` (default 5) tune it. The fastest build
+//! of each variant is kept: on a shared machine, interference only ever adds time, and the medians
+//! of 3 moved by 30% between runs.
 //! The scratch crate and its target directory live under `target/compile-bench/`.
 
 use std::{
     fmt::Write as _,
     path::{Path, PathBuf},
     process::Command,
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 fn env_usize(key: &str, default: usize) -> usize {
@@ -112,27 +119,27 @@ fn raw(n: usize) -> String {
     src
 }
 
-/// The raw variant with what `sql!` adds by nature: a named struct per statement, decoded by hand
-/// (the lower bound for typed SQL with named fields, as sqlx's `query!` also generates).
-fn raw_structs(n: usize) -> String {
-    let mut src = String::from("use taulu::query::{Compiled, Executor, Param};\nuse schema::Role;\n\n");
+/// The raw variant plus what any named row type per statement costs the compiler, however it is
+/// filled: a struct with the derives `sql!`'s rows have, held in a `Vec` whose length is returned.
+/// The `Vec` stays empty (filling it could only add), so this is a lower bound for typed SQL with
+/// named fields, which is what `sql!` (and sqlx's `query!`) generate.
+fn named_floor(n: usize) -> String {
+    let mut src = raw(0);
     for i in 0..n {
         let ((ft, fc), (st, sc)) = shape(i);
         writeln!(
             src,
-            "pub struct Row{i} {{ pub name: String, pub email: String, pub member_role: Role }}
-
-pub async fn q{i}(db: &taulu::Db, user: uuid::Uuid) -> taulu::Result<usize> {{
+            "pub async fn q{i}(db: &taulu::Db, user: uuid::Uuid) -> taulu::Result<usize> {{
+    #[derive(Debug, Clone)]
+    pub struct Row {{ pub name: String, pub email: String, pub member_role: Role }}
     let q = Compiled {{
         sql: String::from(\"SELECT orgs.name, users.email, members.member_role FROM members JOIN orgs ON orgs.id = members.org_id JOIN users ON users.id = members.user_id WHERE members.user_id = $1 AND {ft}.{fc} <> $2 ORDER BY {st}.{sc} LIMIT $3\"),
         params: vec![Param::new(user), Param::new(String::from(\"value-{i}\")), Param::new({i}i64)],
         read_only: true,
     }};
-    let mut rows = Vec::new();
-    for r in db.query_rows(&q).await? {{
-        rows.push(Row{i} {{ name: r.try_get(0)?, email: r.try_get(1)?, member_role: r.try_get(2)? }});
-    }}
-    Ok(rows.len())
+    let rows = decode(db.query_rows(&q).await?)?;
+    let named: Vec<Row> = Vec::new();
+    Ok(rows.len() + named.len())
 }}\n"
         )
         .unwrap();
@@ -140,8 +147,32 @@ pub async fn q{i}(db: &taulu::Db, user: uuid::Uuid) -> taulu::Result<usize> {{
     src
 }
 
-/// Builds the scratch crate once with `src`, returning how long rustc took for it.
-fn build(dir: &Path, src: &str) -> Duration {
+/// What a build is measured in.
+#[derive(Clone, Copy, PartialEq)]
+enum Meter {
+    /// Wall-clock milliseconds of `cargo build` (incremental, as `cargo build` is by default).
+    Clock,
+    /// Millions of instructions rustc executes for the scratch crate, counted by callgrind
+    /// (`COMPILE_BENCH_INSTRUCTIONS=1`): deterministic, where the clock on a shared machine moves
+    /// by 30% between runs. Non-incremental, so every variant is compiled from scratch.
+    Instructions,
+}
+
+impl Meter {
+    fn unit(self) -> &'static str {
+        match self {
+            Meter::Clock => "ms",
+            Meter::Instructions => "M instructions",
+        }
+    }
+}
+
+/// Where the wrapper (see `main`) leaves callgrind's output for the scratch crate.
+const CALLGRIND_OUT: &str = "COMPILE_BENCH_CALLGRIND_OUT";
+
+/// Builds the scratch crate once with `src`: how long it took, or how many instructions rustc
+/// executed for it.
+fn build(dir: &Path, src: &str, meter: Meter) -> f64 {
     // Both crates type the reference app's schema themselves (so any taulu checkout works).
     let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     // `sql!` names the generated enums through the module path (taulu after issue 15); the other
@@ -149,27 +180,61 @@ fn build(dir: &Path, src: &str) -> Duration {
     let module = if src.contains("sql!") { ", module = crate::schema" } else { "" };
     let schema = format!("mod schema {{\n    taulu::schema!({:?}{module});\n}}\n\n", migrations.display().to_string());
     std::fs::write(dir.join("src/lib.rs"), schema + src).unwrap();
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.args(["build", "--quiet", "--lib"]).current_dir(dir).env_remove("RUSTFLAGS");
+    let counted = dir.join("callgrind.out");
+    if meter == Meter::Instructions {
+        let _ = std::fs::remove_file(&counted);
+        cargo
+            .env("CARGO_TARGET_DIR", dir.join("target-instructions"))
+            .env("CARGO_INCREMENTAL", "0")
+            .env("RUSTC_WRAPPER", std::env::current_exe().unwrap())
+            .env(CALLGRIND_OUT, &counted);
+    } else {
+        cargo.env("CARGO_TARGET_DIR", dir.join("target"));
+    }
     let started = Instant::now();
-    let out = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--lib"])
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", dir.join("target"))
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("run cargo");
+    let out = cargo.output().expect("run cargo");
     let took = started.elapsed();
     assert!(out.status.success(), "scratch build failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    took
+    match meter {
+        Meter::Clock => took.as_secs_f64() * 1e3,
+        Meter::Instructions => {
+            let text = std::fs::read_to_string(&counted).unwrap_or_default();
+            let total =
+                text.lines().find_map(|l| l.strip_prefix("summary: ")).and_then(|v| v.trim().parse::<f64>().ok());
+            total.expect("callgrind counted the scratch crate's build (is valgrind installed?)") / 1e6
+        }
+    }
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+/// As cargo's `RUSTC_WRAPPER` (instruction counting): runs rustc, under callgrind for the scratch
+/// crate only.
+fn wrap_rustc(out: &std::ffi::OsStr) -> ! {
+    let mut args = std::env::args_os().skip(1);
+    let rustc = args.next().expect("cargo passes rustc's path");
+    let args: Vec<_> = args.collect();
+    let ours = args.windows(2).any(|w| w[0] == "--crate-name" && w[1] == "compile_bench");
+    let mut cmd = if ours {
+        let mut c = Command::new("valgrind");
+        c.arg("--tool=callgrind").arg("--quiet").arg(format!("--callgrind-out-file={}", out.to_string_lossy()));
+        c.arg(&rustc);
+        c
+    } else {
+        Command::new(&rustc)
+    };
+    let status = cmd.args(&args).status().expect("run rustc");
+    std::process::exit(status.code().unwrap_or(1));
 }
 
 fn main() {
-    let n = env_usize("COMPILE_BENCH_N", 200);
-    let runs = env_usize("COMPILE_BENCH_RUNS", 3);
+    if let Some(out) = std::env::var_os(CALLGRIND_OUT) {
+        wrap_rustc(&out);
+    }
+    let meter =
+        if std::env::var_os("COMPILE_BENCH_INSTRUCTIONS").is_some() { Meter::Instructions } else { Meter::Clock };
+    let n = env_usize("COMPILE_BENCH_N", if meter == Meter::Clock { 200 } else { 50 });
+    let runs = if meter == Meter::Clock { env_usize("COMPILE_BENCH_RUNS", 5) } else { 1 };
     let taulu = std::env::var_os("TAULU_PATH").map(PathBuf::from).unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/compile-bench");
     std::fs::create_dir_all(dir.join("src")).unwrap();
@@ -186,34 +251,33 @@ fn main() {
         "compile cost of {n} typed queries (3 tables, 2 joins, 2 predicates, order, limit), debug build of the query crate only"
     );
     println!("taulu at {}", taulu.display());
-    // Dependencies first (not measured), then alternate the two sources so drift hits both.
-    build(&dir, &raw(1));
+    // Dependencies first (not measured), then alternate the sources so drift hits all alike.
+    build(&dir, &raw(1), meter);
     let with_sql = std::env::var_os("TAULU_PATH").is_none();
-    let (mut typed_times, mut sql_times, mut raw_times, mut struct_times) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (typed_src, sql_src, raw_src, struct_src) = (typed(n), typed_sql(n), raw(n), raw_structs(n));
-    for _ in 0..runs {
-        typed_times.push(build(&dir, &typed_src));
-        if with_sql {
-            sql_times.push(build(&dir, &sql_src));
-            struct_times.push(build(&dir, &struct_src));
-        }
-        raw_times.push(build(&dir, &raw_src));
-    }
-    let (t, r) = (median(typed_times), median(raw_times));
-    let per = (t.as_secs_f64() - r.as_secs_f64()) * 1e3 / n as f64;
-    println!("  typed: {:.2} s, raw strings: {:.2} s (medians of {runs})", t.as_secs_f64(), r.as_secs_f64());
-    println!("  {per:.2} ms per typed query over a raw one");
+    let mut variants = vec![("builder", typed(n)), ("raw", raw(n))];
     if with_sql {
-        let (q, st) = (median(sql_times), median(struct_times));
-        let per = (q.as_secs_f64() - r.as_secs_f64()) * 1e3 / n as f64;
-        println!("  sql!: {:.2} s, {per:.2} ms per sql! statement over a raw one", q.as_secs_f64());
-        let per_struct = (st.as_secs_f64() - r.as_secs_f64()) * 1e3 / n as f64;
-        let over_struct = (q.as_secs_f64() - st.as_secs_f64()) * 1e3 / n as f64;
+        variants.push(("sql!", typed_sql(n)));
+        variants.push(("floor", named_floor(n)));
+    }
+    let mut best = vec![f64::INFINITY; variants.len()];
+    for _ in 0..runs {
+        for (i, (_, src)) in variants.iter().enumerate() {
+            best[i] = best[i].min(build(&dir, src, meter));
+        }
+    }
+    let unit = meter.unit();
+    let over = |i: usize, base: usize| (best[i] - best[base]) / n as f64;
+    let what = if meter == Meter::Clock { format!("fastest of {runs}") } else { "callgrind".to_owned() };
+    println!("  builder: {:.0} {unit}, raw strings: {:.0} {unit} ({what})", best[0], best[1]);
+    println!("  {:.2} {unit} per typed query over a raw one", over(0, 1));
+    if with_sql {
+        println!("  sql!: {:.0} {unit}, {:.2} {unit} per sql! statement over a raw one", best[2], over(2, 1));
         println!(
-            "  raw strings with a hand-decoded struct per statement: {:.2} s, {per_struct:.2} ms per statement over a raw one; \
-             sql! over it: {over_struct:.2} ms",
-            st.as_secs_f64()
+            "  lower bound for a named row type per statement (raw, plus a struct and a Vec of it): {:.0} {unit}, \
+             {:.2} {unit} per statement over a raw one; sql! over it: {:.2} {unit}",
+            best[3],
+            over(3, 1),
+            over(2, 3)
         );
     }
 }

@@ -8,7 +8,17 @@ pub use tokio_postgres::Row as PgRow;
 pub use crate::query::expr::column_node;
 #[doc(hidden)]
 pub use crate::query::render_node::Node;
+#[doc(hidden)]
+pub use crate::query::typed::{Decoded, SqlRow};
 pub use taulu_macros::{sql_corpus, typed_sql};
+/// The row layouts `sql!` reads into (`SqlRow::Columns`).
+pub mod cols {
+    pub use crate::query::typed::{
+        Cols1, Cols2, Cols3, Cols4, Cols5, Cols6, Cols7, Cols8, Cols9, Cols10, Cols11, Cols12, Cols13, Cols14, Cols15,
+        Cols16, Cols17, Cols18, Cols19, Cols20, Cols21, Cols22, Cols23, Cols24, Cols25, Cols26, Cols27, Cols28, Cols29,
+        Cols30, Cols31, Cols32,
+    };
+}
 
 use crate::{Error, query::SqlEnum};
 

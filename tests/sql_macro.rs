@@ -107,6 +107,35 @@ async fn statements_run_with_typed_parameters_and_named_row_fields() {
 }
 
 #[tokio::test]
+async fn rows_of_mixed_and_many_columns_read_back_field_by_field() {
+    let db = TestDb::new(&MIGRATIONS).await.unwrap();
+    let pool = db.pool();
+    // Fields of every size and alignment, in an order that needs padding (a row of up to 32
+    // columns is read as a generic struct of the same layout, then taken as the row struct).
+    let rows = sql!(
+        "SELECT true AS a, 7::int2 AS b, 'x'::text AS c, 9::int8 AS d, NULL::int4 AS e, $1::text AS f, 2.5::float4 AS g
+         FROM generate_series(1, 3)",
+        "y"
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        assert_eq!((r.a, r.b, r.c.as_str(), r.d, r.e, r.f.as_deref(), r.g), (true, 7, "x", 9, None, Some("y"), 2.5));
+    }
+    let cloned = rows[2].clone();
+    drop(rows);
+    assert_eq!(format!("{cloned:?}"), "Row { a: true, b: 7, c: \"x\", d: 9, e: None, f: Some(\"y\"), g: 2.5 }");
+    let one = sql!("SELECT 'only'::text AS s, 1::int8 AS n WHERE $1", true).fetch_optional(&pool).await.unwrap();
+    assert_eq!(one.map(|r| (r.s, r.n)), Some(("only".to_owned(), 1)));
+
+    // 34 columns: past the generic layouts, the row struct reads itself.
+    let wide = sql!("SELECT 1::int2 AS c1, 2::int8 AS c2, 3::int2 AS c3, 4::int8 AS c4, 5::int2 AS c5, 6::int8 AS c6, 7::int2 AS c7, 8::int8 AS c8, 9::int2 AS c9, 10::int8 AS c10, 11::int2 AS c11, 12::int8 AS c12, 13::int2 AS c13, 14::int8 AS c14, 15::int2 AS c15, 16::int8 AS c16, 17::int2 AS c17, 18::int8 AS c18, 19::int2 AS c19, 20::int8 AS c20, 21::int2 AS c21, 22::int8 AS c22, 23::int2 AS c23, 24::int8 AS c24, 25::int2 AS c25, 26::int8 AS c26, 27::int2 AS c27, 28::int8 AS c28, 29::int2 AS c29, 30::int8 AS c30, 31::int2 AS c31, 32::int8 AS c32, 33::int2 AS c33, 34::int8 AS c34").fetch_one(&pool).await.unwrap();
+    assert_eq!((wide.c1, wide.c2, wide.c33, wide.c34), (1i16, 2i64, 33i16, 34i64));
+}
+
+#[tokio::test]
 async fn statements_run_inside_transactions() {
     let db = TestDb::new(&MIGRATIONS).await.unwrap();
     let mut client = db.connect().await.unwrap();

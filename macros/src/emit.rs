@@ -69,8 +69,9 @@ pub fn snake(name: &str) -> Ident {
 struct Ctx<'a> {
     schema: &'a Schema,
     errors: Vec<SqlError>,
-    /// The modules of `public`'s tables, which sit beside the modules of the other schemas.
-    public_modules: std::collections::BTreeSet<String>,
+    /// The modules of `public`'s tables, which sit beside the modules of the other schemas (made
+    /// when first needed).
+    public_modules: std::cell::OnceCell<std::collections::BTreeSet<String>>,
 }
 
 impl Ctx<'_> {
@@ -78,16 +79,18 @@ impl Ctx<'_> {
     /// `public` has that module name already (schema `audit` and table `public.audit`).
     fn schema_module(&self, schema: &str) -> Ident {
         let m = snake(schema);
-        if self.public_modules.contains(&m.to_string()) { ident(&format!("{m}_schema")) } else { m }
+        let public = self.public_modules.get_or_init(|| {
+            let tables = self.schema.tables.iter().filter(|t| t.schema == DEFAULT_SCHEMA);
+            tables.map(|t| snake(&t.name).to_string()).collect()
+        });
+        if public.contains(&m.to_string()) { ident(&format!("{m}_schema")) } else { m }
     }
 }
 
 /// The Rust type of a column type for code outside the schema module, which sits at `root`
 /// (a path ending in `::`): `(type, is an enum or contains one)`.
 pub fn rust_type(schema: &Schema, ty: &ColType, root: &TokenStream) -> Result<(TokenStream, bool), String> {
-    let public_modules =
-        schema.tables.iter().filter(|t| t.schema == DEFAULT_SCHEMA).map(|t| snake(&t.name).to_string()).collect();
-    let cx = Ctx { schema, errors: Vec::new(), public_modules };
+    let cx = Ctx { schema, errors: Vec::new(), public_modules: Default::default() };
     let m = cx.map_in(ty, root)?;
     let enum_ = |t: &ColType| matches!(t, ColType::User(i) if matches!(schema.types[*i].kind, TypeKind::Enum { .. }));
     let uses_enum = enum_(ty) || matches!(ty, ColType::Array(inner) if enum_(inner));
@@ -96,9 +99,7 @@ pub fn rust_type(schema: &Schema, ty: &ColType, root: &TokenStream) -> Result<(T
 
 /// Emits the whole schema. `files` are the absolute paths of the migrations, made build inputs.
 pub fn emit(schema: &Schema, files: &[String]) -> (TokenStream, Vec<SqlError>) {
-    let public_modules =
-        schema.tables.iter().filter(|t| t.schema == DEFAULT_SCHEMA).map(|t| snake(&t.name).to_string()).collect();
-    let mut cx = Ctx { schema, errors: Vec::new(), public_modules };
+    let mut cx = Ctx { schema, errors: Vec::new(), public_modules: Default::default() };
     let mut by_schema: BTreeMap<&str, Vec<TokenStream>> = BTreeMap::new();
     let mut names: BTreeMap<(String, String), String> = BTreeMap::new(); // (schema, rust name) -> what
 

@@ -24,7 +24,7 @@ pub mod render_node {
 mod scope;
 mod select;
 mod sub;
-mod typed;
+pub(crate) mod typed;
 mod update;
 mod value;
 

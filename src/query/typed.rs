@@ -68,33 +68,91 @@ impl<R> TypedSql<R> {
         (self.shape.sql, &self.params)
     }
 
-    fn compiled(&self) -> Compiled {
-        compiled(self.shape, &self.params)
+    /// Runs the statement and returns the number of rows it affected (or returned).
+    pub fn execute<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, u64> {
+        Fetch { inner: affected(db, compiled(self.shape, &self.params)) }
     }
 }
 
-impl<R: FromRow> TypedSql<R> {
+impl<R: SqlRow> TypedSql<R> {
     /// Runs the statement and returns every row.
-    pub fn fetch_all<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, Vec<PgRow>, Vec<R>> {
-        Fetch { inner: all_rows(db, self.compiled()), decode: decode_all::<R> }
+    pub fn fetch_all<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, Vec<R>> {
+        Fetch { inner: all_rows::<E, R::Columns>(db, compiled(self.shape, &self.params)) }
     }
 
     /// Runs the statement and returns its first row, or [`Error::NoRows`]. (The statement is sent
     /// as written: add `LIMIT 1` to it when it could return many rows.)
-    pub fn fetch_one<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, Option<PgRow>, R> {
-        Fetch { inner: first_row(db, self.compiled()), decode: decode_one::<R> }
+    pub fn fetch_one<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, R> {
+        Fetch { inner: one_row::<E, R::Columns>(db, compiled(self.shape, &self.params)) }
     }
 
     /// Runs the statement and returns its first row, if any.
-    pub fn fetch_optional<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, Option<PgRow>, Option<R>> {
-        Fetch { inner: first_row(db, self.compiled()), decode: decode_optional::<R> }
+    pub fn fetch_optional<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, Option<R>> {
+        Fetch { inner: first_row::<E, R::Columns>(db, compiled(self.shape, &self.params)) }
     }
 }
 
-impl<R> TypedSql<R> {
-    /// Runs the statement and returns the number of rows it affected (or returned).
-    pub fn execute<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, u64, u64> {
-        Fetch { inner: affected(db, self.compiled()), decode: Ok }
+/// A `sql!` row struct: `#[repr(C)]`, with the layout of [`SqlRow::Columns`], which reads it.
+/// Implemented by the macro only.
+///
+/// Every `sql!` has a row struct of its own, so whatever is generic over it is compiled once per
+/// statement. To keep that to a few lines, the rows are read as `Columns`, a generic struct of
+/// the same field types (`Cols3<String, String, Role>`) compiled once for every statement with
+/// those types, and then reinterpreted in place.
+///
+/// # Safety
+/// `Self` and `Columns` are both `#[repr(C)]` with the same field types in the same order (so the
+/// same layout), or `Columns` is `Self`.
+#[doc(hidden)]
+pub unsafe trait SqlRow: Sized {
+    /// What reads the row.
+    type Columns: FromRow + Send + 'static;
+}
+
+// SAFETY: `Columns` is `Self`.
+unsafe impl SqlRow for () {
+    type Columns = ();
+}
+
+/// How a fetch's result is made from what the executor read (`Vec<R::Columns>` into `Vec<R>`).
+#[doc(hidden)]
+pub trait Decoded: Sized {
+    /// What the executor reads.
+    type Read: Send;
+    /// Turns it into `Self`.
+    fn cast(read: Self::Read) -> Self;
+}
+
+impl Decoded for u64 {
+    type Read = u64;
+    fn cast(read: u64) -> u64 {
+        read
+    }
+}
+
+impl<R: SqlRow> Decoded for R {
+    type Read = R::Columns;
+    fn cast(read: R::Columns) -> R {
+        let read = std::mem::ManuallyDrop::new(read);
+        // SAFETY: `R` has the layout of `R::Columns` (`SqlRow`'s contract); `read` is not dropped.
+        unsafe { std::ptr::read((&*read as *const R::Columns).cast::<R>()) }
+    }
+}
+
+impl<R: SqlRow> Decoded for Option<R> {
+    type Read = Option<R::Columns>;
+    fn cast(read: Option<R::Columns>) -> Option<R> {
+        read.map(R::cast)
+    }
+}
+
+impl<R: SqlRow> Decoded for Vec<R> {
+    type Read = Vec<R::Columns>;
+    fn cast(read: Vec<R::Columns>) -> Vec<R> {
+        let mut read = std::mem::ManuallyDrop::new(read);
+        // SAFETY: the allocation holds `len` initialized `R::Columns`, which have the size,
+        // alignment and layout of `R` (`SqlRow`'s contract); `read` is not dropped.
+        unsafe { Vec::from_raw_parts(read.as_mut_ptr().cast::<R>(), read.len(), read.capacity()) }
     }
 }
 
@@ -107,60 +165,106 @@ fn compiled(shape: &SqlShape, params: &[Param]) -> Compiled {
 
 type Boxed<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
 
-// Generic over the executor only, not the row type: compiled once per executor type.
-fn all_rows<E: super::Executor>(db: &E, q: Compiled) -> Boxed<'_, Vec<PgRow>> {
-    Box::pin(async move { db.query_rows(&q).await })
+// Generic over the executor and the column types, not the row type: compiled once per executor
+// type and list of column types, however many statements share them.
+fn all_rows<E: super::Executor, C: FromRow + Send + 'static>(db: &E, q: Compiled) -> Boxed<'_, Vec<C>> {
+    Box::pin(async move {
+        let rows = db.query_rows(&q).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(C::from_row(row)?);
+        }
+        Ok(out)
+    })
 }
 
-fn first_row<E: super::Executor>(db: &E, q: Compiled) -> Boxed<'_, Option<PgRow>> {
-    Box::pin(async move { db.query_first(&q).await })
+fn first_row<E: super::Executor, C: FromRow + Send + 'static>(db: &E, q: Compiled) -> Boxed<'_, Option<C>> {
+    Box::pin(async move {
+        match db.query_first(&q).await? {
+            Some(row) => Ok(Some(C::from_row(&row)?)),
+            None => Ok(None),
+        }
+    })
+}
+
+fn one_row<E: super::Executor, C: FromRow + Send + 'static>(db: &E, q: Compiled) -> Boxed<'_, C> {
+    Box::pin(async move {
+        let row: Option<PgRow> = db.query_first(&q).await?;
+        C::from_row(&row.ok_or(Error::NoRows)?)
+    })
 }
 
 fn affected<E: super::Executor>(db: &E, q: Compiled) -> Boxed<'_, u64> {
     Box::pin(async move { db.execute(&q).await })
 }
 
-/// The future of a `sql!` fetch (or execute): the statement's rows, then decoded as its row type. Everything
-/// generic over the row type is this small poll and a decoding loop: each `sql!` has a row type of
-/// its own, so whatever is generic over it is compiled once per statement (the executor's future
-/// is boxed, compiled once per executor type).
+/// The future of a `sql!` fetch (or execute). The executor's future is boxed and generic over the
+/// column types only; all that is compiled per statement is this poll and the final cast.
 #[must_use = "futures do nothing unless awaited"]
-pub struct Fetch<'a, T, U> {
-    inner: Boxed<'a, T>,
-    decode: fn(T) -> Result<U, Error>,
+pub struct Fetch<'a, T: Decoded> {
+    inner: Boxed<'a, T::Read>,
 }
 
-impl<T, U> Future for Fetch<'_, T, U> {
-    type Output = Result<U, Error>;
+impl<T: Decoded> Future for Fetch<'_, T> {
+    type Output = Result<T, Error>;
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        let this = self.get_mut();
-        match this.inner.as_mut().poll(cx) {
-            std::task::Poll::Ready(Ok(rows)) => std::task::Poll::Ready((this.decode)(rows)),
+        match self.get_mut().inner.as_mut().poll(cx) {
+            std::task::Poll::Ready(Ok(read)) => std::task::Poll::Ready(Ok(T::cast(read))),
             std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Err(e)),
             std::task::Poll::Pending => std::task::Poll::Pending,
         }
     }
 }
 
-fn decode_one<R: FromRow>(row: Option<PgRow>) -> Result<R, Error> {
-    decode_optional(row)?.ok_or(Error::NoRows)
+/// The row types `sql!` reads statements of up to 32 columns into (see [`SqlRow`]).
+macro_rules! columns {
+    ($($name:ident ($($t:ident $n:tt),+))+) => {$(
+        #[doc(hidden)]
+        #[repr(C)]
+        pub struct $name<$($t),+>($(pub $t),+);
+
+        impl<$($t: for<'a> postgres_types::FromSql<'a>),+> FromRow for $name<$($t),+> {
+            fn from_row_at(row: &PgRow, start: usize) -> Result<Self, Error> {
+                Ok($name($(row.try_get::<_, $t>(start + $n).map_err(Error::Db)?),+))
+            }
+        }
+    )+};
 }
 
-fn decode_optional<R: FromRow>(row: Option<PgRow>) -> Result<Option<R>, Error> {
-    match row {
-        Some(row) => Ok(Some(R::from_row(&row)?)),
-        None => Ok(None),
-    }
-}
-
-/// Every row as `R`: a plain loop (iterator adapters would be compiled once per statement too).
-fn decode_all<R: FromRow>(rows: Vec<PgRow>) -> Result<Vec<R>, Error> {
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        out.push(R::from_row(row)?);
-    }
-    Ok(out)
+columns! {
+    Cols1(A0 0)
+    Cols2(A0 0, A1 1)
+    Cols3(A0 0, A1 1, A2 2)
+    Cols4(A0 0, A1 1, A2 2, A3 3)
+    Cols5(A0 0, A1 1, A2 2, A3 3, A4 4)
+    Cols6(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5)
+    Cols7(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6)
+    Cols8(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7)
+    Cols9(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8)
+    Cols10(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9)
+    Cols11(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10)
+    Cols12(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11)
+    Cols13(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12)
+    Cols14(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13)
+    Cols15(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14)
+    Cols16(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15)
+    Cols17(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16)
+    Cols18(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17)
+    Cols19(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18)
+    Cols20(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19)
+    Cols21(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19, A20 20)
+    Cols22(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19, A20 20, A21 21)
+    Cols23(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19, A20 20, A21 21, A22 22)
+    Cols24(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19, A20 20, A21 21, A22 22, A23 23)
+    Cols25(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19, A20 20, A21 21, A22 22, A23 23, A24 24)
+    Cols26(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19, A20 20, A21 21, A22 22, A23 23, A24 24, A25 25)
+    Cols27(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19, A20 20, A21 21, A22 22, A23 23, A24 24, A25 25, A26 26)
+    Cols28(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19, A20 20, A21 21, A22 22, A23 23, A24 24, A25 25, A26 26, A27 27)
+    Cols29(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19, A20 20, A21 21, A22 22, A23 23, A24 24, A25 25, A26 26, A27 27, A28 28)
+    Cols30(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19, A20 20, A21 21, A22 22, A23 23, A24 24, A25 25, A26 26, A27 27, A28 28, A29 29)
+    Cols31(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19, A20 20, A21 21, A22 22, A23 23, A24 24, A25 25, A26 26, A27 27, A28 28, A29 29, A30 30)
+    Cols32(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15, A16 16, A17 17, A18 18, A19 19, A20 20, A21 21, A22 22, A23 23, A24 24, A25 25, A26 26, A27 27, A28 28, A29 29, A30 30, A31 31)
 }
 
 /// Every `sql!` of a crate, found by `taulu::sql_statements!` at build time: for
