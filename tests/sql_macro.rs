@@ -130,6 +130,27 @@ async fn rows_of_mixed_and_many_columns_read_back_field_by_field() {
     let one = sql!("SELECT 'only'::text AS s, 1::int8 AS n WHERE $1", true).fetch_optional(&pool).await.unwrap();
     assert_eq!(one.map(|r| (r.s, r.n)), Some(("only".to_owned(), 1)));
 
+    // A function returning record, its columns given by a column definition list (every field
+    // may be NULL: it comes from JSON); ROWS FROM zips functions, padding the shorter with NULLs.
+    let people = sql!(
+        "SELECT p.name, p.age FROM jsonb_to_recordset($1) AS p(name text, age int4) ORDER BY p.name",
+        serde_json::json!([{"name": "bob"}, {"name": "ann", "age": 40}])
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let people: Vec<(Option<String>, Option<i32>)> = people.into_iter().map(|p| (p.name, p.age)).collect();
+    assert_eq!(people, [(Some("ann".into()), Some(40)), (Some("bob".into()), None)]);
+    let zipped = sql!(
+        "SELECT a, b, i FROM ROWS FROM (generate_series(1, 3), unnest($1::text[])) WITH ORDINALITY AS r(a, b, i)",
+        vec!["x".to_owned()]
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let zipped: Vec<(Option<i32>, Option<String>, i64)> = zipped.into_iter().map(|r| (r.a, r.b, r.i)).collect();
+    assert_eq!(zipped, [(Some(1), Some("x".into()), 1), (Some(2), None, 2), (Some(3), None, 3)]);
+
     // 34 columns: past the generic layouts, the row struct reads itself.
     let wide = sql!("SELECT 1::int2 AS c1, 2::int8 AS c2, 3::int2 AS c3, 4::int8 AS c4, 5::int2 AS c5, 6::int8 AS c6, 7::int2 AS c7, 8::int8 AS c8, 9::int2 AS c9, 10::int8 AS c10, 11::int2 AS c11, 12::int8 AS c12, 13::int2 AS c13, 14::int8 AS c14, 15::int2 AS c15, 16::int8 AS c16, 17::int2 AS c17, 18::int8 AS c18, 19::int2 AS c19, 20::int8 AS c20, 21::int2 AS c21, 22::int8 AS c22, 23::int2 AS c23, 24::int8 AS c24, 25::int2 AS c25, 26::int8 AS c26, 27::int2 AS c27, 28::int8 AS c28, 29::int2 AS c29, 30::int8 AS c30, 31::int2 AS c31, 32::int8 AS c32, 33::int2 AS c33, 34::int8 AS c34").fetch_one(&pool).await.unwrap();
     assert_eq!((wide.c1, wide.c2, wide.c33, wide.c34), (1i16, 2i64, 33i16, 34i64));

@@ -124,6 +124,9 @@ pub struct Typer<'a> {
     set_returning_ok: bool,
     /// The OUT columns of the function just typed in FROM, when it has several.
     outs: Vec<(u32, String)>,
+    /// A function returning `record` may be called here (FROM, where a column definition list
+    /// gives its columns).
+    record_ok: bool,
 }
 
 /// Types `sql` against `schema`.
@@ -146,6 +149,7 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
         defer_unknown: false,
         set_returning_ok: false,
         outs: Vec::new(),
+        record_ok: false,
     };
     let columns = match node {
         NodeEnum::SelectStmt(s) => t.select(s)?,
@@ -729,65 +733,107 @@ impl Typer<'_> {
         }
     }
 
-    /// `generate_series(..) AS g(n)`, `unnest($1::int8[]) WITH ORDINALITY AS u(id, i)`: one
-    /// set-returning function of a scalar type (its arguments may read the FROM items before it).
+    /// A function in FROM: `generate_series(..) AS g(n)`, `unnest($1::int8[]) WITH ORDINALITY AS
+    /// u(id, i)`, `jsonb_each(..)` (its OUT columns), `jsonb_to_recordset($1) AS t(a int, b text)`
+    /// (a column definition list), and `ROWS FROM (f(..), g(..))`, whose columns follow one
+    /// another. Its arguments may read the FROM items before it.
     fn function_in_from(&mut self, rf: &pb::RangeFunction) -> R<Vec<(usize, usize)>> {
-        let call = match rf.functions.as_slice() {
-            [f] if !rf.is_rowsfrom && rf.coldeflist.is_empty() => match f.node.as_ref() {
-                Some(NodeEnum::List(l)) => l.items.first().and_then(|n| n.node.as_ref()),
-                _ => None,
-            },
-            _ => None,
-        };
-        let Some(NodeEnum::FuncCall(f)) = call else {
-            return err("only one function call in FROM is typed (not ROWS FROM or a column definition list)", -1);
-        };
-        self.set_returning_ok = true;
-        let e = self.func(f)?;
         let names = rf.alias.as_ref().map(|a| strings(&a.colnames)).unwrap_or_default();
         let alias = rf.alias.as_ref().map(|a| a.aliasname.clone());
+        let several = rf.functions.len() > 1;
+        let mut cols = Vec::new();
+        let mut first_name = None;
+        for item in &rf.functions {
+            let items = match item.node.as_ref() {
+                Some(NodeEnum::List(l)) => l.items.as_slice(),
+                _ => &[],
+            };
+            let Some(NodeEnum::FuncCall(f)) = items.first().and_then(|n| n.node.as_ref()) else {
+                return err("only function calls in FROM are typed", -1);
+            };
+            // The column definition list: ROWS FROM's own for each function, else the FROM item's.
+            let coldefs = match items.get(1).and_then(|n| n.node.as_ref()) {
+                Some(NodeEnum::List(d)) => d.items.as_slice(),
+                _ if !rf.is_rowsfrom => rf.coldeflist.as_slice(),
+                _ => &[],
+            };
+            let (fname, mut fcols) =
+                self.one_function_in_from(f, coldefs, if several { None } else { alias.clone() })?;
+            if several {
+                // The shorter results are padded with NULLs.
+                fcols.iter_mut().for_each(|c| c.nullable = true);
+            }
+            first_name.get_or_insert(fname);
+            cols.extend(fcols);
+        }
+        for (col, name) in cols.iter_mut().zip(&names) {
+            col.name = name.clone();
+        }
+        if rf.ordinality {
+            let name = names.get(cols.len()).cloned().unwrap_or_else(|| "ordinality".into());
+            cols.push(Col { name, ty: oid::INT8, nullable: false, hidden: false });
+        }
+        let width = cols.len();
+        let r = self.push_rel(Rel { alias: alias.or(first_name), cols });
+        Ok((0..width).map(|c| (r, c)).collect())
+    }
+
+    /// One function of a FROM item: its name and its columns (named by its OUT arguments, its
+    /// column definition list, else the table alias `alias` or the function for a scalar one).
+    fn one_function_in_from(
+        &mut self,
+        f: &pb::FuncCall,
+        coldefs: &[pb::Node],
+        alias: Option<String>,
+    ) -> R<(String, Vec<Col>)> {
+        self.set_returning_ok = true;
+        self.record_ok = true;
+        let e = self.func(f)?;
+        self.record_ok = false;
+        let fname = strings(&f.funcname).pop().unwrap_or_default();
         let outs = std::mem::take(&mut self.outs);
+        if !coldefs.is_empty() {
+            if e.ty != oid::RECORD || outs.len() > 1 {
+                return err(
+                    format!("a column definition list is only allowed for functions returning record, not {fname}"),
+                    f.location,
+                );
+            }
+            let mut cols = Vec::new();
+            for d in coldefs {
+                let Some(NodeEnum::ColumnDef(d)) = d.node.as_ref() else { continue };
+                let ty = self.type_name(d.type_name.as_ref().expect("a column definition has a type"), d.location)?;
+                // Read from JSON or another record: any of them may be NULL.
+                cols.push(Col { name: d.colname.clone(), ty, nullable: true, hidden: false });
+            }
+            return Ok((fname, cols));
+        }
         if outs.len() > 1 {
-            // OUT columns (`jsonb_each(..)`: key, value), renamed by the column aliases.
-            let fname = strings(&f.funcname).pop().unwrap_or_default();
-            let mut cols: Vec<Col> = outs
+            // OUT columns (`jsonb_each(..)`: key, value).
+            let cols = outs
                 .iter()
-                .enumerate()
-                .map(|(i, (ty, out))| Col {
-                    name: names.get(i).cloned().unwrap_or_else(|| out.clone()),
+                .map(|(ty, out)| Col {
+                    name: out.clone(),
                     ty: *ty,
                     nullable: out_may_be_null(&fname, out),
                     hidden: false,
                 })
                 .collect();
-            if rf.ordinality {
-                let name = names.get(cols.len()).cloned().unwrap_or_else(|| "ordinality".into());
-                cols.push(Col { name, ty: oid::INT8, nullable: false, hidden: false });
-            }
-            let width = cols.len();
-            let r = self.push_rel(Rel { alias: alias.or(Some(fname)), cols });
-            return Ok((0..width).map(|c| (r, c)).collect());
+            return Ok((fname, cols));
         }
-        if self.env.category(e.ty) == b'C' || e.ty == oid::RECORD {
+        if e.ty == oid::RECORD {
+            return err(
+                format!("{fname} returns record: give its columns with a column definition list, AS t(a int, b text)"),
+                f.location,
+            );
+        }
+        if self.env.category(e.ty) == b'C' {
             return err("a function in FROM returning rows of a composite type is not typed", f.location);
         }
-        // A scalar function's column is named by the column alias, else its OUT argument, else
-        // the table alias, else the function.
-        let name = names
-            .first()
-            .cloned()
-            .or_else(|| outs.first().map(|(_, out)| out.clone()))
-            .or_else(|| alias.clone())
-            .or(e.name)
-            .unwrap_or_else(|| "?column?".into());
-        let mut cols = vec![Col { name, ty: e.ty, nullable: e.nullable, hidden: false }];
-        if rf.ordinality {
-            let name = names.get(1).cloned().unwrap_or_else(|| "ordinality".into());
-            cols.push(Col { name, ty: oid::INT8, nullable: false, hidden: false });
-        }
-        let width = cols.len();
-        let r = self.push_rel(Rel { alias: alias.or_else(|| Some(cols[0].name.clone())), cols });
-        Ok((0..width).map(|c| (r, c)).collect())
+        // A scalar function's column is named by its OUT argument, else the table alias, else the
+        // function (column aliases, applied by the caller, come first).
+        let name = outs.first().map(|(_, out)| out.clone()).or(alias).or(e.name).unwrap_or_else(|| "?column?".into());
+        Ok((fname, vec![Col { name, ty: e.ty, nullable: e.nullable, hidden: false }]))
     }
 
     fn select_lateral(&mut self, sel: &pb::SelectStmt) -> R<Vec<E>> {
@@ -1495,6 +1541,7 @@ impl Typer<'_> {
     fn func(&mut self, f: &pb::FuncCall) -> R<E> {
         // Only this call may return a set, not its arguments.
         let srf_ok = std::mem::take(&mut self.set_returning_ok);
+        let record_ok = std::mem::take(&mut self.record_ok);
         let names = strings(&f.funcname);
         let name = match names.as_slice() {
             [n] => n.clone(),
@@ -1618,7 +1665,8 @@ impl Typer<'_> {
             // One OUT argument names the column (`jsonb_array_elements(..)`: value).
             self.outs = vec![(result, out.clone())];
         }
-        if !record && (result == oid::VOID || result == oid::RECORD || result == oid::UNKNOWN) {
+        let record_in_from = record_ok && result == oid::RECORD;
+        if !record && !record_in_from && matches!(result, oid::VOID | oid::RECORD | oid::UNKNOWN) {
             return err(format!("{name} returns {}, which has no Rust mapping", self.env.name(result)), f.location);
         }
         let is_agg = proc_kind == b'a' && f.over.is_none();
