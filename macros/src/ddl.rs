@@ -120,6 +120,25 @@ pub enum AlterAction {
     AddPrimaryKeyUsingIndex(String),
 }
 
+/// A function's signature as written (`CREATE FUNCTION`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSpec {
+    /// The input arguments (IN, INOUT, VARIADIC): name (may be empty) and type.
+    pub args: Vec<(String, TypeSpec)>,
+    /// How many trailing input arguments have defaults.
+    pub defaults: usize,
+    /// The last input argument is VARIADIC.
+    pub variadic: bool,
+    /// The OUT, INOUT and TABLE arguments: the result's columns.
+    pub outs: Vec<(String, TypeSpec)>,
+    /// `RETURNS type` (`None`: given by the OUT arguments).
+    pub returns: Option<TypeSpec>,
+    /// `RETURNS SETOF` or `RETURNS TABLE`.
+    pub retset: bool,
+    /// `i` immutable, `s` stable, `v` volatile (the default).
+    pub volatile: u8,
+}
+
 /// One schema change. Statements that do not change table shapes produce none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -228,6 +247,17 @@ pub enum Change {
         names: Vec<QName>,
         missing_ok: bool,
         cascade: bool,
+    },
+    /// `CREATE [OR REPLACE] FUNCTION`: what `sql!` needs to type a call to it.
+    CreateFunction {
+        name: QName,
+        replace: bool,
+        function: FunctionSpec,
+    },
+    /// `DROP FUNCTION name [(argument types)], ..`.
+    DropFunctions {
+        names: Vec<(QName, Option<Vec<TypeSpec>>)>,
+        missing_ok: bool,
     },
     /// `SET search_path` (also `SET LOCAL`, and `set_config('search_path', ..)` as pg_dump
     /// writes it); `None`: back to the default (`RESET`, `SET .. TO DEFAULT`).
@@ -495,6 +525,54 @@ fn locate_parse_error(file: &str, sql: &str, message: &str) -> SqlError {
     }
 }
 
+/// `f(int, text)` of `DROP FUNCTION` or `ALTER FUNCTION`: the name and, when given, the argument
+/// types.
+fn function_with_args(node: &pb::Node) -> Option<(QName, Option<Vec<TypeSpec>>)> {
+    let NodeEnum::ObjectWithArgs(f) = node.node.as_ref()? else { return None };
+    let args = f.objargs.iter().filter_map(|a| match a.node.as_ref()? {
+        NodeEnum::TypeName(t) => Some(type_spec(t)),
+        _ => None,
+    });
+    Some((qname(&strings(&f.objname)), (!f.args_unspecified).then(|| args.collect())))
+}
+
+fn function_spec(f: &pb::CreateFunctionStmt) -> FunctionSpec {
+    use pb::FunctionParameterMode as M;
+    let mut spec = FunctionSpec {
+        args: Vec::new(),
+        defaults: 0,
+        variadic: false,
+        outs: Vec::new(),
+        returns: f.return_type.as_ref().map(type_spec),
+        retset: f.return_type.as_ref().is_some_and(|t| t.setof),
+        volatile: b'v',
+    };
+    for p in &f.parameters {
+        let Some(NodeEnum::FunctionParameter(p)) = p.node.as_ref() else { continue };
+        let Some(ty) = p.arg_type.as_ref().map(type_spec) else { continue };
+        let mode = M::try_from(p.mode).unwrap_or(M::FuncParamIn);
+        if matches!(mode, M::FuncParamOut | M::FuncParamInout | M::FuncParamTable) {
+            spec.outs.push((p.name.clone(), ty.clone()));
+        }
+        if !matches!(mode, M::FuncParamOut | M::FuncParamTable) {
+            spec.variadic = mode == M::FuncParamVariadic;
+            spec.defaults = if p.defexpr.is_some() { spec.defaults + 1 } else { 0 };
+            spec.args.push((p.name.clone(), ty));
+        }
+    }
+    for o in &f.options {
+        let Some(NodeEnum::DefElem(d)) = o.node.as_ref() else { continue };
+        if d.defname == "volatility" {
+            spec.volatile = match d.arg.as_deref().and_then(sval) {
+                Some("immutable") => b'i',
+                Some("stable") => b's',
+                _ => b'v',
+            }
+        }
+    }
+    spec
+}
+
 pub(crate) fn sval(node: &pb::Node) -> Option<&str> {
     match node.node.as_ref()? {
         NodeEnum::String(s) => Some(&s.sval),
@@ -724,6 +802,10 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
             }
             vec![Change::AlterTable { table: range_var(s.relation.as_ref()), missing_ok: s.missing_ok, actions }]
         }
+        NodeEnum::RenameStmt(s) if object(s.rename_type) == O::ObjectFunction => {
+            let names = s.object.as_deref().and_then(function_with_args).into_iter().collect();
+            vec![Change::DropFunctions { names, missing_ok: true }]
+        }
         NodeEnum::RenameStmt(s) => {
             let table = range_var(s.relation.as_ref());
             // Views are relations of the model like tables: renamed and moved the same way.
@@ -747,6 +829,12 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
                 _ => vec![],
             }
         }
+        // A function renamed or moved is forgotten: a call to it, by either name, is then
+        // "does not exist", never a wrong type.
+        NodeEnum::AlterObjectSchemaStmt(s) if object(s.object_type) == O::ObjectFunction => {
+            let names = s.object.as_deref().and_then(function_with_args).into_iter().collect();
+            vec![Change::DropFunctions { names, missing_ok: true }]
+        }
         NodeEnum::AlterObjectSchemaStmt(s) => match object(s.object_type) {
             O::ObjectTable | O::ObjectView => vec![Change::SetTableSchema {
                 table: range_var(s.relation.as_ref()),
@@ -767,6 +855,10 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
                 O::ObjectTable => vec![Change::DropTables { tables: names, missing_ok: s.missing_ok, cascade }],
                 O::ObjectView => vec![Change::DropViews { names, missing_ok: s.missing_ok, cascade }],
                 O::ObjectType | O::ObjectDomain => vec![Change::DropTypes { names, missing_ok: s.missing_ok, cascade }],
+                O::ObjectFunction => {
+                    let names = s.objects.iter().filter_map(function_with_args).collect();
+                    vec![Change::DropFunctions { names, missing_ok: s.missing_ok }]
+                }
                 O::ObjectSchema => vec![Change::DropSchemas {
                     names: names.into_iter().map(|n| n.name).collect(),
                     missing_ok: s.missing_ok,
@@ -774,6 +866,13 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
                 }],
                 _ => vec![],
             }
+        }
+        NodeEnum::CreateFunctionStmt(f) if !f.is_procedure => {
+            vec![Change::CreateFunction {
+                name: qname(&strings(&f.funcname)),
+                replace: f.replace,
+                function: function_spec(f),
+            }]
         }
         NodeEnum::CreateEnumStmt(s) => {
             vec![Change::CreateEnum { name: qname(&strings(&s.type_name)), labels: strings(&s.vals) }]
@@ -936,8 +1035,31 @@ mod tests {
     }
 
     #[test]
+    fn a_function_keeps_its_signature() {
+        let sql = "CREATE OR REPLACE FUNCTION s.f(a int, VARIADIC b text[] DEFAULT '{}', OUT c int8, OUT d text)
+                   RETURNS SETOF record LANGUAGE sql STABLE AS $$ SELECT 1::int8, 'x' $$;
+                   DROP FUNCTION IF EXISTS s.f(int, text[]), g;";
+        let changes = parse(sql);
+        let [Change::CreateFunction { name, replace, function }, Change::DropFunctions { names, missing_ok }] =
+            changes.as_slice()
+        else {
+            panic!("two changes");
+        };
+        assert_eq!((name.schema.as_deref(), name.name.as_str(), *replace), (Some("s"), "f", true));
+        let args: Vec<(&str, &str)> = function.args.iter().map(|(n, t)| (n.as_str(), t.name.name.as_str())).collect();
+        assert_eq!(args, [("a", "int4"), ("b", "text")]);
+        let outs: Vec<&str> = function.outs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(outs, ["c", "d"]);
+        assert_eq!((function.defaults, function.variadic, function.retset, function.volatile), (1, true, true, b's'));
+        assert!(*missing_ok);
+        assert_eq!(names.len(), 2);
+        assert_eq!(names[0].1.as_ref().map(Vec::len), Some(2));
+        assert_eq!((names[1].0.name.as_str(), names[1].1.is_none()), ("g", true));
+    }
+
+    #[test]
     fn skipped_statements_produce_no_changes() {
-        let sql = "CREATE INDEX i ON t (x); CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+        let sql = "CREATE INDEX i ON t (x);
                    DO $$ BEGIN PERFORM 1; END $$; COMMENT ON TABLE t IS 'x';
                    GRANT SELECT ON t TO PUBLIC; INSERT INTO t VALUES (1); SET statement_timeout = 0;
                    BEGIN; COMMIT; SELECT set_config('lock_timeout', '1s', false); ALTER TABLE t ENABLE ROW LEVEL SECURITY;

@@ -5,13 +5,13 @@
 use std::collections::BTreeSet;
 
 use crate::ddl::{
-    AlterAction, Change, ColumnSpec, Identity, Located, Origin, QName, SqlError, TEMP_SCHEMA, TableElement, Target,
-    TypeSpec, ViewQuery,
+    AlterAction, Change, ColumnSpec, FunctionSpec, Identity, Located, Origin, QName, SqlError, TEMP_SCHEMA,
+    TableElement, Target, TypeSpec, ViewQuery,
 };
 
 /// PostgreSQL's identifier limit (NAMEDATALEN - 1 bytes).
 const MAX_IDENT: usize = 63;
-const DEFAULT_SCHEMA: &str = "public";
+pub(crate) const DEFAULT_SCHEMA: &str = "public";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColType {
@@ -85,8 +85,45 @@ pub struct UserType {
     pub dropped: bool,
 }
 
+/// A function created by the migrations, for `sql!` to type calls to it.
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub schema: String,
+    pub name: String,
+    /// The input arguments' types and names.
+    pub args: Vec<ColType>,
+    pub arg_names: Vec<String>,
+    /// How many trailing arguments have defaults.
+    pub defaults: usize,
+    pub variadic: bool,
+    /// The result type (`record` for several OUT columns).
+    pub result: ColType,
+    /// The OUT columns when there are several: (type, name).
+    pub outs: Vec<(ColType, String)>,
+    pub retset: bool,
+    pub volatile: u8,
+}
+
+/// The pseudo-types a function's signature may use, known by their catalog names; `trigger` and
+/// `event_trigger` functions are not callable from a query and not kept.
+const PSEUDO_TYPES: &[&str] = &[
+    "void",
+    "record",
+    "anyelement",
+    "anyarray",
+    "anynonarray",
+    "anyenum",
+    "anyrange",
+    "anycompatible",
+    "anycompatiblearray",
+    "anycompatiblenonarray",
+    "cstring",
+];
+
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
+    /// Functions created by the migrations.
+    pub functions: Vec<Function>,
     pub schemas: BTreeSet<String>,
     pub tables: Vec<Table>,
     pub types: Vec<UserType>,
@@ -427,6 +464,7 @@ impl Schema {
                         return Err(format!("cannot drop schema \"{name}\": objects depend on it (use CASCADE)"));
                     }
                     self.tables.retain(|t| t.schema != name);
+                    self.functions.retain(|f| f.schema != name);
                     self.reindex();
                     for t in self.types.iter_mut().filter(|t| t.schema == name) {
                         t.dropped = true;
@@ -446,6 +484,9 @@ impl Schema {
                 self.reindex();
                 for t in self.types.iter_mut().filter(|t| t.schema == name) {
                     t.schema = new_name.clone();
+                }
+                for f in self.functions.iter_mut().filter(|f| f.schema == name) {
+                    f.schema = new_name.clone();
                 }
             }
             Change::CreateTable { table, if_not_exists, elements } => {
@@ -733,6 +774,44 @@ impl Schema {
                 }
                 self.extensions.insert(name.clone());
             }
+            Change::CreateFunction { name, replace: _, function } => {
+                let schema = self.creation_schema(name)?;
+                self.require_schema(&schema)?;
+                let Some(f) = self.function(&schema, name, function) else { return Ok(()) };
+                let same = |g: &Function| g.schema == f.schema && g.name == f.name && g.args == f.args;
+                // Without OR REPLACE, PostgreSQL would have refused a second definition; meeting one
+                // means the model missed what removed the first: the later one wins.
+                match self.functions.iter().position(same) {
+                    Some(i) => self.functions[i] = f,
+                    None => self.functions.push(f),
+                }
+            }
+            Change::DropFunctions { names, missing_ok: _ } => {
+                for (name, args) in names {
+                    let args: Option<Vec<ColType>> = match args {
+                        Some(a) => match a.iter().map(|t| self.signature_type(t)).collect::<Option<Vec<_>>>() {
+                            Some(a) => Some(a),
+                            // An argument type the model does not keep: neither does it keep the function.
+                            None => continue,
+                        },
+                        None => None,
+                    };
+                    // A function the model did not keep (a trigger function, one of a type it
+                    // does not know) may be dropped: no error when none is found.
+                    let fname = truncate_ident(&name.name);
+                    let path: Vec<String> = match &name.schema {
+                        Some(s) => vec![truncate_ident(s)],
+                        None => self.path().map(str::to_owned).collect(),
+                    };
+                    let schema =
+                        path.iter().find(|s| self.functions.iter().any(|f| f.schema == **s && f.name == fname));
+                    if let Some(schema) = schema.cloned() {
+                        self.functions.retain(|f| {
+                            !(f.schema == schema && f.name == fname && args.as_ref().is_none_or(|a| *a == f.args))
+                        });
+                    }
+                }
+            }
             Change::Unsupported { what } => return Err(format!("{what} is not supported by taulu's schema model")),
         }
         Ok(())
@@ -933,6 +1012,44 @@ impl Schema {
             }
         }
         Ok((columns, uses))
+    }
+
+    /// A type of a function's signature: a type of the model, or a pseudo-type by its catalog
+    /// name; `None` for one the model does not know (the function is then not kept).
+    fn signature_type(&self, spec: &TypeSpec) -> Option<ColType> {
+        if let Ok((ty, _)) = self.resolve(spec) {
+            return Some(ty);
+        }
+        let name = spec.name.name.as_str();
+        let builtin = spec.name.schema.as_deref().is_none_or(|s| s == "pg_catalog");
+        (builtin && !spec.array && PSEUDO_TYPES.contains(&name))
+            .then(|| ColType::Builtin { name: name.to_owned(), typmods: Vec::new() })
+    }
+
+    /// The model of a `CREATE FUNCTION`, or `None` when a type of its signature is unknown to
+    /// the model or it is a trigger function: `sql!` then reports a call to it as unknown.
+    fn function(&self, schema: &str, name: &QName, spec: &FunctionSpec) -> Option<Function> {
+        let args = spec.args.iter().map(|(_, t)| self.signature_type(t)).collect::<Option<Vec<_>>>()?;
+        let outs =
+            spec.outs.iter().map(|(n, t)| Some((self.signature_type(t)?, n.clone()))).collect::<Option<Vec<_>>>()?;
+        let result = match (&spec.returns, outs.as_slice()) {
+            (Some(t), _) if spec.outs.len() <= 1 || t.name.name != "record" => self.signature_type(t)?,
+            (_, [(t, _)]) => t.clone(),
+            (_, []) => return None,
+            _ => ColType::Builtin { name: "record".into(), typmods: Vec::new() },
+        };
+        Some(Function {
+            schema: schema.to_owned(),
+            name: truncate_ident(&name.name),
+            arg_names: spec.args.iter().map(|(n, _)| n.clone()).collect(),
+            args,
+            defaults: spec.defaults,
+            variadic: spec.variadic,
+            result,
+            outs: if outs.len() > 1 { outs } else { Vec::new() },
+            retset: spec.retset,
+            volatile: spec.volatile,
+        })
     }
 
     fn create_type(&mut self, name: &QName, kind: TypeKind, origin: &Origin) -> Result<(), String> {

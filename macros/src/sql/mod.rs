@@ -1543,18 +1543,11 @@ impl Typer<'_> {
         let srf_ok = std::mem::take(&mut self.set_returning_ok);
         let record_ok = std::mem::take(&mut self.record_ok);
         let names = strings(&f.funcname);
-        let name = match names.as_slice() {
-            [n] => n.clone(),
-            [s, n] if s == "pg_catalog" => n.clone(),
-            _ => {
-                return err(
-                    format!(
-                        "function {} does not exist (only PostgreSQL's built-in functions are typed)",
-                        names.join(".")
-                    ),
-                    f.location,
-                );
-            }
+        // The schema a qualified name names (`None`: the search path, pg_catalog then public).
+        let (schema, name) = match names.as_slice() {
+            [n] => (None, n.clone()),
+            [s, n] => (Some(s.clone()), n.clone()),
+            _ => return err(format!("function {} does not exist", names.join(".")), f.location),
         };
         if let Some(filter) = node(&f.agg_filter) {
             let e = self.expr(filter)?;
@@ -1608,15 +1601,19 @@ impl Typer<'_> {
             })
             .collect();
         let cat = self.env.cat;
-        let Some(cands) = cat.functions.get(&name) else {
-            return err(
-                format!(
-                    "function {name} does not exist (only PostgreSQL's built-in functions are typed){}",
-                    suggest(&name, cat.functions.keys().map(String::as_str).collect())
-                ),
-                f.location,
-            );
-        };
+        let builtin = schema.as_deref().is_none_or(|s| s == "pg_catalog");
+        let in_schema = schema.as_deref().unwrap_or(crate::model::DEFAULT_SCHEMA);
+        let mut cands: Vec<catalog::Proc> =
+            if builtin { cat.functions.get(&name).cloned().unwrap_or_default() } else { Vec::new() };
+        for g in self.env.schema.functions.iter().filter(|g| g.name == name && g.schema == in_schema) {
+            cands.push(self.env.proc_of(g));
+        }
+        if cands.is_empty() {
+            let mut known: Vec<&str> = self.env.schema.functions.iter().map(|g| g.name.as_str()).collect();
+            known.extend(cat.functions.keys().map(String::as_str));
+            return err(format!("function {} does not exist{}", names.join("."), suggest(&name, known)), f.location);
+        }
+        let cands = cands.as_slice();
         let inputs: Vec<u32> = args.iter().map(|e| e.ty).collect();
         // Named notation: each candidate's arguments put in the call's order (as PostgreSQL's
         // FuncnameGetCandidates does), then the usual resolution.

@@ -42,6 +42,26 @@ impl Env<'_> {
         }
     }
 
+    /// A function the migrations create, as a catalog entry.
+    pub fn proc_of(&self, f: &crate::model::Function) -> Proc {
+        let args: Vec<u32> = f.args.iter().map(|t| self.of(t)).collect();
+        Proc {
+            variadic: if f.variadic { args.last().and_then(|&t| self.elem(t)).unwrap_or(0) } else { 0 },
+            args,
+            result: self.of(&f.result),
+            kind: b'f',
+            retset: f.retset,
+            // Strictness says NULL in, NULL out; a built-in also never returns NULL otherwise
+            // (the exceptions are listed), but a function of the migrations may: its result is
+            // taken as nullable.
+            strict: false,
+            volatile: f.volatile,
+            defaults: f.defaults,
+            names: f.arg_names.clone(),
+            outs: f.outs.iter().map(|(t, n)| (self.of(t), n.clone())).collect(),
+        }
+    }
+
     /// The column type of an OID (the reverse of [`Env::of`]).
     pub fn col(&self, t: u32) -> ColType {
         if t >= USER_ARRAY {

@@ -94,3 +94,31 @@ fn records_and_pseudo_types_are_refused_not_guessed() {
     let (_, cols) = typed("SELECT key, value FROM jsonb_each_text('{}'::jsonb)");
     assert_eq!(cols, [("key".into(), "text".into(), false), ("value".into(), "text".into(), true)]);
 }
+
+#[test]
+fn functions_of_the_migrations_are_typed_as_created_replaced_and_dropped() {
+    let migrations = [(
+        "000001_f.up.sql".to_owned(),
+        "CREATE TABLE t (id int8 PRIMARY KEY);
+         CREATE FUNCTION f(a int8) RETURNS int4 LANGUAGE sql STRICT AS $$ SELECT 1 $$;
+         CREATE OR REPLACE FUNCTION f(a int8) RETURNS text LANGUAGE sql STRICT AS $$ SELECT 'x' $$;
+         CREATE FUNCTION gone(a int8) RETURNS int8 LANGUAGE sql AS $$ SELECT a $$;
+         DROP FUNCTION gone(int8);
+         CREATE FUNCTION tr() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+         CREATE FUNCTION old_name(a int8) RETURNS int8 LANGUAGE sql AS $$ SELECT a $$;
+         ALTER FUNCTION old_name(int8) RENAME TO new_name;"
+            .to_owned(),
+    )];
+    let (schema, errors) = crate::model::build(&migrations);
+    assert!(errors.is_empty(), "{errors:?}");
+    let env = Env { cat: catalog::get(), schema: &schema };
+    let t = type_statement(&schema, "SELECT f(id) AS v FROM t WHERE id = $1").unwrap();
+    // The replacement's result; nullable although strict (its body may return NULL).
+    assert_eq!((env.name(t.columns[0].ty), t.columns[0].nullable), ("text".into(), true));
+    // Dropped, a trigger function, and renamed (forgotten: never a wrong type).
+    let calls = ["gone(id)", "tr()", "old_name(id)", "new_name(id)"].map(|c| format!("SELECT {c} AS v FROM t"));
+    for gone in &calls {
+        let e = type_statement(&schema, gone).unwrap_err();
+        assert!(e.message.contains("does not exist"), "{gone}: {}", e.message);
+    }
+}
