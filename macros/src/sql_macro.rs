@@ -91,6 +91,9 @@ pub fn model(dir: &Path) -> Result<Rc<Schema>, String> {
     Ok(model)
 }
 
+/// The widest row read through a generic twin (`taulu::__private::cols::Cols1`..`Cols32`).
+const MAX_COLS: usize = 32;
+
 /// `typed_sql!("dir" [module path] "SQL", args..)`.
 struct Input {
     dir: LitStr,
@@ -180,15 +183,16 @@ fn expand_input(input: &Input) -> syn::Result<TokenStream> {
     let fields = row_fields(&typed, &rust, &fail)?;
     let types: Vec<&TokenStream> = fields.iter().map(|(_, t)| t).collect();
     // The row is read as `Cols<N>` of its field types (reading code shared by every statement with
-    // the same column types) and reinterpreted as the struct, which has the same layout; past 32
-    // columns, the struct reads itself.
-    let columns = if types.len() <= 32 {
+    // the same column types) and reinterpreted as the struct, which has the same layout; past
+    // `MAX_COLS` columns, the struct reads itself.
+    let read_self = types.len() > MAX_COLS;
+    let columns = if !read_self {
         let cols = quote::format_ident!("Cols{}", types.len());
         quote!(::taulu::__private::cols::#cols<#(#types),*>)
     } else {
         quote!(Self)
     };
-    let read_self = (types.len() > 32).then(|| {
+    let read_self = read_self.then(|| {
         let gets = (0..types.len()).map(|i| quote!(::taulu::__private::get(row, start + #i)?));
         let names = fields.iter().map(|(name, _)| name);
         quote! {
