@@ -1601,19 +1601,25 @@ impl Typer<'_> {
             })
             .collect();
         let cat = self.env.cat;
+        // The built-ins of that name, and the migrations' functions (copied in beside them only
+        // when there are some).
         let builtin = schema.as_deref().is_none_or(|s| s == "pg_catalog");
         let in_schema = schema.as_deref().unwrap_or(crate::model::DEFAULT_SCHEMA);
-        let mut cands: Vec<catalog::Proc> =
-            if builtin { cat.functions.get(&name).cloned().unwrap_or_default() } else { Vec::new() };
-        for g in self.env.schema.functions.iter().filter(|g| g.name == name && g.schema == in_schema) {
-            cands.push(self.env.proc_of(g));
-        }
+        let builtins = cat.functions.get(&name).filter(|_| builtin).map_or(&[][..], Vec::as_slice);
+        let mut created =
+            self.env.schema.functions.iter().filter(|g| g.name == name && g.schema == in_schema).peekable();
+        let both: Vec<catalog::Proc>;
+        let cands = if created.peek().is_none() {
+            builtins
+        } else {
+            both = builtins.iter().cloned().chain(created.map(|g| self.env.proc_of(g))).collect();
+            &both
+        };
         if cands.is_empty() {
             let mut known: Vec<&str> = self.env.schema.functions.iter().map(|g| g.name.as_str()).collect();
             known.extend(cat.functions.keys().map(String::as_str));
             return err(format!("function {} does not exist{}", names.join("."), suggest(&name, known)), f.location);
         }
-        let cands = cands.as_slice();
         let inputs: Vec<u32> = args.iter().map(|e| e.ty).collect();
         // Named notation: each candidate's arguments put in the call's order (as PostgreSQL's
         // FuncnameGetCandidates does), then the usual resolution.
