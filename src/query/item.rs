@@ -69,7 +69,7 @@ macro_rules! tuples {
         where $($t: for<'a> FromSql<'a>),+
         {
             fn from_row_at(row: &tokio_postgres::Row, start: usize) -> Result<Self, Error> {
-                Ok(($(row.try_get::<_, $t>(start + $n).map_err(Error::Db)?,)+))
+                Ok(($(crate::__private::get::<$t>(row, start + $n)?,)+))
             }
         }
     )+};

@@ -226,7 +226,7 @@ macro_rules! columns {
 
         impl<$($t: for<'a> postgres_types::FromSql<'a>),+> FromRow for $name<$($t),+> {
             fn from_row_at(row: &PgRow, start: usize) -> Result<Self, Error> {
-                Ok($name($(row.try_get::<_, $t>(start + $n).map_err(Error::Db)?),+))
+                Ok($name($(crate::__private::get::<$t>(row, start + $n)?),+))
             }
         }
     )+};

@@ -106,7 +106,9 @@ fn functions_of_the_migrations_are_typed_as_created_replaced_and_dropped() {
          DROP FUNCTION gone(int8);
          CREATE FUNCTION tr() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
          CREATE FUNCTION old_name(a int8) RETURNS int8 LANGUAGE sql AS $$ SELECT a $$;
-         ALTER FUNCTION old_name(int8) RENAME TO new_name;"
+         ALTER FUNCTION old_name(int8) RENAME TO new_name;
+         CREATE FUNCTION pure(a int8) RETURNS int8 LANGUAGE sql IMMUTABLE AS $$ SELECT a $$;
+         CREATE FUNCTION stable_f(a int8) RETURNS int8 LANGUAGE sql STABLE AS $$ SELECT a $$;"
             .to_owned(),
     )];
     let (schema, errors) = crate::model::build(&migrations);
@@ -115,6 +117,13 @@ fn functions_of_the_migrations_are_typed_as_created_replaced_and_dropped() {
     let t = type_statement(&schema, "SELECT f(id) AS v FROM t WHERE id = $1").unwrap();
     // The replacement's result; nullable although strict (its body may return NULL).
     assert_eq!((env.name(t.columns[0].ty), t.columns[0].nullable), ("text".into(), true));
+    // Volatile (the default) may write: the statement is never retried. IMMUTABLE and STABLE
+    // functions leave it a read.
+    assert!(!t.read_only, "a volatile function makes the statement a write");
+    for f in ["pure", "stable_f"] {
+        let t = type_statement(&schema, &format!("SELECT {f}(id) AS v FROM t")).unwrap();
+        assert!(t.read_only, "{f}: not volatile, still a read");
+    }
     // Dropped, a trigger function, and renamed (forgotten: never a wrong type).
     let calls = ["gone(id)", "tr()", "old_name(id)", "new_name(id)"].map(|c| format!("SELECT {c} AS v FROM t"));
     for gone in &calls {
