@@ -164,6 +164,12 @@ async fn statements_run_inside_transactions() {
         sql!("INSERT INTO orgs (name, slug) VALUES ($1, $2)", "Temp", "temp").execute(tx).await?;
         let seen = sql!("SELECT count(*) AS n FROM orgs WHERE slug = $1", "temp").fetch_one(tx).await?;
         assert_eq!(seen.n, 1);
+        // A `void` function is typed: its column reads as a raw value with no bytes. The lock is
+        // the transaction's: another connection cannot take it meanwhile.
+        let lock = sql!("SELECT pg_advisory_xact_lock($1) AS locked", 42).fetch_one(tx).await?;
+        assert_eq!(lock.locked.map(|v| (v.type_name, v.bytes.len())), Some(("void".to_owned(), 0)));
+        let other = sql!("SELECT pg_try_advisory_xact_lock($1) AS got", 42).fetch_one(db.client()).await?;
+        assert_eq!(other.got, Some(false), "the advisory lock is held by the transaction");
         Err(taulu::Error::NoRows) // roll back
     })
     .await;
@@ -185,6 +191,7 @@ fn read_only_is_decided_from_the_parsed_statement() {
     assert!(sql!("SELECT id FROM users WHERE email = $1", "x").shape().read_only);
     assert!(!sql!("SELECT id FROM users WHERE email = $1 FOR UPDATE", "x").shape().read_only);
     assert!(!sql!("SELECT nextval('login_attempts_id_seq') AS n").shape().read_only);
+    assert!(!sql!("SELECT pg_advisory_xact_lock($1) AS l", 1).shape().read_only);
     assert!(!sql!("DELETE FROM sessions WHERE expires_at < now()").shape().read_only);
     assert!(!sql!("WITH gone AS (DELETE FROM sessions RETURNING id) SELECT count(*) AS n FROM gone").shape().read_only);
 }

@@ -187,7 +187,8 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
     }
     let mut out = Vec::new();
     for c in &columns {
-        if t.env.category(c.ty) == b'P' {
+        // Pseudo-types cannot be read, but `void` can (an empty value: `taulu::Raw`).
+        if t.env.category(c.ty) == b'P' && c.ty != oid::VOID {
             let name = c.name.as_deref().unwrap_or("?column?");
             return err(
                 format!("column \"{name}\" is of type {}, which cannot be read: cast it", t.env.name(c.ty)),
@@ -1669,7 +1670,9 @@ impl Typer<'_> {
             self.outs = vec![(result, out.clone())];
         }
         let record_in_from = record_ok && result == oid::RECORD;
-        if !record && !record_in_from && matches!(result, oid::VOID | oid::RECORD | oid::UNKNOWN) {
+        // A `void` result is a value like any other (its binary form is empty): it reads as
+        // `taulu::Raw`, so `SELECT pg_advisory_xact_lock($1)` is typed.
+        if !record && !record_in_from && matches!(result, oid::RECORD | oid::UNKNOWN) {
             return err(format!("{name} returns {}, which has no Rust mapping", self.env.name(result)), f.location);
         }
         let is_agg = proc_kind == b'a' && f.over.is_none();
