@@ -69,7 +69,11 @@ macro_rules! tuples {
         where $($t: for<'a> FromSql<'a>),+
         {
             fn from_row_at(row: &tokio_postgres::Row, start: usize) -> Result<Self, Error> {
-                Ok(($(crate::__private::get::<$t>(row, start + $n)?,)+))
+                // `try_get` written out, not through a shared helper (`__private::get`): the
+                // helper cost ~1 M more rustc instructions per builder query in a debug build
+                // (`COMPILE_BENCH_INSTRUCTIONS=1 cargo bench --bench compile_cost`, measured).
+                // `sql!`'s `Cols1`..`Cols32` read columns the same way.
+                Ok(($(row.try_get::<_, $t>(start + $n).map_err(Error::Db)?,)+))
             }
         }
     )+};

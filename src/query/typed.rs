@@ -226,7 +226,8 @@ macro_rules! columns {
 
         impl<$($t: for<'a> postgres_types::FromSql<'a>),+> FromRow for $name<$($t),+> {
             fn from_row_at(row: &PgRow, start: usize) -> Result<Self, Error> {
-                Ok($name($(crate::__private::get::<$t>(row, start + $n)?),+))
+                // As the builder's tuples read columns (see `item.rs`, why not a shared helper).
+                Ok($name($(row.try_get::<_, $t>(start + $n).map_err(Error::Db)?),+))
             }
         }
     )+};
