@@ -111,3 +111,28 @@ async fn a_domain_typed_parameter_is_sent_as_its_base_type_and_the_domain_still_
         .unwrap();
     assert_eq!((p.double, p.qty_step, p.depth), (rust_decimal::Decimal::new(3998, 2), Some(6), Some(20)));
 }
+
+#[tokio::test]
+async fn a_procedure_runs_by_call_and_its_out_arguments_come_back_as_a_row() {
+    let db = TestDb::new(&MIGRATIONS).await.unwrap();
+    let pool = db.pool();
+    let job =
+        corpus::sql!("INSERT INTO jobs (queue, payload) VALUES ($1, $2) RETURNING id", "mail", serde_json::json!({}))
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .id;
+    // INOUT `claimed` goes in and comes back; OUT `job` is passed as NULL and comes back set.
+    let first = corpus::sql!("CALL claim_next($1, $2, NULL, $3)", "mail", "w1", 5).fetch_one(&pool).await.unwrap();
+    assert_eq!((first.job, first.claimed), (Some(job), Some(6)));
+    let none = corpus::sql!("CALL claim_next($1, $2, NULL, $3)", "mail", "w1", 0).fetch_one(&pool).await.unwrap();
+    assert_eq!((none.job, none.claimed), (None, Some(0)), "nothing left to claim");
+    // Without OUT arguments a CALL is executed; the default argument may be left out.
+    assert_eq!(corpus::sql!("CALL requeue($1)", job).shape().columns.len(), 0);
+    corpus::sql!("CALL requeue($1)", job).execute(&pool).await.unwrap();
+    let state =
+        corpus::sql!("SELECT state::text AS s, locked_by FROM jobs WHERE id = $1", job).fetch_one(&pool).await.unwrap();
+    assert_eq!((state.s.as_str(), state.locked_by), ("queued", None));
+    // A CALL may write: never retried.
+    assert!(!corpus::sql!("CALL requeue($1)", job).shape().read_only);
+}

@@ -137,6 +137,8 @@ pub struct FunctionSpec {
     pub retset: bool,
     /// `i` immutable, `s` stable, `v` volatile (the default).
     pub volatile: u8,
+    /// `CREATE PROCEDURE`: run by `CALL`, its OUT arguments are arguments of the call too.
+    pub procedure: bool,
 }
 
 /// One schema change. Statements that do not change table shapes produce none.
@@ -546,6 +548,7 @@ fn function_spec(f: &pb::CreateFunctionStmt) -> FunctionSpec {
         returns: f.return_type.as_ref().map(type_spec),
         retset: f.return_type.as_ref().is_some_and(|t| t.setof),
         volatile: b'v',
+        procedure: f.is_procedure,
     };
     for p in &f.parameters {
         let Some(NodeEnum::FunctionParameter(p)) = p.node.as_ref() else { continue };
@@ -554,7 +557,8 @@ fn function_spec(f: &pb::CreateFunctionStmt) -> FunctionSpec {
         if matches!(mode, M::FuncParamOut | M::FuncParamInout | M::FuncParamTable) {
             spec.outs.push((p.name.clone(), ty.clone()));
         }
-        if !matches!(mode, M::FuncParamOut | M::FuncParamTable) {
+        // A procedure's OUT arguments are passed too (usually as NULL), since PostgreSQL 14.
+        if mode != M::FuncParamTable && (mode != M::FuncParamOut || f.is_procedure) {
             spec.variadic = mode == M::FuncParamVariadic;
             spec.defaults = if p.defexpr.is_some() { spec.defaults + 1 } else { 0 };
             spec.args.push((p.name.clone(), ty));
@@ -701,6 +705,8 @@ fn is_null_literal(expr: Option<&pb::Node>) -> bool {
 fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
     use pb::ObjectType as O;
     let object = |t: i32| pb::ObjectType::try_from(t).unwrap_or(O::Undefined);
+    // A function, a procedure, or either (`ALTER ROUTINE`).
+    let routine = |t: i32| matches!(object(t), O::ObjectFunction | O::ObjectProcedure | O::ObjectRoutine);
     match node {
         NodeEnum::CreateSchemaStmt(s) => {
             vec![Change::CreateSchema { name: s.schemaname.clone(), if_not_exists: s.if_not_exists }]
@@ -802,7 +808,7 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
             }
             vec![Change::AlterTable { table: range_var(s.relation.as_ref()), missing_ok: s.missing_ok, actions }]
         }
-        NodeEnum::RenameStmt(s) if object(s.rename_type) == O::ObjectFunction => {
+        NodeEnum::RenameStmt(s) if routine(s.rename_type) => {
             let names = s.object.as_deref().and_then(function_with_args).into_iter().collect();
             vec![Change::DropFunctions { names, missing_ok: true }]
         }
@@ -831,7 +837,7 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
         }
         // A function renamed or moved is forgotten: a call to it, by either name, is then
         // "does not exist", never a wrong type.
-        NodeEnum::AlterObjectSchemaStmt(s) if object(s.object_type) == O::ObjectFunction => {
+        NodeEnum::AlterObjectSchemaStmt(s) if routine(s.object_type) => {
             let names = s.object.as_deref().and_then(function_with_args).into_iter().collect();
             vec![Change::DropFunctions { names, missing_ok: true }]
         }
@@ -855,7 +861,7 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
                 O::ObjectTable => vec![Change::DropTables { tables: names, missing_ok: s.missing_ok, cascade }],
                 O::ObjectView => vec![Change::DropViews { names, missing_ok: s.missing_ok, cascade }],
                 O::ObjectType | O::ObjectDomain => vec![Change::DropTypes { names, missing_ok: s.missing_ok, cascade }],
-                O::ObjectFunction => {
+                O::ObjectFunction | O::ObjectProcedure | O::ObjectRoutine => {
                     let names = s.objects.iter().filter_map(function_with_args).collect();
                     vec![Change::DropFunctions { names, missing_ok: s.missing_ok }]
                 }
@@ -867,7 +873,7 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
                 _ => vec![],
             }
         }
-        NodeEnum::CreateFunctionStmt(f) if !f.is_procedure => {
+        NodeEnum::CreateFunctionStmt(f) => {
             vec![Change::CreateFunction {
                 name: qname(&strings(&f.funcname)),
                 replace: f.replace,

@@ -102,6 +102,8 @@ pub struct Function {
     pub outs: Vec<(ColType, String)>,
     pub retset: bool,
     pub volatile: u8,
+    /// A procedure: only `CALL` runs it; its result is its OUT arguments (`void` without any).
+    pub procedure: bool,
 }
 
 /// The pseudo-types a function's signature may use, known by their catalog names; `trigger` and
@@ -1033,6 +1035,7 @@ impl Schema {
         let outs =
             spec.outs.iter().map(|(n, t)| Some((self.signature_type(t)?, n.clone()))).collect::<Option<Vec<_>>>()?;
         let result = match (&spec.returns, outs.as_slice()) {
+            (_, []) if spec.procedure => ColType::Builtin { name: "void".into(), typmods: Vec::new() },
             (Some(t), _) if spec.outs.len() <= 1 || t.name.name != "record" => self.signature_type(t)?,
             (_, [(t, _)]) => t.clone(),
             (_, []) => return None,
@@ -1046,9 +1049,11 @@ impl Schema {
             defaults: spec.defaults,
             variadic: spec.variadic,
             result,
-            outs: if outs.len() > 1 { outs } else { Vec::new() },
+            // A procedure's single OUT argument names its column, as several do.
+            outs: if outs.len() > 1 || spec.procedure { outs } else { Vec::new() },
             retset: spec.retset,
             volatile: spec.volatile,
+            procedure: spec.procedure,
         })
     }
 

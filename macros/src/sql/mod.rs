@@ -127,6 +127,8 @@ pub struct Typer<'a> {
     /// A function returning `record` may be called here (FROM, where a column definition list
     /// gives its columns).
     record_ok: bool,
+    /// The call being typed is `CALL`'s: its candidates are the procedures.
+    calling: bool,
 }
 
 /// Types `sql` against `schema`.
@@ -150,6 +152,7 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
         set_returning_ok: false,
         outs: Vec::new(),
         record_ok: false,
+        calling: false,
     };
     let columns = match node {
         NodeEnum::SelectStmt(s) => t.select(s)?,
@@ -165,7 +168,11 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
             t.read_only = false;
             t.delete(s)?
         }
-        _ => return err("sql! takes SELECT, INSERT, UPDATE or DELETE (with optional WITH and RETURNING)", -1),
+        NodeEnum::CallStmt(c) => {
+            t.read_only = false;
+            t.call(c)?
+        }
+        _ => return err("sql! takes SELECT, INSERT, UPDATE, DELETE (with optional WITH and RETURNING) or CALL", -1),
     };
     let mut params = Vec::new();
     for (i, p) in t.params.iter().enumerate() {
@@ -1539,10 +1546,20 @@ impl Typer<'_> {
         }
     }
 
+    /// `CALL p(..)`: a procedure of the migrations; its OUT arguments, if any, are the one row's
+    /// columns (nullable: the body sets them, or not).
+    fn call(&mut self, c: &pb::CallStmt) -> R<Vec<E>> {
+        let Some(f) = c.funccall.as_deref() else { return err("CALL names no procedure", -1) };
+        (self.calling, self.set_returning_ok, self.record_ok) = (true, true, true);
+        self.func(f)?;
+        Ok(std::mem::take(&mut self.outs).into_iter().map(|(ty, name)| E::of(ty, true).named(&name)).collect())
+    }
+
     fn func(&mut self, f: &pb::FuncCall) -> R<E> {
         // Only this call may return a set, not its arguments.
         let srf_ok = std::mem::take(&mut self.set_returning_ok);
         let record_ok = std::mem::take(&mut self.record_ok);
+        let calling = std::mem::take(&mut self.calling);
         let names = strings(&f.funcname);
         // The schema a qualified name names (`None`: the search path, pg_catalog then public).
         let (schema, name) = match names.as_slice() {
@@ -1604,11 +1621,13 @@ impl Typer<'_> {
         let cat = self.env.cat;
         // The built-ins of that name, and the migrations' functions (copied in beside them only
         // when there are some).
-        let builtin = schema.as_deref().is_none_or(|s| s == "pg_catalog");
+        // (PostgreSQL 15's catalog has no procedures: a CALL's candidates are the migrations'.)
+        let builtin = !calling && schema.as_deref().is_none_or(|s| s == "pg_catalog");
         let in_schema = schema.as_deref().unwrap_or(crate::model::DEFAULT_SCHEMA);
         let builtins = cat.functions.get(&name).filter(|_| builtin).map_or(&[][..], Vec::as_slice);
+        let named_so = |g: &&crate::model::Function| g.name == name && g.schema == in_schema;
         let mut created =
-            self.env.schema.functions.iter().filter(|g| g.name == name && g.schema == in_schema).peekable();
+            self.env.schema.functions.iter().filter(named_so).filter(|g| g.procedure == calling).peekable();
         let both: Vec<catalog::Proc>;
         let cands = if created.peek().is_none() {
             builtins
@@ -1617,9 +1636,21 @@ impl Typer<'_> {
             &both
         };
         if cands.is_empty() {
-            let mut known: Vec<&str> = self.env.schema.functions.iter().map(|g| g.name.as_str()).collect();
-            known.extend(cat.functions.keys().map(String::as_str));
-            return err(format!("function {} does not exist{}", names.join("."), suggest(&name, known)), f.location);
+            let other = self.env.schema.functions.iter().filter(named_so).any(|g| g.procedure != calling);
+            match (other, calling) {
+                (true, false) => return err(format!("{name} is a procedure: run it with CALL"), f.location),
+                (true, true) => {
+                    return err(format!("{name} is a function, not a procedure: call it in a SELECT"), f.location);
+                }
+                _ => {}
+            }
+            let mut known: Vec<&str> =
+                self.env.schema.functions.iter().filter(|g| g.procedure == calling).map(|g| g.name.as_str()).collect();
+            if !calling {
+                known.extend(cat.functions.keys().map(String::as_str));
+            }
+            let what = if calling { "procedure" } else { "function" };
+            return err(format!("{what} {} does not exist{}", names.join("."), suggest(&name, known)), f.location);
         }
         let inputs: Vec<u32> = args.iter().map(|e| e.ty).collect();
         // Named notation: each candidate's arguments put in the call's order (as PostgreSQL's
@@ -1633,7 +1664,7 @@ impl Typer<'_> {
         };
         let r = self
             .env
-            .resolve(cands, &inputs, &format!("function {name}"))
+            .resolve(cands, &inputs, &format!("{} {name}", if calling { "procedure" } else { "function" }))
             .map_err(|m| TypeError { message: m, at: usize::try_from(f.location).ok() })?;
         let (decl, result, proc_kind, strict, retset, volatile) =
             (r.args.clone(), r.result, r.proc.kind, r.proc.strict, r.proc.retset, r.proc.volatile);

@@ -88,6 +88,43 @@ fn misspelled_names_are_refused_with_a_suggestion() {
 }
 
 #[test]
+fn procedures_are_typed_by_call_and_only_by_call() {
+    let migrations = [(
+        "000001_p.up.sql".to_owned(),
+        "CREATE TABLE t (id int8 PRIMARY KEY, n int4 NOT NULL DEFAULT 0);
+         CREATE PROCEDURE bump(target int8, by int4 DEFAULT 1) LANGUAGE sql
+             AS $$ UPDATE t SET n = n + by WHERE id = target $$;
+         CREATE PROCEDURE counted(target int8, INOUT total int8, OUT at timestamptz) LANGUAGE plpgsql
+             AS $$ BEGIN SELECT count(*) INTO total FROM t; at := now(); END $$;
+         CREATE PROCEDURE gone() LANGUAGE sql AS $$ SELECT 1 $$;
+         DROP PROCEDURE gone();
+         CREATE FUNCTION f(a int8) RETURNS int8 LANGUAGE sql IMMUTABLE AS $$ SELECT a $$;"
+            .to_owned(),
+    )];
+    let (schema, errors) = crate::model::build(&migrations);
+    assert!(errors.is_empty(), "{errors:?}");
+    let env = Env { cat: catalog::get(), schema: &schema };
+    let names = |ts: &[u32]| ts.iter().map(|&t| env.name(t)).collect::<Vec<_>>();
+    // No OUT arguments: no row; the default argument may be left out; always a write.
+    for sql in ["CALL bump($1, $2)", "CALL bump($1)", "CALL bump(by => $2, target => $1)"] {
+        let t = type_statement(&schema, sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        assert!(t.columns.is_empty() && !t.read_only, "{sql}");
+        assert_eq!(names(&t.params)[0], "int8", "{sql}");
+    }
+    // INOUT and OUT arguments are passed (NULL for OUT) and come back as one row's columns.
+    let t = type_statement(&schema, "CALL counted($1, $2, NULL)").unwrap();
+    assert_eq!(names(&t.params), ["int8", "int8"]);
+    let cols: Vec<_> = t.columns.iter().map(|c| (c.name.clone(), env.name(c.ty), c.nullable)).collect();
+    assert_eq!(cols, [("total".into(), "int8".into(), true), ("at".into(), "timestamptz".into(), true)]);
+    // A procedure is not a function and the other way round; a dropped one is gone.
+    let e = |sql: &str| type_statement(&schema, sql).unwrap_err().message;
+    assert!(e("SELECT bump(1) AS x").contains("is a procedure: run it with CALL"));
+    assert!(e("CALL f(1)").contains("is a function, not a procedure"));
+    assert!(e("CALL gone()").contains("procedure gone does not exist"));
+    assert!(e("CALL bumb(1)").contains("did you mean \"bump\""));
+}
+
+#[test]
 fn records_are_refused_not_guessed_and_void_is_typed() {
     assert!(refused("SELECT jsonb_each('{}'::jsonb) AS e").contains("belongs in FROM"));
     // `void` is typed (it reads as `taulu::Raw`); a strict built-in of a non-null argument is
