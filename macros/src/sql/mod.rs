@@ -1198,6 +1198,14 @@ impl Typer<'_> {
                 Ok(E { agg, ..E::of(oid::BOOL, nullable) })
             }
             NodeEnum::NullTest(t) => {
+                // `ROW(a, b) IS NULL`: every field is.
+                if let Some(NodeEnum::RowExpr(r)) = node(&t.arg) {
+                    let fields = self.exprs(&r.args)?;
+                    if let Some(p) = fields.iter().find_map(|e| e.param) {
+                        return err(format!("cannot infer the type of ${}: add a cast", p + 1), t.location);
+                    }
+                    return Ok(E { agg: fields.iter().any(|e| e.agg), ..E::of(oid::BOOL, false) });
+                }
                 let e = self.expr(node(&t.arg).expect("an argument"))?;
                 if let Some(p) = e.param {
                     return err(format!("cannot infer the type of ${}: add a cast", p + 1), t.location);
@@ -1458,6 +1466,22 @@ impl Typer<'_> {
                 }
                 Ok(E::of(result, l.nullable || r.nullable))
             }
+            K::AexprIn if matches!(node(&a.lexpr), Some(NodeEnum::RowExpr(_))) => {
+                // `(a, b) IN ((x, y), ..)`: a row comparison with each, as PostgreSQL rewrites it.
+                let Some(NodeEnum::RowExpr(l)) = node(&a.lexpr) else { unreachable!("matched") };
+                let Some(NodeEnum::List(list)) = node(&a.rexpr) else { return err("IN needs a list", at) };
+                let left = self.exprs(&l.args)?;
+                let eq = if op == "<>" { "<>" } else { "=" };
+                let mut nullable = false;
+                for item in &list.items {
+                    let Some(NodeEnum::RowExpr(r)) = item.node.as_ref() else {
+                        return err("a row IN a list of rows: each item is a row `(x, y)`", at);
+                    };
+                    let right = self.exprs(&r.args)?;
+                    nullable |= self.row_pairs(&left, &right, eq, at)?;
+                }
+                Ok(E::of(oid::BOOL, nullable))
+            }
             K::AexprIn => {
                 let l = self.expr(node(&a.lexpr).expect("an operand"))?;
                 let Some(NodeEnum::List(list)) = node(&a.rexpr) else { return err("IN needs a list", at) };
@@ -1524,18 +1548,29 @@ impl Typer<'_> {
             return err("unequal number of entries in row expressions", a.location);
         }
         let op = if kind == pb::AExprKind::AexprOp { op } else { "=".to_owned() };
-        let mut nullable = false;
-        for (x, y) in l.args.iter().zip(&r.args) {
-            let x = self.expr(x.node.as_ref().expect("nodes"))?;
-            let y = self.expr(y.node.as_ref().expect("nodes"))?;
-            nullable |= x.nullable || y.nullable;
-            let (result, _, _) = self.operator(&op, &[x, y], a.location)?;
-            if result != oid::BOOL {
-                return err(format!("row comparison operator {op} must yield boolean"), a.location);
-            }
-        }
+        let left = self.exprs(&l.args)?;
+        let right = self.exprs(&r.args)?;
+        let nullable = self.row_pairs(&left, &right, &op, a.location)?;
         // IS [NOT] DISTINCT FROM is never NULL.
         Ok(E::of(oid::BOOL, nullable && kind == pb::AExprKind::AexprOp))
+    }
+
+    /// Two rows compared field by field with `op`, each pair's operator resolved on its own (so
+    /// each open parameter takes its neighbour's type); whether the comparison can be NULL.
+    fn row_pairs(&mut self, left: &[E], right: &[E], op: &str, at: i32) -> R<bool> {
+        if left.len() != right.len() {
+            return err("unequal number of entries in row expressions", at);
+        }
+        let mut nullable = false;
+        for (x, y) in left.iter().zip(right) {
+            let (x, y) = (self.refresh(x), self.refresh(y));
+            nullable |= x.nullable || y.nullable;
+            let (result, _, _) = self.operator(op, &[x, y], at)?;
+            if result != oid::BOOL {
+                return err(format!("row comparison operator {op} must yield boolean"), at);
+            }
+        }
+        Ok(nullable)
     }
 
     /// `e` with the type its parameter got since (a parameter typed by an earlier use).
@@ -1784,6 +1819,15 @@ impl Typer<'_> {
                 }
                 // A subquery may find no row: NULL.
                 Ok(E { name: e.name.clone(), ..E::of(e.ty, true) })
+            }
+            T::AnySublink | T::AllSublink if matches!(node(&s.testexpr), Some(NodeEnum::RowExpr(_))) => {
+                // `(a, b) IN (SELECT x, y ..)`: the row against the subquery's columns, pair by pair.
+                let Some(NodeEnum::RowExpr(r)) = node(&s.testexpr) else { unreachable!("matched") };
+                let left = self.exprs(&r.args)?;
+                let op = if s.oper_name.is_empty() { "=".to_owned() } else { Self::op_name(&s.oper_name) };
+                let right: Vec<E> = out.iter().map(|c| E::of(c.ty, c.nullable)).collect();
+                let nullable = self.row_pairs(&left, &right, &op, s.location)?;
+                Ok(E::of(oid::BOOL, nullable))
             }
             T::AnySublink | T::AllSublink => {
                 let l = self.expr(node(&s.testexpr).expect("an operand"))?;

@@ -170,3 +170,19 @@ fn functions_of_the_migrations_are_typed_as_created_replaced_and_dropped() {
         assert!(e.message.contains("does not exist"), "{gone}: {}", e.message);
     }
 }
+
+#[test]
+fn row_values_are_typed_in_in_lists_subqueries_and_null_tests() {
+    // Each parameter takes the type of the field it stands beside.
+    let (params, _) = typed("SELECT id FROM users WHERE (id, username) IN (($1, $2), ($3, $4))");
+    assert_eq!(params, ["uuid", "text", "uuid", "text"]);
+    let (params, _) = typed("SELECT id FROM users WHERE (id, username) NOT IN (($1, $2))");
+    assert_eq!(params, ["uuid", "text"]);
+    typed("SELECT id FROM users WHERE (id, username) IN (SELECT user_id, user_agent FROM sessions)");
+    typed("SELECT id FROM users WHERE (id, username) = ANY (SELECT user_id, user_agent FROM sessions)");
+    typed("SELECT id FROM users WHERE ROW(id, display_name) IS NOT NULL");
+    assert!(refused("SELECT id FROM users WHERE (id, username) IN (SELECT user_id FROM sessions)").contains("unequal"));
+    assert!(refused("SELECT id FROM users WHERE (id, username) IN (($1, $2), $3)").contains("each item is a row"));
+    assert!(refused("SELECT id FROM users WHERE (id, username) IN ((1, $1))").contains("operator"));
+    assert!(refused("SELECT id FROM users WHERE ROW($1, id) IS NULL").contains("$1"));
+}
