@@ -232,10 +232,17 @@ pub enum Change {
         name: QName,
         has_default: bool,
     },
-    /// Other `CREATE TYPE`s (composite, range): known to exist, not mappable.
+    /// Other `CREATE TYPE`s (composite, range): known to exist, not mappable. A composite's
+    /// fields are kept for `(x).field`.
     CreateOtherType {
         name: QName,
         kind: &'static str,
+        fields: Vec<(String, TypeSpec)>,
+    },
+    /// `ALTER TYPE composite ADD/DROP/ALTER/RENAME ATTRIBUTE ..`: the model forgets its fields
+    /// (a field selection is then refused, never typed from stale fields).
+    ForgetFields {
+        name: QName,
     },
     /// `CREATE [OR REPLACE] VIEW name [(columns)] AS query`.
     CreateView {
@@ -827,6 +834,7 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
                         missing_ok: s.missing_ok,
                     }]
                 }
+                O::ObjectAttribute => vec![Change::ForgetFields { name: table }],
                 O::ObjectType | O::ObjectDomain => {
                     let name = s.object.as_deref().map(list_qname).unwrap_or(table);
                     vec![Change::RenameType { name, new_name: s.newname.clone(), missing_ok: s.missing_ok }]
@@ -924,10 +932,21 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
             }
         }
         NodeEnum::CompositeTypeStmt(s) => {
-            vec![Change::CreateOtherType { name: range_var(s.typevar.as_ref()), kind: "composite type" }]
+            let fields = s
+                .coldeflist
+                .iter()
+                .filter_map(|c| match c.node.as_ref() {
+                    Some(NodeEnum::ColumnDef(d)) => Some((d.colname.clone(), type_spec(d.type_name.as_ref()?))),
+                    _ => None,
+                })
+                .collect();
+            vec![Change::CreateOtherType { name: range_var(s.typevar.as_ref()), kind: "composite type", fields }]
         }
         NodeEnum::CreateRangeStmt(s) => {
-            vec![Change::CreateOtherType { name: qname(&strings(&s.type_name)), kind: "range type" }]
+            vec![Change::CreateOtherType { name: qname(&strings(&s.type_name)), kind: "range type", fields: vec![] }]
+        }
+        NodeEnum::AlterTableStmt(s) if object(s.objtype) == O::ObjectType => {
+            vec![Change::ForgetFields { name: range_var(s.relation.as_ref()) }]
         }
         _ => vec![],
     }

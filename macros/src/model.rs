@@ -83,6 +83,8 @@ pub struct UserType {
     pub origin: Origin,
     /// Dropped types keep their slot so ids stay stable.
     pub dropped: bool,
+    /// A composite type's fields, while the model knows them (`(x).field` in `sql!`).
+    pub fields: Option<Vec<(String, ColType)>>,
 }
 
 /// A function created by the migrations, for `sql!` to type calls to it.
@@ -673,7 +675,19 @@ impl Schema {
                     origin,
                 )?;
             }
-            Change::CreateOtherType { name, kind } => self.create_type(name, TypeKind::Other(kind), origin)?,
+            Change::CreateOtherType { name, kind, fields } => {
+                self.create_type(name, TypeKind::Other(kind), origin)?;
+                // Every field's type known, or none kept (a field of an unknown type is refused).
+                let fields = fields.iter().map(|(n, t)| Some((n.clone(), self.resolve(t).ok()?.0))).collect();
+                if let Some(t) = self.types.last_mut().filter(|_| *kind == "composite type") {
+                    t.fields = fields;
+                }
+            }
+            Change::ForgetFields { name } => {
+                if let Some(id) = self.type_index(name) {
+                    self.types[id].fields = None;
+                }
+            }
             Change::AddEnumValue { name, label, neighbor, if_not_exists } => {
                 let labels = self.enum_labels(name)?;
                 if labels.contains(label) {
@@ -1069,6 +1083,7 @@ impl Schema {
             kind,
             origin: origin.clone(),
             dropped: false,
+            fields: None,
         });
         Ok(())
     }

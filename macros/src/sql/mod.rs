@@ -1269,7 +1269,7 @@ impl Typer<'_> {
             NodeEnum::CollateClause(c) => self.expr(node(&c.arg).expect("an argument")),
             NodeEnum::AIndirection(i) => {
                 let e = self.expr(node(&i.arg).expect("an argument"))?;
-                let mut ty = e.ty;
+                let (mut ty, mut name) = (e.ty, e.name);
                 for ind in &i.indirection {
                     match ind.node.as_ref() {
                         Some(NodeEnum::AIndices(ix)) => {
@@ -1284,10 +1284,45 @@ impl Typer<'_> {
                                 })?;
                             }
                         }
+                        // `(x).field` of a composite type the migrations create (nullable: the
+                        // value or its field may be NULL).
+                        Some(NodeEnum::String(field)) => {
+                            let t = self.env.user_type(ty).ok_or_else(|| TypeError {
+                                message: format!(
+                                    "(..).{}: field selection is typed on composite types the migrations create, not on {}",
+                                    field.sval,
+                                    self.env.name(ty)
+                                ),
+                                at: usize::try_from(location(n)).ok(),
+                            })?;
+                            let Some(fields) = &t.fields else {
+                                return err(
+                                    format!(
+                                        "type {} has no fields the model knows (not a composite type, or ALTERed since): cast the value instead",
+                                        t.name
+                                    ),
+                                    location(n),
+                                );
+                            };
+                            let Some((_, fty)) = fields.iter().find(|(name, _)| *name == field.sval) else {
+                                let names = fields.iter().map(|(name, _)| name.as_str()).collect();
+                                return err(
+                                    format!(
+                                        "type {} has no field \"{}\"{}",
+                                        t.name,
+                                        field.sval,
+                                        suggest(&field.sval, names)
+                                    ),
+                                    location(n),
+                                );
+                            };
+                            // PostgreSQL names the column after the field.
+                            (ty, name) = (self.env.of(fty), Some(field.sval.clone()));
+                        }
                         _ => return err("field selection is not typed", -1),
                     }
                 }
-                Ok(E { name: e.name, ..E::of(ty, true) })
+                Ok(E { name, ..E::of(ty, true) })
             }
             NodeEnum::NamedArgExpr(n) => self.expr(node(&n.arg).expect("an argument")),
             NodeEnum::RowExpr(_) => err("a row constructor is typed only compared with another one", -1),

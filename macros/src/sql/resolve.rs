@@ -27,7 +27,12 @@ pub struct Resolved<'c> {
 
 impl Env<'_> {
     fn user(&self, t: u32) -> Option<&TypeKind> {
-        (USER..USER_ARRAY).contains(&t).then(|| &self.schema.types[(t - USER) as usize].kind)
+        self.user_type(t).map(|u| &u.kind)
+    }
+
+    /// The migrations' type of an OID (not of an array of one).
+    pub fn user_type(&self, t: u32) -> Option<&crate::model::UserType> {
+        (USER..USER_ARRAY).contains(&t).then(|| &self.schema.types[(t - USER) as usize])
     }
 
     /// The OID of a column type.

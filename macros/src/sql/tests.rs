@@ -186,3 +186,29 @@ fn row_values_are_typed_in_in_lists_subqueries_and_null_tests() {
     assert!(refused("SELECT id FROM users WHERE (id, username) IN ((1, $1))").contains("operator"));
     assert!(refused("SELECT id FROM users WHERE ROW($1, id) IS NULL").contains("$1"));
 }
+
+#[test]
+fn fields_of_composite_types_are_typed_until_the_type_is_altered() {
+    let migrations = [(
+        "000001_c.up.sql".to_owned(),
+        "CREATE TYPE address AS (street text, city text, zip varchar(10));
+         CREATE TYPE point3 AS (x float8, y float8, z float8);
+         ALTER TYPE point3 ADD ATTRIBUTE w float8;
+         CREATE TABLE sites (id int8 PRIMARY KEY, addr address NOT NULL, at point3);"
+            .to_owned(),
+    )];
+    let (schema, errors) = crate::model::build(&migrations);
+    assert!(errors.is_empty(), "{errors:?}");
+    let env = Env { cat: catalog::get(), schema: &schema };
+    let t =
+        type_statement(&schema, "SELECT (addr).city, (s.addr).zip AS z FROM sites s WHERE (addr).street = $1").unwrap();
+    let cols: Vec<_> = t.columns.iter().map(|c| (c.name.clone(), env.name(c.ty), c.nullable)).collect();
+    // Named after the field; nullable, since a NOT NULL composite may still hold NULL fields.
+    assert_eq!(cols, [("city".into(), "text".into(), true), ("z".into(), "varchar".into(), true)]);
+    assert_eq!(t.params.iter().map(|&p| env.name(p)).collect::<Vec<_>>(), ["text"]);
+    let e = |sql: &str| type_statement(&schema, sql).unwrap_err().message;
+    assert!(e("SELECT (addr).cty FROM sites").contains("did you mean \"city\""));
+    // ALTERed since its creation: its fields are forgotten, never typed from stale ones.
+    assert!(e("SELECT (at).x FROM sites").contains("ALTERed since"));
+    assert!(e("SELECT (id).x FROM sites").contains("not on int8"));
+}
