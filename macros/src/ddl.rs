@@ -1088,9 +1088,17 @@ mod tests {
                    DO $$ BEGIN PERFORM 1; END $$; COMMENT ON TABLE t IS 'x';
                    GRANT SELECT ON t TO PUBLIC; INSERT INTO t VALUES (1); SET statement_timeout = 0;
                    BEGIN; COMMIT; SELECT set_config('lock_timeout', '1s', false); ALTER TABLE t ENABLE ROW LEVEL SECURITY;
-                   CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f();
-                   CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC SELECT 1; END;";
+                   CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f();";
         assert_eq!(parse(sql), vec![]);
+    }
+
+    #[test]
+    fn a_procedure_is_kept_with_its_out_arguments_in_the_signature() {
+        let changes = parse("CREATE PROCEDURE p(a int8, OUT b text) LANGUAGE sql BEGIN ATOMIC SELECT 'x'; END;");
+        let [Change::CreateFunction { function, .. }] = changes.as_slice() else { panic!("{changes:?}") };
+        assert!(function.procedure);
+        assert_eq!(function.args.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(function.outs.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["b"]);
     }
 
     #[test]
