@@ -19,6 +19,13 @@ fn typed(sql: &str) -> (Vec<String>, Vec<(String, String, bool)>) {
     )
 }
 
+/// The model of one migration (a schema of the test's own).
+fn model_of(migration: &str) -> Schema {
+    let (schema, errors) = crate::model::build(&[("000001_test.up.sql".to_owned(), migration.to_owned())]);
+    assert!(errors.is_empty(), "{errors:?}");
+    schema
+}
+
 fn refused(sql: &str) -> String {
     let schema = app();
     match type_statement(&schema, sql) {
@@ -89,8 +96,7 @@ fn misspelled_names_are_refused_with_a_suggestion() {
 
 #[test]
 fn procedures_are_typed_by_call_and_only_by_call() {
-    let migrations = [(
-        "000001_p.up.sql".to_owned(),
+    let schema = model_of(
         "CREATE TABLE t (id int8 PRIMARY KEY, n int4 NOT NULL DEFAULT 0);
          CREATE PROCEDURE bump(target int8, by int4 DEFAULT 1) LANGUAGE sql
              AS $$ UPDATE t SET n = n + by WHERE id = target $$;
@@ -98,11 +104,8 @@ fn procedures_are_typed_by_call_and_only_by_call() {
              AS $$ BEGIN SELECT count(*) INTO total FROM t; at := now(); END $$;
          CREATE PROCEDURE gone() LANGUAGE sql AS $$ SELECT 1 $$;
          DROP PROCEDURE gone();
-         CREATE FUNCTION f(a int8) RETURNS int8 LANGUAGE sql IMMUTABLE AS $$ SELECT a $$;"
-            .to_owned(),
-    )];
-    let (schema, errors) = crate::model::build(&migrations);
-    assert!(errors.is_empty(), "{errors:?}");
+         CREATE FUNCTION f(a int8) RETURNS int8 LANGUAGE sql IMMUTABLE AS $$ SELECT a $$;",
+    );
     let env = Env { cat: catalog::get(), schema: &schema };
     let names = |ts: &[u32]| ts.iter().map(|&t| env.name(t)).collect::<Vec<_>>();
     // No OUT arguments: no row; the default argument may be left out; always a write.
@@ -136,8 +139,7 @@ fn records_are_refused_not_guessed_and_void_is_typed() {
 
 #[test]
 fn functions_of_the_migrations_are_typed_as_created_replaced_and_dropped() {
-    let migrations = [(
-        "000001_f.up.sql".to_owned(),
+    let schema = model_of(
         "CREATE TABLE t (id int8 PRIMARY KEY);
          CREATE FUNCTION f(a int8) RETURNS int4 LANGUAGE sql STRICT AS $$ SELECT 1 $$;
          CREATE OR REPLACE FUNCTION f(a int8) RETURNS text LANGUAGE sql STRICT AS $$ SELECT 'x' $$;
@@ -147,11 +149,8 @@ fn functions_of_the_migrations_are_typed_as_created_replaced_and_dropped() {
          CREATE FUNCTION old_name(a int8) RETURNS int8 LANGUAGE sql AS $$ SELECT a $$;
          ALTER FUNCTION old_name(int8) RENAME TO new_name;
          CREATE FUNCTION pure(a int8) RETURNS int8 LANGUAGE sql IMMUTABLE AS $$ SELECT a $$;
-         CREATE FUNCTION stable_f(a int8) RETURNS int8 LANGUAGE sql STABLE AS $$ SELECT a $$;"
-            .to_owned(),
-    )];
-    let (schema, errors) = crate::model::build(&migrations);
-    assert!(errors.is_empty(), "{errors:?}");
+         CREATE FUNCTION stable_f(a int8) RETURNS int8 LANGUAGE sql STABLE AS $$ SELECT a $$;",
+    );
     let env = Env { cat: catalog::get(), schema: &schema };
     let t = type_statement(&schema, "SELECT f(id) AS v FROM t WHERE id = $1").unwrap();
     // The replacement's result; nullable although strict (its body may return NULL).
@@ -189,16 +188,12 @@ fn row_values_are_typed_in_in_lists_subqueries_and_null_tests() {
 
 #[test]
 fn fields_of_composite_types_are_typed_until_the_type_is_altered() {
-    let migrations = [(
-        "000001_c.up.sql".to_owned(),
+    let schema = model_of(
         "CREATE TYPE address AS (street text, city text, zip varchar(10));
          CREATE TYPE point3 AS (x float8, y float8, z float8);
          ALTER TYPE point3 ADD ATTRIBUTE w float8;
-         CREATE TABLE sites (id int8 PRIMARY KEY, addr address NOT NULL, at point3);"
-            .to_owned(),
-    )];
-    let (schema, errors) = crate::model::build(&migrations);
-    assert!(errors.is_empty(), "{errors:?}");
+         CREATE TABLE sites (id int8 PRIMARY KEY, addr address NOT NULL, at point3);",
+    );
     let env = Env { cat: catalog::get(), schema: &schema };
     let t =
         type_statement(&schema, "SELECT (addr).city, (s.addr).zip AS z FROM sites s WHERE (addr).street = $1").unwrap();
