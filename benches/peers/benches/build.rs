@@ -12,9 +12,12 @@
 //! What each contender produces: taulu and sea-query return the SQL text and the owned parameter
 //! values; diesel's `to_sql` writes the text only (its binds are collected in a second pass, not
 //! measured here); "by hand" pushes the final text's pieces into a `String` and the owned values
-//! into a `Vec<Param>`: the lower bound for a builder that renders at run time.
+//! into a `Vec<Param>`: the lower bound for a builder that renders at run time. "typed sketch" is
+//! not taulu's code: it is what a builder whose query parts live in its type would do per call
+//! (no node tree; the text looked up by the query's type and rendered once; the values pushed in
+//! bind order), the yardstick for that restructuring (docs/decisions.md, Speed).
 
-use std::hint::black_box;
+use std::{any::TypeId, cell::RefCell, collections::HashMap, hint::black_box};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use taulu::{prelude::*, query::Param};
@@ -139,6 +142,38 @@ fn diesel_join3(id: Uuid, slug: &str) -> String {
     )
 }
 
+/// A builder with its query in its type, per call: the text of the type `Q` (rendered by
+/// `render` the first time this thread meets `Q`), and the values in bind order.
+fn typed_sketch<Q: 'static>(render: fn() -> String, values: impl FnOnce(&mut Vec<Param>)) -> (String, Vec<Param>) {
+    thread_local! {
+        static TEXTS: RefCell<HashMap<TypeId, Box<str>>> = RefCell::new(HashMap::new());
+    }
+    let sql = TEXTS.with(|t| {
+        String::from(&**t.borrow_mut().entry(TypeId::of::<Q>()).or_insert_with(|| render().into_boxed_str()))
+    });
+    let mut params = Vec::with_capacity(3);
+    values(&mut params);
+    (sql, params)
+}
+
+/// The sketch's query types (what the builder's type would be).
+struct PkShape;
+struct Join2Shape;
+struct Join3Shape;
+
+fn sketch(query: &str, id: Uuid, slug: &str) -> (String, Vec<Param>) {
+    let slug_and_limit = |p: &mut Vec<Param>| {
+        p.push(Param::new(id));
+        p.push(Param::new(slug.to_owned()));
+        p.push(Param::new(10_i64));
+    };
+    match query {
+        "pk" => typed_sketch::<PkShape>(|| taulu_pk(ID).0, |p| p.push(Param::new(id))),
+        "join2" => typed_sketch::<Join2Shape>(|| taulu_join2(ID, "").0, slug_and_limit),
+        _ => typed_sketch::<Join3Shape>(|| taulu_join3(ID, "").0, slug_and_limit),
+    }
+}
+
 /// The hand-written lower bound: the final text's pieces and the owned values.
 fn by_hand(pieces: &[&str], id: Uuid, slug: Option<&str>, limit: Option<i64>) -> (String, Vec<Param>) {
     let mut sql = String::with_capacity(256);
@@ -176,6 +211,15 @@ fn same_sql_as_by_hand() {
     assert_eq!(taulu_pk(ID).0, by_hand(HAND_PK, ID, None, None).0);
     assert_eq!(taulu_join2(ID, "x").0, by_hand(HAND_JOIN2, ID, Some("x"), Some(10)).0);
     assert_eq!(taulu_join3(ID, "x").0, by_hand(HAND_JOIN3, ID, Some("x"), Some(10)).0);
+    for query in ["pk", "join2", "join3"] {
+        let (hand, slug, limit) = match query {
+            "pk" => (HAND_PK, None, None),
+            "join2" => (HAND_JOIN2, Some("x"), Some(10)),
+            _ => (HAND_JOIN3, Some("x"), Some(10)),
+        };
+        let (a, b) = (sketch(query, ID, "x"), by_hand(hand, ID, slug, limit));
+        assert_eq!((a.0, format!("{:?}", a.1)), (b.0, format!("{:?}", b.1)), "{query}");
+    }
     for (name, sql) in [("sea-query", sea_join2(ID, "x").0), ("diesel", diesel_join2(ID, "x"))] {
         assert!(sql.contains("INNER JOIN") && sql.contains("LIMIT"), "{name}: {sql}");
     }
@@ -195,6 +239,7 @@ fn bench(c: &mut Criterion) {
                 _ => taulu_join3(black_box(ID), black_box(slug)),
             })
         });
+        g.bench_function("typed sketch", |b| b.iter(|| sketch(query, black_box(ID), black_box(slug))));
         g.bench_function("sea-query", |b| {
             b.iter(|| match query {
                 "pk" => sea_pk(black_box(ID)),
