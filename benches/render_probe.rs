@@ -12,10 +12,14 @@
 //! pushed in bind order). The sketch is not taulu's code: it is the yardstick for that
 //! restructuring (docs/decisions.md, Speed).
 
-use std::{any::TypeId, cell::RefCell, collections::HashMap, hint::black_box};
+use std::hint::black_box;
 
 use taulu::{prelude::*, query::Param};
 use taulu_app::schema::{Members, Role, Users, members, orgs, users};
+
+#[path = "support/sketch.rs"]
+mod sketch;
+use sketch::typed_sketch;
 
 fn pk(id: uuid::Uuid) -> (String, Vec<Param>) {
     select_from::<Users>().columns((users::id, users::email)).where_(users::id.eq(id)).to_sql()
@@ -46,20 +50,6 @@ fn by_hand(pieces: &[&str], values: impl FnOnce(&mut Vec<Param>)) -> (String, Ve
     for p in pieces {
         sql.push_str(p);
     }
-    values(&mut params);
-    (sql, params)
-}
-
-/// The text of the query type `Q`, rendered by `render` the first time this thread meets it, and
-/// the values in bind order.
-fn typed_sketch<Q: 'static>(render: fn() -> String, values: impl FnOnce(&mut Vec<Param>)) -> (String, Vec<Param>) {
-    thread_local! {
-        static TEXTS: RefCell<HashMap<TypeId, Box<str>>> = RefCell::new(HashMap::new());
-    }
-    let sql = TEXTS.with(|t| {
-        String::from(&**t.borrow_mut().entry(TypeId::of::<Q>()).or_insert_with(|| render().into_boxed_str()))
-    });
-    let mut params = Vec::with_capacity(2);
     values(&mut params);
     (sql, params)
 }

@@ -17,12 +17,16 @@
 //! (no node tree; the text looked up by the query's type and rendered once; the values pushed in
 //! bind order), the yardstick for that restructuring (docs/decisions.md, Speed).
 
-use std::{any::TypeId, cell::RefCell, collections::HashMap, hint::black_box};
+use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use taulu::{prelude::*, query::Param};
 use taulu_app::schema::{Members, Users, members, orgs, users};
 use uuid::Uuid;
+
+#[path = "../../support/sketch.rs"]
+mod sketch;
+use sketch::typed_sketch;
 
 const ID: Uuid = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
 
@@ -140,20 +144,6 @@ fn diesel_join3(id: Uuid, slug: &str) -> String {
             .order(orgs::name)
             .limit(10),
     )
-}
-
-/// A builder with its query in its type, per call: the text of the type `Q` (rendered by
-/// `render` the first time this thread meets `Q`), and the values in bind order.
-fn typed_sketch<Q: 'static>(render: fn() -> String, values: impl FnOnce(&mut Vec<Param>)) -> (String, Vec<Param>) {
-    thread_local! {
-        static TEXTS: RefCell<HashMap<TypeId, Box<str>>> = RefCell::new(HashMap::new());
-    }
-    let sql = TEXTS.with(|t| {
-        String::from(&**t.borrow_mut().entry(TypeId::of::<Q>()).or_insert_with(|| render().into_boxed_str()))
-    });
-    let mut params = Vec::with_capacity(3);
-    values(&mut params);
-    (sql, params)
 }
 
 /// The sketch's query types (what the builder's type would be).

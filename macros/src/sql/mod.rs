@@ -1198,19 +1198,15 @@ impl Typer<'_> {
                 Ok(E { agg, ..E::of(oid::BOOL, nullable) })
             }
             NodeEnum::NullTest(t) => {
-                // `ROW(a, b) IS NULL`: every field is.
-                if let Some(NodeEnum::RowExpr(r)) = node(&t.arg) {
-                    let fields = self.exprs(&r.args)?;
-                    if let Some(p) = fields.iter().find_map(|e| e.param) {
-                        return err(format!("cannot infer the type of ${}: add a cast", p + 1), t.location);
-                    }
-                    return Ok(E { agg: fields.iter().any(|e| e.agg), ..E::of(oid::BOOL, false) });
-                }
-                let e = self.expr(node(&t.arg).expect("an argument"))?;
-                if let Some(p) = e.param {
+                // `x IS NULL`, or `ROW(a, b) IS NULL` (every field is).
+                let tested = match node(&t.arg).expect("an argument") {
+                    NodeEnum::RowExpr(r) => self.exprs(&r.args)?,
+                    x => vec![self.expr(x)?],
+                };
+                if let Some(p) = tested.iter().find_map(|e| e.param) {
                     return err(format!("cannot infer the type of ${}: add a cast", p + 1), t.location);
                 }
-                Ok(E { agg: e.agg, ..E::of(oid::BOOL, false) })
+                Ok(E { agg: tested.iter().any(|e| e.agg), ..E::of(oid::BOOL, false) })
             }
             NodeEnum::BooleanTest(t) => {
                 let e = self.expr(node(&t.arg).expect("an argument"))?;
@@ -1579,9 +1575,6 @@ impl Typer<'_> {
         let (Some(NodeEnum::RowExpr(l)), Some(NodeEnum::RowExpr(r))) = (node(&a.lexpr), node(&a.rexpr)) else {
             return err("a row comparison compares two rows", a.location);
         };
-        if l.args.len() != r.args.len() {
-            return err("unequal number of entries in row expressions", a.location);
-        }
         let op = if kind == pb::AExprKind::AexprOp { op } else { "=".to_owned() };
         let left = self.exprs(&l.args)?;
         let right = self.exprs(&r.args)?;
