@@ -113,6 +113,30 @@ async fn raw(url: &DatabaseUrl, secs: u64) -> Sample {
     measure(secs, &clients, tasks).await
 }
 
+/// Raw tokio-postgres with `n` client tasks sharing [`CLIENTS`] connections (task `c` on
+/// connection `c % CLIENTS`), pipelined by tokio-postgres: the yardstick for multiplexing, what
+/// sharing connections gives with nothing of taulu's on top.
+async fn raw_shared(url: &DatabaseUrl, n: usize, secs: u64) -> Sample {
+    let clients = Clients::default();
+    let mut conns = Vec::new();
+    for _ in 0..CLIENTS {
+        let client = Arc::new(taulu::connect(url).await.unwrap());
+        let stmt = client.prepare("SELECT abalance FROM pgbench_accounts WHERE aid = $1").await.unwrap();
+        conns.push((client, stmt));
+    }
+    let mut tasks = Vec::new();
+    for c in 0..n {
+        let ((client, stmt), clients) = (conns[c % CLIENTS].clone(), clients.clone());
+        tasks.push(tokio::spawn(async move {
+            for key in clients.keys(c) {
+                let row = client.query_one(&stmt, &[&key]).await.unwrap();
+                std::hint::black_box(row.get::<_, Option<i32>>(0));
+            }
+        }));
+    }
+    measure(secs, &clients, tasks).await
+}
+
 /// The pool alone: a bb8 checkout per query and the per-connection statement cache, with the
 /// SQL rendered once and no retry loop. Separates what the checkout costs from what the builder
 /// and the retry layer add.
@@ -246,6 +270,10 @@ fn main() {
     println!("initialising pgbench data (scale {SCALE}) ...");
     pgbench(&cluster, "127.0.0.1", &["-i", "-q", "-s", &SCALE.to_string()]);
 
+    if let Ok(which) = std::env::var("BENCH_PROFILE") {
+        profile(&rt, &cluster.url(DB), &which, secs);
+        return;
+    }
     let mut transports = vec![("TCP 127.0.0.1", cluster.url(DB), "127.0.0.1".to_owned())];
     if let (Some(sock), Some(dir)) = (cluster.socket_url(DB), cluster.socket_dir()) {
         transports.push(("Unix socket", sock, dir.display().to_string()));
@@ -263,7 +291,9 @@ fn main() {
         // Multiplexed: single statements share the pool's connections (all but one).
         cfg.multiplex = CLIENTS as u32;
         let mux = rt.block_on(Db::connect(cfg)).unwrap();
-        let mut all = [Sample::default(); 6];
+        let mut all = [Sample::default(); 7];
+        // pgbench runs in every round too, so drift hits it like the others; its tps are averaged.
+        let (mut pgb, mut pgb50) = (0.0, 0.0);
         for round in 1..=rounds {
             let r = rt.block_on(raw(&url, secs));
             let p = rt.block_on(pool_only(&db, secs));
@@ -271,24 +301,29 @@ fn main() {
             let t = rt.block_on(taulu(&db, false, secs));
             let m = rt.block_on(taulu(&mux, false, secs));
             let m50 = rt.block_on(taulu_tasks(&mux, false, 10 * CLIENTS, secs));
+            let r50 = rt.block_on(raw_shared(&url, 10 * CLIENTS, secs));
+            let (b, b50) = (pgbench_tps(&cluster, &host, CLIENTS, secs), pgbench_tps(&cluster, &host, 10 * CLIENTS, secs));
             let show = |s: Sample| format!("{:>6.0} q/s {:>5.2} µs", s.qps(), s.cpu_us());
             println!(
-                "  round {round}: raw {}  pool only {}  taulu held {}  taulu {}  mux {}  mux 50 tasks {}  taulu/raw {:.1}%  mux/raw {:.1}%",
+                "  round {round}: raw {}  pool only {}  taulu held {}  taulu {}  mux {}  taulu/raw {:.1}%  mux/raw {:.1}%\n  \
+                 round {round}, 50 tasks: mux {}  raw shared {}  pgbench -c 5 {b:.0}  -c 50 {b50:.0}  mux/pgbench -c 5 {:.2}x",
                 show(r),
                 show(p),
                 show(h),
                 show(t),
                 show(m),
-                show(m50),
                 100.0 * t.qps() / r.qps(),
-                100.0 * m.qps() / r.qps()
+                100.0 * m.qps() / r.qps(),
+                show(m50),
+                show(r50),
+                m50.qps() / b
             );
-            for (acc, s) in all.iter_mut().zip([r, p, h, t, m, m50]) {
+            for (acc, s) in all.iter_mut().zip([r, p, h, t, m, m50, r50]) {
                 acc.add(s);
             }
+            pgb += b / rounds as f64;
+            pgb50 += b50 / rounds as f64;
         }
-        let pgb = pgbench_tps(&cluster, &host, CLIENTS, secs);
-        let pgb50 = pgbench_tps(&cluster, &host, 10 * CLIENTS, secs);
         summary.push((name, all, pgb, pgb50));
     }
     println!("\nqueries per second (client CPU per query) and % of raw, totals over the rounds:");
@@ -303,7 +338,7 @@ fn main() {
         "pgbench",
         "taulu/pgb"
     );
-    for (name, [r, p, h, t, m, m50], pgb, pgb50) in &summary {
+    for (name, [r, p, h, t, m, m50, r50], pgb, pgb50) in &summary {
         let show = |s: Sample| format!("{:.0} ({:.2} µs) {:.1}%", s.qps(), s.cpu_us(), 100.0 * s.qps() / r.qps());
         println!(
             "{name:<14} {:>18} {:>25} {:>25} {:>25} {:>25} {pgb:>9.0} {:>9.1}%",
@@ -314,15 +349,23 @@ fn main() {
             show(*m),
             100.0 * t.qps() / pgb
         );
-        let _ = (m50, pgb50);
+        let _ = (m50, r50, pgb50);
     }
-    println!("\n50 client tasks on a 5-connection pool, multiplexed, against pgbench -S -M prepared -c 5 and -c 50:");
-    for (name, [_, _, _, _, _, m50], pgb, pgb50) in &summary {
+    println!(
+        "\n50 client tasks on 5 connections: taulu multiplexed, raw tokio-postgres sharing 5 clients (pipelined), \
+         pgbench -S -M prepared -c 5 and -c 50 (averaged over the rounds):"
+    );
+    for (name, [_, _, _, _, _, m50, r50], pgb, pgb50) in &summary {
         println!(
-            "{name:<14} taulu multiplexed {:.0} q/s ({:.2} µs)  pgbench -c 5 {pgb:.0}  -c 50 {pgb50:.0}  taulu/pgbench -c 5 {:.2}x",
+            "{name:<14} taulu multiplexed {:.0} q/s ({:.2} µs)  raw shared {:.0} q/s ({:.2} µs)  pgbench -c 5 {pgb:.0}  -c 50 {pgb50:.0}  \
+             taulu/raw shared {:.1}%  taulu/pgbench -c 5 {:.2}x  raw shared/pgbench -c 5 {:.2}x",
             m50.qps(),
             m50.cpu_us(),
-            m50.qps() / pgb
+            r50.qps(),
+            r50.cpu_us(),
+            100.0 * m50.qps() / r50.qps(),
+            m50.qps() / pgb,
+            r50.qps() / pgb
         );
     }
     pgbouncer(&rt, &cluster, secs, rounds);
@@ -330,6 +373,23 @@ fn main() {
         let admin = taulu::connect(&cluster.url("postgres")).await.unwrap();
         admin.batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)")).await.unwrap();
     });
+}
+
+/// `BENCH_PROFILE=mux50|raw50`: one contender alone over TCP (50 tasks on 5 connections, taulu
+/// multiplexed or raw tokio-postgres sharing its clients), for a profiler (`perf record`) to see
+/// where the client's time goes.
+fn profile(rt: &tokio::runtime::Runtime, url: &DatabaseUrl, which: &str, secs: u64) {
+    let sample = match which {
+        "mux50" => {
+            let mut cfg = DbConfig::new(url.clone());
+            (cfg.max_size, cfg.min_idle, cfg.multiplex) = (CLIENTS as u32, CLIENTS as u32, CLIENTS as u32);
+            let mux = rt.block_on(Db::connect(cfg)).unwrap();
+            rt.block_on(taulu_tasks(&mux, false, 10 * CLIENTS, secs))
+        }
+        "raw50" => rt.block_on(raw_shared(url, 10 * CLIENTS, secs)),
+        other => panic!("BENCH_PROFILE: mux50 or raw50, not {other}"),
+    };
+    println!("{which}: {:.0} q/s, {:.2} µs client CPU per query", sample.qps(), sample.cpu_us());
 }
 
 /// PgBouncer mode directly and through a PgBouncer (transaction pooling, 5 server connections),

@@ -198,3 +198,50 @@ async fn a_dropped_statement_leaves_the_shared_connection_to_the_others() {
     let (after, n) = backend(&db).await.unwrap();
     assert_eq!((after, n), (before, 1), "the same connection, its own rows");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_shared_connection_sends_the_next_statements_to_an_exclusive_checkout() {
+    let test = with_ann().await;
+    let admin = test.connect().await.unwrap();
+    // One shared connection (room for 32 statements in flight) and one for exclusive use.
+    let db = Db::connect(multiplexed(&test, 1, 256)).await.unwrap();
+    admin.execute("SELECT pg_advisory_lock(7)", &[]).await.unwrap();
+    // 40 statements that wait for the lock: the first 32 queue on the shared connection (the
+    // server runs them one after another, so all wait behind the first), the rest overflow to
+    // exclusive checkouts, one running and the others queued in the pool.
+    let blocked: Vec<_> = (0..40)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                select_from::<Users>()
+                    .columns((users::email,))
+                    .where_(sql("pg_advisory_xact_lock_shared(7) IS NOT NULL"))
+                    .fetch_all(&db)
+                    .await
+            })
+        })
+        .collect();
+    let waiting = || async {
+        let n: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        n
+    };
+    // Without the bound, all 40 would queue on the shared connection and one backend would wait.
+    let give_up = guard(60);
+    while waiting().await < 2 {
+        give_up("a statement past the shared connection's 32 to wait on a connection of its own");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    admin.execute("SELECT pg_advisory_unlock(7)", &[]).await.unwrap();
+    for t in blocked {
+        assert_eq!(t.await.unwrap().unwrap().len(), 1);
+    }
+    let (open, _) = db.state();
+    assert!(open <= 2, "{open} connections");
+}

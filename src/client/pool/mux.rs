@@ -13,8 +13,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
 use super::{Db, PooledConn};
 use crate::{
     client::conn::{Manager, PgConn},
@@ -36,27 +34,51 @@ pub(super) struct Mux {
     filling: tokio::sync::Mutex<()>,
 }
 
-/// One shared connection and its gate (a permit per statement in flight).
+/// One shared connection and how many statements are in flight on it.
 pub(super) struct Shared {
     conn: bb8::PooledConnection<'static, Manager>,
-    gate: Arc<Semaphore>,
-    since: Instant,
+    /// At most [`DEPTH`]; a plain counter, not a semaphore: nobody waits for room here (a full
+    /// connection sends the caller to the next one, or to an exclusive checkout).
+    in_flight: AtomicUsize,
+    /// When it has passed `max_lifetime` (`None`: never).
+    expires: Option<Instant>,
 }
 
 impl Shared {
-    fn usable(&self, max_lifetime: Option<Duration>) -> bool {
+    /// Open, not marked broken, not past its lifetime at `now` (read once per lease, not per
+    /// connection: the clock is the dearest of these checks).
+    fn usable(&self, now: &mut Option<Instant>) -> bool {
         self.conn.link() == Link::Open
-            && !self.conn.client.is_closed()
             && !self.conn.broken.load(Ordering::Relaxed)
-            && max_lifetime.is_none_or(|l| self.since.elapsed() < l)
+            && !self.conn.client.is_closed()
+            && self.expires.is_none_or(|at| *now.get_or_insert_with(Instant::now) < at)
+    }
+
+    /// Room for how many more statements.
+    fn room(&self) -> usize {
+        DEPTH.saturating_sub(self.in_flight.load(Ordering::Relaxed))
+    }
+
+    /// A share of `this` for one statement, if it has room.
+    fn enter(this: Arc<Shared>) -> Option<Share> {
+        this.in_flight.fetch_update(Ordering::Acquire, Ordering::Relaxed, |n| (n < DEPTH).then_some(n + 1)).ok()?;
+        Some(Share(this))
     }
 }
 
-/// The connection a statement runs on: a checkout of its own, or a share of a multiplexed one
-/// (with its permit).
+/// One statement's share of a shared connection; gives its room back when dropped.
+pub(super) struct Share(Arc<Shared>);
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// The connection a statement runs on: a checkout of its own, or a share of a multiplexed one.
 pub(super) enum Lease<'a> {
     Own(PooledConn<'a>),
-    Shared(Arc<Shared>, #[allow(dead_code)] OwnedSemaphorePermit),
+    Shared(Share),
 }
 
 impl Lease<'_> {
@@ -72,7 +94,7 @@ impl std::ops::Deref for Lease<'_> {
     fn deref(&self) -> &PgConn {
         match self {
             Lease::Own(conn) => conn,
-            Lease::Shared(shared, _) => &shared.conn,
+            Lease::Shared(share) => &share.0.conn,
         }
     }
 }
@@ -109,16 +131,19 @@ impl Mux {
     pub(super) fn try_lease(&self) -> Result<Lease<'static>, Option<usize>> {
         let n = self.slots.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let mut best: Option<Arc<Shared>> = None;
-        let mut empty = None;
+        let (mut best, mut best_room): (Option<Arc<Shared>>, usize) = (None, 0);
+        let (mut empty, mut now) = (None, None);
         for i in 0..n {
             let slot = &self.slots[(start + i) % n];
             let mut held = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             match &*held {
-                Some(shared) if shared.usable(self.max_lifetime) => {
-                    let room = shared.gate.available_permits();
-                    if room > 0 && best.as_ref().is_none_or(|b| b.gate.available_permits() < room) {
-                        best = Some(shared.clone());
+                Some(shared) if shared.usable(&mut now) => {
+                    let room = shared.room();
+                    if room > best_room {
+                        (best, best_room) = (Some(shared.clone()), room);
+                        if room == DEPTH {
+                            break; // an idle connection: none is less loaded
+                        }
                     }
                 }
                 Some(_) => {
@@ -131,10 +156,8 @@ impl Mux {
                 }
             }
         }
-        if let Some(shared) = best
-            && let Ok(permit) = shared.gate.clone().try_acquire_owned()
-        {
-            return Ok(Lease::Shared(shared, permit));
+        if let Some(share) = best.and_then(Shared::enter) {
+            return Ok(Lease::Shared(share));
         }
         Err(empty)
     }
@@ -151,10 +174,10 @@ impl Mux {
             }
             _ => return None,
         };
-        let shared = Arc::new(Shared { conn, gate: Arc::new(Semaphore::new(DEPTH)), since: Instant::now() });
-        let permit = shared.gate.clone().try_acquire_owned().ok()?;
+        let expires = self.max_lifetime.and_then(|l| Instant::now().checked_add(l));
+        let shared = Arc::new(Shared { conn, in_flight: AtomicUsize::new(0), expires });
         *self.slots[slot].lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(shared.clone());
-        Some(Lease::Shared(shared, permit))
+        Shared::enter(shared).map(Lease::Shared)
     }
 
     /// Gives every shared connection back (each returns to bb8 when its last statement is done).
