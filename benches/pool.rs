@@ -302,7 +302,8 @@ fn main() {
             let m = rt.block_on(taulu(&mux, false, secs));
             let m50 = rt.block_on(taulu_tasks(&mux, false, 10 * CLIENTS, secs));
             let r50 = rt.block_on(raw_shared(&url, 10 * CLIENTS, secs));
-            let (b, b50) = (pgbench_tps(&cluster, &host, CLIENTS, secs), pgbench_tps(&cluster, &host, 10 * CLIENTS, secs));
+            let (b, b50) =
+                (pgbench_tps(&cluster, &host, CLIENTS, secs), pgbench_tps(&cluster, &host, 10 * CLIENTS, secs));
             let show = |s: Sample| format!("{:>6.0} q/s {:>5.2} µs", s.qps(), s.cpu_us());
             println!(
                 "  round {round}: raw {}  pool only {}  taulu held {}  taulu {}  mux {}  taulu/raw {:.1}%  mux/raw {:.1}%\n  \
