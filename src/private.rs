@@ -83,7 +83,7 @@ pub fn enum_type<E: SqlEnum>() -> Type {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __taulu_column {
-    ($field:ident, $table:ty, $rust:ty, $null:ty, $name:expr, $sql_type:expr, $cast:expr) => {
+    ($field:ident, $table:ty, $rust:ty, $null:ty, $name:expr, $sql_type:expr, $cast:expr, $quoted:expr) => {
         #[automatically_derived]
         impl $crate::Column for $field {
             type Table = $table;
@@ -92,6 +92,7 @@ macro_rules! __taulu_column {
             const NAME: &'static str = $name;
             const SQL_TYPE: &'static str = $sql_type;
             const CAST: ::core::option::Option<&'static str> = $cast;
+            const QUOTED: ::core::option::Option<&'static str> = ::core::option::Option::Some($quoted);
         }
         #[automatically_derived]
         impl $crate::query::Expression for $field {

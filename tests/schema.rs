@@ -500,3 +500,28 @@ async fn columns_without_a_rust_mapping_read_and_write_raw_values() {
     assert_eq!(back.0.microseconds, 3_723_000_001, "a bound interval compares and reads back exactly");
     assert_no_drift(&db, &unmapped::SCHEMA).await;
 }
+
+#[tokio::test]
+async fn names_with_capitals_and_quotes_render_as_the_server_reads_them() {
+    use hard::reporting::{OddLedger, odd__ledger_ as oddledger};
+    use taulu::prelude::*;
+    // Quoted once at compile time, as the renderer quotes a name at run time.
+    assert_eq!(<OddLedger as Table>::QUOTED, Some(r#""Reporting"."Odd ""Ledger""""#));
+    assert_eq!(<oddledger::Entry__Id_ as Column>::QUOTED, Some(r#""Odd ""Ledger"""."Entry ""Id""""#));
+    let q = select_from::<OddLedger>()
+        .columns((oddledger::Entry__Id_, oddledger::note))
+        .where_(oddledger::Entry__Id_.eq(1))
+        .order_by(oddledger::note);
+    assert_eq!(
+        q.to_sql().0,
+        r#"SELECT "Odd ""Ledger"""."Entry ""Id""", "Odd ""Ledger"""."note" FROM "Reporting"."Odd ""Ledger""" WHERE "Odd ""Ledger"""."Entry ""Id""" = $1 ORDER BY "Odd ""Ledger"""."note""#
+    );
+    // And the server reads it so.
+    let set = Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema/hard")).unwrap();
+    let db = TestDb::new(&set).await.unwrap();
+    db.client()
+        .execute(r#"INSERT INTO "Reporting"."Odd ""Ledger""" VALUES (1, 'one'), (2, 'two')"#, &[])
+        .await
+        .unwrap();
+    assert_eq!(q.fetch_all(db.client()).await.unwrap(), vec![(1, Some("one".to_owned()))]);
+}

@@ -255,6 +255,12 @@ fn emit_enum(schema: &str, name: &str, labels: &[String], origin: &str) -> Token
     }
 }
 
+/// A quoted SQL identifier (`"name"`, embedded quotes doubled), as the builder's renderer writes
+/// one.
+fn sql_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 fn qualified(schema: &str, name: &str) -> String {
     if schema == DEFAULT_SCHEMA { name.to_owned() } else { format!("{schema}.{name}") }
 }
@@ -346,6 +352,10 @@ impl Ctx<'_> {
         let depth = if table.schema == DEFAULT_SCHEMA { 1 } else { 2 };
         let schema_name = &table.schema;
         let table_name = &table.name;
+        let table_quoted = match table.schema.as_str() {
+            DEFAULT_SCHEMA => sql_ident(table_name),
+            schema => format!("{}.{}", sql_ident(schema), sql_ident(table_name)),
+        };
         let q = qualified(&table.schema, &table.name);
 
         let mut markers = Vec::new();
@@ -380,6 +390,8 @@ impl Ctx<'_> {
             // so `new(email: String)` binds a parameter instead of matching the `email` marker).
             let inner = self.map(&c.ty, depth + 1).map(|m| m.rust).unwrap_or_else(|_| rust.clone());
             let col_name = &c.name;
+            // How the SQL text writes a reference to it, quoted once here instead of per query.
+            let quoted = format!("{}.{}", sql_ident(table_name), sql_ident(col_name));
             let sql_type = self.schema.display_type(&c.ty);
             let null = if not_null { quote!(::taulu::NotNull) } else { quote!(::taulu::Nullable) };
             let cast = match &mapped.cast {
@@ -406,7 +418,7 @@ impl Ctx<'_> {
                 #[doc = #doc]
                 #[derive(Debug, Clone, Copy, Default)]
                 pub struct #field;
-                ::taulu::__taulu_column!(#field, super::#marker, #rust, #null, #col_name, #sql_type, #cast);
+                ::taulu::__taulu_column!(#field, super::#marker, #rust, #null, #col_name, #sql_type, #cast, #quoted);
             });
             let field_ty = if not_null { quote!(#inner) } else { quote!(::core::option::Option<#inner>) };
             let i = fields.len();
@@ -542,6 +554,7 @@ impl Ctx<'_> {
             impl ::taulu::Table for #marker {
                 const SCHEMA: &'static str = #schema_name;
                 const NAME: &'static str = #table_name;
+                const QUOTED: ::core::option::Option<&'static str> = ::core::option::Option::Some(#table_quoted);
                 const COLUMNS: &'static [&'static str] = &[#(#column_names),*];
                 const INFO: &'static ::taulu::meta::TableInfo = &#root #info;
                 type Row = #module::Row;

@@ -101,7 +101,9 @@ tuples! {
 /// The columns of table `T` (every one, in table order) as select items.
 pub(crate) fn table_items<T: Table>(out: &mut Vec<SelectItem>) {
     out.extend(
-        T::COLUMNS.iter().map(|c| SelectItem { node: Node::Column { table: T::QUALIFIER, column: c }, alias: None }),
+        T::COLUMNS
+            .iter()
+            .map(|c| SelectItem { node: Node::Column { table: T::QUALIFIER, column: c, quoted: None }, alias: None }),
     );
 }
 

@@ -85,6 +85,10 @@ pub trait Table: Copy + Default + 'static {
     const QUALIFIER: &'static str = Self::NAME;
     /// `AS "alias"` for an [`Aliased`] table.
     const ALIAS: Option<&'static str> = None;
+    /// The table as FROM writes it, quoted and schema-qualified outside `public` (`"users"`,
+    /// `"auth"."accounts"`), without an alias, when known at compile time (`schema!` emits it).
+    #[doc(hidden)]
+    const QUOTED: Option<&'static str> = None;
 }
 
 /// A relation that can be written: every generated table, not a view. `insert_into`, `update`
@@ -149,6 +153,7 @@ impl<T: Table, A: Alias> Table for Aliased<T, A> {
     type Row = T::Row;
     const QUALIFIER: &'static str = A::NAME;
     const ALIAS: Option<&'static str> = Some(A::NAME);
+    const QUOTED: Option<&'static str> = T::QUOTED;
 }
 
 impl<T: Writable, A: Alias> Writable for Aliased<T, A> {
@@ -243,6 +248,11 @@ pub trait Column: Copy + Default + 'static {
     /// For a domain-typed column, the base type a parameter must be cast to (`text`): tokio-postgres
     /// refuses to serialize a `String` for a domain-typed parameter.
     const CAST: Option<&'static str>;
+    /// `"table"."column"` as the SQL text writes it, when it is known at compile time (`schema!`
+    /// emits it for every column, so rendering a column copies one string instead of quoting two
+    /// names); `None` for columns of aliased and derived tables.
+    #[doc(hidden)]
+    const QUOTED: Option<&'static str> = None;
 }
 
 /// A struct that can be read from a result row whose columns are in the struct's order.

@@ -12,12 +12,14 @@ pub struct TableRef {
     pub name: &'static str,
     /// `AS "alias"` in FROM / JOIN.
     pub alias: Option<&'static str>,
+    /// `schema.name` as written, quoted (see [`Table::QUOTED`](super::Table::QUOTED)).
+    pub quoted: Option<&'static str>,
 }
 
 impl TableRef {
     /// The FROM / JOIN entry of table `T` (with its alias, for an [`Aliased`](super::Aliased) table).
     pub fn of<T: super::Table>() -> Self {
-        TableRef { schema: T::SCHEMA, name: T::NAME, alias: T::ALIAS }
+        TableRef { schema: T::SCHEMA, name: T::NAME, alias: T::ALIAS, quoted: T::QUOTED }
     }
 }
 
@@ -25,8 +27,8 @@ impl TableRef {
 #[derive(Debug, Clone)]
 #[doc(hidden)]
 pub enum Node {
-    /// `"table"."column"`.
-    Column { table: &'static str, column: &'static str },
+    /// `"table"."column"` (`quoted`: that text, when known at compile time).
+    Column { table: &'static str, column: &'static str, quoted: Option<&'static str> },
     /// `EXCLUDED."column"`: the row proposed for insertion, in ON CONFLICT DO UPDATE.
     Excluded(&'static str),
     /// `$n`, cast to `cast` when the column is domain-typed.
@@ -445,11 +447,15 @@ impl Writer {
     }
 
     pub fn push_table(&mut self, t: TableRef) {
-        if t.schema != "public" {
-            self.push_ident(t.schema);
-            self.sql.push('.');
+        if let Some(quoted) = t.quoted {
+            self.push_sql(quoted);
+        } else {
+            if t.schema != "public" {
+                self.push_ident(t.schema);
+                self.sql.push('.');
+            }
+            self.push_ident(t.name);
         }
-        self.push_ident(t.name);
         if let Some(alias) = t.alias {
             self.push_sql(" AS ");
             self.push_ident(alias);
@@ -530,7 +536,8 @@ impl Writer {
 
     pub fn push_node(&mut self, node: &Node) {
         match node {
-            Node::Column { table, column } => {
+            Node::Column { quoted: Some(quoted), .. } => self.push_sql(quoted),
+            Node::Column { table, column, quoted: None } => {
                 self.push_ident(table);
                 self.sql.push('.');
                 self.push_ident(column);
@@ -1116,7 +1123,7 @@ mod tests {
 
     #[test]
     fn or_inside_and_is_parenthesised_and_empty_and_or_are_constants() {
-        let col = |c| Node::Column { table: "t", column: c };
+        let col = |c| Node::Column { table: "t", column: c, quoted: None };
         let eq = |c, v: i64| Node::binary(col(c), "=", Node::Param(Param::new(v), None));
         let mut w = Writer::default();
         w.push_node(&Node::And(vec![eq("a", 1), Node::Or(vec![eq("b", 2), eq("c", 3)])]));

@@ -649,10 +649,6 @@ fn join<A: Column, B: Column>(kind: JoinKind, _a: A, _b: B) -> Join {
     Join {
         kind,
         table: table_ref::<A::Table>().into(),
-        on: Node::binary(
-            Node::Column { table: <A::Table as Table>::QUALIFIER, column: A::NAME },
-            "=",
-            Node::Column { table: <B::Table as Table>::QUALIFIER, column: B::NAME },
-        ),
+        on: Node::binary(super::expr::column_node::<A>(), "=", super::expr::column_node::<B>()),
     }
 }

@@ -77,7 +77,7 @@ pub trait ExprIn<S, I>: Expression {
 /// is not an expression over the tables in this query" instead of naming the column.
 #[doc(hidden)]
 pub fn column_node<C: Column>() -> Node {
-    Node::Column { table: <C::Table as Table>::QUALIFIER, column: C::NAME }
+    Node::Column { table: <C::Table as Table>::QUALIFIER, column: C::NAME, quoted: C::QUOTED }
 }
 
 /// Whether an expression uses an aggregate: [`Plain`] or [`Aggregate`].
