@@ -269,13 +269,16 @@ async fn a_write_whose_connection_is_cut_is_503_without_retry_advice() {
     // The service reaches the database through the proxy (and its pool has a connection).
     let ready = call(addr, "GET", "/readyz", None, None).await;
     assert_eq!(ready.status, StatusCode::OK, "{ready:?}");
-    // Hold the sign-up's INSERT on a lock, cut the connection while it waits, then let it commit.
+    let (token, _) = account(addr, "ann").await;
+    // Hold the log-out's UPDATE on a lock, cut the connection while it waits, then let it commit.
+    // (A log-out, not a sign-up: a sign-up held here now and then sent nothing for a minute on
+    // a loaded machine, before its INSERT, at this commit's parent too; see the closing note.)
     let admin = test.connect().await.unwrap();
-    admin.batch_execute("BEGIN; LOCK TABLE users IN SHARE MODE").await.unwrap();
-    let signing_up = tokio::spawn(sign_up(addr, "ann", "ann@example.com"));
+    admin.batch_execute("BEGIN; LOCK TABLE sessions IN SHARE MODE").await.unwrap();
+    let logging_out = tokio::spawn(async move { call(addr, "POST", "/logout", Some(&token), None).await });
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        assert!(!signing_up.is_finished(), "the sign-up ended before reaching the lock: {:?}", signing_up.await);
+        assert!(!logging_out.is_finished(), "the log-out ended before reaching the lock: {:?}", logging_out.await);
         if Instant::now() > deadline {
             let rows = admin
                 .query("SELECT state, wait_event_type, query FROM pg_stat_activity WHERE datname = $1", &[&test.name()])
@@ -283,7 +286,7 @@ async fn a_write_whose_connection_is_cut_is_503_without_retry_advice() {
                 .unwrap();
             let seen: Vec<(Option<String>, Option<String>, Option<String>)> =
                 rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-            panic!("the INSERT never started: {seen:?}");
+            panic!("the UPDATE never started: {seen:?}");
         }
         let waiting: i64 = admin
             .query_one(
@@ -298,14 +301,14 @@ async fn a_write_whose_connection_is_cut_is_503_without_retry_advice() {
             break;
         }
         // Poll the catalog every few milliseconds, not in a tight loop: on 2 cores, back-to-back
-        // catalog queries starved the sign-up (its password hash) past the deadline in 3 runs of 9.
+        // catalog queries starved the held request past the deadline in 3 runs of 9.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     proxy.reset_all();
-    let reply = signing_up.await.unwrap();
+    let reply = logging_out.await.unwrap();
     admin.batch_execute("COMMIT").await.unwrap();
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{reply:?}");
-    assert_eq!(reply.retry_after, None, "no retry advice: the sign-up may have been applied");
+    assert_eq!(reply.retry_after, None, "no retry advice: the log-out may have been applied");
     assert!(reply.body["error"].as_str().unwrap().contains("may or may not have been applied"), "{reply:?}");
 }
 
