@@ -195,7 +195,7 @@ impl Db {
             // One connection always stays for exclusive checkouts (transactions, get()).
             mux: match config.multiplex.min(config.max_size.saturating_sub(1)) {
                 0 => None,
-                n => Some(Arc::new(mux::Mux::new(n as usize, config.max_lifetime))),
+                n => Some(Arc::new(mux::Mux::new(n as usize, (config.max_size - n) as usize, config.max_lifetime))),
             },
         };
         // The monitor gets the primary without the replicas (no cycle: it ends with the `Db`).
@@ -451,18 +451,23 @@ impl Db {
         let mut backoff = Backoff::attempts(self.retry);
         let started = statement_log_start();
         loop {
-            let conn = match (&self.mux, limit) {
+            let (conn, _admitted) = match (&self.mux, limit) {
                 // Multiplexed: a share of a connection; a time limit needs one of its own (its
-                // cancel request would hit whatever runs on the connection).
-                (Some(mux), None) => match mux.try_lease() {
-                    Ok(lease) => lease,
-                    // No room on an open one: fill a slot (boxed: the cold path), else check out.
-                    Err(_) => match Box::pin(mux.lease(self)).await {
-                        Some(lease) => lease,
-                        None => Lease::Own(self.get().await?),
-                    },
-                },
-                _ => Lease::Own(self.get().await?),
+                // cancel request would hit whatever runs on the connection). Admitted first, in
+                // arrival order, so that a caller past the bound is not overtaken forever.
+                (Some(mux), None) => {
+                    let admitted = mux.admit(self.connect_timeout).await;
+                    let lease = match mux.try_lease() {
+                        Ok(lease) => lease,
+                        // No room on an open one: fill a slot (boxed: the cold path), else check out.
+                        Err(_) => match Box::pin(mux.lease(self)).await {
+                            Some(lease) => lease,
+                            None => Lease::Own(self.get().await?),
+                        },
+                    };
+                    (lease, admitted)
+                }
+                _ => (Lease::Own(self.get().await?), None),
             };
             tracing::trace!(target: "taulu::query", attempt = backoff.attempt(), read_only = q.read_only, "statement attempt");
             let in_flight = InFlight::new(&conn, &self.url, conn.exclusive());

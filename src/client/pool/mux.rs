@@ -32,6 +32,11 @@ pub(super) struct Mux {
     /// Held while a slot is being filled: callers that find no room wait for the new connection
     /// instead of each opening one.
     filling: tokio::sync::Mutex<()>,
+    /// One permit per statement the multiplexed path can run at once (room on every shared
+    /// connection, plus the connections left for exclusive use), handed out first come, first
+    /// served: a caller that finds everything full waits its turn instead of racing the callers
+    /// whose statements just finished (who would otherwise take the freed room every time).
+    admission: tokio::sync::Semaphore,
 }
 
 /// One shared connection and how many statements are in flight on it.
@@ -100,13 +105,23 @@ impl std::ops::Deref for Lease<'_> {
 }
 
 impl Mux {
-    pub(super) fn new(connections: usize, max_lifetime: Option<Duration>) -> Self {
+    pub(super) fn new(connections: usize, spare: usize, max_lifetime: Option<Duration>) -> Self {
         Mux {
+            admission: tokio::sync::Semaphore::new(connections * DEPTH + spare),
             slots: (0..connections).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
             max_lifetime,
             filling: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The caller's turn, in arrival order; `None` (run anyway, on the exclusive path's own
+    /// waiting and errors) when it does not come within `wait`.
+    pub(super) async fn admit(&self, wait: Duration) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        if let Ok(permit) = self.admission.try_acquire() {
+            return Some(permit);
+        }
+        tokio::time::timeout(wait, self.admission.acquire()).await.ok()?.ok()
     }
 
     /// A share of the least loaded shared connection with room for one more statement, opening
