@@ -174,12 +174,7 @@ fn emit_enum(schema: &str, name: &str, labels: &[String], origin: &str) -> Token
         })
         .collect();
     let variant_docs = labels.iter().map(|l| format!("`'{l}'`"));
-    let quote_ident = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let quoted = if schema == DEFAULT_SCHEMA {
-        quote_ident(name)
-    } else {
-        format!("{}.{}", quote_ident(schema), quote_ident(name))
-    };
+    let quoted = sql_qualified(schema, name);
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -259,6 +254,14 @@ fn emit_enum(schema: &str, name: &str, labels: &[String], origin: &str) -> Token
 /// one.
 fn sql_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A type's or table's name as SQL text writes it: quoted, schema-qualified outside `public`.
+fn sql_qualified(schema: &str, name: &str) -> String {
+    match schema {
+        DEFAULT_SCHEMA => sql_ident(name),
+        schema => format!("{}.{}", sql_ident(schema), sql_ident(name)),
+    }
 }
 
 fn qualified(schema: &str, name: &str) -> String {
@@ -352,10 +355,7 @@ impl Ctx<'_> {
         let depth = if table.schema == DEFAULT_SCHEMA { 1 } else { 2 };
         let schema_name = &table.schema;
         let table_name = &table.name;
-        let table_quoted = match table.schema.as_str() {
-            DEFAULT_SCHEMA => sql_ident(table_name),
-            schema => format!("{}.{}", sql_ident(schema), sql_ident(table_name)),
-        };
+        let table_quoted = sql_qualified(&table.schema, table_name);
         let q = qualified(&table.schema, &table.name);
 
         let mut markers = Vec::new();
