@@ -207,8 +207,8 @@ async fn a_full_shared_connection_sends_the_next_statements_to_an_exclusive_chec
     let db = Db::connect(multiplexed(&test, 1, 256)).await.unwrap();
     admin.execute("SELECT pg_advisory_lock(7)", &[]).await.unwrap();
     // 40 statements that wait for the lock: the first 32 queue on the shared connection (the
-    // server runs them one after another, so all wait behind the first), the rest overflow to
-    // exclusive checkouts, one running and the others queued in the pool.
+    // server runs them one after another, so all wait behind the first), the 33rd overflows to
+    // the exclusive connection, and the others wait their turn in the admission queue.
     let blocked: Vec<_> = (0..40)
         .map(|_| {
             let db = db.clone();
