@@ -269,46 +269,41 @@ async fn a_write_whose_connection_is_cut_is_503_without_retry_advice() {
     // The service reaches the database through the proxy (and its pool has a connection).
     let ready = call(addr, "GET", "/readyz", None, None).await;
     assert_eq!(ready.status, StatusCode::OK, "{ready:?}");
-    let (token, _) = account(addr, "ann").await;
-    // Hold the log-out's UPDATE on a lock, cut the connection while it waits, then let it commit.
-    // (A log-out, not a sign-up: a sign-up held here now and then sent nothing for a minute on
-    // a loaded machine, before its INSERT, at this commit's parent too; see the closing note.)
+    // Hold the sign-up's INSERT on a lock, cut the connection while it waits, then let it commit.
     let admin = test.connect().await.unwrap();
-    admin.batch_execute("BEGIN; LOCK TABLE sessions IN SHARE MODE").await.unwrap();
-    let logging_out = tokio::spawn(async move { call(addr, "POST", "/logout", Some(&token), None).await });
+    admin.batch_execute("BEGIN; LOCK TABLE users IN SHARE MODE").await.unwrap();
+    let signing_up = tokio::spawn(sign_up(addr, "ann", "ann@example.com"));
+    // Waiting is read from pg_locks, not pg_stat_activity: inside this open transaction the
+    // server shows pg_stat_activity as it was at the transaction's first read of it, so a backend
+    // that was still starting up then (the pool opening a connection) never appears. That stale
+    // view is what made this test wait a minute for a sign-up that was already waiting here.
+    // (pg_locks covers the whole cluster, and every test database has the same OIDs.)
+    let waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'users'::regclass AND NOT granted \
+                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        assert!(!logging_out.is_finished(), "the log-out ended before reaching the lock: {:?}", logging_out.await);
+        assert!(!signing_up.is_finished(), "the sign-up ended before reaching the lock: {:?}", signing_up.await);
         if Instant::now() > deadline {
             let rows = admin
-                .query("SELECT state, wait_event_type, query FROM pg_stat_activity WHERE datname = $1", &[&test.name()])
-                .await
-                .unwrap();
-            let seen: Vec<(Option<String>, Option<String>, Option<String>)> =
-                rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-            panic!("the UPDATE never started: {seen:?}");
+                .query(&waiting.replace("count(*)", "pid, mode, granted").replace("AND NOT granted", ""), &[])
+                .await;
+            let seen: Vec<(i32, String, bool)> = rows.unwrap().iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+            panic!("the INSERT never reached the lock on users: {seen:?}");
         }
-        let waiting: i64 = admin
-            .query_one(
-                // (Blocked while the statement is parsed: pg_stat_activity shows no text yet.)
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
-                &[&test.name()],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
+        if admin.query_one(waiting, &[]).await.unwrap().get::<_, i64>(0) > 0 {
             break;
         }
-        // Poll the catalog every few milliseconds, not in a tight loop: on 2 cores, back-to-back
-        // catalog queries starved the held request past the deadline in 3 runs of 9.
+        // Poll every few milliseconds, not in a tight loop: on 2 cores, back-to-back catalog
+        // queries starved the held request in 3 runs of 9.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     proxy.reset_all();
-    let reply = logging_out.await.unwrap();
+    let reply = signing_up.await.unwrap();
     admin.batch_execute("COMMIT").await.unwrap();
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{reply:?}");
-    assert_eq!(reply.retry_after, None, "no retry advice: the log-out may have been applied");
+    assert_eq!(reply.retry_after, None, "no retry advice: the sign-up may have been applied");
+    let accounts: i64 = admin.query_one("SELECT count(*) FROM users", &[]).await.unwrap().get(0);
+    assert!(accounts <= 1, "the cut sign-up was applied {accounts} times");
     assert!(reply.body["error"].as_str().unwrap().contains("may or may not have been applied"), "{reply:?}");
 }
 
