@@ -278,19 +278,18 @@ async fn a_write_whose_connection_is_cut_is_503_without_retry_advice() {
     // that was still starting up then (the pool opening a connection) never appears. That stale
     // view is what made this test wait a minute for a sign-up that was already waiting here.
     // (pg_locks covers the whole cluster, and every test database has the same OIDs.)
-    let waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'users'::regclass AND NOT granted \
-                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let on_users = "FROM pg_locks WHERE relation = 'users'::regclass \
+                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let waiting = format!("SELECT count(*) {on_users} AND NOT granted");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(!signing_up.is_finished(), "the sign-up ended before reaching the lock: {:?}", signing_up.await);
         if Instant::now() > deadline {
-            let rows = admin
-                .query(&waiting.replace("count(*)", "pid, mode, granted").replace("AND NOT granted", ""), &[])
-                .await;
-            let seen: Vec<(i32, String, bool)> = rows.unwrap().iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+            let rows = admin.query(&format!("SELECT pid, mode, granted {on_users}"), &[]).await.unwrap();
+            let seen: Vec<(i32, String, bool)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
             panic!("the INSERT never reached the lock on users: {seen:?}");
         }
-        if admin.query_one(waiting, &[]).await.unwrap().get::<_, i64>(0) > 0 {
+        if admin.query_one(&waiting, &[]).await.unwrap().get::<_, i64>(0) > 0 {
             break;
         }
         // Poll every few milliseconds, not in a tight loop: on 2 cores, back-to-back catalog
