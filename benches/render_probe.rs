@@ -3,11 +3,13 @@
 //! wander by 20%:
 //! `cargo bench --bench render_probe --no-run` then
 //! `valgrind --tool=callgrind target/release/deps/render_probe-* pk` (or `join`); compare the
-//! `I refs` of two checkouts.
+//! `I refs` of two checkouts. `pk` and `join` render with `into_sql()` (the values move into the
+//! result); `pk-copy` and `join-copy` with `to_sql()` (they are copied, the query stays usable).
 //!
 //! `pk-hand` / `join-hand` make the same text and parameters by hand (the lower bound for a
 //! builder that renders at run time: the text's pieces pushed into a `String`, the owned values
-//! into a `Vec`); `pk-sketch` / `join-sketch` do what a builder whose query lives in its type would
+//! into a `Vec`). The rest are the yardsticks measured before taulu renders once per query shape
+//! (docs/decisions.md, Speed): `pk-sketch` / `join-sketch` do what a builder whose query lives in its type would
 //! do per call (no node tree; the text looked up by the query's type, rendered once; the values
 //! pushed in bind order). The sketch is not taulu's code: it is the yardstick for that
 //! restructuring (docs/decisions.md, Speed). `pk-tape` / `join-tape` sketch the other design that
@@ -19,18 +21,29 @@
 
 use std::{cell::RefCell, collections::HashMap, hint::black_box};
 
-use taulu::{prelude::*, query::Param};
-use taulu_app::schema::{Members, Role, Users, members, orgs, users};
+use taulu::{
+    prelude::*,
+    query::{BoxedSelect, Cons, Entry, NotNull, Nullable, Only, Param},
+};
+use taulu_app::schema::{Members, Orgs, Role, Users, members, orgs, users};
 
 #[path = "support/sketch.rs"]
 mod sketch;
 use sketch::typed_sketch;
 
 fn pk(id: uuid::Uuid) -> (String, Vec<Param>) {
-    select_from::<Users>().columns((users::id, users::email)).where_(users::id.eq(id)).to_sql()
+    pk_query(id).into_sql()
+}
+
+fn pk_query(id: uuid::Uuid) -> BoxedSelect<Only<Users>, (uuid::Uuid, String)> {
+    select_from::<Users>().columns((users::id, users::email)).where_(users::id.eq(id)).boxed()
 }
 
 fn join(role: Role) -> (String, Vec<Param>) {
+    join_query(role).into_sql()
+}
+
+fn join_query(role: Role) -> BoxedSelect<JoinScope, (String, Option<String>, Role)> {
     select_from::<Members>()
         .inner_join(orgs::id, members::org_id)
         .left_join(users::id, members::user_id)
@@ -38,8 +51,10 @@ fn join(role: Role) -> (String, Vec<Param>) {
         .columns((orgs::name, users::email, members::member_role))
         .order_by(orgs::slug)
         .limit(50)
-        .to_sql()
+        .boxed()
 }
+
+type JoinScope = Cons<Entry<Users, Nullable>, Cons<Entry<Orgs, NotNull>, Only<Members>>>;
 
 const PK_TEXT: &str = r#"SELECT "users"."id", "users"."email" FROM "users" WHERE "users"."id" = $1"#;
 const JOIN_PIECES: [&str; 3] = [
@@ -225,6 +240,8 @@ fn main() {
     for _ in 0..20_000 {
         black_box(match which.as_str() {
             "join" => join(black_box(Role::Admin)),
+            "join-copy" => join_query(black_box(Role::Admin)).to_sql(),
+            "pk-copy" => pk_query(black_box(id)).to_sql(),
             "join-hand" => by_hand(&JOIN_PIECES, join_values),
             "join-sketch" => typed_sketch::<JoinShape>(|| join(Role::Member).0, join_values),
             "pk-hand" => by_hand(&[PK_TEXT], pk_values),

@@ -20,6 +20,11 @@ pub mod cols {
     };
 }
 
+/// How many query shapes this thread keeps SQL texts for (for the test of its bound).
+pub fn cached_shapes() -> usize {
+    crate::query::shape::cached()
+}
+
 use crate::{Error, query::SqlEnum};
 
 /// The Rust types SQL types map to.
@@ -102,6 +107,8 @@ macro_rules! __taulu_column {
             fn into_node(self) -> $crate::__private::Node {
                 $crate::__private::column_node::<Self>()
             }
+            const LEAF: ::core::option::Option<fn() -> $crate::__private::Node> =
+                ::core::option::Option::Some($crate::__private::column_node::<Self>);
         }
         #[automatically_derived]
         impl<S, I> $crate::query::ExprIn<S, I> for $field

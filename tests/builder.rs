@@ -1114,3 +1114,129 @@ async fn many_row_inserts_through_unnest_store_what_values_would() {
     let (mixed_sql, _) = insert_into::<LoginAttempts>().values_many_as(mixed, Some(true)).to_sql();
     assert!(mixed_sql.contains("VALUES ($1, $2, DEFAULT), ($3, $4, $5)"), "{mixed_sql}");
 }
+
+// Query text once per shape (`src/query/shape.rs`): a SELECT made of parts whose text follows from
+// their types is rendered once per thread and shape; debug builds, which run these tests, also
+// render every such query from its node tree and panic on any difference.
+
+#[tokio::test]
+async fn a_query_built_out_of_text_order_numbers_its_values_in_text_order() {
+    // LIMIT's value is bound first, the WHERE value second; the text numbers them as it reads.
+    let build = |name: &'static str| {
+        select_from::<Users>().limit(5).where_(users::username.eq(name)).columns((users::username,))
+    };
+    let text = r#"SELECT "users"."username" FROM "users" WHERE "users"."username" = $1 LIMIT $2"#;
+    check(build("ann"), text, r#"["ann", 5]"#);
+    let (sql, params) = build("bob").into_sql();
+    assert_eq!((sql.as_str(), format!("{params:?}")), (text, r#"["bob", 5]"#.to_owned()));
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    seed(db.client()).await;
+    assert_eq!(build("bob").fetch_all(db.client()).await.unwrap(), vec![("bob".to_owned(),)]);
+    assert_eq!(build("bob").fetch_one(db.client()).await.unwrap(), ("bob".to_owned(),));
+}
+
+#[test]
+fn one_shape_with_other_values_and_optional_clauses_stays_exact() {
+    let search = |name: Option<&'static str>, after: Option<Uuid>, desc: bool| {
+        let key = if desc { users::username.desc() } else { users::username.asc() };
+        select_from::<Users>()
+            .columns((users::id,))
+            .where_opt(name.map(|n| users::username.eq(n)))
+            .where_opt(after.map(|id| users::id.gt(id)))
+            .order_by(key)
+            .limit(10)
+    };
+    let base = r#"SELECT "users"."id" FROM "users""#;
+    check(search(None, None, false), &format!(r#"{base} ORDER BY "users"."username" LIMIT $1"#), "[10]");
+    check(
+        search(Some("ann"), None, true),
+        &format!(r#"{base} WHERE "users"."username" = $1 ORDER BY "users"."username" DESC LIMIT $2"#),
+        r#"["ann", 10]"#,
+    );
+    check(
+        search(Some("bob"), None, true),
+        &format!(r#"{base} WHERE "users"."username" = $1 ORDER BY "users"."username" DESC LIMIT $2"#),
+        r#"["bob", 10]"#,
+    );
+    check(
+        search(Some("ann"), Some(ID), false),
+        &format!(r#"{base} WHERE "users"."username" = $1 AND "users"."id" > $2 ORDER BY "users"."username" LIMIT $3"#),
+        &format!(r#"["ann", {ID}, 10]"#),
+    );
+    check(
+        search(None, Some(ID), false),
+        &format!(r#"{base} WHERE "users"."id" > $1 ORDER BY "users"."username" LIMIT $2"#),
+        &format!("[{ID}, 10]"),
+    );
+    // IN lists, NOT, BETWEEN, IS NULL and OR are shaped too; a list of any length is one array.
+    check(
+        select_from::<Users>()
+            .columns((users::id,))
+            .where_(users::username.in_(["a", "b", "c"]).or(not(users::display_name.is_null())))
+            .where_(users::created_at.between(chrono::DateTime::UNIX_EPOCH, chrono::DateTime::UNIX_EPOCH)),
+        r#"SELECT "users"."id" FROM "users" WHERE ("users"."username" = ANY($1) OR NOT ("users"."display_name" IS NULL)) AND "users"."created_at" BETWEEN $2 AND $3"#,
+        r#"[["a", "b", "c"], 1970-01-01T00:00:00Z, 1970-01-01T00:00:00Z]"#,
+    );
+}
+
+#[test]
+fn a_shaped_query_that_gains_an_unshaped_part_keeps_every_value() {
+    // `lower(..)` and GROUP BY have no shape: the parts recorded so far become the node tree, with
+    // their values, and the query goes on from there.
+    check(
+        select_from::<Users>()
+            .limit(3)
+            .columns((users::username,))
+            .where_(users::id.ne(ID))
+            .where_(lower(users::email).eq("ann@example.com"))
+            .order_by(users::username),
+        r#"SELECT "users"."username" FROM "users" WHERE "users"."id" <> $1 AND lower("users"."email") = $2 ORDER BY "users"."username" LIMIT $3"#,
+        &format!(r#"[{ID}, "ann@example.com", 3]"#),
+    );
+    check(
+        select_from::<Members>()
+            .where_(members::member_role.eq(Role::Owner))
+            .group_by((members::org_id,))
+            .columns((members::org_id, count_all())),
+        r#"SELECT "members"."org_id", count(*) FROM "members" WHERE "members"."member_role" = $1 GROUP BY "members"."org_id""#,
+        "[Owner]",
+    );
+    // A second column list or LIMIT replaces the first, as on the node tree.
+    check(
+        select_from::<Users>().columns((users::id,)).limit(1).columns((users::email,)).limit(2),
+        r#"SELECT "users"."email" FROM "users" LIMIT $1"#,
+        "[2]",
+    );
+}
+
+#[test]
+fn the_texts_of_shapes_are_bounded_per_thread() {
+    let before = taulu::__private::cached_shapes();
+    let q = select_from::<Sessions>().columns((sessions::id,)).where_(sessions::user_id.eq(ID));
+    let _ = q.to_sql();
+    let _ = q.to_sql();
+    assert_eq!(taulu::__private::cached_shapes(), before + 1, "a primary-key style select is one shape");
+    // 2,500 distinct shapes: five comparisons, each one of six operators.
+    for i in 0..2_500_u32 {
+        let op = |n: u32| (i / 6_u32.pow(n)) % 6;
+        let cmp = |n: u32, v: i64| -> taulu::query::Binary<_, _, bool> {
+            let c = login_attempts::id;
+            match op(n) {
+                0 => c.eq(v),
+                1 => c.ne(v),
+                2 => c.lt(v),
+                3 => c.le(v),
+                4 => c.gt(v),
+                _ => c.ge(v),
+            }
+        };
+        let mut q = select_from::<LoginAttempts>().columns((login_attempts::id,));
+        for n in 0..5 {
+            q = q.where_(cmp(n, i64::from(n)));
+        }
+        let (sql, params) = q.to_sql();
+        assert_eq!(params.len(), 5);
+        assert!(sql.ends_with("$5"), "{sql}");
+        assert!(taulu::__private::cached_shapes() <= 2048, "the cache grew past its bound");
+    }
+}

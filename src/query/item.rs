@@ -6,10 +6,12 @@
 use tokio_postgres::types::FromSql;
 
 use super::{
-    FromRow, NotNull, Nullability, Nullable, Table,
+    Expression, FromRow, NotNull, Nullability, Nullable, Table,
     expr::{As, ExprIn},
     render::{Node, SelectItem},
     scope::{Cons, Entry, Nil},
+    shape::{Bits, Fill},
+    value::Param,
 };
 use crate::Error;
 
@@ -25,6 +27,21 @@ pub trait SelectItemOf<S, I> {
     type Out;
     #[doc(hidden)]
     fn item(self) -> SelectItem;
+    /// See [`Expression::shape_bits`](super::Expression::shape_bits).
+    #[doc(hidden)]
+    fn shape_bits(&self, bits: &mut Bits) -> bool {
+        let _ = bits;
+        false
+    }
+    /// See [`Expression::shape`](super::Expression::shape).
+    #[doc(hidden)]
+    fn shape(bits: &mut Bits, fill: &mut Fill<'_>) -> SelectItem {
+        let _ = (bits, fill);
+        unreachable!("only an item whose shape_bits said true is shaped")
+    }
+    /// See [`Expression::bind`](super::Expression::bind).
+    #[doc(hidden)]
+    fn bind(self, params: &mut Vec<Param>);
 }
 
 impl<S, I, E: ExprIn<S, I>> SelectItemOf<S, I> for E {
@@ -32,12 +49,24 @@ impl<S, I, E: ExprIn<S, I>> SelectItemOf<S, I> for E {
     fn item(self) -> SelectItem {
         SelectItem { node: self.into_node(), alias: None }
     }
+    fn shape_bits(&self, bits: &mut Bits) -> bool {
+        Expression::shape_bits(self, bits)
+    }
+    fn shape(bits: &mut Bits, fill: &mut Fill<'_>) -> SelectItem {
+        SelectItem { node: E::shape(bits, fill), alias: None }
+    }
+    fn bind(self, params: &mut Vec<Param>) {
+        Expression::bind(self, params);
+    }
 }
 
 impl<S, I, E: ExprIn<S, I>> SelectItemOf<S, I> for As<E> {
     type Out = <E::Null as Nullability>::Wrap<E::Rust>;
     fn item(self) -> SelectItem {
         SelectItem { node: self.item.into_node(), alias: Some(self.alias) }
+    }
+    fn bind(self, _: &mut Vec<Param>) {
+        unreachable!("an aliased item is never shaped")
     }
 }
 
@@ -52,6 +81,15 @@ pub trait Selection<S, I> {
     type Row;
     #[doc(hidden)]
     fn items(self, out: &mut Vec<SelectItem>);
+    /// See [`Expression::shape_bits`](super::Expression::shape_bits).
+    #[doc(hidden)]
+    fn shape_bits(&self, bits: &mut Bits) -> bool;
+    /// The items' nodes (see [`Expression::shape`](super::Expression::shape)).
+    #[doc(hidden)]
+    fn shape(bits: &mut Bits, fill: &mut Fill<'_>, out: &mut Vec<SelectItem>);
+    /// See [`Expression::bind`](super::Expression::bind).
+    #[doc(hidden)]
+    fn bind(self, params: &mut Vec<Param>);
 }
 
 macro_rules! tuples {
@@ -62,6 +100,15 @@ macro_rules! tuples {
             type Row = ($($t::Out,)+);
             fn items(self, out: &mut Vec<SelectItem>) {
                 $( out.push(self.$n.item()); )+
+            }
+            fn shape_bits(&self, bits: &mut Bits) -> bool {
+                $( self.$n.shape_bits(bits) )&&+
+            }
+            fn shape(bits: &mut Bits, fill: &mut Fill<'_>, out: &mut Vec<SelectItem>) {
+                $( out.push($t::shape(bits, fill)); )+
+            }
+            fn bind(self, params: &mut Vec<Param>) {
+                $( self.$n.bind(params); )+
             }
         }
 

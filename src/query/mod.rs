@@ -23,6 +23,7 @@ pub mod render_node {
 }
 mod scope;
 mod select;
+pub(crate) mod shape;
 mod sub;
 pub(crate) mod typed;
 mod update;

@@ -33,6 +33,9 @@ pub enum Node {
     Excluded(&'static str),
     /// `$n`, cast to `cast` when the column is domain-typed.
     Param(Param, Option<&'static str>),
+    /// The `n`th value (from 0, in bind order) of a shaped query whose text is being rendered
+    /// (see `shape.rs`): written as `$k` in text order, and `n` noted in [`Writer::slots`].
+    Slot(u16, Option<&'static str>),
     /// `lhs op rhs` (both sides in one allocation).
     Binary(Box<(Node, Node)>, &'static str),
     /// `(a AND b AND ..)`; empty is `true`.
@@ -46,7 +49,8 @@ pub enum Node {
     /// `x = ANY($1)` / `x <> ALL($1)`: a list as one array parameter (one statement text whatever
     /// the list's length); `cast` is the element type a domain-typed value is cast to.
     /// (Boxed whole: a `Param` inline would make every `Node` larger.)
-    AnyArray(Box<(Node, Param, Option<&'static str>)>, bool),
+    /// The array is a [`Param`](Node::Param) or a [`Slot`](Node::Slot).
+    AnyArray(Box<(Node, Node, Option<&'static str>)>, bool),
     /// `x [NOT] BETWEEN a AND b`.
     Between { lhs: Box<Node>, low: Box<Node>, high: Box<Node> },
     /// `name(args)`.
@@ -82,7 +86,12 @@ impl Node {
     /// A LIMIT / OFFSET count from any integer type, as an `i64` parameter; a count past
     /// `i64::MAX` is `i64::MAX`.
     pub fn count(n: impl TryInto<i64>) -> Node {
-        Node::Param(super::value::Bind::<i64>::bind(n.try_into().unwrap_or(i64::MAX)), None)
+        Node::Param(Node::count_param(n), None)
+    }
+
+    /// The parameter of [`count`](Self::count).
+    pub fn count_param(n: impl TryInto<i64>) -> Param {
+        super::value::Bind::<i64>::bind(n.try_into().unwrap_or(i64::MAX))
     }
 
     /// `lhs op rhs`.
@@ -401,12 +410,14 @@ fn precedence(op: &str) -> u8 {
 pub(crate) struct Writer {
     pub sql: String,
     pub params: Vec<Param>,
+    /// The slots met, in text order (a shaped query's text: see [`Node::Slot`]).
+    pub slots: Vec<u16>,
 }
 
 impl Default for Writer {
     fn default() -> Self {
         // Most statements fit: one allocation instead of a few doublings.
-        Writer { sql: String::with_capacity(256), params: Vec::with_capacity(4) }
+        Writer { sql: String::with_capacity(256), params: Vec::with_capacity(4), slots: Vec::new() }
     }
 }
 
@@ -429,9 +440,14 @@ impl Writer {
 
     pub fn push_bind(&mut self, p: &Param, cast: Option<&str>) {
         self.params.push(p.clone());
+        self.push_placeholder(cast);
+    }
+
+    /// `$n` for the next value (a parameter or a slot, whichever this text has).
+    fn push_placeholder(&mut self, cast: Option<&str>) {
         // `$n` by hand: `write!` goes through the formatting machinery on every parameter.
         self.sql.push('$');
-        let n = self.params.len();
+        let n = self.params.len() + self.slots.len();
         let mut div = 1;
         while div * 10 <= n {
             div *= 10;
@@ -547,6 +563,10 @@ impl Writer {
                 self.push_ident(column);
             }
             Node::Param(p, cast) => self.push_bind(p, *cast),
+            Node::Slot(n, cast) => {
+                self.slots.push(*n);
+                self.push_placeholder(*cast);
+            }
             Node::Binary(sides, op) => {
                 let (l, r) = &**sides;
                 self.push_operand(l, op, false);
@@ -590,7 +610,14 @@ impl Writer {
                 let (lhs, array, cast) = &**parts;
                 self.push_operand(lhs, "=", false);
                 self.push_sql(if *negated { " <> ALL(" } else { " = ANY(" });
-                self.push_bind(array, *cast);
+                match array {
+                    Node::Param(array, _) => self.push_bind(array, *cast),
+                    Node::Slot(n, _) => {
+                        self.slots.push(*n);
+                        self.push_placeholder(*cast);
+                    }
+                    other => self.push_node(other),
+                }
                 if cast.is_some() {
                     self.push_sql("[]");
                 }
@@ -981,11 +1008,6 @@ impl Writer {
         self.push_limit_offset(q.limit.as_ref(), q.offset.as_ref(), false);
     }
 
-    /// The query for fetching its first row: with `LIMIT 1` unless it has a limit of its own.
-    pub fn push_select_first(&mut self, q: &SelectCore) {
-        self.push_select_inner(q, true);
-    }
-
     #[inline]
     fn push_source(&mut self, source: &Source) {
         match source {
@@ -1013,7 +1035,9 @@ impl Writer {
         self.sql.push(')');
     }
 
-    fn push_select_inner(&mut self, q: &SelectCore, first: bool) {
+    /// A SELECT; with `first`, the query for fetching its first row: `LIMIT 1` unless it has a
+    /// limit of its own.
+    pub(crate) fn push_select_inner(&mut self, q: &SelectCore, first: bool) {
         if !q.with.is_empty() {
             self.push_with(&q.with);
         }

@@ -1,6 +1,7 @@
-//! The SELECT builder. Each method adds to an untyped [`SelectCore`] and changes the builder's type
-//! as the query gains tables (the scope `S`) or a column list (`C`); the row type is computed only
-//! in [`Query`], never in a method signature, so scope errors name the offending column.
+//! The SELECT builder. Each method records a part of the query's shape (`shape.rs`) or adds to an
+//! untyped [`SelectCore`], and changes the builder's type as the query gains tables (the scope
+//! `S`) or a column list (`C`); the row type is computed only in [`Query`], never in a method
+//! signature, so scope errors name the offending column.
 
 use std::marker::PhantomData;
 
@@ -11,6 +12,7 @@ use super::{
     item::{AllRows, SelectItemOf, Selection},
     render::{Distinct, Join, JoinKind, Lock, LockStrength, LockWait, Node, Order, SelectCore, TableRef, Writer},
     scope::{Comparable, Cons, Contains, Entry, InScope, Nil},
+    shape::{self, Bits, Fill, Shaped},
     value::Param,
 };
 use crate::Error;
@@ -31,8 +33,17 @@ use crate::Error;
 /// ```
 #[must_use = "a query does nothing until it is fetched or executed"]
 pub struct Select<S, C, L = Unlocked> {
-    core: SelectCore,
+    body: Body,
     _p: PhantomData<fn() -> (S, C, L)>,
+}
+
+/// A query's parts: recorded as its shape while every part has one (its text then rendered once
+/// per shape, see `shape.rs`), else the node tree. (The record is inline: boxing it would cost the
+/// fast path an allocation per query; the node tree allocates anyway.)
+#[allow(clippy::large_enum_variant)]
+enum Body {
+    Shaped(Shaped),
+    Core(Box<SelectCore>),
 }
 
 /// A query that may still be grouped or locked (the default).
@@ -76,8 +87,54 @@ fn table_ref<T: Table>() -> TableRef {
 }
 
 /// `SELECT .. FROM T`: the start of a query.
+#[inline]
 pub fn select_from<T: Table>() -> Select<Cons<Entry<T, NotNull>, Nil>, NoColumns> {
-    Select { core: SelectCore::new(table_ref::<T>()), _p: PhantomData }
+    Select { body: Body::Shaped(Shaped::new(from_part::<T>)), _p: PhantomData }
+}
+
+// The parts of a shaped select (see `shape.rs`): each builds its clause from its type and bits.
+
+fn from_part<T: Table>(_: &mut Bits, _: &mut Fill<'_>, core: &mut SelectCore) {
+    core.from = table_ref::<T>().into();
+}
+
+fn items_part<T: Selection<S, I>, S, I>(bits: &mut Bits, fill: &mut Fill<'_>, core: &mut SelectCore) {
+    core.items.clear();
+    T::shape(bits, fill, &mut core.items);
+}
+
+fn all_part<S: AllRows>(_: &mut Bits, _: &mut Fill<'_>, core: &mut SelectCore) {
+    core.items.clear();
+    S::items(&mut core.items);
+}
+
+fn where_part<E: Expression>(bits: &mut Bits, fill: &mut Fill<'_>, core: &mut SelectCore) {
+    core.wheres.push(E::shape(bits, fill));
+}
+
+fn join_kind(bits: &mut Bits) -> JoinKind {
+    if bits.take(1) == 1 { JoinKind::Left } else { JoinKind::Inner }
+}
+
+fn join_part<A: Column, B: Column>(bits: &mut Bits, _: &mut Fill<'_>, core: &mut SelectCore) {
+    core.joins.push(join::<A, B>(join_kind(bits)));
+}
+
+fn join_on_part<T: Table, E: Expression>(bits: &mut Bits, fill: &mut Fill<'_>, core: &mut SelectCore) {
+    let kind = join_kind(bits);
+    core.joins.push(Join { kind, table: table_ref::<T>().into(), on: E::shape(bits, fill) });
+}
+
+fn order_part<K: OrderItem<S, I>, S, I>(bits: &mut Bits, fill: &mut Fill<'_>, core: &mut SelectCore) {
+    core.order_by.push(K::shape(bits, fill));
+}
+
+fn limit_part(_: &mut Bits, fill: &mut Fill<'_>, core: &mut SelectCore) {
+    core.limit = Some(fill.param(None));
+}
+
+fn offset_part(_: &mut Bits, fill: &mut Fill<'_>, core: &mut SelectCore) {
+    core.offset = Some(fill.param(None));
 }
 
 /// The second column of a join: one of a table the query already has.
@@ -131,7 +188,7 @@ impl<S: AllRows, L> Query for Select<S, AllColumns, L> {
 
 impl<S, C, L> Subquery for Select<S, C, L> {
     fn into_select(self) -> SelectCore {
-        self.core
+        self.into_core()
     }
 }
 
@@ -141,19 +198,42 @@ impl<S, X: SelectItemOf<S, J> + Expression, J, L> SingleColumn for Select<S, Sel
 
 impl<S, C, L> Select<S, C, L> {
     fn retype<S2, C2, L2>(self) -> Select<S2, C2, L2> {
-        Select { core: self.core, _p: PhantomData }
+        Select { body: self.body, _p: PhantomData }
     }
 
     pub(crate) fn from_core(core: SelectCore) -> Self {
-        Select { core, _p: PhantomData }
+        Select { body: Body::Core(Box::new(core)), _p: PhantomData }
     }
 
     pub(crate) fn into_core(self) -> SelectCore {
-        self.core
+        match self.body {
+            Body::Shaped(mut shaped) => shaped.take_core(),
+            Body::Core(core) => *core,
+        }
+    }
+
+    /// The node tree, made from the record first if the query is still shaped.
+    fn core_mut(&mut self) -> &mut SelectCore {
+        if let Body::Shaped(shaped) = &mut self.body {
+            self.body = Body::Core(Box::new(shaped.take_core()));
+        }
+        match &mut self.body {
+            Body::Core(core) => core,
+            Body::Shaped(_) => unreachable!("made a node tree above"),
+        }
+    }
+
+    /// The record, if the query is still shaped and has room for a part of `clause`.
+    #[inline]
+    fn shaped(&mut self, clause: u8) -> Option<&mut Shaped> {
+        match &mut self.body {
+            Body::Shaped(shaped) if shaped.has_room(clause) => Some(shaped),
+            _ => None,
+        }
     }
 
     pub(crate) fn push_join(&mut self, join: Join) {
-        self.core.joins.push(join);
+        self.core_mut().joins.push(join);
     }
 
     pub(crate) fn retype_core<S2, C2, L2>(self) -> Select<S2, C2, L2> {
@@ -161,15 +241,29 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     pub(crate) fn push_where(mut self, node: Node) -> Self {
-        self.core.wheres.push(node);
+        self.core_mut().wheres.push(node);
         self
     }
 
     fn compiled(&self) -> Compiled {
-        let mut w = Writer::default();
-        w.push_select(&self.core);
-        // A locking read takes row locks: not a read a replica could serve.
-        Compiled { sql: w.sql, params: w.params, read_only: self.core.locks.is_empty() }
+        self.compile_as(false)
+    }
+
+    /// The statement, with `LIMIT 1` when `first` and no limit of its own.
+    #[inline]
+    fn compile_as(&self, first: bool) -> Compiled {
+        match &self.body {
+            Body::Shaped(shaped) => {
+                let (sql, params) = shaped.compile(first);
+                Compiled { sql, params, read_only: true }
+            }
+            Body::Core(core) => {
+                let mut w = Writer::default();
+                w.push_select_inner(core, first);
+                // A locking read takes row locks: not a read a replica could serve.
+                Compiled { sql: w.sql, params: w.params, read_only: core.locks.is_empty() }
+            }
+        }
     }
 
     /// The SQL text and its parameters (like Kysely's `compile()`).
@@ -178,11 +272,30 @@ impl<S, C, L> Select<S, C, L> {
         (c.sql, c.params)
     }
 
+    /// [`to_sql`](Self::to_sql) of a query that is not needed after: its values move into the
+    /// result instead of being copied.
+    #[inline]
+    pub fn into_sql(mut self) -> (String, Vec<Param>) {
+        match &mut self.body {
+            Body::Shaped(shaped) => shaped.take_compiled(false),
+            Body::Core(_) => self.to_sql(),
+        }
+    }
+
     /// `SELECT col, col, ..`: the row type becomes the tuple of the columns' Rust types
     /// (`Option<T>` for nullable and left-joined columns).
+    #[inline]
     pub fn columns<T: Selection<S, I>, I>(mut self, columns: T) -> Select<S, Selected<T, I>, L> {
-        self.core.items.clear();
-        columns.items(&mut self.core.items);
+        if let Some(shaped) = self.shaped(shape::ITEMS) {
+            let mut bits = Bits::default();
+            if columns.shape_bits(&mut bits) {
+                shaped.push(items_part::<T, S, I>, bits, shape::ITEMS, |p| columns.bind(p));
+                return self.retype();
+            }
+        }
+        let core = self.core_mut();
+        core.items.clear();
+        columns.items(&mut core.items);
         self.retype()
     }
 
@@ -193,8 +306,13 @@ impl<S, C, L> Select<S, C, L> {
     where
         S: AllRows,
     {
-        self.core.items.clear();
-        S::items(&mut self.core.items);
+        if let Some(shaped) = self.shaped(shape::ITEMS) {
+            shaped.push(all_part::<S>, Bits::default(), shape::ITEMS, |_| {});
+            return self.retype();
+        }
+        let core = self.core_mut();
+        core.items.clear();
+        S::items(&mut core.items);
         self.retype()
     }
 
@@ -203,7 +321,7 @@ impl<S, C, L> Select<S, C, L> {
     where
         L: CanGroup,
     {
-        self.core.distinct = Distinct::All;
+        self.core_mut().distinct = Distinct::All;
         self.retype()
     }
 
@@ -214,14 +332,22 @@ impl<S, C, L> Select<S, C, L> {
     {
         let mut items = Vec::new();
         columns.items(&mut items);
-        self.core.distinct = Distinct::On(items.into_iter().map(|i| i.node).collect());
+        self.core_mut().distinct = Distinct::On(items.into_iter().map(|i| i.node).collect());
         self.retype()
     }
 
     /// `WHERE condition`; successive calls combine with AND. Aggregates belong in
     /// [`having`](Self::having).
+    #[inline]
     pub fn where_<E: WhereCondition<S, I>, I>(mut self, condition: E) -> Self {
-        self.core.wheres.push(condition.into_node());
+        if let Some(shaped) = self.shaped(0) {
+            let mut bits = Bits::default();
+            if Expression::shape_bits(&condition, &mut bits) {
+                shaped.push(where_part::<E>, bits, 0, |p| Expression::bind(condition, p));
+                return self;
+            }
+        }
+        self.core_mut().wheres.push(condition.into_node());
         self
     }
 
@@ -232,7 +358,7 @@ impl<S, C, L> Select<S, C, L> {
     {
         let mut items = Vec::new();
         columns.items(&mut items);
-        self.core.group_by.extend(items.into_iter().map(|i| i.node));
+        self.core_mut().group_by.extend(items.into_iter().map(|i| i.node));
         self.retype()
     }
 
@@ -241,7 +367,7 @@ impl<S, C, L> Select<S, C, L> {
     where
         L: CanGroup,
     {
-        self.core.having.push(condition.into_node());
+        self.core_mut().having.push(condition.into_node());
         self.retype()
     }
 
@@ -274,10 +400,10 @@ impl<S, C, L> Select<S, C, L> {
     pub fn after<K: Keyset<S, I>, I>(mut self, keys: K, cursor: Option<K::Cursor>) -> Self {
         let (nodes, values) = keys.split(cursor);
         if let Some(values) = values {
-            self.core.wheres.push(Node::binary(Node::Row(nodes.clone()), ">", Node::Row(values)));
+            self.core_mut().wheres.push(Node::binary(Node::Row(nodes.clone()), ">", Node::Row(values)));
         }
         for n in nodes {
-            self.core.order_by.push((n, Order { desc: false, nulls: None }));
+            self.core_mut().order_by.push((n, Order { desc: false, nulls: None }));
         }
         self
     }
@@ -332,14 +458,14 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     fn lock(mut self, strength: LockStrength) -> Select<S, C, Locked> {
-        self.core.locks.push(Lock { strength, of: Vec::new(), wait: LockWait::Wait });
+        self.core_mut().locks.push(Lock { strength, of: Vec::new(), wait: LockWait::Wait });
         self.retype()
     }
 }
 
 impl<S, C> Select<S, C, Locked> {
     fn last_lock(&mut self) -> &mut Lock {
-        self.core.locks.last_mut().expect("a Locked select has a lock clause")
+        self.core_mut().locks.last_mut().expect("a Locked select has a lock clause")
     }
 
     /// `.. OF "table"`: lock only the rows of this table (one of the query's).
@@ -508,7 +634,8 @@ impl<S, C, L> Select<S, C, L> {
         B: JoinedTo<S, I> + Comparable<A>,
         Cons<Entry<A::Table, NotNull>, S>: Contains<A::Table, JoiningATableTwiceNeedsAnAlias>,
     {
-        self.core.joins.push(join::<A, B>(JoinKind::Inner, a, b));
+        let _ = (a, b);
+        self.push_join_of::<A, B>(JoinKind::Inner);
         self.retype()
     }
 
@@ -524,7 +651,7 @@ impl<S, C, L> Select<S, C, L> {
         Cons<Entry<T, NotNull>, S>: Contains<T, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = table;
-        self.core.joins.push(Join { kind: JoinKind::Inner, table: table_ref::<T>().into(), on: on.into_node() });
+        self.push_join_on::<T, E>(JoinKind::Inner, on);
         self.retype()
     }
 
@@ -540,7 +667,7 @@ impl<S, C, L> Select<S, C, L> {
         Cons<Entry<T, Nullable>, S>: Contains<T, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = table;
-        self.core.joins.push(Join { kind: JoinKind::Left, table: table_ref::<T>().into(), on: on.into_node() });
+        self.push_join_on::<T, E>(JoinKind::Left, on);
         self.retype()
     }
 
@@ -555,27 +682,70 @@ impl<S, C, L> Select<S, C, L> {
         B: JoinedTo<S, I> + Comparable<A>,
         Cons<Entry<A::Table, Nullable>, S>: Contains<A::Table, JoiningATableTwiceNeedsAnAlias>,
     {
-        self.core.joins.push(join::<A, B>(JoinKind::Left, a, b));
+        let _ = (a, b);
+        self.push_join_of::<A, B>(JoinKind::Left);
         self.retype()
     }
 
     /// `ORDER BY expression [DESC] [NULLS FIRST|LAST]` (a column, an aggregate, any expression over
     /// the query's tables); successive calls add sort keys.
+    #[inline]
     pub fn order_by<K: OrderItem<S, I>, I>(mut self, key: K) -> Self {
-        self.core.order_by.push(key.into_order());
+        if let Some(shaped) = self.shaped(0) {
+            let mut bits = Bits::default();
+            if key.shape_bits(&mut bits) {
+                shaped.push(order_part::<K, S, I>, bits, 0, |p| key.bind(p));
+                return self;
+            }
+        }
+        self.core_mut().order_by.push(key.into_order());
         self
+    }
+
+    /// `a JOIN b ON a = b` of two columns.
+    #[inline]
+    fn push_join_of<A: Column, B: Column>(&mut self, kind: JoinKind) {
+        if let Some(shaped) = self.shaped(0) {
+            let mut bits = Bits::default();
+            bits.push(u32::from(kind == JoinKind::Left), 1);
+            shaped.push(join_part::<A, B>, bits, 0, |_| {});
+        } else {
+            self.core_mut().joins.push(join::<A, B>(kind));
+        }
+    }
+
+    /// `a JOIN table ON condition`.
+    fn push_join_on<T: Table, E: Expression>(&mut self, kind: JoinKind, on: E) {
+        if let Some(shaped) = self.shaped(0) {
+            let mut bits = Bits::default();
+            if bits.push(u32::from(kind == JoinKind::Left), 1) && on.shape_bits(&mut bits) {
+                shaped.push(join_on_part::<T, E>, bits, 0, |p| on.bind(p));
+                return;
+            }
+        }
+        self.core_mut().joins.push(Join { kind, table: table_ref::<T>().into(), on: on.into_node() });
     }
 
     /// `LIMIT $n`, from any integer type (`usize` from a `len()` too); a count past `i64::MAX`
     /// is `i64::MAX`.
+    #[inline]
     pub fn limit(mut self, n: impl TryInto<i64>) -> Self {
-        self.core.limit = Some(Node::count(n));
+        if let Some(shaped) = self.shaped(shape::LIMIT) {
+            shaped.push(limit_part, Bits::default(), shape::LIMIT, |p| p.push(Node::count_param(n)));
+            return self;
+        }
+        self.core_mut().limit = Some(Node::count(n));
         self
     }
 
     /// `OFFSET $n`, from any integer type.
+    #[inline]
     pub fn offset(mut self, n: impl TryInto<i64>) -> Self {
-        self.core.offset = Some(Node::count(n));
+        if let Some(shaped) = self.shaped(shape::OFFSET) {
+            shaped.push(offset_part, Bits::default(), shape::OFFSET, |p| p.push(Node::count_param(n)));
+            return self;
+        }
+        self.core_mut().offset = Some(Node::count(n));
         self
     }
 
@@ -639,13 +809,11 @@ impl<S, C, L> Select<S, C, L> {
     where
         Self: Query,
     {
-        let mut w = Writer::default();
-        w.push_select_first(&self.core);
-        Compiled { sql: w.sql, params: w.params, read_only: self.core.locks.is_empty() }
+        self.compile_as(true)
     }
 }
 
-fn join<A: Column, B: Column>(kind: JoinKind, _a: A, _b: B) -> Join {
+fn join<A: Column, B: Column>(kind: JoinKind) -> Join {
     Join {
         kind,
         table: table_ref::<A::Table>().into(),

@@ -12,21 +12,21 @@
 //! What each contender produces: taulu and sea-query return the SQL text and the owned parameter
 //! values; diesel's `to_sql` writes the text only (its binds are collected in a second pass, not
 //! measured here); "by hand" pushes the final text's pieces into a `String` and the owned values
-//! into a `Vec<Param>`: the lower bound for a builder that renders at run time. "typed sketch" is
-//! not taulu's code: it is what a builder whose query parts live in its type would do per call
-//! (no node tree; the text looked up by the query's type and rendered once; the values pushed in
-//! bind order), the yardstick for that restructuring (docs/decisions.md, Speed).
+//! into a `Vec<Param>`: the lower bound for a builder that renders at run time. "taulu" is
+//! `into_sql()`, which moves the values it collected into the result, as "by hand" does;
+//! "taulu, to_sql" is `to_sql()` on a query that stays usable, so it copies them (what
+//! `fetch_all(&self)` does too). Both get the text from taulu's per-thread cache of query shapes
+//! (docs/decisions.md, Speed).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use taulu::{prelude::*, query::Param};
-use taulu_app::schema::{Members, Users, members, orgs, users};
+use taulu::{
+    prelude::*,
+    query::{BoxedSelect, Cons, Entry, NotNull, Nullable, Only, Param},
+};
+use taulu_app::schema::{Members, Orgs, Role, Users, members, orgs, users};
 use uuid::Uuid;
-
-#[path = "../../support/sketch.rs"]
-mod sketch;
-use sketch::typed_sketch;
 
 const ID: Uuid = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
 
@@ -39,11 +39,11 @@ mod dsl {
     diesel::allow_tables_to_appear_in_same_query!(users, orgs, members);
 }
 
-fn taulu_pk(id: Uuid) -> (String, Vec<Param>) {
-    select_from::<Users>().columns((users::id, users::email)).where_(users::id.eq(id)).to_sql()
+fn taulu_pk(id: Uuid) -> BoxedSelect<Only<Users>, (Uuid, String)> {
+    select_from::<Users>().columns((users::id, users::email)).where_(users::id.eq(id)).boxed()
 }
 
-fn taulu_join2(id: Uuid, slug: &str) -> (String, Vec<Param>) {
+fn taulu_join2(id: Uuid, slug: &str) -> BoxedSelect<Join2, (String, String, Role)> {
     select_from::<Members>()
         .inner_join(orgs::id, members::org_id)
         .where_(members::user_id.eq(id))
@@ -51,10 +51,10 @@ fn taulu_join2(id: Uuid, slug: &str) -> (String, Vec<Param>) {
         .columns((orgs::name, orgs::slug, members::member_role))
         .order_by(orgs::name)
         .limit(10)
-        .to_sql()
+        .boxed()
 }
 
-fn taulu_join3(id: Uuid, slug: &str) -> (String, Vec<Param>) {
+fn taulu_join3(id: Uuid, slug: &str) -> BoxedSelect<Join3, (String, Option<String>, Role)> {
     select_from::<Members>()
         .inner_join(orgs::id, members::org_id)
         .left_join(users::id, members::user_id)
@@ -62,7 +62,29 @@ fn taulu_join3(id: Uuid, slug: &str) -> (String, Vec<Param>) {
         .columns((orgs::name, users::email, members::member_role))
         .order_by(orgs::name)
         .limit(10)
-        .to_sql()
+        .boxed()
+}
+
+/// The scopes of the two joins (the tables, the last joined first).
+type Join2 = Cons<Entry<Orgs, NotNull>, Only<Members>>;
+type Join3 = Cons<Entry<Users, Nullable>, Join2>;
+
+/// One of the three queries, built.
+fn taulu(query: &str, id: Uuid, slug: &str) -> (String, Vec<Param>) {
+    match query {
+        "pk" => taulu_pk(id).into_sql(),
+        "join2" => taulu_join2(id, slug).into_sql(),
+        _ => taulu_join3(id, slug).into_sql(),
+    }
+}
+
+/// The same, rendered by `to_sql(&self)`, which copies the values.
+fn taulu_to_sql(query: &str, id: Uuid, slug: &str) -> (String, Vec<Param>) {
+    match query {
+        "pk" => taulu_pk(id).to_sql(),
+        "join2" => taulu_join2(id, slug).to_sql(),
+        _ => taulu_join3(id, slug).to_sql(),
+    }
 }
 
 fn sea_pk(id: Uuid) -> (String, sea_query::Values) {
@@ -146,24 +168,6 @@ fn diesel_join3(id: Uuid, slug: &str) -> String {
     )
 }
 
-/// The sketch's query types (what the builder's type would be).
-struct PkShape;
-struct Join2Shape;
-struct Join3Shape;
-
-fn sketch(query: &str, id: Uuid, slug: &str) -> (String, Vec<Param>) {
-    let slug_and_limit = |p: &mut Vec<Param>| {
-        p.push(Param::new(id));
-        p.push(Param::new(slug.to_owned()));
-        p.push(Param::new(10_i64));
-    };
-    match query {
-        "pk" => typed_sketch::<PkShape>(|| taulu_pk(ID).0, |p| p.push(Param::new(id))),
-        "join2" => typed_sketch::<Join2Shape>(|| taulu_join2(ID, "").0, slug_and_limit),
-        _ => typed_sketch::<Join3Shape>(|| taulu_join3(ID, "").0, slug_and_limit),
-    }
-}
-
 /// The hand-written lower bound: the final text's pieces and the owned values.
 fn by_hand(pieces: &[&str], id: Uuid, slug: Option<&str>, limit: Option<i64>) -> (String, Vec<Param>) {
     let mut sql = String::with_capacity(256);
@@ -198,17 +202,17 @@ const HAND_JOIN3: &[&str] = &[
 
 fn same_sql_as_by_hand() {
     // The contenders render the same text (where their syntax allows), so the race is fair.
-    assert_eq!(taulu_pk(ID).0, by_hand(HAND_PK, ID, None, None).0);
-    assert_eq!(taulu_join2(ID, "x").0, by_hand(HAND_JOIN2, ID, Some("x"), Some(10)).0);
-    assert_eq!(taulu_join3(ID, "x").0, by_hand(HAND_JOIN3, ID, Some("x"), Some(10)).0);
+    // taulu also binds the same values, by both methods.
     for query in ["pk", "join2", "join3"] {
         let (hand, slug, limit) = match query {
             "pk" => (HAND_PK, None, None),
             "join2" => (HAND_JOIN2, Some("x"), Some(10)),
             _ => (HAND_JOIN3, Some("x"), Some(10)),
         };
-        let (a, b) = (sketch(query, ID, "x"), by_hand(hand, ID, slug, limit));
-        assert_eq!((a.0, format!("{:?}", a.1)), (b.0, format!("{:?}", b.1)), "{query}");
+        let b = by_hand(hand, ID, slug, limit);
+        for a in [taulu(query, ID, "x"), taulu_to_sql(query, ID, "x")] {
+            assert_eq!((&a.0, format!("{:?}", a.1)), (&b.0, format!("{:?}", b.1)), "{query}");
+        }
     }
     for (name, sql) in [("sea-query", sea_join2(ID, "x").0), ("diesel", diesel_join2(ID, "x"))] {
         assert!(sql.contains("INNER JOIN") && sql.contains("LIMIT"), "{name}: {sql}");
@@ -222,14 +226,8 @@ fn bench(c: &mut Criterion) {
         let slug = "acme";
         let (has_slug, limit) = if query == "pk" { (None, None) } else { (Some(slug), Some(10)) };
         g.bench_function("by hand", |b| b.iter(|| by_hand(hand, black_box(ID), black_box(has_slug), limit)));
-        g.bench_function("taulu", |b| {
-            b.iter(|| match query {
-                "pk" => taulu_pk(black_box(ID)),
-                "join2" => taulu_join2(black_box(ID), black_box(slug)),
-                _ => taulu_join3(black_box(ID), black_box(slug)),
-            })
-        });
-        g.bench_function("typed sketch", |b| b.iter(|| sketch(query, black_box(ID), black_box(slug))));
+        g.bench_function("taulu", |b| b.iter(|| taulu(query, black_box(ID), black_box(slug))));
+        g.bench_function("taulu, to_sql", |b| b.iter(|| taulu_to_sql(query, black_box(ID), black_box(slug))));
         g.bench_function("sea-query", |b| {
             b.iter(|| match query {
                 "pk" => sea_pk(black_box(ID)),

@@ -1,6 +1,7 @@
 //! Arrays: `@>`, `<@`, `&&`, `x = ANY(array)`, `cardinality`, `unnest` and the `array_agg`
 //! aggregate, on expressions of Rust type `Vec<T>`.
 
+use super::ops::Op;
 use super::{AsExpr, Binary, Expression, func::Func};
 
 /// The array operators, on every expression whose Rust type is a `Vec`.
@@ -22,15 +23,15 @@ use super::{AsExpr, Binary, Expression, func::Func};
 pub trait ArrayMethods<T: 'static>: Expression<Rust = Vec<T>> {
     /// `self @> other`: has every element of `other`.
     fn array_contains<V: AsExpr<Vec<T>>>(self, other: V) -> Binary<Self, V::Expr, bool> {
-        Binary::new(self, "@>", other.into_expr())
+        Binary::new(self, Op::Contains, other.into_expr())
     }
     /// `self <@ other`: every element is in `other`.
     fn array_contained_in<V: AsExpr<Vec<T>>>(self, other: V) -> Binary<Self, V::Expr, bool> {
-        Binary::new(self, "<@", other.into_expr())
+        Binary::new(self, Op::ContainedBy, other.into_expr())
     }
     /// `self && other`: the arrays share an element.
     fn overlaps<V: AsExpr<Vec<T>>>(self, other: V) -> Binary<Self, V::Expr, bool> {
-        Binary::new(self, "&&", other.into_expr())
+        Binary::new(self, Op::Overlaps, other.into_expr())
     }
 }
 
@@ -38,7 +39,7 @@ impl<T: 'static, E: Expression<Rust = Vec<T>>> ArrayMethods<T> for E {}
 
 /// `x = ANY(array)`: `x` is an element of an array expression (for a list of values, `in_`).
 pub fn any_of_array<X: Expression, A: Expression<Rust = Vec<X::Rust>>>(x: X, array: A) -> Binary<X, AnyArg<A>, bool> {
-    Binary::new(x, "=", AnyArg(array))
+    Binary::new(x, Op::Eq, AnyArg(array))
 }
 
 /// `ANY(array)` on the right of `=`.

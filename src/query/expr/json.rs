@@ -2,6 +2,7 @@
 //! one round trip: a correlated subquery's rows as a JSON array ([`json_array`]) or its row as a
 //! JSON object ([`json_object`]), decoded into the caller's serde types through [`Json`].
 
+use super::ops::Op;
 use std::marker::PhantomData;
 
 pub use postgres_types::Json;
@@ -55,44 +56,44 @@ impl<S> ExprIn<S, ()> for TextArray {
 pub trait JsonMethods: Expression<Rust = Jsonb> {
     /// `self -> 'key'`: the member (NULL when absent).
     fn get<K: AsExpr<String>>(self, key: K) -> NullableExpr<Binary<Self, K::Expr, Jsonb>> {
-        NullableExpr::new(Binary::new(self, "->", key.into_expr()))
+        NullableExpr::new(Binary::new(self, Op::Get, key.into_expr()))
     }
     /// `self -> n`: the array element (NULL when absent); the index is sent as `integer` (a bare
     /// parameter would be taken for a key).
     fn at(self, index: i32) -> NullableExpr<Binary<Self, super::Bound<i32>, Jsonb>> {
-        NullableExpr::new(Binary::new(self, "->", super::val(index)))
+        NullableExpr::new(Binary::new(self, Op::Get, super::val(index)))
     }
     /// `self ->> 'key'`: the member as text (NULL when absent or JSON null).
     fn get_text<K: AsExpr<String>>(self, key: K) -> NullableExpr<Binary<Self, K::Expr, String>> {
-        NullableExpr::new(Binary::new(self, "->>", key.into_expr()))
+        NullableExpr::new(Binary::new(self, Op::GetText, key.into_expr()))
     }
     /// `self #> '{a,b}'`: the value at a path.
     fn path(self, path: &[&str]) -> NullableExpr<Binary<Self, TextArray, Jsonb>> {
-        NullableExpr::new(Binary::new(self, "#>", TextArray(text_array(path))))
+        NullableExpr::new(Binary::new(self, Op::Path, TextArray(text_array(path))))
     }
     /// `self #>> '{a,b}'`: the value at a path, as text.
     fn path_text(self, path: &[&str]) -> NullableExpr<Binary<Self, TextArray, String>> {
-        NullableExpr::new(Binary::new(self, "#>>", TextArray(text_array(path))))
+        NullableExpr::new(Binary::new(self, Op::PathText, TextArray(text_array(path))))
     }
     /// `self @> other`: contains.
     fn contains<V: AsExpr<Jsonb>>(self, other: V) -> Binary<Self, V::Expr, bool> {
-        Binary::new(self, "@>", other.into_expr())
+        Binary::new(self, Op::Contains, other.into_expr())
     }
     /// `self <@ other`: is contained in.
     fn contained_in<V: AsExpr<Jsonb>>(self, other: V) -> Binary<Self, V::Expr, bool> {
-        Binary::new(self, "<@", other.into_expr())
+        Binary::new(self, Op::ContainedBy, other.into_expr())
     }
     /// `self ? 'key'`: has the top-level key.
     fn has_key<K: AsExpr<String>>(self, key: K) -> Binary<Self, K::Expr, bool> {
-        Binary::new(self, "?", key.into_expr())
+        Binary::new(self, Op::HasKey, key.into_expr())
     }
     /// `self ?| '{a,b}'`: has any of the keys.
     fn has_any_key(self, keys: &[&str]) -> Binary<Self, TextArray, bool> {
-        Binary::new(self, "?|", TextArray(text_array(keys)))
+        Binary::new(self, Op::HasAny, TextArray(text_array(keys)))
     }
     /// `self ?& '{a,b}'`: has all of the keys.
     fn has_all_keys(self, keys: &[&str]) -> Binary<Self, TextArray, bool> {
-        Binary::new(self, "?&", TextArray(text_array(keys)))
+        Binary::new(self, Op::HasAll, TextArray(text_array(keys)))
     }
 }
 

@@ -38,10 +38,13 @@ pub use window::{
     WindowableIn, Windowed, dense_rank, first_value, lag, lead, partition_by, rank, row_number, window,
 };
 
+use ops::Op;
+
 use super::{
     Column, NotNull, Nullability, Table,
     render::{Node, Order},
     scope::SameType,
+    shape::{Bits, Fill},
     value::{Bind, Param, ValueFor},
 };
 
@@ -58,6 +61,30 @@ pub trait Expression: Sized {
     const CAST: Option<&'static str> = None;
     #[doc(hidden)]
     fn into_node(self) -> Node;
+    /// A column: its node follows from its type and holds no value.
+    #[doc(hidden)]
+    const LEAF: Option<fn() -> Node> = None;
+    /// Writes what its type does not say of its text (an operator, ..) into `bits`; false when
+    /// its text does not follow from its type and those bits (see `shape.rs`).
+    #[doc(hidden)]
+    #[inline]
+    fn shape_bits(&self, bits: &mut Bits) -> bool {
+        let _ = bits;
+        Self::LEAF.is_some()
+    }
+    /// Its node from its type and the bits `shape_bits` wrote, the values taken from `fill`
+    /// (only after `shape_bits` said true).
+    #[doc(hidden)]
+    fn shape(bits: &mut Bits, fill: &mut Fill<'_>) -> Node {
+        let _ = (bits, fill);
+        Self::LEAF.expect("only an expression whose shape_bits said true is shaped")()
+    }
+    /// Its values, in the order `shape` takes them (only after `shape_bits` said true).
+    #[doc(hidden)]
+    #[inline]
+    fn bind(self, params: &mut Vec<Param>) {
+        let _ = params;
+    }
 }
 
 /// An expression usable in a query whose FROM/JOIN scope is `S` (`I`: inferred table positions,
@@ -231,6 +258,16 @@ impl<T: 'static> Expression for Bound<T> {
     fn into_node(self) -> Node {
         Node::Param(self.param, self.cast)
     }
+    fn shape_bits(&self, _: &mut Bits) -> bool {
+        // `val(..)`'s cast is not in the type.
+        self.cast.is_none()
+    }
+    fn shape(_: &mut Bits, fill: &mut Fill<'_>) -> Node {
+        fill.param(None)
+    }
+    fn bind(self, params: &mut Vec<Param>) {
+        params.push(self.param);
+    }
 }
 
 impl<S, T: 'static> ExprIn<S, ()> for Bound<T> {
@@ -295,6 +332,26 @@ pub trait OrderKey {
     type Expr: Expression;
     #[doc(hidden)]
     fn into_parts(self) -> (Self::Expr, Order);
+    /// See [`Expression::shape_bits`].
+    #[doc(hidden)]
+    fn shape_bits(&self, bits: &mut Bits) -> bool {
+        let _ = bits;
+        false
+    }
+    /// See [`Expression::shape`].
+    #[doc(hidden)]
+    fn shape(bits: &mut Bits, fill: &mut Fill<'_>) -> (Node, Order) {
+        let _ = (bits, fill);
+        unreachable!("only a sort key whose shape_bits said true is shaped")
+    }
+    /// See [`Expression::bind`].
+    #[doc(hidden)]
+    fn bind(self, params: &mut Vec<Param>)
+    where
+        Self: Sized,
+    {
+        Expression::bind(self.into_parts().0, params);
+    }
 }
 
 impl<E: Expression> OrderKey for E {
@@ -302,12 +359,35 @@ impl<E: Expression> OrderKey for E {
     fn into_parts(self) -> (E, Order) {
         (self, Order { desc: false, nulls: None })
     }
+    fn shape_bits(&self, bits: &mut Bits) -> bool {
+        Expression::shape_bits(self, bits)
+    }
+    fn shape(bits: &mut Bits, fill: &mut Fill<'_>) -> (Node, Order) {
+        (E::shape(bits, fill), Order { desc: false, nulls: None })
+    }
 }
 
 impl<E: Expression> OrderKey for Ordered<E> {
     type Expr = E;
     fn into_parts(self) -> (E, Order) {
         (self.expr, self.order)
+    }
+    fn shape_bits(&self, bits: &mut Bits) -> bool {
+        let nulls = match self.order.nulls {
+            None => 0,
+            Some(true) => 1,
+            Some(false) => 2,
+        };
+        self.expr.shape_bits(bits) && bits.push(u32::from(self.order.desc), 1) && bits.push(nulls, 2)
+    }
+    fn shape(bits: &mut Bits, fill: &mut Fill<'_>) -> (Node, Order) {
+        let node = E::shape(bits, fill);
+        let desc = bits.take(1) == 1;
+        let nulls = match bits.take(2) {
+            0 => None,
+            n => Some(n == 1),
+        };
+        (node, Order { desc, nulls })
     }
 }
 
@@ -321,6 +401,15 @@ impl<E: Expression> OrderKey for Ordered<E> {
 pub trait OrderItem<S, I> {
     #[doc(hidden)]
     fn into_order(self) -> (Node, Order);
+    /// See [`Expression::shape_bits`].
+    #[doc(hidden)]
+    fn shape_bits(&self, bits: &mut Bits) -> bool;
+    /// See [`Expression::shape`].
+    #[doc(hidden)]
+    fn shape(bits: &mut Bits, fill: &mut Fill<'_>) -> (Node, Order);
+    /// See [`Expression::bind`].
+    #[doc(hidden)]
+    fn bind(self, params: &mut Vec<Param>);
 }
 
 impl<S, I, K: OrderKey> OrderItem<S, I> for K
@@ -330,6 +419,15 @@ where
     fn into_order(self) -> (Node, Order) {
         let (e, order) = self.into_parts();
         (e.into_node(), order)
+    }
+    fn shape_bits(&self, bits: &mut Bits) -> bool {
+        OrderKey::shape_bits(self, bits)
+    }
+    fn shape(bits: &mut Bits, fill: &mut Fill<'_>) -> (Node, Order) {
+        <K as OrderKey>::shape(bits, fill)
+    }
+    fn bind(self, params: &mut Vec<Param>) {
+        OrderKey::bind(self, params);
     }
 }
 
@@ -421,31 +519,31 @@ impl Remainder for rust_decimal::Decimal {}
 pub trait ExpressionMethods: Expression {
     /// `self = other`.
     fn eq<V: AsExpr<Self::Rust>>(self, other: V) -> Binary<Self, V::Expr, bool> {
-        Binary::new(self, "=", other.into_expr())
+        Binary::new(self, Op::Eq, other.into_expr())
     }
     /// `self <> other`.
     fn ne<V: AsExpr<Self::Rust>>(self, other: V) -> Binary<Self, V::Expr, bool> {
-        Binary::new(self, "<>", other.into_expr())
+        Binary::new(self, Op::Ne, other.into_expr())
     }
     /// `self < other`.
     fn lt<V: AsExpr<Self::Rust>>(self, other: V) -> Binary<Self, V::Expr, bool> {
-        Binary::new(self, "<", other.into_expr())
+        Binary::new(self, Op::Lt, other.into_expr())
     }
     /// `self <= other`.
     fn le<V: AsExpr<Self::Rust>>(self, other: V) -> Binary<Self, V::Expr, bool> {
-        Binary::new(self, "<=", other.into_expr())
+        Binary::new(self, Op::Le, other.into_expr())
     }
     /// `self > other`.
     fn gt<V: AsExpr<Self::Rust>>(self, other: V) -> Binary<Self, V::Expr, bool> {
-        Binary::new(self, ">", other.into_expr())
+        Binary::new(self, Op::Gt, other.into_expr())
     }
     /// `self >= other`.
     fn ge<V: AsExpr<Self::Rust>>(self, other: V) -> Binary<Self, V::Expr, bool> {
-        Binary::new(self, ">=", other.into_expr())
+        Binary::new(self, Op::Ge, other.into_expr())
     }
     /// `self IS DISTINCT FROM other` (NULL-safe `<>`).
     fn is_distinct_from<V: AsExpr<Self::Rust>>(self, other: V) -> Binary<Self, V::Expr, bool> {
-        Binary::new(self, "IS DISTINCT FROM", other.into_expr())
+        Binary::new(self, Op::IsDistinctFrom, other.into_expr())
     }
     /// `self BETWEEN low AND high`.
     fn between<L: AsExpr<Self::Rust>, H: AsExpr<Self::Rust>>(self, low: L, high: H) -> Between<Self, L::Expr, H::Expr> {
@@ -489,14 +587,14 @@ pub trait ExpressionMethods: Expression {
     where
         Self::Rust: Text,
     {
-        Binary::new(self, "LIKE", pattern.into_expr())
+        Binary::new(self, Op::Like, pattern.into_expr())
     }
     /// `self ILIKE pattern` (text, case-insensitive).
     fn ilike<V: AsExpr<String>>(self, pattern: V) -> Binary<Self, V::Expr, bool>
     where
         Self::Rust: Text,
     {
-        Binary::new(self, "ILIKE", pattern.into_expr())
+        Binary::new(self, Op::ILike, pattern.into_expr())
     }
     /// `self IS NULL`.
     fn is_null(self) -> IsNull<Self> {
@@ -511,42 +609,42 @@ pub trait ExpressionMethods: Expression {
     where
         Self::Rust: Numeric,
     {
-        Binary::new(self, "+", other.into_expr())
+        Binary::new(self, Op::Add, other.into_expr())
     }
     /// `self - other`.
     fn sub<V: AsExpr<Self::Rust>>(self, other: V) -> Binary<Self, V::Expr, Self::Rust>
     where
         Self::Rust: Numeric,
     {
-        Binary::new(self, "-", other.into_expr())
+        Binary::new(self, Op::Sub, other.into_expr())
     }
     /// `self * other`.
     fn mul<V: AsExpr<Self::Rust>>(self, other: V) -> Binary<Self, V::Expr, Self::Rust>
     where
         Self::Rust: Numeric,
     {
-        Binary::new(self, "*", other.into_expr())
+        Binary::new(self, Op::Mul, other.into_expr())
     }
     /// `self / other` (integer division truncates; dividing by zero is an error, 22012).
     fn div<V: AsExpr<Self::Rust>>(self, other: V) -> Binary<Self, V::Expr, Self::Rust>
     where
         Self::Rust: Numeric,
     {
-        Binary::new(self, "/", other.into_expr())
+        Binary::new(self, Op::Div, other.into_expr())
     }
     /// `self % other` (integers and numeric).
     fn rem<V: AsExpr<Self::Rust>>(self, other: V) -> Binary<Self, V::Expr, Self::Rust>
     where
         Self::Rust: Remainder,
     {
-        Binary::new(self, "%", other.into_expr())
+        Binary::new(self, Op::Rem, other.into_expr())
     }
     /// `self || other` (text).
     fn concat<V: AsExpr<String>>(self, other: V) -> Binary<Self, V::Expr, String>
     where
         Self::Rust: Text,
     {
-        Binary::new(self, "||", other.into_expr())
+        Binary::new(self, Op::Concat, other.into_expr())
     }
     /// `(self AND other)`.
     fn and<B>(self, other: B) -> And<Self, B>
