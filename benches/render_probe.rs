@@ -237,7 +237,9 @@ fn main() {
     assert!(same(join(Role::Admin), typed_sketch::<JoinShape>(|| join(Role::Member).0, join_values)));
     assert!(same(pk(id), pk_tape(id)) && same(pk(id), pk_tape(id)));
     assert!(same(join(Role::Admin), join_tape(Role::Admin)) && same(join(Role::Admin), join_tape(Role::Admin)));
-    for _ in 0..20_000 {
+    // `PROBE_ITERS` raises the count for a timing (`time target/release/deps/render_probe-* pk`).
+    let iters = std::env::var("PROBE_ITERS").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    for _ in 0..iters {
         black_box(match which.as_str() {
             "join" => join(black_box(Role::Admin)),
             "join-copy" => join_query(black_box(Role::Admin)).to_sql(),

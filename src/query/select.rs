@@ -38,11 +38,10 @@ pub struct Select<S, C, L = Unlocked> {
 }
 
 /// A query's parts: recorded as its shape while every part has one (its text then rendered once
-/// per shape, see `shape.rs`), else the node tree. (The record is inline: boxing it would cost the
-/// fast path an allocation per query; the node tree allocates anyway.)
-#[allow(clippy::large_enum_variant)]
+/// per shape, see `shape.rs`), else the node tree. Both on the heap, so a builder call moves a
+/// pointer, not the query.
 enum Body {
-    Shaped(Shaped),
+    Shaped(Box<Shaped>),
     Core(Box<SelectCore>),
 }
 
@@ -89,7 +88,7 @@ fn table_ref<T: Table>() -> TableRef {
 /// `SELECT .. FROM T`: the start of a query.
 #[inline]
 pub fn select_from<T: Table>() -> Select<Cons<Entry<T, NotNull>, Nil>, NoColumns> {
-    Select { body: Body::Shaped(Shaped::new(from_part::<T>)), _p: PhantomData }
+    Select { body: Body::Shaped(Shaped::boxed(from_part::<T>)), _p: PhantomData }
 }
 
 // The parts of a shaped select (see `shape.rs`): each builds its clause from its type and bits.

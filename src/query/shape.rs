@@ -87,15 +87,25 @@ pub type PartFn = fn(&mut Bits, &mut Fill<'_>, &mut SelectCore);
 #[derive(Clone, Copy)]
 struct Part {
     build: PartFn,
-    bits: u32,
-    start: u16,
+    /// The bits, and the index of the first value above them (one word, compared at once).
+    word: u64,
+}
+
+impl Part {
+    fn bits(&self) -> Bits {
+        Bits::read(self.word as u32)
+    }
+
+    fn start(&self) -> u16 {
+        (self.word >> 32) as u16
+    }
 }
 
 impl PartialEq for Part {
     fn eq(&self, other: &Part) -> bool {
         // Two functions the compiler merged have the same machine code, so they build the same
         // nodes; one function with two addresses (two codegen units) only costs a second entry.
-        std::ptr::fn_addr_eq(self.build, other.build) && self.bits == other.bits && self.start == other.start
+        std::ptr::fn_addr_eq(self.build, other.build) && self.word == other.word
     }
 }
 
@@ -119,14 +129,17 @@ pub(crate) struct Shaped {
 fn nothing(_: &mut Bits, _: &mut Fill<'_>, _: &mut SelectCore) {}
 
 impl Shaped {
-    /// A record that starts with `from` (the part that sets FROM).
+    /// A record that starts with `from` (the part that sets FROM), on the heap: a builder moves
+    /// its query at every call, and a pointer moves for free where the record would be copied
+    /// (a copy of a record just written also stalls on the stores it reads back).
     #[inline]
-    pub(crate) fn new(from: PartFn) -> Self {
-        let mut shaped = Shaped {
-            key: Key { parts: [Part { build: nothing, bits: 0, start: 0 }; MAX_PARTS], len: 0, hash: 0 },
+    pub(crate) fn boxed(from: PartFn) -> Box<Self> {
+        const EMPTY: Shaped = Shaped {
+            key: Key { parts: [Part { build: nothing, word: 0 }; MAX_PARTS], len: 0, hash: 0 },
             seen: 0,
             params: Vec::new(),
         };
+        let mut shaped = Box::new(EMPTY);
         shaped.push(from, Bits::default(), 0, |_| {});
         shaped
     }
@@ -144,11 +157,11 @@ impl Shaped {
     /// values, which `bind` pushes in the order the function takes them.
     #[inline]
     pub(crate) fn push(&mut self, build: PartFn, bits: Bits, clause: u8, bind: impl FnOnce(&mut Vec<Param>)) {
-        let part = Part { build, bits: bits.word, start: self.params.len() as u16 };
+        let part = Part { build, word: u64::from(bits.word) | (self.params.len() as u64) << 32 };
         let key = &mut self.key;
         key.parts[usize::from(key.len)] = part;
         key.len += 1;
-        for word in [build as usize as u64, u64::from(part.bits) | u64::from(part.start) << 32] {
+        for word in [build as usize as u64, part.word] {
             key.hash = (key.hash.rotate_left(26) ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         }
         self.seen |= clause;
@@ -164,7 +177,7 @@ impl Shaped {
         let mut core = SelectCore::new(Source::Cte(""));
         let mut values = std::mem::take(&mut self.params).into_iter();
         for part in self.key.parts() {
-            (part.build)(&mut Bits::read(part.bits), &mut Fill::Values(&mut values), &mut core);
+            (part.build)(&mut part.bits(), &mut Fill::Values(&mut values), &mut core);
         }
         core
     }
@@ -232,7 +245,7 @@ impl Shaped {
     fn render(&self, first: bool) -> Text {
         let mut core = SelectCore::new(Source::Cte(""));
         for part in self.key.parts() {
-            (part.build)(&mut Bits::read(part.bits), &mut Fill::Slots(part.start), &mut core);
+            (part.build)(&mut part.bits(), &mut Fill::Slots(part.start()), &mut core);
         }
         let mut w = Writer::default();
         w.push_select_inner(&core, first);
@@ -300,7 +313,9 @@ impl Hasher for KeyHash {
 
 thread_local! {
     /// The texts of this thread's shapes: as they are, and for fetching the first row.
-    static TEXTS: RefCell<[HashMap<Key, Text, BuildHasherDefault<KeyHash>>; 2]> = RefCell::default();
+    static TEXTS: RefCell<[HashMap<Key, Text, BuildHasherDefault<KeyHash>>; 2]> = const {
+        RefCell::new([HashMap::with_hasher(BuildHasherDefault::new()), HashMap::with_hasher(BuildHasherDefault::new())])
+    };
 }
 
 /// How many shapes this thread keeps texts for.
