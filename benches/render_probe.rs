@@ -23,7 +23,7 @@ use std::{cell::RefCell, collections::HashMap, hint::black_box};
 
 use taulu::{
     prelude::*,
-    query::{BoxedSelect, Cons, Entry, NotNull, Nullable, Only, Param},
+    query::{Bind, BoxedSelect, Cons, Entry, NotNull, Nullable, Only, Param},
 };
 use taulu_app::schema::{Members, Orgs, Role, Users, members, orgs, users};
 
@@ -223,10 +223,10 @@ fn join_tape(role: Role) -> (String, Vec<Param>) {
 fn main() {
     let id = uuid::Uuid::from_u128(7);
     let which = std::env::args().nth(1).unwrap_or_default();
-    let pk_values = |p: &mut Vec<Param>| p.push(Param::new(black_box(id)));
+    let pk_values = |p: &mut Vec<Param>| p.push(Bind::<uuid::Uuid>::bind(black_box(id)));
     let join_values = |p: &mut Vec<Param>| {
-        p.push(Param::new(black_box(Role::Admin)));
-        p.push(Param::new(50_i64));
+        p.push(Bind::<Role>::bind(black_box(Role::Admin)));
+        p.push(Bind::<i64>::bind(50_i64));
     };
     // The three make the same statement.
     let same =

@@ -45,6 +45,43 @@ enum Body {
     Core(Box<SelectCore>),
 }
 
+// Not generic, and the builder's methods call them rather than their own copies: every generic
+// function is compiled again for each query type that uses it.
+impl Body {
+    /// The node tree, made from the record first if the query is still shaped.
+    fn core_mut(&mut self) -> &mut SelectCore {
+        if let Body::Shaped(shaped) = self {
+            *self = Body::Core(Box::new(shaped.take_core()));
+        }
+        match self {
+            Body::Core(core) => core,
+            Body::Shaped(_) => unreachable!("made a node tree above"),
+        }
+    }
+
+    /// The record, if the query is still shaped and has room for a part of `clause`.
+    fn shaped(&mut self, clause: u8) -> Option<&mut Shaped> {
+        match self {
+            Body::Shaped(shaped) if shaped.has_room(clause) => Some(shaped),
+            _ => None,
+        }
+    }
+
+    fn limit(&mut self, n: i64) {
+        match self.shaped(shape::LIMIT) {
+            Some(shaped) => shaped.push(limit_part, Bits::default(), shape::LIMIT).push(Node::count_param(n)),
+            None => self.core_mut().limit = Some(Node::count(n)),
+        }
+    }
+
+    fn offset(&mut self, n: i64) {
+        match self.shaped(shape::OFFSET) {
+            Some(shaped) => shaped.push(offset_part, Bits::default(), shape::OFFSET).push(Node::count_param(n)),
+            None => self.core_mut().offset = Some(Node::count(n)),
+        }
+    }
+}
+
 /// A query that may still be grouped or locked (the default).
 pub struct Unlocked;
 /// A grouped, DISTINCT or HAVING query: its rows are not table rows, so they cannot be locked.
@@ -86,7 +123,6 @@ fn table_ref<T: Table>() -> TableRef {
 }
 
 /// `SELECT .. FROM T`: the start of a query.
-#[inline]
 pub fn select_from<T: Table>() -> Select<Cons<Entry<T, NotNull>, Nil>, NoColumns> {
     Select { body: Body::Shaped(Shaped::boxed(from_part::<T>)), _p: PhantomData }
 }
@@ -211,28 +247,8 @@ impl<S, C, L> Select<S, C, L> {
         }
     }
 
-    /// The node tree, made from the record first if the query is still shaped.
-    fn core_mut(&mut self) -> &mut SelectCore {
-        if let Body::Shaped(shaped) = &mut self.body {
-            self.body = Body::Core(Box::new(shaped.take_core()));
-        }
-        match &mut self.body {
-            Body::Core(core) => core,
-            Body::Shaped(_) => unreachable!("made a node tree above"),
-        }
-    }
-
-    /// The record, if the query is still shaped and has room for a part of `clause`.
-    #[inline]
-    fn shaped(&mut self, clause: u8) -> Option<&mut Shaped> {
-        match &mut self.body {
-            Body::Shaped(shaped) if shaped.has_room(clause) => Some(shaped),
-            _ => None,
-        }
-    }
-
     pub(crate) fn push_join(&mut self, join: Join) {
-        self.core_mut().joins.push(join);
+        self.body.core_mut().joins.push(join);
     }
 
     pub(crate) fn retype_core<S2, C2, L2>(self) -> Select<S2, C2, L2> {
@@ -240,7 +256,7 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     pub(crate) fn push_where(mut self, node: Node) -> Self {
-        self.core_mut().wheres.push(node);
+        self.body.core_mut().wheres.push(node);
         self
     }
 
@@ -249,7 +265,6 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     /// The statement, with `LIMIT 1` when `first` and no limit of its own.
-    #[inline]
     fn compile_as(&self, first: bool) -> Compiled {
         match &self.body {
             Body::Shaped(shaped) => {
@@ -273,7 +288,6 @@ impl<S, C, L> Select<S, C, L> {
 
     /// [`to_sql`](Self::to_sql) of a query that is not needed after: its values move into the
     /// result instead of being copied.
-    #[inline]
     pub fn into_sql(mut self) -> (String, Vec<Param>) {
         match &mut self.body {
             Body::Shaped(shaped) => shaped.take_compiled(false),
@@ -283,16 +297,15 @@ impl<S, C, L> Select<S, C, L> {
 
     /// `SELECT col, col, ..`: the row type becomes the tuple of the columns' Rust types
     /// (`Option<T>` for nullable and left-joined columns).
-    #[inline]
     pub fn columns<T: Selection<S, I>, I>(mut self, columns: T) -> Select<S, Selected<T, I>, L> {
-        if let Some(shaped) = self.shaped(shape::ITEMS) {
+        if let Some(shaped) = self.body.shaped(shape::ITEMS) {
             let mut bits = Bits::default();
             if columns.shape_bits(&mut bits) {
-                shaped.push(items_part::<T, S, I>, bits, shape::ITEMS, |p| columns.bind(p));
+                columns.bind(shaped.push(items_part::<T, S, I>, bits, shape::ITEMS));
                 return self.retype();
             }
         }
-        let core = self.core_mut();
+        let core = self.body.core_mut();
         core.items.clear();
         columns.items(&mut core.items);
         self.retype()
@@ -305,11 +318,11 @@ impl<S, C, L> Select<S, C, L> {
     where
         S: AllRows,
     {
-        if let Some(shaped) = self.shaped(shape::ITEMS) {
-            shaped.push(all_part::<S>, Bits::default(), shape::ITEMS, |_| {});
+        if let Some(shaped) = self.body.shaped(shape::ITEMS) {
+            shaped.push(all_part::<S>, Bits::default(), shape::ITEMS);
             return self.retype();
         }
-        let core = self.core_mut();
+        let core = self.body.core_mut();
         core.items.clear();
         S::items(&mut core.items);
         self.retype()
@@ -320,7 +333,7 @@ impl<S, C, L> Select<S, C, L> {
     where
         L: CanGroup,
     {
-        self.core_mut().distinct = Distinct::All;
+        self.body.core_mut().distinct = Distinct::All;
         self.retype()
     }
 
@@ -331,22 +344,21 @@ impl<S, C, L> Select<S, C, L> {
     {
         let mut items = Vec::new();
         columns.items(&mut items);
-        self.core_mut().distinct = Distinct::On(items.into_iter().map(|i| i.node).collect());
+        self.body.core_mut().distinct = Distinct::On(items.into_iter().map(|i| i.node).collect());
         self.retype()
     }
 
     /// `WHERE condition`; successive calls combine with AND. Aggregates belong in
     /// [`having`](Self::having).
-    #[inline]
     pub fn where_<E: WhereCondition<S, I>, I>(mut self, condition: E) -> Self {
-        if let Some(shaped) = self.shaped(0) {
+        if let Some(shaped) = self.body.shaped(0) {
             let mut bits = Bits::default();
             if Expression::shape_bits(&condition, &mut bits) {
-                shaped.push(where_part::<E>, bits, 0, |p| Expression::bind(condition, p));
+                Expression::bind(condition, shaped.push(where_part::<E>, bits, 0));
                 return self;
             }
         }
-        self.core_mut().wheres.push(condition.into_node());
+        self.body.core_mut().wheres.push(condition.into_node());
         self
     }
 
@@ -357,7 +369,7 @@ impl<S, C, L> Select<S, C, L> {
     {
         let mut items = Vec::new();
         columns.items(&mut items);
-        self.core_mut().group_by.extend(items.into_iter().map(|i| i.node));
+        self.body.core_mut().group_by.extend(items.into_iter().map(|i| i.node));
         self.retype()
     }
 
@@ -366,7 +378,7 @@ impl<S, C, L> Select<S, C, L> {
     where
         L: CanGroup,
     {
-        self.core_mut().having.push(condition.into_node());
+        self.body.core_mut().having.push(condition.into_node());
         self.retype()
     }
 
@@ -399,10 +411,10 @@ impl<S, C, L> Select<S, C, L> {
     pub fn after<K: Keyset<S, I>, I>(mut self, keys: K, cursor: Option<K::Cursor>) -> Self {
         let (nodes, values) = keys.split(cursor);
         if let Some(values) = values {
-            self.core_mut().wheres.push(Node::binary(Node::Row(nodes.clone()), ">", Node::Row(values)));
+            self.body.core_mut().wheres.push(Node::binary(Node::Row(nodes.clone()), ">", Node::Row(values)));
         }
         for n in nodes {
-            self.core_mut().order_by.push((n, Order { desc: false, nulls: None }));
+            self.body.core_mut().order_by.push((n, Order { desc: false, nulls: None }));
         }
         self
     }
@@ -457,14 +469,14 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     fn lock(mut self, strength: LockStrength) -> Select<S, C, Locked> {
-        self.core_mut().locks.push(Lock { strength, of: Vec::new(), wait: LockWait::Wait });
+        self.body.core_mut().locks.push(Lock { strength, of: Vec::new(), wait: LockWait::Wait });
         self.retype()
     }
 }
 
 impl<S, C> Select<S, C, Locked> {
     fn last_lock(&mut self) -> &mut Lock {
-        self.core_mut().locks.last_mut().expect("a Locked select has a lock clause")
+        self.body.core_mut().locks.last_mut().expect("a Locked select has a lock clause")
     }
 
     /// `.. OF "table"`: lock only the rows of this table (one of the query's).
@@ -688,63 +700,51 @@ impl<S, C, L> Select<S, C, L> {
 
     /// `ORDER BY expression [DESC] [NULLS FIRST|LAST]` (a column, an aggregate, any expression over
     /// the query's tables); successive calls add sort keys.
-    #[inline]
     pub fn order_by<K: OrderItem<S, I>, I>(mut self, key: K) -> Self {
-        if let Some(shaped) = self.shaped(0) {
+        if let Some(shaped) = self.body.shaped(0) {
             let mut bits = Bits::default();
             if key.shape_bits(&mut bits) {
-                shaped.push(order_part::<K, S, I>, bits, 0, |p| key.bind(p));
+                key.bind(shaped.push(order_part::<K, S, I>, bits, 0));
                 return self;
             }
         }
-        self.core_mut().order_by.push(key.into_order());
+        self.body.core_mut().order_by.push(key.into_order());
         self
     }
 
     /// `a JOIN b ON a = b` of two columns.
-    #[inline]
     fn push_join_of<A: Column, B: Column>(&mut self, kind: JoinKind) {
-        if let Some(shaped) = self.shaped(0) {
+        if let Some(shaped) = self.body.shaped(0) {
             let mut bits = Bits::default();
             bits.push(u32::from(kind == JoinKind::Left), 1);
-            shaped.push(join_part::<A, B>, bits, 0, |_| {});
+            shaped.push(join_part::<A, B>, bits, 0);
         } else {
-            self.core_mut().joins.push(join::<A, B>(kind));
+            self.body.core_mut().joins.push(join::<A, B>(kind));
         }
     }
 
     /// `a JOIN table ON condition`.
     fn push_join_on<T: Table, E: Expression>(&mut self, kind: JoinKind, on: E) {
-        if let Some(shaped) = self.shaped(0) {
+        if let Some(shaped) = self.body.shaped(0) {
             let mut bits = Bits::default();
             if bits.push(u32::from(kind == JoinKind::Left), 1) && on.shape_bits(&mut bits) {
-                shaped.push(join_on_part::<T, E>, bits, 0, |p| on.bind(p));
+                on.bind(shaped.push(join_on_part::<T, E>, bits, 0));
                 return;
             }
         }
-        self.core_mut().joins.push(Join { kind, table: table_ref::<T>().into(), on: on.into_node() });
+        self.body.core_mut().joins.push(Join { kind, table: table_ref::<T>().into(), on: on.into_node() });
     }
 
     /// `LIMIT $n`, from any integer type (`usize` from a `len()` too); a count past `i64::MAX`
     /// is `i64::MAX`.
-    #[inline]
     pub fn limit(mut self, n: impl TryInto<i64>) -> Self {
-        if let Some(shaped) = self.shaped(shape::LIMIT) {
-            shaped.push(limit_part, Bits::default(), shape::LIMIT, |p| p.push(Node::count_param(n)));
-            return self;
-        }
-        self.core_mut().limit = Some(Node::count(n));
+        self.body.limit(n.try_into().unwrap_or(i64::MAX));
         self
     }
 
     /// `OFFSET $n`, from any integer type.
-    #[inline]
     pub fn offset(mut self, n: impl TryInto<i64>) -> Self {
-        if let Some(shaped) = self.shaped(shape::OFFSET) {
-            shaped.push(offset_part, Bits::default(), shape::OFFSET, |p| p.push(Node::count_param(n)));
-            return self;
-        }
-        self.core_mut().offset = Some(Node::count(n));
+        self.body.offset(n.try_into().unwrap_or(i64::MAX));
         self
     }
 

@@ -140,7 +140,7 @@ impl Shaped {
             params: Vec::new(),
         };
         let mut shaped = Box::new(EMPTY);
-        shaped.push(from, Bits::default(), 0, |_| {});
+        shaped.push(from, Bits::default(), 0);
         shaped
     }
 
@@ -153,10 +153,10 @@ impl Shaped {
             && self.params.len() < usize::from(u16::MAX / 2)
     }
 
-    /// Records a part (after [`has_room`](Self::has_room)): its function, its bits, and its
-    /// values, which `bind` pushes in the order the function takes them.
-    #[inline]
-    pub(crate) fn push(&mut self, build: PartFn, bits: Bits, clause: u8, bind: impl FnOnce(&mut Vec<Param>)) {
+    /// Records a part (after [`has_room`](Self::has_room)): its function and its bits; its values
+    /// go into the `Vec` returned, in the order the function takes them. (Not generic: it is
+    /// compiled once, not once per query type.)
+    pub(crate) fn push(&mut self, build: PartFn, bits: Bits, clause: u8) -> &mut Vec<Param> {
         let part = Part { build, word: u64::from(bits.word) | (self.params.len() as u64) << 32 };
         let key = &mut self.key;
         key.parts[usize::from(key.len)] = part;
@@ -169,7 +169,7 @@ impl Shaped {
             // One allocation of room for a few values, not a grow from nothing.
             self.params = Vec::with_capacity(4);
         }
-        bind(&mut self.params);
+        &mut self.params
     }
 
     /// The node tree of the record, with its values (taken: the record is left without them).

@@ -11,8 +11,9 @@
 //!
 //! What each contender produces: taulu and sea-query return the SQL text and the owned parameter
 //! values; diesel's `to_sql` writes the text only (its binds are collected in a second pass, not
-//! measured here); "by hand" pushes the final text's pieces into a `String` and the owned values
-//! into a `Vec<Param>`: the lower bound for a builder that renders at run time. "taulu" is
+//! measured here); "by hand" pushes the final text's pieces into a `String` and the owned values,
+//! bound as taulu binds them (`Bind`: a `Uuid` or an `i64` inline, text shared), into a
+//! `Vec<Param>`: the lower bound for a builder that renders at run time. "taulu" is
 //! `into_sql()`, which moves the values it collected into the result, as "by hand" does;
 //! "taulu, to_sql" is `to_sql()` on a query that stays usable, so it copies them (what
 //! `fetch_all(&self)` does too). Both get the text from taulu's per-thread cache of query shapes
@@ -23,7 +24,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use taulu::{
     prelude::*,
-    query::{BoxedSelect, Cons, Entry, NotNull, Nullable, Only, Param},
+    query::{Bind, BoxedSelect, Cons, Entry, NotNull, Nullable, Only, Param},
 };
 use taulu_app::schema::{Members, Orgs, Role, Users, members, orgs, users};
 use uuid::Uuid;
@@ -173,14 +174,14 @@ fn by_hand(pieces: &[&str], id: Uuid, slug: Option<&str>, limit: Option<i64>) ->
     let mut sql = String::with_capacity(256);
     let mut params = Vec::with_capacity(3);
     sql.push_str(pieces[0]);
-    params.push(Param::new(id));
+    params.push(Bind::<Uuid>::bind(id));
     sql.push_str(pieces[1]);
     if let Some(slug) = slug {
-        params.push(Param::new(slug.to_owned()));
+        params.push(Bind::<String>::bind(slug.to_owned()));
         sql.push_str(pieces[2]);
     }
     if let Some(limit) = limit {
-        params.push(Param::new(limit));
+        params.push(Bind::<i64>::bind(limit));
         sql.push_str(pieces[3]);
     }
     (sql, params)
