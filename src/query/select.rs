@@ -60,6 +60,7 @@ impl Body {
     }
 
     /// The record, if the query is still shaped and has room for a part of `clause`.
+    #[inline]
     fn shaped(&mut self, clause: u8) -> Option<&mut Shaped> {
         match self {
             Body::Shaped(shaped) if shaped.has_room(clause) => Some(shaped),
@@ -67,6 +68,7 @@ impl Body {
         }
     }
 
+    #[inline]
     fn limit(&mut self, n: i64) {
         match self.shaped(shape::LIMIT) {
             Some(shaped) => shaped.push(limit_part, Bits::default(), shape::LIMIT).push(Node::count_param(n)),
@@ -74,6 +76,7 @@ impl Body {
         }
     }
 
+    #[inline]
     fn offset(&mut self, n: i64) {
         match self.shaped(shape::OFFSET) {
             Some(shaped) => shaped.push(offset_part, Bits::default(), shape::OFFSET).push(Node::count_param(n)),
@@ -123,6 +126,7 @@ fn table_ref<T: Table>() -> TableRef {
 }
 
 /// `SELECT .. FROM T`: the start of a query.
+#[inline]
 pub fn select_from<T: Table>() -> Select<Cons<Entry<T, NotNull>, Nil>, NoColumns> {
     Select { body: Body::Shaped(Shaped::boxed(from_part::<T>)), _p: PhantomData }
 }
@@ -265,6 +269,7 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     /// The statement, with `LIMIT 1` when `first` and no limit of its own.
+    #[inline]
     fn compile_as(&self, first: bool) -> Compiled {
         match &self.body {
             Body::Shaped(shaped) => {
@@ -288,6 +293,7 @@ impl<S, C, L> Select<S, C, L> {
 
     /// [`to_sql`](Self::to_sql) of a query that is not needed after: its values move into the
     /// result instead of being copied.
+    #[inline]
     pub fn into_sql(mut self) -> (String, Vec<Param>) {
         match &mut self.body {
             Body::Shaped(shaped) => shaped.take_compiled(false),
@@ -297,6 +303,7 @@ impl<S, C, L> Select<S, C, L> {
 
     /// `SELECT col, col, ..`: the row type becomes the tuple of the columns' Rust types
     /// (`Option<T>` for nullable and left-joined columns).
+    #[inline]
     pub fn columns<T: Selection<S, I>, I>(mut self, columns: T) -> Select<S, Selected<T, I>, L> {
         if let Some(shaped) = self.body.shaped(shape::ITEMS) {
             let mut bits = Bits::default();
@@ -350,6 +357,7 @@ impl<S, C, L> Select<S, C, L> {
 
     /// `WHERE condition`; successive calls combine with AND. Aggregates belong in
     /// [`having`](Self::having).
+    #[inline]
     pub fn where_<E: WhereCondition<S, I>, I>(mut self, condition: E) -> Self {
         if let Some(shaped) = self.body.shaped(0) {
             let mut bits = Bits::default();
@@ -700,6 +708,7 @@ impl<S, C, L> Select<S, C, L> {
 
     /// `ORDER BY expression [DESC] [NULLS FIRST|LAST]` (a column, an aggregate, any expression over
     /// the query's tables); successive calls add sort keys.
+    #[inline]
     pub fn order_by<K: OrderItem<S, I>, I>(mut self, key: K) -> Self {
         if let Some(shaped) = self.body.shaped(0) {
             let mut bits = Bits::default();
@@ -713,6 +722,7 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     /// `a JOIN b ON a = b` of two columns.
+    #[inline]
     fn push_join_of<A: Column, B: Column>(&mut self, kind: JoinKind) {
         if let Some(shaped) = self.body.shaped(0) {
             let mut bits = Bits::default();
@@ -737,12 +747,14 @@ impl<S, C, L> Select<S, C, L> {
 
     /// `LIMIT $n`, from any integer type (`usize` from a `len()` too); a count past `i64::MAX`
     /// is `i64::MAX`.
+    #[inline]
     pub fn limit(mut self, n: impl TryInto<i64>) -> Self {
         self.body.limit(n.try_into().unwrap_or(i64::MAX));
         self
     }
 
     /// `OFFSET $n`, from any integer type.
+    #[inline]
     pub fn offset(mut self, n: impl TryInto<i64>) -> Self {
         self.body.offset(n.try_into().unwrap_or(i64::MAX));
         self

@@ -156,6 +156,7 @@ impl Shaped {
     /// Records a part (after [`has_room`](Self::has_room)): its function and its bits; its values
     /// go into the `Vec` returned, in the order the function takes them. (Not generic: it is
     /// compiled once, not once per query type.)
+    #[inline]
     pub(crate) fn push(&mut self, build: PartFn, bits: Bits, clause: u8) -> &mut Vec<Param> {
         let part = Part { build, word: u64::from(bits.word) | (self.params.len() as u64) << 32 };
         let key = &mut self.key;
