@@ -293,6 +293,17 @@ impl<S, C, L> Select<S, C, L> {
 
     /// [`to_sql`](Self::to_sql) of a query that is not needed after: its values move into the
     /// result instead of being copied.
+    ///
+    /// ```
+    /// use taulu::prelude::*;
+    /// # use taulu_app::schema;
+    /// use schema::{Users, users};
+    /// let q = select_from::<Users>().limit(1).columns((users::id,)).where_(users::username.eq("ann"));
+    /// let (sql, params) = q.into_sql();
+    /// // The values are numbered in text order, whatever order the methods were called in.
+    /// assert_eq!(sql, r#"SELECT "users"."id" FROM "users" WHERE "users"."username" = $1 LIMIT $2"#);
+    /// assert_eq!(format!("{params:?}"), r#"["ann", 1]"#);
+    /// ```
     #[inline]
     pub fn into_sql(mut self) -> (String, Vec<Param>) {
         match &mut self.body {
