@@ -45,8 +45,9 @@ enum Body {
     Core(Box<SelectCore>),
 }
 
-// Not generic, and the builder's methods call them rather than their own copies: every generic
-// function is compiled again for each query type that uses it.
+// Generic at most over what they record, never over the query's type, and the builder's methods
+// call them rather than their own copies: every generic function is compiled again for each
+// combination of types it is used with.
 impl Body {
     /// The node tree, made from the record first if the query is still shaped.
     fn core_mut(&mut self) -> &mut SelectCore {
@@ -66,6 +67,30 @@ impl Body {
             Body::Shaped(shaped) if shaped.has_room(clause) => Some(shaped),
             _ => None,
         }
+    }
+
+    /// `a JOIN b ON a = b` of two columns.
+    #[inline]
+    fn join_of<A: Column, B: Column>(&mut self, kind: JoinKind) {
+        if let Some(shaped) = self.shaped(0) {
+            let mut bits = Bits::default();
+            bits.push(u32::from(kind == JoinKind::Left), 1);
+            shaped.push(join_part::<A, B>, bits, 0);
+        } else {
+            self.core_mut().joins.push(join::<A, B>(kind));
+        }
+    }
+
+    /// `a JOIN table ON condition`.
+    fn join_on<T: Table, E: Expression>(&mut self, kind: JoinKind, on: E) {
+        if let Some(shaped) = self.shaped(0) {
+            let mut bits = Bits::default();
+            if bits.push(u32::from(kind == JoinKind::Left), 1) && on.shape_bits(&mut bits) {
+                on.bind(shaped.push(join_on_part::<T, E>, bits, 0));
+                return;
+            }
+        }
+        self.core_mut().joins.push(Join { kind, table: table_ref::<T>().into(), on: on.into_node() });
     }
 
     #[inline]
@@ -665,7 +690,7 @@ impl<S, C, L> Select<S, C, L> {
         Cons<Entry<A::Table, NotNull>, S>: Contains<A::Table, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = (a, b);
-        self.push_join_of::<A, B>(JoinKind::Inner);
+        self.body.join_of::<A, B>(JoinKind::Inner);
         self.retype()
     }
 
@@ -681,7 +706,7 @@ impl<S, C, L> Select<S, C, L> {
         Cons<Entry<T, NotNull>, S>: Contains<T, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = table;
-        self.push_join_on::<T, E>(JoinKind::Inner, on);
+        self.body.join_on::<T, E>(JoinKind::Inner, on);
         self.retype()
     }
 
@@ -697,7 +722,7 @@ impl<S, C, L> Select<S, C, L> {
         Cons<Entry<T, Nullable>, S>: Contains<T, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = table;
-        self.push_join_on::<T, E>(JoinKind::Left, on);
+        self.body.join_on::<T, E>(JoinKind::Left, on);
         self.retype()
     }
 
@@ -713,7 +738,7 @@ impl<S, C, L> Select<S, C, L> {
         Cons<Entry<A::Table, Nullable>, S>: Contains<A::Table, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = (a, b);
-        self.push_join_of::<A, B>(JoinKind::Left);
+        self.body.join_of::<A, B>(JoinKind::Left);
         self.retype()
     }
 
@@ -731,31 +756,6 @@ impl<S, C, L> Select<S, C, L> {
         self.body.core_mut().order_by.push(key.into_order());
         self
     }
-
-    /// `a JOIN b ON a = b` of two columns.
-    #[inline]
-    fn push_join_of<A: Column, B: Column>(&mut self, kind: JoinKind) {
-        if let Some(shaped) = self.body.shaped(0) {
-            let mut bits = Bits::default();
-            bits.push(u32::from(kind == JoinKind::Left), 1);
-            shaped.push(join_part::<A, B>, bits, 0);
-        } else {
-            self.body.core_mut().joins.push(join::<A, B>(kind));
-        }
-    }
-
-    /// `a JOIN table ON condition`.
-    fn push_join_on<T: Table, E: Expression>(&mut self, kind: JoinKind, on: E) {
-        if let Some(shaped) = self.body.shaped(0) {
-            let mut bits = Bits::default();
-            if bits.push(u32::from(kind == JoinKind::Left), 1) && on.shape_bits(&mut bits) {
-                on.bind(shaped.push(join_on_part::<T, E>, bits, 0));
-                return;
-            }
-        }
-        self.body.core_mut().joins.push(Join { kind, table: table_ref::<T>().into(), on: on.into_node() });
-    }
-
     /// `LIMIT $n`, from any integer type (`usize` from a `len()` too); a count past `i64::MAX`
     /// is `i64::MAX`.
     #[inline]

@@ -189,7 +189,7 @@ impl Shaped {
         let compiled = self.with_text(first, |text| {
             let params = match &text.order {
                 None => self.params.clone(),
-                Some(order) => order.iter().map(|&i| self.params[usize::from(i)].clone()).collect(),
+                Some(order) => self.in_text_order(order),
             };
             (String::from(&*text.sql), params)
         });
@@ -205,12 +205,17 @@ impl Shaped {
         let record = self.clone();
         let params = match order {
             None => std::mem::take(&mut self.params),
-            Some(order) => order.iter().map(|&i| self.params[usize::from(i)].clone()).collect(),
+            Some(order) => self.in_text_order(&order),
         };
         let compiled = (sql, params);
         #[cfg(debug_assertions)]
         record.check(first, &compiled);
         compiled
+    }
+
+    /// Copies of the values in text order (`order`: bind-order indices, as the text reads them).
+    fn in_text_order(&self, order: &[u16]) -> Vec<Param> {
+        order.iter().map(|&i| self.params[usize::from(i)].clone()).collect()
     }
 
     /// Runs `f` on the text of this record's shape: this thread's, or rendered now.
