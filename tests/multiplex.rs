@@ -87,6 +87,93 @@ async fn single_statements_share_two_connections_and_transactions_keep_their_own
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_spread_over_every_shared_connection_once_two_run_at_once() {
+    let test = with_ann().await;
+    let db = Db::connect(multiplexed(&test, 4, 256)).await.unwrap();
+    // One caller at a time: the one shared connection is idle at every statement; no other opens.
+    let mut alone = HashSet::new();
+    for _ in 0..50 {
+        alone.insert(backend(&db).await.unwrap().0);
+    }
+    assert_eq!(alone.len(), 1, "50 statements one after another ran on {} backends", alone.len());
+    // 50 callers: every shared connection gets statements (left on the first connections with
+    // room, 50 callers ran on 2 of 4, each room for 32).
+    let pids = Arc::new(Mutex::new(HashSet::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (db, pids, stop) = (db.clone(), pids.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let (pid, n) = backend(&db).await.unwrap();
+                    assert_eq!(n, 1);
+                    pids.lock().unwrap().insert(pid);
+                }
+            })
+        })
+        .collect();
+    let give_up = guard(60);
+    while pids.lock().unwrap().len() < 4 {
+        give_up("statements on all 4 shared connections");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(pids.lock().unwrap().len(), 4, "never more backends than shared connections");
+    let (open, _) = db.state();
+    assert!(open <= 5, "{open} connections");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_do_not_wait_for_a_shared_connection_that_cannot_open() {
+    let test = with_ann().await;
+    // Two shared connections and one for exclusive use.
+    let db = Db::connect(multiplexed(&test, 2, 256)).await.unwrap();
+    let (first, _) = backend(&db).await.unwrap();
+    // Every other connection of the pool checked out: the second shared one cannot open.
+    let held = (db.get().await.unwrap(), db.get().await.unwrap());
+    // 20 statements at once, each 50 ms on the server: they overlap, so each finds the open
+    // shared connection busy and asks for the second one. They all finish on the first while the
+    // second cannot open (they would wait for it, and fail, if they needed it).
+    let slow: Vec<_> = (0..20)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                select_from::<Users>()
+                    .columns((sql::<i32>("pg_backend_pid()").as_("pid"),))
+                    .where_(sql("pg_sleep(0.05) IS NOT NULL"))
+                    .fetch_one(&db)
+                    .await
+            })
+        })
+        .collect();
+    for t in slow {
+        assert_eq!(t.await.unwrap().unwrap(), (first,), "on the open shared connection");
+    }
+    // Once connections are free, the second shared connection opens and takes statements.
+    drop(held);
+    let pids = Arc::new(Mutex::new(HashSet::new()));
+    let give_up = guard(60);
+    while pids.lock().unwrap().len() < 2 {
+        give_up("the second shared connection in use");
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let (db, pids) = (db.clone(), pids.clone());
+                tokio::spawn(async move {
+                    let (pid, _) = backend(&db).await.unwrap();
+                    pids.lock().unwrap().insert(pid);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_connection_lost_mid_load_costs_no_read_and_sends_no_write_twice() {
     let test = with_ann().await;
     let admin = test.connect().await.unwrap();

@@ -457,7 +457,7 @@ impl Db {
                 // arrival order, so that a caller past the bound is not overtaken forever.
                 (Some(mux), None) => {
                     let admitted = mux.admit(self.connect_timeout).await;
-                    let lease = match mux.try_lease() {
+                    let lease = match mux.try_lease(self) {
                         Ok(lease) => lease,
                         // No room on an open one: fill a slot (boxed: the cold path), else check out.
                         Err(_) => match Box::pin(mux.lease(self)).await {
