@@ -376,19 +376,22 @@ fn main() {
     });
 }
 
-/// `BENCH_PROFILE=mux50|raw50`: one contender alone over TCP (50 tasks on 5 connections, taulu
-/// multiplexed or raw tokio-postgres sharing its clients), for a profiler (`perf record`) to see
+/// `BENCH_PROFILE=mux5|raw5|mux50|raw50`: one contender alone over TCP (5 tasks, or 50 tasks on 5
+/// connections; taulu multiplexed, or raw tokio-postgres with a client per task or sharing its 5), for a profiler (`perf record`) to see
 /// where the client's time goes.
 fn profile(rt: &tokio::runtime::Runtime, url: &DatabaseUrl, which: &str, secs: u64) {
+    let mux = |tasks: usize| {
+        let mut cfg = DbConfig::new(url.clone());
+        (cfg.max_size, cfg.min_idle, cfg.multiplex) = (CLIENTS as u32, CLIENTS as u32, CLIENTS as u32);
+        let mux = rt.block_on(Db::connect(cfg)).unwrap();
+        rt.block_on(taulu_tasks(&mux, false, tasks, secs))
+    };
     let sample = match which {
-        "mux50" => {
-            let mut cfg = DbConfig::new(url.clone());
-            (cfg.max_size, cfg.min_idle, cfg.multiplex) = (CLIENTS as u32, CLIENTS as u32, CLIENTS as u32);
-            let mux = rt.block_on(Db::connect(cfg)).unwrap();
-            rt.block_on(taulu_tasks(&mux, false, 10 * CLIENTS, secs))
-        }
+        "mux5" => mux(CLIENTS),
+        "raw5" => rt.block_on(raw(url, secs)),
+        "mux50" => mux(10 * CLIENTS),
         "raw50" => rt.block_on(raw_shared(url, 10 * CLIENTS, secs)),
-        other => panic!("BENCH_PROFILE: mux50 or raw50, not {other}"),
+        other => panic!("BENCH_PROFILE: mux5, raw5, mux50 or raw50, not {other}"),
     };
     println!("{which}: {:.0} q/s, {:.2} µs client CPU per query", sample.qps(), sample.cpu_us());
 }

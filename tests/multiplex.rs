@@ -87,17 +87,28 @@ async fn single_statements_share_two_connections_and_transactions_keep_their_own
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn statements_spread_over_every_shared_connection_once_two_run_at_once() {
+async fn statements_pipeline_on_one_shared_connection_then_spread_over_every_one() {
     let test = with_ann().await;
     let db = Db::connect(multiplexed(&test, 4, 256)).await.unwrap();
-    // One caller at a time: the one shared connection is idle at every statement; no other opens.
-    let mut alone = HashSet::new();
-    for _ in 0..50 {
-        alone.insert(backend(&db).await.unwrap().0);
+    // 5 callers: never 8 statements in flight, so they all pipeline on the first connection.
+    let few = Arc::new(Mutex::new(HashSet::new()));
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let (db, few) = (db.clone(), few.clone());
+            tokio::spawn(async move {
+                for _ in 0..40 {
+                    let (pid, _) = backend(&db).await.unwrap();
+                    few.lock().unwrap().insert(pid);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
     }
-    assert_eq!(alone.len(), 1, "50 statements one after another ran on {} backends", alone.len());
-    // 50 callers: every shared connection gets statements (left on the first connections with
-    // room, 50 callers ran on 2 of 4, each room for 32).
+    assert_eq!(few.lock().unwrap().len(), 1, "5 callers ran on {} backends", few.lock().unwrap().len());
+    // 50 callers: every shared connection gets statements (opened only when all were full,
+    // 50 callers ran on 2 of 4, each with room for 32).
     let pids = Arc::new(Mutex::new(HashSet::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let tasks: Vec<_> = (0..50)
@@ -134,41 +145,36 @@ async fn statements_do_not_wait_for_a_shared_connection_that_cannot_open() {
     let (first, _) = backend(&db).await.unwrap();
     // Every other connection of the pool checked out: the second shared one cannot open.
     let held = (db.get().await.unwrap(), db.get().await.unwrap());
-    // 20 statements at once, each 50 ms on the server: they overlap, so each finds the open
-    // shared connection busy and asks for the second one. They all finish on the first while the
-    // second cannot open (they would wait for it, and fail, if they needed it).
-    let slow: Vec<_> = (0..20)
-        .map(|_| {
-            let db = db.clone();
-            tokio::spawn(async move {
-                select_from::<Users>()
-                    .columns((sql::<i32>("pg_backend_pid()").as_("pid"),))
-                    .where_(sql("pg_sleep(0.05) IS NOT NULL"))
-                    .fetch_one(&db)
-                    .await
+    // 20 statements at once, each 50 ms on the server: they overlap, so the open shared
+    // connection soon has 8 in flight and the second is asked for. They all finish on the first
+    // while the second cannot open (they would wait for it, and fail, if they needed it).
+    let slow = |db: &Db| -> Vec<_> {
+        (0..20)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let (pid,) = select_from::<Users>()
+                        .columns((sql::<i32>("pg_backend_pid()").as_("pid"),))
+                        .where_(sql("pg_sleep(0.05) IS NOT NULL"))
+                        .fetch_one(&db)
+                        .await
+                        .unwrap();
+                    pid
+                })
             })
-        })
-        .collect();
-    for t in slow {
-        assert_eq!(t.await.unwrap().unwrap(), (first,), "on the open shared connection");
+            .collect()
+    };
+    for t in slow(&db) {
+        assert_eq!(t.await.unwrap(), first, "on the open shared connection");
     }
     // Once connections are free, the second shared connection opens and takes statements.
     drop(held);
-    let pids = Arc::new(Mutex::new(HashSet::new()));
+    let mut pids = HashSet::new();
     let give_up = guard(60);
-    while pids.lock().unwrap().len() < 2 {
+    while pids.len() < 2 {
         give_up("the second shared connection in use");
-        let tasks: Vec<_> = (0..10)
-            .map(|_| {
-                let (db, pids) = (db.clone(), pids.clone());
-                tokio::spawn(async move {
-                    let (pid, _) = backend(&db).await.unwrap();
-                    pids.lock().unwrap().insert(pid);
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
+        for t in slow(&db) {
+            pids.insert(t.await.unwrap());
         }
     }
 }

@@ -5,12 +5,12 @@
 //! old, or the pool closes. Transactions, `get()`, streams and time-limited statements keep
 //! exclusive checkouts.
 //!
-//! A statement goes to the least loaded shared connection. While every open one has a statement in
-//! flight and a slot is still empty, one more is opened in the background (one at a time; the
-//! statement does not wait for it): each shared connection is one server process, so statements
-//! spread over all of them as soon as there are two at once. Left on the first connections with
-//! room, 50 callers ran on 2 connections of 4 (room for 32 each) and the pool served a third less
-//! than raw tokio-postgres sharing its 5 clients.
+//! A statement goes to the least loaded shared connection. While every open one has [`GROW_AT`]
+//! statements in flight and a slot is still empty, one more is opened in the background (one at a
+//! time; the statement does not wait for it): each shared connection is one server process, and
+//! a few statements pipelined on one are cheaper than another process, many are not. Opened only
+//! when all were full (32 each), 50 callers ran on 2 connections of 4 and the pool served a third
+//! less than raw tokio-postgres sharing its 5 clients.
 
 use std::{
     sync::{
@@ -29,6 +29,13 @@ use crate::{
 /// Statements in flight on one shared connection at most; past it, callers use the next
 /// connection, or an exclusive checkout when every shared one is full.
 pub(super) const DEPTH: usize = 32;
+
+/// Statements in flight on every open shared connection before one more opens: up to this many
+/// pipelined on one server process cost less than another process (measured with 5 callers on
+/// 4 shared connections, `BENCH_PROFILE=mux5`: all on one connection 1.2x raw tokio-postgres with
+/// a client each, spread over four 1.0x); past it, the server's parallelism counts (50 callers
+/// on 2 connections instead of 4: a third less throughput).
+pub(super) const GROW_AT: usize = 8;
 
 /// The shared connections of a [`Db`].
 pub(super) struct Mux {
@@ -151,11 +158,11 @@ impl Mux {
     }
 
     /// A share of the least loaded usable connection with room (no waiting, no allocation: the
-    /// hot path), and one more connection opening in the background when that one is busy and a
-    /// slot is empty. `Err` when no open connection has room: [`Mux::lease`] opens one.
+    /// hot path), and one more connection opening in the background when that one has
+    /// [`GROW_AT`] statements in flight and a slot is empty. `Err` when no open connection has room: [`Mux::lease`] opens one.
     pub(super) fn try_lease(self: &Arc<Self>, db: &Db) -> Result<Lease<'static>, ()> {
         let (best, room, empty) = self.scan();
-        if empty && room < DEPTH && room > 0 {
+        if empty && room > 0 && DEPTH - room >= GROW_AT {
             self.grow(db);
         }
         best.and_then(Shared::enter).map(Lease::Shared).ok_or(())
