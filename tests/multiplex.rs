@@ -133,6 +133,28 @@ async fn statements_pipeline_on_one_shared_connection_then_spread_over_every_one
         t.await.unwrap();
     }
     assert_eq!(pids.lock().unwrap().len(), 4, "never more backends than shared connections");
+    // 5 callers again: back on one connection (the first below 8 in flight takes each statement).
+    let again = Arc::new(Mutex::new(HashSet::new()));
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let (db, again) = (db.clone(), again.clone());
+            tokio::spawn(async move {
+                for _ in 0..40 {
+                    let (pid, _) = backend(&db).await.unwrap();
+                    again.lock().unwrap().insert(pid);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        again.lock().unwrap().len(),
+        1,
+        "5 callers after the load ran on {} backends",
+        again.lock().unwrap().len()
+    );
     let (open, _) = db.state();
     assert!(open <= 5, "{open} connections");
 }

@@ -5,12 +5,13 @@
 //! old, or the pool closes. Transactions, `get()`, streams and time-limited statements keep
 //! exclusive checkouts.
 //!
-//! A statement goes to the least loaded shared connection. While every open one has [`GROW_AT`]
-//! statements in flight and a slot is still empty, one more is opened in the background (one at a
-//! time; the statement does not wait for it): each shared connection is one server process, and
-//! a few statements pipelined on one are cheaper than another process, many are not. Opened only
-//! when all were full (32 each), 50 callers ran on 2 connections of 4 and the pool served a third
-//! less than raw tokio-postgres sharing its 5 clients.
+//! Each shared connection is one server process: a few statements pipelined on one cost less
+//! than spreading them over several, many run faster spread. So a statement goes to the first
+//! shared connection (in slot order) with fewer than [`GROW_AT`] in flight; when every open one
+//! has that many, to the least loaded, and one more connection opens in the background (one at a
+//! time; no statement waits for it) while a slot is empty. Opened only when all were full (32
+//! each), 50 callers ran on 2 connections of 4 and the pool served a third less than raw
+//! tokio-postgres sharing its 5 clients.
 
 use std::{
     sync::{
@@ -30,18 +31,16 @@ use crate::{
 /// connection, or an exclusive checkout when every shared one is full.
 pub(super) const DEPTH: usize = 32;
 
-/// Statements in flight on every open shared connection before one more opens: up to this many
-/// pipelined on one server process cost less than another process (measured with 5 callers on
-/// 4 shared connections, `BENCH_PROFILE=mux5`: all on one connection 1.2x raw tokio-postgres with
-/// a client each, spread over four 1.0x); past it, the server's parallelism counts (50 callers
-/// on 2 connections instead of 4: a third less throughput).
+/// Statements in flight on a shared connection before the next one is used (and, when every open
+/// one has this many, opened). Measured with `BENCH_PROFILE=mux5` (5 callers, 4 shared
+/// connections) against raw tokio-postgres with a client each: all 5 pipelined on one connection
+/// 1.2x, spread over four 0.95x; with 50 callers the spread is what counts (on 2 connections
+/// instead of 4: a third less throughput), and 1, 4, 8 or 16 here made no difference to it.
 pub(super) const GROW_AT: usize = 8;
 
 /// The shared connections of a [`Db`].
 pub(super) struct Mux {
     slots: Box<[Mutex<Option<Arc<Shared>>>]>,
-    /// Where the search for the least loaded connection starts (spreads ties).
-    next: AtomicUsize,
     max_lifetime: Option<Duration>,
     /// Held while a slot is being filled: callers that find no room wait for the new connection
     /// instead of each opening one.
@@ -127,7 +126,6 @@ impl Mux {
         Mux {
             admission: tokio::sync::Semaphore::new(connections * DEPTH + spare),
             slots: (0..connections).map(|_| Mutex::new(None)).collect(),
-            next: AtomicUsize::new(0),
             max_lifetime,
             filling: tokio::sync::Mutex::new(()),
             growing: AtomicBool::new(false),
@@ -144,8 +142,8 @@ impl Mux {
         tokio::time::timeout(wait, self.admission.acquire()).await.ok()?.ok()
     }
 
-    /// A share of the least loaded shared connection with room for one more statement, opening
-    /// one into an empty slot when none has room (never waiting for a server: that is the
+    /// A share of a shared connection with room for one more statement, opening one into an
+    /// empty slot when none has room (never waiting for a server: that is the
     /// exclusive checkout's job). `None` when every slot is full and none can be opened now.
     pub(super) async fn lease(&self, db: &Db) -> Option<Lease<'static>> {
         let _filling = self.filling.lock().await;
@@ -157,9 +155,10 @@ impl Mux {
         self.open(&db.pool, db.connect_timeout).await.and_then(Shared::enter).map(Lease::Shared)
     }
 
-    /// A share of the least loaded usable connection with room (no waiting, no allocation: the
-    /// hot path), and one more connection opening in the background when that one has
-    /// [`GROW_AT`] statements in flight and a slot is empty. `Err` when no open connection has room: [`Mux::lease`] opens one.
+    /// A share of the first usable connection below [`GROW_AT`], else of the least loaded one with
+    /// room, and then one more opening in the background if a slot is empty (no waiting, no
+    /// allocation: the hot path). `Err` when no open connection has room: [`Mux::lease`] opens
+    /// one.
     pub(super) fn try_lease(self: &Arc<Self>, db: &Db) -> Result<Lease<'static>, ()> {
         let (best, room, empty) = self.scan();
         if empty && room > 0 && DEPTH - room >= GROW_AT {
@@ -168,22 +167,21 @@ impl Mux {
         best.and_then(Shared::enter).map(Lease::Shared).ok_or(())
     }
 
-    /// The least loaded usable connection with room, its room, and whether a slot is empty
-    /// (failed or old connections are dropped from their slots on the way).
+    /// The first usable connection below [`GROW_AT`], else the least loaded with room; its room;
+    /// and whether a slot is empty (known for sure when none is below [`GROW_AT`]: then every
+    /// slot was seen). Failed or old connections are dropped from their slots on the way.
     fn scan(&self) -> (Option<Arc<Shared>>, usize, bool) {
-        let n = self.slots.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
         let (mut best, mut best_room): (Option<Arc<Shared>>, usize) = (None, 0);
         let (mut empty, mut now) = (false, None);
-        for i in 0..n {
-            let mut held = self.slots[(start + i) % n].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for slot in self.slots.iter() {
+            let mut held = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             match &*held {
                 Some(shared) if shared.usable(&mut now) => {
                     let room = shared.room();
                     if room > best_room {
                         (best, best_room) = (Some(shared.clone()), room);
-                        if room == DEPTH {
-                            break; // an idle connection: none is less loaded
+                        if DEPTH - room < GROW_AT {
+                            break; // the first connection below GROW_AT takes it
                         }
                     }
                 }
