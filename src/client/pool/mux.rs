@@ -13,6 +13,8 @@
 //! each), 50 callers ran on 2 connections of 4 and the pool served a third less than raw
 //! tokio-postgres sharing its 5 clients.
 
+mod gate;
+
 use std::{
     sync::{
         Arc, Mutex,
@@ -53,7 +55,7 @@ pub(super) struct Mux {
     /// connection, plus the connections left for exclusive use), handed out first come, first
     /// served: a caller that finds everything full waits its turn instead of racing the callers
     /// whose statements just finished (who would otherwise take the freed room every time).
-    admission: tokio::sync::Semaphore,
+    admission: gate::Gate,
 }
 
 /// One shared connection and how many statements are in flight on it.
@@ -124,7 +126,7 @@ impl std::ops::Deref for Lease<'_> {
 impl Mux {
     pub(super) fn new(connections: usize, spare: usize, max_lifetime: Option<Duration>) -> Self {
         Mux {
-            admission: tokio::sync::Semaphore::new(connections * DEPTH + spare),
+            admission: gate::Gate::new(connections * DEPTH + spare),
             slots: (0..connections).map(|_| Mutex::new(None)).collect(),
             max_lifetime,
             filling: tokio::sync::Mutex::new(()),
@@ -135,11 +137,11 @@ impl Mux {
 
     /// The caller's turn, in arrival order; `None` (run anyway, on the exclusive path's own
     /// waiting and errors) when it does not come within `wait`.
-    pub(super) async fn admit(&self, wait: Duration) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        if let Ok(permit) = self.admission.try_acquire() {
+    pub(super) async fn admit(&self, wait: Duration) -> Option<gate::Permit<'_>> {
+        if let Some(permit) = self.admission.try_acquire() {
             return Some(permit);
         }
-        tokio::time::timeout(wait, self.admission.acquire()).await.ok()?.ok()
+        tokio::time::timeout(wait, self.admission.acquire()).await.ok()
     }
 
     /// A share of a shared connection with room for one more statement, opening one into an
