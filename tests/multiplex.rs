@@ -86,19 +86,16 @@ async fn single_statements_share_two_connections_and_transactions_keep_their_own
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn statements_pipeline_on_one_shared_connection_then_spread_over_every_one() {
-    let test = with_ann().await;
-    let db = Db::connect(multiplexed(&test, 4, 256)).await.unwrap();
-    // 5 callers: never 8 statements in flight, so they all pipeline on the first connection.
-    let few = Arc::new(Mutex::new(HashSet::new()));
+/// The backends that answered 5 callers running 40 statements each at once.
+async fn backends_of_five_callers(db: &Db) -> HashSet<i32> {
+    let pids = Arc::new(Mutex::new(HashSet::new()));
     let tasks: Vec<_> = (0..5)
         .map(|_| {
-            let (db, few) = (db.clone(), few.clone());
+            let (db, pids) = (db.clone(), pids.clone());
             tokio::spawn(async move {
                 for _ in 0..40 {
                     let (pid, _) = backend(&db).await.unwrap();
-                    few.lock().unwrap().insert(pid);
+                    pids.lock().unwrap().insert(pid);
                 }
             })
         })
@@ -106,7 +103,16 @@ async fn statements_pipeline_on_one_shared_connection_then_spread_over_every_one
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(few.lock().unwrap().len(), 1, "5 callers ran on {} backends", few.lock().unwrap().len());
+    Arc::try_unwrap(pids).unwrap().into_inner().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_pipeline_on_one_shared_connection_then_spread_over_every_one() {
+    let test = with_ann().await;
+    let db = Db::connect(multiplexed(&test, 4, 256)).await.unwrap();
+    // 5 callers: never 8 statements in flight, so they all pipeline on the first connection.
+    let few = backends_of_five_callers(&db).await;
+    assert_eq!(few.len(), 1, "5 callers ran on {} backends", few.len());
     // 50 callers: every shared connection gets statements (opened only when all were full,
     // 50 callers ran on 2 of 4, each with room for 32).
     let pids = Arc::new(Mutex::new(HashSet::new()));
@@ -134,27 +140,8 @@ async fn statements_pipeline_on_one_shared_connection_then_spread_over_every_one
     }
     assert_eq!(pids.lock().unwrap().len(), 4, "never more backends than shared connections");
     // 5 callers again: back on one connection (the first below 8 in flight takes each statement).
-    let again = Arc::new(Mutex::new(HashSet::new()));
-    let tasks: Vec<_> = (0..5)
-        .map(|_| {
-            let (db, again) = (db.clone(), again.clone());
-            tokio::spawn(async move {
-                for _ in 0..40 {
-                    let (pid, _) = backend(&db).await.unwrap();
-                    again.lock().unwrap().insert(pid);
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    assert_eq!(
-        again.lock().unwrap().len(),
-        1,
-        "5 callers after the load ran on {} backends",
-        again.lock().unwrap().len()
-    );
+    let again = backends_of_five_callers(&db).await;
+    assert_eq!(again.len(), 1, "5 callers after the load ran on {} backends", again.len());
     let (open, _) = db.state();
     assert!(open <= 5, "{open} connections");
 }
