@@ -198,19 +198,26 @@ impl Mux {
         (best, best_room, empty)
     }
 
-    /// Opens one more shared connection on a task of its own, unless one is already opening.
+    /// Opens one more shared connection on a task of its own, unless one is already opening. One
+    /// that could not be opened is not tried again within the connect timeout: a server that
+    /// refuses connections at once (at `max_connections`) would otherwise get an attempt after
+    /// every statement.
     fn grow(self: &Arc<Self>, db: &Db) {
         if self.growing.swap(true, Ordering::Acquire) {
             return;
         }
         let (mux, pool, wait) = (self.clone(), db.pool.clone(), db.connect_timeout);
         tokio::spawn(async move {
-            {
+            let opened = {
                 let _filling = mux.filling.lock().await;
-                if mux.slots.iter().any(|slot| slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_none())
-                {
-                    mux.open(&pool, wait).await;
-                }
+                let empty = mux
+                    .slots
+                    .iter()
+                    .any(|slot| slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_none());
+                !empty || mux.open(&pool, wait).await.is_some()
+            };
+            if !opened {
+                tokio::time::sleep(wait).await;
             }
             mux.growing.store(false, Ordering::Release);
         });
