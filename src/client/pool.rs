@@ -458,9 +458,9 @@ impl Db {
                 (Some(mux), None) => {
                     let admitted = mux.admit(self.connect_timeout).await;
                     let lease = match mux.try_lease(self) {
-                        Ok(lease) => lease,
+                        Some(lease) => lease,
                         // No room on an open one: fill a slot (boxed: the cold path), else check out.
-                        Err(_) => match Box::pin(mux.lease(self)).await {
+                        None => match Box::pin(mux.lease(self)).await {
                             Some(lease) => lease,
                             None => Lease::Own(self.get().await?),
                         },

@@ -159,14 +159,14 @@ impl Mux {
 
     /// A share of the first usable connection below [`GROW_AT`], else of the least loaded one with
     /// room, and then one more opening in the background if a slot is empty (no waiting, no
-    /// allocation: the hot path). `Err` when no open connection has room: [`Mux::lease`] opens
+    /// allocation: the hot path). `None` when no open connection has room: [`Mux::lease`] opens
     /// one.
-    pub(super) fn try_lease(self: &Arc<Self>, db: &Db) -> Result<Lease<'static>, ()> {
+    pub(super) fn try_lease(self: &Arc<Self>, db: &Db) -> Option<Lease<'static>> {
         let (best, room, empty) = self.scan();
         if empty && room > 0 && DEPTH - room >= GROW_AT {
             self.grow(db);
         }
-        best.and_then(Shared::enter).map(Lease::Shared).ok_or(())
+        best.and_then(Shared::enter).map(Lease::Shared)
     }
 
     /// The first usable connection below [`GROW_AT`], else the least loaded with room; its room;
