@@ -123,36 +123,106 @@ impl DatabaseUrl {
     }
 }
 
-/// A URL whose user information holds an unencoded `@`, rewritten with that part percent-encoded
-/// (the driver's parser would otherwise end the password at the first `@` and take the rest of it
-/// for the host name, which then shows up in every message). `None` when nothing needs rewriting.
+/// The parameters a URL's query string may set (what the driver reads): a `?` followed by one of
+/// these and `=` starts the query string; any other `?` belongs to the password.
+const PARAMETERS: &[&str] = &[
+    "user",
+    "password",
+    "dbname",
+    "options",
+    "application_name",
+    "sslmode",
+    "sslnegotiation",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "host",
+    "hostaddr",
+    "port",
+    "connect_timeout",
+    "tcp_user_timeout",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_retries",
+    "target_session_attrs",
+    "channel_binding",
+    "load_balance_hosts",
+    "replication",
+];
+
+/// True when `s` reads as a list of hosts: `host[:port]` or `[v6][:port]`, comma-separated, names
+/// made of letters, digits, `.`, `-`, `_` and percent-escapes (a Unix socket directory).
+fn is_host_list(s: &str) -> bool {
+    let port_ok = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    s.split(',').all(|item| match item.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, rest)) => {
+                !addr.is_empty()
+                    && addr.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.' || b == b'%')
+                    && (rest.is_empty() || rest.strip_prefix(':').is_some_and(port_ok))
+            }
+            None => false,
+        },
+        None => {
+            let (name, port) = item.split_once(':').unwrap_or((item, ""));
+            name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-%".contains(&b)) && port_ok(port)
+        }
+    })
+}
+
+/// A URL's user information rewritten percent-encoded, so that whatever its password holds (`@`,
+/// `/`, `?`, `#`, `%`, `:`) the driver reads it as the password and nothing of it as the host, the
+/// database or a parameter (which would show up in every message). `None` when the URL has no user
+/// information, or is not a URL.
+///
+/// The user information ends at the **last** `@` before the host. The host list comes after it,
+/// then `/dbname`, then the query string, which may hold an `@` of its own
+/// (`?application_name=me@host`): the query string starts at the first `?` that is followed by a
+/// parameter the driver knows and `=`, and from which the rest reads as a URL (a host list after
+/// the last `@` before it, or before its first `/` when there is no `@`); failing that, the URL has
+/// no query string. A user name cannot hold `/`, `?` or `#` (a password can); a database name
+/// holding an `@` must encode it (`%40`).
 fn encode_user_info(s: &str) -> Option<String> {
     let scheme_end = ["postgres://", "postgresql://"].iter().find_map(|p| s.strip_prefix(p).map(|_| p.len()))?;
     let rest = &s[scheme_end..];
-    // The authority ends at the first `/` or `?`; its user information at its last `@`.
-    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
-    let at = authority.rfind('@')?;
-    let info = &authority[..at];
-    if !info.contains('@') {
-        return None;
+    let query_starts = rest.match_indices('?').map(|(i, _)| i).filter(|&i| {
+        let after = &rest[i + 1..];
+        after.split_once('=').is_some_and(|(key, _)| PARAMETERS.contains(&key))
+    });
+    for end in query_starts.chain([rest.len()]) {
+        let head = &rest[..end];
+        let Some(at) = head.rfind('@') else {
+            let hosts = &head[..head.find('/').unwrap_or(head.len())];
+            if is_host_list(hosts) {
+                return None;
+            }
+            continue;
+        };
+        let (info, after) = (&head[..at], &head[at + 1..]);
+        let user = &info[..info.find(':').unwrap_or(info.len())];
+        if user.contains(['/', '?', '#']) || !is_host_list(&after[..after.find('/').unwrap_or(after.len())]) {
+            continue;
+        }
+        let (user, password) = match info.split_once(':') {
+            Some((u, p)) => (u, Some(p)),
+            None => (info, None),
+        };
+        let encode = |part: &str| -> String {
+            let raw = percent_decode_str(part).collect::<Vec<u8>>();
+            percent_encoding::percent_encode(&raw, COMPONENT).to_string()
+        };
+        let mut out = String::with_capacity(s.len() + 16);
+        out.push_str(&s[..scheme_end]);
+        out.push_str(&encode(user));
+        if let Some(p) = password {
+            out.push(':');
+            out.push_str(&encode(p));
+        }
+        out.push_str(&rest[at..]);
+        return Some(out);
     }
-    let (user, password) = match info.split_once(':') {
-        Some((u, p)) => (u, Some(p)),
-        None => (info, None),
-    };
-    let encode = |part: &str| -> String {
-        let raw = percent_decode_str(part).collect::<Vec<u8>>();
-        percent_encoding::percent_encode(&raw, COMPONENT).to_string()
-    };
-    let mut out = String::with_capacity(s.len() + 8);
-    out.push_str(&s[..scheme_end]);
-    out.push_str(&encode(user));
-    if let Some(p) = password {
-        out.push(':');
-        out.push_str(&encode(p));
-    }
-    out.push_str(&rest[at..]);
-    Some(out)
+    None
 }
 
 impl FromStr for DatabaseUrl {
@@ -227,10 +297,68 @@ mod tests {
             assert_eq!(url.config().get_password(), Some(password.as_bytes()), "{input}");
             assert_eq!(url.config().get_hosts(), [Host::Tcp("db.example".into())]);
         }
-        // Nothing to rewrite: one `@`, or none, or an `@` only in the query string.
-        assert_eq!(encode_user_info("postgres://u:p@h/db"), None);
+        // No user information, or an `@` only in the query string: nothing to rewrite.
         assert_eq!(encode_user_info("postgres://h/db?application_name=a@b"), None);
+        assert_eq!(encode_user_info("postgres://h:5432/db?application_name=a@b"), None);
         assert_eq!(encode_user_info("host=h user=u@x"), None);
+        // Plain user information is rewritten to itself.
+        assert_eq!(encode_user_info("postgres://u:p@h/db").as_deref(), Some("postgres://u:p@h/db"));
+    }
+
+    /// Passwords holding what ends a URL's parts elsewhere (`/`, `?`, `#`, `%`, `@`, `:`), some
+    /// shaped like a host, a database or a query string, in URLs with and without a port, a
+    /// database and parameters (themselves holding an `@`): each is read as the password, and
+    /// nothing of it is printed.
+    #[test]
+    fn user_information_ends_at_the_last_at_sign_before_the_host_whatever_the_password_holds() {
+        let passwords = [
+            "a1/b2@c3c3",
+            "p?x@y",
+            "p#x@y",
+            "50%off@x",
+            "p%zz/q",
+            "p@/q",
+            "/?#@",
+            "@@",
+            "/",
+            "?",
+            "#",
+            "%",
+            "a:b/c@d",
+            "x?sslmode=disable@y",
+            "x?application_name=a@b",
+            "p@h/db",
+            "p@127.0.0.1/db?x",
+            "p/:5432",
+        ];
+        let tails = [
+            ("", 5432, "", None),
+            ("/db", 5432, "db", None),
+            (":5433/db?sslmode=disable", 5433, "db", None),
+            (":5433/db?application_name=me@home", 5433, "db", Some("me@home")),
+        ];
+        let mut shapes = 0;
+        for password in passwords {
+            for (tail, port, db, app) in tails {
+                let input = format!("postgres://app:{password}@127.0.0.1{tail}");
+                let url: DatabaseUrl = input.parse().unwrap_or_else(|e| panic!("{input}: {e}"));
+                let c = url.config();
+                assert_eq!(c.get_user(), Some("app"), "{input}");
+                assert_eq!(c.get_password(), Some(password.as_bytes()), "{input}");
+                assert_eq!(c.get_hosts(), [Host::Tcp("127.0.0.1".into())], "{input}");
+                assert_eq!(c.get_ports(), [port], "{input}");
+                assert_eq!(c.get_dbname().unwrap_or(""), db, "{input}");
+                assert_eq!(c.get_application_name(), app, "{input}");
+                let expected = format!("app@127.0.0.1:{port}/{db}");
+                assert_eq!(url.to_string(), expected, "{input}");
+                assert_eq!(format!("{url:?}"), format!("DatabaseUrl({expected})"), "{input}");
+                // Handed on with its password, it reads back the same.
+                let again: DatabaseUrl = url.to_url_with_password().parse().unwrap();
+                assert_eq!(again.config().get_password(), Some(password.as_bytes()), "{input}");
+                shapes += 1;
+            }
+        }
+        assert_eq!(shapes, 72);
     }
 
     #[test]
