@@ -234,6 +234,11 @@ impl Backoff {
     /// sleeps the next delay and returns true, or, when the budget is spent, returns false. Both
     /// are logged as `taulu::retry` events (`retrying` at info, `giving up` at warn).
     pub async fn pause(&mut self, class: &'static str, err: &Error) -> bool {
+        self.pause_or(class, err, std::future::pending()).await
+    }
+
+    /// [`Backoff::pause`], ended early when `wake` completes (the reason to wait is gone).
+    pub async fn pause_or(&mut self, class: &'static str, err: &Error, wake: impl Future<Output = ()>) -> bool {
         let n = self.attempt;
         let Some(delay) = self.next_delay() else {
             tracing::warn!(target: "taulu::retry", attempt = n, error = %err, class, "giving up");
@@ -241,7 +246,11 @@ impl Backoff {
         };
         tracing::info!(target: "taulu::retry", attempt = n, delay_ms = delay.as_millis() as u64, error = %err, class, "retrying");
         // Boxed: a cold path that would otherwise swell every caller's future.
-        Box::pin(tokio::time::sleep(delay)).await;
+        let sleep = Box::pin(tokio::time::sleep(delay));
+        tokio::select! {
+            () = sleep => {}
+            () = wake => tracing::debug!(target: "taulu::retry", class, "retrying early"),
+        }
         true
     }
 }

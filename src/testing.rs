@@ -205,11 +205,14 @@ fn random_hex() -> String {
 }
 
 /// A TCP proxy in front of a server, for fault-injection tests: forwards connections, or refuses
-/// them (accept and close at once), and can reset every connection it carries. Loopback only.
+/// them (accept and close at once), can reset every connection it carries, and can freeze (accept
+/// connections and hold every byte, in both directions, as a server that stopped would). Loopback
+/// only.
 pub struct FaultProxy {
     port: u16,
     refuse: std::sync::Arc<std::sync::atomic::AtomicBool>,
     generation: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    frozen: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -220,30 +223,41 @@ impl FaultProxy {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let port = listener.local_addr()?.port();
         let refuse = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (tx, _) = tokio::sync::watch::channel(0u64);
-        let generation = std::sync::Arc::new(tx);
-        let (r, g) = (refuse.clone(), generation.clone());
+        let generation = std::sync::Arc::new(tokio::sync::watch::channel(0u64).0);
+        let frozen = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
+        let (r, g, f) = (refuse.clone(), generation.clone(), frozen.clone());
         let task = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if r.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
                 }
-                let mut reset = g.subscribe();
+                let (mut reset, up, down) = (g.subscribe(), f.subscribe(), f.subscribe());
                 tokio::spawn(async move {
                     let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = reset.changed() => {
-                            // Abortive close (RST) on both sides, like a crashed network path.
-                            let _ = inbound.set_zero_linger();
-                            let _ = outbound.set_zero_linger();
+                    let cut = {
+                        let ((mut from_client, mut to_client), (mut from_server, mut to_server)) =
+                            (inbound.split(), outbound.split());
+                        let both = async {
+                            tokio::join!(
+                                pump(&mut from_client, &mut to_server, up),
+                                pump(&mut from_server, &mut to_client, down)
+                            )
+                        };
+                        tokio::select! {
+                            _ = both => false,
+                            _ = reset.changed() => true,
                         }
+                    };
+                    if cut {
+                        // Abortive close (RST) on both sides, like a crashed network path.
+                        let _ = inbound.set_zero_linger();
+                        let _ = outbound.set_zero_linger();
                     }
                 });
             }
         });
-        Ok(FaultProxy { port, refuse, generation, task })
+        Ok(FaultProxy { port, refuse, generation, frozen, task })
     }
 
     /// The proxy's port on 127.0.0.1.
@@ -259,6 +273,42 @@ impl FaultProxy {
     /// Resets every connection currently proxied.
     pub fn reset_all(&self) {
         self.generation.send_modify(|g| *g += 1);
+    }
+
+    /// Freeze (true): connections stay open and new ones are accepted, but nothing is passed on
+    /// in either direction until thawed (false), like a server that is stopped (`SIGSTOP`) or a
+    /// network path that drops every packet.
+    pub fn set_frozen(&self, frozen: bool) {
+        self.frozen.send_replace(frozen);
+    }
+}
+
+/// Copies `from` to `to` while not frozen (bytes read as it freezes are held until it thaws);
+/// ends at end of stream, passing it on.
+async fn pump(
+    from: &mut (impl tokio::io::AsyncRead + Unpin),
+    to: &mut (impl tokio::io::AsyncWrite + Unpin),
+    mut frozen: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        if frozen.wait_for(|f| !*f).await.is_err() {
+            return;
+        }
+        let n = tokio::select! {
+            read = from.read(&mut buf) => match read {
+                Ok(0) | Err(_) => {
+                    let _ = to.shutdown().await;
+                    return;
+                }
+                Ok(n) => n,
+            },
+            _ = frozen.changed() => continue,
+        };
+        if frozen.wait_for(|f| !*f).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }
 

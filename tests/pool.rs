@@ -145,6 +145,64 @@ async fn terminating_every_pool_connection_mid_load_loses_no_read() {
     assert_eq!(errors.lock().unwrap().clone(), Vec::<String>::new(), "no read error reached a caller");
 }
 
+/// What `callers` tasks looping a primary-key read through `db` until `until` met: reads done,
+/// the errors, and the longest a read took.
+async fn load(db: &Db, callers: usize, until: Instant) -> (usize, Vec<String>, Duration) {
+    let (id,): (uuid::Uuid,) = select_from::<Users>().columns((users::id,)).limit(1).fetch_one(db).await.unwrap();
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let (mut reads, mut errors, mut worst) = (0, Vec::new(), Duration::ZERO);
+                while Instant::now() < until {
+                    let started = Instant::now();
+                    let read = select_from::<Users>().columns((users::username,)).where_(users::id.eq(id));
+                    match read.fetch_one(&db).await {
+                        Ok((name,)) => assert_eq!(name, "ann"),
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                    worst = worst.max(started.elapsed());
+                    reads += 1;
+                }
+                (reads, errors, worst)
+            })
+        })
+        .collect();
+    let (mut reads, mut errors, mut worst) = (0, Vec::new(), Duration::ZERO);
+    for t in tasks {
+        let (r, e, w) = t.await.unwrap();
+        (reads, worst) = (reads + r, worst.max(w));
+        errors.extend(e);
+    }
+    (reads, errors, worst)
+}
+
+/// More callers than connections on a healthy server: each is served in its turn, so nobody
+/// waits longer than the statements queued ahead of it take, and `PoolExhausted` never comes.
+/// 25 callers on the default pool (5 connections, 5 s connect timeout) and, side by side, 50 on a
+/// pool whose connect timeout is 1 s, for 60 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_beyond_the_pool_size_are_served_in_turn_without_errors() {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let by_default = Db::connect(config(test.url())).await.unwrap();
+    let short = Db::connect(DbConfig { connect_timeout: Duration::from_secs(1), ..config(test.url()) }).await.unwrap();
+    insert_into::<Users>().values(new_user("ann")).execute(&by_default).await.unwrap();
+    // A first second opens every connection (each opening a checkout waits for), then 60 s.
+    for (seconds, measured) in [(1, false), (60, true)] {
+        let until = Instant::now() + Duration::from_secs(seconds);
+        let (a, b) = tokio::join!(load(&by_default, 25, until), load(&short, 50, until));
+        for (what, (reads, errors, worst)) in [("25 callers, default pool", a), ("50 callers, 1 s connect timeout", b)]
+        {
+            println!("{what}, {seconds} s: {reads} reads, {} errors, the longest {worst:?}", errors.len());
+            assert_eq!(errors, Vec::<String>::new(), "{what}: no caller gets an error from a healthy server");
+            if measured {
+                assert!(worst < Duration::from_millis(250), "{what}: a read waited {worst:?}");
+                assert!(reads > 10_000, "{what}: {reads} reads");
+            }
+        }
+    }
+}
+
 /// Waits until a statement whose text matches `pattern` (LIKE) is running in the test database.
 /// How many statements whose text is `LIKE pattern` are running on database `db` (other than
 /// `admin`'s own).
@@ -942,6 +1000,36 @@ async fn a_statement_past_its_time_limit_or_dropped_mid_flight_is_canceled_on_th
     assert_eq!(names, [("ann".to_owned(),)], "its own rows, not the abandoned statement's");
 }
 
+/// A server that stops answering while a time-limited statement runs: its cancel request cannot
+/// get through either (with the default `sslmode=prefer` the cancel connection waits for the answer
+/// to its TLS request), yet the call returns within the limit plus the connect timeout, as
+/// `Unavailable`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_limited_statement_on_a_server_that_stops_answering_returns_within_its_bound() {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let (proxy, url) = behind_proxy(&test).await;
+    assert_eq!(url.config().get_ssl_mode(), tokio_postgres::config::SslMode::Prefer, "the default");
+    let db = Db::connect(config(&url)).await.unwrap();
+    insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
+    let limit = Duration::from_millis(500);
+    let started = Instant::now();
+    let slow = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let q = select_from::<Users>().columns((users::id,)).where_(sql("pg_sleep(30) IS NOT NULL"));
+            q.fetch_all(&db.with_timeout(limit)).await
+        })
+    };
+    wait_until_running(test.client(), test.name(), "%pg_sleep(30)%").await;
+    proxy.set_frozen(true);
+    let err = tokio::time::timeout(Duration::from_secs(60), slow).await.expect("returned").unwrap().unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.kind(), taulu::ErrorKind::Unavailable, "{err}");
+    let bound = limit + DbConfig::new(url.clone()).connect_timeout;
+    assert!(took < bound + Duration::from_secs(3), "returned after {took:?}, bound {bound:?}");
+    proxy.set_frozen(false);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_dropped_before_its_end_is_canceled_and_its_connection_discarded() {
     use futures_util::TryStreamExt as _;
@@ -965,6 +1053,24 @@ async fn a_stream_dropped_before_its_end_is_canceled_and_its_connection_discarde
         select_from::<Users>().columns((sql::<i32>("pg_backend_pid()"),)).limit(1).fetch_one(&db).await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(5), "waited {:?} behind the dropped stream", started.elapsed());
     assert_ne!(after, before, "its connection was discarded");
+    // Dropped before its first row came (the server still runs it): the same.
+    let first_row_late =
+        select_from::<Users>().columns((users::username,)).where_(sql("pg_sleep(30) IS NOT NULL")).limit(1);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), first_row_late.fetch_stream(&db)).await.is_err(),
+        "dropped before the first row"
+    );
+    let started = Instant::now();
+    let (later,): (i32,) =
+        select_from::<Users>().columns((sql::<i32>("pg_backend_pid()"),)).limit(1).fetch_one(&db).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "waited {:?} behind the dropped stream", started.elapsed());
+    assert_ne!(later, after, "its connection was discarded");
+    let give_up = give_up_after(20);
+    while active(test.client(), test.name(), "%pg_sleep(30)%").await > 0 {
+        give_up("the statement of the stream dropped before its first row to be canceled");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let after = later;
     let give_up = give_up_after(20);
     while active(test.client(), test.name(), "%pg_sleep(0.5)%").await > 0 {
         give_up("the dropped stream's statement to be canceled on the server");

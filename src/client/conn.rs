@@ -469,6 +469,8 @@ pub struct Manager {
     pub(super) cache_size: usize,
     /// Set by `Db::close`: no new connections, and every connection returned is closed.
     pub(super) closing: Arc<AtomicBool>,
+    /// Told of every connection opened (callers waiting out a restart retry at once).
+    pub(super) outcomes: Arc<super::pool::ConnectOutcomes>,
 }
 
 impl bb8::ManageConnection for Manager {
@@ -487,6 +489,7 @@ impl bb8::ManageConnection for Manager {
             0 => Some(Box::new(LearnedTypes::learn(&client).await?)),
             _ => None,
         };
+        self.outcomes.opened();
         Ok(PgConn {
             client: Box::new(client),
             statements: Mutex::new(StatementCache::default()),

@@ -17,35 +17,22 @@ use super::{
 use crate::{
     error::{Error, Result},
     query::{Compiled, Executor, RowStream},
-    retry::{self, Backoff, Class, Link, RetryPolicy},
+    retry::{self, Backoff, Class, RetryPolicy},
 };
 
 pub use tokio_postgres::IsolationLevel;
 
+mod checkout;
+mod gate;
 mod mux;
 mod replicas;
 
+pub(crate) use checkout::ConnectOutcomes;
+use checkout::ErrorSink;
+pub use checkout::PooledConn;
 use mux::Lease;
 
 pub use replicas::{ReplicaHealth, ReplicaStatus};
-
-/// A connection checked out of a [`Db`]; back to the pool when dropped.
-pub type PooledConn<'a> = bb8::PooledConnection<'a, Manager>;
-
-/// Receives the connect errors bb8 meets (bb8 never hands them to a waiting `get`, which would
-/// otherwise sit out the whole connection timeout): logs them and tells waiting callers.
-#[derive(Debug, Clone)]
-struct ErrorSink(tokio::sync::broadcast::Sender<Arc<Error>>);
-
-impl bb8::ErrorSink<Error> for ErrorSink {
-    fn sink(&self, e: Error) {
-        tracing::debug!(target: "taulu::pool", error = %e, "connect failed");
-        let _ = self.0.send(Arc::new(e));
-    }
-    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<Error>> {
-        Box::new(self.clone())
-    }
-}
 
 /// A pool of connections with retries: the executor applications use.
 ///
@@ -77,7 +64,10 @@ pub struct Db {
     connect_timeout: Duration,
     statement_timeout: Option<Duration>,
     max_size: u32,
-    connect_errors: tokio::sync::broadcast::Sender<Arc<Error>>,
+    /// One turn per connection, taken before every exclusive checkout (and held by every shared
+    /// connection): callers get connections in the order they asked.
+    turn: Arc<gate::Gate>,
+    outcomes: Arc<ConnectOutcomes>,
     closing: Arc<std::sync::atomic::AtomicBool>,
     replicas: Option<Arc<replicas::Replicas>>,
     mux: Option<Arc<mux::Mux>>,
@@ -155,7 +145,7 @@ impl Db {
     /// A pool for `config`. Connections open lazily (the minimum idle ones in the background), so
     /// this never fails because the server is down; see [`Db::connect`] to check it is up.
     pub fn new(config: DbConfig) -> Self {
-        let (connect_errors, _) = tokio::sync::broadcast::channel(16);
+        let outcomes = ConnectOutcomes::new();
         let closing = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let manager = Manager {
             url: config.url.clone(),
@@ -163,6 +153,7 @@ impl Db {
             statement_timeout: config.statement_timeout,
             cache_size: config.statement_cache_size,
             closing: closing.clone(),
+            outcomes: outcomes.clone(),
         };
         let pool = bb8::Pool::builder()
             .max_size(config.max_size)
@@ -179,7 +170,7 @@ impl Db {
             // The connection a task just returned is the one it gets next: its driver task stays
             // warm on the same worker, instead of every query hopping to another connection.
             .queue_strategy(bb8::QueueStrategy::Lifo)
-            .error_sink(Box::new(ErrorSink(connect_errors.clone())))
+            .error_sink(Box::new(ErrorSink(outcomes.clone())))
             .build_unchecked(manager);
         tracing::debug!(target: "taulu::pool", url = %config.url, max = config.max_size, min_idle = config.min_idle, replicas = config.replicas.len(), "pool created");
         let mut db = Db {
@@ -189,7 +180,8 @@ impl Db {
             connect_timeout: config.connect_timeout,
             statement_timeout: config.statement_timeout,
             max_size: config.max_size,
-            connect_errors,
+            turn: Arc::new(gate::Gate::new(config.max_size as usize)),
+            outcomes,
             closing,
             replicas: None,
             // One connection always stays for exclusive checkouts (transactions, get()).
@@ -317,112 +309,6 @@ impl Db {
         (s.connections, s.idle_connections)
     }
 
-    /// A connection from the pool.
-    ///
-    /// Waits at most the connect timeout: for a busy pool to free a connection
-    /// ([`Error::PoolExhausted`] after that), or for a server that refuses connections, is
-    /// starting up or shutting down to come back (retrying with the policy's backoff;
-    /// [`Error::Unavailable`] after that). A wrong password or a missing database fails at once.
-    pub async fn get(&self) -> Result<PooledConn<'_>> {
-        if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(Error::Closed);
-        }
-        {
-            let mut get = std::pin::pin!(self.pool.get());
-            // Fast path: an idle, open connection is there at once (no channel subscription, no
-            // clock).
-            if let std::task::Poll::Ready(Ok(conn)) =
-                std::future::poll_fn(|cx| std::task::Poll::Ready(get.as_mut().poll(cx))).await
-            {
-                if conn.link() == Link::Open && !conn.client.is_closed() {
-                    tracing::trace!(target: "taulu::pool", "checkout");
-                    return Ok(conn);
-                }
-                conn.mark_broken();
-            }
-            // The first checkout is dropped here, before the slow path waits with its own: a
-            // waiter left registered would take the wake-up meant for the one being polled.
-        }
-        Box::pin(self.get_waiting()).await
-    }
-
-    /// The slow path of [`get`](Self::get): wait, reconnect, classify, within one deadline.
-    async fn get_waiting(&self) -> Result<PooledConn<'_>> {
-        let started = Instant::now();
-        let deadline = started + self.connect_timeout;
-        let mut backoff = Backoff::until(self.retry, deadline);
-        let mut last: Option<Error> = None;
-        let conn = loop {
-            let e = match self.checkout_until(deadline, started, last.is_some()).await {
-                Ok(conn) => break Ok(conn),
-                Err(Failed::Retry(e)) => e,
-                Err(Failed::Final(e @ Error::Unavailable { .. })) => {
-                    // The deadline came: after connect failures, report the last one.
-                    let e = match last.take() {
-                        Some(last) => Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(last) },
-                        None => e,
-                    };
-                    tracing::warn!(target: "taulu::retry", attempt = backoff.attempt(), error = %e, class = "connect", "giving up");
-                    break Err(e);
-                }
-                Err(Failed::Final(e)) => break Err(e),
-            };
-            if !backoff.pause("connect", &e).await {
-                break Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(e) });
-            }
-            last = Some(e);
-        };
-        tracing::debug!(target: "taulu::pool", waited_us = started.elapsed().as_micros() as u64, ok = conn.is_ok(), "checkout waited");
-        conn
-    }
-
-    /// One checkout attempt: a connection, a connect failure to classify, or the deadline.
-    async fn checkout_until(
-        &self,
-        deadline: Instant,
-        started: Instant,
-        failed_before: bool,
-    ) -> std::result::Result<PooledConn<'_>, Failed> {
-        let mut failures = self.connect_errors.subscribe();
-        loop {
-            let outcome = tokio::select! {
-                got = tokio::time::timeout_at(deadline.into(), self.pool.get()) => match got {
-                    Ok(Ok(conn)) => Ok(conn),
-                    Ok(Err(bb8::RunError::User(e))) => Err(e),
-                    Ok(Err(bb8::RunError::TimedOut)) | Err(_) => return Err(Failed::Final(self.timed_out(started, failed_before))),
-                },
-                // A connect attempt made for us (or for anyone) failed: the server is not
-                // reachable right now; do not wait out the whole timeout.
-                Ok(e) = failures.recv() => Err(owned(e)),
-            };
-            match outcome {
-                Ok(conn) if conn.link() != Link::Open || conn.client.is_closed() => {
-                    // A connection that died while idle: nothing was sent; discard it, take another.
-                    conn.mark_broken();
-                }
-                Ok(conn) => return Ok(conn),
-                Err(e) if retry::classify_connect(&e) == Class::Retry => return Err(Failed::Retry(e)),
-                // Not transient (a wrong password, a missing database): report it as it is.
-                Err(e) => return Err(Failed::Final(e)),
-            }
-        }
-    }
-
-    /// What running out of the connect timeout means: connections that could not be opened (a
-    /// connect attempt failed during the wait, or none is open at all: the server does not answer)
-    /// make the database unavailable; otherwise every connection stayed busy: the pool is
-    /// exhausted.
-    fn timed_out(&self, started: Instant, failed_before: bool) -> Error {
-        if failed_before || self.pool.state().connections == 0 {
-            Error::Unavailable {
-                attempts: 1,
-                last: Arc::new(Error::ConnectTimeout { target: self.url.to_string(), after: self.connect_timeout }),
-            }
-        } else {
-            Error::PoolExhausted { max: self.max_size, waited: started.elapsed() }
-        }
-    }
-
     /// Runs a statement on a pooled connection, retrying what the classification allows.
     async fn run<F: Fetch>(&self, q: &Compiled) -> Result<F::Out> {
         self.run_within::<F>(q, None, 0).await
@@ -512,16 +398,18 @@ impl Db {
     }
 
     /// Runs one statement for at most `limit`; past it, asks the server to cancel it (a cancel
-    /// request on a connection of its own, as libpq's `PQcancel`) and waits for the statement's own
-    /// answer: PostgreSQL's `57014`, or its result if it finished first. The connection is left
-    /// with nothing in flight. If no answer comes within the connect timeout, the connection is
-    /// discarded and the database reported unavailable.
+    /// request on a connection of its own, as libpq's `PQcancel`, sent in the background) and
+    /// waits up to the connect timeout for the statement's own answer: PostgreSQL's `57014`, or its
+    /// result if it finished first. The connection is left with nothing in flight. If no answer
+    /// comes (a server that stopped answering), the connection is discarded and the database
+    /// reported unavailable: the call returns within `limit` plus the connect timeout, whatever
+    /// becomes of the cancel request.
     async fn fetch_within<F: Fetch>(&self, conn: &PgConn, q: &Compiled, limit: Duration) -> Result<PgResult<F::Out>> {
         let mut fetch = std::pin::pin!(F::fetch(conn, q));
         if let Ok(done) = tokio::time::timeout(limit, fetch.as_mut()).await {
             return Ok(done);
         }
-        cancel(conn.client().cancel_token(), &self.url).await;
+        cancel_in_background(conn, &self.url);
         match tokio::time::timeout(self.connect_timeout, fetch).await {
             Ok(done) => Ok(done),
             Err(_) => {
@@ -722,19 +610,6 @@ fn statement_error(e: tokio_postgres::Error, q: &Compiled, statement_timeout: Op
     }
 }
 
-/// Turns a shared connect error back into an owned one (the pool broadcasts one failure to every
-/// waiter).
-fn owned(e: Arc<Error>) -> Error {
-    match Arc::try_unwrap(e) {
-        Ok(e) => e,
-        Err(shared) => match &*shared {
-            Error::Connect { target, source } => Error::Connect { target: target.clone(), source: source.clone() },
-            Error::ConnectTimeout { target, after } => Error::ConnectTimeout { target: target.clone(), after: *after },
-            _ => Error::Unavailable { attempts: 1, last: shared },
-        },
-    }
-}
-
 /// What one run of a statement on a connection returns: every row, the first row, or the count
 /// of affected rows. [`Db::run`] is generic over it, so each kind gets its own retry loop with
 /// no boxing and no runtime dispatch.
@@ -800,7 +675,12 @@ impl Executor for Db {
 impl Db {
     /// Streams `q` on `conn`, held for the stream's life.
     async fn stream_on<'a>(&'a self, conn: PooledConn<'a>, q: Compiled) -> Result<RowStream<'a>> {
-        let rows = PgConn::query_stream(&conn, &q).await.map_err(|e| statement_error(e, &q, self.statement_timeout))?;
+        // Dropped while the server has not answered (no row yet), the statement is canceled and
+        // the connection discarded, as once rows come (`HeldRows`).
+        let in_flight = InFlight::new(&conn, &self.url, true);
+        let rows = PgConn::query_stream(&conn, &q).await;
+        in_flight.landed();
+        let rows = rows.map_err(|e| statement_error(e, &q, self.statement_timeout))?;
         Ok(Box::pin(HeldRows { rows: Box::pin(rows), conn, url: &self.url, ended: false }))
     }
 }
@@ -980,25 +860,30 @@ impl Drop for InFlight<'_> {
 }
 
 /// Sends a cancel request for whatever `token`'s connection runs (on a connection of its own,
-/// TLS as the URL's `sslmode`, like libpq's `PQcancel`); a failure is logged.
+/// TLS as the URL's `sslmode`, like libpq's `PQcancel`), within the URL's connect timeout (a
+/// server that stopped answering would otherwise hold it forever: with `sslmode=prefer` the cancel
+/// connection waits for the answer to its TLS request); a failure is logged.
 async fn cancel(token: tokio_postgres::CancelToken, url: &DatabaseUrl) {
-    let canceled = if url.config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
-        token.cancel_query(tokio_postgres::NoTls).await
-    } else {
-        match super::tls::connector() {
-            Ok(tls) => token.cancel_query(tls).await,
-            Err(e) => {
-                tracing::warn!(target: "taulu::query", error = %e, "cancel request not sent");
-                return;
-            }
+    let send = async {
+        if url.config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+            token.cancel_query(tokio_postgres::NoTls).await.map_err(|e| crate::error::describe_pg(&e))
+        } else {
+            let tls = super::tls::connector().map_err(|e| e.to_string())?;
+            token.cancel_query(tls).await.map_err(|e| crate::error::describe_pg(&e))
         }
     };
-    if let Err(e) = canceled {
-        tracing::warn!(target: "taulu::query", error = %crate::error::describe_pg(&e), "cancel request failed");
+    let bound = url.connect_timeout();
+    match tokio::time::timeout(bound, send).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(target: "taulu::query", error = %e, "cancel request failed"),
+        Err(_) => {
+            tracing::warn!(target: "taulu::query", %url, bound_ms = bound.as_millis() as u64, "cancel request not answered: given up")
+        }
     }
 }
 
-/// [`cancel`] on a task of its own (from a `Drop`), when there is a runtime to run it.
+/// [`cancel`] on a task of its own (from a `Drop`, or past a time limit: nobody waits for it),
+/// when there is a runtime to run it.
 fn cancel_in_background(conn: &PgConn, url: &DatabaseUrl) {
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         let (token, url) = (conn.client().cancel_token(), url.clone());
@@ -1010,12 +895,6 @@ fn cancel_in_background(conn: &PgConn, url: &DatabaseUrl) {
 /// succeed.
 fn is_rerunnable(e: &Error) -> bool {
     matches!(e.kind(), crate::ErrorKind::SerializationFailure | crate::ErrorKind::Deadlock) && matches!(e, Error::Db(_))
-}
-
-/// A checkout attempt that failed: worth another try, or final.
-enum Failed {
-    Retry(Error),
-    Final(Error),
 }
 
 /// Where a transaction attempt failed, which decides whether it may be re-run.

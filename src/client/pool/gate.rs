@@ -1,5 +1,8 @@
-//! The multiplexed path's admission: a counting semaphore that serves waiters first come, first
-//! served, and whose paths while nobody waits take no lock.
+//! A counting semaphore that serves waiters first come, first served, and whose paths while
+//! nobody waits take no lock. Two queues use it: every exclusive checkout of a [`Db`](super::Db)
+//! (bb8 hands a returned connection to whichever task asks next, so a caller that just gave one
+//! back took it again before the woken waiter ran, and waiters were overtaken for seconds), and
+//! the multiplexed path's admission.
 //!
 //! tokio's `Semaphore` is as fair, but giving a permit back always takes its lock (to hand the
 //! permit to a waiter, if there is one). Once per statement on the multiplexed path, that was
@@ -11,8 +14,9 @@
 
 use std::{
     collections::VecDeque,
+    ops::Deref,
     sync::{
-        Mutex, MutexGuard, PoisonError,
+        Arc, Mutex, MutexGuard, PoisonError,
         atomic::{AtomicUsize, Ordering::SeqCst},
     },
 };
@@ -29,10 +33,12 @@ pub(super) struct Gate {
     queue: Mutex<VecDeque<oneshot::Sender<()>>>,
 }
 
-/// A permit, given back when dropped.
-pub(in crate::client::pool) struct Permit<'a>(&'a Gate);
+/// A permit, given back when dropped: borrowed from the gate (`Permit<&Gate>`, held by a checkout
+/// that borrows its pool) or owning a share of it (`Permit<Arc<Gate>>`, held by a shared
+/// connection that outlives any borrow).
+pub(super) struct Permit<G: Deref<Target = Gate>>(G);
 
-impl Drop for Permit<'_> {
+impl<G: Deref<Target = Gate>> Drop for Permit<G> {
     fn drop(&mut self) {
         self.0.release();
     }
@@ -67,14 +73,32 @@ impl Gate {
     }
 
     /// A permit now, if one is free and nobody waits for one.
-    pub(super) fn try_acquire(&self) -> Option<Permit<'_>> {
-        (self.waiting.load(SeqCst) == 0 && self.take()).then(|| Permit(self))
+    pub(super) fn try_acquire(&self) -> Option<Permit<&Self>> {
+        // Lazily: a `Permit` made and dropped would give back a permit never taken.
+        self.try_take().then(|| Permit(self))
     }
 
     /// A permit, in arrival order.
-    pub(super) async fn acquire(&self) -> Permit<'_> {
-        if let Some(permit) = self.try_acquire() {
-            return permit;
+    pub(super) async fn acquire(&self) -> Permit<&Self> {
+        self.wait_turn().await;
+        Permit(self)
+    }
+
+    /// [`Gate::acquire`], the permit holding a share of the gate.
+    pub(super) async fn acquire_owned(self: Arc<Self>) -> Permit<Arc<Self>> {
+        self.wait_turn().await;
+        Permit(self)
+    }
+
+    fn try_take(&self) -> bool {
+        self.waiting.load(SeqCst) == 0 && self.take()
+    }
+
+    /// Returns once a permit is the caller's, which the caller wraps in a [`Permit`] at once (no
+    /// await in between). Dropped before that, it holds no permit.
+    async fn wait_turn(&self) {
+        if self.try_take() {
+            return;
         }
         let granted = {
             let mut queue = self.lock();
@@ -82,7 +106,7 @@ impl Gate {
             self.waiting.fetch_add(1, SeqCst);
             if queue.is_empty() && self.take() {
                 self.waiting.fetch_sub(1, SeqCst);
-                return Permit(self);
+                return;
             }
             let (tx, rx) = oneshot::channel();
             queue.push_back(tx);
@@ -90,8 +114,8 @@ impl Gate {
         };
         let mut waiter = Waiter { gate: self, granted };
         // The gate drops a sender only after sending or once its receiver is gone.
+        // Received here, the grant is not there for the waiter's drop to give back.
         let _ = (&mut waiter.granted).await;
-        Permit(self)
     }
 
     fn release(&self) {
@@ -171,6 +195,39 @@ mod tests {
         assert_eq!(*order.lock().unwrap(), [0, 1, 2]);
         assert_eq!(gate.permits.load(SeqCst), 1);
         assert_eq!(gate.waiting.load(SeqCst), 0);
+    }
+
+    /// 50 tasks on 5 permits, some giving up after 50 µs: every permit comes back, none is made.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn permits_are_neither_lost_nor_made_under_contention() {
+        let gate = Arc::new(Gate::new(5));
+        let tasks: Vec<_> = (0..50u64)
+            .map(|i| {
+                let gate = gate.clone();
+                tokio::spawn(async move {
+                    for j in 0..2000u64 {
+                        let permit = if (i + j) % 7 == 0 {
+                            match tokio::time::timeout(Duration::from_micros(50), gate.acquire()).await {
+                                Ok(permit) => permit,
+                                Err(_) => continue,
+                            }
+                        } else {
+                            match gate.try_acquire() {
+                                Some(permit) => permit,
+                                None => gate.acquire().await,
+                            }
+                        };
+                        tokio::task::yield_now().await;
+                        drop(permit);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(gate.permits.load(SeqCst), 5);
+        assert_eq!(gate.waiting.load(SeqCst), gate.lock().len());
     }
 
     #[tokio::test]

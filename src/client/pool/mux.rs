@@ -13,8 +13,6 @@
 //! each), 50 callers ran on 2 connections of 4 and the pool served a third less than raw
 //! tokio-postgres sharing its 5 clients.
 
-mod gate;
-
 use std::{
     sync::{
         Arc, Mutex,
@@ -23,7 +21,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Db, PooledConn};
+use super::{Db, PooledConn, gate};
 use crate::{
     client::conn::{Manager, PgConn},
     retry::Link,
@@ -60,7 +58,11 @@ pub(super) struct Mux {
 
 /// One shared connection and how many statements are in flight on it.
 pub(super) struct Shared {
+    // Declared (so dropped) first: back in bb8 before its turn passes to a waiting checkout.
     conn: bb8::PooledConnection<'static, Manager>,
+    /// A shared connection is one of the pool's connections: it holds one of the checkouts'
+    /// turns for its life.
+    _turn: gate::Permit<Arc<gate::Gate>>,
     /// At most [`DEPTH`]; a plain counter, not a semaphore: nobody waits for room here (a full
     /// connection sends the caller to the next one, or to an exclusive checkout).
     in_flight: AtomicUsize,
@@ -137,7 +139,7 @@ impl Mux {
 
     /// The caller's turn, in arrival order; `None` (run anyway, on the exclusive path's own
     /// waiting and errors) when it does not come within `wait`.
-    pub(super) async fn admit(&self, wait: Duration) -> Option<gate::Permit<'_>> {
+    pub(super) async fn admit(&self, wait: Duration) -> Option<gate::Permit<&gate::Gate>> {
         if let Some(permit) = self.admission.try_acquire() {
             return Some(permit);
         }
@@ -154,7 +156,7 @@ impl Mux {
         if let Some(share) = best.and_then(Shared::enter) {
             return Some(Lease::Shared(share));
         }
-        self.open(&db.pool, db.connect_timeout).await.and_then(Shared::enter).map(Lease::Shared)
+        self.open(&db.pool, &db.turn, db.connect_timeout).await.and_then(Shared::enter).map(Lease::Shared)
     }
 
     /// A share of the first usable connection below [`GROW_AT`], else of the least loaded one with
@@ -206,7 +208,7 @@ impl Mux {
         if self.growing.swap(true, Ordering::Acquire) {
             return;
         }
-        let (mux, pool, wait) = (self.clone(), db.pool.clone(), db.connect_timeout);
+        let (mux, pool, turn, wait) = (self.clone(), db.pool.clone(), db.turn.clone(), db.connect_timeout);
         tokio::spawn(async move {
             let opened = {
                 let _filling = mux.filling.lock().await;
@@ -214,7 +216,7 @@ impl Mux {
                     .slots
                     .iter()
                     .any(|slot| slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_none());
-                !empty || mux.open(&pool, wait).await.is_some()
+                !empty || mux.open(&pool, &turn, wait).await.is_some()
             };
             if !opened {
                 tokio::time::sleep(wait).await;
@@ -224,14 +226,16 @@ impl Mux {
     }
 
     /// Opens a shared connection into the first empty slot (under `filling`, so the slot stays
-    /// empty meanwhile): an idle connection of the pool, or a new one within the connect timeout.
-    /// `None` when none comes (a statement then takes the exclusive path, which waits out and
-    /// classifies the failure), no slot is empty, or the pool closed.
-    async fn open(&self, pool: &bb8::Pool<Manager>, wait: Duration) -> Option<Arc<Shared>> {
+    /// empty meanwhile): a checkout's turn, then an idle connection of the pool or a new one, all
+    /// within the connect timeout. `None` when none comes (a statement then takes the exclusive
+    /// path, which waits out and classifies the failure), no slot is empty, or the pool closed.
+    async fn open(&self, pool: &bb8::Pool<Manager>, turn: &Arc<gate::Gate>, wait: Duration) -> Option<Arc<Shared>> {
         if self.closed.load(Ordering::Acquire) {
             return None;
         }
-        let conn = match tokio::time::timeout(wait, pool.get_owned()).await {
+        let deadline = tokio::time::Instant::now() + wait;
+        let turn = tokio::time::timeout_at(deadline, turn.clone().acquire_owned()).await.ok()?;
+        let conn = match tokio::time::timeout_at(deadline, pool.get_owned()).await {
             Ok(Ok(conn)) if conn.link() == Link::Open && !conn.client.is_closed() => conn,
             Ok(Ok(conn)) => {
                 conn.mark_broken();
@@ -240,7 +244,7 @@ impl Mux {
             _ => return None,
         };
         let expires = self.max_lifetime.and_then(|l| Instant::now().checked_add(l));
-        let shared = Arc::new(Shared { conn, in_flight: AtomicUsize::new(0), expires });
+        let shared = Arc::new(Shared { conn, _turn: turn, in_flight: AtomicUsize::new(0), expires });
         for slot in self.slots.iter() {
             let mut held = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if held.is_none() && !self.closed.load(Ordering::Acquire) {

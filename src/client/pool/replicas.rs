@@ -20,10 +20,10 @@ use std::{
 
 use tokio_postgres::error::SqlState;
 
-use super::{Db, Failed, Fetch, FirstRow, InFlight, PooledConn, statement_error};
+use super::{Db, Fetch, FirstRow, InFlight, PooledConn, statement_error};
 use crate::{
     client::{DatabaseUrl, DbConfig},
-    error::{Error, Result},
+    error::Result,
     query::Compiled,
     retry::{self, Class},
 };
@@ -350,19 +350,4 @@ async fn monitor(primary: Db, replicas: Weak<Replicas>, interval: Duration) {
 async fn lsn(conn: &PooledConn<'_>, sql: &str) -> std::result::Result<u64, tokio_postgres::Error> {
     let row = <FirstRow as Fetch>::fetch(conn, &statement(sql)).await?;
     Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
-}
-
-impl Db {
-    /// One checkout attempt: an idle or new connection, or the first failure (no waiting out a
-    /// server that is down: the caller has somewhere else to go).
-    pub(super) async fn get_once(&self) -> Result<PooledConn<'_>> {
-        if self.closing.load(Ordering::Relaxed) {
-            return Err(Error::Closed);
-        }
-        let now = Instant::now();
-        match self.checkout_until(now + self.connect_timeout, now, false).await {
-            Ok(conn) => Ok(conn),
-            Err(Failed::Retry(e) | Failed::Final(e)) => Err(e),
-        }
-    }
 }

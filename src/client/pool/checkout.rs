@@ -1,0 +1,275 @@
+//! Checkouts: a connection of the pool for one caller, callers served in arrival order, a
+//! restarting server waited out within the connect timeout, and the error that says why a caller
+//! got none. Decides when to wait, retry or give up; never runs SQL.
+//!
+//! bb8 alone is not fair: a connection given back goes to whichever task asks next, and a task
+//! that just returned one asks again before the waiter bb8 woke has run. With 25 callers on 5
+//! connections a waiter was overtaken for seconds and failed with `PoolExhausted` on a healthy
+//! server. So every checkout first takes its turn at a first-come, first-served [`Gate`] with one
+//! permit per connection: a caller that holds a turn always finds a connection in bb8 (idle, or
+//! opened for it), and the turn passes to the oldest waiter only once the connection is back.
+
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Instant,
+};
+
+use tokio::sync::{broadcast, watch};
+
+use super::{
+    Db,
+    gate::{Gate, Permit},
+};
+use crate::{
+    client::conn::{Manager, PgConn},
+    error::{Error, Result},
+    retry::{self, Backoff, Class, Link},
+};
+
+/// A connection checked out of a [`Db`]; back to the pool when dropped, and then the caller that
+/// has waited longest gets a connection.
+pub struct PooledConn<'a> {
+    // Declared (so dropped) first: the connection is back in bb8 before the turn passes on.
+    conn: bb8::PooledConnection<'a, Manager>,
+    _turn: Permit<&'a Gate>,
+}
+
+impl std::ops::Deref for PooledConn<'_> {
+    type Target = PgConn;
+    fn deref(&self) -> &PgConn {
+        &self.conn
+    }
+}
+
+impl std::fmt::Debug for PooledConn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PooledConn")
+    }
+}
+
+/// What the pool's connect attempts met lately, shared by the pool and its connection manager.
+/// Failures go to the callers waiting for a connection (bb8 never hands a connect error to a
+/// waiting `get`, which would otherwise sit out its whole timeout); a connection opened wakes the
+/// callers pausing between attempts (the server is back); the latest outcome says what a caller
+/// that ran out of time was waiting for.
+pub(crate) struct ConnectOutcomes {
+    failed: broadcast::Sender<Arc<Error>>,
+    opened: watch::Sender<u64>,
+    /// When the latest attempt ended, and its failure (`None`: it opened a connection).
+    latest: Mutex<Option<(Instant, Option<Arc<Error>>)>>,
+}
+
+impl ConnectOutcomes {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(ConnectOutcomes {
+            failed: broadcast::channel(16).0,
+            opened: watch::channel(0).0,
+            latest: Mutex::new(None),
+        })
+    }
+
+    /// A connection was opened.
+    pub(crate) fn opened(&self) {
+        *self.latest.lock().unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), None));
+        self.opened.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn failed(&self, e: Error) {
+        tracing::debug!(target: "taulu::pool", error = %e, "connect failed");
+        let e = Arc::new(e);
+        *self.latest.lock().unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), Some(e.clone())));
+        let _ = self.failed.send(e);
+    }
+
+    /// The latest outcome if it came after `since`: `Some(None)` a connection opened, `Some(Some(e))`
+    /// a failure.
+    fn latest_since(&self, since: Instant) -> Option<Option<Arc<Error>>> {
+        let latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+        latest.as_ref().filter(|(at, _)| *at >= since).map(|(_, failure)| failure.clone())
+    }
+}
+
+/// Receives the connect errors bb8 meets.
+#[derive(Clone)]
+pub(super) struct ErrorSink(pub(super) Arc<ConnectOutcomes>);
+
+impl std::fmt::Debug for ErrorSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ErrorSink")
+    }
+}
+
+impl bb8::ErrorSink<Error> for ErrorSink {
+    fn sink(&self, e: Error) {
+        self.0.failed(e);
+    }
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<Error>> {
+        Box::new(self.clone())
+    }
+}
+
+/// A checkout attempt that failed: worth another try, final, or out of time.
+pub(super) enum Failed {
+    Retry(Error),
+    Final(Error),
+    TimedOut,
+}
+
+impl Db {
+    /// A connection from the pool, callers served in the order they asked.
+    ///
+    /// Waits at most the connect timeout: for a busy pool to free a connection
+    /// ([`Error::PoolExhausted`] after that), or for a server that refuses connections, is
+    /// starting up or shutting down to come back (retrying with the policy's backoff, and at once
+    /// when another caller's connection opens; [`Error::Unavailable`] with the latest failure after
+    /// that). A wrong password or a missing database fails at once.
+    pub async fn get(&self) -> Result<PooledConn<'_>> {
+        if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::Closed);
+        }
+        let Some(turn) = self.turn.try_acquire() else {
+            return Box::pin(self.get_waiting(None)).await;
+        };
+        {
+            let mut get = std::pin::pin!(self.pool.get());
+            // Fast path: nobody waits, and an idle, open connection is there at once (no channel
+            // subscription, no clock).
+            if let std::task::Poll::Ready(Ok(conn)) =
+                std::future::poll_fn(|cx| std::task::Poll::Ready(get.as_mut().poll(cx))).await
+            {
+                if usable(&conn) {
+                    tracing::trace!(target: "taulu::pool", "checkout");
+                    return Ok(PooledConn { conn, _turn: turn });
+                }
+                conn.mark_broken();
+            }
+            // The first checkout is dropped here, before the slow path waits with its own: a
+            // waiter left registered would take the wake-up meant for the one being polled.
+        }
+        Box::pin(self.get_waiting(Some(turn))).await
+    }
+
+    /// The slow path of [`get`](Self::get): a turn (unless the caller has one), then a connection,
+    /// reconnecting and classifying failures, within one deadline.
+    async fn get_waiting<'a>(&'a self, turn: Option<Permit<&'a Gate>>) -> Result<PooledConn<'a>> {
+        let started = Instant::now();
+        let deadline = started + self.connect_timeout;
+        let mut opened = self.outcomes.opened.subscribe();
+        let turn = match turn {
+            Some(turn) => turn,
+            None => match tokio::time::timeout_at(deadline.into(), self.turn.acquire()).await {
+                Ok(turn) => turn,
+                Err(_) => return Err(self.gave_up(started, 1)),
+            },
+        };
+        let mut backoff = Backoff::until(self.retry, deadline);
+        let conn = loop {
+            let e = match self.checkout_until(deadline).await {
+                Ok(conn) => break Ok(conn),
+                Err(Failed::Retry(e)) => e,
+                Err(Failed::Final(e)) => break Err(e),
+                Err(Failed::TimedOut) => break Err(self.gave_up(started, backoff.attempt())),
+            };
+            // Until the next attempt, or until a connection opens anywhere in the pool: then the
+            // server is back, and waiting out the rest of the delay would only keep callers queued.
+            let server_back = async {
+                if opened.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            if !backoff.pause_or("connect", &e, server_back).await {
+                break Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(e) });
+            }
+        };
+        tracing::debug!(target: "taulu::pool", waited_us = started.elapsed().as_micros() as u64, ok = conn.is_ok(), "checkout waited");
+        conn.map(|conn| PooledConn { conn, _turn: turn })
+    }
+
+    /// One checkout attempt within the caller's turn: a connection, a connect failure to
+    /// classify, or the deadline.
+    pub(super) async fn checkout_until(
+        &self,
+        deadline: Instant,
+    ) -> std::result::Result<bb8::PooledConnection<'_, Manager>, Failed> {
+        let mut failures = self.outcomes.failed.subscribe();
+        loop {
+            let outcome = tokio::select! {
+                got = tokio::time::timeout_at(deadline.into(), self.pool.get()) => match got {
+                    Ok(Ok(conn)) => Ok(conn),
+                    Ok(Err(bb8::RunError::User(e))) => Err(e),
+                    Ok(Err(bb8::RunError::TimedOut)) | Err(_) => return Err(Failed::TimedOut),
+                },
+                // A connect attempt made for us (or for anyone) failed: the server is not
+                // reachable right now; do not wait out the whole timeout.
+                Ok(e) = failures.recv() => Err(owned(e)),
+            };
+            match outcome {
+                Ok(conn) if !usable(&conn) => {
+                    // A connection that died while idle: nothing was sent; discard it, take another.
+                    conn.mark_broken();
+                }
+                Ok(conn) => return Ok(conn),
+                Err(e) if retry::classify_connect(&e) == Class::Retry => return Err(Failed::Retry(e)),
+                // Not transient (a wrong password, a missing database): report it as it is.
+                Err(e) => return Err(Failed::Final(e)),
+            }
+        }
+    }
+
+    /// One checkout attempt after the caller's turn: an idle or new connection, or the first
+    /// failure (no waiting out a server that is down: the caller has somewhere else to go).
+    pub(super) async fn get_once(&self) -> Result<PooledConn<'_>> {
+        if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::Closed);
+        }
+        let started = Instant::now();
+        let deadline = started + self.connect_timeout;
+        let turn = match self.turn.try_acquire() {
+            Some(turn) => turn,
+            None => tokio::time::timeout_at(deadline.into(), self.turn.acquire())
+                .await
+                .map_err(|_| self.gave_up(started, 1))?,
+        };
+        match self.checkout_until(deadline).await {
+            Ok(conn) => Ok(PooledConn { conn, _turn: turn }),
+            Err(Failed::Retry(e) | Failed::Final(e)) => Err(e),
+            Err(Failed::TimedOut) => Err(self.gave_up(started, 1)),
+        }
+    }
+
+    /// What running out of the connect timeout means, from the pool's latest connect attempt:
+    /// one that failed since the caller started makes the database unavailable (the error is that
+    /// failure, not an older one); one that opened a connection, or none at all while connections
+    /// are open, means every connection stayed busy: the pool is exhausted. No connection open and
+    /// no attempt ended: the server does not answer.
+    fn gave_up(&self, started: Instant, attempts: u32) -> Error {
+        let e = match self.outcomes.latest_since(started) {
+            Some(Some(failure)) => Error::Unavailable { attempts, last: failure },
+            None if self.pool.state().connections == 0 => Error::Unavailable {
+                attempts,
+                last: Arc::new(Error::ConnectTimeout { target: self.url.to_string(), after: self.connect_timeout }),
+            },
+            Some(None) | None => Error::PoolExhausted { max: self.max_size, waited: started.elapsed() },
+        };
+        tracing::warn!(target: "taulu::retry", attempt = attempts, error = %e, class = "connect", "giving up");
+        e
+    }
+}
+
+/// Open and not marked broken (a connection that died while idle in the pool is not).
+fn usable(conn: &PgConn) -> bool {
+    conn.link() == Link::Open && !conn.client.is_closed()
+}
+
+/// Turns a shared connect error back into an owned one (the pool broadcasts one failure to every
+/// waiter).
+fn owned(e: Arc<Error>) -> Error {
+    match Arc::try_unwrap(e) {
+        Ok(e) => e,
+        Err(shared) => match &*shared {
+            Error::Connect { target, source } => Error::Connect { target: target.clone(), source: source.clone() },
+            Error::ConnectTimeout { target, after } => Error::ConnectTimeout { target: target.clone(), after: *after },
+            _ => Error::Unavailable { attempts: 1, last: shared },
+        },
+    }
+}
