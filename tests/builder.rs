@@ -856,16 +856,85 @@ async fn hostile_strings_are_stored_and_read_back_byte_for_byte_and_change_nothi
     assert_eq!(total, vec![(corpus.len() as i64,)], "one row per string, no more");
     assert_eq!(snapshot(c).await, before, "no table created, dropped or changed elsewhere");
 
-    // NUL cannot be stored in PostgreSQL text: a clear error, and nothing is written.
+    // NUL cannot be stored in PostgreSQL text: a clear error naming the parameter, and nothing is
+    // written (it is refused before anything is sent).
     let err = insert_into::<LoginAttempts>()
         .values(login_attempts::Insert::new("nul\0byte", false))
         .execute(c)
         .await
         .unwrap_err();
-    assert_eq!(err.sqlstate(), Some("22021"), "{err}");
-    assert!(err.to_string().contains("0x00"), "{err}");
+    assert!(matches!(err, taulu::Error::InvalidParameter { position: 1, .. }), "{err}");
+    assert_eq!(err.kind(), taulu::ErrorKind::InvalidParameter);
+    assert!(err.to_string().starts_with("parameter $1 is text containing a NUL byte (0x00)"), "{err}");
     let total: Vec<(i64,)> = select_from::<LoginAttempts>().columns((count_all(),)).fetch_all(c).await.unwrap();
     assert_eq!(total, vec![(corpus.len() as i64,)]);
+}
+
+/// Values PostgreSQL cannot store, refused before anything is sent, with the parameter named: a
+/// NUL in text or in a text array's element, U+0000 in jsonb (json takes it), and parameters over
+/// the 1 GB PostgreSQL reads in one message (it would close the connection, saying why only in its
+/// log). The connection serves the next statement; a pool does not retry them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_postgresql_cannot_take_are_refused_before_sending_naming_the_parameter() {
+    use taulu::query::{Compiled, Executor, Param};
+    use tokio_postgres::types::Type;
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let statement = |sql: &str, params: Vec<Param>| Compiled { sql: sql.into(), params, read_only: true };
+    let refused = [
+        (
+            statement("SELECT $1::int, $2::text", vec![Param::new(1i32), Param::typed("a\0b".to_owned(), Type::TEXT)]),
+            2,
+            "is text containing a NUL byte",
+        ),
+        (
+            statement(
+                "SELECT cardinality($1::text[])",
+                vec![Param::typed(vec!["ok".to_owned(), "x\0".to_owned()], Type::TEXT_ARRAY)],
+            ),
+            1,
+            "has element 2, which is text containing a NUL byte",
+        ),
+        (
+            statement("SELECT $1::jsonb", vec![Param::typed(serde_json::json!({"k": ["a\u{0}"]}), Type::JSONB)]),
+            1,
+            "is jsonb holding the character U+0000",
+        ),
+        (
+            statement("SELECT $1::varchar", vec![Param::typed("v\0".to_owned(), Type::VARCHAR)]),
+            1,
+            "is text containing a NUL byte",
+        ),
+    ];
+    let pool = db.pool();
+    for (q, position, reason) in refused {
+        for err in [db.client().query_rows(&q).await.unwrap_err(), pool.query_rows(&q).await.unwrap_err()] {
+            match &err {
+                taulu::Error::InvalidParameter { position: p, reason: r, .. } => {
+                    assert_eq!(*p, position, "{err}");
+                    assert!(r.starts_with(reason), "{err}");
+                }
+                _ => panic!("{}: {err}", q.sql),
+            }
+        }
+    }
+    // json keeps the escape; a backslash before `u0000` is no NUL; each connection still works.
+    let fine = [
+        statement("SELECT $1::json::text", vec![Param::typed(serde_json::json!("a\u{0}"), Type::JSON)]),
+        statement("SELECT $1::jsonb::text", vec![Param::typed(serde_json::json!("a\\u0000"), Type::JSONB)]),
+    ];
+    for q in &fine {
+        assert_eq!(db.client().query_rows(q).await.unwrap().len(), 1, "{}", q.sql);
+        assert_eq!(pool.query_rows(q).await.unwrap().len(), 1, "{}", q.sql);
+    }
+    // Over the message limit: two values of 600 MB.
+    let big = || Param::typed(vec![b'x'; 600 << 20], Type::BYTEA);
+    let q = statement("SELECT length($1::bytea) + length($2::bytea)", vec![big(), big()]);
+    let err = pool.query_rows(&q).await.unwrap_err();
+    assert!(matches!(err, taulu::Error::InvalidParameter { position: 2, .. }), "{err}");
+    assert!(err.to_string().contains("over the 1 GB PostgreSQL takes in one message"), "{err}");
+    drop(q);
+    let (n,): (i64,) = select_from::<Users>().columns((count_all(),)).fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 0);
 }
 
 /// The user tables and the row counts of the tables the hostile test must not touch.

@@ -64,6 +64,7 @@ pub use select::{
 pub use sub::{Correlated, correlated};
 pub use typed::{CorpusEntry, Fetch, SqlShape, SqlStatements, TypedSql};
 pub use update::{HasSet, NoSet, Update, update};
+pub(crate) use value::Refused;
 pub use value::{Bind, Interval, NoneIsNotAValueUseIsNullOrSetNull, Param, Raw, RawValue, SqlArg, ValueFor};
 
 use std::marker::PhantomData;

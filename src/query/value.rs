@@ -71,13 +71,6 @@ impl Param {
     pub fn sql_type(&self) -> Option<&Type> {
         self.1.as_ref()
     }
-
-    /// True for a text value with a NUL byte, which PostgreSQL refuses (SQLSTATE 22021). Only
-    /// asked after the server refused a statement, to say which parameter it was.
-    pub(crate) fn is_text_with_nul(&self) -> bool {
-        let mut buf = bytes::BytesMut::new();
-        matches!(self.value().to_sql_checked(&Type::TEXT, &mut buf), Ok(postgres_types::IsNull::No)) && buf.contains(&0)
-    }
 }
 
 impl ToSql for Param {
@@ -93,16 +86,116 @@ impl ToSql for Param {
         true
     }
 
+    /// Writes the value, then refuses what PostgreSQL would refuse without saying which parameter
+    /// it was (a NUL in text, a jsonb string holding U+0000) or by closing the connection (a
+    /// message over its limit): the driver then sends nothing, and the error names the parameter.
     fn to_sql_checked(
         &self,
         ty: &Type,
         out: &mut bytes::BytesMut,
     ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match ty.kind() {
-            postgres_types::Kind::Domain(base) => self.value().to_sql_checked(base, out),
-            _ => self.value().to_sql_checked(ty, out),
+        let ty = match ty.kind() {
+            postgres_types::Kind::Domain(base) => base,
+            _ => ty,
+        };
+        let start = out.len();
+        let written = self.value().to_sql_checked(ty, out)?;
+        if matches!(written, postgres_types::IsNull::No) {
+            check_sent(ty, &out[start..])?;
         }
+        if out.len() > MESSAGE_LIMIT {
+            return Err(Box::new(Refused(format!(
+                "brings the statement's parameters to {} MB, over the 1 GB PostgreSQL takes in one message; \
+                 send the data in parts (several statements, or COPY)",
+                out.len() >> 20
+            ))));
+        }
+        Ok(written)
     }
+}
+
+/// The most PostgreSQL reads as one message (`PQ_LARGE_MESSAGE_LIMIT`: 1 GB less 2 bytes); a
+/// larger one makes it close the connection, with the reason in its log only.
+const MESSAGE_LIMIT: usize = 0x3fff_fffe;
+
+/// Why a parameter value is not sent: found while it is written, before anything is sent. Becomes
+/// [`Error::InvalidParameter`](crate::Error::InvalidParameter), naming the parameter.
+#[derive(Debug)]
+pub(crate) struct Refused(pub(crate) String);
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Refuses a value written as `ty` (its binary form `bytes`) that PostgreSQL cannot store: text
+/// with a NUL byte, jsonb holding the escape `\u0000`, and arrays with such elements.
+fn check_sent(ty: &Type, bytes: &[u8]) -> Result<(), Refused> {
+    match ty.kind() {
+        postgres_types::Kind::Array(member) if holds_text(member) => {
+            let member = match member.kind() {
+                postgres_types::Kind::Domain(base) => base,
+                _ => member,
+            };
+            for (i, element) in array_elements(bytes).enumerate() {
+                check_sent(member, element)
+                    .map_err(|Refused(why)| Refused(format!("has element {}, which {why}", i + 1)))?;
+            }
+            Ok(())
+        }
+        _ if is_text(ty) && bytes.contains(&0) => Err(Refused(
+            "is text containing a NUL byte (0x00), which PostgreSQL text cannot store; remove it, or use a bytea column"
+                .into(),
+        )),
+        _ if *ty == Type::JSONB && has_nul_escape(bytes) => Err(Refused(
+            "is jsonb holding the character U+0000 (\\u0000), which jsonb cannot store; remove it, or use a json column"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn is_text(ty: &Type) -> bool {
+    [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME].contains(ty) || ty.name() == "citext"
+}
+
+/// Text-bearing, so checked element by element inside an array.
+fn holds_text(ty: &Type) -> bool {
+    let base = match ty.kind() {
+        postgres_types::Kind::Domain(base) => base,
+        _ => ty,
+    };
+    is_text(base) || *base == Type::JSONB
+}
+
+/// The elements (not the NULL ones) of an array in PostgreSQL's binary format.
+fn array_elements(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let word = |at: usize| bytes.get(at..at + 4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    let dimensions = word(0).unwrap_or(0).max(0) as usize;
+    let mut at = 12 + 8 * dimensions;
+    std::iter::from_fn(move || {
+        loop {
+            let len = word(at)?;
+            at += 4;
+            if len >= 0 {
+                let element = bytes.get(at..at + len as usize)?;
+                at += len as usize;
+                return Some(element);
+            }
+        }
+    })
+}
+
+/// True when JSON text (after jsonb's version byte) holds the escape `\u0000`: `u0000` after an
+/// odd run of backslashes.
+fn has_nul_escape(jsonb: &[u8]) -> bool {
+    let text = jsonb.get(1..).unwrap_or_default();
+    text.windows(5)
+        .enumerate()
+        .any(|(i, w)| w == b"u0000" && text[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1)
 }
 
 /// Values of one column as a single array parameter (`INSERT .. SELECT * FROM UNNEST($1::t[], ..)`),
