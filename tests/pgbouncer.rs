@@ -78,6 +78,28 @@ async fn round(db: &Db, tag: &str) -> taulu::Result<()> {
         .fetch_one(db)
         .await?;
     assert_eq!(n, 2);
+    // Hand-made statements whose values carry no type (`Param::new`): the server's inference is
+    // asked first, in a transaction of its own, then they run unnamed like the rest.
+    {
+        use taulu::query::{Compiled, Executor, Param};
+        let q = |sql: &str, params: Vec<Param>, read_only| Compiled { sql: sql.into(), params, read_only };
+        let renamed = q(
+            "UPDATE users SET display_name = $1 WHERE username = $2",
+            vec![Param::new("A"), Param::new(ann.clone())],
+            false,
+        );
+        assert_eq!(db.execute(&renamed).await?, 1);
+        let read = q(
+            "SELECT display_name FROM users WHERE username = $1 AND created_at > $2",
+            vec![Param::new(ann.clone()), Param::new(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)],
+            true,
+        );
+        assert_eq!(db.query_rows(&read).await?[0].get::<_, Option<String>>(0).as_deref(), Some("A"));
+        let streamed: Vec<_> = db.query_stream(read.clone()).await?.try_collect().await?;
+        assert_eq!(streamed.len(), 1);
+        let wrong = q("SELECT 1 FROM users WHERE username = $1", vec![Param::new(5i64)], true);
+        assert!(db.query_rows(&wrong).await.is_err(), "a value of another type than the server infers is refused");
+    }
     // Upsert, and an enum in an UNNEST insert of several rows.
     let org_id = insert_into::<Orgs>()
         .values(orgs::Insert::new("Acme", format!("acme-{tag}")))
@@ -193,4 +215,110 @@ async fn twenty_clients_share_two_server_connections_through_pgbouncer() {
     assert!(sessions <= 3, "{sessions} sessions on the database");
     let (users_left,) = select_from::<Users>().columns((count_all(),)).fetch_one(&db).await.unwrap();
     assert_eq!(users_left, 300);
+}
+
+/// PgBouncer restarted under load, as a deploy of the bouncer does (the old daemon stopped at once,
+/// a new one started on the same port 2 s later), with the default settings but the statement
+/// cache off:
+/// 20 readers get no error (a read cut off is retried, the restart waited out within the connect
+/// timeout); of 5 writers (each row a unique key), every acknowledged write is there once, no
+/// write is there twice, and only writes in flight when it stopped are `Ambiguous`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pgbouncer_restart_under_load_costs_no_read_and_reports_only_writes_in_flight() {
+    use std::sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    };
+    use taulu_app::schema::{LoginAttempts, login_attempts};
+    let cluster = tokio::task::spawn_blocking(LocalCluster::ensure).await.unwrap().unwrap();
+    let test = TestDb::on(&cluster.url("postgres"), &taulu_app::MIGRATIONS).await.unwrap();
+    // A PgBouncer of its own (pool size 3): the one of pool size 2 serves the tests running meanwhile.
+    let c = cluster.clone();
+    let bouncer = tokio::task::spawn_blocking(move || LocalPgBouncer::ensure(&c, 3)).await.unwrap().unwrap();
+    let mut config = DbConfig::new(bouncer.url(test.name()));
+    config.statement_cache_size = 0;
+    let db = Db::connect(config).await.unwrap();
+    let (reads, writes) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let stop = Arc::new(AtomicBool::new(false));
+    let read_errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut readers = Vec::new();
+    for _ in 0..20 {
+        let (db, reads, stop, errors) = (db.clone(), reads.clone(), stop.clone(), read_errors.clone());
+        readers.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                match select_from::<LoginAttempts>().columns((count_all(),)).fetch_one(&db).await {
+                    Ok(_) => drop(reads.fetch_add(1, Ordering::SeqCst)),
+                    Err(e) => errors.lock().unwrap().push(e.to_string()),
+                }
+            }
+        }));
+    }
+    let mut writers = Vec::new();
+    for w in 0..5 {
+        let (db, writes, stop) = (db.clone(), writes.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let (mut acked, mut ambiguous, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let key = format!("w{w}-{i}");
+                i += 1;
+                match insert_into::<LoginAttempts>()
+                    .values(login_attempts::Insert::new(key.clone(), true))
+                    .execute(&db)
+                    .await
+                {
+                    Ok(_) => acked.push(key),
+                    Err(e) if e.kind() == taulu::ErrorKind::Ambiguous => ambiguous.push(key),
+                    Err(e) => failed.push(format!("{key}: {e}")),
+                }
+                writes.fetch_add(1, Ordering::SeqCst);
+            }
+            (acked, ambiguous, failed)
+        }));
+    }
+    let progress = || reads.load(Ordering::SeqCst).min(writes.load(Ordering::SeqCst) * 4);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while progress() < 400 {
+        assert!(std::time::Instant::now() < deadline, "gave up waiting for load before the restart");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let (b, c) = (bouncer.clone(), cluster.clone());
+    tokio::task::spawn_blocking(move || b.restart(&c, std::time::Duration::from_secs(2))).await.unwrap().unwrap();
+    let after = progress();
+    while progress() < after + 400 {
+        assert!(std::time::Instant::now() < deadline, "gave up waiting for load after the restart");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    for r in readers {
+        r.await.unwrap();
+    }
+    let (mut acked, mut ambiguous, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    for w in writers {
+        let (a, m, f) = w.await.unwrap();
+        acked.extend(a);
+        ambiguous.extend(m);
+        failed.extend(f);
+    }
+    println!(
+        "{} reads, {} writes acknowledged, {} ambiguous",
+        reads.load(Ordering::SeqCst),
+        acked.len(),
+        ambiguous.len()
+    );
+    assert_eq!(read_errors.lock().unwrap().clone(), Vec::<String>::new(), "no read error");
+    assert_eq!(failed, Vec::<String>::new(), "no write failed otherwise");
+    assert!(ambiguous.len() <= 5, "only writes in flight at the restart: {ambiguous:?}");
+    let stored: Vec<(String, i64)> = select_from::<LoginAttempts>()
+        .columns((login_attempts::identifier, count_all()))
+        .group_by((login_attempts::identifier,))
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    let stored: std::collections::HashMap<String, i64> = stored.into_iter().collect();
+    assert!(stored.values().all(|&n| n == 1), "no write applied twice");
+    for key in &acked {
+        assert_eq!(stored.get(key), Some(&1), "acknowledged {key} is there");
+    }
+    assert_eq!(stored.len(), acked.len() + ambiguous.iter().filter(|k| stored.contains_key(*k)).count());
 }

@@ -220,19 +220,45 @@ impl PgConn {
         Ok(stmt)
     }
 
-    /// The parameters with their PostgreSQL types, those known by name only (a generated enum,
-    /// OID 0) resolved to this database's OIDs; `None` when a value has no type (only a
-    /// [`Param::new`] made by hand).
-    fn typed_params<'q>(&self, q: &'q Compiled) -> Option<Vec<(&'q (dyn tokio_postgres::types::ToSql + Sync), Type)>> {
-        let mut typed = q.typed_params()?;
-        if let Some(types) = &self.types {
-            for (_, ty) in &mut typed {
-                if let Some(resolved) = types.resolve(ty) {
-                    *ty = resolved;
-                }
+    /// The parameters with their PostgreSQL types, for an unnamed statement (the cache is off):
+    /// those known by name only (a generated enum, OID 0) resolved to this database's OIDs. A value
+    /// with no type (one made with [`Param::new`]) gets the type the server infers for it, asked
+    /// for first (two more round trips), as a prepared statement would.
+    async fn typed_params<'q>(
+        &self,
+        q: &'q Compiled,
+    ) -> PgResult<Vec<(&'q (dyn tokio_postgres::types::ToSql + Sync), Type)>> {
+        let described = match q.params.iter().all(|p| p.sql_type().is_some()) {
+            true => None,
+            false => Some(Box::pin(self.describe_params(&q.sql)).await?),
+        };
+        let typed = q.params.iter().enumerate().map(|(i, p)| {
+            let ty = match (p.sql_type(), &described) {
+                (Some(ty), _) => ty.clone(),
+                (None, Some(described)) => described.get(i).cloned().unwrap_or(Type::UNKNOWN),
+                (None, None) => Type::UNKNOWN,
+            };
+            let ty = self.types.as_ref().and_then(|types| types.resolve(&ty)).unwrap_or(ty);
+            (p.as_sql(), ty)
+        });
+        Ok(typed.collect())
+    }
+
+    /// The parameter types the server infers for `sql`, asked without leaving a prepared statement
+    /// behind: prepared by name inside a transaction (so, through PgBouncer in transaction mode,
+    /// on one server connection) that deallocates it before it commits.
+    async fn describe_params(&self, sql: &str) -> PgResult<Vec<Type>> {
+        self.client.batch_execute("BEGIN").await?;
+        match self.client.prepare(sql).await {
+            Ok(stmt) => {
+                self.client.batch_execute("DEALLOCATE ALL; COMMIT").await?;
+                Ok(stmt.params().to_vec())
+            }
+            Err(e) => {
+                let _ = self.client.batch_execute("ROLLBACK").await;
+                Err(e)
             }
         }
-        Some(typed)
     }
 
     pub(super) async fn query(&self, q: &Compiled) -> PgResult<Vec<Row>> {
@@ -240,10 +266,8 @@ impl PgConn {
         if self.cache_size == 0 {
             // Unnamed statements (for PgBouncer in transaction mode): Parse/Bind/Execute in one go.
             // Boxed: the cached path below is the hot one; these futures would double its size.
-            return match self.typed_params(q) {
-                Some(typed) => Box::pin(self.client.query_typed(q.sql.as_str(), &typed)).await,
-                None => Box::pin(self.client.query(q.sql.as_str(), &q.param_refs())).await,
-            };
+            return Box::pin(async { self.client.query_typed(q.sql.as_str(), &self.typed_params(q).await?).await })
+                .await;
         }
         let stmt = self.statement(&q.sql).await?;
         // query_raw takes the parameters as an iterator: no Vec of references per query.
@@ -253,10 +277,8 @@ impl PgConn {
     /// The rows as a stream, read as they are consumed.
     pub(super) async fn query_stream(&self, q: &Compiled) -> PgResult<tokio_postgres::RowStream> {
         if self.cache_size == 0 {
-            return match self.typed_params(q) {
-                Some(typed) => Box::pin(self.client.query_typed_raw(q.sql.as_str(), typed)).await,
-                None => Box::pin(self.client.query_raw(q.sql.as_str(), q.params.iter().map(Param::as_sql))).await,
-            };
+            return Box::pin(async { self.client.query_typed_raw(q.sql.as_str(), self.typed_params(q).await?).await })
+                .await;
         }
         let stmt = self.statement(&q.sql).await?;
         self.client.query_raw(&stmt, q.params.iter().map(Param::as_sql)).await
@@ -280,10 +302,8 @@ impl PgConn {
 
     pub(super) async fn execute(&self, q: &Compiled) -> PgResult<u64> {
         if self.cache_size == 0 {
-            return match self.typed_params(q) {
-                Some(typed) => Box::pin(self.client.execute_typed(q.sql.as_str(), &typed)).await,
-                None => Box::pin(self.client.execute(q.sql.as_str(), &q.param_refs())).await,
-            };
+            return Box::pin(async { self.client.execute_typed(q.sql.as_str(), &self.typed_params(q).await?).await })
+                .await;
         }
         let stmt = self.statement(&q.sql).await?;
         self.client.execute_raw(&stmt, q.params.iter().map(Param::as_sql)).await

@@ -84,23 +84,58 @@ impl LocalPgBouncer {
                 chown_to_postgres(f)?;
             }
         }
+        let bouncer = LocalPgBouncer { dir, port, password: cluster.password().to_owned() };
+        bouncer.start(&runner, &binary, cluster.port())?;
+        Ok(bouncer)
+    }
+
+    /// Starts the daemon from its `pgbouncer.ini`, and waits until it listens.
+    fn start(&self, runner: &Runner, binary: &Path, cluster_port: u16) -> Result<()> {
+        let (dir, port) = (&self.dir, self.port);
         let _ = fs::remove_file(dir.join("pgbouncer.pid"));
         tracing::info!(target: "taulu::local", dir = %dir.display(), port, "starting PgBouncer");
-        let out = runner.run(&binary, &["-d", path_str(&ini)?])?;
+        let out = runner.run(binary, &["-d", path_str(&dir.join("pgbouncer.ini"))?])?;
         if !out.status.success() {
             return Err(Error::local(format!("pgbouncer failed to start: {}", output_text(&out))));
         }
         // `-d` returns once it forked; wait for the listener, and for the pid file (the daemon
         // writes it after the socket is bound: a caller waiting on our lock must find it).
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect((HOST, port)).is_err() || running_port(&dir, cluster.port()) != Some(port) {
+        while TcpStream::connect((HOST, port)).is_err() || running_port(dir, cluster_port) != Some(port) {
             if Instant::now() > deadline {
                 let log = fs::read_to_string(dir.join("pgbouncer.log")).unwrap_or_default();
                 return Err(Error::local(format!("pgbouncer did not listen on {HOST}:{port} within 10 s: {log}")));
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        Ok(LocalPgBouncer { dir, port, password: cluster.password().to_owned() })
+        Ok(())
+    }
+
+    /// Restarts it as a deploy of the bouncer does: the running daemon is stopped at once
+    /// (`SIGTERM`: every client and server connection closed, whatever was in flight), and after
+    /// `down` a new one starts on the same port with the same settings. Returns once it listens
+    /// again.
+    pub fn restart(&self, cluster: &LocalCluster, down: Duration) -> Result<()> {
+        let runner = Runner::new()?;
+        let _lock = DirLock::acquire(&self.dir)?;
+        if let Some(pid) = read_pid(&self.dir) {
+            runner.run(Path::new("kill"), &["-TERM", &pid.to_string()])?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Path::new(&format!("/proc/{pid}")).exists() {
+                if Instant::now() > deadline {
+                    return Err(Error::local(format!("pgbouncer (pid {pid}) did not stop within 10 s")));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        std::thread::sleep(down);
+        self.start(&runner, &find_pgbouncer()?, cluster.port())
+    }
+
+    /// Reloads its configuration (`SIGHUP`), as `RELOAD` on its console does: connections stay.
+    pub fn reload(&self) -> Result<()> {
+        let pid = read_pid(&self.dir).ok_or_else(|| Error::local("pgbouncer is not running"))?;
+        Runner::new()?.run(Path::new("kill"), &["-HUP", &pid.to_string()]).map(drop)
     }
 
     /// A URL for `dbname` through this PgBouncer, as the cluster's superuser.
