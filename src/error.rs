@@ -61,7 +61,7 @@ pub enum Error {
 
     /// A statement failed on an open connection.
     #[error("{}", describe_pg(.0))]
-    Db(#[from] tokio_postgres::Error),
+    Db(#[source] tokio_postgres::Error),
 
     /// A migration file is missing, misnamed, duplicated or unreadable as a set.
     #[error("{}: {reason}", file.display())]
@@ -187,14 +187,16 @@ pub enum Error {
     #[error("the connection pool is closed")]
     Closed,
 
-    /// A parameter value PostgreSQL refuses as such (a text value containing a NUL byte).
-    #[error("parameter ${position} {reason}: {}", describe_pg(source))]
+    /// A parameter value PostgreSQL cannot take: text (or a text array's element) containing a NUL
+    /// byte, jsonb holding U+0000, parameters over the 1 GB PostgreSQL reads in one message. Found
+    /// while the values are written, so nothing was sent.
+    #[error("parameter ${position} {reason}")]
     InvalidParameter {
         /// 1-based position (`$1` is 1).
         position: usize,
-        /// What is wrong with it.
+        /// What is wrong with it, and what to do.
         reason: String,
-        /// PostgreSQL's error.
+        /// The driver's error.
         #[source]
         source: tokio_postgres::Error,
     },
@@ -216,6 +218,35 @@ pub enum Error {
         describe_pg(source)
     )]
     Ambiguous {
+        /// The driver's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+
+    /// Every attempt of a statement had a connection, and lost it while the statement was sent or
+    /// ran (nothing of it was applied: only statements known not to have been, and reads, are
+    /// retried). The server accepted each connection, so it is up: it may be refusing this
+    /// statement itself by closing the connection, which it explains in its log only (a protocol
+    /// violation, a crash it recovers from). Its kind is [`ErrorKind::Unavailable`].
+    #[error(
+        "the server ended the connection during the statement on each of {attempts} attempts, while accepting \
+         new connections: it may be refusing this statement (the server's log says why): {}",
+        describe_pg(source)
+    )]
+    EndedDuringStatement {
+        /// Attempts made.
+        attempts: u32,
+        /// The last attempt's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+
+    /// The connection was lost inside a transaction, before its COMMIT was sent: the server rolls
+    /// the transaction back, so nothing of it was applied. Running it again is safe
+    /// ([`Db::transaction_with_retry`](crate::Db::transaction_with_retry) does). Its kind is
+    /// [`ErrorKind::Unavailable`].
+    #[error("transaction not applied: the connection was lost before COMMIT was sent: {}", describe_pg(source))]
+    NotCommitted {
         /// The driver's error.
         #[source]
         source: tokio_postgres::Error,
@@ -292,7 +323,32 @@ impl fmt::Display for MigrationFailure {
     }
 }
 
+impl From<tokio_postgres::Error> for Error {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Error::statement(e, None)
+    }
+}
+
 impl Error {
+    /// The error a caller gets for a statement that failed: a parameter refused before sending
+    /// names it, and a cancel by the pool's statement timeout (`statement_timeout`, when it set
+    /// one) is named as such.
+    pub(crate) fn statement(e: tokio_postgres::Error, statement_timeout: Option<std::time::Duration>) -> Error {
+        let refused = std::error::Error::source(&e).and_then(|c| c.downcast_ref::<crate::query::Refused>());
+        if let Some(refused) = refused {
+            // The driver says which parameter it was writing only in its message.
+            let text = e.to_string();
+            let index = text.rsplit(' ').next().and_then(|n| n.parse::<usize>().ok());
+            if let Some(index) = index {
+                return Error::InvalidParameter { position: index + 1, reason: refused.0.clone(), source: e };
+            }
+        }
+        match (e.code(), statement_timeout) {
+            (Some(c), Some(after)) if *c == SqlState::QUERY_CANCELED => Error::StatementTimeout { after, source: e },
+            _ => Error::Db(e),
+        }
+    }
+
     /// What kind of failure this is, for a caller to act on: match on it to answer 409 for a
     /// unique violation, retry a serialization failure, 503 an unavailable database, and so on.
     ///
@@ -313,7 +369,11 @@ impl Error {
                 // refuses, an authentication method the client lacks.
                 _ => ErrorKind::Config,
             },
-            Error::ConnectTimeout { .. } | Error::Unavailable { .. } | Error::Closed => ErrorKind::Unavailable,
+            Error::ConnectTimeout { .. }
+            | Error::Unavailable { .. }
+            | Error::NotCommitted { .. }
+            | Error::EndedDuringStatement { .. }
+            | Error::Closed => ErrorKind::Unavailable,
             Error::PoolExhausted { .. } => ErrorKind::PoolExhausted,
             Error::StatementTimeout { .. } => ErrorKind::StatementTimeout,
             Error::Ambiguous { .. } => ErrorKind::Ambiguous,
@@ -338,6 +398,8 @@ impl Error {
             Error::Connect { source, .. } => source.as_db_error(),
             Error::Db(source)
             | Error::Ambiguous { source }
+            | Error::NotCommitted { source }
+            | Error::EndedDuringStatement { source, .. }
             | Error::StatementTimeout { source, .. }
             | Error::InvalidParameter { source, .. } => source.as_db_error(),
             Error::MigrationFailed(f) => f.source.as_db_error(),
@@ -468,7 +530,8 @@ pub enum ErrorKind {
     Config,
     /// TLS could not be set up or negotiated.
     Tls,
-    /// A value PostgreSQL refuses as a parameter (text with a NUL byte).
+    /// A parameter value PostgreSQL cannot take (text with a NUL byte, jsonb with U+0000, over 1 GB
+    /// in all); nothing was sent.
     InvalidParameter,
     /// The statement itself is wrong: syntax, an unknown table or column, insufficient privilege
     /// (42xxx).

@@ -51,7 +51,10 @@ async fn single_statements_share_two_connections_and_transactions_keep_their_own
         let db = Db::connect(multiplexed(&test, 2, cache)).await.unwrap();
         let pids = Arc::new(Mutex::new(HashSet::new()));
         let mut tasks = Vec::new();
-        for _ in 0..50 {
+        // 16 callers: room for them on the two shared connections from the start (a connection
+        // takes 8 until it has measured how fast it serves; more callers would overflow to the
+        // exclusive connection meanwhile).
+        for _ in 0..16 {
             let (db, pids) = (db.clone(), pids.clone());
             tasks.push(tokio::spawn(async move {
                 for _ in 0..20 {
@@ -79,7 +82,7 @@ async fn single_statements_share_two_connections_and_transactions_keep_their_own
             t.await.unwrap();
         }
         let pids = pids.lock().unwrap().clone();
-        assert!(pids.len() <= 2, "1,000 statements of 50 tasks ran on {} backends (cache {cache})", pids.len());
+        assert!(pids.len() <= 2, "320 statements of 16 tasks ran on {} backends (cache {cache})", pids.len());
         assert!(!pids.contains(&in_tx), "the transaction had a connection of its own");
         let (open, _) = db.state();
         assert!(open <= 3, "{open} connections");
@@ -149,11 +152,16 @@ async fn statements_pipeline_on_one_shared_connection_then_spread_over_every_one
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statements_do_not_wait_for_a_shared_connection_that_cannot_open() {
     let test = with_ann().await;
+    let port = test.url().config().get_ports()[0];
+    let proxy = taulu::testing::FaultProxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
+    let url = test.url().to_url_with_password().replace(&format!(":{port}/"), &format!(":{}/", proxy.port()));
     // Two shared connections and one for exclusive use.
-    let db = Db::connect(multiplexed(&test, 2, 256)).await.unwrap();
+    let mut config = multiplexed(&test, 2, 256);
+    config.url = url.parse().unwrap();
+    let db = Db::connect(config).await.unwrap();
     let (first, _) = backend(&db).await.unwrap();
-    // Every other connection of the pool checked out: the second shared one cannot open.
-    let held = (db.get().await.unwrap(), db.get().await.unwrap());
+    // The server refuses new connections: the second shared one cannot open.
+    proxy.set_refusing(true);
     // 20 statements at once, each 50 ms on the server: they overlap, so the open shared
     // connection soon has 8 in flight and the second is asked for. They all finish on the first
     // while the second cannot open (they would wait for it, and fail, if they needed it).
@@ -176,8 +184,9 @@ async fn statements_do_not_wait_for_a_shared_connection_that_cannot_open() {
     for t in slow(&db) {
         assert_eq!(t.await.unwrap(), first, "on the open shared connection");
     }
-    // Once connections are free, the second shared connection opens and takes statements.
-    drop(held);
+    // Once the server takes connections again, the second shared connection opens and takes
+    // statements.
+    proxy.set_refusing(false);
     let mut pids = HashSet::new();
     let give_up = guard(60);
     while pids.len() < 2 {
@@ -379,4 +388,45 @@ async fn no_caller_starves_when_the_shared_connection_is_full() {
     // Starvation would leave a caller with next to nothing while the mean is 100 (before the
     // admission queue: 1 for a third of the callers, ~150 for the rest; with it: 90 to 106).
     assert!(fewest * 2 >= mean, "a caller got {fewest} statements through where the mean was {mean}: {counts:?}");
+}
+
+/// More slow statements than the pool can run: each caller's wait is bounded. Waves of 100
+/// callers each run one 0.6 s statement on a pool of 5 (4 shared) whose connect timeout is 2 s.
+/// A shared connection takes only as many as it serves within the connect timeout (3 here, once it
+/// has measured them; 8 before), the callers beyond wait for a turn at most the connect timeout and
+/// get `PoolExhausted` after it: no call lasts longer than twice the connect timeout and its own
+/// statement. (Pipelined 32 deep, as before, the last of a connection's statements waited 19 s.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_statements_beyond_what_the_pool_runs_get_bounded_waits() {
+    let test = with_ann().await;
+    let mut config = multiplexed(&test, 4, 256);
+    config.connect_timeout = Duration::from_secs(2);
+    let db = Db::connect(config).await.unwrap();
+    for wave in ["first", "second"] {
+        let callers: Vec<_> = (0..100)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let started = Instant::now();
+                    let slow = select_from::<Users>().columns((users::id,)).where_(sql("pg_sleep(0.6) IS NOT NULL"));
+                    let done = slow.fetch_all(&db).await;
+                    (started.elapsed(), done.map(|rows| rows.len()).map_err(|e| e.kind()))
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for c in callers {
+            outcomes.push(c.await.unwrap());
+        }
+        let served = outcomes.iter().filter(|(_, r)| *r == Ok(1)).count();
+        let exhausted = outcomes.iter().filter(|(_, r)| *r == Err(ErrorKind::PoolExhausted)).count();
+        let worst = outcomes.iter().map(|(t, _)| *t).max().unwrap();
+        println!("{wave} wave: {served} served, {exhausted} exhausted, the longest call {worst:?}");
+        assert_eq!(served + exhausted, 100, "{wave} wave: {outcomes:?}");
+        assert!(served >= 5, "{wave} wave: {served} served");
+        // Unmeasured, a connection takes 8: 4.8 s for the last of them.
+        let bound =
+            if wave == "first" { Duration::from_millis(8 * 600) } else { Duration::from_millis(2 * 2000 + 600) };
+        assert!(worst < bound + Duration::from_secs(2), "{wave} wave: a call took {worst:?}");
+    }
 }

@@ -886,6 +886,69 @@ async fn a_connection_lost_during_commit_is_ambiguous_and_statements_in_transact
     .unwrap();
 }
 
+/// A connection lost inside a transaction before its COMMIT was sent: `NotCommitted` (kind
+/// `Unavailable`: nothing of it was applied), whether the backend was terminated or the network
+/// path reset, and whether the failed statement was the builder's or one on `tx.client()`;
+/// `transaction_with_retry` runs it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_lost_before_commit_says_the_transaction_was_not_applied() {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let (proxy, url) = behind_proxy(&test).await;
+    let db = Db::connect(config(&url)).await.unwrap();
+    for (round, (fault, raw)) in
+        [("terminate", false), ("reset", false), ("terminate", true), ("reset", true)].into_iter().enumerate()
+    {
+        let err = db
+            .transaction(async |tx| {
+                insert_into::<Users>().values(new_user(&format!("a{round}"))).execute(tx).await?;
+                match fault {
+                    "terminate" => assert!(terminate_backends(test.client(), test.name()).await > 0),
+                    _ => proxy.reset_all(),
+                }
+                match raw {
+                    false => insert_into::<Users>().values(new_user(&format!("b{round}"))).execute(tx).await.map(drop),
+                    true => tx.client().batch_execute("SELECT 1").await.map_err(Error::from),
+                }
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NotCommitted { .. }), "{fault}, raw {raw}: {err}");
+        assert_eq!(err.kind(), taulu::ErrorKind::Unavailable, "{err}");
+    }
+    let (n,) = select_from::<Users>().columns((count_all(),)).fetch_one(&db).await.unwrap();
+    assert_eq!(n, 0, "nothing of them was applied");
+    let mut first = true;
+    db.transaction_with_retry(taulu::IsolationLevel::ReadCommitted, async |tx| {
+        insert_into::<Users>().values(new_user("again")).execute(tx).await?;
+        if std::mem::take(&mut first) {
+            proxy.reset_all();
+        }
+        select_from::<Users>().columns((count_all(),)).fetch_one(tx).await?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let (n,) = select_from::<Users>().columns((count_all(),)).fetch_one(&db).await.unwrap();
+    assert_eq!(n, 1, "run again, applied once");
+}
+
+/// A read the server ends the connection over on every attempt (here it terminates its own
+/// backend; a message over PostgreSQL's size limit does the same, saying why in its log only):
+/// after the retries, an error that says what is known, not a plain outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_the_server_ends_the_connection_over_every_time_is_reported_as_such() {
+    use taulu::query::{Compiled, Executor};
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let db = Db::connect(config(test.url())).await.unwrap();
+    let q = Compiled { sql: "SELECT pg_terminate_backend(pg_backend_pid())".into(), params: vec![], read_only: true };
+    let err = db.query_rows(&q).await.unwrap_err();
+    assert!(matches!(err, Error::EndedDuringStatement { attempts: 3, .. }), "{err}");
+    assert_eq!(err.kind(), taulu::ErrorKind::Unavailable);
+    assert!(err.to_string().contains("on each of 3 attempts, while accepting new connections"), "{err}");
+    let (n,) = select_from::<Users>().columns((count_all(),)).fetch_one(&db).await.unwrap();
+    assert_eq!(n, 0, "the pool goes on");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_one_asks_the_server_for_one_row() {
     let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();

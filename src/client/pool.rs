@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio_postgres::{Row, error::SqlState};
+use tokio_postgres::Row;
 
 use super::{
     config::DbConfig,
@@ -64,8 +64,9 @@ pub struct Db {
     connect_timeout: Duration,
     statement_timeout: Option<Duration>,
     max_size: u32,
-    /// One turn per connection, taken before every exclusive checkout (and held by every shared
-    /// connection): callers get connections in the order they asked.
+    /// One turn per connection for exclusive use (all of them, or those the shared connections
+    /// leave), taken before every exclusive checkout: callers get connections in the order they
+    /// asked.
     turn: Arc<gate::Gate>,
     outcomes: Arc<ConnectOutcomes>,
     closing: Arc<std::sync::atomic::AtomicBool>,
@@ -173,6 +174,8 @@ impl Db {
             .error_sink(Box::new(ErrorSink(outcomes.clone())))
             .build_unchecked(manager);
         tracing::debug!(target: "taulu::pool", url = %config.url, max = config.max_size, min_idle = config.min_idle, replicas = config.replicas.len(), "pool created");
+        // One connection always stays for exclusive checkouts (transactions, get()).
+        let shared = config.multiplex.min(config.max_size.saturating_sub(1));
         let mut db = Db {
             pool,
             retry: config.retry,
@@ -180,14 +183,18 @@ impl Db {
             connect_timeout: config.connect_timeout,
             statement_timeout: config.statement_timeout,
             max_size: config.max_size,
-            turn: Arc::new(gate::Gate::new(config.max_size as usize)),
+            turn: Arc::new(gate::Gate::new((config.max_size - shared) as usize)),
             outcomes,
             closing,
             replicas: None,
-            // One connection always stays for exclusive checkouts (transactions, get()).
-            mux: match config.multiplex.min(config.max_size.saturating_sub(1)) {
+            mux: match shared {
                 0 => None,
-                n => Some(Arc::new(mux::Mux::new(n as usize, (config.max_size - n) as usize, config.max_lifetime))),
+                n => Some(Arc::new(mux::Mux::new(
+                    n as usize,
+                    (config.max_size - n) as usize,
+                    config.max_lifetime,
+                    config.connect_timeout,
+                ))),
             },
         };
         // The monitor gets the primary without the replicas (no cycle: it ends with the `Db`).
@@ -341,17 +348,32 @@ impl Db {
                 // Multiplexed: a share of a connection; a time limit needs one of its own (its
                 // cancel request would hit whatever runs on the connection). Admitted first, in
                 // arrival order, so that a caller past the bound is not overtaken forever.
+                // The connect timeout bounds the wait for all of it, from the first step that
+                // waits (the fast path reads no clock).
                 (Some(mux), None) => {
-                    let admitted = mux.admit(self.connect_timeout).await;
+                    let mut started = None;
+                    let admitted = match mux.admit_now() {
+                        Some(admitted) => admitted,
+                        None => {
+                            let since = *started.insert(Instant::now());
+                            match mux.admit_by(since + self.connect_timeout).await {
+                                Some(admitted) => admitted,
+                                None => return Err(self.gave_up(since, 1)),
+                            }
+                        }
+                    };
                     let lease = match mux.try_lease(self) {
                         Some(lease) => lease,
                         // No room on an open one: fill a slot (boxed: the cold path), else check out.
-                        None => match Box::pin(mux.lease(self)).await {
-                            Some(lease) => lease,
-                            None => Lease::Own(self.get().await?),
-                        },
+                        None => {
+                            let since = *started.get_or_insert_with(Instant::now);
+                            match Box::pin(mux.lease(self, since + self.connect_timeout)).await {
+                                Some(lease) => lease,
+                                None => Lease::Own(Box::pin(self.get_since(since)).await?),
+                            }
+                        }
                     };
-                    (lease, admitted)
+                    (lease, Some(admitted))
                 }
                 _ => (Lease::Own(self.get().await?), None),
             };
@@ -382,17 +404,20 @@ impl Db {
             }
             drop(conn);
             match retry::classify_statement(&err, link, q.read_only) {
+                // Every attempt had a connection, and lost it during the statement.
+                Class::Retry if backoff.attempt() >= self.retry.attempts => {
+                    let attempts = backoff.attempt();
+                    tracing::warn!(target: "taulu::retry", attempts, error = %crate::error::describe_pg(&err), "giving up");
+                    return Err(Error::EndedDuringStatement { attempts, source: err });
+                }
                 Class::Retry => {
-                    let err = Error::Db(err);
-                    if !backoff.pause("statement", &err).await {
-                        return Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(err) });
-                    }
+                    backoff.pause("statement", &Error::Db(err)).await;
                 }
                 Class::Ambiguous => {
                     tracing::warn!(target: "taulu::retry", error = %err, "write outcome unknown: not retried");
                     return Err(Error::Ambiguous { source: err });
                 }
-                Class::Fatal => return Err(statement_error(err, q, limit.or(self.statement_timeout))),
+                Class::Fatal => return Err(statement_error(err, limit.or(self.statement_timeout))),
             }
         }
     }
@@ -589,25 +614,10 @@ fn log_statement(started: Option<Instant>, q: &Compiled, attempts: u32) {
     }
 }
 
-/// The error a caller gets for a statement PostgreSQL refused: the pool's statement timeout and a
-/// NUL byte in a text parameter are named as such. Shared by the pool, its connections and `Tx`.
-fn statement_error(e: tokio_postgres::Error, q: &Compiled, statement_timeout: Option<Duration>) -> Error {
-    match (e.code(), statement_timeout) {
-        (Some(c), Some(after)) if *c == SqlState::QUERY_CANCELED => Error::StatementTimeout { after, source: e },
-        (Some(c), _) if *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE => {
-            match q.params.iter().position(|p| p.is_text_with_nul()) {
-                Some(i) => Error::InvalidParameter {
-                    position: i + 1,
-                    reason: "is text containing a NUL byte (0x00), which PostgreSQL text cannot store; \
-                             remove it, or use a bytea column"
-                        .into(),
-                    source: e,
-                },
-                None => Error::Db(e),
-            }
-        }
-        _ => Error::Db(e),
-    }
+/// The error a caller gets for a failed statement (see [`Error::statement`]). Shared by the pool,
+/// its connections and `Tx`.
+fn statement_error(e: tokio_postgres::Error, statement_timeout: Option<Duration>) -> Error {
+    Error::statement(e, statement_timeout)
 }
 
 /// What one run of a statement on a connection returns: every row, the first row, or the count
@@ -680,7 +690,7 @@ impl Db {
         let in_flight = InFlight::new(&conn, &self.url, true);
         let rows = PgConn::query_stream(&conn, &q).await;
         in_flight.landed();
-        let rows = rows.map_err(|e| statement_error(e, &q, self.statement_timeout))?;
+        let rows = rows.map_err(|e| statement_error(e, self.statement_timeout))?;
         Ok(Box::pin(HeldRows { rows: Box::pin(rows), conn, url: &self.url, ended: false }))
     }
 }
@@ -726,20 +736,20 @@ impl Drop for HeldRows<'_> {
 impl Executor for PooledConn<'_> {
     async fn query_stream(&self, q: Compiled) -> Result<RowStream<'_>> {
         use futures_util::TryStreamExt as _;
-        let rows = PgConn::query_stream(self, &q).await.map_err(|e| statement_error(e, &q, None))?;
+        let rows = PgConn::query_stream(self, &q).await.map_err(|e| statement_error(e, None))?;
         Ok(Box::pin(rows.map_err(Error::Db)))
     }
 
     async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
-        self.query(q).await.map_err(|e| statement_error(e, q, None))
+        self.query(q).await.map_err(|e| statement_error(e, None))
     }
 
     async fn query_first(&self, q: &Compiled) -> Result<Option<Row>> {
-        PgConn::query_first(self, q).await.map_err(|e| statement_error(e, q, None))
+        PgConn::query_first(self, q).await.map_err(|e| statement_error(e, None))
     }
 
     async fn execute(&self, q: &Compiled) -> Result<u64> {
-        PgConn::execute(self, q).await.map_err(|e| statement_error(e, q, None))
+        PgConn::execute(self, q).await.map_err(|e| statement_error(e, None))
     }
 }
 
@@ -764,11 +774,15 @@ impl Tx<'_> {
     /// goes on either way).
     pub async fn transaction<T>(&mut self, f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         let name = format!("taulu_sp_{}", self.depth + 1);
-        self.conn.client().batch_execute(&format!("SAVEPOINT {name}")).await?;
+        self.conn.client().batch_execute(&format!("SAVEPOINT {name}")).await.map_err(|e| self.failed(e))?;
         let mut inner = Tx { conn: self.conn, statement_timeout: self.statement_timeout, depth: self.depth + 1 };
         match f(&mut inner).await {
             Ok(v) => {
-                self.conn.client().batch_execute(&format!("RELEASE SAVEPOINT {name}")).await?;
+                self.conn
+                    .client()
+                    .batch_execute(&format!("RELEASE SAVEPOINT {name}"))
+                    .await
+                    .map_err(|e| self.failed(e))?;
                 Ok(v)
             }
             Err(e) => {
@@ -782,30 +796,44 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// The error of a statement in this transaction: a lost connection took the whole transaction
+    /// with it ([`Error::NotCommitted`]).
+    fn failed(&self, e: tokio_postgres::Error) -> Error {
+        match retry::is_connection_fault(&e, self.conn.link()) {
+            true => {
+                self.conn.mark_broken();
+                Error::NotCommitted { source: e }
+            }
+            false => statement_error(e, self.statement_timeout),
+        }
+    }
+}
+
 impl Executor for Tx<'_> {
     async fn query_stream(&self, q: Compiled) -> Result<RowStream<'_>> {
         use futures_util::TryStreamExt as _;
-        let rows = self.conn.query_stream(&q).await.map_err(|e| statement_error(e, &q, self.statement_timeout))?;
-        Ok(Box::pin(rows.map_err(Error::Db)))
+        let rows = self.conn.query_stream(&q).await.map_err(|e| self.failed(e))?;
+        Ok(Box::pin(rows.map_err(|e| self.failed(e))))
     }
 
     async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
         let started = statement_log_start();
-        let rows = self.conn.query(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))?;
+        let rows = self.conn.query(q).await.map_err(|e| self.failed(e))?;
         log_statement(started, q, 1);
         Ok(rows)
     }
 
     async fn query_first(&self, q: &Compiled) -> Result<Option<Row>> {
         let started = statement_log_start();
-        let row = self.conn.query_first(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))?;
+        let row = self.conn.query_first(q).await.map_err(|e| self.failed(e))?;
         log_statement(started, q, 1);
         Ok(row)
     }
 
     async fn execute(&self, q: &Compiled) -> Result<u64> {
         let started = statement_log_start();
-        let n = self.conn.execute(q).await.map_err(|e| statement_error(e, q, self.statement_timeout))?;
+        let n = self.conn.execute(q).await.map_err(|e| self.failed(e))?;
         log_statement(started, q, 1);
         Ok(n)
     }
@@ -943,10 +971,7 @@ impl Db {
                     (e, rerun)
                 }
                 Err(TxFailure::Before(e)) => {
-                    let rerun = match &e {
-                        Error::Db(db) => retry::is_connection_fault(db, conn.link()) || is_rerunnable(&e),
-                        _ => false,
-                    };
+                    let rerun = matches!(e, Error::NotCommitted { .. }) || is_rerunnable(&e);
                     (e, rerun)
                 }
             };
@@ -972,14 +997,8 @@ impl Db {
             Some(_) => "BEGIN",
         };
         let guard = Unfinished(conn, &self.url);
-        let fail = |e: tokio_postgres::Error| {
-            if retry::is_connection_fault(&e, conn.link()) {
-                conn.mark_broken();
-            }
-            TxFailure::Before(Error::Db(e))
-        };
-        conn.client().batch_execute(begin).await.map_err(fail)?;
         let mut tx = Tx { conn, statement_timeout: self.statement_timeout, depth: 0 };
+        conn.client().batch_execute(begin).await.map_err(|e| TxFailure::Before(tx.failed(e)))?;
         let value = match f(&mut tx).await {
             Ok(v) => v,
             Err(e) => {
@@ -987,13 +1006,13 @@ impl Db {
                     tracing::warn!(target: "taulu::query", error = %rollback, "rollback failed after an error");
                     conn.mark_broken();
                 }
-                if let Error::Db(db) = &e
-                    && retry::is_connection_fault(db, conn.link())
-                {
-                    conn.mark_broken();
-                }
                 std::mem::forget(guard);
-                return Err(TxFailure::Before(e));
+                // A lost connection, whatever way its error came back (a statement on
+                // `tx.client()` converted with `?`): the transaction was not applied.
+                return Err(TxFailure::Before(match e {
+                    Error::Db(db) if retry::is_connection_fault(&db, conn.link()) => tx.failed(db),
+                    e => e,
+                }));
             }
         };
         let committed = conn.client().batch_execute("COMMIT").await;

@@ -144,17 +144,26 @@ where
     C: Transactional,
     F: for<'t, 'c> AsyncFnOnce(&'t mut tokio_postgres::Transaction<'c>) -> Result<T, Error>,
 {
-    let mut tx = conn.begin().await?;
+    let lost = |e: &tokio_postgres::Error| crate::retry::is_connection_fault(e, crate::retry::Link::Open);
+    let mut tx = conn.begin().await.map_err(|e| match e {
+        Error::Db(db) if lost(&db) => Error::NotCommitted { source: db },
+        e => e,
+    })?;
     match f(&mut tx).await {
-        Ok(value) => {
-            tx.commit().await?;
-            Ok(value)
-        }
+        Ok(value) => match tx.commit().await {
+            Ok(()) => Ok(value),
+            // Lost while COMMIT was in flight: it may have committed.
+            Err(e) if lost(&e) => Err(Error::Ambiguous { source: e }),
+            Err(e) => Err(e.into()),
+        },
         Err(e) => {
             if let Err(rollback) = tx.rollback().await {
                 tracing::warn!(target: "taulu::query", error = %rollback, "rollback failed after an error");
             }
-            Err(e)
+            Err(match e {
+                Error::Db(db) if lost(&db) => Error::NotCommitted { source: db },
+                e => e,
+            })
         }
     }
 }

@@ -5,9 +5,10 @@
 //! bb8 alone is not fair: a connection given back goes to whichever task asks next, and a task
 //! that just returned one asks again before the waiter bb8 woke has run. With 25 callers on 5
 //! connections a waiter was overtaken for seconds and failed with `PoolExhausted` on a healthy
-//! server. So every checkout first takes its turn at a first-come, first-served [`Gate`] with one
-//! permit per connection: a caller that holds a turn always finds a connection in bb8 (idle, or
-//! opened for it), and the turn passes to the oldest waiter only once the connection is back.
+//! server. So every checkout first takes its turn at a first-come, first-served gate with one
+//! permit per connection for exclusive use (all of the pool's, or those its shared connections
+//! leave): a caller that holds a turn always finds a connection in bb8 (idle, or opened for it),
+//! and the turn passes to the oldest waiter only once the connection is back.
 
 use std::{
     sync::{Arc, Mutex, PoisonError},
@@ -16,10 +17,7 @@ use std::{
 
 use tokio::sync::{broadcast, watch};
 
-use super::{
-    Db,
-    gate::{Gate, Permit},
-};
+use super::{Db, gate::Permit};
 use crate::{
     client::conn::{Manager, PgConn},
     error::{Error, Result},
@@ -31,7 +29,7 @@ use crate::{
 pub struct PooledConn<'a> {
     // Declared (so dropped) first: the connection is back in bb8 before the turn passes on.
     conn: bb8::PooledConnection<'a, Manager>,
-    _turn: Permit<&'a Gate>,
+    _turn: Permit<'a>,
 }
 
 impl std::ops::Deref for PooledConn<'_> {
@@ -128,7 +126,7 @@ impl Db {
             return Err(Error::Closed);
         }
         let Some(turn) = self.turn.try_acquire() else {
-            return Box::pin(self.get_waiting(None)).await;
+            return Box::pin(self.get_waiting(None, Instant::now())).await;
         };
         {
             let mut get = std::pin::pin!(self.pool.get());
@@ -146,13 +144,21 @@ impl Db {
             // The first checkout is dropped here, before the slow path waits with its own: a
             // waiter left registered would take the wake-up meant for the one being polled.
         }
-        Box::pin(self.get_waiting(Some(turn))).await
+        Box::pin(self.get_waiting(Some(turn), Instant::now())).await
+    }
+
+    /// [`get`](Self::get) for a caller that has waited since `started` already (for its turn on
+    /// the multiplexed path): the connect timeout runs from then.
+    pub(super) async fn get_since(&self, started: Instant) -> Result<PooledConn<'_>> {
+        if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::Closed);
+        }
+        self.get_waiting(self.turn.try_acquire(), started).await
     }
 
     /// The slow path of [`get`](Self::get): a turn (unless the caller has one), then a connection,
-    /// reconnecting and classifying failures, within one deadline.
-    async fn get_waiting<'a>(&'a self, turn: Option<Permit<&'a Gate>>) -> Result<PooledConn<'a>> {
-        let started = Instant::now();
+    /// reconnecting and classifying failures, within the connect timeout from `started`.
+    async fn get_waiting<'a>(&'a self, turn: Option<Permit<'a>>, started: Instant) -> Result<PooledConn<'a>> {
         let deadline = started + self.connect_timeout;
         let mut opened = self.outcomes.opened.subscribe();
         let turn = match turn {
@@ -242,7 +248,7 @@ impl Db {
     /// failure, not an older one); one that opened a connection, or none at all while connections
     /// are open, means every connection stayed busy: the pool is exhausted. No connection open and
     /// no attempt ended: the server does not answer.
-    fn gave_up(&self, started: Instant, attempts: u32) -> Error {
+    pub(super) fn gave_up(&self, started: Instant, attempts: u32) -> Error {
         let e = match self.outcomes.latest_since(started) {
             Some(Some(failure)) => Error::Unavailable { attempts, last: failure },
             None if self.pool.state().connections == 0 => Error::Unavailable {

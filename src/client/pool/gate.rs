@@ -14,9 +14,8 @@
 
 use std::{
     collections::VecDeque,
-    ops::Deref,
     sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
+        Mutex, MutexGuard, PoisonError,
         atomic::{AtomicUsize, Ordering::SeqCst},
     },
 };
@@ -33,12 +32,10 @@ pub(super) struct Gate {
     queue: Mutex<VecDeque<oneshot::Sender<()>>>,
 }
 
-/// A permit, given back when dropped: borrowed from the gate (`Permit<&Gate>`, held by a checkout
-/// that borrows its pool) or owning a share of it (`Permit<Arc<Gate>>`, held by a shared
-/// connection that outlives any borrow).
-pub(super) struct Permit<G: Deref<Target = Gate>>(G);
+/// A permit, given back when dropped.
+pub(super) struct Permit<'a>(&'a Gate);
 
-impl<G: Deref<Target = Gate>> Drop for Permit<G> {
+impl Drop for Permit<'_> {
     fn drop(&mut self) {
         self.0.release();
     }
@@ -73,19 +70,13 @@ impl Gate {
     }
 
     /// A permit now, if one is free and nobody waits for one.
-    pub(super) fn try_acquire(&self) -> Option<Permit<&Self>> {
+    pub(super) fn try_acquire(&self) -> Option<Permit<'_>> {
         // Lazily: a `Permit` made and dropped would give back a permit never taken.
         self.try_take().then(|| Permit(self))
     }
 
     /// A permit, in arrival order.
-    pub(super) async fn acquire(&self) -> Permit<&Self> {
-        self.wait_turn().await;
-        Permit(self)
-    }
-
-    /// [`Gate::acquire`], the permit holding a share of the gate.
-    pub(super) async fn acquire_owned(self: Arc<Self>) -> Permit<Arc<Self>> {
+    pub(super) async fn acquire(&self) -> Permit<'_> {
         self.wait_turn().await;
         Permit(self)
     }

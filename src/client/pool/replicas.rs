@@ -243,7 +243,7 @@ impl Replicas {
                     self.failed(m, &conn, &e);
                     continue;
                 }
-                return Ok(Err(statement_error(e, q, limit.or(m.db.statement_timeout))));
+                return Ok(Err(statement_error(e, limit.or(m.db.statement_timeout))));
             }
             if !behind || Instant::now() >= deadline {
                 return Err(ToPrimary);
