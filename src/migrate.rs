@@ -1,12 +1,24 @@
-//! The migration runner: golang-migrate style files (`NNNNNN_description.up.sql` /
-//! `.down.sql`), embedded at build time, applied one transaction per migration under an advisory
-//! lock, recorded with checksums in a version table. It runs SQL it is given; it builds none.
+//! The migration runner: migration files as they are on disk in the layout of the tool that made
+//! them (golang-migrate, sqlx, diesel, refinery), embedded at build time or read at run time,
+//! applied one transaction per migration under an advisory lock, recorded with checksums in a
+//! version table. It runs SQL it is given; it builds none.
 //!
 //! # Files
 //!
-//! `migrations/000001_create_initial_tables.up.sql` and its `.down.sql`: a positive version, an
-//! underscore, a description, `.up.sql` / `.down.sql`. Every up needs its down, versions are
-//! unique, and every other file ending in `.sql` is an error (so a typo cannot hide a migration).
+//! One rule set reads every layout, for `schema!`, [`taulu::migrations!`](crate::migrations!),
+//! this runner and the CLI alike; a directory's layout is detected (or named:
+//! [`Migrations::from_dir_as`], `migrations!("dir", layout = "sqlx")`):
+//!
+//! | layout | files |
+//! |---|---|
+//! | golang-migrate | `000001_create_users.up.sql`, `000001_create_users.down.sql` |
+//! | sqlx | `20240101120000_create_users.sql` (one way), or `.up.sql` / `.down.sql` |
+//! | diesel | `2024-01-01-120000_create_users/up.sql`, `down.sql` (version `20240101120000`) |
+//! | refinery | `V1__create_users.sql` (one way; `U1__..` is applied whatever its order), at any depth |
+//!
+//! Versions are unique; a down file needs its up; a migration without a down file is one way
+//! (reverting it is refused, saying so). A `.sql` file the layout reads that fits none of its names
+//! is an error naming it (so a typo cannot hide a migration), and so is a directory mixing layouts.
 //!
 //! # Transactions
 //!
@@ -16,8 +28,10 @@
 //! transaction, and the file runs in the runner's.
 //!
 //! Some statements cannot run in a transaction (`CREATE INDEX CONCURRENTLY`, using an enum label
-//! added by `ALTER TYPE ... ADD VALUE` in the same transaction). Put this directive on the
-//! **first line** of such a file:
+//! added by `ALTER TYPE ... ADD VALUE` in the same transaction). A file that is one such statement
+//! runs outside one; otherwise put this directive on the **first line** of the file (sqlx's own
+//! `-- no-transaction`, and diesel's `run_in_transaction = false` in `metadata.toml`, say the
+//! same):
 //!
 //! ```sql
 //! -- taulu:no-transaction
@@ -59,7 +73,7 @@ use crate::{
     retry::{self, Link},
 };
 
-pub use files::NO_TRANSACTION_DIRECTIVE;
+pub use files::{Layout, NO_TRANSACTION_DIRECTIVE};
 
 /// How long a runner waits for another runner's migration lock before saying so, and how often
 /// it repeats itself while it waits.
@@ -94,23 +108,24 @@ impl Script {
     }
 }
 
-/// A migration: a version, a name, an up and a down script.
+/// A migration: a version, a name, an up script and, unless it is one way, a down script.
 #[derive(Debug, Clone)]
 pub struct Migration {
     version: i64,
     name: String,
     up: Script,
-    down: Script,
+    down: Option<Script>,
     checksum: String,
+    unordered: bool,
 }
 
 impl Migration {
-    /// The version number (the leading digits of the file name).
+    /// The version number (the leading digits of the file name; diesel's without its dashes).
     pub fn version(&self) -> i64 {
         self.version
     }
 
-    /// The description part of the file name.
+    /// The description part of the file (or diesel directory) name.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -120,9 +135,10 @@ impl Migration {
         &self.up
     }
 
-    /// The down script.
-    pub fn down(&self) -> &Script {
-        &self.down
+    /// The down script; `None` for a one-way migration (sqlx's simple files, refinery's, an up
+    /// file without its down).
+    pub fn down(&self) -> Option<&Script> {
+        self.down.as_ref()
     }
 
     /// Hex SHA-256 of the up file.
@@ -134,20 +150,36 @@ impl Migration {
 /// An ordered, validated set of migrations.
 ///
 /// ```
-/// use taulu::migrate::Migrations;
+/// use taulu::migrate::{Layout, Migrations};
 /// let set = Migrations::from_files([
 ///     ("000001_init.up.sql", "CREATE TABLE t (id int);"),
 ///     ("000001_init.down.sql", "DROP TABLE t;"),
 /// ])?;
-/// assert_eq!(set.iter().next().unwrap().name(), "init");
+/// assert_eq!((set.layout(), set.iter().next().unwrap().name()), (Layout::GolangMigrate, "init"));
 ///
-/// let err = Migrations::from_files([("000002_no_down.up.sql", "SELECT 1;")]).unwrap_err();
-/// assert!(err.to_string().contains("000002_no_down.up.sql: has no down migration"));
+/// // sqlx's one-way files, diesel's directories, refinery's names: read as they are.
+/// let sqlx = Migrations::from_files([("20240101120000_users.sql", "CREATE TABLE users (id int);")])?;
+/// assert_eq!((sqlx.layout(), sqlx.iter().next().unwrap().down().is_none()), (Layout::Sqlx, true));
+/// let diesel = Migrations::from_files([
+///     ("2024-01-01-120000_users/up.sql", "CREATE TABLE users (id int);"),
+///     ("2024-01-01-120000_users/down.sql", "DROP TABLE users;"),
+/// ])?;
+/// assert_eq!(diesel.iter().next().unwrap().version(), 20240101120000);
+///
+/// let err = Migrations::from_files([("000002_only.down.sql", "SELECT 1;")]).unwrap_err();
+/// assert!(err.to_string().contains("000002_only.down.sql: has no up migration"));
 /// # Ok::<(), taulu::Error>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Migrations {
     items: Vec<Migration>,
+    layout: Layout,
+}
+
+impl Default for Migrations {
+    fn default() -> Self {
+        Migrations { items: Vec::new(), layout: Layout::GolangMigrate }
+    }
 }
 
 /// A directory of migrations embedded in the binary by [`taulu::migrations!`](crate::migrations!):
@@ -165,16 +197,21 @@ pub struct Migrations {
 /// ```
 pub struct Embedded {
     dir: &'static str,
+    layout: &'static str,
     files: &'static [(&'static str, &'static str)],
     parsed: std::sync::OnceLock<Migrations>,
 }
 
 impl Embedded {
     /// Used by `taulu::migrations!`, which has checked the files with the rules
-    /// [`Migrations::from_files`] applies.
+    /// [`Migrations::from_files_as`] applies, in `layout`.
     #[doc(hidden)]
-    pub const fn __new(dir: &'static str, files: &'static [(&'static str, &'static str)]) -> Self {
-        Embedded { dir, files, parsed: std::sync::OnceLock::new() }
+    pub const fn __new(
+        dir: &'static str,
+        layout: &'static str,
+        files: &'static [(&'static str, &'static str)],
+    ) -> Self {
+        Embedded { dir, layout, files, parsed: std::sync::OnceLock::new() }
     }
 
     /// The directory as the macro was given it.
@@ -184,10 +221,14 @@ impl Embedded {
 
     /// The migrations, parsed on first use.
     pub fn migrations(&self) -> &Migrations {
-        self.parsed.get_or_init(|| match Migrations::from_files(self.files.iter().copied()) {
-            Ok(set) => set,
-            // `migrations!` ran the same rules (the same source file) on the same files.
-            Err(e) => unreachable!("taulu::migrations! accepted a set Migrations rejects: {e}"),
+        self.parsed.get_or_init(|| {
+            let layout = Layout::named(self.layout).ok();
+            match layout.map(|l| Migrations::from_files_as(l, self.files.iter().copied())) {
+                Some(Ok(set)) => set,
+                // `migrations!` ran the same rules (the same source file) on the same files.
+                Some(Err(e)) => unreachable!("taulu::migrations! accepted a set Migrations rejects: {e}"),
+                None => unreachable!("taulu::migrations! named an unknown layout {:?}", self.layout),
+            }
         })
     }
 }
@@ -207,29 +248,50 @@ impl fmt::Debug for Embedded {
 }
 
 impl Migrations {
-    /// Reads every `*.sql` file of a directory.
+    /// Reads a directory in its layout, detected from its files (see the [module](self) docs).
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref();
-        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(format!("read directory {}", dir.display()), e))?;
-        let mut files = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(format!("read directory {}", dir.display()), e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            // `.SQL` too: `from_files` then rejects the name, rather than the file being skipped.
-            if !name.to_ascii_lowercase().ends_with(".sql") || !entry.path().is_file() {
-                continue;
-            }
-            let sql = std::fs::read_to_string(entry.path())
-                .map_err(|e| Error::io(format!("read {}", entry.path().display()), e))?;
-            files.push((name, sql));
-        }
-        Self::from_files(files)
+        Self::read_dir(dir.as_ref(), None)
     }
 
-    /// Builds a set from `(file name, contents)` pairs, checking names, pairs and versions.
+    /// Reads a directory in the layout given.
+    pub fn from_dir_as(dir: impl AsRef<Path>, layout: Layout) -> Result<Self> {
+        Self::read_dir(dir.as_ref(), Some(layout))
+    }
+
+    fn read_dir(dir: &Path, layout: Option<Layout>) -> Result<Self> {
+        let files = files::read_dir(dir).map_err(|e| Error::MigrationFile { file: e.file.into(), reason: e.reason })?;
+        Self::checked(layout, &files)
+    }
+
+    /// Builds a set from `(path in the directory, contents)` pairs (`2024-01-01-120000_x/up.sql`
+    /// for a diesel directory's file), in the layout they show, checking names and versions.
     pub fn from_files<N: Into<String>, S: Into<String>>(files: impl IntoIterator<Item = (N, S)>) -> Result<Self> {
-        let checked = files::check(files.into_iter().map(|(n, s)| (n.into(), s.into())))
-            .map_err(|e| Error::MigrationFile { file: e.file.into(), reason: e.reason })?;
+        Self::checked(None, &Self::dir_files(files))
+    }
+
+    /// [`Migrations::from_files`] in the layout given.
+    pub fn from_files_as<N: Into<String>, S: Into<String>>(
+        layout: Layout,
+        files: impl IntoIterator<Item = (N, S)>,
+    ) -> Result<Self> {
+        Self::checked(Some(layout), &Self::dir_files(files))
+    }
+
+    fn dir_files<N: Into<String>, S: Into<String>>(files: impl IntoIterator<Item = (N, S)>) -> Vec<files::DirFile> {
+        let mut files: Vec<files::DirFile> = files
+            .into_iter()
+            .map(|(n, s)| {
+                let name: String = n.into();
+                files::DirFile { path: name.clone().into(), name, text: s.into() }
+            })
+            .collect();
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        files
+    }
+
+    fn checked(layout: Option<Layout>, files: &[files::DirFile]) -> Result<Self> {
+        let (layout, checked) =
+            files::check(layout, files).map_err(|e| Error::MigrationFile { file: e.file.into(), reason: e.reason })?;
         let script = |s: files::CheckedScript| Script { file: s.file, sql: s.sql, transactional: s.transactional };
         let items = checked
             .into_iter()
@@ -238,10 +300,16 @@ impl Migrations {
                 name: m.name,
                 checksum: hex(&Sha256::digest(m.up.original.as_deref().unwrap_or(&m.up.sql).as_bytes())),
                 up: script(m.up),
-                down: script(m.down),
+                down: m.down.map(script),
+                unordered: m.unordered,
             })
             .collect();
-        Ok(Migrations { items })
+        Ok(Migrations { items, layout })
+    }
+
+    /// The layout the files were read in.
+    pub fn layout(&self) -> Layout {
+        self.layout
     }
 
     /// The migrations in version order.
@@ -272,7 +340,7 @@ impl Migrations {
             h.update(m.version.to_be_bytes());
             h.update(m.name.as_bytes());
             h.update(m.checksum.as_bytes());
-            h.update(m.down.sql.as_bytes());
+            h.update(m.down.as_ref().map_or("", |d| d.sql.as_str()).as_bytes());
         }
         hex(&h.finalize()[..8])
     }
@@ -299,15 +367,20 @@ pub enum Tool {
     Sqlx,
     /// diesel: `__diesel_schema_migrations (version varchar, run_on)`.
     Diesel,
+    /// refinery: `refinery_schema_history (version, name, applied_on, checksum)`.
+    Refinery,
 }
 
 impl Tool {
-    /// Its name on the command line: `golang-migrate`, `sqlx`, `diesel`.
+    const ALL: [Tool; 4] = [Tool::GolangMigrate, Tool::Sqlx, Tool::Diesel, Tool::Refinery];
+
+    /// Its name on the command line: `golang-migrate`, `sqlx`, `diesel`, `refinery`.
     pub fn name(self) -> &'static str {
         match self {
             Tool::GolangMigrate => "golang-migrate",
             Tool::Sqlx => "sqlx",
             Tool::Diesel => "diesel",
+            Tool::Refinery => "refinery",
         }
     }
 
@@ -317,6 +390,7 @@ impl Tool {
             Tool::GolangMigrate => "schema_migrations",
             Tool::Sqlx => "_sqlx_migrations",
             Tool::Diesel => "__diesel_schema_migrations",
+            Tool::Refinery => "refinery_schema_history",
         }
     }
 }
@@ -325,10 +399,25 @@ impl std::str::FromStr for Tool {
     type Err = String;
 
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        [Tool::GolangMigrate, Tool::Sqlx, Tool::Diesel]
+        Tool::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| format!("unknown tool {s:?}: golang-migrate, sqlx or diesel"))
+            .ok_or_else(|| format!("unknown tool {s:?}: golang-migrate, sqlx, diesel or refinery"))
+    }
+}
+
+impl std::str::FromStr for Layout {
+    type Err = String;
+
+    /// `golang-migrate`, `sqlx`, `diesel` or `refinery`.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Layout::named(s)
+    }
+}
+
+impl fmt::Display for Layout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -433,8 +522,11 @@ impl fmt::Display for Status {
 /// What `verify` checked.
 #[derive(Debug, Clone)]
 pub struct VerifyReport {
-    /// Migrations applied, reverted and re-applied.
+    /// Migrations applied, and applied again after the reverted ones were.
     pub migrations: usize,
+    /// The newest migrations reverted one by one (all of them but one-way migrations and those
+    /// below the newest one-way migration).
+    pub reverted: usize,
     /// Schema objects compared after the up passes.
     pub objects: usize,
 }
@@ -499,7 +591,7 @@ impl Migrator {
             let rows = self.checked_rows(client).await?;
             let latest = rows.keys().next_back().copied().unwrap_or(0);
             let pending: Vec<&Migration> = self.migrations.iter().filter(|m| !rows.contains_key(&m.version)).collect();
-            if let Some(m) = pending.iter().find(|m| m.version < latest) {
+            if let Some(m) = pending.iter().find(|m| m.version < latest && !m.unordered) {
                 return Err(Error::OutOfOrder {
                     file: m.up.file.clone(),
                     latest_applied: latest,
@@ -524,9 +616,25 @@ impl Migrator {
     pub async fn down(&self, client: &Client, count: usize) -> Result<Vec<Applied>> {
         self.locked(client, async {
             let rows = self.checked_rows(client).await?;
+            let reverting: Vec<&Migration> = rows
+                .keys()
+                .rev()
+                .take(count)
+                .map(|v| self.migrations.get(*v).expect("checked_rows verified every applied version has a file"))
+                .collect();
+            if let Some(m) = reverting.iter().find(|m| m.down.is_none()) {
+                return Err(Error::MigrationFile {
+                    file: m.up.file.clone().into(),
+                    reason: format!(
+                        "is a one-way migration (no down file, as {}'s one-way migrations are): version {} cannot \
+                         be reverted, so nothing was",
+                        self.migrations.layout.name(),
+                        m.version
+                    ),
+                });
+            }
             let mut done = Vec::new();
-            for version in rows.keys().rev().take(count) {
-                let m = self.migrations.get(*version).expect("checked_rows verified every applied version has a file");
+            for m in reverting {
                 let duration = self.run(client, m, Direction::Down).await?;
                 tracing::info!(target: "taulu::migrate", version = m.version, name = %m.name, ms = duration.as_millis() as u64, "reverted");
                 done.push(Applied {
@@ -568,11 +676,13 @@ impl Migrator {
         Ok(Status { entries })
     }
 
-    /// Declares that exactly the migrations up to and including `version` are applied (0: none),
+    /// Declares that exactly the migrations up to and including `version` are applied (a version
+    /// below every file's, such as 0 or -1, for none),
     /// without running any SQL of theirs: clears a dirty mark, records current checksums, removes
     /// rows above `version` and rows without a file. Use it after repairing a database by hand.
     pub async fn force(&self, client: &Client, version: i64) -> Result<()> {
-        if version != 0 && self.migrations.get(version).is_none() {
+        let lowest = self.migrations.iter().map(|m| m.version).min();
+        if self.migrations.get(version).is_none() && lowest.is_some_and(|l| version >= l) {
             return Err(Error::MigrationFile {
                 file: format!("version {version}").into(),
                 reason: "no migration file has this version".into(),
@@ -612,9 +722,9 @@ impl Migrator {
     /// equivalent baseline with this set's checksums ([`Migrator::force`] to the latest version).
     /// Nothing of the other tool's is changed. Running it again records the same baseline.
     ///
-    /// The files must use this runner's names with the other tool's version numbers (diesel's
-    /// `2024-01-01-120000_create_users/up.sql` becomes `20240101120000_create_users.up.sql`);
-    /// diesel's `00000000000000_diesel_initial_setup` has no counterpart and is skipped.
+    /// The files stay as they are, in the tool's own layout (see the [module](self) docs): no
+    /// file is renamed or written. diesel's `00000000000000_diesel_initial_setup` is version 0
+    /// here too; a set without it skips it.
     pub async fn adopt(&self, client: &Client, tool: Tool) -> Result<Adopted> {
         let refuse = |reason: String| Error::MigrationFile { file: tool.table().into(), reason };
         let exists: bool = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&tool.table()]).await?.get(0);
@@ -648,12 +758,17 @@ impl Migrator {
                     let text: String = r.get(0);
                     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
                     match digits.parse::<i64>() {
-                        Ok(0) => {} // diesel's initial setup
+                        // diesel's initial setup, when the files here do not have it.
+                        Ok(0) if self.migrations.get(0).is_none() => {}
                         Ok(v) => versions.push(v),
                         Err(_) => return Err(refuse(format!("version {text:?} is not a number"))),
                     }
                 }
                 (versions, Vec::new())
+            }
+            Tool::Refinery => {
+                let rows = client.query("SELECT version::int8 FROM refinery_schema_history", &[]).await?;
+                (rows.iter().map(|r| r.get(0)).collect(), Vec::new())
             }
         };
         if let Some(v) = dirty.first() {
@@ -670,7 +785,7 @@ impl Migrator {
             applied.iter().filter(|v| self.migrations.get(**v).is_none()).map(i64::to_string).collect();
         if !unknown.is_empty() {
             return Err(refuse(format!(
-                "{} records versions without a file here: {}; add their files (NNNN_description.up.sql, same version)",
+                "{} records versions without a file here: {}; add their files (the same versions)",
                 tool.name(),
                 unknown.join(", ")
             )));
@@ -744,15 +859,18 @@ impl Migrator {
             tracing::debug!(target: "taulu::migrate", version = m.version, "verify: applied");
         }
         let first_pass = catalog::snapshot(client, &self.table).await?;
-        for (m, expected) in self.migrations.iter().zip(&before).rev() {
+        // Newest first, down to the newest one-way migration (nothing below it can be reverted).
+        let reversible = self.migrations.iter().rev().take_while(|m| m.down.is_some()).count();
+        for (m, expected) in self.migrations.iter().zip(&before).rev().take(reversible) {
             self.down(client, 1).await?;
             let found = catalog::snapshot(client, &self.table).await?;
             let differences = catalog::diff(expected, &found);
             if !differences.is_empty() {
+                let down = m.down.as_ref().map_or("", |d| d.file.as_str());
                 return Err(Error::Verify {
                     differences: differences
                         .into_iter()
-                        .map(|d| format!("{} does not reverse {}: {d}", m.down.file, m.up.file))
+                        .map(|d| format!("{down} does not reverse {}: {d}", m.up.file))
                         .collect(),
                 });
             }
@@ -768,7 +886,7 @@ impl Migrator {
                     .collect(),
             });
         }
-        Ok(VerifyReport { migrations: self.migrations.len(), objects: first_pass.len() })
+        Ok(VerifyReport { migrations: self.migrations.len(), reverted: reversible, objects: first_pass.len() })
     }
 
     /// Runs `f` holding the runner's advisory lock (released even when `f` fails).
@@ -916,9 +1034,10 @@ impl Migrator {
     /// Runs one script and records it; returns how long its statements took.
     async fn run(&self, client: &Client, m: &Migration, direction: Direction) -> Result<Duration> {
         let t = self.table_sql();
-        let script = match direction {
-            Direction::Up => &m.up,
-            Direction::Down => &m.down,
+        let script = match (direction, &m.down) {
+            (Direction::Up, _) => &m.up,
+            (Direction::Down, Some(down)) => down,
+            (Direction::Down, None) => unreachable!("down() refuses one-way migrations before running any"),
         };
         let insert =
             format!("INSERT INTO {t} (version, name, checksum, duration_ms, dirty) VALUES ($1, $2, $3, $4, $5)");
@@ -1071,11 +1190,15 @@ fn random_suffix() -> String {
     format!("{:016x}", rand::rng().random::<u64>())
 }
 
-/// Creates the next numbered, empty up/down pair in `dir` and returns their paths.
+/// Creates the next migration in `dir`, in the directory's layout, and returns the files made:
+/// an up/down pair numbered after the last (golang-migrate, and sqlx's reversible files), one
+/// file (sqlx's one-way files, refinery's `V<n>__..`), or a diesel directory. Versions that are
+/// timestamps (14 digits) stay timestamps: the current UTC time, as the tools make them. An empty
+/// directory gets golang-migrate's pair, `000001_..`.
 ///
 /// The name is lower-cased and every run of characters other than letters and digits becomes
 /// one `_`: `"Add user avatars"` -> `000004_add_user_avatars.up.sql`.
-pub fn new_migration(dir: &Path, name: &str) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+pub fn new_migration(dir: &Path, name: &str) -> Result<Vec<std::path::PathBuf>> {
     let mut slug = String::new();
     for c in name.trim().chars() {
         if c.is_ascii_alphanumeric() {
@@ -1093,14 +1216,43 @@ pub fn new_migration(dir: &Path, name: &str) -> Result<(std::path::PathBuf, std:
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
     let existing = Migrations::from_dir(dir)?;
-    let next = existing.iter().map(|m| m.version).max().unwrap_or(0) + 1;
-    let stem = format!("{next:06}_{slug}");
-    let up = dir.join(format!("{stem}.up.sql"));
-    let down = dir.join(format!("{stem}.down.sql"));
-    for (path, text) in [
-        (&up, format!("-- {stem}: describe the change here.\n")),
-        (&down, format!("-- Reverses {stem}.up.sql exactly.\n")),
-    ] {
+    let last = existing.iter().map(|m| m.version).max();
+    let timestamps = existing.layout() == Layout::Diesel || last.is_some_and(|v| v >= 10_000_000_000_000);
+    let next = match (timestamps, last) {
+        (true, last) => {
+            let now: i64 = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string().parse().expect("digits");
+            now.max(last.unwrap_or(0) + 1)
+        }
+        (false, last) => last.unwrap_or(0) + 1,
+    };
+    let one_way = match existing.layout() {
+        Layout::Refinery => true,
+        Layout::Sqlx => existing.iter().all(|m| m.down.is_none()),
+        Layout::GolangMigrate | Layout::Diesel => false,
+    };
+    let (up, down) = match existing.layout() {
+        Layout::GolangMigrate | Layout::Sqlx => {
+            let stem = if timestamps { format!("{next}_{slug}") } else { format!("{next:06}_{slug}") };
+            match one_way {
+                true => (format!("{stem}.sql"), None),
+                false => (format!("{stem}.up.sql"), Some(format!("{stem}.down.sql"))),
+            }
+        }
+        Layout::Diesel => {
+            let t = next.to_string();
+            let stem = format!("{}-{}-{}-{}_{slug}", &t[..4], &t[4..6], &t[6..8], &t[8..]);
+            std::fs::create_dir_all(dir.join(&stem)).map_err(|e| Error::io(format!("create {stem}"), e))?;
+            (format!("{stem}/up.sql"), Some(format!("{stem}/down.sql")))
+        }
+        Layout::Refinery => (format!("V{next}__{slug}.sql"), None),
+    };
+    let mut made = vec![dir.join(&up)];
+    let mut texts = vec![format!("-- {up}: describe the change here.\n")];
+    if let Some(down) = &down {
+        made.push(dir.join(down));
+        texts.push(format!("-- Reverses {up} exactly.\n"));
+    }
+    for (path, text) in made.iter().zip(texts) {
         std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -1108,7 +1260,7 @@ pub fn new_migration(dir: &Path, name: &str) -> Result<(std::path::PathBuf, std:
             .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
             .map_err(|e| Error::io(format!("create {}", path.display()), e))?;
     }
-    Ok((up, down))
+    Ok(made)
 }
 
 #[cfg(test)]
@@ -1133,18 +1285,11 @@ mod tests {
 
     #[test]
     fn malformed_names_are_rejected_with_the_file_name() {
-        for bad in [
-            "000001_init.sql",
-            "init.up.sql",
-            "000001.up.sql",
-            "abc_init.up.sql",
-            "000000_zero.up.sql",
-            "000001_.up.sql",
-            "000001_has space.up.sql",
-            "99999999999999999999_big.up.sql",
-        ] {
+        for bad in ["init.up.sql", "000001.up.sql", "abc_init.up.sql", "99999999999999999999_big.up.sql", "1_a.UP.sql"]
+        {
             let e = err(&[(bad, "")]);
-            assert!(e.starts_with(&format!("{bad}: malformed migration file name")), "{e}");
+            assert!(e.starts_with(&format!("{bad}: is not a migration file (")), "{e}");
+            assert!(e.contains("golang-migrate migrations are named <version>_<description>.up.sql"), "{e}");
         }
     }
 
@@ -1156,18 +1301,92 @@ mod tests {
             ("000002_b.up.sql", ""),
             ("000002_b.down.sql", ""),
         ]);
-        assert_eq!(e, "000002_b.up.sql: duplicate version 2: 000002_a.up.sql has it too");
+        assert_eq!(e, "000002_b.down.sql: duplicate version 2: 000002_a.down.sql has it too");
         let e = err(&[("2_a.up.sql", ""), ("02_a.up.sql", "")]);
-        assert_eq!(e, "02_a.up.sql: duplicate version 2: 2_a.up.sql has it too");
+        assert_eq!(e, "2_a.up.sql: duplicate version 2: 02_a.up.sql has it too");
     }
 
     #[test]
-    fn an_up_without_its_down_and_the_reverse_are_errors() {
-        assert!(
-            err(&[("000003_x.up.sql", "")])
-                .starts_with("000003_x.up.sql: has no down migration; add 000003_x.down.sql")
+    fn an_up_without_its_down_is_one_way_and_a_down_without_its_up_an_error() {
+        let set = Migrations::from_files([("000003_x.up.sql", "")]).unwrap();
+        assert!(set.get(3).unwrap().down().is_none());
+        assert_eq!(
+            err(&[("000003_x.down.sql", "")]),
+            "000003_x.down.sql: has no up migration beside it: add the up file of this version"
         );
-        assert_eq!(err(&[("000003_x.down.sql", "")]), "000003_x.down.sql: has no up migration; add 000003_x.up.sql");
+    }
+
+    /// Each tool's layout, read as it is on disk, with what it allows: versions 0, dots and spaces
+    /// in descriptions, up and down names that differ, and each tool's way of saying "outside a
+    /// transaction".
+    #[test]
+    fn every_layout_is_read_as_it_is_on_disk() {
+        let sqlx = Migrations::from_files([
+            ("00000000000000_setup.sql", "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';"),
+            ("20240101120000_create users v1.2.sql", "CREATE TABLE users (id int);"),
+            ("20240102120000_index.up.sql", "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON users (id);"),
+            ("20240102120000_drop_index.down.sql", "DROP INDEX i;"),
+        ])
+        .unwrap();
+        assert_eq!(sqlx.layout(), Layout::Sqlx);
+        let v: Vec<_> = sqlx.iter().map(|m| (m.version(), m.name(), m.down().is_some())).collect();
+        assert_eq!(
+            v,
+            [(0, "setup", false), (20240101120000, "create users v1.2", false), (20240102120000, "index", true)]
+        );
+        assert!(!sqlx.get(20240102120000).unwrap().up().is_transactional(), "sqlx's directive");
+        assert!(sqlx.get(20240102120000).unwrap().down().unwrap().is_transactional());
+
+        let diesel = Migrations::from_files([
+            ("00000000000000_diesel_initial_setup/up.sql", "SELECT 1;"),
+            ("00000000000000_diesel_initial_setup/down.sql", "SELECT 1;"),
+            ("2024-01-01-120000_create_users/up.sql", "CREATE TABLE users (id int);"),
+            ("2024-01-01-120000_create_users/down.sql", "DROP TABLE users;"),
+            ("2024-01-02-120000_index/up.sql", "CREATE INDEX CONCURRENTLY i ON users (id);\nSELECT 1;"),
+            ("2024-01-02-120000_index/down.sql", "DROP INDEX i;"),
+            ("2024-01-02-120000_index/metadata.toml", "run_in_transaction = false # CONCURRENTLY\n"),
+        ])
+        .unwrap();
+        assert_eq!(diesel.layout(), Layout::Diesel);
+        assert_eq!(diesel.iter().map(|m| m.version()).collect::<Vec<_>>(), [0, 20240101120000, 20240102120000]);
+        assert_eq!(diesel.get(20240101120000).unwrap().up().file(), "2024-01-01-120000_create_users/up.sql");
+        assert!(!diesel.get(20240102120000).unwrap().up().is_transactional(), "metadata.toml");
+
+        let refinery = Migrations::from_files([
+            ("V1__init.sql", "CREATE TABLE t (x int);"),
+            ("more/V2__more.sql", "ALTER TABLE t ADD y int;"),
+            ("U3__whenever.sql", "SELECT 1;"),
+        ])
+        .unwrap();
+        assert_eq!(refinery.layout(), Layout::Refinery);
+        assert_eq!(refinery.iter().map(|m| m.name()).collect::<Vec<_>>(), ["init", "more", "whenever"]);
+        assert!(refinery.iter().all(|m| m.down().is_none()));
+
+        // A statement PostgreSQL cannot run in a transaction, alone in its file, runs outside one.
+        let alone =
+            Migrations::from_files([("1_i.up.sql", "-- the index\nCREATE UNIQUE INDEX CONCURRENTLY i ON t (x);")])
+                .unwrap();
+        assert!(!alone.get(1).unwrap().up().is_transactional());
+    }
+
+    #[test]
+    fn a_directory_mixing_layouts_or_holding_strangers_names_the_file() {
+        let e = err(&[("1_a.up.sql", ""), ("V2__b.sql", "")]);
+        assert!(
+            e.starts_with("1_a.up.sql: is a golang-migrate migration, in a refinery directory (whose files"),
+            "{e}"
+        );
+        assert!(e.ends_with("one directory holds one layout"), "{e}");
+        let e = err(&[("2024-01-01-120000_a/up.sql", ""), ("20240102_b.sql", "")]);
+        assert!(e.starts_with("20240102_b.sql: is a sqlx migration, in a diesel directory"), "{e}");
+        let e = err(&[("20240101_a.sql", ""), ("notes.sql", "")]);
+        assert!(e.starts_with("notes.sql: is not a migration file"), "{e}");
+        // Named explicitly, a layout reads only its own names.
+        let e = Migrations::from_files_as(Layout::GolangMigrate, [("1_a.sql", "")]).unwrap_err().to_string();
+        assert!(e.starts_with("1_a.sql: is a sqlx migration, in a golang-migrate directory"), "{e}");
+        // A one-way file beside a down file of its version.
+        let e = err(&[("1_a.sql", ""), ("1_a.down.sql", "")]);
+        assert!(e.contains("is a one-way migration, but version 1 has a down file too"), "{e}");
     }
 
     #[test]
@@ -1181,7 +1400,7 @@ mod tests {
         .unwrap();
         let m = set.get(1).unwrap();
         assert!(!m.up().is_transactional());
-        assert!(m.down().is_transactional());
+        assert!(m.down().unwrap().is_transactional());
     }
 
     #[test]
@@ -1197,7 +1416,7 @@ mod tests {
             "-- wrapped, as golang-migrate sets often are\n      \nCREATE TABLE t (x int);\n       \n"
         );
         assert_eq!(m.checksum(), hex(&Sha256::digest(file.as_bytes())), "the checksum is of the file as written");
-        assert_eq!(m.down().sql().trim(), "DROP TABLE t;");
+        assert_eq!(m.down().unwrap().sql().trim(), "DROP TABLE t;");
         // Anything else with transaction control is still refused.
         let e = err(&[
             ("1_a.up.sql", "BEGIN;\nCREATE TABLE t (x int);\nCOMMIT;\nCREATE TABLE u (x int);"),
@@ -1223,14 +1442,53 @@ mod tests {
     #[test]
     fn new_migration_numbers_and_slugs() {
         let dir = std::env::temp_dir().join(format!("taulu-new-{}", random_suffix()));
-        let (up, down) = new_migration(&dir, "Add user avatars!").unwrap();
-        assert_eq!(up.file_name().unwrap(), "000001_add_user_avatars.up.sql");
-        assert_eq!(down.file_name().unwrap(), "000001_add_user_avatars.down.sql");
-        let (up2, _) = new_migration(&dir, "second").unwrap();
-        assert_eq!(up2.file_name().unwrap(), "000002_second.up.sql");
+        let made = new_migration(&dir, "Add user avatars!").unwrap();
+        let names: Vec<_> = made.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["000001_add_user_avatars.up.sql", "000001_add_user_avatars.down.sql"]);
+        let made = new_migration(&dir, "second").unwrap();
+        assert_eq!(made[0].file_name().unwrap(), "000002_second.up.sql");
         assert!(new_migration(&dir, "!!!").is_err());
         assert_eq!(Migrations::from_dir(&dir).unwrap().len(), 2);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `migrate new` follows the directory's layout: sqlx's one-way files with a timestamp,
+    /// refinery's next `V`, a diesel directory.
+    #[test]
+    fn new_migration_follows_the_layout() {
+        let run = |seed: &[&str], expect: &dyn Fn(&[String])| {
+            let dir = std::env::temp_dir().join(format!("taulu-new-{}", random_suffix()));
+            for f in seed {
+                let path = dir.join(f);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, "SELECT 1;").unwrap();
+            }
+            let made: Vec<String> = new_migration(&dir, "next one")
+                .unwrap()
+                .iter()
+                .map(|p| p.strip_prefix(&dir).unwrap().display().to_string())
+                .collect();
+            expect(&made);
+            let set = Migrations::from_dir(&dir).unwrap();
+            assert_eq!(
+                set.len(),
+                seed.iter().filter(|f| !f.contains(".down.") && !f.ends_with("down.sql")).count() + 1
+            );
+            std::fs::remove_dir_all(&dir).unwrap();
+        };
+        run(&["20240101120000_a.sql"], &|made| {
+            assert_eq!(made.len(), 1);
+            assert!(
+                made[0].ends_with("_next_one.sql") && made[0].len() == "20240101120000_next_one.sql".len(),
+                "{made:?}"
+            );
+        });
+        run(&["V7__a.sql"], &|made| assert_eq!(made, ["V8__next_one.sql"]));
+        run(&["2024-01-01-120000_a/up.sql", "2024-01-01-120000_a/down.sql"], &|made| {
+            assert_eq!(made.len(), 2);
+            assert!(made[0].ends_with("_next_one/up.sql") && made[1].ends_with("_next_one/down.sql"), "{made:?}");
+            assert_eq!(made[0].as_bytes()[4], b'-', "{made:?}");
+        });
     }
 
     #[test]

@@ -489,7 +489,7 @@ fn a_migration_file_with_an_upper_case_suffix_is_an_error_not_skipped() {
     std::fs::write(dir.join("000002_b.up.SQL"), "SELECT 1;").unwrap();
     let err = Migrations::from_dir(&dir).unwrap_err().to_string();
     std::fs::remove_dir_all(&dir).unwrap();
-    assert!(err.starts_with("000002_b.up.SQL: malformed migration file name (the suffix must be lower-case"), "{err}");
+    assert!(err.starts_with("000002_b.up.SQL: is not a migration file (the suffix must be lower-case"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -543,6 +543,10 @@ async fn migrated_by(c: &Client, tool: taulu::migrate::Tool, rows: &str) {
         Tool::Diesel => {
             "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL,
                  run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        }
+        Tool::Refinery => {
+            "CREATE TABLE refinery_schema_history (version int4 PRIMARY KEY, name VARCHAR(255),
+                 applied_on VARCHAR(255), checksum VARCHAR(255))"
         }
     };
     if !rows.is_empty() {
@@ -625,5 +629,138 @@ async fn adoption_refuses_a_dirty_source_unknown_versions_and_gaps_and_records_n
         migrated_by(db.client(), tool, ddl).await;
         assert_eq!(migrator.adopt(db.client(), tool).await.unwrap().version, 2, "{}", tool.name());
         assert_eq!(applied_versions(db.client()).await, [1, 2]);
+    }
+}
+
+/// The same small service's migrations in each tool's layout, as they are on disk.
+mod layouts {
+    pub mod sqlx {
+        taulu::schema!("tests/fixtures/layouts/sqlx");
+    }
+    pub mod diesel {
+        taulu::schema!("tests/fixtures/layouts/diesel", layout = "diesel");
+    }
+    pub mod refinery {
+        taulu::schema!("tests/fixtures/layouts/refinery");
+    }
+}
+
+static SQLX: taulu::migrate::Embedded = taulu::migrations!("tests/fixtures/layouts/sqlx");
+static DIESEL: taulu::migrate::Embedded = taulu::migrations!("tests/fixtures/layouts/diesel", layout = "diesel");
+static REFINERY: taulu::migrate::Embedded = taulu::migrations!("tests/fixtures/layouts/refinery");
+
+/// A digest of every file below `dir`: adoption must leave it as it was.
+fn digest(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(digest(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// sqlx's, diesel's and refinery's layouts, read as they are on disk: the runner applies each set
+/// to a fresh database (diesel's `metadata.toml` and sqlx's `-- no-transaction` run an index
+/// outside a transaction), `schema!` types the same files with no drift from the migrated catalog,
+/// a typed query runs on it, and one-way migrations are not reverted (saying why) while `verify`
+/// round-trips the reversible ones above them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_tools_layout_migrates_and_types_as_it_is_on_disk() {
+    use taulu::{migrate::Layout, prelude::*};
+    let sets: [(&taulu::migrate::Embedded, Layout, &taulu::meta::Schema, usize); 3] = [
+        (&SQLX, Layout::Sqlx, &layouts::sqlx::SCHEMA, 4),
+        (&DIESEL, Layout::Diesel, &layouts::diesel::SCHEMA, 4),
+        (&REFINERY, Layout::Refinery, &layouts::refinery::SCHEMA, 4),
+    ];
+    for (set, layout, schema, count) in sets {
+        assert_eq!((set.layout(), set.len()), (layout, count), "{layout}");
+        let db = TestDb::new(set).await.unwrap();
+        let check = taulu::meta::check(db.client(), schema).await.unwrap();
+        assert!(check.is_ok(), "{layout}: {check}");
+        let tables: Vec<&str> = schema.tables.iter().map(|t| t.name).collect();
+        assert!(tables.contains(&"accounts") && tables.contains(&"bookmarks"), "{layout}: {tables:?}");
+        let index: bool = db
+            .client()
+            .query_one("SELECT to_regclass('bookmarks_account_id_idx') IS NOT NULL", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert!(index, "{layout}: the index");
+    }
+    let db = TestDb::new(&SQLX).await.unwrap();
+    use layouts::sqlx::{Bookmarks, bookmarks};
+    let starred: Vec<(bool,)> =
+        select_from::<Bookmarks>().columns((bookmarks::starred,)).fetch_all(db.client()).await.unwrap();
+    assert!(starred.is_empty());
+    // The two newest sqlx migrations have down files; the two before them are one way.
+    let migrator = Migrator::new(&SQLX);
+    let err = migrator.down(db.client(), 3).await.unwrap_err().to_string();
+    assert!(err.contains("20240302090000_bookmarks v1.1.sql: is a one-way migration (no down file"), "{err}");
+    assert_eq!(applied_versions(db.client()).await.len(), 4, "nothing was reverted");
+    assert_eq!(migrator.down(db.client(), 2).await.unwrap().len(), 2);
+    let report = migrator.verify(&server().await.unwrap()).await.unwrap();
+    assert_eq!((report.migrations, report.reverted), (4, 2));
+}
+
+/// Takes over a database another tool migrated, its files as they are: the tool's version table
+/// as the tool makes it, the first migrations applied; adopt records them, `up` applies the rest,
+/// and not a file of the directory is renamed, written or removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopting_a_history_in_place_leaves_every_file_as_it_is() {
+    use taulu::migrate::Tool;
+    let cases: [(&taulu::migrate::Embedded, &str, Tool, &str); 3] = [
+        (
+            &SQLX,
+            "sqlx",
+            Tool::Sqlx,
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+                 installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
+                 checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
+             INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (20240301090000, 'create accounts', true, '\\x00', 1),
+                    (20240302090000, 'bookmarks v1.1', true, '\\x00', 1);",
+        ),
+        (
+            &DIESEL,
+            "diesel",
+            Tool::Diesel,
+            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL,
+                 run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+             INSERT INTO __diesel_schema_migrations (version)
+             VALUES ('00000000000000'), ('20240301090000'), ('20240302090000');",
+        ),
+        (
+            &REFINERY,
+            "refinery",
+            Tool::Refinery,
+            "CREATE TABLE refinery_schema_history (version int4 PRIMARY KEY, name VARCHAR(255),
+                 applied_on VARCHAR(255), checksum VARCHAR(255));
+             INSERT INTO refinery_schema_history VALUES (1, 'create_accounts', '2024-03-01', '1'),
+                    (2, 'create_bookmarks', '2024-03-02', '2');",
+        ),
+    ];
+    for (set, dir, tool, history) in cases {
+        let dir = fixture_dir(&format!("layouts/{dir}"));
+        let before = digest(&dir);
+        let db = TestDb::empty().await.unwrap();
+        let c = db.client();
+        let on_disk = Migrations::from_dir(&dir).unwrap();
+        let applied_by_tool = if tool == Tool::Diesel { 3 } else { 2 };
+        for m in on_disk.iter().take(applied_by_tool) {
+            c.batch_execute(m.up().sql()).await.unwrap();
+        }
+        c.batch_execute(history).await.unwrap();
+        let migrator = Migrator::new(&on_disk);
+        let adopted = migrator.adopt(c, tool).await.unwrap();
+        assert_eq!(adopted.recorded, applied_by_tool, "{}", tool.name());
+        let applied = migrator.up(c, None).await.unwrap();
+        assert_eq!(applied.len(), set.len() - applied_by_tool, "{}", tool.name());
+        assert_eq!(applied_versions(c).await.len(), set.len(), "{}", tool.name());
+        assert_eq!(digest(&dir), before, "{}: the directory is as it was", tool.name());
     }
 }

@@ -11,23 +11,26 @@ use std::{path::PathBuf, process::ExitCode};
 use taulu::{
     Error, LocalCluster, Result,
     local::{blocking, server_url, url_or_local},
-    migrate::{Migrations, Migrator},
+    migrate::{Layout, Migrations, Migrator},
 };
 
 const USAGE: &str = "\
 USAGE:
-    taulu [--dir DIR] <COMMAND>
+    taulu [--dir DIR] [--layout LAYOUT] <COMMAND>
 
 COMMANDS:
     migrate up [N]          apply all pending migrations, or the next N
     migrate down [N|all]    revert the last N applied migrations (default 1)
     migrate status          list applied and pending migrations
-    migrate new NAME        create the next numbered, empty up/down pair in the migrations dir
-    migrate verify          on a scratch database: up all, down all, up all; compare schemas
-    migrate force VERSION   record that exactly the migrations up to VERSION are applied (0: none)
+    migrate new NAME        create the next migration in the migrations dir, in its layout
+    migrate verify          on a scratch database: up all, down all (but one-way migrations),
+                            up all; compare schemas
+    migrate force VERSION   record that exactly the migrations up to VERSION are applied
+                            (`none`: none)
     migrate adopt --from TOOL
-                            take over a database migrated by golang-migrate, sqlx or diesel:
-                            record its applied versions as the baseline (refuses a dirty one)
+                            take over a database migrated by golang-migrate, sqlx, diesel or
+                            refinery, files as they are: record its applied versions as the
+                            baseline (refuses a dirty one)
     db start                start the local PostgreSQL (or reuse the running one)
     db stop                 stop the local PostgreSQL
     db url                  print the local database URL (with its password)
@@ -36,6 +39,8 @@ COMMANDS:
 OPTIONS:
     --dir DIR    the migrations directory (default ./migrations, or the set the program embeds;
                  env TAULU_MIGRATIONS_DIR); `migrate new` writes to it
+    --layout L   its layout: golang-migrate, sqlx, diesel or refinery (default: detected from
+                 its files)
 
 ENVIRONMENT:
     DATABASE_URL    postgres://user:password@host:port/dbname; when unset, a local PostgreSQL is
@@ -145,12 +150,22 @@ async fn run(mut args: Vec<String>, embedded: Option<&Migrations>, usage: &str) 
         dir = Some(PathBuf::from(value));
         args.drain(i..=i + 1);
     }
+    let mut layout = None;
+    if let Some(i) = args.iter().position(|a| a == "--layout") {
+        let value = args.get(i + 1).cloned().ok_or_else(|| CliError::Usage("--layout needs a layout".into()))?;
+        layout = Some(value.parse::<Layout>().map_err(CliError::Usage)?);
+        args.drain(i..=i + 1);
+    }
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let read = |d: &std::path::Path| match layout {
+        Some(layout) => Migrations::from_dir_as(d, layout),
+        None => Migrations::from_dir(d),
+    };
     let migrations = || -> Result<Migrations> {
         match (&dir, embedded) {
-            (Some(d), _) => Migrations::from_dir(d),
+            (Some(d), _) => read(d),
             (None, Some(set)) => Ok(set.clone()),
-            (None, None) => Migrations::from_dir("migrations"),
+            (None, None) => read("migrations".as_ref()),
         }
     };
     match words.as_slice() {
@@ -195,8 +210,9 @@ async fn run(mut args: Vec<String>, embedded: Option<&Migrations>, usage: &str) 
         }
         ["migrate", "new", name @ ..] if !name.is_empty() => {
             let target = dir.clone().unwrap_or_else(|| PathBuf::from("migrations"));
-            let (up, down) = taulu::migrate::new_migration(&target, &name.join(" "))?;
-            println!("created {}\ncreated {}", up.display(), down.display());
+            for file in taulu::migrate::new_migration(&target, &name.join(" "))? {
+                println!("created {}", file.display());
+            }
             Ok(())
         }
         ["migrate", "verify"] => {
@@ -204,18 +220,24 @@ async fn run(mut args: Vec<String>, embedded: Option<&Migrations>, usage: &str) 
             let server = server_url().await?;
             let report = migrator.verify(&server).await?;
             println!(
-                "ok: {} migrations applied, reverted and re-applied; {} schema objects identical on both up passes",
-                report.migrations, report.objects
+                "ok: {} migrations applied, the {} newest reverted one by one, all re-applied; {} schema objects \
+                 identical on both up passes",
+                report.migrations, report.reverted, report.objects
             );
             Ok(())
         }
         ["migrate", "force", version] => {
-            let version: i64 =
-                version.parse().map_err(|_| CliError::Usage(format!("VERSION must be a number, got {version:?}")))?;
+            let version: i64 = match *version {
+                "none" => -1,
+                v => v.parse().map_err(|_| CliError::Usage(format!("VERSION must be a number or none, got {v:?}")))?,
+            };
             let migrator = Migrator::new(&migrations()?);
             let client = app_client().await?;
             migrator.force(&client, version).await?;
-            println!("recorded: migrations up to {version} are applied");
+            match version {
+                v if v < 0 => println!("recorded: no migration is applied"),
+                v => println!("recorded: migrations up to {v} are applied"),
+            }
             Ok(())
         }
         ["migrate", "adopt", "--from", tool] => {

@@ -25,50 +25,64 @@ pub fn schema(input: TokenStream) -> TokenStream {
     let lit = &args.dir;
     load::resolve(&lit.value(), proc_macro::Span::call_site().local_file())
         .and_then(|dir| {
-            let mut tokens = expand(&dir)?;
-            tokens.extend(sql_macro_rules(&dir, args.module.as_ref()));
+            let mut tokens = expand(&dir, args.layout)?;
+            tokens.extend(sql_macro_rules(&dir, args.layout, args.module.as_ref()));
             Ok(tokens)
         })
         .unwrap_or_else(|e| syn::Error::new(lit.span(), e).to_compile_error())
         .into()
 }
 
-/// `schema!("dir")` or `schema!("dir", module = crate::path::to::schema)`.
+/// `schema!("dir")`, with `layout = "sqlx"` and `module = crate::path::to::schema` after it in any
+/// order (`migrations!` takes `layout` only).
 struct SchemaArgs {
     dir: syn::LitStr,
+    layout: Option<files::Layout>,
     module: Option<syn::Path>,
 }
 
 impl syn::parse::Parse for SchemaArgs {
     fn parse(input: syn::parse::ParseStream) -> syn::Result<Self> {
         let dir = input.parse()?;
-        let mut module = None;
-        if input.parse::<Option<syn::Token![,]>>()?.is_some() && !input.is_empty() {
+        let (mut layout, mut module) = (None, None);
+        while input.parse::<Option<syn::Token![,]>>()?.is_some() && !input.is_empty() {
             let key: syn::Ident = input.parse()?;
-            if key != "module" {
-                return Err(syn::Error::new(key.span(), "expected `module = crate::path::to::this::module`"));
-            }
             input.parse::<syn::Token![=]>()?;
-            let path: syn::Path = input.parse()?;
-            if path.segments.first().is_none_or(|s| s.ident != "crate") {
-                return Err(syn::Error::new_spanned(&path, "the module path starts with `crate::`"));
+            if key == "layout" {
+                let name: syn::LitStr = input.parse()?;
+                layout = Some(files::Layout::named(&name.value()).map_err(|e| syn::Error::new(name.span(), e))?);
+            } else if key == "module" {
+                let path: syn::Path = input.parse()?;
+                if path.segments.first().is_none_or(|s| s.ident != "crate") {
+                    return Err(syn::Error::new_spanned(&path, "the module path starts with `crate::`"));
+                }
+                module = Some(path);
+            } else {
+                return Err(syn::Error::new(
+                    key.span(),
+                    "expected `layout = \"golang-migrate\" | \"sqlx\" | \"diesel\" | \"refinery\"` or \
+                     `module = crate::path::to::this::module`",
+                ));
             }
-            module = Some(path);
-            input.parse::<Option<syn::Token![,]>>()?;
         }
-        Ok(SchemaArgs { dir, module })
+        Ok(SchemaArgs { dir, layout, module })
     }
 }
 
 /// The `sql!` of this schema: a `macro_rules!` that hands the migrations directory and the
 /// schema module (as `$crate::..`, valid in other crates too) to `typed_sql!`.
-fn sql_macro_rules(dir: &std::path::Path, module: Option<&syn::Path>) -> proc_macro2::TokenStream {
+fn sql_macro_rules(
+    dir: &std::path::Path,
+    layout: Option<files::Layout>,
+    module: Option<&syn::Path>,
+) -> proc_macro2::TokenStream {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     dir.hash(&mut h);
     quote!(#module).to_string().hash(&mut h);
     let name = quote::format_ident!("__taulu_sql_{:016x}", h.finish());
     let dir = dir.display().to_string();
+    let layout = layout.map_or("", files::Layout::name);
     let module = module.map(|p| {
         let rest = p.segments.iter().skip(1).map(|s| &s.ident);
         quote!($crate #(:: #rest)*)
@@ -77,7 +91,7 @@ fn sql_macro_rules(dir: &std::path::Path, module: Option<&syn::Path>) -> proc_ma
         #[doc(hidden)]
         #[macro_export]
         macro_rules! #name {
-            ($($args:tt)*) => { ::taulu::__private::typed_sql!(#dir [#module] $($args)*) };
+            ($($args:tt)*) => { ::taulu::__private::typed_sql!(#dir #layout [#module] $($args)*) };
         }
         /// A statement written in SQL, typed against these migrations at build time: see
         /// `taulu::query::TypedSql`.
@@ -111,9 +125,13 @@ pub fn sql_statements(input: TokenStream) -> TokenStream {
 /// `taulu::migrations!` for the documentation.
 #[proc_macro]
 pub fn migrations(input: TokenStream) -> TokenStream {
-    let lit = syn::parse_macro_input!(input as syn::LitStr);
+    let args = syn::parse_macro_input!(input as SchemaArgs);
+    if let Some(module) = &args.module {
+        return syn::Error::new_spanned(module, "migrations! takes `layout = ..` only").to_compile_error().into();
+    }
+    let lit = &args.dir;
     load::resolve(&lit.value(), proc_macro::Span::call_site().local_file())
-        .and_then(|dir| embed(&lit.value(), &dir))
+        .and_then(|dir| embed(&lit.value(), &dir, args.layout))
         .unwrap_or_else(|e| syn::Error::new(lit.span(), e).to_compile_error())
         .into()
 }
@@ -132,12 +150,13 @@ pub fn derive_from_row(input: TokenStream) -> TokenStream {
 }
 
 /// Reads, replays and emits; every migration error becomes its own `compile_error!`.
-fn expand(dir: &std::path::Path) -> Result<proc_macro2::TokenStream, String> {
-    let files = load::up_files(dir)?;
+fn expand(dir: &std::path::Path, layout: Option<files::Layout>) -> Result<proc_macro2::TokenStream, String> {
+    let (_, files, checked) = load::migrations(dir, layout)?;
     let sources: Vec<(String, String)> =
-        files.iter().map(|(name, path, sql)| (display_path(dir, name, path), sql.clone())).collect();
+        checked.iter().map(|m| (load::shown_path(dir, &m.up.file), m.up.sql.clone())).collect();
     let (schema, mut errors) = model::build(&sources);
-    let paths: Vec<String> = files.iter().map(|(_, path, _)| path.display().to_string()).collect();
+    // Every file of the directory is a dependency: an edit (or a down file's) rebuilds.
+    let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
     let (mut tokens, emit_errors) = emit::emit(&schema, &paths);
     errors.extend(emit_errors);
     for e in errors {
@@ -147,23 +166,18 @@ fn expand(dir: &std::path::Path) -> Result<proc_macro2::TokenStream, String> {
     Ok(tokens)
 }
 
-/// `::taulu::migrate::Embedded::__new(dir, &[(file, include_str!(path)), ..])`, after checking the
-/// set with the runner's own rules (`files.rs`, shared with it).
-fn embed(given: &str, dir: &std::path::Path) -> Result<proc_macro2::TokenStream, String> {
-    let files = load::sql_files(dir)?;
-    files::check(files.iter().map(|(name, _, sql)| (name.clone(), sql.clone())))
-        .map_err(|e| format!("{}: {}", display_path(dir, &e.file, dir), e.reason))?;
-    let entries = files.iter().map(|(name, path, _)| {
-        let path = path.display().to_string();
+/// `::taulu::migrate::Embedded::__new(dir, layout, &[(file, include_str!(path)), ..])`, after
+/// checking the set with the runner's own rules (`files.rs`, shared with it).
+fn embed(
+    given: &str,
+    dir: &std::path::Path,
+    layout: Option<files::Layout>,
+) -> Result<proc_macro2::TokenStream, String> {
+    let (layout, files, _) = load::migrations(dir, layout)?;
+    let layout = layout.name();
+    let entries = files.iter().map(|f| {
+        let (name, path) = (&f.name, f.path.display().to_string());
         quote!((#name, ::core::include_str!(#path)))
     });
-    Ok(quote!(::taulu::migrate::Embedded::__new(#given, &[#(#entries),*])))
-}
-
-/// `migrations/000001_x.up.sql`: the directory's last component and the file name.
-fn display_path(dir: &std::path::Path, name: &str, _path: &std::path::Path) -> String {
-    match dir.file_name() {
-        Some(d) => format!("{}/{name}", d.to_string_lossy()),
-        None => name.to_owned(),
-    }
+    Ok(quote!(::taulu::migrate::Embedded::__new(#given, #layout, &[#(#entries),*])))
 }

@@ -2,45 +2,33 @@
 
 use std::path::{Path, PathBuf};
 
-/// The `*.up.sql` files of `dir`, in version order: `(file name, absolute path, contents)`.
-pub fn up_files(dir: &Path) -> Result<Vec<(String, PathBuf, String)>, String> {
-    let mut files = Vec::new();
-    for (name, path, sql) in sql_files(dir)? {
-        if !name.ends_with(".sql") {
-            // The runner rejects it too; skipping it here would type a schema the database lacks.
-            return Err(format!(
-                "{name}: malformed migration file name; the suffix must be lower-case .up.sql or .down.sql"
-            ));
-        }
-        let Some(stem) = name.strip_suffix(".up.sql") else { continue };
-        let version: u64 = stem
-            .split_once('_')
-            .and_then(|(v, _)| v.parse().ok())
-            .ok_or_else(|| format!("{name}: malformed migration file name; expected NNNNNN_description.up.sql"))?;
-        files.push((version, name, path, sql));
-    }
-    files.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    Ok(files.into_iter().map(|(_, name, path, sql)| (name, path, sql)).collect())
+use crate::files::{self, Layout};
+
+/// The migrations of `dir`, read and checked by the runner's rules (`files.rs`) in `layout`
+/// (detected when `None`): the layout, the files, and the migrations in version order.
+pub fn migrations(
+    dir: &Path,
+    layout: Option<Layout>,
+) -> Result<(Layout, Vec<files::DirFile>, Vec<files::Checked>), String> {
+    let shown = |e: files::FileError| format!("{}: {}", shown_path(dir, &e.file), e.reason);
+    let files = files::read_dir(dir).map_err(shown)?;
+    let (layout, checked) = files::check(layout, &files).map_err(shown)?;
+    Ok((layout, files, checked))
 }
 
-/// Every file of `dir` whose name ends in `.sql` in any case (the rules then reject a wrong case),
-/// sorted by name: `(file name, absolute path, contents)`.
-pub fn sql_files(dir: &Path) -> Result<Vec<(String, PathBuf, String)>, String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read migrations directory {}: {e}", dir.display()))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = entry.path();
-        if !name.to_ascii_lowercase().ends_with(".sql") || !path.is_file() {
-            continue;
-        }
-        let sql = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        files.push((name, path, sql));
+/// The up scripts of `dir`'s migrations in version order, each named as errors show it
+/// (`migrations/000001_x.up.sql`).
+pub fn up_sources(dir: &Path, layout: Option<Layout>) -> Result<Vec<(String, String)>, String> {
+    let (_, _, checked) = migrations(dir, layout)?;
+    Ok(checked.into_iter().map(|m| (shown_path(dir, &m.up.file), m.up.sql)).collect())
+}
+
+/// `migrations/000001_x.up.sql`: the directory's last component and the file's path below it.
+pub fn shown_path(dir: &Path, file: &str) -> String {
+    match dir.file_name() {
+        Some(d) => format!("{}/{file}", d.to_string_lossy()),
+        None => file.to_owned(),
     }
-    files.sort();
-    Ok(files)
 }
 
 /// Resolves the macro's path: absolute as is; relative against the crate root
@@ -75,8 +63,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("000001_a.up.sql"), "CREATE TABLE a (x int);").unwrap();
         std::fs::write(dir.join("000002_b.up.SQL"), "CREATE TABLE b (x int);").unwrap();
-        let err = up_files(&dir).unwrap_err();
+        let err = up_sources(&dir, None).unwrap_err();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(err.starts_with("000002_b.up.SQL: malformed migration file name"), "{err}");
+        assert!(err.contains("/000002_b.up.SQL: is not a migration file (the suffix must be lower-case"), "{err}");
     }
 }

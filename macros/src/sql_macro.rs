@@ -2,6 +2,7 @@
 //! typing itself is `sql::type_statement`. The schema model is built once per migrations directory
 //! and compiler process, and rebuilt when a file changes.
 
+use crate::files::Layout;
 use std::{
     cell::RefCell,
     collections::HashMap,
@@ -35,7 +36,7 @@ struct Cached {
 type Stamp = Vec<(std::ffi::OsString, u64, std::time::SystemTime)>;
 
 thread_local! {
-    static MODELS: RefCell<HashMap<PathBuf, Cached>> = RefCell::new(HashMap::new());
+    static MODELS: RefCell<HashMap<(PathBuf, Option<Layout>), Cached>> = RefCell::new(HashMap::new());
 }
 
 /// How long a stamp is trusted without looking again: a compilation expands its `sql!`s within
@@ -45,22 +46,30 @@ const TRUST: Duration = Duration::from_millis(500);
 /// What tells a directory's files have changed, without reading them: each entry's name, length
 /// and modification time.
 fn stamp(dir: &Path) -> Option<Stamp> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).ok()? {
-        let entry = entry.ok()?;
-        let meta = std::fs::metadata(entry.path()).ok()?;
-        files.push((entry.file_name(), meta.len(), meta.modified().ok()?));
+    fn walk(dir: &Path, files: &mut Stamp) -> Option<()> {
+        for entry in std::fs::read_dir(dir).ok()? {
+            let entry = entry.ok()?;
+            let meta = std::fs::metadata(entry.path()).ok()?;
+            if meta.is_dir() {
+                walk(&entry.path(), files)?;
+            }
+            files.push((entry.path().into_os_string(), meta.len(), meta.modified().ok()?));
+        }
+        Some(())
     }
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
     files.sort();
     Some(files)
 }
 
 /// The schema model of `dir`, from the cache while its files are unchanged. (Reading the files
 /// for every statement took a fifth of a `sql!`'s expansion, `stat`ing them a twentieth.)
-pub fn model(dir: &Path) -> Result<Rc<Schema>, String> {
+pub fn model(dir: &Path, layout: Option<Layout>) -> Result<Rc<Schema>, String> {
+    let key = (dir.to_path_buf(), layout);
     let fresh = MODELS.with(|m| {
         let mut m = m.borrow_mut();
-        let hit = m.get_mut(dir)?;
+        let hit = m.get_mut(&key)?;
         if hit.taken.elapsed() > TRUST {
             if stamp(dir).as_ref() != Some(&hit.stamp) {
                 return None;
@@ -73,9 +82,7 @@ pub fn model(dir: &Path) -> Result<Rc<Schema>, String> {
         return Ok(model);
     }
     let stamp = stamp(dir);
-    let files = crate::load::up_files(dir)?;
-    let sources: Vec<(String, String)> =
-        files.iter().map(|(name, path, sql)| (crate::display_path(dir, name, path), sql.clone())).collect();
+    let sources = crate::load::up_sources(dir, layout)?;
     let (schema, errors) = crate::model::build(&sources);
     if let Some(e) = errors.first() {
         return Err(format!(
@@ -86,7 +93,7 @@ pub fn model(dir: &Path) -> Result<Rc<Schema>, String> {
     let model = Rc::new(schema);
     if let Some(stamp) = stamp {
         let cached = Cached { stamp, taken: Instant::now(), model: model.clone() };
-        MODELS.with(|m| m.borrow_mut().insert(dir.to_path_buf(), cached));
+        MODELS.with(|m| m.borrow_mut().insert(key, cached));
     }
     Ok(model)
 }
@@ -94,9 +101,10 @@ pub fn model(dir: &Path) -> Result<Rc<Schema>, String> {
 /// The widest row read through a generic twin (`taulu::__private::cols::Cols1`..`Cols32`).
 const MAX_COLS: usize = 32;
 
-/// `typed_sql!("dir" [module path] "SQL", args..)`.
+/// `typed_sql!("dir" "layout" [module path] "SQL", args..)` (`""`: the layout detected).
 struct Input {
     dir: LitStr,
+    layout: LitStr,
     module: TokenStream,
     sql: LitStr,
     args: Vec<syn::Expr>,
@@ -105,6 +113,7 @@ struct Input {
 impl Parse for Input {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let dir: LitStr = input.parse()?;
+        let layout: LitStr = input.parse()?;
         let module = input.step(|cursor| match cursor.group(Delimiter::Bracket) {
             Some((inside, _, rest)) => Ok((inside.token_stream(), rest)),
             None => Err(cursor.error("expected [module]")),
@@ -117,7 +126,7 @@ impl Parse for Input {
             input.parse::<Token![,]>()?;
             args = Punctuated::<syn::Expr, Token![,]>::parse_terminated(input)?.into_iter().collect();
         }
-        Ok(Input { dir, module, sql, args })
+        Ok(Input { dir, layout, module, sql, args })
     }
 }
 
@@ -142,7 +151,11 @@ pub fn expand(input: TokenStream) -> TokenStream {
 fn expand_input(input: &Input) -> syn::Result<TokenStream> {
     let span = input.sql.span();
     let fail = |m: String| syn::Error::new(span, m);
-    let schema = model(Path::new(&input.dir.value())).map_err(fail)?;
+    let layout = match input.layout.value().as_str() {
+        "" => None,
+        name => Some(Layout::named(name).map_err(fail)?),
+    };
+    let schema = model(Path::new(&input.dir.value()), layout).map_err(fail)?;
     let text = input.sql.value();
     let typed =
         sql::type_statement(&schema, &text).map_err(|e| fail(format!("{}{}", e.message, pointer(&text, e.at))))?;
@@ -293,7 +306,7 @@ fn literals(input: TokenStream) -> Result<Vec<LitStr>, TokenStream> {
 fn model_named(dir: &LitStr) -> Result<Rc<Schema>, TokenStream> {
     let caller = proc_macro::Span::call_site().local_file();
     crate::load::resolve(&dir.value(), caller)
-        .and_then(|d| model(&d))
+        .and_then(|d| model(&d, None))
         .map_err(|e| syn::Error::new(dir.span(), e).to_compile_error())
 }
 

@@ -19,6 +19,8 @@
 mod ddl;
 #[path = "../../../macros/src/emit.rs"]
 mod emit;
+#[path = "../../../macros/src/files.rs"]
+mod files;
 #[path = "../../../macros/src/load.rs"]
 mod load;
 #[path = "../../../macros/src/model.rs"]

@@ -2,8 +2,7 @@ use super::*;
 
 fn app() -> Schema {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
-    let files = crate::load::up_files(&dir).unwrap();
-    let sources: Vec<(String, String)> = files.into_iter().map(|(n, _, s)| (n, s)).collect();
+    let sources = crate::load::up_sources(&dir, None).unwrap();
     let (schema, errors) = crate::model::build(&sources);
     assert!(errors.is_empty(), "{errors:?}");
     schema
