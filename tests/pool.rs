@@ -187,19 +187,23 @@ async fn callers_beyond_the_pool_size_are_served_in_turn_without_errors() {
     let by_default = Db::connect(config(test.url())).await.unwrap();
     let short = Db::connect(DbConfig { connect_timeout: Duration::from_secs(1), ..config(test.url()) }).await.unwrap();
     insert_into::<Users>().values(new_user("ann")).execute(&by_default).await.unwrap();
-    // A first second opens every connection (each opening a checkout waits for), then 60 s.
-    for (seconds, measured) in [(1, false), (60, true)] {
-        let until = Instant::now() + Duration::from_secs(seconds);
-        let (a, b) = tokio::join!(load(&by_default, 25, until), load(&short, 50, until));
-        for (what, (reads, errors, worst)) in [("25 callers, default pool", a), ("50 callers, 1 s connect timeout", b)]
-        {
-            println!("{what}, {seconds} s: {reads} reads, {} errors, the longest {worst:?}", errors.len());
-            assert_eq!(errors, Vec::<String>::new(), "{what}: no caller gets an error from a healthy server");
-            if measured {
-                assert!(worst < Duration::from_millis(250), "{what}: a read waited {worst:?}");
-                assert!(reads > 10_000, "{what}: {reads} reads");
-            }
+    // Every connection of both pools open first (opening one is a wait of its own, seconds on a
+    // machine busy building: not what is measured).
+    for db in [&by_default, &short] {
+        let give_up = give_up_after(120);
+        while db.state().0 < 5 {
+            give_up("every connection open");
+            let held: Vec<_> = futures_util::future::join_all((0..5).map(|_| db.get())).await;
+            drop(held);
         }
+    }
+    let until = Instant::now() + Duration::from_secs(60);
+    let (a, b) = tokio::join!(load(&by_default, 25, until), load(&short, 50, until));
+    for (what, (reads, errors, worst)) in [("25 callers, default pool", a), ("50 callers, 1 s connect timeout", b)] {
+        println!("{what}, 60 s: {reads} reads, {} errors, the longest {worst:?}", errors.len());
+        assert_eq!(errors, Vec::<String>::new(), "{what}: no caller gets an error from a healthy server");
+        assert!(worst < Duration::from_millis(250), "{what}: a read waited {worst:?}");
+        assert!(reads > 10_000, "{what}: {reads} reads");
     }
 }
 

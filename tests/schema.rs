@@ -123,7 +123,7 @@ async fn the_app_schema_matches_the_migrated_database() {
 }
 
 #[tokio::test]
-async fn search_path_temp_tables_cascades_partitions_inheritance_and_extensions_match_the_database() {
+async fn search_path_temp_tables_cascades_partitions_inheritance_extensions_and_do_blocks_match_the_database() {
     let set = Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema/real_world")).unwrap();
     let db = TestDb::new(&set).await.unwrap();
     assert_no_drift(&db, &real_world::SCHEMA).await;
@@ -172,6 +172,10 @@ async fn search_path_temp_tables_cascades_partitions_inheritance_and_extensions_
     assert_eq!(view("public", "all_settings"), [("id", "integer", false), ("attrs", "hstore", true)]);
     assert_eq!(view("public", "audit_notes"), [("id", "integer", false), ("note", "text", true)]);
     assert!(real_world::SCHEMA.table("public", "settings_extra").is_none(), "dropped with its column");
+    // DDL inside DO blocks, as PostgreSQL runs it on a fresh database.
+    assert_eq!(columns("public", "tickets"), ["id", "state", "title", "reporter"]);
+    assert_eq!(columns("public", "ticket_notes"), ["ticket", "body"]);
+    assert_eq!(real_world::TicketState::ALL.iter().map(ToString::to_string).collect::<Vec<_>>(), ["open", "closed"]);
     assert_eq!(real_world::SCHEMA.skipped_views.len(), 1);
     let skipped = &real_world::SCHEMA.skipped_views[0];
     assert_eq!((skipped.name, skipped.origin), ("invoice_doubled", "real_world/000004_views.up.sql:24"));

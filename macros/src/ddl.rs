@@ -280,6 +280,44 @@ pub enum Change {
     Unsupported {
         what: String,
     },
+    /// A `DO` block: its PL/pgSQL steps, as far as they change the schema.
+    Do(Vec<Step>),
+}
+
+/// One step of a `DO` block's PL/pgSQL, as far as it changes the schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A statement (or an `EXECUTE` of a string literal): its changes, and its line in the body.
+    Run { changes: Vec<Change>, line: usize },
+    /// `BEGIN .. EXCEPTION WHEN conditions THEN .. END`: PostgreSQL undoes the body's changes when
+    /// a statement of it fails with one of the conditions, and goes on.
+    Block { body: Vec<Step>, catches: Vec<String> },
+    /// `IF cond THEN .. ELSIF cond THEN .. ELSE .. END IF`.
+    If { branches: Vec<(Condition, Vec<Step>)>, otherwise: Vec<Step> },
+    /// What the model cannot follow (a loop or an `EXECUTE` of a computed string changing the
+    /// schema).
+    Opaque { what: String, line: usize },
+}
+
+/// A condition of an `IF` in a `DO` block, when it asks the catalog whether something exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    Exists {
+        negated: bool,
+        probe: Probe,
+    },
+    /// Anything else, as written.
+    Unknown(String),
+}
+
+/// What a catalog lookup asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    Type(String),
+    Relation(Option<String>, String),
+    Column(Option<String>, String, String),
+    EnumLabel(String, String),
+    Schema(String),
 }
 
 /// What a view's query reads and returns, when it is a shape the model can type: a single SELECT
@@ -948,7 +986,306 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
         NodeEnum::AlterTableStmt(s) if object(s.objtype) == O::ObjectType => {
             vec![Change::ForgetFields { name: range_var(s.relation.as_ref()) }]
         }
+        NodeEnum::DoStmt(d) => do_block(d),
         _ => vec![],
+    }
+}
+
+/// A `DO` block's steps. PL/pgSQL is parsed by PostgreSQL's own PL/pgSQL grammar (pg_query parses
+/// function bodies, so the block is wrapped in one); another language changes nothing the model
+/// can see, and is refused if it is not PL/pgSQL.
+fn do_block(d: &pb::DoStmt) -> Vec<Change> {
+    let (mut body, mut language) = (None, "plpgsql".to_owned());
+    for arg in &d.args {
+        if let Some(NodeEnum::DefElem(e)) = arg.node.as_ref() {
+            match (e.defname.as_str(), e.arg.as_deref().and_then(sval)) {
+                ("as", Some(text)) => body = Some(text.to_owned()),
+                ("language", Some(l)) => language = l.to_ascii_lowercase(),
+                _ => {}
+            }
+        }
+    }
+    let Some(body) = body else { return vec![] };
+    if language != "plpgsql" {
+        return vec![Change::Do(vec![Step::Opaque { what: format!("a DO block in {language}"), line: 1 }])];
+    }
+    let tag = (0..).map(|i| format!("taulu_do{i}")).find(|t| !body.contains(t.as_str())).expect("a free tag");
+    let wrapped = format!("CREATE FUNCTION taulu_do() RETURNS void LANGUAGE plpgsql AS ${tag}${body}${tag}$");
+    let parsed = match pg_query::parse_plpgsql(&wrapped) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![Change::Do(vec![Step::Opaque { what: format!("its PL/pgSQL does not parse: {e}"), line: 1 }])];
+        }
+    };
+    let steps = plpgsql_steps(std::slice::from_ref(&parsed[0]["PLpgSQL_function"]["action"]));
+    if changes_anything(&steps) { vec![Change::Do(steps)] } else { vec![] }
+}
+
+/// The steps of a list of PL/pgSQL statements (pg_query's JSON).
+fn plpgsql_steps(statements: &[serde_json::Value]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for stmt in statements {
+        let Some((kind, node)) = stmt.as_object().and_then(|o| o.iter().next()) else { continue };
+        let line = node["lineno"].as_u64().unwrap_or(1) as usize;
+        let list = |v: &serde_json::Value| v.as_array().cloned().unwrap_or_default();
+        let query = |v: &serde_json::Value| v["PLpgSQL_expr"]["query"].as_str().unwrap_or_default().to_owned();
+        match kind.as_str() {
+            "PLpgSQL_stmt_block" => {
+                let catches = list(&node["exceptions"]["PLpgSQL_exception_block"]["exc_list"])
+                    .iter()
+                    .flat_map(|h| list(&h["PLpgSQL_exception"]["conditions"]))
+                    .filter_map(|c| c["PLpgSQL_condition"]["condname"].as_str().map(str::to_owned))
+                    .collect();
+                steps.push(Step::Block { body: plpgsql_steps(&list(&node["body"])), catches });
+            }
+            "PLpgSQL_stmt_execsql" => steps.push(run_sql(&query(&node["sqlstmt"]), line)),
+            "PLpgSQL_stmt_dynexecute" => {
+                let text = query(&node["query"]);
+                match static_sql(&text) {
+                    Some(sql) => steps.push(run_sql(&sql, line)),
+                    None => steps.push(Step::Opaque { what: format!("EXECUTE {text}"), line }),
+                }
+            }
+            "PLpgSQL_stmt_if" => {
+                let mut branches = vec![(condition(&query(&node["cond"])), plpgsql_steps(&list(&node["then_body"])))];
+                for elsif in list(&node["elsif_list"]) {
+                    let e = &elsif["PLpgSQL_if_elsif"];
+                    branches.push((condition(&query(&e["cond"])), plpgsql_steps(&list(&e["stmts"]))));
+                }
+                steps.push(Step::If { branches, otherwise: plpgsql_steps(&list(&node["else_body"])) });
+            }
+            "PLpgSQL_stmt_loop"
+            | "PLpgSQL_stmt_while"
+            | "PLpgSQL_stmt_fori"
+            | "PLpgSQL_stmt_fors"
+            | "PLpgSQL_stmt_forc"
+            | "PLpgSQL_stmt_foreach_a"
+            | "PLpgSQL_stmt_dynfors" => {
+                let body = plpgsql_steps(&list(&node["body"]));
+                if changes_anything(&body) {
+                    steps.push(Step::Opaque { what: "a loop that changes the schema".into(), line });
+                }
+            }
+            _ => {} // RETURN, RAISE, PERFORM, assignments: nothing the model follows
+        }
+    }
+    steps
+}
+
+/// The statement an `EXECUTE` runs, when it is known at build time: a string literal, literals
+/// joined with `||`, or `format(..)` whose `%s` and `%I` take literals (a `%L` value may be
+/// anything: it is written as a literal of its own, which changes no table's shape).
+fn static_sql(expr: &str) -> Option<String> {
+    let parsed = pg_query::parse(&format!("SELECT {expr}"), pg_query::ParserOptions::DEFAULT).ok()?;
+    let Some(NodeEnum::SelectStmt(select)) = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref() else {
+        return None;
+    };
+    let Some(NodeEnum::ResTarget(target)) = select.target_list.first()?.node.as_ref() else { return None };
+    fn text(node: &pb::Node) -> Option<String> {
+        match node.node.as_ref()? {
+            NodeEnum::AExpr(e) if strings(&e.name) == ["||"] => {
+                Some(text(e.lexpr.as_deref()?)? + &text(e.rexpr.as_deref()?)?)
+            }
+            NodeEnum::FuncCall(f) if strings(&f.funcname).last().is_some_and(|n| n == "format") => {
+                let (template, args) = f.args.split_first()?;
+                let mut out = String::new();
+                let (mut chars, mut next) = (text(template)?.chars().collect::<Vec<_>>().into_iter().peekable(), 0);
+                while let Some(c) = chars.next() {
+                    if c != '%' {
+                        out.push(c);
+                        continue;
+                    }
+                    let mut spec = String::new();
+                    while let Some(&d) = chars.peek() {
+                        chars.next();
+                        if d.is_ascii_alphabetic() || d == '%' {
+                            spec.push(d);
+                            break;
+                        }
+                        spec.push(d);
+                    }
+                    let kind = spec.chars().last()?;
+                    if kind == '%' {
+                        out.push('%');
+                        continue;
+                    }
+                    let index = match spec.split_once('$') {
+                        Some((n, _)) => n.parse::<usize>().ok()?.checked_sub(1)?,
+                        None => {
+                            next += 1;
+                            next - 1
+                        }
+                    };
+                    let arg = args.get(index)?;
+                    match kind {
+                        'L' => out.push_str("'0'"),
+                        's' => out.push_str(&text(arg)?),
+                        'I' => out.push_str(&format!("\"{}\"", text(arg)?.replace('"', "\"\""))),
+                        _ => return None,
+                    }
+                }
+                Some(out)
+            }
+            _ => literal(node),
+        }
+    }
+    text(target.val.as_deref()?)
+}
+
+/// True when steps change the schema (or may: an opaque step).
+fn changes_anything(steps: &[Step]) -> bool {
+    steps.iter().any(|s| match s {
+        Step::Run { changes, .. } => !changes.is_empty(),
+        Step::Block { body, .. } => changes_anything(body),
+        Step::If { branches, otherwise } => {
+            branches.iter().any(|(_, b)| changes_anything(b)) || changes_anything(otherwise)
+        }
+        Step::Opaque { .. } => true,
+    })
+}
+
+/// A statement of a `DO` block, parsed as the top level is.
+fn run_sql(sql: &str, line: usize) -> Step {
+    match pg_query::parse(sql, pg_query::ParserOptions::DEFAULT) {
+        Ok(parsed) => {
+            let lines = Lines::new(sql);
+            let changes = parsed
+                .protobuf
+                .stmts
+                .iter()
+                .filter_map(|raw| raw.stmt.as_ref().and_then(|n| n.node.as_ref()))
+                .flat_map(|node| changes(node, &lines))
+                .collect();
+            Step::Run { changes, line }
+        }
+        Err(e) => Step::Opaque { what: format!("a statement that does not parse ({e})"), line },
+    }
+}
+
+/// An `IF` condition: `[NOT] EXISTS (SELECT .. FROM <catalog> WHERE <name> = '..' AND ..)` over
+/// `pg_type`, `pg_class`, `pg_tables`, `pg_namespace`, `pg_enum`, `pg_attribute` and
+/// `information_schema.tables`/`columns`, or `to_regclass('..')`/`to_regtype('..') IS [NOT] NULL`.
+fn condition(text: &str) -> Condition {
+    let unknown = || Condition::Unknown(text.to_owned());
+    let Ok(parsed) = pg_query::parse(&format!("SELECT {text}"), pg_query::ParserOptions::DEFAULT) else {
+        return unknown();
+    };
+    let Some(NodeEnum::SelectStmt(select)) = parsed.protobuf.stmts.first().and_then(|s| s.stmt.as_ref()?.node.as_ref())
+    else {
+        return unknown();
+    };
+    let Some(NodeEnum::ResTarget(target)) = select.target_list.first().and_then(|t| t.node.as_ref()) else {
+        return unknown();
+    };
+    let Some(mut expr) = target.val.as_deref().and_then(|v| v.node.as_ref()) else { return unknown() };
+    let mut negated = false;
+    if let NodeEnum::BoolExpr(b) = expr
+        && b.boolop == pb::BoolExprType::NotExpr as i32
+        && let Some(inner) = b.args.first().and_then(|a| a.node.as_ref())
+    {
+        negated = true;
+        expr = inner;
+    }
+    let probe = match expr {
+        NodeEnum::SubLink(link) if link.sub_link_type == pb::SubLinkType::ExistsSublink as i32 => {
+            match link.subselect.as_deref().and_then(|s| s.node.as_ref()) {
+                Some(NodeEnum::SelectStmt(sub)) => catalog_probe(sub),
+                _ => None,
+            }
+        }
+        NodeEnum::NullTest(test) => {
+            // to_regclass('x') IS NULL: "does not exist".
+            negated ^= test.nulltesttype == pb::NullTestType::IsNull as i32;
+            match test.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                Some(NodeEnum::FuncCall(f)) => {
+                    let name = strings(&f.funcname).last().cloned().unwrap_or_default();
+                    let arg = f
+                        .args
+                        .first()
+                        .and_then(literal)
+                        .map(|v| qname(&v.split('.').map(str::to_owned).collect::<Vec<_>>()));
+                    match (name.as_str(), arg) {
+                        ("to_regclass", Some(q)) => Some(Probe::Relation(q.schema, q.name)),
+                        ("to_regtype", Some(q)) => Some(Probe::Type(q.name)),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    match probe {
+        Some(probe) => Condition::Exists { negated, probe },
+        None => unknown(),
+    }
+}
+
+/// A string literal, possibly cast (`'x'`, `'x'::regclass`).
+fn literal(node: &pb::Node) -> Option<String> {
+    match node.node.as_ref()? {
+        NodeEnum::AConst(c) => match c.val.as_ref()? {
+            pb::a_const::Val::Sval(s) => Some(s.sval.clone()),
+            _ => None,
+        },
+        NodeEnum::TypeCast(t) => literal(t.arg.as_deref()?),
+        _ => None,
+    }
+}
+
+/// The lookup a catalog query makes: its relation and its `column = 'literal'` conditions.
+fn catalog_probe(sub: &pb::SelectStmt) -> Option<Probe> {
+    let [from] = sub.from_clause.as_slice() else { return None };
+    let Some(NodeEnum::RangeVar(rv)) = from.node.as_ref() else { return None };
+    let mut eq = std::collections::HashMap::new();
+    fn conjuncts<'a>(node: &'a pb::Node, out: &mut Vec<&'a pb::Node>) {
+        match node.node.as_ref() {
+            Some(NodeEnum::BoolExpr(b)) if b.boolop == pb::BoolExprType::AndExpr as i32 => {
+                b.args.iter().for_each(|a| conjuncts(a, out))
+            }
+            _ => out.push(node),
+        }
+    }
+    let mut parts = Vec::new();
+    if let Some(w) = sub.where_clause.as_deref() {
+        conjuncts(w, &mut parts);
+    }
+    for part in parts {
+        if let Some(NodeEnum::AExpr(e)) = part.node.as_ref()
+            && strings(&e.name) == ["="]
+            && let (Some(l), Some(r)) = (e.lexpr.as_deref(), e.rexpr.as_deref())
+        {
+            let column = |n: &pb::Node| match n.node.as_ref() {
+                Some(NodeEnum::ColumnRef(c)) => c.fields.last().and_then(sval).map(str::to_ascii_lowercase),
+                _ => None,
+            };
+            if let (Some(c), Some(v)) = (column(l), literal(r)) {
+                eq.insert(c, v);
+            } else if let (Some(c), Some(v)) = (column(r), literal(l)) {
+                eq.insert(c, v);
+            }
+        }
+    }
+    let get = |k: &str| eq.get(k).cloned();
+    let qualified = |v: String| qname(&v.split('.').map(str::to_owned).collect::<Vec<_>>());
+    match (rv.schemaname.as_str(), rv.relname.as_str()) {
+        ("" | "pg_catalog", "pg_type") => get("typname").map(Probe::Type),
+        ("" | "pg_catalog", "pg_class") => get("relname").map(|n| Probe::Relation(None, n)),
+        ("" | "pg_catalog", "pg_tables") => get("tablename").map(|n| Probe::Relation(get("schemaname"), n)),
+        ("" | "pg_catalog", "pg_namespace") => get("nspname").map(Probe::Schema),
+        ("" | "pg_catalog", "pg_enum") => {
+            let (label, ty) = (get("enumlabel")?, get("enumtypid")?);
+            Some(Probe::EnumLabel(qualified(ty).name, label))
+        }
+        ("" | "pg_catalog", "pg_attribute") => {
+            let table = qualified(get("attrelid")?);
+            Some(Probe::Column(table.schema, table.name, get("attname")?))
+        }
+        ("information_schema", "tables") => get("table_name").map(|n| Probe::Relation(get("table_schema"), n)),
+        ("information_schema", "columns") => {
+            Some(Probe::Column(get("table_schema"), get("table_name")?, get("column_name")?))
+        }
+        _ => None,
     }
 }
 

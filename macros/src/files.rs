@@ -396,7 +396,8 @@ fn cannot_run_in_transaction(s: &split::Statement<'_>) -> bool {
 /// A script, transactional unless its first line is a directive (taulu's, or sqlx's), diesel's
 /// metadata says otherwise (`in_transaction` false), or it is one statement PostgreSQL cannot run
 /// in a transaction (`CREATE INDEX CONCURRENTLY` alone in its file). A transactional one may not
-/// manage transactions itself, but for one outer `BEGIN` .. `COMMIT`.
+/// end the runner's transaction: plain `BEGIN`s, and a `COMMIT` closing the file after one, are
+/// all the transaction control it may hold.
 fn script(file: &DirFile, in_transaction: bool) -> Result<CheckedScript, FileError> {
     let (name, sql) = (file.name.clone(), file.text.clone());
     let first_line = sql.lines().next().map(str::trim);
@@ -405,25 +406,29 @@ fn script(file: &DirFile, in_transaction: bool) -> Result<CheckedScript, FileErr
         && first_line != Some(NO_TRANSACTION_DIRECTIVE)
         && first_line != Some(SQLX_NO_TRANSACTION)
         && !(statements.len() == 1 && cannot_run_in_transaction(&statements[0]));
-    let transaction_control = |s: &split::Statement<'_>| {
-        matches!(s.first_word.as_str(), "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT")
-    };
-    if transactional && let Some(body) = outer_transaction(&statements) {
-        // One outer BEGIN .. COMMIT around the whole file (golang-migrate sets often have it):
-        // the runner's own transaction is the same one. Blank the two statements out, keeping
-        // every line where it is, so errors still point at the right line.
-        let mut text = sql.clone().into_bytes();
-        for s in [body.0, body.1] {
-            for b in &mut text[s.offset..s.offset + s.text.len()] {
-                if *b != b'\n' {
-                    *b = b' ';
-                }
-            }
-        }
-        let run = String::from_utf8(text).expect("only ASCII keywords were blanked");
-        return Ok(CheckedScript { file: name, sql: run, original: Some(sql), transactional });
+    if !transactional {
+        return Ok(CheckedScript { file: name, sql, original: None, transactional });
     }
-    if transactional && let Some(s) = statements.into_iter().find(transaction_control) {
+    // Inside the runner's transaction a plain `BEGIN` does nothing (PostgreSQL only warns), and a
+    // `COMMIT` closing the file after one is the runner's own (golang-migrate sets often wrap a
+    // file in them; sqlx sets sometimes open one midway). They are blanked out, keeping every line
+    // where it is, so errors still point at the right line. Any other transaction control would
+    // end the runner's transaction midway.
+    let words = |s: &split::Statement<'_>| {
+        s.text.trim_end_matches(';').split_whitespace().map(str::to_ascii_uppercase).collect::<Vec<_>>().join(" ")
+    };
+    let begins = ["BEGIN", "BEGIN TRANSACTION", "BEGIN WORK", "START TRANSACTION"];
+    let commits = ["COMMIT", "COMMIT TRANSACTION", "COMMIT WORK", "END", "END TRANSACTION", "END WORK"];
+    let mut blank: Vec<&split::Statement<'_>> =
+        statements.iter().filter(|s| begins.contains(&words(s).as_str())).collect();
+    if let Some(last) = statements.last().filter(|s| !blank.is_empty() && commits.contains(&words(s).as_str())) {
+        blank.push(last);
+    }
+    let control = |s: &&split::Statement<'_>| {
+        matches!(s.first_word.as_str(), "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT")
+            && !blank.iter().any(|b| b.offset == s.offset)
+    };
+    if let Some(s) = statements.iter().find(control) {
         return Err(FileError {
             reason: format!(
                 "line {}: `{}` is not allowed: each migration already runs in its own transaction. \
@@ -433,26 +438,17 @@ fn script(file: &DirFile, in_transaction: bool) -> Result<CheckedScript, FileErr
             file: name,
         });
     }
-    Ok(CheckedScript { file: name, sql, original: None, transactional })
-}
-
-/// The plain `BEGIN` first and `COMMIT` last of a file with no other transaction control.
-fn outer_transaction<'s, 'a>(
-    statements: &'s [split::Statement<'a>],
-) -> Option<(&'s split::Statement<'a>, &'s split::Statement<'a>)> {
-    let words = |s: &split::Statement<'_>| {
-        s.text.trim_end_matches(';').split_whitespace().map(str::to_ascii_uppercase).collect::<Vec<_>>().join(" ")
-    };
-    if statements.len() < 2 {
-        return None;
+    if blank.is_empty() {
+        return Ok(CheckedScript { file: name, sql, original: None, transactional });
     }
-    let (first, last) = (&statements[0], &statements[statements.len() - 1]);
-    let begins = ["BEGIN", "BEGIN TRANSACTION", "BEGIN WORK", "START TRANSACTION"];
-    let commits = ["COMMIT", "COMMIT TRANSACTION", "COMMIT WORK", "END", "END TRANSACTION", "END WORK"];
-    let control = |s: &split::Statement<'_>| {
-        matches!(s.first_word.as_str(), "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SAVEPOINT")
-    };
-    let inner = &statements[1..statements.len() - 1];
-    (begins.contains(&words(first).as_str()) && commits.contains(&words(last).as_str()) && !inner.iter().any(control))
-        .then_some((first, last))
+    let mut text = sql.clone().into_bytes();
+    for s in blank {
+        for b in &mut text[s.offset..s.offset + s.text.len()] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    let run = String::from_utf8(text).expect("only ASCII keywords were blanked");
+    Ok(CheckedScript { file: name, sql: run, original: Some(sql), transactional })
 }

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::ddl::{
-    AlterAction, Change, ColumnSpec, FunctionSpec, Identity, Located, Origin, QName, SqlError, TEMP_SCHEMA,
-    TableElement, Target, TypeSpec, ViewQuery,
+    AlterAction, Change, ColumnSpec, Condition, FunctionSpec, Identity, Located, Origin, Probe, QName, SqlError, Step,
+    TEMP_SCHEMA, TableElement, Target, TypeSpec, ViewQuery,
 };
 
 /// PostgreSQL's identifier limit (NAMEDATALEN - 1 bytes).
@@ -829,8 +829,117 @@ impl Schema {
                 }
             }
             Change::Unsupported { what } => return Err(format!("{what} is not supported by taulu's schema model")),
+            Change::Do(steps) => self.run_steps(steps, origin)?,
         }
         Ok(())
+    }
+
+    /// A `DO` block, as PostgreSQL runs it replaying the files on a fresh database: statements in
+    /// order, a block's changes undone when one of its statements fails with a condition it
+    /// catches, an `IF` on the catalog decided from the model. What cannot be decided at build
+    /// time (a condition the model cannot answer, when the schema depends on it; a loop or an
+    /// `EXECUTE` of a computed string changing the schema) fails with what to write instead.
+    fn run_steps(&mut self, steps: &[Step], origin: &Origin) -> Result<(), String> {
+        for step in steps {
+            match step {
+                Step::Run { changes, line } => {
+                    let at = Origin { file: origin.file.clone(), line: origin.line + line.saturating_sub(1) };
+                    for c in changes {
+                        self.apply(c, &at).map_err(|e| format!("in the DO block, line {}: {e}", at.line))?;
+                    }
+                }
+                Step::Block { body, catches } if catches.is_empty() => self.run_steps(body, origin)?,
+                Step::Block { body, catches } => {
+                    let before = self.clone();
+                    if let Err(e) = self.run_steps(body, origin) {
+                        if !catches.iter().any(|c| catches_error(c, &e)) {
+                            return Err(e);
+                        }
+                        *self = before;
+                    }
+                }
+                Step::If { branches, otherwise } => {
+                    let chosen = self.choose(branches, otherwise, origin)?;
+                    self.run_steps(chosen, origin)?;
+                }
+                Step::Opaque { what, line } => {
+                    return Err(format!(
+                        "in the DO block, line {}: {what} cannot be followed at build time, so taulu cannot tell \
+                         what it does to the schema; write the statements out (CREATE .. IF NOT EXISTS, ALTER TABLE \
+                         .. ADD COLUMN IF NOT EXISTS, or a DO block of plain statements and IFs testing the catalog)",
+                        origin.line + line.saturating_sub(1)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The branch of an `IF` PostgreSQL takes. A condition the model cannot answer is fine when
+    /// every branch it could lead to leaves the same schema.
+    fn choose<'s>(
+        &self,
+        branches: &'s [(Condition, Vec<Step>)],
+        otherwise: &'s [Step],
+        origin: &Origin,
+    ) -> Result<&'s [Step], String> {
+        for (i, (condition, body)) in branches.iter().enumerate() {
+            match self.holds(condition) {
+                Some(true) => return Ok(body),
+                Some(false) => continue,
+                None => {
+                    let outcome = |steps: &[Step]| {
+                        let mut s = self.clone();
+                        s.run_steps(steps, origin).map(|()| s.fingerprint())
+                    };
+                    let first = outcome(body);
+                    let rest = branches[i + 1..].iter().map(|(_, b)| b.as_slice()).chain([otherwise]);
+                    if first.is_ok() && rest.map(outcome).all(|o| o == first) {
+                        return Ok(body);
+                    }
+                    let Condition::Unknown(text) = condition else { unreachable!("only unknown conditions") };
+                    return Err(format!(
+                        "in the DO block: `IF {text}` cannot be decided at build time, and the schema depends on \
+                         it; test the catalog as taulu can follow (EXISTS (SELECT 1 FROM pg_type WHERE typname = \
+                         '..'), also pg_class, pg_tables, pg_namespace, pg_enum, pg_attribute, \
+                         information_schema.tables/columns, or to_regclass('..') IS NULL), or write statements \
+                         that decide for themselves (CREATE .. IF NOT EXISTS, ADD COLUMN IF NOT EXISTS)"
+                    ));
+                }
+            }
+        }
+        Ok(otherwise)
+    }
+
+    /// Whether a catalog condition holds on the model (`None`: the model cannot tell).
+    fn holds(&self, condition: &Condition) -> Option<bool> {
+        let Condition::Exists { negated, probe } = condition else { return None };
+        let any_table = |schema: &Option<String>, name: &str| {
+            let name = truncate_ident(name);
+            self.tables.iter().find(|t| t.name == name && schema.as_ref().is_none_or(|s| *s == t.schema))
+        };
+        let exists = match probe {
+            Probe::Type(name) => {
+                let name = truncate_ident(name);
+                builtin(&name).is_some()
+                    || self.live_types().any(|(_, t)| t.name == name)
+                    || self.tables.iter().any(|t| t.name == name)
+            }
+            Probe::Relation(schema, name) => any_table(schema, name).is_some(),
+            Probe::Column(schema, table, column) => {
+                any_table(schema, table).is_some_and(|t| t.columns.iter().any(|c| c.name == truncate_ident(column)))
+            }
+            Probe::EnumLabel(ty, label) => self.live_types().any(|(_, t)| {
+                t.name == truncate_ident(ty) && matches!(&t.kind, TypeKind::Enum { labels } if labels.contains(label))
+            }),
+            Probe::Schema(name) => self.schemas.contains(&truncate_ident(name)),
+        };
+        Some(exists != *negated)
+    }
+
+    /// The schema's content, for telling whether two replays left the same schema.
+    fn fingerprint(&self) -> String {
+        format!("{:?}{:?}{:?}{:?}{:?}", self.tables, self.types, self.functions, self.schemas, self.extensions)
     }
 
     /// Positions of the views whose query reads a column matching `uses`.
@@ -1284,6 +1393,29 @@ pub fn quote_if_needed(name: &str) -> String {
 }
 
 /// Parses and replays migration files (`(file name, sql)` in version order).
+/// Whether a PL/pgSQL exception condition catches an error of the model (by what the message says
+/// of which kind of object).
+fn catches_error(condition: &str, message: &str) -> bool {
+    let condition = condition.to_ascii_lowercase();
+    let about = message.rsplit(": ").next().unwrap_or(message);
+    let kind = about.split_whitespace().next().unwrap_or_default();
+    let (exists, missing) = (about.contains("already exists"), about.contains("does not exist"));
+    match condition.as_str() {
+        "others" => true,
+        "duplicate_object" => exists && matches!(kind, "type" | "enum" | "constraint" | "extension"),
+        "duplicate_table" => exists && matches!(kind, "table" | "relation" | "view"),
+        "duplicate_column" => exists && kind == "column",
+        "duplicate_schema" => exists && kind == "schema",
+        "duplicate_function" => exists && kind == "function",
+        "undefined_object" => missing && matches!(kind, "type" | "constraint" | "extension"),
+        "undefined_table" => missing && matches!(kind, "table" | "relation" | "view"),
+        "undefined_column" => missing && kind == "column",
+        "undefined_function" => missing && kind == "function",
+        "invalid_schema_name" => missing && kind == "schema",
+        _ => false,
+    }
+}
+
 pub fn build(files: &[(String, String)]) -> (Schema, Vec<SqlError>) {
     let mut schema = Schema::new();
     let mut errors = Vec::new();
@@ -1644,5 +1776,77 @@ mod tests {
         assert!(s.table("public", "v").is_none(), "the renamed column is still the one it reads");
         let s = schema(&["CREATE TABLE t (a int);\nCREATE VIEW v AS SELECT a + 1 AS b FROM t;\nDROP VIEW v;"]);
         assert!(s.skipped_views.is_empty() && s.tables.len() == 1);
+    }
+
+    /// DO blocks are replayed as PostgreSQL runs them on a fresh database: their statements, a
+    /// block's undone when a statement fails with a condition it catches, an IF on the catalog
+    /// decided from the model, EXECUTE of a string literal.
+    #[test]
+    fn do_blocks_are_replayed_as_postgresql_runs_them() {
+        let s = schema(&[
+            "CREATE TABLE t (a int);
+             DO $$ BEGIN
+                 CREATE TYPE mood AS ENUM ('ok', 'sad');
+             EXCEPTION
+                 WHEN duplicate_object THEN null;
+             END $$;
+             DO $$ BEGIN CREATE TYPE mood AS ENUM ('other'); EXCEPTION WHEN duplicate_object THEN null; END $$;",
+            "DO $$
+             BEGIN
+               IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'link') THEN
+                 CREATE TYPE link AS (kind text, url text);
+               END IF;
+               IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                              WHERE table_name = 't' AND column_name = 'b') THEN
+                 ALTER TABLE t ADD COLUMN b text NOT NULL DEFAULT '';
+               END IF;
+               IF to_regclass('missing') IS NULL THEN
+                 EXECUTE format('ALTER TABLE %I ADD COLUMN %s mood DEFAULT %L', 't', 'c', who);
+               ELSE
+                 ALTER TABLE t ADD COLUMN d int;
+               END IF;
+               RAISE NOTICE 'done';
+             END $$;",
+            // Again: every IF now finds what it looks for.
+            "DO $$ BEGIN
+               IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'b') THEN
+                 ALTER TABLE t ADD COLUMN b int;
+               END IF;
+               IF EXISTS (SELECT 1 FROM pg_enum WHERE enumtypid = 'mood'::regtype AND enumlabel = 'ok') THEN
+                 ALTER TABLE t ADD COLUMN e mood;
+               END IF;
+             END $$;",
+            // An undecidable condition whose branches leave the same schema is fine.
+            "DO $$ BEGIN IF (SELECT count(*) FROM t) > 0 THEN CREATE INDEX t_a ON t (a); END IF; END $$;",
+        ]);
+        let mood = s.live_types().find(|(_, t)| t.name == "mood").unwrap().1;
+        assert_eq!(mood.kind, TypeKind::Enum { labels: vec!["ok".into(), "sad".into()] });
+        assert!(s.live_types().any(|(_, t)| t.name == "link"));
+        let names: Vec<&str> = s.table("public", "t").unwrap().columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "e"]);
+    }
+
+    #[test]
+    fn what_a_do_block_does_that_cannot_be_followed_fails_with_what_to_write() {
+        let e = error(&["CREATE TABLE t (a int);
+            DO $$ BEGIN
+              EXECUTE format('ALTER TABLE %I ADD COLUMN b int', table_name);
+            END $$;"]);
+        assert_eq!(e.origin.line, 2);
+        assert!(e.message.starts_with("in the DO block, line 3: EXECUTE format("), "{}", e.message);
+        assert!(e.message.contains("cannot be followed at build time"), "{}", e.message);
+        let e = error(&["CREATE TABLE t (a int);
+            DO $$ BEGIN
+              IF (SELECT count(*) FROM t) = 0 THEN ALTER TABLE t ADD COLUMN b int; END IF;
+            END $$;"]);
+        assert!(
+            e.message.contains("`IF (SELECT count(*) FROM t) = 0` cannot be decided at build time"),
+            "{}",
+            e.message
+        );
+        // A failure the block does not catch is the migration's.
+        let e = error(&["CREATE TABLE t (a int);
+            DO $$ BEGIN ALTER TABLE t ADD COLUMN a int; EXCEPTION WHEN duplicate_object THEN null; END $$;"]);
+        assert_eq!(e.message, "in the DO block, line 2: ALTER TABLE \"t\": column \"a\" already exists");
     }
 }
