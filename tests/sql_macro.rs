@@ -241,3 +241,76 @@ async fn every_statement_in_the_app_and_these_tests_matches_what_postgresql_prep
         panic!("sql! and PostgreSQL disagree:\n{report}");
     }
 }
+
+/// A user type a column is read as, as an sqlx override names one.
+#[derive(Debug, PartialEq)]
+struct Username(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Username {
+    fn from_sql(
+        ty: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        String::from_sql(ty, raw).map(Username)
+    }
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <String as tokio_postgres::types::FromSql>::accepts(ty)
+    }
+}
+
+#[derive(Debug, taulu::FromRow)]
+struct Account {
+    id: Uuid,
+    username: String,
+    display_name: Option<String>,
+}
+
+/// A statement written for sqlx's `query!`, moved to `sql!` as it is: sqlx's column overrides
+/// (`"name!"`, `"name?"`, `"name: Type"`, `"name!: Type"`, `"name?: Type"`) mean what they mean
+/// to sqlx; `sql!(as T, ..)` reads rows into a struct of the caller's (as `query_as!`), and
+/// `sql!(scalar, ..)` a single column's values (as `query_scalar!`).
+#[tokio::test]
+async fn statements_written_for_sqlx_run_unchanged() {
+    let db = TestDb::new(&MIGRATIONS).await.unwrap();
+    let (user, _) = seed(&db).await;
+    let c = db.client();
+    let rows = sql!(
+        r#"SELECT id AS "id!", username AS "name: Username", display_name AS "shown?: String",
+                  system_role AS "role!: taulu_app::schema::Sysrole", length(email) AS "len!: i32",
+                  created_at AS "at?"
+           FROM users WHERE email = $1"#,
+        "ann@example.com"
+    )
+    .fetch_all(c)
+    .await
+    .unwrap();
+    let ann = &rows[0];
+    let (id, name, shown, role, len): (Uuid, &Username, &Option<String>, taulu_app::schema::Sysrole, i32) =
+        (ann.id, &ann.name, &ann.shown, ann.role, ann.len);
+    let at: Option<chrono::DateTime<chrono::Utc>> = ann.at;
+    assert_eq!(
+        (id, name, shown, role, len),
+        (user, &Username("ann".into()), &None, taulu_app::schema::Sysrole::User, 15)
+    );
+    assert!(at.is_some());
+    check_sql(c, &[*rows_shape()]).await.unwrap();
+
+    let accounts: Vec<Account> =
+        sql!(as Account, "SELECT id, username, display_name FROM users ORDER BY username").fetch_all(c).await.unwrap();
+    assert_eq!((accounts[0].id, accounts[0].username.as_str(), &accounts[0].display_name), (user, "ann", &None));
+    let one = sql!(as Account, "SELECT id, username, display_name FROM users WHERE id = $1", user).fetch_one(c).await;
+    assert_eq!(one.unwrap().username, "ann");
+
+    let count: i64 = sql!(scalar, "SELECT count(*) FROM users").fetch_one(c).await.unwrap();
+    assert_eq!(count, 1);
+    let names: Vec<String> = sql!(scalar, "SELECT username FROM users").fetch_all(c).await.unwrap();
+    assert_eq!(names, ["ann"]);
+    let missing: Option<String> =
+        sql!(scalar, "SELECT username FROM users WHERE id = $1", Uuid::nil()).fetch_optional(c).await.unwrap();
+    assert_eq!(missing, None);
+}
+
+/// The overrides' statement's shape, confirmed by PREPARE (its column names are sqlx's).
+fn rows_shape() -> &'static taulu::query::SqlShape {
+    sql!(r#"SELECT id AS "id!", username AS "name: Username" FROM users"#).shape()
+}

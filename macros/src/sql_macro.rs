@@ -101,13 +101,25 @@ pub fn model(dir: &Path, layout: Option<Layout>) -> Result<Rc<Schema>, String> {
 /// The widest row read through a generic twin (`taulu::__private::cols::Cols1`..`Cols32`).
 const MAX_COLS: usize = 32;
 
-/// `typed_sql!("dir" "layout" [module path] "SQL", args..)` (`""`: the layout detected).
+/// `typed_sql!("dir" "layout" [module path] [as Type, | scalar,] "SQL", args..)` (`""`: the layout
+/// detected).
 struct Input {
     dir: LitStr,
     layout: LitStr,
     module: TokenStream,
+    form: Form,
     sql: LitStr,
     args: Vec<syn::Expr>,
+}
+
+/// What the rows are read into.
+enum Form {
+    /// A struct of the statement's own, with a field per column.
+    Row,
+    /// `as T`: the caller's struct.
+    As(Box<syn::Type>),
+    /// `scalar`: the one column's value.
+    Scalar,
 }
 
 impl Parse for Input {
@@ -118,6 +130,21 @@ impl Parse for Input {
             Some((inside, _, rest)) => Ok((inside.token_stream(), rest)),
             None => Err(cursor.error("expected [module]")),
         })?;
+        let form = if input.peek(Token![as]) {
+            input.parse::<Token![as]>()?;
+            let ty: syn::Type = input.parse()?;
+            input.parse::<Token![,]>()?;
+            Form::As(Box::new(ty))
+        } else if input.peek(syn::Ident) {
+            let word: syn::Ident = input.parse()?;
+            if word != "scalar" {
+                return Err(syn::Error::new(word.span(), "expected `as Type,`, `scalar,` or the statement"));
+            }
+            input.parse::<Token![,]>()?;
+            Form::Scalar
+        } else {
+            Form::Row
+        };
         let sql: LitStr = input.parse().map_err(|e| {
             syn::Error::new(e.span(), "sql! takes the statement as a string literal first, then one value per $n")
         })?;
@@ -126,7 +153,7 @@ impl Parse for Input {
             input.parse::<Token![,]>()?;
             args = Punctuated::<syn::Expr, Token![,]>::parse_terminated(input)?.into_iter().collect();
         }
-        Ok(Input { dir, layout, module, sql, args })
+        Ok(Input { dir, layout, module, form, sql, args })
     }
 }
 
@@ -195,6 +222,33 @@ fn expand_input(input: &Input) -> syn::Result<TokenStream> {
     }
     let fields = row_fields(&typed, &rust, &fail)?;
     let types: Vec<&TokenStream> = fields.iter().map(|(_, t)| t).collect();
+    match &input.form {
+        Form::Row => {}
+        Form::As(target) => {
+            let shape = shape_tokens(&typed, &env, &text, &origin(span));
+            let at = syn::spanned::Spanned::span(target);
+            return Ok(quote_spanned! {at=> {
+                fn __taulu_fields_match<R: ::taulu::query::RowStruct>()
+                where
+                    (#(#types,)*): ::taulu::query::MatchesFields<R, R::Fields>,
+                {
+                }
+                let _ = __taulu_fields_match::<#target>;
+                static SHAPE: ::taulu::query::SqlShape = #shape;
+                ::taulu::query::TypedAs::<#target>::__new(&SHAPE, ::std::vec![#(#args),*])
+            }});
+        }
+        Form::Scalar => {
+            let [value] = types.as_slice() else {
+                return Err(fail(format!("sql!(scalar, ..) reads one column; this statement has {}", types.len())));
+            };
+            let shape = shape_tokens(&typed, &env, &text, &origin(span));
+            return Ok(quote! {{
+                static SHAPE: ::taulu::query::SqlShape = #shape;
+                ::taulu::query::TypedScalar::<#value>::__new(&SHAPE, ::std::vec![#(#args),*])
+            }});
+        }
+    }
     // The row is read as `Cols<N>` of its field types (reading code shared by every statement with
     // the same column types) and reinterpreted as the struct, which has the same layout; past
     // `MAX_COLS` columns, the struct reads itself.
@@ -218,13 +272,16 @@ fn expand_input(input: &Input) -> syn::Result<TokenStream> {
     });
     let shape = shape_tokens(&typed, &env, &text, &origin(span));
     let row = if fields.is_empty() { quote!(()) } else { quote!(Row) };
+    // A type the caller names in an override may not be `Debug` or `Clone`.
+    let named_types = typed.columns.iter().any(|c| column_override(&c.name).is_ok_and(|(_, _, t)| t.is_some()));
+    let derives = (!named_types).then(|| quote!(#[derive(Debug, Clone)]));
     let row_def = (!fields.is_empty()).then(|| {
         let fields = fields.iter().map(|(name, ty)| quote!(pub #name: #ty));
         quote! {
             /// One result row of the statement.
-            #[derive(Debug, Clone)]
+            #derives
             #[repr(C)]
-            pub struct Row { #(#fields,)* }
+            struct Row { #(#fields,)* }
             // SAFETY: both `#[repr(C)]`, with the same field types in the same order.
             unsafe impl ::taulu::__private::SqlRow for Row {
                 type Columns = #columns;
@@ -241,7 +298,29 @@ fn expand_input(input: &Input) -> syn::Result<TokenStream> {
 
 type Fail<'a> = dyn Fn(String) -> syn::Error + 'a;
 
-/// The row struct's fields (name, type). A name ending in `!` asserts NOT NULL, in `?` nullable.
+/// What a result column's name says, as sqlx reads it: the field's name, `!` (NOT NULL, a plain
+/// field) or `?` (nullable, an `Option`), and after `: ` the Rust type to read it as (`_`: the
+/// type taulu infers). `"kind: Kind"`, `"id!: i64"`, `"total?"`, `"note"`.
+fn column_override(name: &str) -> Result<(&str, Option<bool>, Option<syn::Type>), String> {
+    let (head, ty) = match name.split_once(':') {
+        Some((head, ty)) => (head.trim_end(), Some(ty.trim())),
+        None => (name, None),
+    };
+    let (field, nullable) = match (head.strip_suffix('!'), head.strip_suffix('?')) {
+        (Some(n), _) => (n, Some(false)),
+        (_, Some(n)) => (n, Some(true)),
+        _ => (head, None),
+    };
+    let ty = match ty {
+        None | Some("_") => None,
+        Some(t) => Some(syn::parse_str::<syn::Type>(t).map_err(|e| {
+            format!("column \"{name}\": `{t}` is not a Rust type ({e}); write `AS \"{field}: path::to::Type\"`")
+        })?),
+    };
+    Ok((field, nullable, ty))
+}
+
+/// The row struct's fields (name, type), with each column's override (see [`column_override`]).
 fn row_fields(
     typed: &Typed,
     rust: &dyn Fn(u32, &str) -> syn::Result<TokenStream>,
@@ -253,16 +332,16 @@ fn row_fields(
         if c.name == "?column?" {
             return Err(fail(format!("result column {} has no name: give it one with AS", i + 1)));
         }
-        let (name, nullable) = match (c.name.strip_suffix('!'), c.name.strip_suffix('?')) {
-            (Some(n), _) => (n, false),
-            (_, Some(n)) => (n, true),
-            _ => (c.name.as_str(), c.nullable),
-        };
+        let (name, nullable, given) = column_override(&c.name).map_err(fail)?;
+        let nullable = nullable.unwrap_or(c.nullable);
         let field = snake(name);
         if !seen.insert(field.to_string()) {
             return Err(fail(format!("two result columns are named `{field}`: rename one with AS")));
         }
-        let t = rust(c.ty, &format!("column \"{name}\""))?;
+        let t = match given {
+            Some(t) => quote!(#t),
+            None => rust(c.ty, &format!("column \"{name}\""))?,
+        };
         let t = if nullable { quote!(::core::option::Option<#t>) } else { t };
         fields.push((field, t));
     }

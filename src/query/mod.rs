@@ -62,7 +62,7 @@ pub use select::{
     NoColumns, Query, RowStruct, Select, Selected, Unlocked, select_from,
 };
 pub use sub::{Correlated, correlated};
-pub use typed::{CorpusEntry, Fetch, SqlShape, SqlStatements, TypedSql};
+pub use typed::{CorpusEntry, Fetch, SqlShape, SqlStatements, TypedAs, TypedScalar, TypedSql};
 pub use update::{HasSet, NoSet, Update, update};
 pub(crate) use value::Refused;
 pub use value::{Bind, Interval, NoneIsNotAValueUseIsNullOrSetNull, Param, Raw, RawValue, SqlArg, ValueFor};

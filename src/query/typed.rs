@@ -92,6 +92,117 @@ impl<R: SqlRow> TypedSql<R> {
     }
 }
 
+/// `sql!(as T, "..", ..)`: a statement whose rows are read into `T`, a struct of the caller's
+/// (`#[derive(taulu::FromRow)]`), as sqlx's `query_as!` does. The macro checks at build time that
+/// `T`'s fields are, in order, the statement's columns' types.
+///
+/// ```no_run
+/// # async fn f(db: &taulu::Db) -> taulu::Result<()> {
+/// # use taulu_app::schema;
+/// #[derive(taulu::FromRow)]
+/// struct Account {
+///     id: uuid::Uuid,
+///     username: String,
+/// }
+/// let accounts: Vec<Account> =
+///     schema::sql!(as Account, "SELECT id, username FROM users ORDER BY username").fetch_all(db).await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a statement does nothing until it is fetched or executed"]
+pub struct TypedAs<T> {
+    shape: &'static SqlShape,
+    params: Vec<Param>,
+    _row: PhantomData<fn() -> T>,
+}
+
+/// `sql!(scalar, "..", ..)`: a statement of one column whose rows are read as that column's value,
+/// as sqlx's `query_scalar!` does: `fetch_one` returns the value itself.
+///
+/// ```no_run
+/// # async fn f(db: &taulu::Db) -> taulu::Result<()> {
+/// # use taulu_app::schema;
+/// let users: i64 = schema::sql!(scalar, "SELECT count(*) FROM users").fetch_one(db).await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a statement does nothing until it is fetched or executed"]
+pub struct TypedScalar<T> {
+    shape: &'static SqlShape,
+    params: Vec<Param>,
+    _value: PhantomData<fn() -> T>,
+}
+
+macro_rules! statement_basics {
+    ($name:ident, $field:ident) => {
+        impl<T> $name<T> {
+            #[doc(hidden)]
+            pub fn __new(shape: &'static SqlShape, params: Vec<Param>) -> Self {
+                $name { shape, params, $field: PhantomData }
+            }
+
+            /// What the macro inferred.
+            pub fn shape(&self) -> &'static SqlShape {
+                self.shape
+            }
+
+            /// The SQL text and the parameters.
+            pub fn to_sql(&self) -> (&'static str, &[Param]) {
+                (self.shape.sql, &self.params)
+            }
+
+            /// Runs the statement and returns the number of rows it affected (or returned).
+            pub fn execute<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, u64> {
+                Fetch { inner: affected(db, compiled(self.shape, &self.params)) }
+            }
+        }
+
+        impl<T> std::fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).field("sql", &self.shape.sql).field("params", &self.params).finish()
+            }
+        }
+    };
+}
+
+statement_basics!(TypedAs, _row);
+statement_basics!(TypedScalar, _value);
+
+impl<T: FromRow + Send + 'static> TypedAs<T> {
+    /// Runs the statement and returns every row.
+    pub fn fetch_all<'a, E: super::Executor>(&self, db: &'a E) -> Boxed<'a, Vec<T>> {
+        all_rows::<E, T>(db, compiled(self.shape, &self.params))
+    }
+
+    /// Runs the statement and returns its first row, or [`Error::NoRows`].
+    pub fn fetch_one<'a, E: super::Executor>(&self, db: &'a E) -> Boxed<'a, T> {
+        one_row::<E, T>(db, compiled(self.shape, &self.params))
+    }
+
+    /// Runs the statement and returns its first row, if any.
+    pub fn fetch_optional<'a, E: super::Executor>(&self, db: &'a E) -> Boxed<'a, Option<T>> {
+        first_row::<E, T>(db, compiled(self.shape, &self.params))
+    }
+}
+
+impl<T: for<'v> postgres_types::FromSql<'v> + Send + 'static> TypedScalar<T> {
+    /// Runs the statement and returns every row's value.
+    pub fn fetch_all<'a, E: super::Executor>(&self, db: &'a E) -> Boxed<'a, Vec<T>> {
+        let rows = all_rows::<E, Cols1<T>>(db, compiled(self.shape, &self.params));
+        Box::pin(async move { Ok(rows.await?.into_iter().map(|Cols1(v)| v).collect()) })
+    }
+
+    /// Runs the statement and returns its first row's value, or [`Error::NoRows`].
+    pub fn fetch_one<'a, E: super::Executor>(&self, db: &'a E) -> Boxed<'a, T> {
+        let row = one_row::<E, Cols1<T>>(db, compiled(self.shape, &self.params));
+        Box::pin(async move { Ok(row.await?.0) })
+    }
+
+    /// Runs the statement and returns its first row's value, if there is a row.
+    pub fn fetch_optional<'a, E: super::Executor>(&self, db: &'a E) -> Boxed<'a, Option<T>> {
+        let row = first_row::<E, Cols1<T>>(db, compiled(self.shape, &self.params));
+        Box::pin(async move { Ok(row.await?.map(|Cols1(v)| v)) })
+    }
+}
+
 /// A `sql!` row struct: `#[repr(C)]`, with the layout of [`SqlRow::Columns`], which reads it.
 /// Implemented by the macro only.
 ///
@@ -163,7 +274,8 @@ fn compiled(shape: &SqlShape, params: &[Param]) -> Compiled {
     Compiled { sql: shape.sql.to_owned(), params: params.to_vec(), read_only: shape.read_only }
 }
 
-type Boxed<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+/// A boxed fetch future.
+pub type Boxed<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
 
 // Generic over the executor and the column types, not the row type: compiled once per executor
 // type and list of column types, however many statements share them.

@@ -1,0 +1,5 @@
+use taulu_app::schema::sql;
+
+fn main() {
+    let _ = sql!(scalar, "SELECT id, username FROM users");
+}
