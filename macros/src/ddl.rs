@@ -276,6 +276,12 @@ pub enum Change {
         name: String,
         schema: Option<String>,
     },
+    /// `DROP EXTENSION`: its functions and operators are gone (with CASCADE, its types' columns).
+    DropExtensions {
+        names: Vec<String>,
+        missing_ok: bool,
+        cascade: bool,
+    },
     /// A statement that creates or changes a table in a way the model cannot follow.
     Unsupported {
         what: String,
@@ -911,6 +917,11 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
                     let names = s.objects.iter().filter_map(function_with_args).collect();
                     vec![Change::DropFunctions { names, missing_ok: s.missing_ok }]
                 }
+                O::ObjectExtension => vec![Change::DropExtensions {
+                    names: names.into_iter().map(|n| n.name).collect(),
+                    missing_ok: s.missing_ok,
+                    cascade,
+                }],
                 O::ObjectSchema => vec![Change::DropSchemas {
                     names: names.into_iter().map(|n| n.name).collect(),
                     missing_ok: s.missing_ok,

@@ -2,7 +2,7 @@
 //! PostgreSQL would apply them, and maps SQL types to Rust types. Plain Rust, no tokens and no
 //! parser: unit-tested with SQL through `ddl` only for convenience.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ddl::{
     AlterAction, Change, ColumnSpec, Condition, FunctionSpec, Identity, Located, Origin, Probe, QName, SqlError, Step,
@@ -139,8 +139,8 @@ pub struct Schema {
     /// Both end with the file: the runner applies each file in a session state of its own.
     file: Option<String>,
     search_path: Option<Vec<String>>,
-    /// Extensions created so far: their types resolve (as raw values).
-    extensions: BTreeSet<String>,
+    /// Extensions created so far (their types resolve, as raw values), and the schema each is in.
+    extensions: BTreeMap<String, String>,
     /// Views whose query the model cannot type.
     pub skipped_views: Vec<SkippedView>,
     next_id: u64,
@@ -260,6 +260,15 @@ pub fn builtin(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name).or_else(|| EXTENSION_TYPES.iter().map(|(_, b)| b).find(|b| b.name == name))
 }
 
+/// The extension whose type a column is of (or of an array of), if any.
+fn extension_type(ty: &ColType) -> Option<&'static str> {
+    match ty {
+        ColType::Builtin { name, .. } => extension_of(name),
+        ColType::Array(inner) => extension_type(inner),
+        ColType::User(_) => None,
+    }
+}
+
 /// The extension that provides `name`, for types that need one.
 fn extension_of(name: &str) -> Option<&'static str> {
     EXTENSION_TYPES.iter().find(|(_, b)| b.name == name).map(|(e, _)| *e)
@@ -338,6 +347,11 @@ impl Schema {
         self.types.iter().enumerate().filter(|(_, t)| !t.dropped)
     }
 
+    /// The schema extension `name` was created in, if the migrations created it.
+    pub fn extension_schema(&self, name: &str) -> Option<&str> {
+        self.extensions.get(name).map(String::as_str)
+    }
+
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
         self.table_position(schema, name).map(|i| &self.tables[i])
     }
@@ -409,7 +423,7 @@ impl Schema {
             serial = true;
             ColType::Builtin { name: (*int).to_owned(), typmods: vec![] }
         } else if let Some(b) =
-            builtin(name).filter(|b| extension_of(b.name).is_none_or(|e| self.extensions.contains(e)))
+            builtin(name).filter(|b| extension_of(b.name).is_none_or(|e| self.extensions.contains_key(e)))
         {
             let mut typmods = spec.typmods.clone();
             // `numeric(p)` means `numeric(p,0)`.
@@ -469,6 +483,7 @@ impl Schema {
                     }
                     self.tables.retain(|t| t.schema != name);
                     self.functions.retain(|f| f.schema != name);
+                    self.extensions.retain(|_, s| *s != name);
                     self.reindex();
                     for t in self.types.iter_mut().filter(|t| t.schema == name) {
                         t.dropped = true;
@@ -785,10 +800,32 @@ impl Schema {
             }
             Change::SetSearchPath(path) => self.search_path = path.clone(),
             Change::CreateExtension { name, schema } => {
-                if let Some(schema) = schema {
-                    self.require_schema(&truncate_ident(schema))?;
+                let schema = self.creation_schema(&QName { schema: schema.clone(), name: name.clone() })?;
+                self.require_schema(&schema)?;
+                self.extensions.entry(name.clone()).or_insert(schema);
+            }
+            Change::DropExtensions { names, missing_ok, cascade } => {
+                for name in names {
+                    if self.extensions.remove(name).is_none() {
+                        if *missing_ok {
+                            continue;
+                        }
+                        return Err(format!("extension \"{name}\" does not exist"));
+                    }
+                    let of_it = |c: &Column| extension_type(&c.ty).is_some_and(|e| e == name);
+                    if !cascade
+                        && let Some((t, c)) =
+                            self.tables.iter().find_map(|t| Some((t, t.columns.iter().find(|c| of_it(c))?)))
+                    {
+                        return Err(format!(
+                            "cannot drop extension {name}: column {} of table {} is of its type (use CASCADE)",
+                            c.name, t.name
+                        ));
+                    }
+                    for t in &mut self.tables {
+                        t.columns.retain(|c| !of_it(c));
+                    }
                 }
-                self.extensions.insert(name.clone());
             }
             Change::CreateFunction { name, replace: _, function } => {
                 let schema = self.creation_schema(name)?;

@@ -13,6 +13,7 @@ pub mod oid {
     pub const UNKNOWN: u32 = 705;
     pub const NUMERIC: u32 = 1700;
     pub const RECORD: u32 = 2249;
+    pub const RECORD_ARRAY: u32 = 2287;
     pub const ANY: u32 = 2276;
     pub const ANYARRAY: u32 = 2277;
     pub const VOID: u32 = 2278;
@@ -36,6 +37,8 @@ pub struct TypeInfo {
     pub elem: u32,
     /// The array type of this one (0: none).
     pub array: u32,
+    /// For a domain (information_schema's), its base type (0: not a domain).
+    pub base: u32,
 }
 
 /// An operator or a function: one candidate of overload resolution.
@@ -68,6 +71,19 @@ pub struct Catalog {
     /// Operators by name; a prefix operator has `args == [0, right]`.
     pub operators: HashMap<String, Vec<Proc>>,
     pub functions: HashMap<String, Vec<Proc>>,
+    /// The columns of `pg_catalog`'s and `information_schema`'s tables and views, by (schema,
+    /// name): (column, type, NOT NULL).
+    pub relations: HashMap<(String, String), Vec<(String, u32, bool)>>,
+    /// What each contrib extension adds, by its name (its types and casts are in `types` and
+    /// `casts`: only a model that created the extension has columns of them).
+    pub extensions: HashMap<String, Extension>,
+}
+
+/// A contrib extension's operators and functions: candidates once the migrations create it.
+#[derive(Default)]
+pub struct Extension {
+    pub operators: HashMap<String, Vec<Proc>>,
+    pub functions: HashMap<String, Vec<Proc>>,
 }
 
 pub const DATA: &str = include_str!("../../catalog/pg15.tsv");
@@ -85,6 +101,8 @@ pub fn parse(data: &str) -> Catalog {
         casts: HashMap::new(),
         operators: HashMap::new(),
         functions: HashMap::new(),
+        relations: HashMap::new(),
+        extensions: HashMap::new(),
     };
     let num = |s: &str| s.parse::<u32>().expect("catalog numbers are numbers");
     for line in data.lines() {
@@ -93,6 +111,10 @@ pub fn parse(data: &str) -> Catalog {
             continue;
         }
         let f: Vec<&str> = line.split('\t').collect();
+        let (ext, f) = match f[0] {
+            "E" => (Some(f[1]), &f[2..]),
+            _ => (None, &f[..]),
+        };
         match f[0] {
             "T" => {
                 let oid = num(f[1]);
@@ -105,13 +127,34 @@ pub fn parse(data: &str) -> Catalog {
                         preferred: f[4] == "1",
                         elem: num(f[6]),
                         array: num(f[7]),
+                        base: 0,
                     },
                 );
             }
+            "D" => {
+                let (oid, base) = (num(f[1]), num(f[3]));
+                let category = c.types.get(&base).map_or(b'U', |b| b.category);
+                c.by_name.insert(f[2].to_owned(), oid);
+                c.types.insert(
+                    oid,
+                    TypeInfo { name: f[2].to_owned(), category, preferred: false, elem: 0, array: 0, base },
+                );
+            }
+            "R" => c.relations.entry((f[1].to_owned(), f[2].to_owned())).or_default().push((
+                f[3].to_owned(),
+                num(f[4]),
+                f[5] == "1",
+            )),
             "C" => {
                 c.casts.insert((num(f[1]), num(f[2])), f[3].as_bytes()[0]);
             }
-            "O" => c.operators.entry(f[1].to_owned()).or_default().push(Proc {
+            "O" => match ext {
+                Some(e) => &mut c.extensions.entry(e.to_owned()).or_default().operators,
+                None => &mut c.operators,
+            }
+            .entry(f[1].to_owned())
+            .or_default()
+            .push(Proc {
                 args: if f[2] == "0" { vec![num(f[3])] } else { vec![num(f[2]), num(f[3])] },
                 result: num(f[4]),
                 kind: b'o',
@@ -123,7 +166,13 @@ pub fn parse(data: &str) -> Catalog {
                 names: Vec::new(),
                 outs: Vec::new(),
             }),
-            "P" => c.functions.entry(f[1].to_owned()).or_default().push(Proc {
+            "P" => match ext {
+                Some(e) => &mut c.extensions.entry(e.to_owned()).or_default().functions,
+                None => &mut c.functions,
+            }
+            .entry(f[1].to_owned())
+            .or_default()
+            .push(Proc {
                 kind: f[2].as_bytes()[0],
                 retset: f[3] == "1",
                 variadic: num(f[4]),
@@ -149,6 +198,11 @@ pub fn parse(data: &str) -> Catalog {
 impl Catalog {
     pub fn oid(&self, name: &str) -> Option<u32> {
         self.by_name.get(name).copied()
+    }
+
+    /// A domain's base type.
+    pub fn base(&self, oid: u32) -> Option<u32> {
+        self.types.get(&oid).map(|t| t.base).filter(|b| *b != 0)
     }
 
     pub fn name(&self, oid: u32) -> &str {

@@ -84,6 +84,16 @@ struct Col {
 struct Rel {
     alias: Option<String>,
     cols: Vec<Col>,
+    /// The migrations' table it is (a whole-row reference to it is of the table's row type).
+    table: Option<usize>,
+    /// On the nullable side of an outer join (a whole-row reference to it may be NULL).
+    outer: bool,
+}
+
+impl Rel {
+    fn new(alias: Option<String>, cols: Vec<Col>) -> Rel {
+        Rel { alias, cols, table: None, outer: false }
+    }
 }
 
 /// One query level's FROM: its relations and what `*` lists.
@@ -172,7 +182,42 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
             t.read_only = false;
             t.call(c)?
         }
-        _ => return err("sql! takes SELECT, INSERT, UPDATE, DELETE (with optional WITH and RETURNING) or CALL", -1),
+        NodeEnum::TransactionStmt(_) => {
+            return err(
+                "transaction control in sql! would leave a pooled connection inside a transaction: run the \
+                 statements in `db.transaction(async |tx| ..)`",
+                -1,
+            );
+        }
+        utility => {
+            // Anything else (TRUNCATE, LOCK, VACUUM, REFRESH MATERIALIZED VIEW, NOTIFY, ..) runs
+            // with `execute`: no parameters (PostgreSQL takes none in them) and no rows. The
+            // tables it names must exist.
+            if let Some(at) = find_param(sql, 1) {
+                return Err(TypeError {
+                    message: "PostgreSQL takes parameters only in SELECT, INSERT, UPDATE, DELETE and CALL".into(),
+                    at: Some(at),
+                });
+            }
+            let named: Vec<&pb::RangeVar> = match utility {
+                NodeEnum::TruncateStmt(s) => s.relations.iter().filter_map(range_var_node).collect(),
+                NodeEnum::LockStmt(s) => s.relations.iter().filter_map(range_var_node).collect(),
+                NodeEnum::VacuumStmt(s) => s
+                    .rels
+                    .iter()
+                    .filter_map(|r| match r.node.as_ref()? {
+                        NodeEnum::VacuumRelation(v) => v.relation.as_ref(),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for rv in named {
+                t.table(Some(rv), rv.location)?;
+            }
+            t.read_only = false;
+            Vec::new()
+        }
     };
     let mut params = Vec::new();
     for (i, p) in t.params.iter().enumerate() {
@@ -195,7 +240,9 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
     let mut out = Vec::new();
     for c in &columns {
         // Pseudo-types cannot be read, but `void` can (an empty value: `taulu::Raw`).
-        if t.env.category(c.ty) == b'P' && c.ty != oid::VOID {
+        // Records (and arrays of them) read as raw values.
+        let record = c.ty == oid::RECORD || c.ty == oid::RECORD_ARRAY;
+        if t.env.category(c.ty) == b'P' && c.ty != oid::VOID && !record {
             let name = c.name.as_deref().unwrap_or("?column?");
             return err(
                 format!("column \"{name}\" is of type {}, which cannot be read: cast it", t.env.name(c.ty)),
@@ -213,6 +260,13 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
         });
     }
     Ok(Typed { params, columns: out, read_only: t.read_only })
+}
+
+fn range_var_node(n: &pb::Node) -> Option<&pb::RangeVar> {
+    match n.node.as_ref()? {
+        NodeEnum::RangeVar(rv) => Some(rv),
+        _ => None,
+    }
 }
 
 fn find_param(sql: &str, n: usize) -> Option<usize> {
@@ -362,8 +416,22 @@ impl Typer<'_> {
             self.want(&e, oid::BOOL, "WHERE", location(w))?;
             self.prove_not_null(w);
         }
+        // GROUP BY a name no input column has, or a position: an output column (PostgreSQL looks
+        // for an input column first), checked once the select list is typed.
+        let mut by_output = Vec::new();
         for g in &s.group_clause {
-            self.expr(g.node.as_ref().expect("nodes"))?;
+            let g = g.node.as_ref().expect("nodes");
+            match g {
+                NodeEnum::ColumnRef(c) if c.fields.len() == 1 && self.peek_column(c).is_none() => by_output.push(g),
+                NodeEnum::AConst(_) => {}
+                _ => {
+                    // A set-returning function may be grouped by.
+                    self.set_returning_ok = matches!(g, NodeEnum::FuncCall(_));
+                    let e = self.expr(g);
+                    self.set_returning_ok = false;
+                    e?;
+                }
+            }
         }
         if let Some(h) = node(&s.having_clause) {
             let e = self.expr(h)?;
@@ -373,6 +441,13 @@ impl Typer<'_> {
         for t in &s.target_list {
             let Some(NodeEnum::ResTarget(t)) = t.node.as_ref() else { continue };
             out.extend(self.target(t)?);
+        }
+        for g in by_output {
+            let NodeEnum::ColumnRef(c) = g else { continue };
+            let name = c.fields.first().and_then(sval).unwrap_or_default();
+            if !out.iter().any(|e| e.name.as_deref() == Some(name)) {
+                self.expr(g)?; // the column-does-not-exist error, with its suggestion
+            }
         }
         for d in &s.distinct_clause {
             if let Some(n) = d.node.as_ref() {
@@ -527,7 +602,7 @@ impl Typer<'_> {
         }
         let alias = rv.and_then(|r| r.alias.as_ref()).map(|a| a.aliasname.clone());
         self.in_level(|t| {
-            t.push_rel(Rel { alias: alias.or(rel.alias.clone()), cols: rel.cols.clone() });
+            t.push_rel(Rel { alias: alias.or(rel.alias.clone()), ..rel.clone() });
             t.on_conflict(s, &rel)?;
             t.returning(s.returning_clause.as_ref())
         })
@@ -552,7 +627,7 @@ impl Typer<'_> {
         }
         if oc.action == pb::OnConflictAction::OnconflictUpdate as i32 {
             // EXCLUDED is the row proposed for insertion.
-            self.push_rel(Rel { alias: Some("excluded".into()), cols: rel.cols.clone() });
+            self.push_rel(Rel::new(Some("excluded".into()), rel.cols.clone()));
             let typed = self.set_list(&oc.target_list, rel).and_then(|()| match node(&oc.where_clause) {
                 Some(w) => {
                     let e = self.expr(w)?;
@@ -632,7 +707,7 @@ impl Typer<'_> {
     ) -> R<Rel> {
         let rel = self.table(rv, rv.map_or(-1, |r| r.location))?;
         let alias = rv.and_then(|r| r.alias.as_ref()).map(|a| a.aliasname.clone());
-        self.push_rel(Rel { alias: alias.or(rel.alias.clone()), cols: rel.cols.clone() });
+        self.push_rel(Rel { alias: alias.or(rel.alias.clone()), ..rel.clone() });
         for item in others {
             let star = self.source(item.node.as_ref().expect("nodes"))?;
             self.level().star.extend(star);
@@ -685,7 +760,20 @@ impl Typer<'_> {
         if q.schema.is_none()
             && let Some((_, cols)) = self.ctes.iter().rev().find(|(n, _)| *n == q.name)
         {
-            return Ok(Rel { alias: Some(q.name.clone()), cols: cols.clone() });
+            return Ok(Rel::new(Some(q.name.clone()), cols.clone()));
+        }
+        // pg_catalog's relations (first on every search path) and information_schema's.
+        let system = match q.schema.as_deref() {
+            None => Some("pg_catalog"),
+            Some(s @ ("pg_catalog" | "information_schema")) => Some(s),
+            Some(_) => None,
+        };
+        if let Some(cols) = system.and_then(|s| self.env.cat.relations.get(&(s.to_owned(), q.name.clone()))) {
+            let cols = cols
+                .iter()
+                .map(|(name, ty, not_null)| Col { name: name.clone(), ty: *ty, nullable: !not_null, hidden: false })
+                .collect();
+            return Ok(Rel::new(Some(q.name.clone()), cols));
         }
         let schema = self.env.schema;
         let Some(i) = schema.table_index(&q) else {
@@ -699,7 +787,7 @@ impl Typer<'_> {
             .iter()
             .map(|c| Col { name: c.name.clone(), ty: self.env.of(&c.ty), nullable: !schema.not_null(c), hidden: false })
             .collect();
-        Ok(Rel { alias: Some(t.name.clone()), cols })
+        Ok(Rel { table: Some(i), ..Rel::new(Some(t.name.clone()), cols) })
     }
 
     /// Adds a FROM item to the current level; returns what `*` lists for it.
@@ -732,7 +820,7 @@ impl Typer<'_> {
                 let names = s.alias.as_ref().map(|a| strings(&a.colnames)).unwrap_or_default();
                 let cols = self.cte_cols(out, &names, -1)?;
                 let width = cols.len();
-                let r = self.push_rel(Rel { alias, cols });
+                let r = self.push_rel(Rel::new(alias, cols));
                 Ok((0..width).map(|c| (r, c)).collect())
             }
             NodeEnum::JoinExpr(j) => self.join(j),
@@ -748,9 +836,15 @@ impl Typer<'_> {
     fn function_in_from(&mut self, rf: &pb::RangeFunction) -> R<Vec<(usize, usize)>> {
         let names = rf.alias.as_ref().map(|a| strings(&a.colnames)).unwrap_or_default();
         let alias = rf.alias.as_ref().map(|a| a.aliasname.clone());
-        let several = rf.functions.len() > 1;
-        let mut cols = Vec::new();
-        let mut first_name = None;
+        // `unnest(a, b, ..)` in FROM is `ROWS FROM (unnest(a), unnest(b), ..)` (sqlx's bulk-insert
+        // idiom: `INSERT .. SELECT * FROM UNNEST($1::int8[], $2::text[])`).
+        let multi_unnest = |f: &pb::FuncCall| {
+            let names = strings(&f.funcname);
+            f.args.len() > 1
+                && matches!(names.as_slice(), [n] | [_, n] if n == "unnest")
+                && names.first().is_some_and(|s| names.len() == 1 || s == "pg_catalog")
+        };
+        let mut calls: Vec<(pb::FuncCall, &[pb::Node])> = Vec::new();
         for item in &rf.functions {
             let items = match item.node.as_ref() {
                 Some(NodeEnum::List(l)) => l.items.as_slice(),
@@ -765,6 +859,19 @@ impl Typer<'_> {
                 _ if !rf.is_rowsfrom => rf.coldeflist.as_slice(),
                 _ => &[],
             };
+            if multi_unnest(f) && coldefs.is_empty() {
+                for arg in &f.args {
+                    calls.push((pb::FuncCall { args: vec![arg.clone()], ..(**f).clone() }, &[]));
+                }
+            } else {
+                calls.push(((**f).clone(), coldefs));
+            }
+        }
+        let several = calls.len() > 1;
+        let mut cols = Vec::new();
+        let mut first_name = None;
+        for (f, coldefs) in &calls {
+            let (f, coldefs) = (f, *coldefs);
             let (fname, mut fcols) =
                 self.one_function_in_from(f, coldefs, if several { None } else { alias.clone() })?;
             if several {
@@ -782,7 +889,7 @@ impl Typer<'_> {
             cols.push(Col { name, ty: oid::INT8, nullable: false, hidden: false });
         }
         let width = cols.len();
-        let r = self.push_rel(Rel { alias: alias.or(first_name), cols });
+        let r = self.push_rel(Rel::new(alias.or(first_name), cols));
         Ok((0..width).map(|c| (r, c)).collect())
     }
 
@@ -902,7 +1009,7 @@ impl Typer<'_> {
             }
             let alias = j.join_using_alias.as_ref().map(|a| a.aliasname.clone());
             let width = merged.len();
-            let m = self.push_rel(Rel { alias, cols: merged });
+            let m = self.push_rel(Rel::new(alias, merged));
             star.extend((0..width).map(|c| (m, c)));
             star.extend(left.iter().chain(&right).copied().filter(|p| !hide.contains(p)));
         } else {
@@ -911,6 +1018,7 @@ impl Typer<'_> {
         for (range, nulled) in [(first..mid, null_left), (mid..end, null_right)] {
             if nulled {
                 for r in range {
+                    self.level().rels[r].outer = true;
                     for c in &mut self.level().rels[r].cols {
                         c.nullable = true;
                     }
@@ -925,7 +1033,7 @@ impl Typer<'_> {
             // `(a JOIN b) AS j`: one relation named j over the join's columns.
             let cols: Vec<Col> = star.iter().map(|&(r, c)| self.level().rels[r].cols[c].clone()).collect();
             let width = cols.len();
-            let r = self.push_rel(Rel { alias: Some(a.aliasname.clone()), cols });
+            let r = self.push_rel(Rel::new(Some(a.aliasname.clone()), cols));
             return Ok((0..width).map(|c| (r, c)).collect());
         }
         Ok(star)
@@ -979,6 +1087,32 @@ impl Typer<'_> {
                         }
                     }
                 }
+                // A system column of the one table in FROM that has them (`RETURNING xmax = 0`).
+                if let Some(ty) = system_column(col) {
+                    for level in (0..self.levels.len()).rev() {
+                        let tables: Vec<usize> =
+                            (0..self.levels[level].rels.len()).filter(|&r| self.has_system_columns(level, r)).collect();
+                        match tables.as_slice() {
+                            [] => continue,
+                            [_] => return Ok(vec![E::of(ty, false).named(col)]),
+                            _ => {
+                                return err(
+                                    format!("column reference \"{col}\" is ambiguous: qualify it with its table"),
+                                    at,
+                                );
+                            }
+                        }
+                    }
+                }
+                // No column of that name: a whole-row reference to a FROM item (`SELECT t FROM t`,
+                // `to_jsonb(t)`), of the table's row type (a record for a subquery's rows).
+                for level in (0..self.levels.len()).rev() {
+                    if let Some(rel) = self.levels[level].rels.iter().find(|r| r.alias.as_deref() == Some(col.as_str()))
+                    {
+                        let ty = rel.table.map_or(oid::RECORD, |i| resolve::ROW + i as u32);
+                        return Ok(vec![E::of(ty, rel.outer).named(col)]);
+                    }
+                }
                 let all: Vec<&str> = self
                     .levels
                     .iter()
@@ -990,11 +1124,19 @@ impl Typer<'_> {
                 let (level, r) = self.find_rel(rel, at)?;
                 match self.levels[level].rels[r].cols.iter().position(|x| x.name == *col) {
                     Some(c) => Ok(vec![self.col_expr(level, r, c)]),
-                    None => err(self.no_column(col, &self.levels[level].rels[r]), at),
+                    None => match system_column(col) {
+                        Some(ty) if self.has_system_columns(level, r) => Ok(vec![E::of(ty, false).named(col)]),
+                        _ => err(self.no_column(col, &self.levels[level].rels[r]), at),
+                    },
                 }
             }
             [] => err("empty column reference", at),
         }
+    }
+
+    /// A table of the migrations (not a view): it has `ctid`, `xmin`, `xmax`, .. too.
+    fn has_system_columns(&self, level: usize, r: usize) -> bool {
+        self.levels[level].rels[r].table.is_some_and(|i| self.env.schema.tables[i].view.is_none())
     }
 
     fn find_rel(&self, name: &str, at: i32) -> R<(usize, usize)> {
@@ -1025,6 +1167,13 @@ impl Typer<'_> {
                     return err("a function returning rows of several columns belongs in FROM", f.location);
                 }
                 vec![e]
+            }
+            NodeEnum::TypeCast(c) if matches!(node(&c.arg), Some(NodeEnum::FuncCall(_))) => {
+                // `generate_series(..)::date`: the select list may call a set-returning function.
+                self.set_returning_ok = true;
+                let e = self.expr(v);
+                self.set_returning_ok = false;
+                vec![e?]
             }
             other => vec![self.expr(other)?],
         };
@@ -1203,9 +1352,8 @@ impl Typer<'_> {
                     NodeEnum::RowExpr(r) => self.exprs(&r.args)?,
                     x => vec![self.expr(x)?],
                 };
-                if let Some(p) = tested.iter().find_map(|e| e.param) {
-                    return err(format!("cannot infer the type of ${}: add a cast", p + 1), t.location);
-                }
+                // An untyped `$n` stays untyped here, as in PostgreSQL: another occurrence may type it
+                // (`col = $1 OR $1 IS NULL`); if none does, the statement is refused at its end.
                 Ok(E { agg: tested.iter().any(|e| e.agg), ..E::of(oid::BOOL, false) })
             }
             NodeEnum::BooleanTest(t) => {
@@ -1282,6 +1430,22 @@ impl Typer<'_> {
                         }
                         // `(x).field` of a composite type the migrations create (nullable: the
                         // value or its field may be NULL).
+                        Some(NodeEnum::String(field)) if self.env.table_of_row(ty).is_some() => {
+                            let table = &self.env.schema.tables[self.env.table_of_row(ty).expect("a row")];
+                            let Some(col) = table.columns.iter().find(|c| c.name == field.sval) else {
+                                let names = table.columns.iter().map(|c| c.name.as_str()).collect();
+                                return err(
+                                    format!(
+                                        "column \"{}\" of relation \"{}\" does not exist{}",
+                                        field.sval,
+                                        table.name,
+                                        suggest(&field.sval, names)
+                                    ),
+                                    location(n),
+                                );
+                            };
+                            (ty, name) = (self.env.of(&col.ty), Some(field.sval.clone()));
+                        }
                         Some(NodeEnum::String(field)) => {
                             let t = self.env.user_type(ty).ok_or_else(|| TypeError {
                                 message: format!(
@@ -1321,7 +1485,11 @@ impl Typer<'_> {
                 Ok(E { name, ..E::of(ty, true) })
             }
             NodeEnum::NamedArgExpr(n) => self.expr(node(&n.arg).expect("an argument")),
-            NodeEnum::RowExpr(_) => err("a row constructor is typed only compared with another one", -1),
+            // `(a, b)` / `ROW(a, b)` as a value: a record (never NULL itself).
+            NodeEnum::RowExpr(r) => {
+                let fields = self.exprs(&r.args)?;
+                Ok(E { agg: fields.iter().any(|e| e.agg), ..E::of(oid::RECORD, false).named("row") })
+            }
             NodeEnum::GroupingFunc(_) => Ok(E::of(oid::INT4, false).named("grouping")),
             _ => err("this expression is not typed", location(n)),
         }
@@ -1411,6 +1579,35 @@ impl Typer<'_> {
         Ok(E { ty, nullable: e.nullable, name, param: None, agg: e.agg })
     }
 
+    /// Strict operators that still return NULL for some non-NULL operands: a JSON (or hstore) key
+    /// or path that is not there, a JSON path that yields no boolean.
+    fn operator_may_return_null(&self, op: &str, args: &[E]) -> bool {
+        let jsonb = self.env.cat.oid("jsonb");
+        match op {
+            "->" | "->>" | "#>" | "#>>" => true,
+            "@?" | "@@" => args.first().is_some_and(|l| Some(self.env.base(l.ty)) == jsonb),
+            _ => false,
+        }
+    }
+
+    /// The candidates the extensions the migrations created add (in `schema`, when the name is
+    /// qualified with one).
+    fn extension_procs(
+        &self,
+        pick: impl Fn(&'static catalog::Extension) -> Option<&'static Vec<catalog::Proc>>,
+        schema: Option<&str>,
+    ) -> Vec<catalog::Proc> {
+        let mut out = Vec::new();
+        for (name, ext) in &self.env.cat.extensions {
+            let Some(in_schema) = self.env.schema.extension_schema(name) else { continue };
+            if schema.is_some_and(|s| s != in_schema) {
+                continue;
+            }
+            out.extend(pick(ext).into_iter().flatten().cloned());
+        }
+        out
+    }
+
     fn op_name(name: &[pb::Node]) -> String {
         name.last().and_then(sval).unwrap_or_default().to_owned()
     }
@@ -1418,8 +1615,18 @@ impl Typer<'_> {
     /// Resolves operator `op` over `args`; open parameters take the declared types. Returns the
     /// result type, whether the operator is strict, and its argument types.
     fn operator(&mut self, op: &str, args: &[E], at: i32) -> R<(u32, bool, Vec<u32>)> {
-        let cat = self.env.cat;
-        let Some(cands) = cat.operators.get(op) else { return err(format!("operator does not exist: {op}"), at) };
+        let core = self.env.cat.operators.get(op).map_or(&[][..], Vec::as_slice);
+        let extra = self.extension_procs(|e| e.operators.get(op), None);
+        let both: Vec<catalog::Proc>;
+        let cands = if extra.is_empty() {
+            core
+        } else {
+            both = core.iter().cloned().chain(extra).collect();
+            &both
+        };
+        if cands.is_empty() {
+            return err(format!("operator does not exist: {op}"), at);
+        }
         let inputs: Vec<u32> = args.iter().map(|e| e.ty).collect();
         let r = self
             .env
@@ -1458,7 +1665,7 @@ impl Typer<'_> {
                 let nullable = if matches!(kind, K::AexprDistinct | K::AexprNotDistinct) {
                     false
                 } else {
-                    args.iter().any(|e| e.nullable) || !strict
+                    args.iter().any(|e| e.nullable) || !strict || self.operator_may_return_null(&op, &args)
                 };
                 let result = if matches!(kind, K::AexprDistinct | K::AexprNotDistinct) { oid::BOOL } else { result };
                 Ok(E { agg: args.iter().any(|e| e.agg), ..E::of(result, nullable) })
@@ -1688,14 +1895,18 @@ impl Typer<'_> {
         let builtin = !calling && schema.as_deref().is_none_or(|s| s == "pg_catalog");
         let in_schema = schema.as_deref().unwrap_or(crate::model::DEFAULT_SCHEMA);
         let builtins = cat.functions.get(&name).filter(|_| builtin).map_or(&[][..], Vec::as_slice);
+        // An extension's functions: unqualified wherever it was created (the search path of the
+        // application's sessions is theirs to set), qualified with its schema.
+        let extra =
+            if calling { Vec::new() } else { self.extension_procs(|e| e.functions.get(&name), schema.as_deref()) };
         let named_so = |g: &&crate::model::Function| g.name == name && g.schema == in_schema;
         let mut created =
             self.env.schema.functions.iter().filter(named_so).filter(|g| g.procedure == calling).peekable();
         let both: Vec<catalog::Proc>;
-        let cands = if created.peek().is_none() {
+        let cands = if created.peek().is_none() && extra.is_empty() {
             builtins
         } else {
-            both = builtins.iter().cloned().chain(created.map(|g| self.env.proc_of(g))).collect();
+            both = builtins.iter().cloned().chain(extra).chain(created.map(|g| self.env.proc_of(g))).collect();
             &both
         };
         if cands.is_empty() {
@@ -1711,6 +1922,11 @@ impl Typer<'_> {
                 self.env.schema.functions.iter().filter(|g| g.procedure == calling).map(|g| g.name.as_str()).collect();
             if !calling {
                 known.extend(cat.functions.keys().map(String::as_str));
+                for (e, ext) in &cat.extensions {
+                    if self.env.schema.extension_schema(e).is_some() {
+                        known.extend(ext.functions.keys().map(String::as_str));
+                    }
+                }
             }
             let what = if calling { "procedure" } else { "function" };
             return err(format!("{what} {} does not exist{}", names.join("."), suggest(&name, known)), f.location);
@@ -1931,6 +2147,17 @@ fn function_may_return_null(name: &str) -> bool {
             | "cardinality"
             | "unnest"
     )
+}
+
+/// The type of a system column every table has.
+fn system_column(name: &str) -> Option<u32> {
+    Some(match name {
+        "ctid" => 27,
+        "xmin" | "xmax" => 28,
+        "cmin" | "cmax" => 29,
+        "tableoid" => 26,
+        _ => return None,
+    })
 }
 
 /// ` (did you mean "x"?)` for the candidate closest to `name`.

@@ -11,6 +11,19 @@ use crate::model::{ColType, Schema, TypeKind};
 /// `USER + i` is the migrations' type `i` (`Schema::types`), `USER_ARRAY + i` an array of it.
 pub const USER: u32 = 0x4000_0000;
 pub const USER_ARRAY: u32 = 0x6000_0000;
+/// `ROW + i` is the row type of the migrations' table `i` (`Schema::tables`): a whole-row
+/// reference (`SELECT t FROM t`) is of it; `ROW_ARRAY + i` an array of it.
+pub const ROW: u32 = 0x2000_0000;
+pub const ROW_ARRAY: u32 = 0x3000_0000;
+
+/// The table a row type (or an array of one) is of: `(index, array)`.
+fn row_of(t: u32) -> Option<(usize, bool)> {
+    match t {
+        t if (ROW..ROW_ARRAY).contains(&t) => Some(((t - ROW) as usize, false)),
+        t if (ROW_ARRAY..USER).contains(&t) => Some(((t - ROW_ARRAY) as usize, true)),
+        _ => None,
+    }
+}
 
 pub struct Env<'a> {
     pub cat: &'static Catalog,
@@ -33,6 +46,11 @@ impl Env<'_> {
     /// The migrations' type of an OID (not of an array of one).
     pub fn user_type(&self, t: u32) -> Option<&crate::model::UserType> {
         (USER..USER_ARRAY).contains(&t).then(|| &self.schema.types[(t - USER) as usize])
+    }
+
+    /// The table whose row type `t` is (not an array of one).
+    pub fn table_of_row(&self, t: u32) -> Option<usize> {
+        row_of(t).filter(|(_, array)| !array).map(|(i, _)| i)
     }
 
     /// The OID of a column type.
@@ -69,11 +87,19 @@ impl Env<'_> {
 
     /// The column type of an OID (the reverse of [`Env::of`]).
     pub fn col(&self, t: u32) -> ColType {
+        if let Some((_, array)) = row_of(t) {
+            // A table's row reads as a record (binary, `taulu::Raw`).
+            let record = ColType::Builtin { name: "record".into(), typmods: Vec::new() };
+            return if array { ColType::Array(Box::new(record)) } else { record };
+        }
         if t >= USER_ARRAY {
             return ColType::Array(Box::new(ColType::User((t - USER_ARRAY) as usize)));
         }
         if t >= USER {
             return ColType::User((t - USER) as usize);
+        }
+        if let Some(base) = self.cat.base(t) {
+            return self.col(base);
         }
         match self.cat.elem(t) {
             Some(e) => ColType::Array(Box::new(self.col(e))),
@@ -83,6 +109,10 @@ impl Env<'_> {
 
     /// How PostgreSQL names the type (`int4`, `_text`, `role`).
     pub fn name(&self, t: u32) -> String {
+        if let Some((i, array)) = row_of(t) {
+            let name = &self.schema.tables[i].name;
+            return if array { format!("_{name}") } else { name.clone() };
+        }
         if t >= USER_ARRAY {
             return format!("_{}", self.schema.types[(t - USER_ARRAY) as usize].name);
         }
@@ -96,6 +126,7 @@ impl Env<'_> {
     pub fn base(&self, t: u32) -> u32 {
         match self.user(t) {
             Some(TypeKind::Domain { base, .. }) => self.base(self.of(base)),
+            _ if t < ROW => self.cat.base(t).unwrap_or(t),
             _ => t,
         }
     }
@@ -105,22 +136,29 @@ impl Env<'_> {
     }
 
     pub fn category(&self, t: u32) -> u8 {
+        if let Some((_, array)) = row_of(t) {
+            return if array { b'A' } else { b'C' };
+        }
         if t >= USER_ARRAY {
             return b'A';
         }
         match self.user(t) {
             Some(TypeKind::Enum { .. }) => b'E',
             Some(TypeKind::Domain { .. }) => self.category(self.base(t)),
+            Some(TypeKind::Other("composite type")) => b'C',
             Some(TypeKind::Other(_)) => b'U',
             None => self.cat.category(t),
         }
     }
 
     pub fn preferred(&self, t: u32) -> bool {
-        t < USER && self.cat.preferred(t)
+        t < ROW && self.cat.preferred(t)
     }
 
     pub fn elem(&self, t: u32) -> Option<u32> {
+        if let Some((i, array)) = row_of(t) {
+            return array.then_some(ROW + i as u32);
+        }
         if t >= USER_ARRAY {
             return Some(t - USER_ARRAY + USER);
         }
@@ -131,6 +169,9 @@ impl Env<'_> {
     }
 
     pub fn array_of(&self, t: u32) -> Option<u32> {
+        if let Some((i, array)) = row_of(t) {
+            return (!array).then_some(ROW_ARRAY + i as u32);
+        }
         if t >= USER_ARRAY {
             return None;
         }
@@ -159,7 +200,7 @@ impl Env<'_> {
             // array_coerce: an array coerces where its elements coerce.
             return self.can_coerce(ie, te) && ie != oid::UNKNOWN;
         }
-        if input >= USER || target >= USER {
+        if input >= ROW || target >= ROW {
             return false;
         }
         self.cat.cast(input, target) == Some(b'i')
@@ -304,18 +345,23 @@ impl Env<'_> {
             let mut resolved = true;
             let mut slots: Vec<Option<(u8, bool)>> = vec![None; base.len()];
             for (i, slot) in slots.iter_mut().enumerate().filter(|(i, _)| base[*i] == oid::UNKNOWN) {
+                // A conflict is remembered, and forgiven if the string category turns up.
+                let mut conflict = false;
                 for (_, a) in &cands {
                     let (cat, pref) = (self.category(a[i]), self.preferred(a[i]));
                     *slot = match *slot {
                         None => Some((cat, pref)),
                         Some((c, p)) if c == cat => Some((c, p || pref)),
                         Some(_) if cat == b'S' => Some((cat, pref)),
-                        Some((b'S', p)) => Some((b'S', p)),
-                        Some(_) => {
-                            resolved = false;
-                            break;
+                        Some(other) => {
+                            conflict = true;
+                            Some(other)
                         }
                     };
+                }
+                if conflict && slot.is_some_and(|(c, _)| c != b'S') {
+                    resolved = false;
+                    break;
                 }
             }
             if resolved {

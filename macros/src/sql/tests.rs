@@ -206,3 +206,158 @@ fn fields_of_composite_types_are_typed_until_the_type_is_altered() {
     assert!(e("SELECT (at).x FROM sites").contains("ALTERed since"));
     assert!(e("SELECT (id).x FROM sites").contains("not on int8"));
 }
+
+/// `unknown = unknown` resolves as text, as PostgreSQL's unknown-category rule has it (a
+/// conflict between categories is forgiven when the string category is among them), and a
+/// parameter left untyped by `IS NULL` is typed by its other occurrence.
+#[test]
+fn untyped_sides_and_parameters_typed_elsewhere_resolve_as_postgresql_does() {
+    let (params, cols) =
+        typed("SELECT u.id, $1 <> '' AS set FROM users u WHERE CASE WHEN $2 = 'newest' THEN true ELSE false END");
+    assert_eq!(params, ["text", "text"]);
+    assert_eq!(cols[1], ("set".into(), "bool".into(), true));
+    let (params, _) = typed("SELECT id FROM users WHERE (display_name = $1 OR display_name IS NULL AND $1 IS NULL)");
+    assert_eq!(params, ["text"]);
+    assert!(refused("SELECT id FROM users WHERE $1 IS NULL").starts_with("cannot infer the type of $1"));
+}
+
+/// GROUP BY an output column's name, a set-returning function grouped by or cast in the select
+/// list: as PostgreSQL takes them.
+#[test]
+fn group_by_output_names_and_set_returning_functions_where_postgresql_allows_them() {
+    let (_, cols) = typed("SELECT lower(email) AS domain, count(*) AS n FROM users GROUP BY domain");
+    assert_eq!(cols[0].0, "domain");
+    let (_, cols) = typed(
+        "SELECT unnest(string_to_array(email, '@')) AS part, count(*) AS n FROM users \
+         GROUP BY unnest(string_to_array(email, '@'))",
+    );
+    assert_eq!(cols[0].1, "text");
+    let (_, cols) = typed("SELECT generate_series(now() - interval '2 days', now(), '1 day')::date AS day");
+    assert_eq!(cols, [("day".into(), "date".into(), false)]);
+    assert!(refused("SELECT count(*) AS n FROM users GROUP BY nope").starts_with("column \"nope\" does not exist"));
+}
+
+/// Statements with no parameters and no rows (TRUNCATE, LOCK, VACUUM, NOTIFY, REFRESH
+/// MATERIALIZED VIEW, ..) run with `execute`, the tables they name checked; transaction control is
+/// refused, saying what to use.
+#[test]
+fn other_statements_run_with_execute_and_name_real_tables() {
+    for sql in
+        ["TRUNCATE sessions, login_attempts", "LOCK TABLE users IN SHARE MODE", "VACUUM ANALYZE users", "NOTIFY jobs"]
+    {
+        let (params, cols) = typed(sql);
+        assert!(params.is_empty() && cols.is_empty(), "{sql}");
+    }
+    assert!(refused("TRUNCATE sesions").starts_with("relation \"sesions\" does not exist"));
+    assert!(refused("BEGIN").contains("db.transaction"));
+    assert!(refused("CREATE TEMP TABLE x AS SELECT $1::int AS a").starts_with("PostgreSQL takes parameters only in"));
+}
+
+/// `unnest` of several arrays in FROM: one column each, NULL-padded (sqlx's bulk-insert idiom).
+#[test]
+fn unnest_of_several_arrays_in_from_is_rows_from_of_each() {
+    let (params, cols) = typed("SELECT * FROM unnest($1::int8[], $2::text[])");
+    assert_eq!(params, ["_int8", "_text"]);
+    assert_eq!(cols, [("unnest".into(), "int8".into(), true), ("unnest".into(), "text".into(), true)]);
+    let (params, _) = typed(
+        "INSERT INTO login_attempts (identifier, success) SELECT * FROM UNNEST($1::text[], $2::bool[]) RETURNING id",
+    );
+    assert_eq!(params, ["_text", "_bool"]);
+    let (_, cols) = typed("SELECT u.a, u.b FROM unnest($1::int4[], $2::uuid[]) AS u(a, b)");
+    assert_eq!(cols, [("a".into(), "int4".into(), true), ("b".into(), "uuid".into(), true)]);
+}
+
+/// Records and whole-row references, as PostgreSQL types them: a row constructor is a `record`, a
+/// table's whole row is of the table's row type (NULL when an outer join found no row), and it goes
+/// where a record or any value goes.
+#[test]
+fn records_and_whole_row_references_are_typed() {
+    let (_, cols) = typed(
+        "SELECT (u.id, u.email) AS pair, u AS whole, to_jsonb(u) AS j, row_to_json(u) AS r, (u).email, \
+         s AS session FROM users u LEFT JOIN sessions s ON s.user_id = u.id",
+    );
+    assert_eq!(
+        cols,
+        [
+            ("pair".into(), "record".into(), false),
+            ("whole".into(), "users".into(), false),
+            ("j".into(), "jsonb".into(), false),
+            ("r".into(), "json".into(), false),
+            ("email".into(), "text".into(), true),
+            ("session".into(), "sessions".into(), true),
+        ]
+    );
+    let (_, cols) = typed("SELECT array_agg(ROW(u.id, u.email)) AS a FROM users u");
+    assert_eq!(cols[0].1, "_record");
+    assert!(refused("SELECT (u).emial FROM users u").contains("column \"emial\" of relation \"users\" does not exist"));
+}
+
+/// The system catalogs and information_schema are relations like any other (pg_catalog's first on
+/// the search path, information_schema's qualified), their domains read as their base types.
+#[test]
+fn catalog_relations_are_typed_from_postgresqls_own_columns() {
+    let (params, cols) = typed("SELECT relname, reltuples FROM pg_class WHERE relname = $1");
+    assert_eq!(params, ["name"]);
+    assert_eq!(cols, [("relname".into(), "name".into(), false), ("reltuples".into(), "float4".into(), false)]);
+    let (_, cols) = typed(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_name = 'users') AS present, \
+         (SELECT column_name FROM information_schema.columns LIMIT 1) AS first",
+    );
+    assert_eq!(cols[0].1, "bool");
+    assert_eq!(cols[1], ("first".into(), "name".into(), true));
+    assert!(refused("SELECT 1 FROM tables").starts_with("relation \"tables\" does not exist"));
+}
+
+/// Every table has system columns (`xmax = 0` tells an upsert's insert from its update); views have
+/// none, and two tables make an unqualified one ambiguous.
+#[test]
+fn system_columns_of_tables_are_typed() {
+    let (_, cols) = typed(
+        "INSERT INTO orgs (name, slug) VALUES ($1, $2) ON CONFLICT (slug) DO UPDATE SET name = excluded.name \
+         RETURNING id, (xmax = 0) AS inserted",
+    );
+    assert_eq!(cols[1], ("inserted".into(), "bool".into(), false));
+    let (_, cols) = typed("SELECT u.ctid, u.tableoid FROM users u");
+    assert_eq!(cols, [("ctid".into(), "tid".into(), false), ("tableoid".into(), "oid".into(), false)]);
+    assert!(refused("SELECT xmin FROM users u JOIN sessions s ON s.user_id = u.id").contains("ambiguous"));
+}
+
+/// What a contrib extension adds is typed once the migrations create it (in its schema, when the
+/// call names one), and only then; operators that return NULL for a missing key are nullable.
+#[test]
+fn extensions_functions_and_operators_are_typed_once_created() {
+    let schema = model_of(
+        "CREATE SCHEMA ext; CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\"; CREATE EXTENSION citext;
+         CREATE EXTENSION pgcrypto WITH SCHEMA ext; CREATE EXTENSION pg_trgm; CREATE EXTENSION hstore;
+         CREATE TABLE a (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), email citext NOT NULL, pw text NOT NULL,
+                         attrs hstore NOT NULL, doc jsonb NOT NULL);",
+    );
+    let env = Env { cat: catalog::get(), schema: &schema };
+    let typed = |sql: &str| {
+        let t = type_statement(&schema, sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        let names = |ts: &mut dyn Iterator<Item = u32>| ts.map(|t| env.name(t)).collect::<Vec<_>>();
+        (names(&mut t.params.iter().copied()), names(&mut t.columns.iter().map(|c| c.ty)), t.columns)
+    };
+    // (PREPARE on PostgreSQL 15 gives these parameter types.)
+    assert_eq!(typed("SELECT uuid_generate_v4() AS u").1, ["uuid"]);
+    assert_eq!(typed("SELECT email FROM a WHERE email = $1").0, ["citext"]);
+    assert_eq!(typed("SELECT ext.crypt($1, ext.gen_salt('bf')) AS h").0, ["text"]);
+    assert_eq!(typed("SELECT crypt($1, gen_salt('bf')) AS h").0, ["text"]);
+    let (params, cols, _) = typed("SELECT similarity(pw, $1) AS s FROM a WHERE pw % $1");
+    assert_eq!((params, cols), (vec!["text".to_owned()], vec!["float4".to_owned()]));
+    assert_eq!(typed("SELECT ext.digest($1, 'sha256') AS d").1, ["bytea"]);
+    let (_, cols, c) = typed("SELECT attrs -> 'k' AS k, doc ->> 'k' AS j, doc -> 'k' AS o, doc @> '{}' AS has FROM a");
+    assert_eq!(cols, ["text", "text", "jsonb", "bool"]);
+    assert_eq!(c.iter().map(|c| c.nullable).collect::<Vec<_>>(), [true, true, true, false]);
+    // Qualified with a schema it is not in, or never created: PostgreSQL's error.
+    let refused = |sql: &str| type_statement(&schema, sql).map(|_| ()).unwrap_err().message;
+    assert!(refused("SELECT public.crypt('a', 'b') AS h").starts_with("function public.crypt does not exist"));
+    assert!(refused("SELECT levenshtein('a', 'b') AS d").starts_with("function levenshtein does not exist"));
+    let dropped = model_of("CREATE EXTENSION pgcrypto; DROP EXTENSION pgcrypto;");
+    assert!(type_statement(&dropped, "SELECT gen_salt('bf') AS s").is_err());
+    let (_, errors) = crate::model::build(&[(
+        "000001_x.up.sql".to_owned(),
+        "CREATE EXTENSION hstore; CREATE TABLE t (h hstore); DROP EXTENSION hstore;".to_owned(),
+    )]);
+    assert!(errors.iter().any(|e| e.message.contains("column h of table t is of its type")), "{errors:?}");
+}

@@ -16,6 +16,17 @@ struct Recorded {
     nullable: Vec<Option<bool>>,
 }
 
+/// A fresh database with the migrations applied, after the project's `prelude.sql` if it has one.
+async fn fresh_database(migrations: &Embedded, dir: &str) -> taulu::Result<TestDb> {
+    let Ok(prelude) = std::fs::read_to_string(format!("{dir}/prelude.sql")) else {
+        return TestDb::new(migrations).await;
+    };
+    let db = TestDb::empty().await?;
+    db.client().batch_execute(&prelude).await?;
+    taulu::migrate::Migrator::new(migrations).up(db.client(), None).await?;
+    Ok(db)
+}
+
 /// Measures one project and prints its summary as one JSON line on stdout.
 pub async fn run(project: &str, migrations: &Embedded, schema: &Schema, corpus: &[CorpusEntry], dir: &str) {
     let recorded: Vec<Recorded> = serde_json::from_str::<serde_json::Value>(
@@ -37,7 +48,7 @@ pub async fn run(project: &str, migrations: &Embedded, schema: &Schema, corpus: 
         "migrations": migrations.len(),
         "statements": corpus.len(),
     });
-    let db = match TestDb::new(migrations).await {
+    let db = match fresh_database(migrations, dir).await {
         Ok(db) => db,
         Err(e) => {
             let _ = writeln!(report, "the runner could not apply the migrations: {e}");

@@ -14,6 +14,9 @@
 //! cargo run -p taulu-corpus -- ~/corpus bors mas      # some of them
 //! ```
 //!
+//! A project whose migrations expect what its platform provides (a schema or role its hosting
+//! creates) may have a `prelude.sql` beside `migrations/`: it runs on the fresh database first.
+//!
 //! Each project's details (every refusal with its reason, every disagreement, every nullability
 //! difference with the statement) are in `target/taulu-corpus/<project>/report.txt`.
 
@@ -96,6 +99,10 @@ fn measure(root: &Path, out: &Path, name: &str, project: &Path) -> serde_json::V
         line += s.query.matches('\n').count() + 2;
     }
     std::fs::write(here.join("statements.sql"), text).unwrap();
+    let prelude = project.join("prelude.sql");
+    if prelude.is_file() {
+        std::fs::copy(&prelude, here.join("prelude.sql")).unwrap();
+    }
     std::fs::write(here.join("sqlx.json"), serde_json::Value::Array(sidecar).to_string()).unwrap();
     let (migrations, statements, here_s) = (
         migrations.display().to_string(),
