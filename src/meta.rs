@@ -20,22 +20,6 @@ pub struct Schema {
     pub enums: &'static [EnumInfo],
     /// Domains in creation order.
     pub domains: &'static [DomainInfo],
-    /// Views the model could not type (not in `tables`), with the reason: their query returns
-    /// something the model cannot type. Query them with `sql(..)` or raw tokio-postgres.
-    pub skipped_views: &'static [SkippedView],
-}
-
-/// A view `schema!` left out, and why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SkippedView {
-    /// Its schema.
-    pub schema: &'static str,
-    /// Its name.
-    pub name: &'static str,
-    /// Why the model could not type it.
-    pub reason: &'static str,
-    /// `file:line` of the statement that created it.
-    pub origin: &'static str,
 }
 
 impl Schema {

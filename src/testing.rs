@@ -125,16 +125,25 @@ impl Drop for TestDb {
         // No async drop: drop the database from a helper thread with its own small runtime, and
         // wait for it, so test databases do not pile up. Errors are ignored: the cluster is
         // throwaway and a leftover database harms nothing.
+        //
+        // The wait is bounded: a connection a pool was still opening on the test's runtime (which
+        // this blocks) sits in authentication on the server, where it takes no part in the
+        // barrier DROP DATABASE waits for, until `authentication_timeout` (60 s). Past the bound
+        // the drop finishes in the background, once the runtime has closed that connection.
         let server = self.server.clone();
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&self.name));
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            rt.block_on(async {
-                let admin = connect(&server).await.ok()?;
-                admin.batch_execute(&sql).await.ok()
-            })
-        })
-        .join();
+        let (done, dropped) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let dropped = (|| {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                rt.block_on(async {
+                    let admin = connect(&server).await.ok()?;
+                    admin.batch_execute(&sql).await.ok()
+                })
+            })();
+            let _ = done.send(dropped);
+        });
+        let _ = dropped.recv_timeout(std::time::Duration::from_secs(2));
     }
 }
 

@@ -15,6 +15,7 @@ fn ui() {
     t.compile_fail("tests/ui/schema/unknown_sql_type_names_table_column_and_type.rs");
     t.compile_fail("tests/ui/schema/missing_migrations_directory.rs");
     t.compile_fail("tests/ui/schema/a_directory_mixing_layouts_fails_the_build_naming_the_file.rs");
+    t.compile_fail("tests/ui/schema/a_view_the_typer_cannot_type_fails_the_build_with_the_reason.rs");
     t.compile_fail("tests/ui/schema/taulu_test_needs_an_async_fn_with_one_argument.rs");
     t.compile_fail("tests/ui/builder/*.rs");
     t.compile_fail("tests/ui/sql/*.rs");

@@ -244,12 +244,13 @@ pub enum Change {
     ForgetFields {
         name: QName,
     },
-    /// `CREATE [OR REPLACE] VIEW name [(columns)] AS query`.
+    /// `CREATE [OR REPLACE] VIEW name [(columns)] AS query`, its query as SQL text (typed by the
+    /// one typer `sql!` uses).
     CreateView {
         name: QName,
         replace: bool,
         columns: Vec<String>,
-        query: Result<ViewQuery, String>,
+        query: Result<String, String>,
     },
     /// `DROP VIEW`.
     DropViews {
@@ -326,130 +327,13 @@ pub enum Probe {
     Schema(String),
 }
 
-/// What a view's query reads and returns, when it is a shape the model can type: a single SELECT
-/// (any WHERE, GROUP BY, ORDER BY, LIMIT, DISTINCT) over tables and views joined in any way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ViewQuery {
-    /// The relations of FROM, joins flattened.
-    pub from: Vec<FromItem>,
-    pub targets: Vec<Target>,
-}
-
-/// A relation in a view's FROM.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FromItem {
-    pub table: QName,
-    pub alias: Option<String>,
-    /// On the nullable side of an outer join.
-    pub nullable: bool,
-}
-
-/// One output of a view's select list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// `*` or `t.*`.
-    Star { qualifier: Option<String> },
-    /// `col`, `t.col`, `s.t.col`, or any of these cast (`col::text`), or a cast of some other
-    /// expression (`column: None`: its value may be NULL).
-    Column { qualifier: Option<String>, column: Option<String>, cast: Option<TypeSpec>, alias: Option<String> },
-    /// `count(*)` / `count(x)`: bigint, never NULL.
-    Count { alias: Option<String> },
-}
-
-/// A view's query as the model can follow it, or why not.
-fn view_query(node: Option<&pb::Node>) -> Result<ViewQuery, String> {
-    let Some(NodeEnum::SelectStmt(s)) = node.and_then(|n| n.node.as_ref()) else {
-        return Err("its query is not a SELECT".into());
-    };
-    if s.op != pb::SetOperation::SetopNone as i32 {
-        return Err("its query is a UNION / INTERSECT / EXCEPT".into());
-    }
-    if s.with_clause.is_some() {
-        return Err("its query has a WITH clause".into());
-    }
-    if !s.values_lists.is_empty() {
-        return Err("its query is a VALUES list".into());
-    }
-    let mut from = Vec::new();
-    for item in &s.from_clause {
-        from_item(item, false, &mut from)?;
-    }
-    let targets = s
-        .target_list
-        .iter()
-        .map(|t| match t.node.as_ref() {
-            Some(NodeEnum::ResTarget(t)) => target(t),
-            _ => Err("an output it cannot type".into()),
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(ViewQuery { from, targets })
-}
-
-fn from_item(node: &pb::Node, nullable: bool, out: &mut Vec<FromItem>) -> Result<(), String> {
-    match node.node.as_ref() {
-        Some(NodeEnum::RangeVar(rv)) => {
-            out.push(FromItem {
-                table: range_var(Some(rv)),
-                alias: rv.alias.as_ref().map(|a| a.aliasname.clone()),
-                nullable,
-            });
-            Ok(())
+/// A view's query, as SQL text.
+fn view_query(node: Option<&pb::Node>) -> Result<String, String> {
+    match node.and_then(|n| n.node.as_ref()) {
+        Some(q @ NodeEnum::SelectStmt(_)) => {
+            q.deparse(pg_query::DeparseOptions::default()).map_err(|e| format!("its query cannot be read: {e}"))
         }
-        Some(NodeEnum::JoinExpr(j)) => {
-            if j.alias.is_some() || !j.using_clause.is_empty() || j.is_natural {
-                return Err("a join with USING, NATURAL or an alias".into());
-            }
-            let t = pb::JoinType::try_from(j.jointype).unwrap_or(pb::JoinType::Undefined);
-            let (left_null, right_null) = match t {
-                pb::JoinType::JoinInner => (false, false),
-                pb::JoinType::JoinLeft => (false, true),
-                pb::JoinType::JoinRight => (true, false),
-                pb::JoinType::JoinFull => (true, true),
-                _ => return Err("a join of a kind it cannot type".into()),
-            };
-            from_item(j.larg.as_deref().ok_or("a join without a left side")?, nullable || left_null, out)?;
-            from_item(j.rarg.as_deref().ok_or("a join without a right side")?, nullable || right_null, out)
-        }
-        _ => Err("a subquery or function in FROM".into()),
-    }
-}
-
-fn target(t: &pb::ResTarget) -> Result<Target, String> {
-    let alias = (!t.name.is_empty()).then(|| t.name.clone());
-    let Some(val) = t.val.as_deref().and_then(|v| v.node.as_ref()) else { return Err("an empty output".into()) };
-    let column_ref = |c: &pb::ColumnRef| -> Result<Target, String> {
-        let star = matches!(c.fields.last().and_then(|f| f.node.as_ref()), Some(NodeEnum::AStar(_)));
-        let names = strings(&c.fields);
-        let qualifier = if star { names.last().cloned() } else { names.iter().rev().nth(1).cloned() };
-        if star {
-            Ok(Target::Star { qualifier })
-        } else {
-            Ok(Target::Column { qualifier, column: names.last().cloned(), cast: None, alias: alias.clone() })
-        }
-    };
-    match val {
-        NodeEnum::ColumnRef(c) => column_ref(c),
-        NodeEnum::TypeCast(c) => {
-            let ty = c.type_name.as_ref().map(type_spec).ok_or("a cast without a type")?;
-            let inner = c.arg.as_deref().and_then(|a| a.node.as_ref());
-            let (qualifier, column) = match inner {
-                Some(NodeEnum::ColumnRef(r)) => match column_ref(r)? {
-                    Target::Column { qualifier, column, .. } => (qualifier, column),
-                    _ => return Err("a cast of *".into()),
-                },
-                _ => (None, None),
-            };
-            // PostgreSQL names `expr::type` after the column, else after the type.
-            let alias = alias.or_else(|| column.is_none().then(|| ty.name.name.clone()));
-            Ok(Target::Column { qualifier, column, cast: Some(ty), alias })
-        }
-        NodeEnum::FuncCall(f) if f.funcname.last().and_then(sval) == Some("count") && f.over.is_none() => {
-            Ok(Target::Count { alias: alias.or_else(|| Some("count".into())) })
-        }
-        _ => Err(format!(
-            "output {} is an expression it cannot type (it types columns, casts and count)",
-            alias.map_or_else(|| "?column?".to_owned(), |a| format!("\"{a}\""))
-        )),
+        _ => Err("its query is not a SELECT".into()),
     }
 }
 

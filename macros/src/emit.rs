@@ -618,10 +618,6 @@ impl Ctx<'_> {
                 TypeKind::Other(_) => {}
             }
         }
-        let skipped = self.schema.skipped_views.iter().map(|v| {
-            let (s, n, r, o) = (&v.schema, &v.name, &v.reason, v.origin.to_string());
-            quote!(::taulu::meta::SkippedView { schema: #s, name: #n, reason: #r, origin: #o })
-        });
         quote! {
             #(#statics)*
             /// The schema as the migrations leave it: tables, columns, enums and domains.
@@ -629,7 +625,6 @@ impl Ctx<'_> {
                 tables: &[#(#refs),*],
                 enums: &[#(#enums),*],
                 domains: &[#(#domains),*],
-                skipped_views: &[#(#skipped),*],
             };
         }
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ddl::{
     AlterAction, Change, ColumnSpec, Condition, FunctionSpec, Identity, Located, Origin, Probe, QName, SqlError, Step,
-    TEMP_SCHEMA, TableElement, Target, TypeSpec, ViewQuery,
+    TEMP_SCHEMA, TableElement, TypeSpec,
 };
 
 /// PostgreSQL's identifier limit (NAMEDATALEN - 1 bytes).
@@ -57,15 +57,6 @@ pub type ColumnUse = (u64, String);
 pub struct View {
     /// Every column the view's query reads.
     pub uses: Vec<ColumnUse>,
-}
-
-/// A view the model could not type: not part of the generated code, listed in `SCHEMA`.
-#[derive(Debug, Clone)]
-pub struct SkippedView {
-    pub schema: String,
-    pub name: String,
-    pub reason: String,
-    pub origin: Origin,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,8 +132,6 @@ pub struct Schema {
     search_path: Option<Vec<String>>,
     /// Extensions created so far (their types resolve, as raw values), and the schema each is in.
     extensions: BTreeMap<String, String>,
-    /// Views whose query the model cannot type.
-    pub skipped_views: Vec<SkippedView>,
     next_id: u64,
 }
 
@@ -664,15 +653,8 @@ impl Schema {
                             self.drop_relations(&[id], *cascade, &format!("view {}", display_qname(q)))?;
                         }
                         Some(_) => return Err(format!("{} is not a view", display_qname(q))),
-                        None => {
-                            let before = self.skipped_views.len();
-                            let name = truncate_ident(&q.name);
-                            self.skipped_views
-                                .retain(|v| !(v.name == name && q.schema.as_ref().is_none_or(|s| *s == v.schema)));
-                            if before == self.skipped_views.len() && !missing_ok {
-                                return Err(format!("view {} does not exist", display_qname(q)));
-                            }
-                        }
+                        None if *missing_ok => {}
+                        None => return Err(format!("view {} does not exist", display_qname(q))),
                     }
                 }
             }
@@ -1032,14 +1014,14 @@ impl Schema {
         Ok(())
     }
 
-    /// `CREATE [OR REPLACE] VIEW`: typed from its query when the model can; otherwise skipped,
-    /// with the reason kept for `SCHEMA`.
+    /// `CREATE [OR REPLACE] VIEW`: typed from its query by `sql!`'s typer; a view it cannot type
+    /// fails the build with the reason.
     fn create_view(
         &mut self,
         name: &QName,
         replace: bool,
         aliases: &[String],
-        query: &Result<ViewQuery, String>,
+        query: &Result<String, String>,
         origin: &Origin,
     ) -> Result<(), String> {
         let schema = self.creation_schema(name)?;
@@ -1052,17 +1034,30 @@ impl Schema {
             }
             _ => {}
         }
-        self.skipped_views.retain(|v| !(v.schema == schema && v.name == view_name));
-        let typed = query.clone().and_then(|q| self.type_view(&q, aliases, origin));
-        match (typed, existing) {
-            (Ok((columns, uses)), Some(i)) => {
+        let (columns, uses) = query
+            .clone()
+            .and_then(|q| self.type_view(&q, aliases, origin))
+            .map_err(|reason| format!("view {view_name} cannot be typed: {reason}"))?;
+        match existing {
+            Some(i) => {
                 // OR REPLACE keeps the relation (and what reads it); PostgreSQL only lets it add
                 // columns at the end.
+                let kept = &self.tables[i].columns;
+                if columns.len() < kept.len() {
+                    return Err(format!("cannot drop columns from view {view_name}"));
+                }
+                if let Some((old, new)) = kept.iter().zip(&columns).find(|(o, n)| o.name != n.name) {
+                    return Err(format!(
+                        "cannot change name of view column \"{}\" to \"{}\" (CREATE OR REPLACE VIEW only adds \
+                         columns at the end)",
+                        old.name, new.name
+                    ));
+                }
                 self.tables[i].columns = columns;
                 self.tables[i].view = Some(View { uses });
                 self.tables[i].origin = origin.clone();
             }
-            (Ok((columns, uses)), None) => {
+            None => {
                 self.next_id += 1;
                 if let Some(index) = self.index.get_mut() {
                     index.insert((schema.clone(), view_name.clone()), self.tables.len());
@@ -1076,92 +1071,34 @@ impl Schema {
                     view: Some(View { uses }),
                 });
             }
-            (Err(reason), existing) => {
-                if let Some(i) = existing {
-                    let id = self.tables[i].id;
-                    self.drop_relations(&[id], true, "")?;
-                }
-                self.skipped_views.push(SkippedView { schema, name: view_name, reason, origin: origin.clone() });
-            }
         }
         Ok(())
     }
 
-    /// A view's columns (name, type, nullability from its sources and joins) and what it reads.
+    /// A view's columns (name, type, and nullability from its query, which is more than
+    /// PostgreSQL's catalog says: it calls every view column nullable) and the columns it reads.
     fn type_view(
         &self,
-        q: &ViewQuery,
+        sql: &str,
         aliases: &[String],
         origin: &Origin,
     ) -> Result<(Vec<Column>, Vec<ColumnUse>), String> {
-        let mut rels = Vec::new();
-        for f in &q.from {
-            let Some(i) = self.table_index(&f.table) else {
-                return Err(format!("it reads {}, which taulu's model does not have", display_qname(&f.table)));
-            };
-            rels.push((i, f.alias.clone().unwrap_or_else(|| self.tables[i].name.clone()), f.nullable));
-        }
-        let column = |name: String, ty: ColType, not_null: bool| Column {
-            name,
-            ty,
-            not_null,
-            has_default: false,
-            identity: None,
-            generated: false,
-            depends_on: Vec::new(),
-            origin: origin.clone(),
-        };
-        let mut columns = Vec::new();
-        let mut uses = Vec::new();
-        for target in &q.targets {
-            match target {
-                Target::Star { qualifier } => {
-                    let picked: Vec<_> =
-                        rels.iter().filter(|(_, alias, _)| qualifier.as_ref().is_none_or(|q| q == alias)).collect();
-                    if picked.is_empty() {
-                        return Err(format!(
-                            "`{}.*` names no relation of its FROM",
-                            qualifier.as_deref().unwrap_or("")
-                        ));
-                    }
-                    for (i, _, nullable) in picked {
-                        let t = &self.tables[*i];
-                        for c in &t.columns {
-                            columns.push(column(c.name.clone(), c.ty.clone(), self.not_null(c) && !nullable));
-                            uses.push((t.id, c.name.clone()));
-                        }
-                    }
-                }
-                Target::Column { qualifier, column: Some(name), cast, alias } => {
-                    let name = truncate_ident(name);
-                    let found: Vec<_> = rels
-                        .iter()
-                        .filter(|(_, a, _)| qualifier.as_ref().is_none_or(|q| q == a))
-                        .filter_map(|(i, _, nullable)| {
-                            self.tables[*i].columns.iter().find(|c| c.name == name).map(|c| (*i, c, *nullable))
-                        })
-                        .collect();
-                    let [(i, c, nullable)] = found.as_slice() else {
-                        return Err(format!("column \"{name}\" is missing or ambiguous in its FROM"));
-                    };
-                    let ty = match cast {
-                        Some(spec) => self.resolve(spec)?.0,
-                        None => c.ty.clone(),
-                    };
-                    columns.push(column(alias.clone().unwrap_or(name.clone()), ty, self.not_null(c) && !nullable));
-                    uses.push((self.tables[*i].id, name));
-                }
-                Target::Column { column: None, cast, alias, .. } => {
-                    let spec = cast.as_ref().ok_or("an output it cannot type")?;
-                    let name = alias.clone().unwrap_or_else(|| "?column?".into());
-                    columns.push(column(name, self.resolve(spec)?.0, false));
-                }
-                Target::Count { alias } => {
-                    let ty = ColType::Builtin { name: "int8".into(), typmods: vec![] };
-                    columns.push(column(alias.clone().unwrap_or_else(|| "count".into()), ty, true));
-                }
-            }
-        }
+        let typed = crate::sql::type_statement(self, sql).map_err(|e| e.message)?;
+        let env = crate::sql::resolve::Env { cat: crate::sql::catalog::get(), schema: self };
+        let mut columns: Vec<Column> = typed
+            .columns
+            .iter()
+            .map(|c| Column {
+                name: c.name.clone(),
+                ty: c.declared.clone().unwrap_or_else(|| env.col(c.ty)),
+                not_null: !c.nullable,
+                has_default: false,
+                identity: None,
+                generated: false,
+                depends_on: Vec::new(),
+                origin: origin.clone(),
+            })
+            .collect();
         if aliases.len() > columns.len() {
             return Err("CREATE VIEW names more columns than its query has".into());
         }
@@ -1173,6 +1110,9 @@ impl Schema {
                 return Err(format!("column \"{}\" specified more than once", c.name));
             }
         }
+        let mut uses: Vec<ColumnUse> = typed.reads.iter().map(|(i, c)| (self.tables[*i].id, c.clone())).collect();
+        uses.sort();
+        uses.dedup();
         Ok((columns, uses))
     }
 
@@ -1811,8 +1751,21 @@ mod tests {
         assert!(s.table("public", "v").is_none() && s.table("public", "w").is_none(), "dropped along");
         let s = schema(&[base, "ALTER TABLE t RENAME COLUMN a TO x;\nALTER TABLE t DROP COLUMN x CASCADE;"]);
         assert!(s.table("public", "v").is_none(), "the renamed column is still the one it reads");
-        let s = schema(&["CREATE TABLE t (a int);\nCREATE VIEW v AS SELECT a + 1 AS b FROM t;\nDROP VIEW v;"]);
-        assert!(s.skipped_views.is_empty() && s.tables.len() == 1);
+        // Any query sql! types: an expression, a subquery, a UNION; what it cannot type fails.
+        let s = schema(&["CREATE TABLE t (a int NOT NULL, b text);
+                          CREATE VIEW v AS SELECT a + 1 AS n, coalesce(b, '') AS b FROM t
+                                           UNION ALL SELECT count(*)::int, max(b) FROM (SELECT b FROM t) s;"]);
+        let v = s.table("public", "v").unwrap();
+        assert_eq!(
+            v.columns.iter().map(|c| (c.name.as_str(), s.not_null(c))).collect::<Vec<_>>(),
+            [("n", true), ("b", false)]
+        );
+        let e = error(&["CREATE TABLE t (a int);\nCREATE SEQUENCE q;\nCREATE VIEW v AS SELECT last_value FROM q;"]);
+        assert!(e.message.starts_with("view v cannot be typed: relation \"q\" does not exist"), "{}", e.message);
+        let e = error(&[
+            "CREATE TABLE t (a int);\nCREATE VIEW v AS SELECT a FROM t;\nCREATE OR REPLACE VIEW v AS SELECT 1 AS z, a FROM t;",
+        ]);
+        assert!(e.message.contains("cannot change name of view column \"a\" to \"z\""), "{}", e.message);
     }
 
     /// DO blocks are replayed as PostgreSQL runs them on a fresh database: their statements, a

@@ -73,7 +73,7 @@ pub struct Catalog {
     pub functions: HashMap<String, Vec<Proc>>,
     /// The columns of `pg_catalog`'s and `information_schema`'s tables and views, by (schema,
     /// name): (column, type, NOT NULL).
-    pub relations: HashMap<(String, String), Vec<(String, u32, bool)>>,
+    pub relations: HashMap<(String, String), Vec<CatalogColumn>>,
     /// What each contrib extension adds, by its name (its types and casts are in `types` and
     /// `casts`: only a model that created the extension has columns of them).
     pub extensions: HashMap<String, Extension>,
@@ -85,6 +85,9 @@ pub struct Extension {
     pub operators: HashMap<String, Vec<Proc>>,
     pub functions: HashMap<String, Vec<Proc>>,
 }
+
+/// A column of a catalog relation: (name, type, NOT NULL).
+pub type CatalogColumn = (String, u32, bool);
 
 pub const DATA: &str = include_str!("../../catalog/pg15.tsv");
 

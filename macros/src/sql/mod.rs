@@ -12,7 +12,7 @@ use pg_query::{NodeEnum, protobuf as pb};
 
 use crate::{
     ddl::{range_var, strings, sval, type_spec},
-    model::{Schema, truncate_ident},
+    model::{ColType, Schema, truncate_ident},
 };
 use catalog::oid;
 use resolve::Env;
@@ -26,6 +26,8 @@ pub struct Typed {
     /// A plain SELECT calling only built-in functions, without row locks or data-modifying
     /// CTEs: safe to run again after a connection fault.
     pub read_only: bool,
+    /// The migrations' columns it reads: (table index, column name), for a view's dependencies.
+    pub reads: Vec<(usize, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +35,9 @@ pub struct OutColumn {
     pub name: String,
     pub ty: u32,
     pub nullable: bool,
+    /// The type with its modifiers (`varchar(5)`) and domain, where PostgreSQL keeps them: a
+    /// column's, a cast's.
+    pub declared: Option<ColType>,
 }
 
 /// Why a statement cannot be typed, and where (a byte offset into the SQL).
@@ -59,11 +64,16 @@ struct E {
     param: Option<usize>,
     /// Contains an aggregate (of this query level).
     agg: bool,
+    /// A string literal of no type yet, and where it is: PostgreSQL reads it as the type its
+    /// context gives it while it parses (an enum's label that does not exist fails PREPARE).
+    literal: Option<(String, i32)>,
+    /// The type with its modifiers and domain, for a column or a cast (see `OutColumn`).
+    declared: Option<ColType>,
 }
 
 impl E {
     fn of(ty: u32, nullable: bool) -> E {
-        E { ty, nullable, name: None, param: None, agg: false }
+        E { ty, nullable, name: None, param: None, agg: false, literal: None, declared: None }
     }
     fn named(mut self, name: &str) -> E {
         self.name = Some(name.to_owned());
@@ -78,6 +88,16 @@ struct Col {
     nullable: bool,
     /// Merged into a JOIN USING column: reachable only qualified.
     hidden: bool,
+    /// The migrations' table column it is: (table index, column name).
+    source: Option<(usize, String)>,
+    /// See `E::declared`.
+    declared: Option<ColType>,
+}
+
+impl Col {
+    fn new(name: String, ty: u32, nullable: bool) -> Col {
+        Col { name, ty, nullable, hidden: false, source: None, declared: None }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +159,8 @@ pub struct Typer<'a> {
     record_ok: bool,
     /// The call being typed is `CALL`'s: its candidates are the procedures.
     calling: bool,
+    /// The migrations' columns read so far.
+    reads: Vec<(usize, String)>,
 }
 
 /// Types `sql` against `schema`.
@@ -163,6 +185,7 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
         outs: Vec::new(),
         record_ok: false,
         calling: false,
+        reads: Vec::new(),
     };
     let columns = match node {
         NodeEnum::SelectStmt(s) => t.select(s)?,
@@ -257,9 +280,10 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
             name: c.name.unwrap_or_else(|| "?column?".into()),
             ty: t.env.base(c.ty),
             nullable: c.nullable,
+            declared: c.declared,
         });
     }
-    Ok(Typed { params, columns: out, read_only: t.read_only })
+    Ok(Typed { params, columns: out, read_only: t.read_only, reads: t.reads })
 }
 
 fn range_var_node(n: &pb::Node) -> Option<&pb::RangeVar> {
@@ -360,10 +384,12 @@ impl Typer<'_> {
             .into_iter()
             .enumerate()
             .map(|(i, e)| Col {
-                name: names.get(i).cloned().or(e.name).unwrap_or_else(|| "?column?".into()),
-                ty: if e.ty == oid::UNKNOWN { oid::TEXT } else { e.ty },
-                nullable: e.nullable,
-                hidden: false,
+                declared: e.declared,
+                ..Col::new(
+                    names.get(i).cloned().or(e.name).unwrap_or_else(|| "?column?".into()),
+                    if e.ty == oid::UNKNOWN { oid::TEXT } else { e.ty },
+                    e.nullable,
+                )
             })
             .collect())
     }
@@ -507,6 +533,8 @@ impl Typer<'_> {
         let mut out = Vec::new();
         for (a, b) in left.into_iter().zip(right) {
             let ty = self.env.common_type(&[a.ty, b.ty]).map_err(|m| TypeError { message: m, at: None })?;
+            self.check_literal(&a, ty)?;
+            self.check_literal(&b, ty)?;
             for p in [a.param, b.param].into_iter().flatten() {
                 self.params[p] = Some(ty);
             }
@@ -515,7 +543,7 @@ impl Typer<'_> {
                 x if x == pb::SetOperation::SetopIntersect as i32 => a.nullable && b.nullable,
                 _ => a.nullable,
             };
-            out.push(E { ty, nullable, name: a.name, param: None, agg: false });
+            out.push(E { name: a.name, ..E::of(ty, nullable) });
         }
         self.in_level(|t| t.limit(s))?;
         Ok(out)
@@ -553,6 +581,9 @@ impl Typer<'_> {
             let types: Vec<u32> = col.iter().map(|e| e.ty).collect();
             let ty =
                 self.env.common_type(&types).map_err(|m| TypeError { message: format!("VALUES: {m}"), at: None })?;
+            for e in &col {
+                self.check_literal(e, ty)?;
+            }
             for p in col.iter().filter_map(|e| e.param) {
                 if self.params[p].is_none_or(|t| t == oid::UNKNOWN) {
                     self.params[p] = Some(ty);
@@ -769,10 +800,7 @@ impl Typer<'_> {
             Some(_) => None,
         };
         if let Some(cols) = system.and_then(|s| self.env.cat.relations.get(&(s.to_owned(), q.name.clone()))) {
-            let cols = cols
-                .iter()
-                .map(|(name, ty, not_null)| Col { name: name.clone(), ty: *ty, nullable: !not_null, hidden: false })
-                .collect();
+            let cols = cols.iter().map(|(name, ty, not_null)| Col::new(name.clone(), *ty, !not_null)).collect();
             return Ok(Rel::new(Some(q.name.clone()), cols));
         }
         let schema = self.env.schema;
@@ -785,7 +813,11 @@ impl Typer<'_> {
         let cols = t
             .columns
             .iter()
-            .map(|c| Col { name: c.name.clone(), ty: self.env.of(&c.ty), nullable: !schema.not_null(c), hidden: false })
+            .map(|c| Col {
+                source: Some((i, c.name.clone())),
+                declared: Some(c.ty.clone()),
+                ..Col::new(c.name.clone(), self.env.of(&c.ty), !schema.not_null(c))
+            })
             .collect();
         Ok(Rel { table: Some(i), ..Rel::new(Some(t.name.clone()), cols) })
     }
@@ -886,7 +918,7 @@ impl Typer<'_> {
         }
         if rf.ordinality {
             let name = names.get(cols.len()).cloned().unwrap_or_else(|| "ordinality".into());
-            cols.push(Col { name, ty: oid::INT8, nullable: false, hidden: false });
+            cols.push(Col::new(name, oid::INT8, false));
         }
         let width = cols.len();
         let r = self.push_rel(Rel::new(alias.or(first_name), cols));
@@ -919,21 +951,13 @@ impl Typer<'_> {
                 let Some(NodeEnum::ColumnDef(d)) = d.node.as_ref() else { continue };
                 let ty = self.type_name(d.type_name.as_ref().expect("a column definition has a type"), d.location)?;
                 // Read from JSON or another record: any of them may be NULL.
-                cols.push(Col { name: d.colname.clone(), ty, nullable: true, hidden: false });
+                cols.push(Col::new(d.colname.clone(), ty, true));
             }
             return Ok((fname, cols));
         }
         if outs.len() > 1 {
             // OUT columns (`jsonb_each(..)`: key, value).
-            let cols = outs
-                .iter()
-                .map(|(ty, out)| Col {
-                    name: out.clone(),
-                    ty: *ty,
-                    nullable: out_may_be_null(&fname, out),
-                    hidden: false,
-                })
-                .collect();
+            let cols = outs.iter().map(|(ty, out)| Col::new(out.clone(), *ty, out_may_be_null(&fname, out))).collect();
             return Ok((fname, cols));
         }
         if e.ty == oid::RECORD {
@@ -948,7 +972,7 @@ impl Typer<'_> {
         // A scalar function's column is named by its OUT argument, else the table alias, else the
         // function (column aliases, applied by the caller, come first).
         let name = outs.first().map(|(_, out)| out.clone()).or(alias).or(e.name).unwrap_or_else(|| "?column?".into());
-        Ok((fname, vec![Col { name, ty: e.ty, nullable: e.nullable, hidden: false }]))
+        Ok((fname, vec![Col::new(name, e.ty, e.nullable)]))
     }
 
     fn select_lateral(&mut self, sel: &pb::SelectStmt) -> R<Vec<E>> {
@@ -1001,7 +1025,8 @@ impl Typer<'_> {
                     (true, false) => rc.nullable,
                     _ => lc.nullable,
                 };
-                merged.push(Col { name: name.clone(), ty, nullable, hidden: false });
+                merged.push(Col::new(name.clone(), ty, nullable));
+                self.reads.extend([lc.source, rc.source].into_iter().flatten());
                 hide.extend([l, r]);
             }
             for (r, c) in &hide {
@@ -1058,11 +1083,11 @@ impl Typer<'_> {
             return match names.as_slice() {
                 [] => {
                     let level = self.levels.len() - 1;
-                    let lv = &self.levels[level];
-                    if lv.star.is_empty() {
+                    let star = self.levels[level].star.clone();
+                    if star.is_empty() {
                         return err("SELECT * with no tables specified is not valid", at);
                     }
-                    Ok(lv.star.iter().map(|&(r, c)| self.col_expr(level, r, c)).collect())
+                    Ok(star.into_iter().map(|(r, c)| self.col_expr(level, r, c)).collect())
                 }
                 [.., rel] => {
                     let (level, r) = self.find_rel(rel, at)?;
@@ -1110,7 +1135,10 @@ impl Typer<'_> {
                     if let Some(rel) = self.levels[level].rels.iter().find(|r| r.alias.as_deref() == Some(col.as_str()))
                     {
                         let ty = rel.table.map_or(oid::RECORD, |i| resolve::ROW + i as u32);
-                        return Ok(vec![E::of(ty, rel.outer).named(col)]);
+                        let outer = rel.outer;
+                        let sources: Vec<_> = rel.cols.iter().filter_map(|c| c.source.clone()).collect();
+                        self.reads.extend(sources);
+                        return Ok(vec![E::of(ty, outer).named(col)]);
                     }
                 }
                 let all: Vec<&str> = self
@@ -1150,9 +1178,12 @@ impl Typer<'_> {
         err(format!("missing FROM-clause entry for table \"{name}\"{}", suggest(name, names)), at)
     }
 
-    fn col_expr(&self, level: usize, r: usize, c: usize) -> E {
+    fn col_expr(&mut self, level: usize, r: usize, c: usize) -> E {
         let col = &self.levels[level].rels[r].cols[c];
-        E { ty: col.ty, nullable: col.nullable, name: Some(col.name.clone()), param: None, agg: false }
+        if let Some(source) = &col.source {
+            self.reads.push(source.clone());
+        }
+        E { name: Some(col.name.clone()), declared: col.declared.clone(), ..E::of(col.ty, col.nullable) }
     }
 
     fn target(&mut self, t: &pb::ResTarget) -> R<Vec<E>> {
@@ -1264,7 +1295,7 @@ impl Typer<'_> {
             self.params.resize(i + 1, None);
         }
         let ty = self.params[i].unwrap_or(oid::UNKNOWN);
-        Ok(E { ty, nullable: true, name: None, param: Some(i), agg: false })
+        Ok(E { param: Some(i), ..E::of(ty, true) })
     }
 
     /// Types an open parameter (or checks a typed value) as `ty` where the context requires it.
@@ -1275,6 +1306,7 @@ impl Typer<'_> {
             self.params[p] = Some(ty);
             return Ok(());
         }
+        self.check_literal(e, ty)?;
         if e.ty == ty || e.ty == oid::UNKNOWN || self.env.can_coerce(e.ty, ty) {
             return Ok(());
         }
@@ -1290,6 +1322,7 @@ impl Typer<'_> {
             self.params[p] = Some(col.ty);
             return Ok(());
         }
+        self.check_literal(e, col.ty)?;
         if e.ty == oid::UNKNOWN || self.env.base(e.ty) == self.env.base(col.ty) || self.env.can_coerce(e.ty, col.ty) {
             return Ok(());
         }
@@ -1507,6 +1540,7 @@ impl Typer<'_> {
             .common_type(&types)
             .map_err(|m| TypeError { message: format!("{what}: {m}"), at: usize::try_from(at).ok() })?;
         for e in args {
+            self.check_literal(e, ty)?;
             if let Some(p) = e.param
                 && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
             {
@@ -1535,23 +1569,57 @@ impl Typer<'_> {
             Some(Val::Bsval(_)) => self.env.cat.oid("bit").expect("built-in"),
             Some(Val::Sval(_)) | None => oid::UNKNOWN,
         };
-        let name = if ty == oid::BOOL { "bool" } else { "?column?" };
-        E::of(ty, false).named(name)
+        // (PostgreSQL 15 parses TRUE as a constant, unnamed like the others; before, as a cast.)
+        let name = "?column?";
+        let literal = match &c.val {
+            Some(Val::Sval(v)) => Some((v.sval.clone(), c.location)),
+            _ => None,
+        };
+        E { literal, ..E::of(ty, false).named(name) }
+    }
+
+    /// A string literal read as `ty`: an enum (or a domain over one) takes only its labels.
+    fn check_literal(&self, e: &E, ty: u32) -> R<()> {
+        let Some((text, at)) = &e.literal else { return Ok(()) };
+        let Some(t) = self.env.user_type(self.env.base(ty)) else { return Ok(()) };
+        let crate::model::TypeKind::Enum { labels } = &t.kind else { return Ok(()) };
+        if labels.iter().any(|l| l == text) {
+            return Ok(());
+        }
+        err(
+            format!(
+                "invalid input value for enum {}: \"{text}\"{}",
+                t.name,
+                suggest(text, labels.iter().map(String::as_str).collect())
+            ),
+            *at,
+        )
+    }
+
+    /// `check_literal` for each argument of a resolved call.
+    fn check_literals(&self, args: &[E], declared: &[u32]) -> R<()> {
+        args.iter().zip(declared).try_for_each(|(e, &d)| self.check_literal(e, d))
     }
 
     fn type_name(&self, t: &pb::TypeName, at: i32) -> R<u32> {
+        Ok(self.env.of(&self.declared_type(t, at)?))
+    }
+
+    /// A type name as the model resolves it, with its modifiers.
+    fn declared_type(&self, t: &pb::TypeName, at: i32) -> R<ColType> {
         let mut spec = type_spec(t);
         if spec.name.schema.as_deref() == Some("pg_catalog") {
             spec.name.schema = None;
         }
         let (ty, _) =
             self.env.schema.resolve(&spec).map_err(|m| TypeError { message: m, at: usize::try_from(at).ok() })?;
-        Ok(self.env.of(&ty))
+        Ok(ty)
     }
 
     fn cast(&mut self, c: &pb::TypeCast) -> R<E> {
         let t = c.type_name.as_ref().expect("a type");
-        let ty = self.type_name(t, c.location)?;
+        let declared = self.declared_type(t, c.location)?;
+        let ty = self.env.of(&declared);
         let arg = node(&c.arg).expect("an argument");
         if let (NodeEnum::AArrayExpr(a), Some(elem)) = (arg, self.env.elem(ty)) {
             // `ARRAY[..]::t[]` types the elements as t.
@@ -1560,9 +1628,10 @@ impl Typer<'_> {
                 let e = self.expr(x)?;
                 self.want(&e, elem, "an array element", location(x))?;
             }
-            return Ok(E::of(ty, false).named("array"));
+            return Ok(E { declared: Some(declared), ..E::of(ty, false).named("array") });
         }
         let e = self.expr(arg)?;
+        self.check_literal(&e, ty)?;
         if let Some(p) = e.param
             && self.params[p].is_none_or(|x| x == oid::UNKNOWN)
         {
@@ -1576,7 +1645,7 @@ impl Typer<'_> {
         } else {
             name
         };
-        Ok(E { ty, nullable: e.nullable, name, param: None, agg: e.agg })
+        Ok(E { name, agg: e.agg, declared: Some(declared), ..E::of(ty, e.nullable) })
     }
 
     /// Strict operators that still return NULL for some non-NULL operands: a JSON (or hstore) key
@@ -1633,6 +1702,7 @@ impl Typer<'_> {
             .resolve(cands, &inputs, &format!("operator {op}"))
             .map_err(|m| TypeError { message: m, at: usize::try_from(at).ok() })?;
         let (args_decl, result, strict) = (r.args.clone(), r.result, r.proc.strict);
+        self.check_literals(args, &args_decl)?;
         self.bind_args(args, &args_decl);
         Ok((result, strict, args_decl))
     }
@@ -1732,6 +1802,7 @@ impl Typer<'_> {
                 {
                     // `x IN (a, b)` is `x = ANY(ARRAY[a, b])` over the common type.
                     for e in &all {
+                        self.check_literal(e, ty)?;
                         if let Some(p) = e.param
                             && self.params[p].is_none_or(|t| t == oid::UNKNOWN)
                         {
@@ -1948,6 +2019,7 @@ impl Typer<'_> {
         let (decl, result, proc_kind, strict, retset, volatile) =
             (r.args.clone(), r.result, r.proc.kind, r.proc.strict, r.proc.retset, r.proc.volatile);
         let outs = if srf_ok { r.proc.outs.clone() } else { Vec::new() };
+        self.check_literals(&args, &decl)?;
         self.bind_args(&args, &decl);
         for (e, &d) in args.iter().zip(&decl) {
             if let Some(p) = e.param
@@ -2061,8 +2133,15 @@ impl Typer<'_> {
                         .ok_or_else(|| TypeError { message: "no array type".into(), at: None })?;
                     return Ok(E::of(arr, false).named("array"));
                 }
-                // A subquery may find no row: NULL.
-                Ok(E { name: e.name.clone(), ..E::of(e.ty, true) })
+                // A subquery may find no row: NULL; unless it aggregates without grouping or
+                // limits (`(SELECT count(*) FROM ..)`), which makes exactly one row.
+                let one_row = e.agg
+                    && sel.group_clause.is_empty()
+                    && sel.having_clause.is_none()
+                    && sel.op == pb::SetOperation::SetopNone as i32
+                    && sel.limit_count.is_none()
+                    && sel.limit_offset.is_none();
+                Ok(E { name: e.name.clone(), ..E::of(e.ty, e.nullable || !one_row) })
             }
             T::AnySublink | T::AllSublink if matches!(node(&s.testexpr), Some(NodeEnum::RowExpr(_))) => {
                 // `(a, b) IN (SELECT x, y ..)`: the row against the subquery's columns, pair by pair.

@@ -361,3 +361,61 @@ fn extensions_functions_and_operators_are_typed_once_created() {
     )]);
     assert!(errors.iter().any(|e| e.message.contains("column h of table t is of its type")), "{errors:?}");
 }
+
+/// A string literal read as an enum must be one of its labels, as PostgreSQL checks while it
+/// parses: in comparisons, IN lists, casts, stored values, function arguments and set operations.
+#[test]
+fn an_enum_label_that_does_not_exist_is_refused_with_a_suggestion() {
+    let schema = model_of(
+        "CREATE TYPE role AS ENUM ('owner', 'admin', 'member');
+         CREATE TABLE m (id int8 PRIMARY KEY, role role NOT NULL);
+         ALTER TYPE role ADD VALUE 'guest';
+         CREATE FUNCTION rank_of(r role) RETURNS int4 LANGUAGE sql AS 'SELECT 1';",
+    );
+    let refused = |sql: &str| match type_statement(&schema, sql) {
+        Ok(_) => panic!("{sql}: typed"),
+        Err(e) => (e.message, e.at),
+    };
+    for sql in [
+        "SELECT id FROM m WHERE role = 'ownr'",
+        "SELECT id FROM m WHERE role IN ('admin', 'ownr')",
+        "SELECT 'ownr'::role AS r",
+        "INSERT INTO m (id, role) VALUES (1, 'ownr')",
+        "UPDATE m SET role = 'ownr' WHERE id = $1",
+        "SELECT rank_of('ownr') AS n",
+        "SELECT role FROM m UNION SELECT 'ownr'",
+        "SELECT coalesce(role, 'ownr') AS r FROM m",
+    ] {
+        let (message, at) = refused(sql);
+        assert_eq!(message, "invalid input value for enum role: \"ownr\" (did you mean \"owner\"?)", "{sql}");
+        assert_eq!(at, sql.find("'ownr'"), "{sql}");
+    }
+    for sql in [
+        "SELECT id FROM m WHERE role = 'owner' OR role IN ('admin', 'guest')",
+        "INSERT INTO m (id, role) VALUES (1, 'guest')",
+        "SELECT id FROM m WHERE role::text = 'ownr'",
+    ] {
+        type_statement(&schema, sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    }
+}
+
+/// PostgreSQL 15 names a boolean constant like any other constant: `?column?` (sql! then asks
+/// for a name).
+#[test]
+fn a_boolean_constant_has_no_column_name() {
+    let (_, cols) = typed("SELECT TRUE, false AS b");
+    assert_eq!(cols, [("?column?".into(), "bool".into(), false), ("b".into(), "bool".into(), false)]);
+}
+
+/// A scalar subquery is NULL when it finds no row, except an aggregate without GROUP BY, HAVING or
+/// LIMIT, which always makes one.
+#[test]
+fn a_scalar_subquery_of_an_ungrouped_aggregate_makes_one_row() {
+    let (_, cols) = typed(
+        "SELECT (SELECT count(*) FROM sessions s WHERE s.user_id = u.id) AS a, \
+         (SELECT max(s.created_at) FROM sessions s) AS b, \
+         (SELECT count(*) FROM sessions s GROUP BY s.user_id LIMIT 1) AS c, \
+         (SELECT s.id FROM sessions s LIMIT 1) AS d FROM users u",
+    );
+    assert_eq!(cols.iter().map(|c| c.2).collect::<Vec<_>>(), [false, true, true, true]);
+}

@@ -1,0 +1,5 @@
+mod db {
+    taulu::schema!("../../fixtures/schema/untyped_view");
+}
+
+fn main() {}
