@@ -10,6 +10,14 @@
 //! an earlier raw variant returned its rows where the others counted them, and that alone was
 //! 4.5 M instructions per function.
 //!
+//! sqlx 0.8's `query!` runs beside `sql!` on the same statements, from offline data (`.sqlx/`,
+//! recorded once per run against a database the bench migrates, then every timed build offline:
+//! no database), its enum column read through sqlx's own override (`"member_role: Role"`).
+//!
+//! By the clock, each variant is measured twice: a full build of the crate (`CARGO_INCREMENTAL=0`,
+//! the crate alone: what CI and a first build pay) and an incremental rebuild after one literal of
+//! one function changed (what an edit-compile loop pays: proc macros run again for every statement).
+//!
 //! ```sh
 //! cargo bench --bench compile_cost                       # this checkout
 //! TAULU_PATH=/path/to/other/checkout cargo bench --bench compile_cost   # another (before/after)
@@ -82,6 +90,34 @@ fn typed_sql(n: usize) -> String {
             "pub async fn q{i}(db: &taulu::Db, user: uuid::Uuid) -> taulu::Result<usize> {{
     let rows = schema::sql!(
         \"SELECT orgs.name, users.email, members.member_role FROM members JOIN orgs ON orgs.id = members.org_id JOIN users ON users.id = members.user_id WHERE members.user_id = $1 AND {ft}.{fc} <> $2 ORDER BY {st}.{sc} LIMIT $3\",
+        user,
+        \"value-{i}\",
+        {i}i64
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.len())
+}}\n"
+        )
+        .unwrap();
+    }
+    src
+}
+
+/// The same statements through sqlx's `query!` (anonymous record per statement), with the enum
+/// column read through sqlx's override and a `sqlx::Type` enum, as an sqlx project writes it.
+fn sqlx_query(n: usize) -> String {
+    let mut src = String::from(
+        "#[derive(Debug, Clone, Copy, sqlx::Type)]\n#[sqlx(type_name = \"role\", rename_all = \"lowercase\")]\n\
+         pub enum SqlxRole { Owner, Admin, Member }\n\n",
+    );
+    for i in 0..n {
+        let ((ft, fc), (st, sc)) = shape(i);
+        writeln!(
+            src,
+            "pub async fn q{i}(db: &sqlx::PgPool, user: uuid::Uuid) -> Result<usize, sqlx::Error> {{
+    let rows = sqlx::query!(
+        \"SELECT orgs.name, users.email, members.member_role AS \\\"member_role: SqlxRole\\\" FROM members JOIN orgs ON orgs.id = members.org_id JOIN users ON users.id = members.user_id WHERE members.user_id = $1 AND {ft}.{fc} <> $2 ORDER BY {st}.{sc} LIMIT $3\",
         user,
         \"value-{i}\",
         {i}i64
@@ -204,8 +240,10 @@ fn named_floor_min(n: usize, impls: bool) -> String {
 /// What a build is measured in.
 #[derive(Clone, Copy, PartialEq)]
 enum Meter {
-    /// Wall-clock milliseconds of `cargo build` (incremental, as `cargo build` is by default).
-    Clock,
+    /// Wall-clock milliseconds of a full build of the crate (`CARGO_INCREMENTAL=0`).
+    Full,
+    /// Wall-clock milliseconds of an incremental rebuild after one literal changed.
+    Rebuild,
     /// Millions of instructions rustc executes for the scratch crate, counted by callgrind
     /// (`COMPILE_BENCH_INSTRUCTIONS=1`): deterministic, where the clock on a shared machine moves
     /// by 30% between runs. Non-incremental, so every variant is compiled from scratch.
@@ -215,7 +253,7 @@ enum Meter {
 impl Meter {
     fn unit(self) -> &'static str {
         match self {
-            Meter::Clock => "ms",
+            Meter::Full | Meter::Rebuild => "ms",
             Meter::Instructions => "M instructions",
         }
     }
@@ -224,9 +262,20 @@ impl Meter {
 /// Where the wrapper (see `main`) leaves callgrind's output for the scratch crate.
 const CALLGRIND_OUT: &str = "COMPILE_BENCH_CALLGRIND_OUT";
 
+/// How the scratch crate's sqlx statements are described: recorded from a live database into
+/// `.sqlx/` (the first build), or read from there (every timed build).
+enum Sqlx<'a> {
+    Record(&'a str),
+    Offline,
+}
+
 /// Builds the scratch crate once with `src`: how long it took, or how many instructions rustc
 /// executed for it.
 fn build(dir: &Path, src: &str, meter: Meter) -> f64 {
+    build_with(dir, src, meter, &Sqlx::Offline)
+}
+
+fn build_with(dir: &Path, src: &str, meter: Meter, sqlx: &Sqlx) -> f64 {
     // Both crates type the reference app's schema themselves (so any taulu checkout works).
     let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     // `sql!` names the generated enums through the module path (taulu after issue 15); the other
@@ -236,6 +285,11 @@ fn build(dir: &Path, src: &str, meter: Meter) -> f64 {
     std::fs::write(dir.join("src/lib.rs"), schema + src).unwrap();
     let mut cargo = Command::new(env!("CARGO"));
     cargo.args(["build", "--quiet", "--lib"]).current_dir(dir).env_remove("RUSTFLAGS");
+    cargo.env("SQLX_OFFLINE_DIR", dir.join(".sqlx")).env_remove("DATABASE_URL");
+    match sqlx {
+        Sqlx::Record(url) => cargo.env("DATABASE_URL", url).env("SQLX_OFFLINE", "false"),
+        Sqlx::Offline => cargo.env("SQLX_OFFLINE", "true"),
+    };
     let counted = dir.join("callgrind.out");
     if meter == Meter::Instructions {
         let _ = std::fs::remove_file(&counted);
@@ -244,15 +298,17 @@ fn build(dir: &Path, src: &str, meter: Meter) -> f64 {
             .env("CARGO_INCREMENTAL", "0")
             .env("RUSTC_WRAPPER", std::env::current_exe().unwrap())
             .env(CALLGRIND_OUT, &counted);
+    } else if meter == Meter::Full {
+        cargo.env("CARGO_TARGET_DIR", dir.join("target-full")).env("CARGO_INCREMENTAL", "0");
     } else {
-        cargo.env("CARGO_TARGET_DIR", dir.join("target"));
+        cargo.env("CARGO_TARGET_DIR", dir.join("target")).env("CARGO_INCREMENTAL", "1");
     }
     let started = Instant::now();
     let out = cargo.output().expect("run cargo");
     let took = started.elapsed();
     assert!(out.status.success(), "scratch build failed:\n{}", String::from_utf8_lossy(&out.stderr));
     match meter {
-        Meter::Clock => took.as_secs_f64() * 1e3,
+        Meter::Full | Meter::Rebuild => took.as_secs_f64() * 1e3,
         Meter::Instructions => {
             let text = std::fs::read_to_string(&counted).unwrap_or_default();
             let total =
@@ -281,22 +337,39 @@ fn wrap_rustc(out: &std::ffi::OsStr) -> ! {
     std::process::exit(status.code().unwrap_or(1));
 }
 
+/// Migrates a fresh database for sqlx's recording build; the returned guard keeps it.
+fn sqlx_database(rt: &tokio::runtime::Runtime) -> taulu::testing::TestDb {
+    let migrations = taulu::migrate::Migrations::from_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+        .expect("the reference app's migrations");
+    rt.block_on(taulu::testing::TestDb::new(&migrations)).expect("a database for sqlx's offline data")
+}
+
 fn main() {
     if let Some(out) = std::env::var_os(CALLGRIND_OUT) {
         wrap_rustc(&out);
     }
-    let meter =
-        if std::env::var_os("COMPILE_BENCH_INSTRUCTIONS").is_some() { Meter::Instructions } else { Meter::Clock };
-    let n = env_usize("COMPILE_BENCH_N", if meter == Meter::Clock { 200 } else { 50 });
-    let runs = if meter == Meter::Clock { env_usize("COMPILE_BENCH_RUNS", 5) } else { 1 };
+    let meters = if std::env::var_os("COMPILE_BENCH_INSTRUCTIONS").is_some() {
+        vec![Meter::Instructions]
+    } else {
+        vec![Meter::Full, Meter::Rebuild]
+    };
+    let clock = meters[0] != Meter::Instructions;
+    let n = env_usize("COMPILE_BENCH_N", if clock { 200 } else { 50 });
+    let runs = if clock { env_usize("COMPILE_BENCH_RUNS", 5) } else { 1 };
     let taulu = std::env::var_os("TAULU_PATH").map(PathBuf::from).unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    let with_sql = std::env::var_os("TAULU_PATH").is_none();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/compile-bench");
     std::fs::create_dir_all(dir.join("src")).unwrap();
+    let sqlx = if with_sql {
+        "sqlx = { version = \"0.8\", default-features = false, features = [\"postgres\", \"macros\", \"uuid\", \"runtime-tokio\"] }\n"
+    } else {
+        ""
+    };
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
             "[package]\nname = \"compile-bench\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-             [dependencies]\ntaulu = {{ path = {:?} }}\nuuid = \"1\"\ntokio-postgres = \"0.7\"\n\n[workspace]\n",
+             [dependencies]\ntaulu = {{ path = {:?} }}\nuuid = \"1\"\ntokio-postgres = \"0.7\"\n{sqlx}\n[workspace]\n",
             taulu.display().to_string()
         ),
     )
@@ -305,47 +378,86 @@ fn main() {
         "compile cost of {n} typed queries (3 tables, 2 joins, 2 predicates, order, limit), debug build of the query crate only"
     );
     println!("taulu at {}", taulu.display());
-    // Dependencies first (not measured), then alternate the sources so drift hits all alike.
-    build(&dir, &raw(1), meter);
-    let with_sql = std::env::var_os("TAULU_PATH").is_none();
+    // Dependencies first (not measured).
+    for &meter in &meters {
+        build(&dir, &raw(1), meter);
+    }
     let mut variants = vec![("builder", typed(n)), ("raw", raw(n))];
     if with_sql {
         variants.push(("sql!", typed_sql(n)));
         variants.push(("floor", named_floor(n)));
+        // sqlx's offline data, recorded once from a migrated database; every timed build reads it.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let db = sqlx_database(&rt);
+        let _ = std::fs::remove_dir_all(dir.join(".sqlx"));
+        build_with(&dir, &sqlx_query(n), Meter::Rebuild, &Sqlx::Record(&db.url().to_url_with_password()));
+        drop(db);
+        variants.push(("sqlx query!", sqlx_query(n)));
     }
     let floors = with_sql && std::env::var_os("COMPILE_BENCH_FLOORS").is_some();
     if floors {
         variants.push(("floor, shared impls", named_floor_min(n, true)));
         variants.push(("floor, bare struct", named_floor_min(n, false)));
     }
-    let mut best = vec![f64::INFINITY; variants.len()];
-    for _ in 0..runs {
-        for (i, (_, src)) in variants.iter().enumerate() {
-            best[i] = best[i].min(build(&dir, src, meter));
+    let index = |name: &str| variants.iter().position(|(v, _)| *v == name);
+    for &meter in &meters {
+        // Alternate the sources so drift hits all alike; keep each variant's fastest build.
+        let mut best = vec![f64::INFINITY; variants.len()];
+        for _ in 0..runs {
+            for (i, (_, src)) in variants.iter().enumerate() {
+                let took = if meter == Meter::Rebuild {
+                    // Built as it is (not timed), then one literal of one function changed.
+                    build(&dir, src, meter);
+                    build(&dir, &src.replacen("value-0", "value-0-edited", 1), meter)
+                } else {
+                    build(&dir, src, meter)
+                };
+                best[i] = best[i].min(took);
+            }
         }
-    }
-    let unit = meter.unit();
-    let over = |i: usize, base: usize| (best[i] - best[base]) / n as f64;
-    let what = if meter == Meter::Clock { format!("fastest of {runs}") } else { "callgrind".to_owned() };
-    println!("  builder: {:.0} {unit}, raw strings: {:.0} {unit} ({what})", best[0], best[1]);
-    println!("  {:.2} {unit} per typed query over a raw one", over(0, 1));
-    if with_sql {
-        println!("  sql!: {:.0} {unit}, {:.2} {unit} per sql! statement over a raw one", best[2], over(2, 1));
-        println!(
-            "  lower bound for a named row type per statement (raw, plus a struct and a Vec of it): {:.0} {unit}, \
-             {:.2} {unit} per statement over a raw one; sql! over it: {:.2} {unit}",
-            best[3],
-            over(3, 1),
-            over(2, 3)
-        );
-    }
-    if floors {
-        println!(
-            "  the cheapest named row we know (no derives; Debug and Clone through shared code; rows in a \
-             wrapper that derefs to [Row]): {:.2} {unit} per statement over a raw one; the bare struct in \
-             that wrapper: {:.2} {unit}",
-            over(4, 1),
-            over(5, 1)
-        );
+        let unit = meter.unit();
+        let over = |i: usize, base: usize| (best[i] - best[base]) / n as f64;
+        let (raw_i, builder_i) = (index("raw").unwrap(), index("builder").unwrap());
+        let what = match meter {
+            Meter::Full => format!("full build of the crate (CARGO_INCREMENTAL=0), fastest of {runs}"),
+            Meter::Rebuild => format!("incremental rebuild after one literal changed, fastest of {runs}"),
+            Meter::Instructions => "callgrind, full build".to_owned(),
+        };
+        println!("{what}:");
+        println!("  builder: {:.0} {unit}, raw strings: {:.0} {unit}", best[builder_i], best[raw_i]);
+        println!("  {:.2} {unit} per typed query over a raw one", over(builder_i, raw_i));
+        if let (Some(sql), Some(floor)) = (index("sql!"), index("floor")) {
+            println!(
+                "  sql!: {:.0} {unit}, {:.2} {unit} per sql! statement over a raw one",
+                best[sql],
+                over(sql, raw_i)
+            );
+            println!(
+                "  lower bound for a named row type per statement (raw, plus a struct and a Vec of it): {:.0} {unit}, \
+                 {:.2} {unit} per statement over a raw one; sql! over it: {:.2} {unit}",
+                best[floor],
+                over(floor, raw_i),
+                over(sql, floor)
+            );
+        }
+        if let (Some(sql), Some(sqlx)) = (index("sql!"), index("sqlx query!")) {
+            println!(
+                "  sqlx query! (offline data): {:.0} {unit}, {:.2} {unit} per statement over a raw one; \
+                 sql! / sqlx per statement: {:.2}x (goal <= 0.25x)",
+                best[sqlx],
+                over(sqlx, raw_i),
+                over(sql, raw_i) / over(sqlx, raw_i)
+            );
+        }
+        if floors {
+            let (shared, bare) = (index("floor, shared impls").unwrap(), index("floor, bare struct").unwrap());
+            println!(
+                "  the cheapest named row we know (no derives; Debug and Clone through shared code; rows in a \
+                 wrapper that derefs to [Row]): {:.2} {unit} per statement over a raw one; the bare struct in \
+                 that wrapper: {:.2} {unit}",
+                over(shared, raw_i),
+                over(bare, raw_i)
+            );
+        }
     }
 }

@@ -34,6 +34,7 @@
 //! - [`LocalCluster`]: a self-started server; `testing` (cargo feature `testing`): per-test
 //!   databases of your schema and `#[taulu::test]`.
 //! - [`DatabaseUrl`] / [`connect`]: connection strings that never print their password.
+//! - [`guide`]: coming from sqlx or diesel, in place.
 
 #![warn(missing_docs)]
 
@@ -42,6 +43,7 @@ extern crate self as taulu;
 
 mod client;
 mod error;
+pub mod guide;
 pub mod local;
 pub mod meta;
 pub mod migrate;
