@@ -390,6 +390,7 @@ fn main() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let db = sqlx_database(&rt);
         let _ = std::fs::remove_dir_all(dir.join(".sqlx"));
+        std::fs::create_dir_all(dir.join(".sqlx")).unwrap();
         build_with(&dir, &sqlx_query(n), Meter::Rebuild, &Sqlx::Record(&db.url().to_url_with_password()));
         drop(db);
         variants.push(("sqlx query!", sqlx_query(n)));
@@ -398,6 +399,16 @@ fn main() {
     if floors {
         variants.push(("floor, shared impls", named_floor_min(n, true)));
         variants.push(("floor, bare struct", named_floor_min(n, false)));
+    }
+    // `COMPILE_BENCH_WRITE=<variant>`: leave that variant's crate in place, unbuilt, to look into
+    // (`cargo rustc --lib -- -Ztime-passes` with RUSTC_BOOTSTRAP=1, say).
+    if let Some(only) = std::env::var_os("COMPILE_BENCH_WRITE") {
+        let (_, src) = variants.iter().find(|(v, _)| *v == only.to_string_lossy()).expect("a variant's name");
+        let module = if src.contains("sql!") { ", module = crate::schema" } else { "" };
+        let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").display().to_string();
+        let schema = format!("mod schema {{\n    taulu::schema!({migrations:?}{module});\n}}\n\n");
+        std::fs::write(dir.join("src/lib.rs"), schema + src).unwrap();
+        return;
     }
     let index = |name: &str| variants.iter().position(|(v, _)| *v == name);
     for &meter in &meters {

@@ -25,6 +25,10 @@ pub(super) fn connector() -> Result<MakeRustlsConnect> {
 }
 
 fn build() -> std::result::Result<Arc<ClientConfig>, String> {
+    // rustls 0.23.48 deprecates ring's provider for its lack of post-quantum key exchange,
+    // pointing to aws-lc-rs; taulu keeps ring (no C toolchain or cmake for users to install), and
+    // PostgreSQL's TLS is classical anyway.
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

@@ -2000,6 +2000,24 @@ impl Typer<'_> {
                 }
             }
             let what = if calling { "procedure" } else { "function" };
+            // A contrib extension the migrations have not created has it: say which.
+            let mut providers: Vec<&str> = cat
+                .extensions
+                .iter()
+                .filter(|(e, ext)| self.env.schema.extension_schema(e).is_none() && ext.functions.contains_key(&name))
+                .map(|(e, _)| e.as_str())
+                .collect();
+            providers.sort_unstable();
+            if let (false, Some(first)) = (calling, providers.first()) {
+                return err(
+                    format!(
+                        "function {} does not exist: extension {first} has it, and the migrations do not create it \
+                         (CREATE EXTENSION \"{first}\")",
+                        names.join(".")
+                    ),
+                    f.location,
+                );
+            }
             return err(format!("{what} {} does not exist{}", names.join("."), suggest(&name, known)), f.location);
         }
         let inputs: Vec<u32> = args.iter().map(|e| e.ty).collect();
