@@ -174,6 +174,64 @@ async fn a_recursive_cte_walks_a_tree() {
     assert_eq!(rows, [("books", 0), ("novels", 1), ("poetry", 1), ("sonnets", 2)]);
 }
 
+/// A recursive CTE whose base query has its own ORDER BY and LIMIT: the base is parenthesised (it
+/// rendered `.. LIMIT $1 UNION ALL ..`, a syntax error).
+#[tokio::test]
+async fn a_recursive_cte_whose_base_is_limited_is_parenthesised() {
+    use taulu::query::recursive;
+    use tree::{Categories, categories};
+    let set =
+        taulu::migrate::Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tree")).unwrap();
+    let db = TestDb::new(&set).await.unwrap();
+    let c = db.client();
+    c.batch_execute(
+        "INSERT INTO categories (parent_id, name) VALUES (NULL, 'b-root'), (NULL, 'a-root');
+         INSERT INTO categories (parent_id, name) SELECT id, 'child' FROM categories WHERE name = 'a-root';",
+    )
+    .await
+    .unwrap();
+    // The first root by name, and what is under it.
+    let walk = recursive(
+        Walk,
+        select_from::<Categories>()
+            .columns((categories::id, categories::name))
+            .where_(categories::parent_id.is_null())
+            .order_by(categories::name)
+            .limit(1),
+        |walk| {
+            select_from::<Categories>()
+                .inner_join_cte(walk, categories::parent_id.eq(walk.col::<0>()))
+                .columns((categories::id, categories::name))
+        },
+    );
+    let q = with(&walk).select_from_cte(&walk).columns((walk.col::<1>(),)).order_by(walk.col::<1>());
+    let (sql, _) = q.to_sql();
+    assert!(
+        sql.starts_with(r#"WITH RECURSIVE "Walk"("c0", "c1") AS ((SELECT "categories"."id", "categories"."name" FROM "categories" WHERE "categories"."parent_id" IS NULL ORDER BY "categories"."name" LIMIT $1) UNION ALL SELECT "#),
+        "{sql}"
+    );
+    let names: Vec<(String,)> = q.fetch_all(c).await.unwrap();
+    assert_eq!(names, [("a-root".to_owned(),), ("child".to_owned(),)]);
+}
+
+taulu::alias!(Added);
+
+/// An INSERT of no rows inside a WITH inserts nothing (it rendered DEFAULT VALUES: one row of
+/// defaults, or a NOT NULL error).
+#[tokio::test]
+async fn an_insert_of_no_rows_in_a_cte_inserts_nothing() {
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    let added = derived(Added, insert_into::<LoginAttempts>().values_many([]).returning((login_attempts::identifier,)));
+    let q = with(&added).select_from_cte(&added).columns((added.col::<0>(),));
+    let (sql, _) = q.to_sql();
+    assert!(sql.contains(r#"INSERT INTO "login_attempts" SELECT WHERE false RETURNING"#), "{sql}");
+    let rows: Vec<(String,)> = q.fetch_all(c).await.unwrap();
+    assert!(rows.is_empty());
+    let n: i64 = c.query_one("SELECT count(*) FROM login_attempts", &[]).await.unwrap().get(0);
+    assert_eq!(n, 0);
+}
+
 taulu::alias!(Moved);
 
 #[tokio::test]

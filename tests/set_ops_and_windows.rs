@@ -29,6 +29,14 @@ fn set_operations_render() {
         .intersect(select_from::<Members>().columns((members::user_id,)))
         .to_sql();
     assert_eq!(sql, r#"(SELECT "users"."id" FROM "users") INTERSECT (SELECT "members"."user_id" FROM "members")"#);
+    // Grouped as the chain reads (SQL binds INTERSECT tighter), and any grouping by nesting.
+    let users = || select_from::<Users>().columns((users::username,));
+    let slugs = || select_from::<Orgs>().columns((orgs::slug,));
+    let (sql, _) = users().union(slugs()).intersect(users()).except(slugs()).intersect(users()).to_sql();
+    let (u, o) = (r#"(SELECT "users"."username" FROM "users")"#, r#"(SELECT "orgs"."slug" FROM "orgs")"#);
+    assert_eq!(sql, format!("(({u} UNION {o}) INTERSECT {u} EXCEPT {o}) INTERSECT {u}"));
+    let (sql, _) = users().union(slugs().intersect(users())).to_sql();
+    assert_eq!(sql, format!("{u} UNION ({o} INTERSECT {u})"));
 }
 
 #[test]
@@ -80,6 +88,12 @@ async fn set_operations_combine_rows_on_postgres() {
         names(users().union(slugs()).order_by_nth_desc(1).limit(1).offset(1).fetch_all(c).await.unwrap()),
         ["ann"]
     );
+    // ((slugs ∪ users) − users) ∩ slugs, as the chain reads: {acme}; written flat, SQL would read
+    // (slugs ∪ users) − (users ∩ slugs): {acme, ann}.
+    let grouped = slugs().union(users()).except(users()).intersect(slugs()).order_by_nth(1);
+    assert_eq!(names(grouped.fetch_all(c).await.unwrap()), ["acme"]);
+    let nested = slugs().union(users().except(users().intersect(slugs()))).order_by_nth(1);
+    assert_eq!(names(nested.fetch_all(c).await.unwrap()), ["acme", "ann", "bob"]);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use super::{
     FromRow,
     exec::{Compiled, Executor},
     expr::Subquery,
-    render::{CompoundCore, Node, Order, SetOp, Writer},
+    render::{CompoundCore, Node, Order, SetOp, SetOperand, Writer},
     select::{Query, Select},
     value::Param,
 };
@@ -22,6 +22,29 @@ use crate::Error;
 )]
 pub trait SameRow<T> {}
 impl<T> SameRow<T> for T {}
+
+/// What a set operation takes: a SELECT, or a set operation of its own (it is grouped:
+/// `a.union(b.intersect(c))` is `(a) UNION ((b) INTERSECT (c))`).
+pub trait IntoSetOperand {
+    /// The Rust value of one of its rows.
+    type Row;
+    #[doc(hidden)]
+    fn into_operand(self) -> SetOperand;
+}
+
+impl<Q: Query + Subquery> IntoSetOperand for Q {
+    type Row = Q::Output;
+    fn into_operand(self) -> SetOperand {
+        SetOperand::Select(Box::new(self.into_select()))
+    }
+}
+
+impl<R> IntoSetOperand for Compound<R> {
+    type Row = R;
+    fn into_operand(self) -> SetOperand {
+        SetOperand::Compound(Box::new(self.core))
+    }
+}
 
 /// Queries combined with UNION / INTERSECT / EXCEPT, reading rows of type `R`.
 ///
@@ -53,11 +76,12 @@ macro_rules! set_ops {
         {
             $(
                 #[doc = concat!("`(this) ", $doc, " (other)`: both queries' rows must have the same type.")]
-                pub fn $name<Q: Query + Subquery>(self, other: Q) -> Compound<<Self as Query>::Output>
+                pub fn $name<Q: IntoSetOperand>(self, other: Q) -> Compound<<Self as Query>::Output>
                 where
-                    Q::Output: SameRow<<Self as Query>::Output>,
+                    Q::Row: SameRow<<Self as Query>::Output>,
                 {
-                    Compound { core: CompoundCore::new(self.into_select(), SetOp::$op, other.into_select()), _r: PhantomData }
+                    let first = SetOperand::Select(Box::new(self.into_select()));
+                    Compound { core: CompoundCore::new(first, SetOp::$op, other.into_operand()), _r: PhantomData }
                 }
             )*
         }
@@ -65,11 +89,11 @@ macro_rules! set_ops {
         impl<R> Compound<R> {
             $(
                 #[doc = concat!("`.. ", $doc, " (other)`: one more query with the same row type.")]
-                pub fn $name<Q: Query + Subquery>(mut self, other: Q) -> Self
+                pub fn $name<Q: IntoSetOperand>(mut self, other: Q) -> Self
                 where
-                    Q::Output: SameRow<R>,
+                    Q::Row: SameRow<R>,
                 {
-                    self.core.rest.push((SetOp::$op, other.into_select()));
+                    self.core.rest.push((SetOp::$op, other.into_operand()));
                     self
                 }
             )*

@@ -29,7 +29,7 @@ pub(crate) mod typed;
 mod update;
 mod value;
 
-pub use compound::{Compound, SameRow};
+pub use compound::{Compound, IntoSetOperand, SameRow};
 pub use delete::{Delete, delete_from};
 pub use derived::{
     Col, Derived, DerivedQuery, DerivedTable, NthItem, SelItems, SelectQuery, With, derived, lateral, recursive,

@@ -336,16 +336,24 @@ pub enum SetOp {
 #[derive(Debug, Clone)]
 #[doc(hidden)]
 pub struct CompoundCore {
-    pub first: SelectCore,
-    pub rest: Vec<(SetOp, SelectCore)>,
+    pub first: SetOperand,
+    pub rest: Vec<(SetOp, SetOperand)>,
     /// Sort keys by 1-based output position.
     pub order_by: Vec<(usize, Order)>,
     pub limit: Option<Node>,
     pub offset: Option<Node>,
 }
 
+/// One query of a set operation: a SELECT, or a set operation of its own (grouped).
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub enum SetOperand {
+    Select(Box<SelectCore>),
+    Compound(Box<CompoundCore>),
+}
+
 impl CompoundCore {
-    pub fn new(first: SelectCore, op: SetOp, second: SelectCore) -> Self {
+    pub fn new(first: SetOperand, op: SetOp, second: SetOperand) -> Self {
         CompoundCore { first, rest: vec![(op, second)], order_by: Vec::new(), limit: None, offset: None }
     }
 }
@@ -855,6 +863,10 @@ impl Writer {
             }
             self.push_sql(") ");
             self.push_select(select);
+        } else if q.rows.is_empty() {
+            // No rows (an empty `values_many` in a CTE; run alone, nothing is sent): an INSERT
+            // of nothing. DEFAULT VALUES would insert one row.
+            self.push_sql(" SELECT WHERE false");
         } else if q.unnest {
             self.push_sql(" (");
             for (i, c) in q.columns.iter().enumerate() {
@@ -983,20 +995,35 @@ impl Writer {
     }
 
     /// `(SELECT ..) UNION (SELECT ..) .. ORDER BY n LIMIT ..`: each query parenthesised, so its
-    /// own ORDER BY / LIMIT stays its own.
+    /// own ORDER BY / LIMIT stays its own, and the chain grouped as it reads: SQL binds INTERSECT
+    /// tighter than UNION and EXCEPT, so `a.union(b).intersect(c)` is written
+    /// `((a) UNION (b)) INTERSECT (c)`.
     pub fn push_compound(&mut self, q: &CompoundCore) {
-        self.sql.push('(');
-        self.push_select(&q.first);
-        self.sql.push(')');
-        for (op, select) in &q.rest {
+        // Close a group before each INTERSECT that follows a UNION or EXCEPT of the chain so far.
+        let mut closes = vec![false; q.rest.len()];
+        let mut looser = false;
+        for (i, (op, _)) in q.rest.iter().enumerate() {
+            if *op == SetOp::Intersect && looser {
+                closes[i] = true;
+                looser = false;
+            }
+            looser |= *op != SetOp::Intersect;
+        }
+        for _ in closes.iter().filter(|c| **c) {
+            self.sql.push('(');
+        }
+        self.push_set_operand(&q.first);
+        for ((op, operand), close) in q.rest.iter().zip(&closes) {
+            if *close {
+                self.sql.push(')');
+            }
             self.push_sql(match op {
-                SetOp::Union => " UNION (",
-                SetOp::UnionAll => " UNION ALL (",
-                SetOp::Intersect => " INTERSECT (",
-                SetOp::Except => " EXCEPT (",
+                SetOp::Union => " UNION ",
+                SetOp::UnionAll => " UNION ALL ",
+                SetOp::Intersect => " INTERSECT ",
+                SetOp::Except => " EXCEPT ",
             });
-            self.push_select(select);
-            self.sql.push(')');
+            self.push_set_operand(operand);
         }
         for (i, (position, order)) in q.order_by.iter().enumerate() {
             self.push_sql(if i == 0 { " ORDER BY " } else { ", " });
@@ -1006,6 +1033,15 @@ impl Writer {
             }
         }
         self.push_limit_offset(q.limit.as_ref(), q.offset.as_ref(), false);
+    }
+
+    fn push_set_operand(&mut self, operand: &SetOperand) {
+        self.sql.push('(');
+        match operand {
+            SetOperand::Select(q) => self.push_select(q),
+            SetOperand::Compound(q) => self.push_compound(q),
+        }
+        self.sql.push(')');
     }
 
     #[inline]
@@ -1057,7 +1093,21 @@ impl Writer {
             self.push_ident(cte.name);
             self.push_column_names(cte.width);
             self.push_sql(" AS (");
+            // A recursive CTE's terms are the sides of a UNION ALL: one with its own ORDER BY,
+            // LIMIT, locks or WITH is parenthesised, as a set operation's parts are.
+            let grouped = |q: &SelectCore| {
+                !q.order_by.is_empty()
+                    || q.limit.is_some()
+                    || q.offset.is_some()
+                    || !q.locks.is_empty()
+                    || !q.with.is_empty()
+            };
             match &cte.body {
+                CteBody::Select(q) if cte.recursive.is_some() && grouped(q) => {
+                    self.sql.push('(');
+                    self.push_select(q);
+                    self.sql.push(')');
+                }
                 CteBody::Select(q) => self.push_select(q),
                 CteBody::Insert(q) => self.push_insert(q),
                 CteBody::Update(q) => self.push_update(q),
@@ -1065,7 +1115,13 @@ impl Writer {
             }
             if let Some(term) = &cte.recursive {
                 self.push_sql(" UNION ALL ");
-                self.push_select(term);
+                if grouped(term) {
+                    self.sql.push('(');
+                    self.push_select(term);
+                    self.sql.push(')');
+                } else {
+                    self.push_select(term);
+                }
             }
             self.sql.push(')');
         }
