@@ -88,12 +88,13 @@ pub fn enum_type<E: SqlEnum>() -> Type {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __taulu_column {
-    ($field:ident, $table:ty, $rust:ty, $null:ty, $name:expr, $sql_type:expr, $cast:expr, $quoted:expr) => {
+    ($field:ident, $table:ty, $rust:ty, $null:ty, $assign:ty, $name:expr, $sql_type:expr, $cast:expr, $quoted:expr) => {
         #[automatically_derived]
         impl $crate::Column for $field {
             type Table = $table;
             type Rust = $rust;
             type Null = $null;
+            type Assign = $assign;
             const NAME: &'static str = $name;
             const SQL_TYPE: &'static str = $sql_type;
             const CAST: ::core::option::Option<&'static str> = $cast;

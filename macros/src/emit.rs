@@ -394,6 +394,12 @@ impl Ctx<'_> {
             let quoted = format!("{}.{}", sql_ident(table_name), sql_ident(col_name));
             let sql_type = self.schema.display_type(&c.ty);
             let null = if not_null { quote!(::taulu::NotNull) } else { quote!(::taulu::Nullable) };
+            // What an UPDATE may set: not a view's column, not one PostgreSQL computes.
+            let assign = if table.view.is_none() && !c.generated && c.identity != Some(Identity::Always) {
+                quote!(::taulu::query::Settable)
+            } else {
+                quote!(::taulu::query::Computed)
+            };
             let cast = match &mapped.cast {
                 Some(c) => quote!(::core::option::Option::Some(#c)),
                 None => quote!(::core::option::Option::None),
@@ -418,7 +424,7 @@ impl Ctx<'_> {
                 #[doc = #doc]
                 #[derive(Debug, Clone, Copy, Default)]
                 pub struct #field;
-                ::taulu::__taulu_column!(#field, super::#marker, #rust, #null, #col_name, #sql_type, #cast, #quoted);
+                ::taulu::__taulu_column!(#field, super::#marker, #rust, #null, #assign, #col_name, #sql_type, #cast, #quoted);
             });
             let field_ty = if not_null { quote!(#inner) } else { quote!(::core::option::Option<#inner>) };
             let i = fields.len();

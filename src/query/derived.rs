@@ -375,6 +375,7 @@ where
     type Table = DerivedTable<A, Q>;
     type Rust = <Q::Items as NthItem<<Idx<N> as Position>::P, Q::Scope>>::Rust;
     type Null = <Q::Items as NthItem<<Idx<N> as Position>::P, Q::Scope>>::Null;
+    type Assign = super::dml::Computed;
     const NAME: &'static str = DERIVED_COLUMNS[N];
     const SQL_TYPE: &'static str = "";
     const CAST: Option<&'static str> = None;

@@ -144,6 +144,28 @@ pub trait ColumnOfTable<T, I, C = <Self as Column>::Table>: Column {}
 #[diagnostic::do_not_recommend]
 impl<T, I, C: InScope<Only<T>, I>> ColumnOfTable<T, I> for C {}
 
+/// A column an UPDATE (or an upsert's DO UPDATE) may set: `schema!` implements it for every
+/// column of a table but a generated one and an identity column `GENERATED ALWAYS`, which
+/// PostgreSQL computes (it refuses any other value, SQLSTATE 428C9).
+#[diagnostic::on_unimplemented(
+    message = "column `{Self}` cannot be set: PostgreSQL computes its value",
+    label = "a generated column, or an identity column GENERATED ALWAYS",
+    note = "leave it out of the SET list: a generated column follows its expression, an identity ALWAYS column keeps its value"
+)]
+pub trait Assignable: Column {}
+
+#[diagnostic::do_not_recommend]
+impl<C: Column<Assign = Settable>> Assignable for C {}
+
+/// [`Column::Assign`] of a column an UPDATE may set.
+#[doc(hidden)]
+pub enum Settable {}
+
+/// [`Column::Assign`] of a column PostgreSQL computes, or one no statement writes (a derived
+/// table's).
+#[doc(hidden)]
+pub enum Computed {}
+
 /// A column that may be set to NULL.
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` is NOT NULL: it cannot be set to NULL",

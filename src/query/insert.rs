@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use super::{
     Insertable, Table,
     dml::{
-        ColumnOfTable, ColumnsOf, FitsRow, NoReturning, Only, Returning, ReturningAll, UpsertScope, misuse,
+        Assignable, ColumnOfTable, ColumnsOf, FitsRow, NoReturning, Only, Returning, ReturningAll, UpsertScope, misuse,
         returning_queries, run_methods,
     },
     exec::Compiled,
@@ -202,7 +202,11 @@ impl<T: Table> OnConflictTarget<T> {
     /// `ON CONFLICT (target) DO UPDATE SET column = value`: an upsert that sets a value or an
     /// expression over the existing row and [`excluded`](super::excluded)`(column)`, the proposed
     /// one (add more with [`Upsert::set`]).
-    pub fn do_update_set<C: ColumnOfTable<T, I>, I, V: AsExpr<C::Rust>, J>(self, column: C, value: V) -> Upsert<T>
+    pub fn do_update_set<C: ColumnOfTable<T, I> + Assignable, I, V: AsExpr<C::Rust>, J>(
+        self,
+        column: C,
+        value: V,
+    ) -> Upsert<T>
     where
         V::Expr: SetValue<UpsertScope<T>, J, C>,
     {
@@ -233,7 +237,7 @@ impl<T: Table> Upsert<T> {
 
     /// Also `SET column = value` when the row conflicts: a value, or an expression over the
     /// existing row and [`excluded`](super::excluded)`(column)`.
-    pub fn set<C: ColumnOfTable<T, I>, I, V: AsExpr<C::Rust>, J>(mut self, column: C, value: V) -> Self
+    pub fn set<C: ColumnOfTable<T, I> + Assignable, I, V: AsExpr<C::Rust>, J>(mut self, column: C, value: V) -> Self
     where
         V::Expr: SetValue<UpsertScope<T>, J, C>,
     {

@@ -36,8 +36,8 @@ pub use derived::{
     select_from_cte, select_from_derived, with,
 };
 pub use dml::{
-    ColumnOfTable, ColumnsOf, Excluded, ExcludedRow, Fits, FitsRow, NoReturning, NullableColumn, Only, Returning,
-    ReturningAll, UpsertScope, excluded, misuse,
+    Assignable, ColumnOfTable, ColumnsOf, Computed, Excluded, ExcludedRow, Fits, FitsRow, NoReturning, NullableColumn,
+    Only, Returning, ReturningAll, Settable, UpsertScope, excluded, misuse,
 };
 pub use exec::{Compiled, Executor, RowStream, Transactional, transaction};
 pub use expr::{
@@ -170,6 +170,7 @@ impl<C: Column, A: Alias> Column for Of<C, A> {
     type Table = Aliased<C::Table, A>;
     type Rust = C::Rust;
     type Null = C::Null;
+    type Assign = C::Assign;
     const NAME: &'static str = C::NAME;
     const SQL_TYPE: &'static str = C::SQL_TYPE;
     const CAST: Option<&'static str> = C::CAST;
@@ -243,6 +244,10 @@ pub trait Column: Copy + Default + 'static {
     type Rust: 'static;
     /// [`NotNull`] or [`Nullable`].
     type Null: Nullability;
+    /// [`Settable`](dml::Settable), or [`Computed`](dml::Computed) for a column PostgreSQL computes
+    /// (generated, or identity `GENERATED ALWAYS`): whether an UPDATE may set it.
+    #[doc(hidden)]
+    type Assign;
     /// The column's SQL name, unquoted (`email`).
     const NAME: &'static str;
     /// The SQL type as PostgreSQL prints it (`character varying(20)`, `role`, `email_address`).

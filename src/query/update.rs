@@ -6,7 +6,10 @@ use std::marker::PhantomData;
 
 use super::{
     NotNull, Table,
-    dml::{ColumnOfTable, NoReturning, NullableColumn, Only, Returning, ReturningAll, misuse, returning_queries},
+    dml::{
+        Assignable, ColumnOfTable, NoReturning, NullableColumn, Only, Returning, ReturningAll, misuse,
+        returning_queries,
+    },
     exec::Compiled,
     expr::{AsExpr, Expression, SetValue, WhereCondition, with_cast},
     item::Selection,
@@ -100,7 +103,7 @@ impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
     /// `SET column = value`: a value of the column's Rust type (bound as a parameter) or any
     /// expression of it over the table (`pets::age.add(1)`, `now()`, another column, a scalar
     /// subquery); never an aggregate, never possibly NULL for a NOT NULL column.
-    pub fn set<C: ColumnOfTable<T, I>, I, V: AsExpr<C::Rust>, J>(
+    pub fn set<C: ColumnOfTable<T, I> + Assignable, I, V: AsExpr<C::Rust>, J>(
         mut self,
         column: C,
         value: V,
@@ -114,7 +117,10 @@ impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
     }
 
     /// `SET column = NULL`, for nullable columns.
-    pub fn set_null<C: ColumnOfTable<T, I> + NullableColumn, I>(mut self, column: C) -> Update<T, HasSet, R, Sc> {
+    pub fn set_null<C: ColumnOfTable<T, I> + NullableColumn + Assignable, I>(
+        mut self,
+        column: C,
+    ) -> Update<T, HasSet, R, Sc> {
         let _ = column;
         self.core.sets.push((C::NAME, Node::Null));
         self.retype()
