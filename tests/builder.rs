@@ -1309,3 +1309,32 @@ fn the_texts_of_shapes_are_bounded_per_thread() {
         assert!(taulu::__private::cached_shapes() <= 2048, "the cache grew past its bound");
     }
 }
+
+/// `ON CONFLICT (cols) WHERE predicate`: a partial unique index is the arbiter only when the
+/// predicate is given (without it PostgreSQL finds no matching constraint).
+#[tokio::test]
+async fn an_upsert_on_a_partial_unique_index_names_its_predicate() {
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    c.batch_execute("CREATE UNIQUE INDEX one_live_session ON sessions (user_id) WHERE revoked_at IS NULL")
+        .await
+        .unwrap();
+    let ann: Uuid =
+        insert_into::<Users>().values(new_user("ann")).returning((users::id,)).fetch_one(c).await.unwrap().0;
+    let session = |token: u8| sessions::Insert::new(ann, vec![token], chrono::Utc::now() + chrono::Duration::days(1));
+    let upsert = |token: u8| {
+        insert_into::<Sessions>()
+            .values(session(token))
+            .on_conflict((sessions::user_id,))
+            .where_(sessions::revoked_at.is_null())
+            .do_update((sessions::token_hash,))
+    };
+    upsert(1).execute(c).await.unwrap();
+    upsert(2).execute(c).await.unwrap();
+    let tokens: Vec<(Vec<u8>,)> =
+        select_from::<Sessions>().columns((sessions::token_hash,)).fetch_all(c).await.unwrap();
+    assert_eq!(tokens, [(vec![2],)], "the second replaced the live session's token");
+    let without = insert_into::<Sessions>().values(session(3)).on_conflict((sessions::user_id,)).do_nothing();
+    let err = without.execute(c).await.unwrap_err();
+    assert!(err.to_string().contains("no unique or exclusion constraint matching"), "{err}");
+}

@@ -142,3 +142,36 @@ async fn window_functions_compute_per_partition_on_postgres() {
         .unwrap();
     assert_eq!(running, vec![(1,), (2,), (2,), (2,)]);
 }
+
+/// An aggregate's `FILTER (WHERE ..)`: per group, and under OVER.
+#[tokio::test]
+async fn aggregates_with_a_filter_count_only_their_rows_on_postgres() {
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let failed = || count_all().filter(login_attempts::success.eq(false));
+    let q = select_from::<LoginAttempts>()
+        .group_by((login_attempts::identifier,))
+        .columns((
+            login_attempts::identifier,
+            failed(),
+            max(login_attempts::attempted_at).filter(login_attempts::success),
+        ))
+        .order_by(login_attempts::identifier);
+    assert_eq!(
+        q.to_sql().0,
+        r#"SELECT "login_attempts"."identifier", count(*) FILTER (WHERE "login_attempts"."success" = $1), max("login_attempts"."attempted_at") FILTER (WHERE "login_attempts"."success") FROM "login_attempts" GROUP BY "login_attempts"."identifier" ORDER BY "login_attempts"."identifier""#
+    );
+    let rows = q.fetch_all(c).await.unwrap();
+    let rows: Vec<(&str, i64, bool)> = rows.iter().map(|(who, n, last)| (who.as_str(), *n, last.is_some())).collect();
+    assert_eq!(rows, [("ann", 2, true), ("bob", 1, false)]);
+    // Under a window: failures so far, per identifier.
+    let running = select_from::<LoginAttempts>()
+        .columns((
+            login_attempts::identifier,
+            failed().over(partition_by((login_attempts::identifier,)).order_by(login_attempts::attempted_at)),
+        ))
+        .order_by(login_attempts::attempted_at);
+    let counts: Vec<i64> = running.fetch_all(c).await.unwrap().into_iter().map(|(_, n)| n).collect();
+    assert_eq!(counts, [1, 1, 1, 2]);
+}

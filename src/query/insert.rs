@@ -161,18 +161,20 @@ impl<T: Table> Insert<T, NoReturning> {
     pub fn on_conflict<C: Selection<Only<T>, I>, I>(self, target: C) -> OnConflictTarget<T> {
         let mut items = Vec::new();
         target.items(&mut items);
-        OnConflictTarget { insert: self, target: ConflictTarget::Exprs(items.into_iter().map(|i| i.node).collect()) }
+        let target = ConflictTarget::Exprs(items.into_iter().map(|i| i.node).collect());
+        OnConflictTarget { insert: self, target, target_where: Vec::new() }
     }
 
     /// `ON CONFLICT ON CONSTRAINT "name"`: names a unique or exclusion constraint.
     pub fn on_conflict_on_constraint(self, name: &'static str) -> OnConflictTarget<T> {
-        OnConflictTarget { insert: self, target: ConflictTarget::Constraint(name) }
+        OnConflictTarget { insert: self, target: ConflictTarget::Constraint(name), target_where: Vec::new() }
     }
 
     /// `ON CONFLICT DO NOTHING` for any unique constraint or index (also expression indexes
     /// such as `lower(email)`).
     pub fn on_any_conflict_do_nothing(mut self) -> Self {
-        self.core.on_conflict = Some(OnConflict { target: ConflictTarget::Any, action: ConflictAction::Nothing });
+        self.core.on_conflict =
+            Some(OnConflict { target: ConflictTarget::Any, target_where: Vec::new(), action: ConflictAction::Nothing });
         self
     }
 }
@@ -182,12 +184,30 @@ impl<T: Table> Insert<T, NoReturning> {
 pub struct OnConflictTarget<T> {
     insert: Insert<T>,
     target: ConflictTarget,
+    target_where: Vec<Node>,
 }
 
 impl<T: Table> OnConflictTarget<T> {
+    /// `ON CONFLICT (target) WHERE condition`: the predicate of a partial unique index (`CREATE
+    /// UNIQUE INDEX .. WHERE deleted_at IS NULL`), which PostgreSQL needs to take that index as the
+    /// arbiter; a condition over the table, without aggregates.
+    ///
+    /// ```
+    /// use taulu::prelude::*;
+    /// # use taulu_app::schema::{Sessions, sessions};
+    /// # let insert = || insert_into::<Sessions>().values(sessions::Insert::new(uuid::Uuid::nil(), vec![1u8], chrono::Utc::now()));
+    /// let q = insert().on_conflict((sessions::user_id,)).where_(sessions::revoked_at.is_null()).do_nothing();
+    /// assert!(q.to_sql().0.ends_with(r#"ON CONFLICT ("user_id") WHERE "sessions"."revoked_at" IS NULL DO NOTHING"#));
+    /// ```
+    pub fn where_<E: WhereCondition<Only<T>, I>, I>(mut self, condition: E) -> Self {
+        self.target_where.push(condition.into_node());
+        self
+    }
+
     /// `ON CONFLICT (target) DO NOTHING`.
     pub fn do_nothing(mut self) -> Insert<T> {
-        self.insert.core.on_conflict = Some(OnConflict { target: self.target, action: ConflictAction::Nothing });
+        let (target, target_where) = (self.target, self.target_where);
+        self.insert.core.on_conflict = Some(OnConflict { target, target_where, action: ConflictAction::Nothing });
         self.insert
     }
 
@@ -215,7 +235,8 @@ impl<T: Table> OnConflictTarget<T> {
 
     fn upsert(mut self, sets: Vec<(&'static str, Node)>) -> Upsert<T> {
         let action = ConflictAction::Update { sets, wheres: Vec::new() };
-        self.insert.core.on_conflict = Some(OnConflict { target: self.target, action });
+        let (target, target_where) = (self.target, self.target_where);
+        self.insert.core.on_conflict = Some(OnConflict { target, target_where, action });
         Upsert { insert: self.insert }
     }
 }

@@ -57,6 +57,8 @@ pub enum Node {
     Function(&'static str, Vec<Node>),
     /// `count(*)`.
     CountStar,
+    /// `aggregate FILTER (WHERE condition)`.
+    Filter(Box<(Node, Node)>),
     /// `NULL`.
     Null,
     /// `x [NOT] IN (SELECT ..)`.
@@ -319,6 +321,8 @@ pub enum ConflictAction {
 #[doc(hidden)]
 pub struct OnConflict {
     pub target: ConflictTarget,
+    /// `ON CONFLICT (..) WHERE ..`: the predicate of a partial unique index, to pick it as arbiter.
+    pub target_where: Vec<Node>,
     pub action: ConflictAction,
 }
 
@@ -650,6 +654,12 @@ impl Writer {
                 self.sql.push(')');
             }
             Node::CountStar => self.push_sql("count(*)"),
+            Node::Filter(parts) => {
+                self.push_node(&parts.0);
+                self.push_sql(" FILTER (WHERE ");
+                self.push_node(&parts.1);
+                self.sql.push(')');
+            }
             Node::Null => self.push_sql("NULL"),
             Node::InSelect { lhs, select, negated } => {
                 self.push_operand(lhs, "IN", false);
@@ -960,6 +970,7 @@ impl Writer {
                     self.push_ident(name);
                 }
             }
+            self.push_conditions(" WHERE ", &oc.target_where);
             match &oc.action {
                 ConflictAction::Nothing => self.push_sql(" DO NOTHING"),
                 ConflictAction::Update { sets, wheres } => {

@@ -659,8 +659,24 @@ impl<S, C, L> Select<S, C, L> {
         self.retype()
     }
 
-    /// Runs the query and reads every row as struct `T` (see [`select_as`](Self::select_as)).
-    pub async fn fetch_all_as<T: RowStruct, E: Executor>(&self, db: &E) -> Result<Vec<T>, Error>
+    /// Runs the query and reads every row as struct `T` (see [`select_as`](Self::select_as)):
+    /// `.fetch_all_as::<Account>(db)`.
+    ///
+    /// ```no_run
+    /// use taulu::prelude::*;
+    /// # use taulu_app::schema::{Users, users};
+    /// #[derive(taulu::FromRow)]
+    /// struct Account {
+    ///     id: uuid::Uuid,
+    ///     email: String,
+    /// }
+    /// # async fn f(db: &taulu::Db) -> taulu::Result<()> {
+    /// let accounts = select_from::<Users>().columns((users::id, users::email)).fetch_all_as::<Account>(db).await?;
+    /// let first = select_from::<Users>().columns((users::id, users::email)).fetch_one_as::<Account>(db).await?;
+    /// # let _ = (accounts, first);
+    /// # Ok(()) }
+    /// ```
+    pub async fn fetch_all_as<T: RowStruct>(&self, db: &impl Executor) -> Result<Vec<T>, Error>
     where
         Self: Query,
         <Self as Query>::Output: MatchesFields<T, T::Fields>,
@@ -669,7 +685,7 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     /// Runs the query and reads its first row as struct `T`, or [`Error::NoRows`].
-    pub async fn fetch_one_as<T: RowStruct, E: Executor>(&self, db: &E) -> Result<T, Error>
+    pub async fn fetch_one_as<T: RowStruct>(&self, db: &impl Executor) -> Result<T, Error>
     where
         Self: Query,
         <Self as Query>::Output: MatchesFields<T, T::Fields>,

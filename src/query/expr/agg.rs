@@ -180,3 +180,48 @@ pub fn max<E: Expression>(x: E) -> Agg<E, Max> {
 pub fn array_agg<E: Expression>(x: E) -> Agg<E, ArrayAgg> {
     Agg(x, PhantomData)
 }
+
+/// An aggregate with `FILTER (WHERE condition)`: it sees only the rows the condition holds for.
+#[must_use]
+pub struct Filtered<A, C>(A, C);
+
+/// `.filter(condition)` on an aggregate: `count(*) FILTER (WHERE ..)`, `sum(x) FILTER (WHERE ..)`.
+pub trait FilterExt: Expression<Kind = Aggregate> + Sized {
+    /// `aggregate FILTER (WHERE condition)`: the condition is over the query's rows (no
+    /// aggregates); the result keeps the aggregate's type and nullability (`count` still counts 0).
+    ///
+    /// ```
+    /// use taulu::prelude::*;
+    /// # use taulu_app::schema::{LoginAttempts, login_attempts};
+    /// let q = select_from::<LoginAttempts>()
+    ///     .group_by((login_attempts::identifier,))
+    ///     .columns((login_attempts::identifier, count_all().filter(login_attempts::success.eq(false))));
+    /// assert_eq!(
+    ///     q.to_sql().0,
+    ///     r#"SELECT "login_attempts"."identifier", count(*) FILTER (WHERE "login_attempts"."success" = $1) FROM "login_attempts" GROUP BY "login_attempts"."identifier""#
+    /// );
+    /// ```
+    fn filter<C: Expression<Rust = bool>>(self, condition: C) -> Filtered<Self, C> {
+        Filtered(self, condition)
+    }
+}
+
+impl FilterExt for CountAll {}
+impl<E: Expression, K: AggFn<E::Rust>> FilterExt for Agg<E, K> {}
+
+impl<A: Expression<Kind = Aggregate>, C: Expression<Rust = bool>> Expression for Filtered<A, C> {
+    type Rust = A::Rust;
+    type Kind = Aggregate;
+    fn into_node(self) -> Node {
+        Node::Filter(Box::new((self.0.into_node(), self.1.into_node())))
+    }
+}
+
+impl<S, IA, IC, A, C> ExprIn<S, (IA, IC)> for Filtered<A, C>
+where
+    A: ExprIn<S, IA, Kind = Aggregate>,
+    C: ExprIn<S, IC, Rust = bool>,
+    C::Kind: NotAnAggregate,
+{
+    type Null = A::Null;
+}

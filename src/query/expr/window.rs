@@ -124,6 +124,23 @@ where
     type Null = <Agg<E, K> as ExprIn<S, I>>::Null;
 }
 
+impl<A: Windowable + Expression<Kind = super::Aggregate>, C: Expression<Rust = bool>> Windowable
+    for super::agg::Filtered<A, C>
+{
+    type Rust = <A as Expression>::Rust;
+    fn into_call(self) -> Node {
+        self.into_node()
+    }
+}
+
+impl<S, I, A: Windowable + Expression<Kind = super::Aggregate>, C: Expression<Rust = bool>> WindowableIn<S, I>
+    for super::agg::Filtered<A, C>
+where
+    super::agg::Filtered<A, C>: ExprIn<S, I>,
+{
+    type Null = <super::agg::Filtered<A, C> as ExprIn<S, I>>::Null;
+}
+
 impl Windowable for CountAll {
     type Rust = i64;
     fn into_call(self) -> Node {
