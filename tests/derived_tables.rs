@@ -271,3 +271,47 @@ async fn a_data_modifying_cte_moves_rows_in_one_statement() {
         .unwrap();
     assert_eq!((left, logged), (vec![(1,)], vec![(2,)]));
 }
+
+taulu::alias!(Renamed, Gone);
+
+/// WITH before UPDATE and DELETE: the CTE in the statement's FROM / USING, its columns in SET,
+/// WHERE and RETURNING.
+#[tokio::test]
+async fn update_and_delete_read_the_ctes_of_their_with() {
+    use taulu_app::schema::{Sessions, sessions};
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    c.batch_execute(
+        "INSERT INTO sessions (user_id, token_hash, expires_at)
+            SELECT id, decode(md5(username), 'hex'), now() + interval '1 day' FROM users;",
+    )
+    .await
+    .unwrap();
+    let renamed = derived(
+        Renamed,
+        select_from::<Users>().columns((users::id, upper(users::username))).where_(users::username.like("b%")),
+    );
+    let q = with(&renamed)
+        .update::<Users>()
+        .from_cte(&renamed)
+        .set(users::display_name, renamed.col::<1>())
+        .where_(users::id.eq(renamed.col::<0>()))
+        .returning((users::username, renamed.col::<1>()));
+    let (sql, _) = q.to_sql();
+    assert!(sql.starts_with(r#"WITH "Renamed"("c0", "c1") AS (SELECT "users"."id", upper("users"."username") FROM "users" WHERE "users"."username" LIKE $1) UPDATE "users" SET "display_name" = "Renamed"."c1" FROM "Renamed" WHERE "users"."id" = "Renamed"."c0""#), "{sql}");
+    let rows: Vec<(String, String)> = q.fetch_all(c).await.unwrap();
+    assert_eq!(rows.iter().map(|(u, s)| (u.as_str(), s.as_str())).collect::<Vec<_>>(), [("bob", "BOB")]);
+
+    let gone = derived(Gone, select_from::<Users>().columns((users::id,)).where_(users::username.eq("ann")));
+    let deleted = with(&gone)
+        .delete_from::<Sessions>()
+        .using_cte(&gone)
+        .where_(sessions::user_id.eq(gone.col::<0>()))
+        .execute(c)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let left: i64 = c.query_one("SELECT count(*) FROM sessions", &[]).await.unwrap().get(0);
+    assert_eq!(left, 2, "bob's and cid's");
+}

@@ -31,7 +31,13 @@ pub struct Delete<T, R = NoReturning, Sc = Only<T>> {
 /// ```
 pub fn delete_from<T: super::Writable>() -> Delete<T> {
     Delete {
-        core: DeleteCore { table: TableRef::of::<T>(), using: Vec::new(), wheres: Vec::new(), returning: Vec::new() },
+        core: DeleteCore {
+            with: Vec::new(),
+            table: TableRef::of::<T>(),
+            using: Vec::new(),
+            wheres: Vec::new(),
+            returning: Vec::new(),
+        },
         _p: PhantomData,
     }
 }
@@ -59,8 +65,27 @@ impl<T: Table, R, Sc> Delete<T, R, Sc> {
         Cons<Entry<U, NotNull>, Sc>: Contains<U, J>,
     {
         let _ = table;
-        self.core.using.push(TableRef::of::<U>());
+        self.core.using.push(TableRef::of::<U>().into());
         self.retype()
+    }
+
+    /// `DELETE FROM t USING "A"`: a CTE of this statement's [`with`](super::with)
+    /// (`with(&a).delete_from::<T>()`), its columns then usable in WHERE and RETURNING.
+    pub fn using_cte<A: super::Alias, Q: super::DerivedQuery + 'static, J>(
+        mut self,
+        cte: &super::Derived<A, Q>,
+    ) -> Delete<T, R, Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>>
+    where
+        Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>: Contains<super::DerivedTable<A, Q>, J>,
+    {
+        let _ = cte;
+        self.core.using.push(super::render::Source::Cte(A::NAME));
+        self.retype()
+    }
+
+    pub(crate) fn with_ctes(mut self, ctes: Vec<super::render::CteDef>) -> Self {
+        self.core.with = ctes;
+        self
     }
 
     pub(crate) fn into_core(self) -> DeleteCore {

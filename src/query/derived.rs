@@ -464,6 +464,18 @@ impl With {
         super::InsertInto::with_ctes(self.ctes)
     }
 
+    /// `WITH .. UPDATE T ..`: an UPDATE that reads the CTEs, in its FROM
+    /// ([`Update::from_cte`](super::Update::from_cte)) or in subqueries.
+    pub fn update<T: super::Writable>(self) -> super::Update<T, super::NoSet> {
+        super::update::<T>().with_ctes(self.ctes)
+    }
+
+    /// `WITH .. DELETE FROM T ..`: a DELETE that reads the CTEs, in its USING
+    /// ([`Delete::using_cte`](super::Delete::using_cte)) or in subqueries.
+    pub fn delete_from<T: super::Writable>(self) -> super::Delete<T> {
+        super::delete_from::<T>().with_ctes(self.ctes)
+    }
+
     /// The statement reading from one of the CTEs: `SELECT .. FROM "A"`.
     pub fn select_from_cte<A: Alias, Q: DerivedQuery + 'static>(
         self,

@@ -384,10 +384,12 @@ pub struct InsertCore {
 #[derive(Debug, Clone)]
 #[doc(hidden)]
 pub struct UpdateCore {
+    /// CTEs it reads (`WITH .. UPDATE ..`).
+    pub with: Vec<CteDef>,
     pub table: TableRef,
     pub sets: Vec<(&'static str, Node)>,
-    /// `FROM other, ..`.
-    pub from: Vec<TableRef>,
+    /// `FROM other, ..` (tables, or CTEs of its WITH).
+    pub from: Vec<Source>,
     pub wheres: Vec<Node>,
     pub returning: Vec<SelectItem>,
 }
@@ -396,9 +398,11 @@ pub struct UpdateCore {
 #[derive(Debug, Clone)]
 #[doc(hidden)]
 pub struct DeleteCore {
+    /// CTEs it reads (`WITH .. DELETE ..`).
+    pub with: Vec<CteDef>,
     pub table: TableRef,
-    /// `USING other, ..`.
-    pub using: Vec<TableRef>,
+    /// `USING other, ..` (tables, or CTEs of its WITH).
+    pub using: Vec<Source>,
     pub wheres: Vec<Node>,
     pub returning: Vec<SelectItem>,
 }
@@ -817,10 +821,10 @@ impl Writer {
     }
 
     /// `keyword a, b` for a non-empty list of tables.
-    fn push_tables(&mut self, keyword: &str, tables: &[TableRef]) {
+    fn push_tables(&mut self, keyword: &str, tables: &[Source]) {
         for (i, t) in tables.iter().enumerate() {
             self.push_sql(if i == 0 { keyword } else { ", " });
-            self.push_table(*t);
+            self.push_source(t);
         }
     }
 
@@ -984,6 +988,7 @@ impl Writer {
     }
 
     pub fn push_update(&mut self, q: &UpdateCore) {
+        self.push_with(&q.with);
         self.push_sql("UPDATE ");
         self.push_table(q.table);
         self.push_sql(" SET ");
@@ -994,6 +999,7 @@ impl Writer {
     }
 
     pub fn push_delete(&mut self, q: &DeleteCore) {
+        self.push_with(&q.with);
         self.push_sql("DELETE FROM ");
         self.push_table(q.table);
         self.push_tables(" USING ", &q.using);

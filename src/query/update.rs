@@ -45,6 +45,7 @@ pub struct Update<T, St = HasSet, R = NoReturning, Sc = Only<T>> {
 pub fn update<T: super::Writable>() -> Update<T, NoSet> {
     Update {
         core: UpdateCore {
+            with: Vec::new(),
             table: TableRef::of::<T>(),
             sets: Vec::new(),
             from: Vec::new(),
@@ -82,8 +83,27 @@ impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
         Cons<Entry<U, NotNull>, Sc>: Contains<U, J>,
     {
         let _ = table;
-        self.core.from.push(TableRef::of::<U>());
+        self.core.from.push(TableRef::of::<U>().into());
         self.retype()
+    }
+
+    /// `UPDATE t SET .. FROM "A"`: a CTE of this statement's [`with`](super::with) (`with(&a).update::<T>()`),
+    /// its columns (`a.col::<N>()`) then usable in SET, WHERE and RETURNING.
+    pub fn from_cte<A: super::Alias, Q: super::DerivedQuery + 'static, J>(
+        mut self,
+        cte: &super::Derived<A, Q>,
+    ) -> Update<T, St, R, Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>>
+    where
+        Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>: Contains<super::DerivedTable<A, Q>, J>,
+    {
+        let _ = cte;
+        self.core.from.push(super::render::Source::Cte(A::NAME));
+        self.retype()
+    }
+
+    pub(crate) fn with_ctes(mut self, ctes: Vec<super::render::CteDef>) -> Self {
+        self.core.with = ctes;
+        self
     }
 
     pub(crate) fn into_core(self) -> UpdateCore {
