@@ -12,8 +12,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// Match on the variant to tell a configuration mistake from an unreachable server from a failed
 /// migration; use [`Error::sqlstate`] / [`Error::as_db_error`] for what PostgreSQL itself said.
-/// The `Display` text never contains a password, whatever the input was.
-#[derive(Debug, thiserror::Error)]
+/// The `Display` text never contains a password, whatever the input was; `Debug` prints the same
+/// text, so a `main` returning `taulu::Result` reports what `Display` says.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// `DATABASE_URL` (or another connection string) could not be parsed.
@@ -326,6 +327,12 @@ impl fmt::Display for MigrationFailure {
 impl From<tokio_postgres::Error> for Error {
     fn from(e: tokio_postgres::Error) -> Self {
         Error::statement(e, None)
+    }
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 

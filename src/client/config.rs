@@ -99,7 +99,12 @@ impl DbConfig {
             Some(url) => url,
             None => env
                 .get(DATABASE_URL)
-                .ok_or_else(|| Error::Config { reason: format!("{DATABASE_URL} is not set") })?
+                .ok_or_else(|| Error::Config {
+                    reason: format!(
+                        "{DATABASE_URL} is not set: set it (or write it in .env) to the database to use; for a \
+                         local development server, `taulu db start`, then `export {DATABASE_URL}=$(taulu db url)`"
+                    ),
+                })?
                 .parse()?,
         };
         let mut c = DbConfig::new(url);
@@ -221,6 +226,17 @@ mod tests {
 
     fn parse(text: &str) -> Result<Env> {
         Env::from_pairs(dotenvy::from_read_iter(text.as_bytes()))
+    }
+
+    /// A missing DATABASE_URL says what to do, in `Display` and in `Debug` (what a `main`
+    /// returning `taulu::Result` prints).
+    #[test]
+    fn a_missing_database_url_says_what_to_do() {
+        let err = DbConfig::from_vars(&parse("TAULU_POOL_MAX=3\n").unwrap(), None).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.starts_with("configuration: DATABASE_URL is not set"), "{shown}");
+        assert!(shown.contains("taulu db start") && shown.contains("$(taulu db url)"), "{shown}");
+        assert_eq!(format!("{err:?}"), shown);
     }
 
     #[test]
