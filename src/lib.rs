@@ -68,6 +68,27 @@ pub use query::{
     Column, FromRow, InsertValue, Insertable, Interval, NotNull, Nullability, Nullable, Raw, SqlEnum, Table, Writable,
 };
 
+/// The Rust types columns read as and values are written from, and the crates they come from, so
+/// a crate using taulu needs no dependency of its own (and no version to match) for them.
+///
+/// ```
+/// use taulu::types::{DateTime, Decimal, Json, Utc, Uuid};
+///
+/// let id: Uuid = Uuid::nil();
+/// let at: DateTime<Utc> = DateTime::UNIX_EPOCH;
+/// let price: Decimal = "9.99".parse().unwrap();
+/// let body = Json(taulu::types::serde_json::json!({ "id": id, "at": at, "price": price }));
+/// assert_eq!(body.0["price"], "9.99");
+/// ```
+pub mod types {
+    pub use crate::query::{Interval, Json, Raw};
+    pub use chrono::{self, DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+    pub use rust_decimal::{self, Decimal};
+    pub use serde_json::{self, Value as JsonValue};
+    pub use std::net::IpAddr;
+    pub use uuid::{self, Uuid};
+}
+
 /// What a module using the builder needs: `use taulu::prelude::*;`.
 pub mod prelude {
     pub use crate::query::{
@@ -163,6 +184,26 @@ pub use taulu_macros::FromRow;
 /// `Vec<T>`, enums -> the generated enum, domains -> their base type. Other PostgreSQL types
 /// (`tsvector`, `money`, ranges, extension types, ...) read and write [`Raw`]; a type name that
 /// exists nowhere is a compile error naming the column.
+///
+/// ## JSON, and attributes of your own
+///
+/// With the `serde` feature (on by default), every generated `Row`, `Insert` and `sql!` row
+/// derives `Serialize` and `Deserialize` with the columns' names as field names, and every enum
+/// is its SQL label (`"owner"`); `numeric` is a string (a JSON number would round it through
+/// `f64`), timestamps RFC 3339, [`Interval`] `{"months", "days", "microseconds"}`. An axum handler
+/// returns `Json<users::Row>` as it is. Attributes of your own go on every row and insert
+/// (`rows = { .. }`) or every enum (`enums = { .. }`):
+///
+/// ```
+/// mod db {
+///     taulu::schema!("migrations", rows = { #[serde(rename_all = "camelCase")] });
+/// }
+/// let insert = db::orgs::Insert::new("Acme", "acme");
+/// let json = serde_json::to_value(&insert).unwrap();
+/// assert_eq!(json, serde_json::json!({ "name": "Acme", "slug": "acme", "id": null, "createdAt": null }));
+/// let role: db::Role = serde_json::from_str("\"admin\"").unwrap();
+/// assert_eq!(role, db::Role::Admin);
+/// ```
 ///
 /// Editing a migration file rebuilds the invoking crate (the files are `include_str!` inputs).
 /// Adding or removing a file is seen by cargo only through a build script: add

@@ -180,11 +180,14 @@ macro_rules! __taulu_column_info {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __taulu_row {
-    ($row_doc:expr; $($doc:expr, $field:ident: $t:ty = $i:expr;)*) => {
-        #[doc = $row_doc]
-        #[derive(Debug, Clone, PartialEq)]
-        pub struct Row {
-            $(#[doc = $doc] pub $field: $t,)*
+    ([$(#[$attr:meta])*] $row_doc:expr; $($doc:expr, $field:ident: $t:ty = $i:expr;)*) => {
+        $crate::__taulu_serde! {
+            #[doc = $row_doc]
+            #[derive(Debug, Clone, PartialEq)]
+            $(#[$attr])*
+            pub struct Row {
+                $(#[doc = $doc] pub $field: $t,)*
+            }
         }
 
         #[automatically_derived]
@@ -202,4 +205,79 @@ macro_rules! __taulu_row {
 /// A `sql!` argument as the parameter of Rust type `T` its `$n` was typed as.
 pub fn sql_arg<T, V: crate::query::SqlArg<T>>(value: V) -> crate::query::Param {
     value.into_arg()
+}
+
+#[cfg(feature = "serde")]
+pub use serde;
+
+/// A generated struct (a table's `Row` and `Insert`, a `sql!` row), with serde's derives when
+/// taulu's `serde` feature is on (the feature is taulu's: this macro is defined once per build of
+/// taulu, so the choice is made here, not in the user's crate).
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __taulu_serde {
+    ($($item:tt)*) => {
+        #[derive($crate::__private::serde::Serialize, $crate::__private::serde::Deserialize)]
+        #[serde(crate = "::taulu::__private::serde")]
+        $($item)*
+    };
+}
+
+/// A generated struct, as it is (taulu's `serde` feature is off).
+#[cfg(not(feature = "serde"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __taulu_serde {
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// serde for a generated enum: its SQL labels, as PostgreSQL writes them.
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __taulu_enum_serde {
+    ($ty:ty) => {
+        #[automatically_derived]
+        impl $crate::__private::serde::Serialize for $ty {
+            fn serialize<S: $crate::__private::serde::Serializer>(
+                &self,
+                s: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                s.serialize_str($crate::SqlEnum::as_str(*self))
+            }
+        }
+        #[automatically_derived]
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $ty {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
+                d: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::__private::enum_deserialize(d)
+            }
+        }
+    };
+}
+
+/// No serde for generated enums (taulu's `serde` feature is off).
+#[cfg(not(feature = "serde"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __taulu_enum_serde {
+    ($ty:ty) => {};
+}
+
+/// `Deserialize` for a generated enum: one of its labels, else an error listing them.
+#[cfg(feature = "serde")]
+pub fn enum_deserialize<'de, E: SqlEnum, D: serde::Deserializer<'de>>(d: D) -> Result<E, D::Error> {
+    struct Label<E>(std::marker::PhantomData<E>);
+    impl<E: SqlEnum> serde::de::Visitor<'_> for Label<E> {
+        type Value = E;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a label of the PostgreSQL enum {}", E::NAME)
+        }
+        fn visit_str<Er: serde::de::Error>(self, v: &str) -> Result<E, Er> {
+            E::ALL.iter().copied().find(|e| e.as_str() == v).ok_or_else(|| Er::unknown_variant(v, E::LABELS))
+        }
+    }
+    d.deserialize_str(Label(std::marker::PhantomData))
 }

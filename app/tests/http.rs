@@ -147,6 +147,11 @@ async fn orgs_members_and_roles() {
 
     let mine = call(addr, "GET", "/orgs", Some(&bob), None).await;
     assert_eq!(mine.body, json!([{"id": created.body["id"], "name": "Acme", "slug": "acme", "role": "member"}]));
+    // A generated row as the handler returns it: every column, named as in the table.
+    let org = call(addr, "GET", "/orgs/acme", Some(&bob), None).await;
+    let created_at = org.body["created_at"].as_str().unwrap().to_owned();
+    assert!(chrono::DateTime::parse_from_rfc3339(&created_at).is_ok(), "{created_at}");
+    assert_eq!(org.body, json!({"id": created.body["id"], "name": "Acme", "slug": "acme", "created_at": created_at}));
     let members = call(addr, "GET", "/orgs/acme/members", Some(&bob), None).await;
     let names: Vec<(&str, &str)> = members
         .body
@@ -158,6 +163,7 @@ async fn orgs_members_and_roles() {
     assert_eq!(names, [("ann", "owner"), ("bob", "member"), ("carol", "admin"), ("dave", "member")]);
     let (outsider, _) = account(addr, "eve").await;
     assert_eq!(call(addr, "GET", "/orgs/acme/members", Some(&outsider), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(call(addr, "GET", "/orgs/acme", Some(&outsider), None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(call(addr, "GET", "/orgs/nope/members", Some(&ann), None).await.status, StatusCode::NOT_FOUND);
 
     let set_role = |token: String, user: String, role: &'static str| async move {

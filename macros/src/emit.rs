@@ -66,8 +66,18 @@ pub fn snake(name: &str) -> Ident {
     ident(&name.to_ascii_lowercase())
 }
 
+/// The user's own attributes for generated types (`schema!(.., rows = { .. }, enums = { .. })`).
+#[derive(Default)]
+pub struct UserAttrs {
+    /// On every table's and view's `Row` and every `Insert`.
+    pub rows: TokenStream,
+    /// On every enum.
+    pub enums: TokenStream,
+}
+
 struct Ctx<'a> {
     schema: &'a Schema,
+    attrs: &'a UserAttrs,
     errors: Vec<SqlError>,
     /// The modules of `public`'s tables, which sit beside the modules of the other schemas (made
     /// when first needed).
@@ -90,7 +100,8 @@ impl Ctx<'_> {
 /// The Rust type of a column type for code outside the schema module, which sits at `root`
 /// (a path ending in `::`): `(type, is an enum or contains one)`.
 pub fn rust_type(schema: &Schema, ty: &ColType, root: &TokenStream) -> Result<(TokenStream, bool), String> {
-    let cx = Ctx { schema, errors: Vec::new(), public_modules: Default::default() };
+    let none = UserAttrs::default();
+    let cx = Ctx { schema, attrs: &none, errors: Vec::new(), public_modules: Default::default() };
     let m = cx.map_in(ty, root)?;
     let enum_ = |t: &ColType| matches!(t, ColType::User(i) if matches!(schema.types[*i].kind, TypeKind::Enum { .. }));
     let uses_enum = enum_(ty) || matches!(ty, ColType::Array(inner) if enum_(inner));
@@ -98,8 +109,8 @@ pub fn rust_type(schema: &Schema, ty: &ColType, root: &TokenStream) -> Result<(T
 }
 
 /// Emits the whole schema. `files` are the absolute paths of the migrations, made build inputs.
-pub fn emit(schema: &Schema, files: &[String]) -> (TokenStream, Vec<SqlError>) {
-    let mut cx = Ctx { schema, errors: Vec::new(), public_modules: Default::default() };
+pub fn emit(schema: &Schema, files: &[String], attrs: &UserAttrs) -> (TokenStream, Vec<SqlError>) {
+    let mut cx = Ctx { schema, attrs, errors: Vec::new(), public_modules: Default::default() };
     let mut by_schema: BTreeMap<&str, Vec<TokenStream>> = BTreeMap::new();
     let mut names: BTreeMap<(String, String), String> = BTreeMap::new(); // (schema, rust name) -> what
 
@@ -113,7 +124,13 @@ pub fn emit(schema: &Schema, files: &[String]) -> (TokenStream, Vec<SqlError>) {
                 });
                 continue;
             }
-            by_schema.entry(&t.schema).or_default().push(emit_enum(&t.schema, &t.name, labels, &t.origin.to_string()));
+            by_schema.entry(&t.schema).or_default().push(emit_enum(
+                &t.schema,
+                &t.name,
+                labels,
+                &t.origin.to_string(),
+                &attrs.enums,
+            ));
         }
     }
     for table in &schema.tables {
@@ -157,7 +174,7 @@ pub fn emit(schema: &Schema, files: &[String]) -> (TokenStream, Vec<SqlError>) {
     (out, cx.errors)
 }
 
-fn emit_enum(schema: &str, name: &str, labels: &[String], origin: &str) -> TokenStream {
+fn emit_enum(schema: &str, name: &str, labels: &[String], origin: &str, user_attrs: &TokenStream) -> TokenStream {
     let ty = camel(name);
     let doc = format!("The PostgreSQL enum `{}` (created at {origin}).", qualified(schema, name));
     let mut seen = BTreeSet::new();
@@ -178,7 +195,9 @@ fn emit_enum(schema: &str, name: &str, labels: &[String], origin: &str) -> Token
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #user_attrs
         pub enum #ty { #( #[doc = #variant_docs] #variants, )* }
+        ::taulu::__taulu_enum_serde!(#ty);
 
         #[automatically_derived]
         impl ::taulu::SqlEnum for #ty {
@@ -446,6 +465,7 @@ impl Ctx<'_> {
         }
 
         let marker_doc = format!("Table `{q}` (created at {}).", table.origin);
+        let user_attrs = &self.attrs.rows;
         let row_doc =
             format!("A row of `{q}` with every column, in table order (what a select of all columns returns).");
         let insert_doc = format!(
@@ -510,9 +530,12 @@ impl Ctx<'_> {
         let root = std::iter::repeat_n(quote!(super::), depth - 1).collect::<TokenStream>();
 
         let insert_items = quote! {
-                #[doc = #insert_doc]
-                #[derive(Debug, Clone, PartialEq)]
-                pub struct Insert { #(#req_fields,)* #(#opt_fields,)* }
+                ::taulu::__taulu_serde! {
+                    #[doc = #insert_doc]
+                    #[derive(Debug, Clone, PartialEq)]
+                    #user_attrs
+                    pub struct Insert { #(#req_fields,)* #(#opt_fields,)* }
+                }
 
                 impl Insert {
                     /// An insert with the required columns; optional ones start as `None`.
@@ -577,7 +600,7 @@ impl Ctx<'_> {
 
                 #[allow(non_camel_case_types, non_snake_case, clippy::all)]
                 mod __rows {
-                ::taulu::__taulu_row!(#row_doc; #(#fields)*);
+                ::taulu::__taulu_row!([#user_attrs] #row_doc; #(#fields)*);
 
                 #insert_items
                 }

@@ -25,7 +25,9 @@ pub fn schema(input: TokenStream) -> TokenStream {
     let lit = &args.dir;
     load::resolve(&lit.value(), proc_macro::Span::call_site().local_file())
         .and_then(|dir| {
-            let mut tokens = expand(&dir, args.layout)?;
+            let (rows, enums) = (&args.rows, &args.enums);
+            let attrs = emit::UserAttrs { rows: quote!(#(#rows)*), enums: quote!(#(#enums)*) };
+            let mut tokens = expand(&dir, args.layout, &attrs)?;
             tokens.extend(sql_macro_rules(&dir, args.layout, args.module.as_ref()));
             Ok(tokens)
         })
@@ -33,18 +35,21 @@ pub fn schema(input: TokenStream) -> TokenStream {
         .into()
 }
 
-/// `schema!("dir")`, with `layout = "sqlx"` and `module = crate::path::to::schema` after it in any
-/// order (`migrations!` takes `layout` only).
+/// `schema!("dir")`, with `layout = "sqlx"`, `module = crate::path::to::schema`,
+/// `rows = { #[..] .. }` and `enums = { #[..] .. }` after it in any order (`migrations!` takes
+/// `layout` only).
 struct SchemaArgs {
     dir: syn::LitStr,
     layout: Option<files::Layout>,
     module: Option<syn::Path>,
+    rows: Vec<syn::Attribute>,
+    enums: Vec<syn::Attribute>,
 }
 
 impl syn::parse::Parse for SchemaArgs {
     fn parse(input: syn::parse::ParseStream) -> syn::Result<Self> {
         let dir = input.parse()?;
-        let (mut layout, mut module) = (None, None);
+        let (mut layout, mut module, mut rows, mut enums) = (None, None, Vec::new(), Vec::new());
         while input.parse::<Option<syn::Token![,]>>()?.is_some() && !input.is_empty() {
             let key: syn::Ident = input.parse()?;
             input.parse::<syn::Token![=]>()?;
@@ -57,15 +62,24 @@ impl syn::parse::Parse for SchemaArgs {
                     return Err(syn::Error::new_spanned(&path, "the module path starts with `crate::`"));
                 }
                 module = Some(path);
+            } else if key == "rows" || key == "enums" {
+                let content;
+                syn::braced!(content in input);
+                let attrs = content.call(syn::Attribute::parse_outer)?;
+                if !content.is_empty() {
+                    return Err(content.error("expected attributes only: `{ #[derive(..)] #[serde(..)] }`"));
+                }
+                if key == "rows" { rows = attrs } else { enums = attrs }
             } else {
                 return Err(syn::Error::new(
                     key.span(),
-                    "expected `layout = \"golang-migrate\" | \"sqlx\" | \"diesel\" | \"refinery\"` or \
-                     `module = crate::path::to::this::module`",
+                    "expected `layout = \"golang-migrate\" | \"sqlx\" | \"diesel\" | \"refinery\"`, \
+                     `module = crate::path::to::this::module`, `rows = { #[derive(..)] }` or \
+                     `enums = { #[derive(..)] }`",
                 ));
             }
         }
-        Ok(SchemaArgs { dir, layout, module })
+        Ok(SchemaArgs { dir, layout, module, rows, enums })
     }
 }
 
@@ -129,6 +143,9 @@ pub fn migrations(input: TokenStream) -> TokenStream {
     if let Some(module) = &args.module {
         return syn::Error::new_spanned(module, "migrations! takes `layout = ..` only").to_compile_error().into();
     }
+    if let Some(attr) = args.rows.first().or(args.enums.first()) {
+        return syn::Error::new_spanned(attr, "migrations! takes `layout = ..` only").to_compile_error().into();
+    }
     let lit = &args.dir;
     load::resolve(&lit.value(), proc_macro::Span::call_site().local_file())
         .and_then(|dir| embed(&lit.value(), &dir, args.layout))
@@ -150,14 +167,18 @@ pub fn derive_from_row(input: TokenStream) -> TokenStream {
 }
 
 /// Reads, replays and emits; every migration error becomes its own `compile_error!`.
-fn expand(dir: &std::path::Path, layout: Option<files::Layout>) -> Result<proc_macro2::TokenStream, String> {
+fn expand(
+    dir: &std::path::Path,
+    layout: Option<files::Layout>,
+    attrs: &emit::UserAttrs,
+) -> Result<proc_macro2::TokenStream, String> {
     let (_, files, checked) = load::migrations(dir, layout)?;
     let sources: Vec<(String, String)> =
         checked.iter().map(|m| (load::shown_path(dir, &m.up.file), m.up.sql.clone())).collect();
     let (schema, mut errors) = model::build(&sources);
     // Every file of the directory is a dependency: an edit (or a down file's) rebuilds.
     let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
-    let (mut tokens, emit_errors) = emit::emit(&schema, &paths);
+    let (mut tokens, emit_errors) = emit::emit(&schema, &paths, attrs);
     errors.extend(emit_errors);
     for e in errors {
         let message = format!("{}: {}", e.origin, e.message);

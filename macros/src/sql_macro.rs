@@ -277,11 +277,16 @@ fn expand_input(input: &Input) -> syn::Result<TokenStream> {
     let derives = (!named_types).then(|| quote!(#[derive(Debug, Clone)]));
     let row_def = (!fields.is_empty()).then(|| {
         let fields = fields.iter().map(|(name, ty)| quote!(pub #name: #ty));
-        quote! {
+        let def = quote! {
             /// One result row of the statement.
             #derives
             #[repr(C)]
             struct Row { #(#fields,)* }
+        };
+        // serde's derives (taulu's `serde` feature) only where every type is ours to know.
+        let def = if named_types { def } else { quote!(::taulu::__taulu_serde! { #def }) };
+        quote! {
+            #def
             // SAFETY: both `#[repr(C)]`, with the same field types in the same order.
             unsafe impl ::taulu::__private::SqlRow for Row {
                 type Columns = #columns;

@@ -578,6 +578,7 @@ impl<C> ValueFor<C, Vec<u8>> for &[u8] {
 /// assert_eq!(Interval::months(1).to_string(), "1 mons");
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Interval {
     /// Whole months (years are 12 months).
     pub months: i32,
@@ -672,6 +673,7 @@ impl ToSql for Interval {
 /// column of the same type; anything else is a job for SQL (`sql::<String>("{}::text")`), which
 /// can turn such a value into a mapped one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Raw {
     /// The PostgreSQL type's name (`tsvector`).
     pub type_name: String,

@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(auth::me))
         .route("/me/activity", get(auth::activity))
         .route("/orgs", post(orgs::create).get(orgs::list_mine))
+        .route("/orgs/{slug}", get(orgs::show))
         .route("/orgs/{slug}/members", get(orgs::list_members).post(orgs::add_member))
         .route("/orgs/{slug}/members/{user_id}", patch(orgs::change_role).delete(orgs::remove_member))
         .route("/healthz", get(healthz))

@@ -34,7 +34,8 @@ pub struct MyOrg {
     pub id: Uuid,
     pub name: String,
     pub slug: String,
-    pub role: String,
+    /// Serialized as its SQL label (`"owner"`), by taulu's `serde` feature.
+    pub role: Role,
 }
 
 /// `POST /orgs`: 201; the org and the creator's owner membership commit together or not at all.
@@ -59,7 +60,7 @@ pub async fn create(
             Ok(org)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(MyOrg { id, name, slug, role: Role::Owner.to_string() })))
+    Ok((StatusCode::CREATED, Json(MyOrg { id, name, slug, role: Role::Owner })))
 }
 
 /// `GET /orgs`: the caller's orgs with the caller's role in each, by name.
@@ -71,7 +72,25 @@ pub async fn list_mine(State(app): State<AppState>, user: CurrentUser) -> ApiRes
         .order_by(orgs::name)
         .fetch_all(&app.db)
         .await?;
-    Ok(Json(rows.into_iter().map(|(id, name, slug, role)| MyOrg { id, name, slug, role: role.to_string() }).collect()))
+    Ok(Json(rows.into_iter().map(|(id, name, slug, role)| MyOrg { id, name, slug, role }).collect()))
+}
+
+/// `GET /orgs/{slug}`: the org's row as it is in the database (`orgs::Row`, serialized by taulu's
+/// `serde` feature), for its members only (404 for anyone else).
+pub async fn show(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<orgs::Row>> {
+    let found = select_from::<Orgs>()
+        .inner_join(members::org_id, orgs::id)
+        .where_(orgs::slug.eq(slug))
+        .where_(members::user_id.eq(user.me.id))
+        .all()
+        .fetch_optional(&app.db)
+        .await?;
+    let (org, _membership) = found.ok_or(ApiError::NotFound("no such org"))?;
+    Ok(Json(org))
 }
 
 #[derive(Deserialize)]
@@ -85,7 +104,7 @@ pub struct AddMember {
 pub struct Member {
     pub user_id: Uuid,
     pub username: String,
-    pub role: String,
+    pub role: Role,
 }
 
 #[derive(Deserialize)]
@@ -116,11 +135,7 @@ pub async fn list_members(
     if rows.is_empty() {
         return Err(ApiError::NotFound("no such org"));
     }
-    Ok(Json(
-        rows.into_iter()
-            .map(|(user_id, username, role)| Member { user_id, username, role: role.to_string() })
-            .collect(),
-    ))
+    Ok(Json(rows.into_iter().map(|(user_id, username, role)| Member { user_id, username, role }).collect()))
 }
 
 /// `POST /orgs/{slug}/members`: owners and admins add a member by email (role `member` unless
@@ -158,7 +173,7 @@ pub async fn add_member(
                 .values(members::Insert::new(org_id, user_id).with_member_role(role))
                 .execute(tx)
                 .await?;
-            Ok(Ok(Member { user_id, username, role: role.to_string() }))
+            Ok(Ok(Member { user_id, username, role }))
         })
         .await??;
     Ok((StatusCode::CREATED, Json(outcome)))
