@@ -31,7 +31,8 @@ COMMANDS:
                             take over a database migrated by golang-migrate, sqlx, diesel or
                             refinery, files as they are: record its applied versions as the
                             baseline (refuses a dirty one)
-    db start                start the local PostgreSQL (or reuse the running one)
+    db start [--env]        start the local PostgreSQL (or reuse the running one) and print
+                            the DATABASE_URL to export; --env writes it to ./.env instead
     db stop                 stop the local PostgreSQL
     db url                  print the local database URL (with its password)
     help                    print this text
@@ -253,9 +254,22 @@ async fn run(mut args: Vec<String>, embedded: Option<&Migrations>, usage: &str) 
             );
             Ok(())
         }
-        ["db", "start"] => {
+        ["db", "start", rest @ ..] => {
+            let write_env = match rest {
+                [] => false,
+                ["--env"] => true,
+                _ => return Err(CliError::Usage(format!("db start takes --env only, got {}", rest.join(" ")))),
+            };
             let cluster = blocking(LocalCluster::ensure).await?;
+            taulu::local::ensure_database(&cluster.url("postgres"), LOCAL_DB).await?;
+            let url = cluster.url(LOCAL_DB).to_url_with_password();
             println!("local PostgreSQL running on 127.0.0.1:{} ({})", cluster.port(), cluster.dir().display());
+            if write_env {
+                set_in_env_file(std::path::Path::new(".env"), taulu::DATABASE_URL, &url)?;
+                println!("wrote {}=.. to .env", taulu::DATABASE_URL);
+            } else {
+                println!("export {}='{url}'", taulu::DATABASE_URL);
+            }
             Ok(())
         }
         ["db", "stop"] => {
@@ -275,6 +289,39 @@ async fn run(mut args: Vec<String>, embedded: Option<&Migrations>, usage: &str) 
         }
         _ => Err(CliError::Usage(format!("unknown command: {}", args.join(" ")))),
     }
+}
+
+/// Sets `key=value` in a `.env` file: replaces the line that sets `key` (with or without
+/// `export`), or appends one; every other line stays as it was. Creates the file if needed.
+fn set_in_env_file(path: &std::path::Path, key: &str, value: &str) -> Result<(), CliError> {
+    let old = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::Config { reason: format!("{} cannot be read: {e}", path.display()) }.into()),
+    };
+    let sets_key = |line: &str| {
+        let line = line.trim_start();
+        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+        line.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut replaced = false;
+    for line in old.lines() {
+        if sets_key(line) {
+            if !replaced {
+                lines.push(format!("{key}={value}"));
+            }
+            replaced = true;
+        } else {
+            lines.push(line.to_owned());
+        }
+    }
+    if !replaced {
+        lines.push(format!("{key}={value}"));
+    }
+    let text = lines.join("\n") + "\n";
+    std::fs::write(path, text)
+        .map_err(|e| Error::Config { reason: format!("{} cannot be written: {e}", path.display()) }.into())
 }
 
 fn optional_count(rest: &[&str]) -> Result<Option<usize>, CliError> {

@@ -378,3 +378,30 @@ async fn the_cli_adopts_a_golang_migrate_history() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown tool \"flyway\""));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn db_start_prints_the_url_or_writes_it_to_dot_env_keeping_the_other_lines() {
+    let dir = std::env::temp_dir().join(format!("taulu-cli-env-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".env"), "# mine\nRUST_LOG=info\nexport DATABASE_URL=postgres://old@nowhere/db\n").unwrap();
+    let run = |args: &'static [&'static str]| {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            taulu().args(args).current_dir(dir).env_remove("DATABASE_URL").output().unwrap()
+        })
+    };
+    let printed = run(&["db", "start"]).await.unwrap();
+    assert!(printed.status.success(), "{printed:?}");
+    let stdout = String::from_utf8_lossy(&printed.stdout).into_owned();
+    let url = stdout.lines().find_map(|l| l.strip_prefix("export DATABASE_URL='")).unwrap().trim_end_matches('\'');
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let db: String = client.query_one("SELECT current_database()", &[]).await.unwrap().get(0);
+    assert_eq!(db, "taulu", "the URL printed is the CLI's own database, and it exists");
+
+    let wrote = run(&["db", "start", "--env"]).await.unwrap();
+    assert!(wrote.status.success(), "{wrote:?}");
+    let env = std::fs::read_to_string(dir.join(".env")).unwrap();
+    assert_eq!(env, format!("# mine\nRUST_LOG=info\nDATABASE_URL={url}\n"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
