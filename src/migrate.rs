@@ -51,9 +51,9 @@
 //! migration is allowed.)
 
 mod catalog;
-#[path = "../macros/src/files.rs"]
+// `files` and `split` are symlinks to the macros crate's files (one rule set and one splitter for
+// both crates; a symlink, not `#[path]`, so each published package holds its own copy).
 mod files;
-#[path = "../macros/src/split.rs"]
 mod split;
 
 use std::{

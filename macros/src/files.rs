@@ -1,7 +1,7 @@
 //! The one rule set for migration files: which layouts exist on disk (golang-migrate, sqlx simple
 //! and reversible, diesel, refinery), which layout a directory holds, what each file is, and what
 //! makes a set valid (unique versions, a down only with its up, no transaction control inside a
-//! transactional file). Shared by two crates (the runtime includes this file with `#[path]`, as it
+//! transactional file). Shared by two crates (the runtime reads it through a symlink, as it
 //! does `split.rs`): `schema!` and `taulu::migrations!` apply the rules at build time, so a bad set
 //! fails the build, and `taulu::migrate::Migrations` applies the same rules to files read at run
 //! time (the CLI's `--dir`). Reads a directory; otherwise plain data in, plain data out; each crate

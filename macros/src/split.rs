@@ -5,8 +5,8 @@
 //! Lexical only: it never interprets SQL, with one exception psql makes too: it follows
 //! `SET standard_conforming_strings`, because with that setting off a backslash escapes a quote in a
 //! plain `'..'` literal, and a splitter that disagrees with the server about where a string ends
-//! would cut statements where the server does not. Shared by two crates (the runtime includes this
-//! file with `#[path]`): the migration runner executes and reports one statement at a time with it,
+//! would cut statements where the server does not. Shared by two crates (the runtime reads this
+//! file through a symlink, `src/migrate/split.rs`): the migration runner executes and reports one statement at a time with it,
 //! and the schema macro uses it to find the line of a statement PostgreSQL's parser rejects.
 //!
 //! Linear in the size of the file: lines are counted as the scan goes, never from the start again
