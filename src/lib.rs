@@ -58,8 +58,8 @@ pub mod __private;
 
 pub use client::{
     DATABASE_REPLICA_URLS, DATABASE_URL, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl, Db, DbConfig, IsolationLevel,
-    ListenEvent, Listener, Manager, Notification, OnPrimary, PGSSLROOTCERT, PgConn, PooledConn, ReplicaHealth,
-    ReplicaStatus, Session, Timed, Tx, connect, db,
+    ListenEvent, Listener, Manager, Notification, OnPrimary, PGSSLROOTCERT, PgConn, PoolStatus, PooledConn,
+    ReplicaHealth, ReplicaStatus, Session, Timed, Tx, connect, db,
 };
 pub use error::{Error, ErrorKind, MigrationFailure, MigrationOutcome, Result};
 pub use local::LocalCluster;

@@ -327,7 +327,7 @@ impl Drop for FaultProxy {
     }
 }
 
-/// Captures every `tracing` event emitted on the current thread, at TRACE, as text: for tests that
+/// Captures every `tracing` event emitted on the current thread, at TRACE, and every span's close, as text: for tests that
 /// check what is (and is not) logged. Runs `f` with the capture installed and returns its output
 /// and the log.
 ///
@@ -343,6 +343,9 @@ pub async fn capture_logs<T>(f: impl AsyncFnOnce() -> T) -> (T, String) {
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
+        // A span's close line shows its fields, those recorded at its end too (a statement's
+        // `error.type`).
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(move || LogSink(sink.clone()))
         .finish();
     let guard = tracing::subscriber::set_default(subscriber);

@@ -1196,3 +1196,152 @@ async fn close_lets_statements_in_flight_finish_then_refuses_work_and_closes_eve
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// `Db::status` under load: every connection in use and the callers beyond them waiting; after,
+/// the counters hold every checkout and at least the time the waiters were seen waiting; and
+/// `PoolStatus::record` hands the same figures to the `metrics` facade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_counts_connections_waiters_and_waits_under_load() {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let mut cfg = config(test.url());
+    cfg.max_size = 3;
+    let db = Db::connect(cfg).await.unwrap();
+    let before = db.status();
+    assert_eq!((before.max_size, before.in_use, before.waiting, before.timeouts), (3, 0, 0, 0));
+
+    // Eight callers, each holding a connection in a statement that waits for a lock the test
+    // holds: three run, five wait for a connection.
+    test.client().execute("SELECT pg_advisory_lock(42)", &[]).await.unwrap();
+    let callers: Vec<_> = (0..8)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let conn = db.get().await.unwrap();
+                conn.client().execute("SELECT pg_advisory_xact_lock_shared(42)", &[]).await.unwrap();
+            })
+        })
+        .collect();
+    let give_up = give_up_after(30);
+    while active(test.client(), test.name(), "%pg_advisory_xact_lock_shared%").await != 3 || db.status().waiting != 5 {
+        give_up("3 statements running and 5 callers waiting");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let seen_waiting = Instant::now();
+    let under_load = db.status();
+    assert_eq!((under_load.open, under_load.in_use, under_load.idle), (3, 3, 0), "{under_load:?}");
+    let waited_at_least = seen_waiting.elapsed();
+    test.client().execute("SELECT pg_advisory_unlock(42)", &[]).await.unwrap();
+    for c in callers {
+        c.await.unwrap();
+    }
+
+    let after = db.status();
+    assert_eq!(after.checkouts - before.checkouts, 8, "{after:?}");
+    assert!(after.waits - before.waits >= 5, "{after:?}");
+    assert!(
+        after.wait_time - before.wait_time >= waited_at_least * 5,
+        "{after:?}, each of 5 waited {waited_at_least:?}"
+    );
+    assert_eq!((after.in_use, after.waiting, after.timeouts, after.open, after.idle), (0, 0, 0, 3, 3));
+    assert!(after.connections_opened >= 3);
+
+    let recorded = metrics_of(|| after.record("main"));
+    assert_eq!(recorded["taulu.pool.checkouts{pool=main}"], after.checkouts as f64);
+    assert_eq!(recorded["taulu.pool.wait_time_us{pool=main}"], after.wait_time.as_micros() as f64);
+    assert_eq!(recorded["db.client.connection.count{pool=main,state=idle}"], 3.0);
+    assert_eq!(recorded["db.client.connection.count{pool=main,state=used}"], 0.0);
+    assert_eq!(recorded["db.client.connection.max{pool=main}"], 3.0);
+    assert_eq!(recorded["db.client.connection.pending_requests{pool=main}"], 0.0);
+}
+
+/// What `f` records through the `metrics` facade: `name{label=value,..}` -> the last value.
+fn metrics_of(f: impl FnOnce()) -> std::collections::BTreeMap<String, f64> {
+    use metrics::{
+        Counter, CounterFn, Gauge, GaugeFn, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
+    type Values = Arc<Mutex<std::collections::BTreeMap<String, f64>>>;
+    struct Cell(String, Values);
+    impl Cell {
+        fn put(&self, v: f64) {
+            self.1.lock().unwrap().insert(self.0.clone(), v);
+        }
+    }
+    impl CounterFn for Cell {
+        fn increment(&self, _: u64) {
+            unimplemented!("the pool's counters are absolute")
+        }
+        fn absolute(&self, v: u64) {
+            self.put(v as f64)
+        }
+    }
+    impl GaugeFn for Cell {
+        fn increment(&self, _: f64) {
+            unimplemented!("the pool's gauges are set")
+        }
+        fn decrement(&self, _: f64) {
+            unimplemented!("the pool's gauges are set")
+        }
+        fn set(&self, v: f64) {
+            self.put(v)
+        }
+    }
+    struct Rec(Values);
+    impl Rec {
+        fn cell(&self, key: &Key) -> Arc<Cell> {
+            let labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+            Arc::new(Cell(format!("{}{{{}}}", key.name(), labels.join(",")), self.0.clone()))
+        }
+    }
+    impl Recorder for Rec {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::from_arc(self.cell(key))
+        }
+        fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::from_arc(self.cell(key))
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            unimplemented!("the pool records no histogram")
+        }
+    }
+    let values = Values::default();
+    metrics::with_local_recorder(&Rec(values.clone()), f);
+    Arc::try_unwrap(values).unwrap().into_inner().unwrap()
+}
+
+/// Statement spans carry OpenTelemetry's database client attributes: the shape of the SQL (never
+/// a value), the operation, the database, the server; a failure its error type and SQLSTATE.
+#[tokio::test(flavor = "current_thread")]
+async fn statement_spans_carry_opentelemetry_database_attributes() {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let db = Db::connect(config(test.url())).await.unwrap();
+    let (dup, log) = taulu::testing::capture_logs(async || {
+        let found = select_from::<Users>().columns((users::id,)).where_(users::email.eq("ann@example.com"));
+        assert!(found.fetch_all(&db).await.unwrap().is_empty());
+        insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap();
+        insert_into::<Users>().values(new_user("ann")).execute(&db).await.unwrap_err()
+    })
+    .await;
+    assert_eq!(dup.sqlstate(), Some("23505"));
+    let spans: Vec<&str> = log.lines().filter(|l| l.contains("statement{") && l.contains("close")).collect();
+    assert_eq!(spans.len(), 3, "{log}");
+    for span in &spans {
+        assert!(span.contains("db.system.name=\"postgresql\""), "{span}");
+        assert!(span.contains(&format!("db.namespace=\"{}\"", test.name())), "{span}");
+        assert!(span.contains("server.address=127.0.0.1") && span.contains("server.port="), "{span}");
+        assert!(!span.contains("ann@example.com"), "a value in a span: {span}");
+    }
+    assert!(
+        spans[0].contains("db.operation.name=\"SELECT\"") && spans[0].contains("db.query.text=SELECT"),
+        "{}",
+        spans[0]
+    );
+    assert!(spans[1].contains("db.operation.name=\"INSERT\"") && !spans[1].contains("error.type"), "{}", spans[1]);
+    assert!(
+        spans[2].contains("error.type=UniqueViolation") && spans[2].contains("db.response.status_code=\"23505\""),
+        "{}",
+        spans[2]
+    );
+}

@@ -400,3 +400,55 @@ async fn two_owners_demoting_each_other_at_once_leave_the_org_one_owner() {
     let owners = members.body.as_array().unwrap().iter().filter(|m| m["role"] == "owner").count();
     assert_eq!(owners, 1, "{members:?}");
 }
+
+/// `/metrics` answers while every connection is held (it reads the pool, not the database), and
+/// shows it: with the org's row locked by the test, member changes hold the pool's 5 connections
+/// and the callers beyond them wait; once the lock goes, all are served and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_the_pool_under_load() {
+    let (test, addr) = app_db().await;
+    let (ann, _) = account(addr, "ann").await;
+    account(addr, "bob").await;
+    assert_eq!(
+        call(addr, "POST", "/orgs", Some(&ann), Some(json!({"name": "Acme", "slug": "acme"}))).await.status,
+        StatusCode::CREATED
+    );
+    let before = call(addr, "GET", "/metrics", None, None).await.body;
+
+    test.client().batch_execute("BEGIN; SELECT 1 FROM orgs WHERE slug = 'acme' FOR UPDATE").await.unwrap();
+    let adds: Vec<_> = (0..8)
+        .map(|_| {
+            let token = ann.clone();
+            let body = json!({"email": "bob@example.com"});
+            tokio::spawn(async move { call(addr, "POST", "/orgs/acme/members", Some(&token), Some(body)).await.status })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let under_load = loop {
+        let m = call(addr, "GET", "/metrics", None, None).await.body;
+        if m["in_use"] == 5 && m["waiting"].as_u64().unwrap() >= 3 {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "the pool never filled: {m}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!((under_load["max_size"].as_u64(), under_load["idle"].as_u64()), (Some(5), Some(0)), "{under_load}");
+    test.client().batch_execute("COMMIT").await.unwrap();
+    let mut statuses = Vec::new();
+    for add in adds {
+        statuses.push(add.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses[0], StatusCode::CREATED);
+    assert!(statuses[1..].iter().all(|s| *s == StatusCode::CONFLICT), "{statuses:?}");
+
+    let after = call(addr, "GET", "/metrics", None, None).await.body;
+    let grew = |field: &str| after[field].as_u64().unwrap() - before[field].as_u64().unwrap();
+    assert!(grew("checkouts") >= 8, "{after}");
+    assert!(grew("waits") >= 3, "{after}");
+    assert!(grew("wait_time") > 0, "{after}");
+    assert_eq!(
+        (after["in_use"].as_u64(), after["waiting"].as_u64(), after["timeouts"].as_u64()),
+        (Some(0), Some(0), Some(0))
+    );
+}

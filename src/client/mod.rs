@@ -15,6 +15,8 @@ pub use config::{DATABASE_REPLICA_URLS, DbConfig};
 pub(crate) use conn::open;
 pub use conn::{Manager, PgConn, connect};
 pub use listen::{ListenEvent, Listener, Notification};
-pub use pool::{Db, IsolationLevel, OnPrimary, PooledConn, ReplicaHealth, ReplicaStatus, Session, Timed, Tx, db};
+pub use pool::{
+    Db, IsolationLevel, OnPrimary, PoolStatus, PooledConn, ReplicaHealth, ReplicaStatus, Session, Timed, Tx, db,
+};
 pub use tls::PGSSLROOTCERT;
 pub use url::{DATABASE_URL, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl};

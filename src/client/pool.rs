@@ -26,6 +26,7 @@ mod checkout;
 mod gate;
 mod mux;
 mod replicas;
+mod status;
 
 pub(crate) use checkout::ConnectOutcomes;
 use checkout::ErrorSink;
@@ -33,6 +34,7 @@ pub use checkout::PooledConn;
 use mux::Lease;
 
 pub use replicas::{ReplicaHealth, ReplicaStatus};
+pub use status::PoolStatus;
 
 /// A pool of connections with retries: the executor applications use.
 ///
@@ -68,6 +70,7 @@ pub struct Db {
     /// leave), taken before every exclusive checkout: callers get connections in the order they
     /// asked.
     turn: Arc<gate::Gate>,
+    counters: Arc<status::Counters>,
     outcomes: Arc<ConnectOutcomes>,
     closing: Arc<std::sync::atomic::AtomicBool>,
     replicas: Option<Arc<replicas::Replicas>>,
@@ -184,6 +187,7 @@ impl Db {
             statement_timeout: config.statement_timeout,
             max_size: config.max_size,
             turn: Arc::new(gate::Gate::new((config.max_size - shared) as usize)),
+            counters: Default::default(),
             outcomes,
             closing,
             replicas: None,
@@ -324,6 +328,11 @@ impl Db {
     /// [`Db::run`], each attempt limited to `limit` when given (see [`Db::with_timeout`]). A
     /// read goes to a replica that has replayed up to `after` when there is one.
     async fn run_within<F: Fetch>(&self, q: &Compiled, limit: Option<Duration>, after: u64) -> Result<F::Out> {
+        traced(&self.url, q, self.route::<F>(q, limit, after)).await
+    }
+
+    /// [`Db::run_within`] without its span: to a replica, or to the primary.
+    async fn route<F: Fetch>(&self, q: &Compiled, limit: Option<Duration>, after: u64) -> Result<F::Out> {
         if q.read_only
             && let Some(replicas) = &self.replicas
         {
@@ -373,6 +382,9 @@ impl Db {
                             }
                         }
                     };
+                    if let (Some(since), Lease::Shared(_)) = (started, &lease) {
+                        self.counters.waited(since);
+                    }
                     (lease, Some(admitted))
                 }
                 _ => (Lease::Own(self.get().await?), None),
@@ -605,6 +617,50 @@ fn statement_log_start() -> Option<Instant> {
     tracing::enabled!(target: "taulu::query", tracing::Level::DEBUG).then(Instant::now)
 }
 
+/// Runs a statement inside its span: `taulu::query`, DEBUG, named `statement`, with
+/// OpenTelemetry's database client attributes (`db.system.name`, `db.namespace`,
+/// `db.operation.name`, `db.query.text` (the shape, with `$n` placeholders: never a value),
+/// `server.address`, `server.port`, `otel.kind`; on failure `error.type` and
+/// `db.response.status_code`), which `tracing-opentelemetry` exports as they are. With no
+/// subscriber interested, the span is not made and nothing is computed.
+async fn traced<T>(url: &DatabaseUrl, q: &Compiled, run: impl Future<Output = Result<T>>) -> Result<T> {
+    use tracing::{Instrument as _, field::Empty};
+    let span = tracing::debug_span!(
+        target: "taulu::query",
+        "statement",
+        otel.kind = "client",
+        db.system.name = "postgresql",
+        db.namespace = url.dbname().unwrap_or(""),
+        db.operation.name = operation(&q.sql),
+        db.query.text = %q.sql,
+        server.address = %url.server().0,
+        server.port = url.server().1,
+        error.type = Empty,
+        db.response.status_code = Empty,
+    );
+    if span.is_disabled() {
+        return run.await;
+    }
+    let done = run.instrument(span.clone()).await;
+    if let Err(e) = &done {
+        span.record("error.type", tracing::field::debug(e.kind()));
+        if let Some(code) = e.sqlstate() {
+            span.record("db.response.status_code", code);
+        }
+    }
+    done
+}
+
+/// A statement's first keyword, upper case (`SELECT`, `INSERT`, `WITH`): OpenTelemetry's
+/// `db.operation.name`.
+fn operation(sql: &str) -> &str {
+    let word = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "MERGE", "VALUES", "CALL", "COPY"]
+        .into_iter()
+        .find(|op| op.eq_ignore_ascii_case(word))
+        .unwrap_or("OTHER")
+}
+
 /// The development log of a statement that succeeded: its SQL text (the shape, with `$n`
 /// placeholders: values are never logged) and how long it took, retries included.
 fn log_statement(started: Option<Instant>, q: &Compiled, attempts: u32) {
@@ -759,6 +815,7 @@ impl Executor for PooledConn<'_> {
 /// pool; [`Tx::transaction`] nests a savepoint.
 pub struct Tx<'c> {
     conn: &'c PgConn,
+    url: &'c DatabaseUrl,
     statement_timeout: Option<Duration>,
     depth: u32,
 }
@@ -775,7 +832,8 @@ impl Tx<'_> {
     pub async fn transaction<T>(&mut self, f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         let name = format!("taulu_sp_{}", self.depth + 1);
         self.conn.client().batch_execute(&format!("SAVEPOINT {name}")).await.map_err(|e| self.failed(e))?;
-        let mut inner = Tx { conn: self.conn, statement_timeout: self.statement_timeout, depth: self.depth + 1 };
+        let mut inner =
+            Tx { conn: self.conn, url: self.url, statement_timeout: self.statement_timeout, depth: self.depth + 1 };
         match f(&mut inner).await {
             Ok(v) => {
                 self.conn
@@ -818,24 +876,33 @@ impl Executor for Tx<'_> {
     }
 
     async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
-        let started = statement_log_start();
-        let rows = self.conn.query(q).await.map_err(|e| self.failed(e))?;
-        log_statement(started, q, 1);
-        Ok(rows)
+        traced(self.url, q, async {
+            let started = statement_log_start();
+            let rows = self.conn.query(q).await.map_err(|e| self.failed(e))?;
+            log_statement(started, q, 1);
+            Ok(rows)
+        })
+        .await
     }
 
     async fn query_first(&self, q: &Compiled) -> Result<Option<Row>> {
-        let started = statement_log_start();
-        let row = self.conn.query_first(q).await.map_err(|e| self.failed(e))?;
-        log_statement(started, q, 1);
-        Ok(row)
+        traced(self.url, q, async {
+            let started = statement_log_start();
+            let row = self.conn.query_first(q).await.map_err(|e| self.failed(e))?;
+            log_statement(started, q, 1);
+            Ok(row)
+        })
+        .await
     }
 
     async fn execute(&self, q: &Compiled) -> Result<u64> {
-        let started = statement_log_start();
-        let n = self.conn.execute(q).await.map_err(|e| self.failed(e))?;
-        log_statement(started, q, 1);
-        Ok(n)
+        traced(self.url, q, async {
+            let started = statement_log_start();
+            let n = self.conn.execute(q).await.map_err(|e| self.failed(e))?;
+            log_statement(started, q, 1);
+            Ok(n)
+        })
+        .await
     }
 }
 
@@ -997,7 +1064,7 @@ impl Db {
             Some(_) => "BEGIN",
         };
         let guard = Unfinished(conn, &self.url);
-        let mut tx = Tx { conn, statement_timeout: self.statement_timeout, depth: 0 };
+        let mut tx = Tx { conn, url: &self.url, statement_timeout: self.statement_timeout, depth: 0 };
         conn.client().batch_execute(begin).await.map_err(|e| TxFailure::Before(tx.failed(e)))?;
         let value = match f(&mut tx).await {
             Ok(v) => v,

@@ -103,6 +103,19 @@ impl DatabaseUrl {
 
     /// `host:port`, or `a:1,b:2` for a multi-host URL (each host with its port, or the one
     /// port given for all).
+    /// The first host and its port (`localhost:5432` when none is named): OpenTelemetry's
+    /// `server.address` and `server.port` of the statements run through this URL.
+    pub(crate) fn server(&self) -> (String, u16) {
+        let c = &self.config;
+        let port = c.get_ports().first().copied().unwrap_or(5432);
+        match c.get_hosts().first() {
+            Some(Host::Tcp(h)) => (h.clone(), port),
+            #[cfg(unix)]
+            Some(Host::Unix(p)) => (p.display().to_string(), port),
+            None => ("localhost".to_owned(), port),
+        }
+    }
+
     fn host_port(&self) -> String {
         let c = &self.config;
         let ports = c.get_ports();

@@ -26,7 +26,7 @@ pub mod orgs;
 use std::{net::SocketAddr, time::Duration};
 
 use axum::{
-    Router,
+    Json, Router,
     extract::{Request, State},
     http::StatusCode,
     middleware::{self, Next},
@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{slug}/members/{user_id}", patch(orgs::change_role).delete(orgs::remove_member))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .layer(middleware::from_fn(trace_request))
         .with_state(state)
 }
@@ -93,6 +94,14 @@ pub async fn serve(
 /// Liveness: the process answers.
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// The pool's figures ([`taulu::PoolStatus`]) as JSON: connections open, idle and in use,
+/// callers waiting, checkouts, waits and their total time (`wait_time` in microseconds), and
+/// callers that gave up. A Prometheus or OpenTelemetry setup would hand the same snapshot to its
+/// exporter with `PoolStatus::record` (taulu's `metrics` feature) instead.
+async fn metrics(State(app): State<AppState>) -> Json<taulu::PoolStatus> {
+    Json(app.db.status())
 }
 
 /// How long `/readyz` waits for the database before saying it is not ready.

@@ -40,7 +40,7 @@ fn expand(files: &[(String, String)]) -> proc_macro2::TokenStream {
     let (schema, errors) = model::build(files);
     assert!(errors.is_empty(), "{errors:?}");
     let paths: Vec<String> = files.iter().map(|(f, _)| format!("/migrations/{f}")).collect();
-    let (tokens, errors) = emit::emit(&schema, &paths);
+    let (tokens, errors) = emit::emit(&schema, &paths, &emit::UserAttrs::default());
     assert!(errors.is_empty(), "{errors:?}");
     tokens
 }

@@ -137,6 +137,7 @@ impl Db {
             {
                 if usable(&conn) {
                     tracing::trace!(target: "taulu::pool", "checkout");
+                    self.counters.checkout();
                     return Ok(PooledConn { conn, _turn: turn });
                 }
                 conn.mark_broken();
@@ -184,10 +185,15 @@ impl Db {
                 }
             };
             if !backoff.pause_or("connect", &e, server_back).await {
+                self.counters.timed_out(started);
                 break Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(e) });
             }
         };
         tracing::debug!(target: "taulu::pool", waited_us = started.elapsed().as_micros() as u64, ok = conn.is_ok(), "checkout waited");
+        if conn.is_ok() {
+            self.counters.checkout();
+            self.counters.waited(started);
+        }
         conn.map(|conn| PooledConn { conn, _turn: turn })
     }
 
@@ -237,7 +243,10 @@ impl Db {
                 .map_err(|_| self.gave_up(started, 1))?,
         };
         match self.checkout_until(deadline).await {
-            Ok(conn) => Ok(PooledConn { conn, _turn: turn }),
+            Ok(conn) => {
+                self.counters.checkout();
+                Ok(PooledConn { conn, _turn: turn })
+            }
             Err(Failed::Retry(e) | Failed::Final(e)) => Err(e),
             Err(Failed::TimedOut) => Err(self.gave_up(started, 1)),
         }
@@ -249,6 +258,7 @@ impl Db {
     /// are open, means every connection stayed busy: the pool is exhausted. No connection open and
     /// no attempt ended: the server does not answer.
     pub(super) fn gave_up(&self, started: Instant, attempts: u32) -> Error {
+        self.counters.timed_out(started);
         let e = match self.outcomes.latest_since(started) {
             Some(Some(failure)) => Error::Unavailable { attempts, last: failure },
             None if self.pool.state().connections == 0 => Error::Unavailable {

@@ -69,6 +69,11 @@ impl Gate {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Callers waiting for a permit now.
+    pub(super) fn waiting(&self) -> usize {
+        self.waiting.load(SeqCst)
+    }
+
     /// A permit now, if one is free and nobody waits for one.
     pub(super) fn try_acquire(&self) -> Option<Permit<'_>> {
         // Lazily: a `Permit` made and dropped would give back a permit never taken.

@@ -183,6 +183,18 @@ impl Mux {
         }
     }
 
+    /// Shared connections open, statements in flight on them, and callers waiting for their turn.
+    pub(super) fn load(&self) -> (usize, usize, usize) {
+        let (mut open, mut in_flight) = (0, 0);
+        for slot in self.slots.iter() {
+            if let Some(shared) = &*slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+                open += 1;
+                in_flight += shared.in_flight.load(Ordering::Relaxed);
+            }
+        }
+        (open, in_flight, self.admission.waiting())
+    }
+
     /// The caller's turn now, if nobody waits and there is room.
     pub(super) fn admit_now(&self) -> Option<gate::Permit<'_>> {
         self.admission.try_acquire()
