@@ -1,12 +1,42 @@
-//! Guides for projects that already exist. Every example here is a doc test: it compiles against
-//! the reference app's schema (`taulu_app::schema`) in `cargo test`.
+//! The guide: how to use taulu, construct by construct, with the SQL each part sends. Every
+//! example is a doc test, compiled (and where it needs no server, run) in `cargo test`; most use
+//! the reference app's schema (`taulu_app::schema`), where yours would use your own module.
 //!
-//! - [`coming_from_sqlx`]: a service on sqlx's `query!` macros and `sqlx migrate`.
-//! - [`coming_from_diesel`]: a service on diesel's DSL and `diesel migration`.
-//!
-//! Each is shown whole on a crate of the workspace written in that tool's style and converted:
-//! `examples/from-sqlx` and `examples/from-diesel`, whose tests run the converted code on a real
-//! PostgreSQL.
+//! - [`migrations`]: migration files in the layout you have, the runner, the CLI, adopting a
+//!   database another tool migrated.
+//! - [`schema`]: `schema!`, the types it generates, how SQL types map, views, JSON, the startup
+//!   drift check.
+//! - [`queries`]: the builder, every construct and the SQL it renders, and the mistakes that do not
+//!   compile.
+//! - [`sql`]: `sql!`, hand-written SQL typed at build time and confirmed by PREPARE in tests.
+//! - [`pool`]: `Db`, configuration, what is retried, errors to match on, time limits, shutdown,
+//!   LISTEN/NOTIFY, multiplexing, metrics and tracing.
+//! - [`scaling_out`]: PgBouncer, read replicas, failover.
+//! - [`testing`]: a fresh database per test, fault and log helpers.
+//! - [`coming_from_sqlx`], [`coming_from_diesel`]: an existing project adopts taulu in place, each
+//!   shown whole on a crate of the workspace (`examples/from-sqlx`, `examples/from-diesel`), whose
+//!   tests run the converted code on a real PostgreSQL.
+
+#[doc = include_str!("guide/migrations.md")]
+pub mod migrations {}
+
+#[doc = include_str!("guide/schema.md")]
+pub mod schema {}
+
+#[doc = include_str!("guide/queries.md")]
+pub mod queries {}
+
+#[doc = include_str!("guide/sql.md")]
+pub mod sql {}
+
+#[doc = include_str!("guide/pool.md")]
+pub mod pool {}
+
+#[doc = include_str!("guide/scaling_out.md")]
+pub mod scaling_out {}
+
+#[doc = include_str!("guide/testing.md")]
+pub mod testing {}
 
 /// # Coming from sqlx
 ///
@@ -193,6 +223,6 @@ pub mod coming_from_sqlx {}
 /// - **No `joinable!` or `allow_tables_to_appear_in_same_query!`**: a join names its columns, and
 ///   a column from a table that is not in the query is a compile error.
 /// - **SQL the builder does not cover** is written as SQL and still typed at build time:
-///   `sql!` (the macro a `schema!` module exports; see [`coming_from_sqlx`](super::coming_from_sqlx)), where diesel
+///   `sql!` (the macro a `schema!` module exports; see [`coming_from_sqlx`]), where diesel
 ///   needed `sql_query` and a hand-written `QueryableByName` struct.
 pub mod coming_from_diesel {}

@@ -44,6 +44,12 @@ extern crate self as taulu;
 mod client;
 mod error;
 pub mod guide;
+
+/// The README's Rust examples, run as doc tests (its quick start blocks are pieces of
+/// `examples/quickstart`, checked against its files by that crate's tests).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 pub mod local;
 pub mod meta;
 pub mod migrate;
@@ -215,13 +221,13 @@ pub use taulu_macros::FromRow;
 /// migrations, with no database: `schema::sql!("SELECT .. WHERE u.email = $1", email)` checks
 /// every table and column name, infers each `$n`'s type from its context (and checks the value
 /// given for it), and reads each result row into a struct with one field per column. See
-/// [`query::TypedSql`] and the README's `sql!` section. For enum-typed parameters and columns,
+/// [`query::TypedSql`] and the guide, [`guide::sql`]. For enum-typed parameters and columns,
 /// tell the macro where the schema module is: `taulu::schema!("migrations", module =
 /// crate::schema)`.
 pub use taulu_macros::schema;
 
 /// Every `sql!` statement in the given source directories, typed against the migrations:
 /// `taulu::sql_statements!("migrations", "src", "tests")` (paths relative to the crate root) is a
-/// `&'static [`[`query::SqlShape`]`]`, which [`testing::check_sql`] PREPAREs on a real database to
+/// `&'static [`[`query::SqlShape`]`]`, which `taulu::testing::check_sql` (feature `testing`) PREPAREs on a real database to
 /// confirm what the macro inferred.
 pub use taulu_macros::sql_statements;

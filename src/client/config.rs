@@ -43,7 +43,7 @@ pub struct DbConfig {
     /// `n > 0`, a single statement outside a transaction runs on one of `n` connections shared by
     /// many statements in flight at once (pipelined), instead of checking out a connection of its
     /// own; transactions, `get()`, streams and time-limited statements still check one out. At most
-    /// `max_size - 1`, so one is always left for them. See the README's "Throughput".
+    /// `max_size - 1`, so one is always left for them. See [`guide::pool`](crate::guide::pool), "Multiplexing".
     pub multiplex: u32,
     /// Read replicas (`DATABASE_REPLICA_URLS`, comma-separated URLs; default none). Single
     /// statements that only read, outside a transaction, go to a healthy one; see

@@ -20,7 +20,7 @@ use crate::{
 /// server connections per database however many clients connect.
 ///
 /// A [`Db`](crate::Db) through it needs the statement cache off
-/// (`statement_cache_size = 0`): see the README's "Scaling out".
+/// (`statement_cache_size = 0`): see [`guide::scaling_out`](crate::guide::scaling_out).
 ///
 /// ```no_run
 /// let cluster = taulu::LocalCluster::ensure()?;

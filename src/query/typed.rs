@@ -381,7 +381,7 @@ columns! {
 }
 
 /// Every `sql!` of a crate, found by `taulu::sql_statements!` at build time: for
-/// [`crate::testing::check_sql`].
+/// `taulu::testing::check_sql` (feature `testing`).
 pub type SqlStatements = &'static [SqlShape];
 
 /// One statement of a `sql!` accuracy corpus (`taulu::__private::sql_corpus!`): what the macro

@@ -92,7 +92,7 @@ impl Counters {
 
 impl Db {
     /// The pool's connections and its callers' waits now: for a dashboard, a log line, a
-    /// readiness probe, or the `metrics` facade ([`PoolStatus::record`]). Costs a few atomic
+    /// readiness probe, or the `metrics` facade (`PoolStatus::record`, feature `metrics`). Costs a few atomic
     /// reads and, when multiplexing, a look at each shared connection.
     pub fn status(&self) -> PoolStatus {
         let state = self.pool.state();
