@@ -138,6 +138,11 @@ async fn search_path_temp_tables_cascades_partitions_inheritance_extensions_and_
     assert_eq!(columns("public", "capitals"), ["name", "population", "state"]);
     let capital = real_world::capitals::Insert::new("Helsinki", "Uusimaa");
     assert_eq!(capital.population, None, "the parent's default is inherited");
+    // A partition of a table with an identity has none (PostgreSQL 15): its id is required.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+    let through_parent = real_world::readings::Insert::new(day);
+    let into_partition = real_world::readings_2026::Insert::new(7, day);
+    assert_eq!((through_parent.note, into_partition.id), (None, 7));
     // Schema `audit` beside table `public.audit`.
     assert_eq!(<real_world::audit_schema::Events as Table>::SCHEMA, "audit");
     assert_eq!(<real_world::Audit as Table>::NAME, "audit");

@@ -72,7 +72,6 @@ pub enum TableElement {
     /// `INHERITS (parents)` or `PARTITION OF parent`: the parents' columns come first, in order.
     Inherits {
         parents: Vec<QName>,
-        partition: bool,
     },
 }
 
@@ -661,7 +660,6 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
                             _ => None,
                         })
                         .collect(),
-                    partition: s.partbound.is_some(),
                 });
             }
             for elt in &s.table_elts {

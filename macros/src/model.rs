@@ -516,7 +516,7 @@ impl Schema {
                 let mut inherited: BTreeSet<String> = BTreeSet::new();
                 for element in elements {
                     match element {
-                        TableElement::Inherits { parents, partition } => {
+                        TableElement::Inherits { parents, .. } => {
                             for parent in parents {
                                 let p = self.require_table(parent, false)?.expect("not missing_ok");
                                 for c in &self.tables[p].columns {
@@ -525,14 +525,12 @@ impl Schema {
                                         continue;
                                     }
                                     inherited.insert(c.name.clone());
-                                    // A partition is the parent's row type; an INHERITS child
-                                    // gets the columns, their NOT NULL and defaults, but not
-                                    // identity (PostgreSQL before 17).
-                                    columns.push(Column {
-                                        identity: c.identity.filter(|_| *partition),
-                                        origin: origin.clone(),
-                                        ..c.clone()
-                                    });
+                                    // A partition and an INHERITS child get the columns, their
+                                    // NOT NULL and defaults, but not identity: in PostgreSQL 15
+                                    // (the version modelled) a partition's identity column is a
+                                    // plain NOT NULL one, filled when rows go in through the
+                                    // parent (17 gives partitions the parent's identity).
+                                    columns.push(Column { identity: None, origin: origin.clone(), ..c.clone() });
                                 }
                             }
                         }
