@@ -79,7 +79,7 @@ async fn a_lateral_join_reads_the_latest_row_per_user() {
     });
     let (ok, at) = (latest.col::<0>(), latest.col::<1>());
     let rows: Vec<(String, Option<bool>, Option<DateTime<Utc>>)> = base
-        .left_join_derived(latest, sql("true"))
+        .left_join_derived(latest, on_true())
         .columns((users::username, ok, at))
         .order_by(users::username)
         .fetch_all(c)
@@ -87,6 +87,46 @@ async fn a_lateral_join_reads_the_latest_row_per_user() {
         .unwrap();
     let seen: Vec<(&str, Option<bool>)> = rows.iter().map(|(u, ok, _)| (u.as_str(), *ok)).collect();
     assert_eq!(seen, [("ann", Some(true)), ("bob", Some(false)), ("cid", None)]);
+}
+
+/// CROSS JOIN LATERAL keeps only the rows its subquery answers for (`cid` has no attempt); a
+/// plain CROSS JOIN pairs every row with every row.
+#[tokio::test]
+async fn cross_joins_of_tables_and_lateral_subqueries() {
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let base = select_from::<Users>();
+    let latest = lateral(&base, Latest, LoginAttempts, |a| {
+        a.columns((login_attempts::success,))
+            .where_(login_attempts::identifier.eq(users::username))
+            .order_by(login_attempts::attempted_at.desc())
+            .limit(1)
+    });
+    let ok = latest.col::<0>();
+    let q = base.cross_join_derived(latest).columns((users::username, ok)).order_by(users::username);
+    assert!(
+        q.to_sql().0.contains(r#"FROM "users" CROSS JOIN LATERAL (SELECT "login_attempts"."success""#),
+        "{}",
+        q.to_sql().0
+    );
+    let rows: Vec<(String, bool)> = q.fetch_all(c).await.unwrap();
+    assert_eq!(rows, [("ann".to_owned(), true), ("bob".to_owned(), false)]);
+
+    taulu::alias!(Other);
+    let pairs = select_from::<Users>()
+        .cross_join(taulu::query::Aliased::<Users, Other>::default())
+        .columns((users::username, users::username.of::<Other>()))
+        .where_(users::username.lt(users::username.of::<Other>()))
+        .order_by(users::username)
+        .order_by(users::username.of::<Other>());
+    assert_eq!(
+        pairs.to_sql().0,
+        r#"SELECT "users"."username", "Other"."username" FROM "users" CROSS JOIN "users" AS "Other" WHERE "users"."username" < "Other"."username" ORDER BY "users"."username", "Other"."username""#
+    );
+    let rows: Vec<(String, String)> = pairs.fetch_all(c).await.unwrap();
+    let rows: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(rows, [("ann", "bob"), ("ann", "cid"), ("bob", "cid")]);
 }
 
 #[tokio::test]

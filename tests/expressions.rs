@@ -192,6 +192,20 @@ async fn expressions_compute_what_postgres_computes() {
         .unwrap();
     assert_eq!(rows, vec![(None, 15, "nn".into()), (Some("bob".into()), 15, "ob".into())]);
 
+    // The simple CASE: each WHEN value compared with the operand; without ELSE, NULL where none
+    // matches.
+    let rows: Vec<(String, i32, Option<String>)> = select_from::<Users>()
+        .columns((
+            users::username,
+            case(users::username).when("ann", val(1i32)).when("bob", 2).else_(0),
+            case(users::username).when("bob", val("B".to_owned())),
+        ))
+        .order_by(users::username)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![("ann".into(), 1, None), ("bob".into(), 2, Some("B".into()))]);
+
     // Functions in WHERE; raw typed fragments with arguments; a bound value standing alone.
     let (id, shout, one): (Uuid, String, i32) = select_from::<Users>()
         .columns((users::id, sql::<String>("upper({})").arg(users::username), val(1i32)))

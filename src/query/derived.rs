@@ -529,6 +529,19 @@ impl<S, C, L> Select<S, C, L> {
         self.join_source(JoinKind::Left, table.source(), on.into_node())
     }
 
+    /// `CROSS JOIN (subquery) AS "A"(..)` (`CROSS JOIN LATERAL` for a [`lateral`] one: the
+    /// subquery once per row of the tables before it, rows where it returns none dropped; for a
+    /// row kept with NULLs instead, `left_join_derived(d, on_true())`).
+    pub fn cross_join_derived<A: Alias, Q: SelectQuery + 'static, J>(
+        self,
+        table: Derived<A, Q>,
+    ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, C, L>
+    where
+        Cons<Entry<DerivedTable<A, Q>, NotNull>, S>: Contains<DerivedTable<A, Q>, J>,
+    {
+        self.join_source(JoinKind::Cross, table.source(), Node::And(Vec::new()))
+    }
+
     /// `INNER JOIN "A" ON condition`, for a CTE of this statement's [`with`].
     pub fn inner_join_cte<A: Alias, Q: DerivedQuery + 'static, E, I, J>(
         self,

@@ -41,11 +41,12 @@ pub use dml::{
 };
 pub use exec::{Compiled, Executor, RowStream, Transactional, transaction};
 pub use expr::{
-    Agg, Aggregate, Aggregation, And, As, AsExpr, Between, Binary, Bound, Boxed, BoxedOrder, Case, Cast, CastTarget,
-    Condition, CountAll, ExprIn, Expression, ExpressionMethods, FilterExt, Filtered, Func, InList, InSelect, IsNull,
-    Not, Or, OrderItem, OrderKey, Ordered, Plain, Scalar, Sql, WhereCondition, all_of, any_of, avg, case_when,
-    coalesce, count, count_all, current_date, current_timestamp, escape_like, exists, func, greatest, least, length,
-    lower, max, min, not, not_exists, now, nullif, scalar, sql, substring, sum, trim, upper, val,
+    Agg, Aggregate, Aggregation, And, As, AsExpr, Between, Binary, Bound, Boxed, BoxedOrder, Case, CaseOf, Cast,
+    CastTarget, Condition, CountAll, ExprIn, Expression, ExpressionMethods, FilterExt, Filtered, Func, InList,
+    InSelect, IsNull, Not, Or, OrderItem, OrderKey, Ordered, Plain, Scalar, SimpleCase, Sql, WhereCondition, all_of,
+    any_of, avg, case, case_when, coalesce, count, count_all, current_date, current_timestamp, escape_like, exists,
+    func, greatest, least, length, lower, max, min, not, not_exists, now, nullif, on_true, scalar, sql, substring, sum,
+    trim, upper, val,
 };
 pub use expr::{
     ArrayMethods, Json, JsonMethods, any_of_array, array_agg, cardinality, json_array, json_object, jsonb_set, unnest,

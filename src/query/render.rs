@@ -72,8 +72,9 @@ pub enum Node {
     Raw(Vec<RawPart>),
     /// `CAST(x AS type)`.
     Cast(Box<Node>, &'static str),
-    /// `CASE WHEN c THEN v .. [ELSE e] END`.
-    Case(Vec<(Node, Node)>, Option<Box<Node>>),
+    /// `CASE [operand] WHEN c THEN v .. [ELSE e] END` (with an operand, the simple form: each `c`
+    /// a value compared with it).
+    Case(Option<Box<Node>>, Vec<(Node, Node)>, Option<Box<Node>>),
     /// A keyword or fixed text that is a value (`CURRENT_DATE`).
     Keyword(&'static str),
     /// `call OVER (window)`.
@@ -124,6 +125,8 @@ pub struct SelectItem {
 pub enum JoinKind {
     Inner,
     Left,
+    /// `CROSS JOIN`: no ON (the join's `on` is not written).
+    Cross,
 }
 
 #[derive(Debug, Clone)]
@@ -697,8 +700,12 @@ impl Writer {
                 self.push_sql(ty);
                 self.sql.push(')');
             }
-            Node::Case(arms, otherwise) => {
+            Node::Case(operand, arms, otherwise) => {
                 self.push_sql("CASE");
+                if let Some(operand) = operand {
+                    self.sql.push(' ');
+                    self.push_node(operand);
+                }
                 for (when, then) in arms {
                     self.push_sql(" WHEN ");
                     self.push_node(when);
@@ -1167,10 +1174,13 @@ impl Writer {
             self.push_sql(match j.kind {
                 JoinKind::Inner => " INNER JOIN ",
                 JoinKind::Left => " LEFT JOIN ",
+                JoinKind::Cross => " CROSS JOIN ",
             });
             self.push_source(&j.table);
-            self.push_sql(" ON ");
-            self.push_node(&j.on);
+            if j.kind != JoinKind::Cross {
+                self.push_sql(" ON ");
+                self.push_node(&j.on);
+            }
         }
         self.push_conditions(" WHERE ", &q.wheres);
         if !q.group_by.is_empty() {

@@ -742,6 +742,23 @@ impl<S, C, L> Select<S, C, L> {
         self.retype()
     }
 
+    /// `CROSS JOIN table`: every row of the query with every row of `table`.
+    pub fn cross_join<T: Table, JoiningATableTwiceNeedsAnAlias>(
+        mut self,
+        table: T,
+    ) -> Select<Cons<Entry<T, NotNull>, S>, C, L>
+    where
+        Cons<Entry<T, NotNull>, S>: Contains<T, JoiningATableTwiceNeedsAnAlias>,
+    {
+        let _ = table;
+        self.body.core_mut().joins.push(Join {
+            kind: JoinKind::Cross,
+            table: table_ref::<T>().into(),
+            on: Node::And(Vec::new()),
+        });
+        self.retype()
+    }
+
     /// `LEFT JOIN a's table ON a = b`: the joined table's columns read as `Option<T>`.
     pub fn left_join<A, B, I, JoiningATableTwiceNeedsAnAlias>(
         mut self,

@@ -349,7 +349,7 @@ impl<L: Arms> Expression for Case<L, NoElse> {
     fn into_node(self) -> Node {
         let mut arms = Vec::new();
         self.arms.push(&mut arms);
-        Node::Case(arms, None)
+        Node::Case(None, arms, None)
     }
 }
 
@@ -363,10 +363,118 @@ impl<L: Arms, E: Expression> Expression for Case<L, E> {
     fn into_node(self) -> Node {
         let mut arms = Vec::new();
         self.arms.push(&mut arms);
-        Node::Case(arms, Some(Box::new(self.otherwise.into_node())))
+        Node::Case(None, arms, Some(Box::new(self.otherwise.into_node())))
     }
 }
 
 impl<S, IL, IE, L: ArmsIn<S, IL>, E: ExprIn<S, IE>> ExprIn<S, (IL, IE)> for Case<L, E> {
+    type Null = <L::Null as Nullability>::Or<E::Null>;
+}
+
+/// `CASE operand WHEN value THEN result .. [ELSE ..] END`, the simple form: each WHEN value has
+/// the operand's type, the results share the first one's. Without
+/// [`else_`](SimpleCase::else_) the result can be NULL.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::query::case;
+/// use taulu_app::schema::{Members, Role, members};
+/// let rank = case(members::member_role).when(Role::Owner, val(0i32)).when(Role::Admin, 1).else_(2);
+/// let q = select_from::<Members>().columns((members::user_id,)).order_by(rank);
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT "members"."user_id" FROM "members" ORDER BY CASE "members"."member_role" WHEN $1 THEN $2::integer WHEN $3 THEN $4::int4 ELSE $5::int4 END"#
+/// );
+/// ```
+pub fn case<X: Expression>(operand: X) -> CaseOf<X> {
+    CaseOf(operand)
+}
+
+/// `CASE operand` before its first arm; see [`case`].
+#[must_use]
+pub struct CaseOf<X>(X);
+
+impl<X: Expression> CaseOf<X> {
+    /// The first `WHEN value THEN result` arm.
+    pub fn when<V: AsExpr<X::Rust>, T: Expression>(
+        self,
+        value: V,
+        then: T,
+    ) -> SimpleCase<X, When<(), V::Expr, T>, NoElse> {
+        SimpleCase { operand: self.0, arms: When((), value.into_expr(), then), otherwise: NoElse }
+    }
+}
+
+/// `CASE operand WHEN .. THEN .. END`; see [`case`].
+#[must_use]
+pub struct SimpleCase<X, L, E> {
+    operand: X,
+    arms: L,
+    otherwise: E,
+}
+
+impl<X: Expression, L: Arms> SimpleCase<X, L, NoElse> {
+    /// Another `WHEN value THEN result` arm.
+    pub fn when<V: AsExpr<X::Rust>, T: AsExpr<L::Rust>>(
+        self,
+        value: V,
+        then: T,
+    ) -> SimpleCase<X, When<L, V::Expr, T::Expr>, NoElse> {
+        SimpleCase {
+            operand: self.operand,
+            arms: When(self.arms, value.into_expr(), then.into_expr()),
+            otherwise: NoElse,
+        }
+    }
+
+    /// `ELSE result END`.
+    pub fn else_<T: AsExpr<L::Rust>>(self, value: T) -> SimpleCase<X, L, T::Expr> {
+        SimpleCase { operand: self.operand, arms: self.arms, otherwise: value.into_expr() }
+    }
+}
+
+/// The arms of a simple CASE over the scope `S`: values and results over its tables.
+pub trait ValueArmsIn<S, I>: Arms {
+    /// Nullable if any arm's result is.
+    type Null: Nullability;
+}
+
+impl<S, IV, IT, V: ExprIn<S, IV>, T: ExprIn<S, IT>> ValueArmsIn<S, (IV, IT)> for When<(), V, T> {
+    type Null = T::Null;
+}
+
+impl<S, IP, IV, IT, P: ValueArmsIn<S, IP>, V: ExprIn<S, IV>, T: ExprIn<S, IT>> ValueArmsIn<S, (IP, IV, IT)>
+    for When<P, V, T>
+{
+    type Null = <P::Null as Nullability>::Or<T::Null>;
+}
+
+impl<X: Expression, L: Arms> Expression for SimpleCase<X, L, NoElse> {
+    type Rust = L::Rust;
+    type Kind = <X::Kind as Aggregation>::Or<L::Kind>;
+    fn into_node(self) -> Node {
+        let mut arms = Vec::new();
+        self.arms.push(&mut arms);
+        Node::Case(Some(Box::new(self.operand.into_node())), arms, None)
+    }
+}
+
+impl<S, IX, IL, X: ExprIn<S, IX>, L: ValueArmsIn<S, IL>> ExprIn<S, (IX, IL)> for SimpleCase<X, L, NoElse> {
+    type Null = Nullable;
+}
+
+impl<X: Expression, L: Arms, E: Expression> Expression for SimpleCase<X, L, E> {
+    type Rust = L::Rust;
+    type Kind = <<X::Kind as Aggregation>::Or<L::Kind> as Aggregation>::Or<E::Kind>;
+    fn into_node(self) -> Node {
+        let mut arms = Vec::new();
+        self.arms.push(&mut arms);
+        Node::Case(Some(Box::new(self.operand.into_node())), arms, Some(Box::new(self.otherwise.into_node())))
+    }
+}
+
+impl<S, IX, IL, IE, X: ExprIn<S, IX>, L: ValueArmsIn<S, IL>, E: ExprIn<S, IE>> ExprIn<S, (IX, IL, IE)>
+    for SimpleCase<X, L, E>
+{
     type Null = <L::Null as Nullability>::Or<E::Null>;
 }

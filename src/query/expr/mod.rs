@@ -24,14 +24,14 @@ pub use agg::{
 pub use array::{AnyArg, ArrayMethods, any_of_array, cardinality, unnest};
 pub use dynamic::{Boxed, BoxedOrder, all_of, any_of};
 pub use func::{
-    Args, ArgsIn, Arms, ArmsIn, Case, Cast, CastTarget, FirstNonNull, Func, Keyword, MayBeNull, NeverNull, NoElse,
-    NullRule, Strict, When, case_when, coalesce, current_date, current_timestamp, func, greatest, least, length, lower,
-    now, nullif, substring, trim, upper,
+    Args, ArgsIn, Arms, ArmsIn, Case, CaseOf, Cast, CastTarget, FirstNonNull, Func, Keyword, MayBeNull, NeverNull,
+    NoElse, NullRule, SimpleCase, Strict, ValueArmsIn, When, case, case_when, coalesce, current_date,
+    current_timestamp, func, greatest, least, length, lower, now, nullif, substring, trim, upper,
 };
 pub use json::{ArrayOf, Json, JsonFrom, JsonMethods, ObjectOf, TextArray, json_array, json_object, jsonb_set};
 pub(crate) use ops::with_cast;
 pub use ops::{And, Between, Binary, InList, IsNull, Not, NullableExpr, Or, not};
-pub use raw::{RawArgs, RawArgsIn, Sql, sql};
+pub use raw::{RawArgs, RawArgsIn, Sql, on_true, sql};
 pub use subquery::{Exists, InSelect, Scalar, SingleColumn, Subquery, exists, not_exists, scalar};
 pub use window::{
     Bound as FrameBound, Over, OverExt, Window, WindowFn, WindowIn, WindowOrder, WindowSpecOf, Windowable,

@@ -44,6 +44,12 @@ pub struct Sql<T, A = ()> {
     _t: PhantomData<fn() -> T>,
 }
 
+/// `true`, as a join condition: `ON true`, the condition of a LATERAL join that keeps every row
+/// (`left_join_derived(latest, on_true())`).
+pub fn on_true() -> Sql<bool> {
+    sql("true")
+}
+
 /// Starts a raw SQL fragment; see [`Sql`].
 pub fn sql<T>(text: &'static str) -> Sql<T> {
     Sql { text, pieces: Vec::new(), args: (), _t: PhantomData }
