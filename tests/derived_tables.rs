@@ -214,6 +214,39 @@ async fn a_recursive_cte_walks_a_tree() {
     assert_eq!(rows, [("books", 0), ("novels", 1), ("poetry", 1), ("sonnets", 2)]);
 }
 
+/// `recursive_distinct` (UNION): a walk over a cycle ends, each row once (with UNION ALL this
+/// statement would never finish).
+#[tokio::test]
+async fn a_recursive_union_walk_over_a_cycle_ends() {
+    use taulu::query::recursive_distinct;
+    use tree::{Categories, categories};
+    let set =
+        taulu::migrate::Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tree")).unwrap();
+    let db = TestDb::new(&set).await.unwrap();
+    let c = db.client();
+    c.batch_execute(
+        "INSERT INTO categories (parent_id, name) VALUES (NULL, 'a'), (NULL, 'b'), (NULL, 'c');
+         UPDATE categories SET parent_id = (SELECT id FROM categories WHERE name = 'b') WHERE name = 'a';
+         UPDATE categories SET parent_id = (SELECT id FROM categories WHERE name = 'a') WHERE name = 'b';",
+    )
+    .await
+    .unwrap();
+    // Up the parent chain from 'a': a, b, a, b, .. as rows; UNION keeps {a, b}.
+    let up = recursive_distinct(
+        Walk,
+        select_from::<Categories>().columns((categories::id, categories::parent_id)).where_(categories::name.eq("a")),
+        |up| {
+            select_from::<Categories>()
+                .inner_join_cte(up, categories::id.nullable().eq(up.col::<1>()))
+                .columns((categories::id, categories::parent_id))
+        },
+    );
+    let q = with(&up).select_from_cte(&up).columns((up.col::<0>(),));
+    assert!(q.to_sql().0.contains(" UNION SELECT "), "{}", q.to_sql().0);
+    let ids: Vec<(i64,)> = q.fetch_all(c).await.unwrap();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+}
+
 /// A recursive CTE whose base query has its own ORDER BY and LIMIT: the base is parenthesised (it
 /// rendered `.. LIMIT $1 UNION ALL ..`, a syntax error).
 #[tokio::test]

@@ -175,3 +175,50 @@ async fn aggregates_with_a_filter_count_only_their_rows_on_postgres() {
     let counts: Vec<i64> = running.fetch_all(c).await.unwrap().into_iter().map(|(_, n)| n).collect();
     assert_eq!(counts, [1, 1, 1, 2]);
 }
+
+/// A combined query has the fetch methods of a SELECT; every statement has `explain` (its plan,
+/// nothing run) and `explain_analyze` (run, with timings).
+#[tokio::test]
+async fn combined_queries_fetch_like_a_select_and_statements_explain_their_plans() {
+    use futures_util::TryStreamExt as _;
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    c.batch_execute(
+        "INSERT INTO users (username, email, password_hash) VALUES ('ann', 'ann@x', 'h'), ('bob', 'bob@x', 'h');
+         INSERT INTO orgs (name, slug) VALUES ('Acme', 'acme');",
+    )
+    .await
+    .unwrap();
+    let names = || {
+        select_from::<Users>()
+            .columns((users::username,))
+            .union(select_from::<Orgs>().columns((orgs::slug,)))
+            .order_by_nth(1)
+    };
+    assert_eq!(names().fetch_one(c).await.unwrap(), ("acme".to_owned(),));
+    let none = select_from::<Users>()
+        .columns((users::username,))
+        .where_(users::username.eq("zed"))
+        .intersect(select_from::<Orgs>().columns((orgs::slug,)));
+    assert_eq!(none.fetch_optional(c).await.unwrap(), None);
+    assert!(matches!(none.fetch_one(c).await, Err(taulu::Error::NoRows)));
+    let streamed: Vec<(String,)> = names().fetch_stream(c).await.unwrap().try_collect().await.unwrap();
+    assert_eq!(streamed, names().fetch_all(c).await.unwrap());
+
+    let plan = select_from::<Users>().columns((users::id,)).where_(users::username.eq("ann")).explain(c).await.unwrap();
+    assert!(plan.iter().any(|l| l.contains("users")), "{plan:?}");
+    assert!(plan.iter().all(|l| !l.contains("actual time")), "EXPLAIN runs nothing: {plan:?}");
+    let analyzed = names().explain_analyze(c).await.unwrap();
+    assert!(analyzed[0].contains("actual time"), "{analyzed:?}");
+    // EXPLAIN of a write plans it and changes nothing.
+    let plan =
+        update::<Users>().set(users::display_name, "X").where_(users::username.eq("ann")).explain(c).await.unwrap();
+    assert!(plan[0].starts_with("Update on users"), "{plan:?}");
+    let (display,) = select_from::<Users>()
+        .columns((users::display_name,))
+        .where_(users::username.eq("ann"))
+        .fetch_one(c)
+        .await
+        .unwrap();
+    assert_eq!(display, None);
+}

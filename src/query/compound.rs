@@ -152,6 +152,46 @@ impl<R> Compound<R> {
     {
         super::exec::fetch_rows::<Self, E>(db, &self.compiled()).await
     }
+
+    /// Runs the query and returns the first row, or [`Error::NoRows`].
+    pub async fn fetch_one<E: Executor>(&self, db: &E) -> Result<R, Error>
+    where
+        R: FromRow,
+    {
+        self.fetch_optional(db).await?.ok_or(Error::NoRows)
+    }
+
+    /// Runs the query and returns the first row, if any.
+    pub async fn fetch_optional<E: Executor>(&self, db: &E) -> Result<Option<R>, Error>
+    where
+        R: FromRow,
+    {
+        super::exec::decode_first::<Self>(db.query_first(&self.compiled()).await?)
+    }
+
+    /// Runs the query and returns its rows as a stream, decoded as they arrive (see
+    /// [`Select::fetch_stream`](super::Select::fetch_stream)).
+    pub async fn fetch_stream<'a, E: Executor>(
+        &self,
+        db: &'a E,
+    ) -> Result<impl futures_util::Stream<Item = Result<R, Error>> + Send + 'a, Error>
+    where
+        R: FromRow + Send + 'a,
+    {
+        use futures_util::StreamExt as _;
+        let rows = db.query_stream(self.compiled()).await?;
+        Ok(rows.map(|r| r.and_then(|row| R::from_row(&row))))
+    }
+
+    /// PostgreSQL's plan for the query (`EXPLAIN`), one line per row; nothing runs.
+    pub async fn explain<E: Executor>(&self, db: &E) -> Result<Vec<String>, Error> {
+        super::exec::explain(db, self.compiled(), false).await
+    }
+
+    /// `EXPLAIN (ANALYZE, BUFFERS)`: runs the query and reports the plan with its timings.
+    pub async fn explain_analyze<E: Executor>(&self, db: &E) -> Result<Vec<String>, Error> {
+        super::exec::explain(db, self.compiled(), true).await
+    }
 }
 
 impl<R: FromRow> Query for Compound<R> {

@@ -196,6 +196,8 @@ pub struct Derived<A, Q> {
     body: CteBody,
     lateral: bool,
     recursive: Option<Box<SelectCore>>,
+    /// `UNION ALL` (true) or `UNION` between a recursive CTE's terms.
+    union_all: bool,
     _p: PhantomData<fn() -> (A, Q)>,
 }
 
@@ -239,7 +241,7 @@ impl<A, Q> Default for DerivedTable<A, Q> {
 /// ```
 pub fn derived<A: Alias, Q: DerivedQuery>(alias: A, query: Q) -> Derived<A, Q> {
     let _ = alias;
-    Derived { body: query.into_body(), lateral: false, recursive: None, _p: PhantomData }
+    Derived { body: query.into_body(), lateral: false, recursive: None, union_all: true, _p: PhantomData }
 }
 
 /// A LATERAL subquery over `T` named `A`, which may use the columns of `outer`'s tables: join it to
@@ -277,7 +279,7 @@ where
 {
     let (_, _, _) = (outer, alias, table);
     let inner = build(Select::from_core(SelectCore::new(TableRef::of::<T>())));
-    Derived { body: inner.into_body(), lateral: true, recursive: None, _p: PhantomData }
+    Derived { body: inner.into_body(), lateral: true, recursive: None, union_all: true, _p: PhantomData }
 }
 
 impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
@@ -330,6 +332,35 @@ where
     let mut cte = derived(alias, base);
     let term = step(&cte).into_select();
     cte.recursive = Some(Box::new(term));
+    cte
+}
+
+/// [`recursive`] with `UNION` instead of `UNION ALL` between the terms: rows already produced
+/// are dropped, so a walk over a graph with cycles ends by itself (PostgreSQL stops when a step
+/// adds no new row).
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::query::{recursive_distinct, with};
+/// use taulu_app::schema::{Members, members};
+/// taulu::alias!(Orgs2);
+/// let me = uuid::Uuid::nil();
+/// let reach = recursive_distinct(
+///     Orgs2,
+///     select_from::<Members>().columns((members::org_id,)).where_(members::user_id.eq(me)),
+///     |r| select_from::<Members>().inner_join_cte(r, r.col::<0>().eq(members::org_id)).columns((members::org_id,)),
+/// );
+/// let q = with(&reach).select_from_cte(&reach).columns((reach.col::<0>(),));
+/// assert!(q.to_sql().0.contains(r#" UNION SELECT "members"."org_id" FROM "members" INNER JOIN "Orgs2""#));
+/// ```
+pub fn recursive_distinct<A: Alias, Q: SelectQuery, R, F>(alias: A, base: Q, step: F) -> Derived<A, Q>
+where
+    F: FnOnce(&Derived<A, Q>) -> R,
+    R: super::select::Query + super::expr::Subquery,
+    R::Output: super::compound::SameRow<Q::Row>,
+{
+    let mut cte = recursive(alias, base, step);
+    cte.union_all = false;
     cte
 }
 
@@ -447,6 +478,7 @@ impl With {
             width: Q::WIDTH,
             body: cte.body.clone(),
             recursive: cte.recursive.clone(),
+            union_all: cte.union_all,
         });
         self
     }

@@ -233,6 +233,19 @@ macro_rules! run_methods {
             let c = self.compiled();
             (c.sql, c.params)
         }
+
+        /// PostgreSQL's plan for the statement (`EXPLAIN`), one line per row, with its values
+        /// bound; nothing runs.
+        pub async fn explain<E: $crate::query::Executor>(&self, db: &E) -> Result<Vec<String>, $crate::Error> {
+            $crate::query::exec::explain(db, self.compiled(), false).await
+        }
+
+        /// `EXPLAIN (ANALYZE, BUFFERS)`: runs the statement and reports the plan with its timings
+        /// and buffer use. A write is applied: run it in a transaction you roll back to see the
+        /// plan only.
+        pub async fn explain_analyze<E: $crate::query::Executor>(&self, db: &E) -> Result<Vec<String>, $crate::Error> {
+            $crate::query::exec::explain(db, self.compiled(), true).await
+        }
     };
 }
 

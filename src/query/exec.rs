@@ -38,6 +38,16 @@ pub(crate) async fn fetch_rows<Q: super::Query, E: Executor>(db: &E, q: &Compile
     db.query_rows(q).await?.iter().map(Q::decode).collect()
 }
 
+/// `EXPLAIN statement` (or `EXPLAIN (ANALYZE, BUFFERS)`, which runs it): PostgreSQL's plan,
+/// one line per row, with the statement's own values bound. Without ANALYZE nothing runs, so it is
+/// read-only whatever the statement; with it, a write is a write (applied, never retried).
+pub(crate) async fn explain<E: Executor>(db: &E, q: Compiled, analyze: bool) -> Result<Vec<String>, Error> {
+    let sql = format!("EXPLAIN {}{}", if analyze { "(ANALYZE, BUFFERS) " } else { "" }, q.sql);
+    let q = Compiled { sql, params: q.params, read_only: q.read_only || !analyze };
+    let rows = db.query_rows(&q).await?;
+    rows.iter().map(|r| r.try_get::<_, String>(0).map_err(Error::from)).collect()
+}
+
 /// Decodes the first row of a result, if any (a plain function: every async layer between the
 /// caller and the pool would copy the whole query future once more per query).
 pub(crate) fn decode_first<Q: super::Query>(row: Option<Row>) -> Result<Option<Q::Output>, Error> {

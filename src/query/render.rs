@@ -162,6 +162,8 @@ pub struct CteDef {
     pub body: CteBody,
     /// `UNION ALL` this term, which reads the CTE itself (`WITH RECURSIVE`).
     pub recursive: Option<Box<SelectCore>>,
+    /// `UNION ALL` (true) or `UNION` before the recursive term.
+    pub union_all: bool,
 }
 
 /// What a CTE runs: a query, or a data-modifying statement with RETURNING.
@@ -1138,7 +1140,7 @@ impl Writer {
                 CteBody::Delete(q) => self.push_delete(q),
             }
             if let Some(term) = &cte.recursive {
-                self.push_sql(" UNION ALL ");
+                self.push_sql(if cte.union_all { " UNION ALL " } else { " UNION " });
                 if grouped(term) {
                     self.sql.push('(');
                     self.push_select(term);

@@ -858,6 +858,33 @@ impl<S, C, L> Select<S, C, L> {
         super::exec::decode_first::<Self>(db.query_first(&self.compile_first()).await?)
     }
 
+    /// PostgreSQL's plan for the query (`EXPLAIN`), one line per row, with its values bound;
+    /// nothing runs.
+    ///
+    /// ```no_run
+    /// # async fn f(db: &taulu::Db) -> taulu::Result<()> {
+    /// use taulu::prelude::*;
+    /// use taulu_app::schema::{Users, users};
+    /// let plan = select_from::<Users>().columns((users::id,)).where_(users::username.eq("ann")).explain(db).await?;
+    /// assert!(plan[0].contains("users_username_key"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn explain<E: Executor>(&self, db: &E) -> Result<Vec<String>, Error>
+    where
+        Self: Query,
+    {
+        super::exec::explain(db, self.compile(), false).await
+    }
+
+    /// `EXPLAIN (ANALYZE, BUFFERS)`: runs the query and reports the plan with its timings and
+    /// buffer use.
+    pub async fn explain_analyze<E: Executor>(&self, db: &E) -> Result<Vec<String>, Error>
+    where
+        Self: Query,
+    {
+        super::exec::explain(db, self.compile(), true).await
+    }
+
     /// The statement for fetching its first row: `LIMIT 1` unless it has a limit. (LIMIT may
     /// follow OFFSET in PostgreSQL's grammar, and nothing is rendered after them.)
     fn compile_first(&self) -> Compiled
