@@ -202,6 +202,20 @@ pub enum Error {
         source: tokio_postgres::Error,
     },
 
+    /// A row given to [`Tx::copy_in`](crate::Tx::copy_in) sets other columns than the first row
+    /// (COPY takes one column list for every row); nothing of the COPY was applied.
+    #[error(
+        "COPY row {row} sets the columns {found:?}, but the first row set {expected:?}: every row of a COPY gives the same columns (give the optional ones in every row, or in none)"
+    )]
+    CopyColumns {
+        /// 1-based position of the row.
+        row: u64,
+        /// The columns of the first row.
+        expected: Vec<&'static str>,
+        /// The columns of this row.
+        found: Vec<&'static str>,
+    },
+
     /// The database could not be reached within the retry budget (every attempt failed with a
     /// transient fault). Retrying later may succeed; nothing was applied.
     #[error("database unavailable after {attempts} attempts: {last}")]
@@ -384,7 +398,7 @@ impl Error {
             Error::PoolExhausted { .. } => ErrorKind::PoolExhausted,
             Error::StatementTimeout { .. } => ErrorKind::StatementTimeout,
             Error::Ambiguous { .. } => ErrorKind::Ambiguous,
-            Error::InvalidParameter { .. } => ErrorKind::InvalidParameter,
+            Error::InvalidParameter { .. } | Error::CopyColumns { .. } => ErrorKind::InvalidParameter,
             Error::NoRows => ErrorKind::NoRows,
             Error::Db(e) => ErrorKind::of_db(e),
             Error::MigrationFailed(f) if f.outcome == MigrationOutcome::Unknown => ErrorKind::Ambiguous,

@@ -6,6 +6,7 @@
 
 mod config;
 mod conn;
+mod copy;
 mod listen;
 mod pool;
 mod tls;

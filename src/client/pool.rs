@@ -857,6 +857,29 @@ impl Tx<'_> {
 impl Tx<'_> {
     /// The error of a statement in this transaction: a lost connection took the whole transaction
     /// with it ([`Error::NotCommitted`]).
+    /// `COPY table (columns) FROM STDIN (FORMAT binary)` of generated `Insert` rows: the fastest
+    /// way to load many rows (see `docs/benchmarks.md`). The rows are encoded as the iterator
+    /// yields them, so any number streams in constant memory; the columns are the first row's
+    /// (required ones and the optional ones it sets), and every row must set the same
+    /// ([`Error::CopyColumns`] otherwise, with nothing of the COPY applied). Returns the number
+    /// of rows copied. A COPY is a write: never retried.
+    ///
+    /// ```no_run
+    /// # async fn f(db: &taulu::Db) -> taulu::Result<()> {
+    /// use taulu_app::schema::login_attempts;
+    /// let rows = (0..100_000).map(|i| login_attempts::Insert::new(format!("user{i}"), i % 2 == 0));
+    /// let copied = db.transaction(async |tx| tx.copy_in(rows).await).await?;
+    /// assert_eq!(copied, 100_000);
+    /// # Ok(()) }
+    /// ```
+    pub async fn copy_in<I: crate::Insertable>(&self, rows: impl IntoIterator<Item = I>) -> Result<u64> {
+        match super::copy::copy_in(self.conn.client(), rows).await {
+            Ok(n) => Ok(n),
+            Err(super::copy::CopyFailed::Pg(e)) => Err(self.failed(e)),
+            Err(super::copy::CopyFailed::Rows(e)) => Err(e),
+        }
+    }
+
     fn failed(&self, e: tokio_postgres::Error) -> Error {
         match retry::is_connection_fault(&e, self.conn.link()) {
             true => {
