@@ -19,7 +19,7 @@ const BATCH: u32 = 5_000;
 const DB: &str = "taulu_bench_copy";
 
 fn row(i: u32) -> login_attempts::Insert {
-    login_attempts::Insert::new(format!("user-{i}@example.com"), i % 3 == 0).with_user_agent("bench/1.0")
+    login_attempts::Insert::new(format!("user-{i}@example.com"), i.is_multiple_of(3)).with_user_agent("bench/1.0")
 }
 
 /// The process's peak resident set, in KiB (Linux).
