@@ -89,6 +89,30 @@ async fn a_lateral_join_reads_the_latest_row_per_user() {
     assert_eq!(seen, [("ann", Some(true)), ("bob", Some(false)), ("cid", None)]);
 }
 
+/// `.all()` over a left-joined derived table tells a matched row whose columns are all NULL
+/// from no match (a presence marker, `"Latest" IS DISTINCT FROM NULL`): it read both as `None`.
+#[tokio::test]
+async fn all_over_a_left_joined_subquery_keeps_a_matched_row_of_nulls() {
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let base = select_from::<Users>();
+    // ann's and bob's attempts have no user_id (NULL); cid has no attempt.
+    let latest = lateral(&base, Latest, LoginAttempts, |a| {
+        a.columns((login_attempts::user_id,))
+            .where_(login_attempts::identifier.eq(users::username))
+            .order_by(login_attempts::attempted_at.desc())
+            .limit(1)
+    });
+    let q = base.left_join_derived(latest, on_true()).all().order_by(users::username);
+    assert!(q.to_sql().0.starts_with(r#"SELECT "users"."id", "#), "{}", q.to_sql().0);
+    assert!(q.to_sql().0.contains(r#", "Latest" IS DISTINCT FROM NULL, "Latest"."c0" FROM"#), "{}", q.to_sql().0);
+    let rows = q.fetch_all(c).await.unwrap();
+    let seen: Vec<(&str, Option<(Option<uuid::Uuid>,)>)> =
+        rows.iter().map(|(u, l)| (u.username.as_str(), *l)).collect();
+    assert_eq!(seen, [("ann", Some((None,))), ("bob", Some((None,))), ("cid", None)]);
+}
+
 /// CROSS JOIN LATERAL keeps only the rows its subquery answers for (`cid` has no attempt); a
 /// plain CROSS JOIN pairs every row with every row.
 #[tokio::test]

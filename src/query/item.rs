@@ -173,18 +173,52 @@ impl<'a> FromSql<'a> for AnyValue {
 /// every one of its columns is NULL (no matching row; exact whenever the table has a NOT NULL
 /// column, such as its primary key).
 pub trait ReadSlot: Nullability {
+    /// The select items of table `T` in this slot.
+    #[doc(hidden)]
+    fn items<T: Table>(out: &mut Vec<SelectItem>);
+    /// How many result columns those items are.
+    #[doc(hidden)]
+    fn width<T: Table>() -> usize;
     #[doc(hidden)]
     fn read<T: Table>(row: &tokio_postgres::Row, start: usize) -> Result<Self::Wrap<T::Row>, Error>;
 }
 
 impl ReadSlot for NotNull {
+    fn items<T: Table>(out: &mut Vec<SelectItem>) {
+        table_items::<T>(out);
+    }
+    fn width<T: Table>() -> usize {
+        T::COLUMNS.len()
+    }
     fn read<T: Table>(row: &tokio_postgres::Row, start: usize) -> Result<T::Row, Error> {
         T::Row::from_row_at(row, start)
     }
 }
 
+/// Whether a left-joined `T` needs a presence marker: a matched row of `T` can be all NULL (a
+/// derived table, a view or a table whose every column is nullable), so NULL columns alone
+/// cannot tell it from no match. The marker is `"T" IS DISTINCT FROM NULL`, true for any matched
+/// row (its whole-row value is a row) and false for no match (the NULL row).
+fn needs_marker<T: Table>() -> bool {
+    T::INFO.columns.iter().all(|c| c.nullable)
+}
+
 impl ReadSlot for Nullable {
+    fn items<T: Table>(out: &mut Vec<SelectItem>) {
+        if needs_marker::<T>() {
+            let marker = Node::Postfix(Box::new(Node::WholeRow(T::QUALIFIER)), "IS DISTINCT FROM NULL");
+            out.push(SelectItem { node: marker, alias: None });
+        }
+        table_items::<T>(out);
+    }
+    fn width<T: Table>() -> usize {
+        T::COLUMNS.len() + usize::from(needs_marker::<T>())
+    }
     fn read<T: Table>(row: &tokio_postgres::Row, start: usize) -> Result<Option<T::Row>, Error> {
+        if needs_marker::<T>() {
+            let present: bool = row.try_get(start)?;
+            return if present { T::Row::from_row_at(row, start + 1).map(Some) } else { Ok(None) };
+        }
         let absent =
             (start..start + T::COLUMNS.len()).all(|i| matches!(row.try_get::<_, Option<AnyValue>>(i), Ok(None)));
         if absent { Ok(None) } else { T::Row::from_row_at(row, start).map(Some) }
@@ -227,14 +261,14 @@ macro_rules! all_rows {
         impl<$($t: Table, $n: ReadSlot),+> AllRows for scope!($($rt $rn),+) {
             type Rows = ($(<$n as Nullability>::Wrap<$t::Row>,)+);
             fn items(out: &mut Vec<SelectItem>) {
-                $( table_items::<$t>(out); )+
+                $( <$n as ReadSlot>::items::<$t>(out); )+
             }
             #[allow(unused_assignments)]
             fn read(row: &tokio_postgres::Row) -> Result<Self::Rows, Error> {
                 let mut start = 0;
                 Ok(($({
                     let r = <$n as ReadSlot>::read::<$t>(row, start)?;
-                    start += $t::COLUMNS.len();
+                    start += <$n as ReadSlot>::width::<$t>();
                     r
                 },)+))
             }

@@ -75,6 +75,8 @@ pub enum Node {
     /// `CASE [operand] WHEN c THEN v .. [ELSE e] END` (with an operand, the simple form: each `c`
     /// a value compared with it).
     Case(Option<Box<Node>>, Vec<(Node, Node)>, Option<Box<Node>>),
+    /// A FROM item's whole row, `"name"` (its reference name, quoted).
+    WholeRow(&'static str),
     /// A keyword or fixed text that is a value (`CURRENT_DATE`).
     Keyword(&'static str),
     /// `call OVER (window)`.
@@ -721,6 +723,7 @@ impl Writer {
                 self.push_sql(" END");
             }
             Node::Keyword(k) => self.push_sql(k),
+            Node::WholeRow(name) => self.push_ident(name),
             Node::Row(items) => {
                 self.sql.push('(');
                 for (i, a) in items.iter().enumerate() {
