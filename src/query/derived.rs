@@ -10,7 +10,7 @@ use super::{
     item::Selection,
     meta,
     render::{CteBody, CteDef, DERIVED_COLUMNS, Join, JoinKind, Node, SelectCore, Source, TableRef},
-    scope::{Cons, Contains, Entry, InScope, Nil},
+    scope::{Cons, Contains, Entry, Here, InScope, Nil, There},
     select::{NoColumns, Select, Selected, Unlocked},
 };
 
@@ -188,6 +188,52 @@ where
     }
 }
 
+/// A [`lateral`] subquery `Q`, built over the scope `S` of the query it may join.
+pub struct Lateral<S, Q>(Q, PhantomData<fn() -> S>);
+
+impl<S, Q: DerivedQuery> DerivedQuery for Lateral<S, Q> {
+    type Scope = Q::Scope;
+    type Items = Q::Items;
+    type Row = Q::Row;
+    const WIDTH: usize = Q::WIDTH;
+    fn into_body(self) -> CteBody {
+        self.0.into_body()
+    }
+}
+
+impl<S, Q: SelectQuery> SelectQuery for Lateral<S, Q> {}
+
+/// Where a derived table may stand: a subquery anywhere; a [`lateral`] one only after the tables
+/// it was built over (the scope `S` of the query it joins ends with them).
+#[diagnostic::on_unimplemented(
+    message = "this LATERAL subquery reads tables that are not in this query",
+    label = "built with `lateral(&q, ..)` over another query",
+    note = "build it from the query it joins: `let latest = lateral(&base, ..); base.left_join_derived(latest, on_true())`"
+)]
+pub trait JoinsAfter<S, I> {}
+
+impl<S, S0, T, IT, L> JoinsAfter<S, ()> for Select<S0, Selected<T, IT>, L> {}
+
+// Data-modifying statements are refused as tables by `SelectQuery`, with its own message; they
+// are no LATERAL, so this bound has nothing to add.
+impl<S, Tb, R> JoinsAfter<S, ()> for super::Insert<Tb, R> {}
+impl<S, Tb, St, R, Sc> JoinsAfter<S, ()> for super::Update<Tb, St, R, Sc> {}
+impl<S, Tb, R, Sc> JoinsAfter<S, ()> for super::Delete<Tb, R, Sc> {}
+
+impl<S: EndsWith<S0, J>, S0, Q, J> JoinsAfter<S, J> for Lateral<S0, Q> {}
+
+/// A scope whose last entries are the scope `S` (`I`: where `S` starts).
+#[diagnostic::on_unimplemented(
+    message = "a LATERAL subquery reads tables that are not in the query it joins",
+    label = "the subquery was built with `lateral(&q, ..)` over other tables",
+    note = "build it from the query it joins: `let latest = lateral(&base, ..); base.left_join_derived(latest, on_true())`"
+)]
+pub trait EndsWith<S, I> {}
+
+impl<S> EndsWith<S, Here> for S {}
+
+impl<H, R: EndsWith<S, I>, S, I> EndsWith<S, There<I>> for Cons<H, R> {}
+
 /// A query made into a table named `A` ([`derived`], [`lateral`]): use it in FROM
 /// ([`select_from_derived`]), in a join ([`Select::inner_join_derived`], ..), or as a CTE
 /// ([`with`]); read its columns with [`col`](Derived::col).
@@ -273,7 +319,7 @@ pub fn lateral<S, C, L, A: Alias, T: Table, Q: SelectQuery, F>(
     alias: A,
     table: T,
     build: F,
-) -> Derived<A, Q>
+) -> Derived<A, Lateral<S, Q>>
 where
     F: FnOnce(Select<Cons<Entry<T, NotNull>, S>, NoColumns, Unlocked>) -> Q,
 {
@@ -431,7 +477,7 @@ where
 }
 
 /// `SELECT .. FROM (subquery) AS "A"(..)`.
-pub fn select_from_derived<A: Alias, Q: SelectQuery + 'static>(
+pub fn select_from_derived<A: Alias, Q: SelectQuery + JoinsAfter<Nil, JL> + 'static, JL>(
     table: Derived<A, Q>,
 ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, Nil>, NoColumns> {
     Select::from_core(SelectCore::new(table.source()))
@@ -536,7 +582,7 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     /// `INNER JOIN (subquery) AS "A"(..) ON condition` (`LATERAL` for a [`lateral`] one).
-    pub fn inner_join_derived<A: Alias, Q: SelectQuery + 'static, E, I, J>(
+    pub fn inner_join_derived<A: Alias, Q: SelectQuery + JoinsAfter<S, JL> + 'static, E, I, J, JL>(
         self,
         table: Derived<A, Q>,
         on: E,
@@ -549,7 +595,7 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     /// `LEFT JOIN (subquery) AS "A"(..) ON condition`: its columns read as `Option`.
-    pub fn left_join_derived<A: Alias, Q: SelectQuery + 'static, E, I, J>(
+    pub fn left_join_derived<A: Alias, Q: SelectQuery + JoinsAfter<S, JL> + 'static, E, I, J, JL>(
         self,
         table: Derived<A, Q>,
         on: E,
@@ -564,7 +610,7 @@ impl<S, C, L> Select<S, C, L> {
     /// `CROSS JOIN (subquery) AS "A"(..)` (`CROSS JOIN LATERAL` for a [`lateral`] one: the
     /// subquery once per row of the tables before it, rows where it returns none dropped; for a
     /// row kept with NULLs instead, `left_join_derived(d, on_true())`).
-    pub fn cross_join_derived<A: Alias, Q: SelectQuery + 'static, J>(
+    pub fn cross_join_derived<A: Alias, Q: SelectQuery + JoinsAfter<S, JL> + 'static, J, JL>(
         self,
         table: Derived<A, Q>,
     ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, C, L>

@@ -32,8 +32,8 @@ mod value;
 pub use compound::{Compound, IntoSetOperand, SameRow};
 pub use delete::{Delete, delete_from};
 pub use derived::{
-    Col, Derived, DerivedQuery, DerivedTable, NthItem, SelItems, SelectQuery, With, derived, lateral, recursive,
-    recursive_distinct, select_from_cte, select_from_derived, with,
+    Col, Derived, DerivedQuery, DerivedTable, EndsWith, JoinsAfter, Lateral, NthItem, SelItems, SelectQuery, With,
+    derived, lateral, recursive, recursive_distinct, select_from_cte, select_from_derived, with,
 };
 pub use dml::{
     Assignable, ColumnOfTable, ColumnsOf, Computed, Excluded, ExcludedRow, Fits, FitsRow, NoReturning, NullableColumn,
