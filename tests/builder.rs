@@ -1338,3 +1338,48 @@ async fn an_upsert_on_a_partial_unique_index_names_its_predicate() {
     let err = without.execute(c).await.unwrap_err();
     assert!(err.to_string().contains("no unique or exclusion constraint matching"), "{err}");
 }
+
+/// `.value(col, expr)`: a column's value from an expression, in every row of a VALUES insert
+/// (replacing the rows' own), and as one more select item of an INSERT .. SELECT.
+#[tokio::test]
+async fn insert_values_from_expressions_and_scalar_subqueries() {
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    let rows = insert_into::<Users>()
+        .values_many((0..60).map(|i| new_user(&format!("u{i}")).with_display_name("given")))
+        .value(users::display_name, upper(val("from sql".to_owned())))
+        .value(users::created_at, sql::<chrono::DateTime<chrono::Utc>>("now() - interval '1 day'"))
+        .returning((users::display_name, users::created_at))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 60, "60 rows (past the UNNEST threshold) go as VALUES with an expression");
+    assert!(rows.iter().all(|(d, _)| d.as_deref() == Some("FROM SQL")));
+    assert!(rows[0].1 < chrono::Utc::now() - chrono::Duration::hours(23));
+
+    // A scalar subquery as a value: the org's name is its first member's username.
+    let (name,) = insert_into::<Orgs>()
+        .values(orgs::Insert::new("placeholder", "acme"))
+        .value(
+            orgs::name,
+            coalesce(
+                scalar(select_from::<Users>().columns((users::username,)).order_by(users::username).limit(1)),
+                "none",
+            ),
+        )
+        .returning((orgs::name,))
+        .fetch_one(c)
+        .await
+        .unwrap();
+    assert_eq!(name, "u0");
+
+    // INSERT .. SELECT: one more select item.
+    let q = insert_into::<Orgs>()
+        .select((orgs::slug,), select_from::<Users>().columns((users::username,)).where_(users::username.eq("u1")))
+        .value(orgs::name, val("Copied".to_owned()));
+    assert_eq!(
+        q.to_sql().0,
+        r#"INSERT INTO "orgs" ("slug", "name") SELECT "users"."username", $1::text FROM "users" WHERE "users"."username" = $2"#
+    );
+    assert_eq!(q.execute(c).await.unwrap(), 1);
+}

@@ -14,6 +14,7 @@ use super::{
     expr::{AsExpr, Expression, SetValue, Subquery, WhereCondition, with_cast},
     item::Selection,
     render::{ConflictAction, ConflictTarget, InsertCore, Node, OnConflict, TableRef, Writer},
+    scope::Nil,
     select::Query,
 };
 
@@ -143,6 +144,7 @@ impl<T: Table> Insert<T> {
                 table: TableRef::of::<T>(),
                 columns,
                 rows,
+                exprs: Vec::new(),
                 select,
                 with: Vec::new(),
                 unnest: false,
@@ -151,6 +153,62 @@ impl<T: Table> Insert<T> {
             },
             _p: PhantomData,
         }
+    }
+}
+
+impl<T: Table, R> Insert<T, R> {
+    /// The column's value in every row, from an expression: a function (`now()`), a cast, a
+    /// scalar subquery, a value; never a column (an INSERT has no row to read yet). It replaces
+    /// the value the rows give for that column, if any. For a generated or identity ALWAYS
+    /// column it does not compile, nor for a possibly NULL expression into a NOT NULL column.
+    ///
+    /// ```
+    /// use taulu::prelude::*;
+    /// use taulu_app::schema::{Orgs, Users, orgs, users};
+    /// let q = insert_into::<Users>()
+    ///     .values(users::Insert::new("ann", "ann@example.com", "h"))
+    ///     .value(users::display_name, upper(val("ann".to_owned())))
+    ///     .value(users::created_at, now());
+    /// assert_eq!(
+    ///     q.to_sql().0,
+    ///     r#"INSERT INTO "users" ("username", "email", "password_hash", "display_name", "created_at") VALUES ($1, $2, $3, upper($4::text), now())"#
+    /// );
+    /// ```
+    pub fn value<C: ColumnOfTable<T, I> + Assignable, I, V: AsExpr<C::Rust>, J>(mut self, column: C, value: V) -> Self
+    where
+        V::Expr: SetValue<Nil, J, C>,
+    {
+        let _ = column;
+        let node = with_cast(value.into_expr().into_node(), C::CAST);
+        let core = &mut self.core;
+        if let Some(select) = &mut core.select {
+            // INSERT .. SELECT: one more select item, for one more column.
+            if let Some(i) = core.columns.iter().position(|c| *c == C::NAME) {
+                core.columns.remove(i);
+                select.items.remove(i);
+            }
+            core.columns.push(C::NAME);
+            select.items.push(super::render::SelectItem { node, alias: None });
+            return self;
+        }
+        // The rows' own value for the column goes (the expression replaces it), and so does an
+        // earlier expression for it.
+        let values = core.columns.len() - core.exprs.len();
+        if let Some(i) = core.columns.iter().position(|c| *c == C::NAME) {
+            core.columns.remove(i);
+            if i < values {
+                core.rows.iter_mut().for_each(|r| {
+                    r.remove(i);
+                });
+            } else {
+                core.exprs.remove(i - values);
+            }
+        }
+        core.columns.push(C::NAME);
+        core.exprs.push(node);
+        // UNNEST sends values only; with an expression the rows go as VALUES.
+        core.unnest = false;
+        self
     }
 }
 

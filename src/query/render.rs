@@ -376,6 +376,9 @@ pub struct InsertCore {
     pub table: TableRef,
     pub columns: Vec<&'static str>,
     pub rows: Vec<InsertRow>,
+    /// Values from expressions (`.value(col, now())`), after each row's own: their columns are the
+    /// last of `columns`.
+    pub exprs: Vec<Node>,
     /// `INSERT .. SELECT`: the rows come from this query instead of `rows`.
     pub select: Option<Box<SelectCore>>,
     /// CTEs the INSERT's SELECT reads (`WITH moved AS (DELETE .. RETURNING ..) INSERT ..`).
@@ -956,6 +959,12 @@ impl Writer {
                         Some((p, cast)) => self.push_bind(p, *cast),
                         None => self.push_sql("DEFAULT"),
                     }
+                }
+                for (i, e) in q.exprs.iter().enumerate() {
+                    if i > 0 || !row.is_empty() {
+                        self.push_sql(", ");
+                    }
+                    self.push_typed(e);
                 }
                 self.push_sql(")");
             }
