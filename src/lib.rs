@@ -101,7 +101,8 @@ pub mod prelude {
         ArrayMethods as _, ColumnOf as _, Executor, ExpressionMethods as _, FilterExt as _, JsonMethods as _,
         OverExt as _, Query as _, avg, case, case_when, coalesce, count, count_all, current_date, current_timestamp,
         delete_from, excluded, exists, greatest, insert_into, least, length, lower, max, min, not, not_exists, now,
-        nullif, on_true, partition_by, row_number, scalar, select_from, sql, substring, sum, trim, update, upper, val,
+        nullif, on_true, partition_by, row_number, scalar, select_from, select_no_from, sql, substring, sum, trim,
+        update, upper, val,
     };
     pub use crate::{Column, Error, FromRow, Table, Writable};
 }

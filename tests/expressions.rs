@@ -406,3 +406,22 @@ async fn rows_read_into_the_users_structs() {
     let first: Account = q().fetch_one_as(c).await.unwrap();
     assert_eq!(first, expected[0]);
 }
+
+/// `select_no_from()`: a SELECT of values and expressions over no table, run on PostgreSQL.
+#[tokio::test]
+async fn a_select_without_from_reads_values_and_subqueries() {
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    c.batch_execute("INSERT INTO users (username, email, password_hash) VALUES ('ann', 'ann@x', 'h')").await.unwrap();
+    let (one, anyone, none, users) = select_no_from()
+        .columns((
+            val(1i32),
+            exists(select_from::<Users>().where_(users::username.eq("ann"))),
+            exists(select_from::<Users>().where_(users::username.eq("zed"))),
+            scalar(select_from::<Users>().columns((count_all(),))),
+        ))
+        .fetch_one(c)
+        .await
+        .unwrap();
+    assert_eq!((one, anyone, none, users), (1, true, false, Some(1)));
+}

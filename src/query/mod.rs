@@ -60,7 +60,7 @@ pub use item::{AllRows, ReadSlot, SelectItemOf, Selection};
 pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
 pub use select::{
     AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Grouped, JoinedTo, Keyset, Locked, MatchesFields,
-    NoColumns, Query, RowStruct, Select, Selected, Unlocked, select_from,
+    NoColumns, Query, RowStruct, Select, Selected, Unlocked, select_from, select_no_from,
 };
 pub use sub::{Correlated, correlated};
 pub use typed::{CorpusEntry, Fetch, SqlShape, SqlStatements, TypedAs, TypedScalar, TypedSql};

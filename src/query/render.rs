@@ -144,8 +144,15 @@ pub struct Join {
 #[derive(Debug, Clone)]
 #[doc(hidden)]
 pub enum Source {
+    /// No FROM at all (`SELECT now()`).
+    Nothing,
     Table(TableRef),
-    Derived { select: Box<SelectCore>, alias: &'static str, width: usize, lateral: bool },
+    Derived {
+        select: Box<SelectCore>,
+        alias: &'static str,
+        width: usize,
+        lateral: bool,
+    },
     Cte(&'static str),
 }
 
@@ -1085,6 +1092,7 @@ impl Writer {
     #[inline]
     fn push_source(&mut self, source: &Source) {
         match source {
+            Source::Nothing => {}
             Source::Table(t) => self.push_table(*t),
             Source::Cte(name) => self.push_ident(name),
             Source::Derived { select, alias, width, lateral } => {
@@ -1182,8 +1190,10 @@ impl Writer {
             self.push_sql("1");
         }
         self.push_items(&q.items);
-        self.push_sql(" FROM ");
-        self.push_source(&q.from);
+        if !matches!(q.from, Source::Nothing) {
+            self.push_sql(" FROM ");
+            self.push_source(&q.from);
+        }
         for j in &q.joins {
             self.push_sql(match j.kind {
                 JoinKind::Inner => " INNER JOIN ",

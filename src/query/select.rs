@@ -150,6 +150,22 @@ fn table_ref<T: Table>() -> TableRef {
     TableRef::of::<T>()
 }
 
+/// `SELECT ..` with no FROM: values and expressions over no table (`now()`, a bound value, a
+/// scalar subquery, `exists(q)`).
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu_app::schema::{Users, users};
+/// let q = select_no_from().columns((now(), exists(select_from::<Users>().where_(users::username.eq("ann")))));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT now(), EXISTS (SELECT 1 FROM "users" WHERE "users"."username" = $1)"#
+/// );
+/// ```
+pub fn select_no_from() -> Select<Nil, NoColumns> {
+    Select::from_core(SelectCore::new(super::render::Source::Nothing))
+}
+
 /// `SELECT .. FROM T`: the start of a query.
 #[inline]
 pub fn select_from<T: Table>() -> Select<Cons<Entry<T, NotNull>, Nil>, NoColumns> {
