@@ -1383,3 +1383,43 @@ async fn insert_values_from_expressions_and_scalar_subqueries() {
     );
     assert_eq!(q.execute(c).await.unwrap(), 1);
 }
+
+/// Correlated EXISTS as an expression: in a select list, in a DELETE's and an UPDATE's WHERE.
+#[tokio::test]
+async fn correlated_exists_in_select_lists_and_writes() {
+    use taulu::query::{correlated_exists, correlated_not_exists};
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    let (ann, bob) = seed(c).await;
+    insert_into::<Orgs>().values(orgs::Insert::new("Empty", "empty")).execute(c).await.unwrap();
+    insert_into::<Users>().values(new_user("loner")).execute(c).await.unwrap();
+
+    let flags: Vec<(String, bool)> = select_from::<Users>()
+        .columns((users::username, correlated_exists(Members, |m| m.where_(members::user_id.eq(users::id)))))
+        .order_by(users::username)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    let flags: Vec<(&str, bool)> = flags.iter().map(|(u, f)| (u.as_str(), *f)).collect();
+    assert!(flags.contains(&("loner", false)), "{flags:?}");
+    assert_eq!(flags.iter().filter(|(_, f)| *f).count(), flags.len() - 1, "{flags:?}");
+
+    // DELETE the orgs nobody belongs to; UPDATE the users who belong to one.
+    let gone = delete_from::<Orgs>()
+        .where_(correlated_not_exists(Members, |m| m.where_(members::org_id.eq(orgs::id))))
+        .returning((orgs::slug,))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(gone, [("empty".to_owned(),)]);
+    let touched = update::<Users>()
+        .set(users::display_name, "member")
+        .where_(correlated_exists(Members, |m| {
+            m.where_(members::user_id.eq(users::id).and(members::member_role.eq(taulu_app::schema::Role::Owner)))
+        }))
+        .returning((users::id,))
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(touched, [(ann,)], "ann owns an org, bob ({bob}) does not");
+}

@@ -62,7 +62,7 @@ pub use select::{
     AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Grouped, JoinedTo, Keyset, Locked, MatchesFields,
     NoColumns, Query, RowStruct, Select, Selected, Unlocked, select_from, select_no_from,
 };
-pub use sub::{Correlated, correlated};
+pub use sub::{Correlated, CorrelatedExists, correlated, correlated_exists, correlated_not_exists};
 pub use typed::{CorpusEntry, Fetch, SqlShape, SqlStatements, TypedAs, TypedScalar, TypedSql};
 pub use update::{HasSet, NoSet, Update, update};
 pub(crate) use value::Refused;

@@ -88,3 +88,68 @@ impl<S, R: 'static> Expression for Correlated<S, R> {
 impl<S, R: 'static> ExprIn<S, ()> for Correlated<S, R> {
     type Null = Nullable;
 }
+
+/// A correlated `[NOT] EXISTS (SELECT 1 FROM T WHERE ..)` as a boolean expression over the outer
+/// query's tables (scope `S`): usable wherever a condition or a value goes (a select list, ON,
+/// the WHERE of an UPDATE or DELETE), unlike [`Select::where_exists`]. Made by
+/// [`correlated_exists`] and [`correlated_not_exists`].
+#[must_use]
+pub struct CorrelatedExists<S> {
+    select: SelectCore,
+    negated: bool,
+    _p: PhantomData<fn() -> S>,
+}
+
+/// `EXISTS (SELECT 1 FROM T ..)` correlated with the query it is used in: `build` gets a query
+/// over `T` whose scope also has the outer query's tables.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::query::correlated_exists;
+/// use taulu_app::schema::{Members, Users, members, users};
+/// // Users with a flag saying whether they belong to any org.
+/// let q = select_from::<Users>().columns((
+///     users::username,
+///     correlated_exists(Members, |m| m.where_(members::user_id.eq(users::id))).as_("in_an_org"),
+/// ));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT "users"."username", EXISTS (SELECT 1 FROM "members" WHERE "members"."user_id" = "users"."id") AS "in_an_org" FROM "users""#
+/// );
+/// ```
+pub fn correlated_exists<T: Table, S, F, C>(table: T, build: F) -> CorrelatedExists<S>
+where
+    F: FnOnce(Inner<T, S, NoColumns>) -> Inner<T, S, C>,
+{
+    correlated_exists_as(table, build, false)
+}
+
+/// `NOT EXISTS (SELECT 1 FROM T ..)`, correlated; see [`correlated_exists`].
+pub fn correlated_not_exists<T: Table, S, F, C>(table: T, build: F) -> CorrelatedExists<S>
+where
+    F: FnOnce(Inner<T, S, NoColumns>) -> Inner<T, S, C>,
+{
+    correlated_exists_as(table, build, true)
+}
+
+fn correlated_exists_as<T: Table, S, F, C>(table: T, build: F, negated: bool) -> CorrelatedExists<S>
+where
+    F: FnOnce(Inner<T, S, NoColumns>) -> Inner<T, S, C>,
+{
+    let _ = table;
+    let from = super::render::TableRef::of::<T>();
+    let inner = build(Select::from_core(SelectCore::new(from)));
+    CorrelatedExists { select: inner.into_core(), negated, _p: PhantomData }
+}
+
+impl<S> Expression for CorrelatedExists<S> {
+    type Rust = bool;
+    type Kind = Plain;
+    fn into_node(self) -> Node {
+        Node::Exists { select: Box::new(self.select), negated: self.negated }
+    }
+}
+
+impl<S> ExprIn<S, ()> for CorrelatedExists<S> {
+    type Null = super::NotNull;
+}
