@@ -49,7 +49,7 @@ where
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` is not from a table in this query",
     label = "table `{T}` is not in this query's FROM/JOIN scope",
-    note = "join `{T}` first (inner_join / left_join), or select from it"
+    note = "join `{T}` first (inner_join / left_join), or select from it; in a subquery that reads the outer query's tables, use `correlated(..)` / `correlated_exists(..)` instead of `scalar(..)` / `exists(..)`"
 )]
 pub trait InScope<S, I, T = <Self as Column>::Table>: Column {
     /// Whether it can be NULL here: when the column is nullable or its table is left-joined.

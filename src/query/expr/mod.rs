@@ -91,7 +91,8 @@ pub trait Expression: Sized {
 /// never written); `Null` says whether it can be NULL there (a left-joined column can).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an expression over the tables in this query",
-    label = "expected a column or an expression of this query's tables"
+    label = "expected a column or an expression of this query's tables",
+    note = "a Rust value standing alone is written `val(v)`; a join on every row, `on_true()`"
 )]
 pub trait ExprIn<S, I>: Expression {
     /// [`NotNull`] or [`Nullable`](super::Nullable) in this scope.
@@ -186,6 +187,11 @@ pub trait WhereCondition<S, I>: Condition<S, I> {}
 impl<S, I, E: Condition<S, I>> WhereCondition<S, I> for E where E::Kind: NoAggregate {}
 
 /// A condition for a join's ON: over the scope with the joined table, and without aggregates.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a join condition over the tables of this query",
+    label = "expected a boolean expression over this query's tables and the joined one",
+    note = "to join every row (`ON true`), write `on_true()`; a Rust value is written `val(v)`"
+)]
 pub trait OnCondition<S, I>: Condition<S, I> {}
 
 impl<S, I, E: Condition<S, I>> OnCondition<S, I> for E where E::Kind: NoAggregateInOn {}
