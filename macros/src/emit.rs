@@ -587,6 +587,7 @@ impl Ctx<'_> {
                 const COLUMNS: &'static [&'static str] = &[#(#column_names),*];
                 const INFO: &'static ::taulu::meta::TableInfo = &#root #info;
                 type Row = #module::Row;
+                type Name = Self;
             }
 
             #writable

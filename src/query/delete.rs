@@ -10,7 +10,7 @@ use super::{
     expr::WhereCondition,
     item::Selection,
     render::{DeleteCore, TableRef, Writer},
-    scope::{Cons, Contains, Entry},
+    scope::{Cons, Entry},
 };
 
 /// A DELETE from `T`; `R` says what it returns.
@@ -62,7 +62,7 @@ impl<T: Table, R, Sc> Delete<T, R, Sc> {
     /// ```
     pub fn using<U: Table, J>(mut self, table: U) -> Delete<T, R, Cons<Entry<U, NotNull>, Sc>>
     where
-        Cons<Entry<U, NotNull>, Sc>: Contains<U, J>,
+        Cons<Entry<U, NotNull>, Sc>: super::Names<<U as Table>::Name, J>,
     {
         let _ = table;
         self.core.using.push(TableRef::of::<U>().into());
@@ -76,7 +76,7 @@ impl<T: Table, R, Sc> Delete<T, R, Sc> {
         cte: &super::Derived<A, Q>,
     ) -> Delete<T, R, Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>>
     where
-        Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>: Contains<super::DerivedTable<A, Q>, J>,
+        Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>: super::Names<A, J>,
     {
         let _ = cte;
         self.core.using.push(super::render::Source::Cte(A::NAME));

@@ -10,7 +10,7 @@ use super::{
     item::Selection,
     meta,
     render::{CteBody, CteDef, DERIVED_COLUMNS, Join, JoinKind, Node, SelectCore, Source, TableRef},
-    scope::{Cons, Contains, Entry, Here, InScope, Nil, There},
+    scope::{Cons, Entry, Here, InScope, Names, Nil, There},
     select::{NoColumns, Select, Selected, Unlocked},
 };
 
@@ -427,6 +427,7 @@ impl<A: Alias, Q: DerivedQuery + 'static> Table for DerivedTable<A, Q> {
     const COLUMNS: &'static [&'static str] = DERIVED_COLUMNS.split_at(Q::WIDTH).0;
     const INFO: &'static meta::TableInfo = &DERIVED_INFO;
     type Row = Q::Row;
+    type Name = A;
 }
 
 /// Column `N` of a derived table `D`.
@@ -589,7 +590,7 @@ impl<S, C, L> Select<S, C, L> {
     ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, C, L>
     where
         E: OnCondition<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, I>,
-        Cons<Entry<DerivedTable<A, Q>, NotNull>, S>: Contains<DerivedTable<A, Q>, J>,
+        Cons<Entry<DerivedTable<A, Q>, NotNull>, S>: Names<A, J>,
     {
         self.join_source(JoinKind::Inner, table.source(), on.into_node())
     }
@@ -602,7 +603,7 @@ impl<S, C, L> Select<S, C, L> {
     ) -> Select<Cons<Entry<DerivedTable<A, Q>, Nullable>, S>, C, L>
     where
         E: OnCondition<Cons<Entry<DerivedTable<A, Q>, Nullable>, S>, I>,
-        Cons<Entry<DerivedTable<A, Q>, Nullable>, S>: Contains<DerivedTable<A, Q>, J>,
+        Cons<Entry<DerivedTable<A, Q>, Nullable>, S>: Names<A, J>,
     {
         self.join_source(JoinKind::Left, table.source(), on.into_node())
     }
@@ -615,7 +616,7 @@ impl<S, C, L> Select<S, C, L> {
         table: Derived<A, Q>,
     ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, C, L>
     where
-        Cons<Entry<DerivedTable<A, Q>, NotNull>, S>: Contains<DerivedTable<A, Q>, J>,
+        Cons<Entry<DerivedTable<A, Q>, NotNull>, S>: Names<A, J>,
     {
         self.join_source(JoinKind::Cross, table.source(), Node::And(Vec::new()))
     }
@@ -628,7 +629,7 @@ impl<S, C, L> Select<S, C, L> {
     ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, C, L>
     where
         E: OnCondition<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, I>,
-        Cons<Entry<DerivedTable<A, Q>, NotNull>, S>: Contains<DerivedTable<A, Q>, J>,
+        Cons<Entry<DerivedTable<A, Q>, NotNull>, S>: Names<A, J>,
     {
         let _ = cte;
         self.join_source(JoinKind::Inner, Source::Cte(A::NAME), on.into_node())

@@ -57,7 +57,7 @@ pub use expr::{
 };
 pub use insert::{Insert, InsertInto, OnConflictTarget, UNNEST_FROM_ROWS, Upsert, insert_into};
 pub use item::{AllRows, ReadSlot, SelectItemOf, Selection};
-pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Nil, SameType, There};
+pub use scope::{Comparable, Cons, Contains, Entry, Here, InScope, Names, Nil, SameType, There};
 pub use select::{
     AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Grouped, JoinedTo, Keyset, Locked, MatchesFields,
     NoColumns, Query, RowStruct, Select, Selected, Unlocked, select_from, select_no_from,
@@ -92,6 +92,10 @@ pub trait Table: Copy + Default + 'static {
     /// `"auth"."accounts"`), without an alias, when known at compile time (`schema!` emits it).
     #[doc(hidden)]
     const QUOTED: Option<&'static str> = None;
+    /// What names it in a query's FROM: the table itself, or its alias (for [`Aliased`] tables
+    /// and derived tables). Two FROM items of one name do not compile.
+    #[doc(hidden)]
+    type Name;
 }
 
 /// A relation that can be written: every generated table, not a view. `insert_into`, `update`
@@ -157,6 +161,7 @@ impl<T: Table, A: Alias> Table for Aliased<T, A> {
     const QUALIFIER: &'static str = A::NAME;
     const ALIAS: Option<&'static str> = Some(A::NAME);
     const QUOTED: Option<&'static str> = T::QUOTED;
+    type Name = A;
 }
 
 impl<T: Writable, A: Alias> Writable for Aliased<T, A> {

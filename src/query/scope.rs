@@ -44,6 +44,16 @@ where
     type Null = R::Null;
 }
 
+/// The scope has a FROM item named `K` (a table's own name, or its alias; see
+/// [`Table::Name`](super::Table::Name)) at position `I`. Asked with `I` inferred when a table
+/// joins: a name found twice leaves `I` ambiguous, which is the compile error for a name used
+/// twice (the same table joined twice without an alias, or two tables under one alias).
+pub trait Names<K, I> {}
+
+impl<T: super::Table, N, R> Names<T::Name, Here> for Cons<Entry<T, N>, R> {}
+
+impl<K, H, R: Names<K, I>, I> Names<K, There<I>> for Cons<H, R> {}
+
 /// A column usable in a query whose scope is `S`; `Out` is the Rust type it reads as there
 /// (`Option<T>` when the column is nullable or its table is left-joined).
 #[diagnostic::on_unimplemented(

@@ -11,7 +11,7 @@ use super::{
     expr::{AsExpr, Condition, ExprIn, Expression, OnCondition, OrderItem, SingleColumn, Subquery, WhereCondition},
     item::{AllRows, SelectItemOf, Selection},
     render::{Distinct, Join, JoinKind, Lock, LockStrength, LockWait, Node, Order, SelectCore, TableRef, Writer},
-    scope::{Comparable, Cons, Contains, Entry, InScope, Nil},
+    scope::{Comparable, Cons, Contains, Entry, InScope, Names, Nil},
     shape::{self, Bits, Fill, Shaped},
     value::Param,
 };
@@ -719,7 +719,7 @@ impl<S, C, L> Select<S, C, L> {
     where
         A: Column,
         B: JoinedTo<S, I> + Comparable<A>,
-        Cons<Entry<A::Table, NotNull>, S>: Contains<A::Table, JoiningATableTwiceNeedsAnAlias>,
+        Cons<Entry<A::Table, NotNull>, S>: Names<<A::Table as Table>::Name, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = (a, b);
         self.body.join_of::<A, B>(JoinKind::Inner);
@@ -735,7 +735,7 @@ impl<S, C, L> Select<S, C, L> {
     ) -> Select<Cons<Entry<T, NotNull>, S>, C, L>
     where
         E: OnCondition<Cons<Entry<T, NotNull>, S>, I>,
-        Cons<Entry<T, NotNull>, S>: Contains<T, JoiningATableTwiceNeedsAnAlias>,
+        Cons<Entry<T, NotNull>, S>: Names<<T as Table>::Name, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = table;
         self.body.join_on::<T, E>(JoinKind::Inner, on);
@@ -751,7 +751,7 @@ impl<S, C, L> Select<S, C, L> {
     ) -> Select<Cons<Entry<T, Nullable>, S>, C, L>
     where
         E: OnCondition<Cons<Entry<T, Nullable>, S>, I>,
-        Cons<Entry<T, Nullable>, S>: Contains<T, JoiningATableTwiceNeedsAnAlias>,
+        Cons<Entry<T, Nullable>, S>: Names<<T as Table>::Name, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = table;
         self.body.join_on::<T, E>(JoinKind::Left, on);
@@ -764,7 +764,7 @@ impl<S, C, L> Select<S, C, L> {
         table: T,
     ) -> Select<Cons<Entry<T, NotNull>, S>, C, L>
     where
-        Cons<Entry<T, NotNull>, S>: Contains<T, JoiningATableTwiceNeedsAnAlias>,
+        Cons<Entry<T, NotNull>, S>: Names<<T as Table>::Name, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = table;
         self.body.core_mut().joins.push(Join {
@@ -784,7 +784,7 @@ impl<S, C, L> Select<S, C, L> {
     where
         A: Column,
         B: JoinedTo<S, I> + Comparable<A>,
-        Cons<Entry<A::Table, Nullable>, S>: Contains<A::Table, JoiningATableTwiceNeedsAnAlias>,
+        Cons<Entry<A::Table, Nullable>, S>: Names<<A::Table as Table>::Name, JoiningATableTwiceNeedsAnAlias>,
     {
         let _ = (a, b);
         self.body.join_of::<A, B>(JoinKind::Left);

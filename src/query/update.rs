@@ -80,7 +80,7 @@ impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
     /// ```
     pub fn from<U: Table, J>(mut self, table: U) -> Update<T, St, R, Cons<Entry<U, NotNull>, Sc>>
     where
-        Cons<Entry<U, NotNull>, Sc>: Contains<U, J>,
+        Cons<Entry<U, NotNull>, Sc>: super::Names<<U as Table>::Name, J>,
     {
         let _ = table;
         self.core.from.push(TableRef::of::<U>().into());
