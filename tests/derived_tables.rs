@@ -412,3 +412,30 @@ async fn update_and_delete_read_the_ctes_of_their_with() {
     let left: i64 = c.query_one("SELECT count(*) FROM sessions", &[]).await.unwrap().get(0);
     assert_eq!(left, 2, "bob's and cid's");
 }
+
+/// A derived table takes as many columns as a select list (16), each read by position.
+#[tokio::test]
+async fn a_derived_table_of_ten_columns() {
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let wide = derived(
+        Recent,
+        select_from::<Users>().columns((
+            users::id,
+            users::username,
+            users::email,
+            users::password_hash,
+            users::system_role,
+            users::created_at,
+            users::updated_at,
+            users::display_name,
+            lower(users::username),
+            upper(users::username),
+        )),
+    );
+    let (name, shout) = (wide.col::<1>(), wide.col::<9>());
+    let rows: Vec<(String, String)> =
+        select_from_derived(wide).columns((name, shout)).order_by(name).fetch_all(c).await.unwrap();
+    assert_eq!(rows[0], ("ann".to_owned(), "ANN".to_owned()));
+}

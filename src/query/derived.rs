@@ -65,12 +65,22 @@ type P4 = Succ<P3>;
 type P5 = Succ<P4>;
 type P6 = Succ<P5>;
 type P7 = Succ<P6>;
+type P8 = Succ<P7>;
+type P9 = Succ<P8>;
+type P10 = Succ<P9>;
+type P11 = Succ<P10>;
+type P12 = Succ<P11>;
+type P13 = Succ<P12>;
+type P14 = Succ<P13>;
+type P15 = Succ<P14>;
 
 positions! {
     0 => Z, 1 => P1, 2 => P2, 3 => P3, 4 => P4, 5 => P5, 6 => P6, 7 => P7,
+    8 => P8, 9 => P9, 10 => P10, 11 => P11, 12 => P12, 13 => P13, 14 => P14, 15 => P15,
 }
 
-/// A select list's items as a type-level list, and its width (1 to 8 items).
+/// A select list's items as a type-level list, and its width (1 to 16 items, as many as a
+/// select list takes).
 pub trait SelItems<S, I> {
     /// The items, each with its index in the scope.
     type Items;
@@ -101,13 +111,21 @@ sel_items! {
     6 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5)
     7 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6)
     8 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6, A7 I7)
+    9 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6, A7 I7, A8 I8)
+    10 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6, A7 I7, A8 I8, A9 I9)
+    11 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6, A7 I7, A8 I8, A9 I9, A10 I10)
+    12 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6, A7 I7, A8 I8, A9 I9, A10 I10, A11 I11)
+    13 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6, A7 I7, A8 I8, A9 I9, A10 I10, A11 I11, A12 I12)
+    14 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6, A7 I7, A8 I8, A9 I9, A10 I10, A11 I11, A12 I12, A13 I13)
+    15 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6, A7 I7, A8 I8, A9 I9, A10 I10, A11 I11, A12 I12, A13 I13, A14 I14)
+    16 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6, A7 I7, A8 I8, A9 I9, A10 I10, A11 I11, A12 I12, A13 I13, A14 I14, A15 I15)
 }
 
-/// A statement that can be a derived table: a select with a column list of 1 to 8 items, or (as a
+/// A statement that can be a derived table: a select with a column list of 1 to 16 items, or (as a
 /// CTE only) an INSERT, UPDATE or DELETE with such a RETURNING list.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as a table",
-    label = "a derived table is a select with a column list (or, in WITH, a statement with RETURNING) of 1 to 8 columns"
+    label = "a derived table is a select with a column list (or, in WITH, a statement with RETURNING) of 1 to 16 columns"
 )]
 pub trait DerivedQuery {
     /// The statement's scope.
