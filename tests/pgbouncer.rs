@@ -218,8 +218,8 @@ async fn twenty_clients_share_two_server_connections_through_pgbouncer() {
 }
 
 /// PgBouncer restarted under load, as a deploy of the bouncer does (the old daemon stopped at once,
-/// a new one started on the same port 2 s later), with the default settings but the statement
-/// cache off:
+/// a new one started on the same port 2 s later), then reloaded (SIGHUP, as `RELOAD`), with the
+/// default settings but the statement cache off:
 /// 20 readers get no error (a read cut off is retried, the restart waited out within the connect
 /// timeout); of 5 writers (each row a unique key), every acknowledged write is there once, no
 /// write is there twice, and only writes in flight when it stopped are `Ambiguous`.
@@ -287,6 +287,14 @@ async fn a_pgbouncer_restart_under_load_costs_no_read_and_reports_only_writes_in
     let after = progress();
     while progress() < after + 400 {
         assert!(std::time::Instant::now() < deadline, "gave up waiting for load after the restart");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    // Then a RELOAD (SIGHUP), as a configuration change does: connections stay, nobody notices.
+    let b = bouncer.clone();
+    tokio::task::spawn_blocking(move || b.reload()).await.unwrap().unwrap();
+    let after = progress();
+    while progress() < after + 400 {
+        assert!(std::time::Instant::now() < deadline, "gave up waiting for load after the reload");
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
     stop.store(true, Ordering::SeqCst);
