@@ -692,21 +692,32 @@ impl<S, C, L> Select<S, C, L> {
     /// # let _ = (accounts, first);
     /// # Ok(()) }
     /// ```
-    pub async fn fetch_all_as<T: RowStruct>(&self, db: &impl Executor) -> Result<Vec<T>, Error>
+    // A boxed future of a named type, not an `async fn` or `impl Future`: the bound below is then
+    // checked once, at the call (an opaque future re-checks it where it is built and awaited:
+    // three copies of one error).
+    pub fn fetch_all_as<'a, T: RowStruct + 'a>(
+        &self,
+        db: &'a impl Executor,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<T>, Error>>
     where
         Self: Query,
         <Self as Query>::Output: MatchesFields<T, T::Fields>,
     {
-        db.query_rows(&self.compile()).await?.iter().map(T::from_row).collect()
+        let q = self.compile();
+        Box::pin(async move { db.query_rows(&q).await?.iter().map(T::from_row).collect() })
     }
 
     /// Runs the query and reads its first row as struct `T`, or [`Error::NoRows`].
-    pub async fn fetch_one_as<T: RowStruct>(&self, db: &impl Executor) -> Result<T, Error>
+    pub fn fetch_one_as<'a, T: RowStruct + 'a>(
+        &self,
+        db: &'a impl Executor,
+    ) -> futures_util::future::BoxFuture<'a, Result<T, Error>>
     where
         Self: Query,
         <Self as Query>::Output: MatchesFields<T, T::Fields>,
     {
-        db.query_first(&self.compile_first()).await?.as_ref().map(T::from_row).transpose()?.ok_or(Error::NoRows)
+        let q = self.compile_first();
+        Box::pin(async move { db.query_first(&q).await?.as_ref().map(T::from_row).transpose()?.ok_or(Error::NoRows) })
     }
 
     /// `INNER JOIN a's table ON a = b`, where `b` is a column already in scope. The joined table
