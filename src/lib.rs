@@ -44,12 +44,6 @@ extern crate self as taulu;
 mod client;
 mod error;
 pub mod guide;
-
-/// The README's Rust examples, run as doc tests (its quick start blocks are pieces of
-/// `examples/quickstart`, checked against its files by that crate's tests).
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
 pub mod local;
 pub mod meta;
 pub mod migrate;

@@ -3,6 +3,12 @@
 
 pub mod db;
 
+/// The README's Rust examples, run as doc tests of this crate: its quick start is this crate, so
+/// `taulu::schema!("migrations")` there reads this crate's migrations.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 use axum::{Json, Router, extract::State, routing::get};
 use db::{Notes, notes};
 use taulu::prelude::*;
