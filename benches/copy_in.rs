@@ -22,16 +22,6 @@ fn row(i: u32) -> login_attempts::Insert {
     login_attempts::Insert::new(format!("user-{i}@example.com"), i.is_multiple_of(3)).with_user_agent("bench/1.0")
 }
 
-/// The process's peak resident set, in KiB (Linux).
-fn peak_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 async fn empty(db: &Db) {
     db.get().await.unwrap().client().batch_execute("TRUNCATE login_attempts").await.unwrap();
 }
@@ -48,13 +38,13 @@ fn main() {
         let mut results = Vec::new();
 
         empty(&db).await;
-        let (before, start) = (peak_kib(), Instant::now());
+        let (before, start) = (support::peak_kib(), Instant::now());
         db.transaction(async |tx| tx.copy_in((0..ROWS).map(row)).await).await.unwrap();
-        results.push(("COPY FROM STDIN (binary), streamed", start.elapsed(), peak_kib() - before));
+        results.push(("COPY FROM STDIN (binary), streamed", start.elapsed(), support::peak_kib() - before));
         assert_eq!(count(&db).await, i64::from(ROWS));
 
         empty(&db).await;
-        let (before, start) = (peak_kib(), Instant::now());
+        let (before, start) = (support::peak_kib(), Instant::now());
         db.transaction(async |tx| {
             for b in 0..ROWS / BATCH {
                 let batch: Vec<_> = (b * BATCH..(b + 1) * BATCH).map(row).collect();
@@ -64,14 +54,14 @@ fn main() {
         })
         .await
         .unwrap();
-        results.push(("INSERT .. VALUES, 5,000 rows a statement", start.elapsed(), peak_kib() - before));
+        results.push(("INSERT .. VALUES, 5,000 rows a statement", start.elapsed(), support::peak_kib() - before));
         assert_eq!(count(&db).await, i64::from(ROWS));
 
         empty(&db).await;
-        let (before, start) = (peak_kib(), Instant::now());
+        let (before, start) = (support::peak_kib(), Instant::now());
         let all: Vec<_> = (0..ROWS).map(row).collect();
         insert_into::<LoginAttempts>().values_many_as(all, Some(true)).execute(&db).await.unwrap();
-        results.push(("INSERT .. SELECT FROM UNNEST, one statement", start.elapsed(), peak_kib() - before));
+        results.push(("INSERT .. SELECT FROM UNNEST, one statement", start.elapsed(), support::peak_kib() - before));
         assert_eq!(count(&db).await, i64::from(ROWS));
 
         let copy = results[0].1.as_secs_f64();

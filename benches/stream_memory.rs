@@ -12,16 +12,6 @@ use taulu_app::schema::{LoginAttempts, login_attempts};
 const ROWS: i64 = 1_000_000;
 const DB: &str = "taulu_bench_stream";
 
-/// The process's peak resident set, in KiB (Linux).
-fn peak_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn main() {
     let cluster = LocalCluster::ensure().expect("local PostgreSQL");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -38,7 +28,7 @@ fn main() {
             .unwrap();
         let q = select_from::<LoginAttempts>().columns((login_attempts::id, login_attempts::identifier, login_attempts::success));
 
-        let before = peak_kib();
+        let before = support::peak_kib();
         let mut stream = q.fetch_stream(&db).await.unwrap();
         let (mut n, mut bytes) = (0u64, 0usize);
         while let Some((_, identifier, _)) = stream.try_next().await.unwrap() {
@@ -46,12 +36,12 @@ fn main() {
             bytes += identifier.len();
         }
         drop(stream);
-        let streamed = peak_kib() - before;
+        let streamed = support::peak_kib() - before;
         assert_eq!(n, ROWS as u64);
 
-        let before = peak_kib();
+        let before = support::peak_kib();
         let all = q.fetch_all(&db).await.unwrap();
-        let buffered = peak_kib() - before;
+        let buffered = support::peak_kib() - before;
         assert_eq!(all.len() as i64, ROWS);
         drop(all);
         println!("{ROWS} rows ({} MB of identifiers)", bytes / 1_000_000);

@@ -880,6 +880,18 @@ impl Tx<'_> {
         }
     }
 
+    /// One statement of the transaction (`run`, on its connection): in its span, logged, a
+    /// failure classified. Never retried: a transaction is re-run whole or not at all.
+    async fn statement<T>(&self, q: &Compiled, run: impl Future<Output = PgResult<T>>) -> Result<T> {
+        traced(self.url, q, async {
+            let started = statement_log_start();
+            let out = run.await.map_err(|e| self.failed(e))?;
+            log_statement(started, q, 1);
+            Ok(out)
+        })
+        .await
+    }
+
     fn failed(&self, e: tokio_postgres::Error) -> Error {
         match retry::is_connection_fault(&e, self.conn.link()) {
             true => {
@@ -899,33 +911,15 @@ impl Executor for Tx<'_> {
     }
 
     async fn query_rows(&self, q: &Compiled) -> Result<Vec<Row>> {
-        traced(self.url, q, async {
-            let started = statement_log_start();
-            let rows = self.conn.query(q).await.map_err(|e| self.failed(e))?;
-            log_statement(started, q, 1);
-            Ok(rows)
-        })
-        .await
+        self.statement(q, self.conn.query(q)).await
     }
 
     async fn query_first(&self, q: &Compiled) -> Result<Option<Row>> {
-        traced(self.url, q, async {
-            let started = statement_log_start();
-            let row = self.conn.query_first(q).await.map_err(|e| self.failed(e))?;
-            log_statement(started, q, 1);
-            Ok(row)
-        })
-        .await
+        self.statement(q, self.conn.query_first(q)).await
     }
 
     async fn execute(&self, q: &Compiled) -> Result<u64> {
-        traced(self.url, q, async {
-            let started = statement_log_start();
-            let n = self.conn.execute(q).await.map_err(|e| self.failed(e))?;
-            log_statement(started, q, 1);
-            Ok(n)
-        })
-        .await
+        self.statement(q, self.conn.execute(q)).await
     }
 }
 

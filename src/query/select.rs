@@ -692,13 +692,10 @@ impl<S, C, L> Select<S, C, L> {
     /// # let _ = (accounts, first);
     /// # Ok(()) }
     /// ```
-    // A boxed future of a named type, not an `async fn` or `impl Future`: the bound below is then
-    // checked once, at the call (an opaque future re-checks it where it is built and awaited:
-    // three copies of one error).
-    pub fn fetch_all_as<'a, T: RowStruct + 'a>(
-        &self,
-        db: &'a impl Executor,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<T>, Error>>
+    // A boxed future of a named type (as `sql!`'s fetch methods return), not an `async fn` or
+    // `impl Future`: the bound below is then checked once, at the call (an opaque future
+    // re-checks it where it is built and awaited: three copies of one error).
+    pub fn fetch_all_as<'a, T: RowStruct + 'a>(&self, db: &'a impl Executor) -> super::typed::Boxed<'a, Vec<T>>
     where
         Self: Query,
         <Self as Query>::Output: MatchesFields<T, T::Fields>,
@@ -708,10 +705,7 @@ impl<S, C, L> Select<S, C, L> {
     }
 
     /// Runs the query and reads its first row as struct `T`, or [`Error::NoRows`].
-    pub fn fetch_one_as<'a, T: RowStruct + 'a>(
-        &self,
-        db: &'a impl Executor,
-    ) -> futures_util::future::BoxFuture<'a, Result<T, Error>>
+    pub fn fetch_one_as<'a, T: RowStruct + 'a>(&self, db: &'a impl Executor) -> super::typed::Boxed<'a, T>
     where
         Self: Query,
         <Self as Query>::Output: MatchesFields<T, T::Fields>,

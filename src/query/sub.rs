@@ -35,9 +35,7 @@ impl<S, C, L> Select<S, C, L> {
     where
         F: FnOnce(Inner<T, S, NoColumns>) -> Inner<T, S, C2>,
     {
-        let from = super::render::TableRef::of::<T>();
-        let inner = build(Select::from_core(SelectCore::new(from)));
-        self.push_where(Node::Exists { select: Box::new(inner.into_core()), negated })
+        self.push_where(correlated_exists_as(T::default(), build, negated).into_node())
     }
 }
 

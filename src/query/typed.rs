@@ -46,34 +46,6 @@ pub struct TypedSql<R> {
     _row: PhantomData<fn() -> R>,
 }
 
-impl<R> std::fmt::Debug for TypedSql<R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TypedSql").field("sql", &self.shape.sql).field("params", &self.params).finish()
-    }
-}
-
-impl<R> TypedSql<R> {
-    #[doc(hidden)]
-    pub fn __new(shape: &'static SqlShape, params: Vec<Param>) -> Self {
-        TypedSql { shape, params, _row: PhantomData }
-    }
-
-    /// What the macro inferred.
-    pub fn shape(&self) -> &'static SqlShape {
-        self.shape
-    }
-
-    /// The SQL text and the parameters.
-    pub fn to_sql(&self) -> (&'static str, &[Param]) {
-        (self.shape.sql, &self.params)
-    }
-
-    /// Runs the statement and returns the number of rows it affected (or returned).
-    pub fn execute<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, u64> {
-        Fetch { inner: affected(db, compiled(self.shape, &self.params)) }
-    }
-}
-
 impl<R: SqlRow> TypedSql<R> {
     /// Runs the statement and returns every row.
     pub fn fetch_all<'a, E: super::Executor>(&self, db: &'a E) -> Fetch<'a, Vec<R>> {
@@ -163,6 +135,7 @@ macro_rules! statement_basics {
     };
 }
 
+statement_basics!(TypedSql, _row);
 statement_basics!(TypedAs, _row);
 statement_basics!(TypedScalar, _value);
 

@@ -14,7 +14,7 @@ use super::{
     expr::{AsExpr, Expression, SetValue, WhereCondition, with_cast},
     item::Selection,
     render::{Node, TableRef, UpdateCore, Writer},
-    scope::{Cons, Contains, Entry},
+    scope::{Cons, Entry},
 };
 
 /// An UPDATE before its first `set`: it cannot run yet.
@@ -94,7 +94,7 @@ impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
         cte: &super::Derived<A, Q>,
     ) -> Update<T, St, R, Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>>
     where
-        Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>: Contains<super::DerivedTable<A, Q>, J>,
+        Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>: super::Names<A, J>,
     {
         let _ = cte;
         self.core.from.push(super::render::Source::Cte(A::NAME));
