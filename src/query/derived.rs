@@ -10,7 +10,7 @@ use super::{
     item::Selection,
     meta,
     render::{CteBody, CteDef, DERIVED_COLUMNS, Join, JoinKind, Node, SelectCore, Source, TableRef},
-    scope::{Cons, Entry, Here, InScope, Names, Nil, There},
+    scope::{Cons, CteJoin, Entry, Here, InScope, InWith, Names, Nil, Outer, There},
     select::{NoColumns, Select, Selected, Unlocked},
 };
 
@@ -549,7 +549,7 @@ impl With {
     }
 
     /// The statement: `SELECT .. FROM T` with the CTEs available to join.
-    pub fn select_from<T: Table>(self) -> Select<Cons<Entry<T, NotNull>, Nil>, NoColumns> {
+    pub fn select_from<T: Table>(self) -> Select<Cons<Entry<T, NotNull>, InWith>, NoColumns> {
         let mut core = SelectCore::new(TableRef::of::<T>());
         core.with = self.ctes;
         Select::from_core(core)
@@ -577,7 +577,7 @@ impl With {
     pub fn select_from_cte<A: Alias, Q: DerivedQuery + 'static>(
         self,
         cte: &Derived<A, Q>,
-    ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, Nil>, NoColumns> {
+    ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, InWith>, NoColumns> {
         let _ = cte;
         let mut core = SelectCore::new(Source::Cte(A::NAME));
         core.with = self.ctes;
@@ -586,10 +586,11 @@ impl With {
 }
 
 /// `SELECT .. FROM "A"` for a CTE of the statement it is part of (the SELECT of a
-/// [`With::insert_into`], a subquery): the WITH itself belongs to that statement.
+/// [`With::insert_into`], a subquery): the WITH itself belongs to that statement, so this query
+/// cannot run on its own (a compile error; see [`Closed`](super::Closed)).
 pub fn select_from_cte<A: Alias, Q: DerivedQuery + 'static>(
     cte: &Derived<A, Q>,
-) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, Nil>, NoColumns> {
+) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, Outer>, NoColumns> {
     let _ = cte;
     Select::from_core(SelectCore::new(Source::Cte(A::NAME)))
 }
@@ -639,15 +640,17 @@ impl<S, C, L> Select<S, C, L> {
         self.join_source(JoinKind::Cross, table.source(), Node::And(Vec::new()))
     }
 
-    /// `INNER JOIN "A" ON condition`, for a CTE of this statement's [`with`].
+    /// `INNER JOIN "A" ON condition`, for a CTE of this statement's [`with`] (or, in a subquery or
+    /// a recursive CTE's term, of the statement around it: such a query cannot run on its own).
     pub fn inner_join_cte<A: Alias, Q: DerivedQuery + 'static, E, I, J>(
         self,
         cte: &Derived<A, Q>,
         on: E,
-    ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, C, L>
+    ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, S::Out>, C, L>
     where
-        E: OnCondition<Cons<Entry<DerivedTable<A, Q>, NotNull>, S>, I>,
-        Cons<Entry<DerivedTable<A, Q>, NotNull>, S>: Names<A, J>,
+        S: CteJoin,
+        E: OnCondition<Cons<Entry<DerivedTable<A, Q>, NotNull>, S::Out>, I>,
+        Cons<Entry<DerivedTable<A, Q>, NotNull>, S::Out>: Names<A, J>,
     {
         let _ = cte;
         self.join_source(JoinKind::Inner, Source::Cte(A::NAME), on.into_node())

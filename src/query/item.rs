@@ -9,7 +9,7 @@ use super::{
     Expression, FromRow, NotNull, Nullability, Nullable, Table,
     expr::{As, ExprIn},
     render::{Node, SelectItem},
-    scope::{Cons, Entry, Nil},
+    scope::{Cons, Entry, ScopeEnd},
     shape::{Bits, Fill},
     value::Param,
 };
@@ -241,7 +241,7 @@ pub trait AllRows {
     fn read(row: &tokio_postgres::Row) -> Result<Self::Rows, Error>;
 }
 
-impl<T: Table> AllRows for Cons<Entry<T, NotNull>, Nil> {
+impl<T: Table, E: ScopeEnd> AllRows for Cons<Entry<T, NotNull>, E> {
     type Rows = T::Row;
     fn items(out: &mut Vec<SelectItem>) {
         table_items::<T>(out);
@@ -252,13 +252,13 @@ impl<T: Table> AllRows for Cons<Entry<T, NotNull>, Nil> {
 }
 
 macro_rules! scope {
-    () => { Nil };
+    () => { E };
     ($t:ident $n:ident $(, $rt:ident $rn:ident)*) => { Cons<Entry<$t, $n>, scope!($($rt $rn),*)> };
 }
 
 macro_rules! all_rows {
     ($( [$($t:ident $n:ident),+] [$($rt:ident $rn:ident),+] )+) => {$(
-        impl<$($t: Table, $n: ReadSlot),+> AllRows for scope!($($rt $rn),+) {
+        impl<$($t: Table, $n: ReadSlot,)+ E: ScopeEnd> AllRows for scope!($($rt $rn),+) {
             type Rows = ($(<$n as Nullability>::Wrap<$t::Row>,)+);
             fn items(out: &mut Vec<SelectItem>) {
                 $( <$n as ReadSlot>::items::<$t>(out); )+

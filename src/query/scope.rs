@@ -6,8 +6,53 @@ use std::marker::PhantomData;
 
 use super::{Column, Nullability};
 
-/// The empty scope.
+/// The empty scope: the end of a statement's scope without WITH.
 pub struct Nil;
+
+/// The end of the scope of a statement that starts with a WITH ([`with`](super::with)): it may
+/// read its CTEs.
+pub struct InWith;
+
+/// The end of the scope of a query that reads a CTE of a statement around it (a subquery built
+/// with the free [`select_from_cte`](super::select_from_cte), or a plain select that joined a
+/// CTE): it cannot run on its own.
+pub struct Outer;
+
+/// Where a scope list ends: [`Nil`], [`InWith`] or [`Outer`].
+pub trait ScopeEnd {}
+impl ScopeEnd for Nil {}
+impl ScopeEnd for InWith {}
+impl ScopeEnd for Outer {}
+
+/// A scope whose statement can run on its own: every CTE it reads is in its WITH.
+#[diagnostic::on_unimplemented(
+    message = "this query reads a CTE but has no WITH: it cannot run on its own",
+    label = "a CTE read outside the statement that defines it",
+    note = "start the statement with the WITH: `with(&cte).select_from_cte(&cte)`, or `with(&cte).select_from::<T>().inner_join_cte(&cte, ..)`; the free `select_from_cte(&cte)` is a subquery of a statement that has the WITH"
+)]
+pub trait Closed {}
+impl Closed for Nil {}
+impl Closed for InWith {}
+impl<H, R: Closed> Closed for Cons<H, R> {}
+
+/// The scope after a CTE is joined: unchanged in a statement with WITH, else ending in [`Outer`]
+/// (the CTE must then come from a statement around this query).
+pub trait CteJoin {
+    /// The scope with its end adjusted.
+    type Out;
+}
+impl CteJoin for Nil {
+    type Out = Outer;
+}
+impl CteJoin for InWith {
+    type Out = InWith;
+}
+impl CteJoin for Outer {
+    type Out = Outer;
+}
+impl<H, R: CteJoin> CteJoin for Cons<H, R> {
+    type Out = Cons<H, R::Out>;
+}
 
 /// A scope: the newest table `H` (an [`Entry`]) in front of the rest `R`.
 pub struct Cons<H, R>(PhantomData<(H, R)>);

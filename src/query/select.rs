@@ -11,7 +11,7 @@ use super::{
     expr::{AsExpr, Condition, ExprIn, Expression, OnCondition, OrderItem, SingleColumn, Subquery, WhereCondition},
     item::{AllRows, SelectItemOf, Selection},
     render::{Distinct, Join, JoinKind, Lock, LockStrength, LockWait, Node, Order, SelectCore, TableRef, Writer},
-    scope::{Comparable, Cons, Contains, Entry, InScope, Names, Nil},
+    scope::{Closed, Comparable, Cons, Contains, Entry, InScope, Names, Nil},
     shape::{self, Bits, Fill, Shaped},
     value::Param,
 };
@@ -698,6 +698,7 @@ impl<S, C, L> Select<S, C, L> {
     pub fn fetch_all_as<'a, T: RowStruct + 'a>(&self, db: &'a impl Executor) -> super::typed::Boxed<'a, Vec<T>>
     where
         Self: Query,
+        S: Closed,
         <Self as Query>::Output: MatchesFields<T, T::Fields>,
     {
         let q = self.compile();
@@ -708,6 +709,7 @@ impl<S, C, L> Select<S, C, L> {
     pub fn fetch_one_as<'a, T: RowStruct + 'a>(&self, db: &'a impl Executor) -> super::typed::Boxed<'a, T>
     where
         Self: Query,
+        S: Closed,
         <Self as Query>::Output: MatchesFields<T, T::Fields>,
     {
         let q = self.compile_first();
@@ -829,6 +831,7 @@ impl<S, C, L> Select<S, C, L> {
     pub async fn fetch_all<E: Executor>(&self, db: &E) -> Result<Vec<<Self as Query>::Output>, Error>
     where
         Self: Query,
+        S: Closed,
     {
         super::exec::fetch_rows::<Self, E>(db, &self.compile()).await
     }
@@ -855,6 +858,7 @@ impl<S, C, L> Select<S, C, L> {
     ) -> Result<impl futures_util::Stream<Item = Result<<Self as Query>::Output, Error>> + Send + 'a, Error>
     where
         Self: Query,
+        S: Closed,
     {
         use futures_util::StreamExt as _;
         let rows = db.query_stream(self.compile()).await?;
@@ -866,6 +870,7 @@ impl<S, C, L> Select<S, C, L> {
     pub async fn fetch_one<E: Executor>(&self, db: &E) -> Result<<Self as Query>::Output, Error>
     where
         Self: Query,
+        S: Closed,
     {
         super::exec::decode_first::<Self>(db.query_first(&self.compile_first()).await?)?.ok_or(Error::NoRows)
     }
@@ -875,6 +880,7 @@ impl<S, C, L> Select<S, C, L> {
     pub async fn fetch_optional<E: Executor>(&self, db: &E) -> Result<Option<<Self as Query>::Output>, Error>
     where
         Self: Query,
+        S: Closed,
     {
         super::exec::decode_first::<Self>(db.query_first(&self.compile_first()).await?)
     }
@@ -893,6 +899,7 @@ impl<S, C, L> Select<S, C, L> {
     pub async fn explain<E: Executor>(&self, db: &E) -> Result<Vec<String>, Error>
     where
         Self: Query,
+        S: Closed,
     {
         super::exec::explain(db, self.compile(), false).await
     }
@@ -902,6 +909,7 @@ impl<S, C, L> Select<S, C, L> {
     pub async fn explain_analyze<E: Executor>(&self, db: &E) -> Result<Vec<String>, Error>
     where
         Self: Query,
+        S: Closed,
     {
         super::exec::explain(db, self.compile(), true).await
     }
