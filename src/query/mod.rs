@@ -58,7 +58,8 @@ pub use expr::{
 pub use insert::{Insert, InsertInto, OnConflictTarget, UNNEST_FROM_ROWS, Upsert, insert_into};
 pub use item::{AllRows, ReadSlot, SelectItemOf, Selection};
 pub use scope::{
-    Closed, Comparable, Cons, Contains, CteJoin, Entry, Here, InScope, InWith, Names, Nil, Outer, SameType, ScopeEnd, There,
+    Closed, Comparable, Cons, Contains, CteJoin, Entry, Here, InScope, InWith, Names, Nil, Outer, SameType, ScopeEnd,
+    There,
 };
 pub use select::{
     AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Grouped, JoinedTo, Keyset, Locked, MatchesFields,

@@ -63,7 +63,10 @@ pub fn cardinality<T: 'static, A: Expression<Rust = Vec<T>>>(array: A) -> Func<(
     super::func::func("cardinality", (array,))
 }
 
-/// `unnest(array)`: one row per element (a set-returning function, for select lists).
-pub fn unnest<T: 'static, A: Expression<Rust = Vec<T>>>(array: A) -> Func<(A,), T> {
-    super::func::func("unnest", (array,))
+/// `unnest(array)`: one row per element (a set-returning function, for select lists), of an
+/// array expression or a `Vec` of values (bound as one array parameter). Several in one select
+/// list run side by side: `select_no_from().columns((unnest(ids), unnest(names)))` is the rows
+/// of two arrays zipped, the bulk form of `UPDATE .. FROM` and `INSERT .. SELECT`.
+pub fn unnest<T: 'static, A: AsExpr<Vec<T>>>(array: A) -> Func<(A::Expr,), T> {
+    super::func::func("unnest", (array.into_expr(),))
 }

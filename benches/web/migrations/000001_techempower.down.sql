@@ -1,0 +1,2 @@
+DROP TABLE fortune;
+DROP TABLE world;
