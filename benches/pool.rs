@@ -32,6 +32,10 @@ mod bench_schema {
 }
 use bench_schema::{PgbenchAccounts, pgbench_accounts};
 
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::process_cpu;
+
 const CLIENTS: usize = 5;
 const SCALE: i32 = 10;
 const DB: &str = "taulu_bench";
@@ -198,25 +202,14 @@ async fn taulu_tasks(db: &Db, held: bool, n: usize, secs: u64) -> Sample {
     measure(secs, &clients, tasks).await
 }
 
-/// CPU time used so far by every thread of this process (the client side only: the server is
-/// other processes), from `/proc/self/task/*/schedstat`; zero where that does not exist.
-fn client_cpu() -> Duration {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Duration::ZERO };
-    let ns: u64 = tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        .sum();
-    Duration::from_nanos(ns)
-}
-
 async fn measure(secs: u64, clients: &Clients, tasks: Vec<tokio::task::JoinHandle<()>>) -> Sample {
     let (stop, count) = (&clients.stop, &clients.count);
     // Warm up for a second, then count.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (start, before, cpu) = (Instant::now(), count.load(Ordering::Relaxed), client_cpu());
+    let (start, before, cpu) = (Instant::now(), count.load(Ordering::Relaxed), process_cpu());
     tokio::time::sleep(Duration::from_secs(secs)).await;
     let sample =
-        Sample { queries: count.load(Ordering::Relaxed) - before, wall: start.elapsed(), cpu: client_cpu() - cpu };
+        Sample { queries: count.load(Ordering::Relaxed) - before, wall: start.elapsed(), cpu: process_cpu() - cpu };
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         t.await.unwrap();

@@ -27,6 +27,10 @@ use std::{
 use taulu::{Db, DbConfig, LocalCluster};
 use taulu_web_bench::{MIGRATION, Raw, Sqlx, Taulu, World, router};
 
+#[path = "../../support/cpu.rs"]
+mod cpu;
+use cpu::process_cpu;
+
 const DB: &str = "taulu_web_bench";
 
 const FORTUNES: [&str; 12] = [
@@ -72,16 +76,6 @@ impl Run {
     }
 }
 
-/// CPU time used so far by every thread of this process, from `/proc/self/task/*/schedstat`.
-fn app_cpu() -> Duration {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Duration::ZERO };
-    let ns: u64 = tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        .sum();
-    Duration::from_nanos(ns)
-}
-
 fn ensure_wrk() {
     if Command::new("wrk").arg("--version").output().is_ok() {
         return;
@@ -122,13 +116,13 @@ fn millis(v: &str) -> f64 {
 }
 
 fn wrk(addr: SocketAddr, path: &str, conns: u64, secs: u64) -> Run {
-    let cpu = app_cpu();
+    let cpu = process_cpu();
     let out = Command::new("wrk")
         .args(["-t", "1", "-c", &conns.to_string(), "-d", &format!("{secs}s"), "--timeout", "10s", "--latency"])
         .arg(format!("http://{addr}{path}"))
         .output()
         .expect("run wrk");
-    let cpu = app_cpu() - cpu;
+    let cpu = process_cpu() - cpu;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "wrk failed: {text}{}", String::from_utf8_lossy(&out.stderr));
     let mut run = Run { secs: secs as f64, cpu, ..Run::default() };
