@@ -30,8 +30,10 @@ use crate::{
     error::{Error, Result},
 };
 
+mod formation;
 mod pgbouncer;
 
+pub use formation::{LocalFormation, NodeState};
 pub use pgbouncer::LocalPgBouncer;
 
 /// Environment variable that overrides the cluster directory.

@@ -161,13 +161,33 @@ async fn reads_go_to_replicas_in_turn_and_everything_else_to_the_primary() {
     let last: i64 = on_primary.query_one("SELECT last_value FROM login_attempts_id_seq", &[]).await.unwrap().get(0);
     assert_eq!(next, last, "the primary ran it");
 
-    // Two replicas (the standby, and the primary listed as one): reads take turns.
-    let db = Db::connect(replicated(&primary, &[&standby, &primary], test.name())).await.unwrap();
-    let mut standby_reads = 0;
+    // Two replicas (the standby over TCP and over its Unix socket): reads take turns.
+    let mut config = replicated(&primary, &[&standby], test.name());
+    config.replicas.push(standby.socket_url(test.name()).expect("the standby has a socket"));
+    let db = Db::connect(config).await.unwrap();
+    let mut over_socket = 0;
     for _ in 0..10 {
-        standby_reads += usize::from(answered_by_standby(&db).await.unwrap());
+        let (socket,) = select_from::<Users>()
+            .columns((sql::<bool>("inet_server_addr() IS NULL").as_("socket"),))
+            .limit(1)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        over_socket += usize::from(socket);
     }
-    assert_eq!(standby_reads, 5, "round-robin over two replicas");
+    assert_eq!(over_socket, 5, "round-robin over two replicas");
+
+    // The primary listed among the replicas (as every node of an HA formation is): once checked,
+    // it takes no replica reads.
+    let db = Db::connect(replicated(&primary, &[&standby, &primary], test.name())).await.unwrap();
+    let give_up = guard(10);
+    while db.replica_status()[1].health != ReplicaHealth::Primary {
+        give_up("the primary to be seen as the primary");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for _ in 0..10 {
+        assert!(answered_by_standby(&db).await.unwrap(), "replica reads skip the primary");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -338,12 +338,25 @@ impl Db {
         {
             let started = statement_log_start();
             // Boxed: without replicas the statement's future stays small.
-            if let Ok(done) = Box::pin(replicas.read::<F>(q, limit, after)).await {
+            if let Ok(done) = Box::pin(replicas.read::<F>(q, limit, after, false)).await {
                 if done.is_ok() {
                     log_statement(started, q, 1);
                 }
                 return done;
             }
+            let on_primary = self.run_on_primary::<F>(q, limit).await;
+            // No server took writes within the connect timeout (a failover: the old primary
+            // gone, the new one not promoted or not yet taking writes): a read may still be
+            // served by any replica that answers now. Not for read-your-writes: a replica may
+            // not have the session's writes, and only the primary could say.
+            if let Err(e) = &on_primary
+                && e.kind() == crate::ErrorKind::Unavailable
+                && after == 0
+                && let Ok(done) = Box::pin(replicas.read::<F>(q, limit, 0, true)).await
+            {
+                return done;
+            }
+            return on_primary;
         }
         self.run_on_primary::<F>(q, limit).await
     }

@@ -38,6 +38,12 @@ pub enum ReplicaHealth {
     /// Not reachable (refused, shutting down, a connection failed): no reads until a check
     /// reaches it again.
     Down,
+    /// It takes writes: it is the primary now (a promoted standby, or the primary itself listed
+    /// among the replicas). It gets no replica reads until it is a standby again, so a list of
+    /// every node of an HA formation follows promotions without a restart. (A promoted server
+    /// that does not take writes yet, as pg_auto_failover's until the old primary is fenced,
+    /// still takes reads.)
+    Primary,
 }
 
 /// One replica's state, for readiness probes and dashboards.
@@ -54,6 +60,7 @@ pub struct ReplicaStatus {
 const HEALTHY: u8 = 0;
 const LAGGING: u8 = 1;
 const DOWN: u8 = 2;
+const PRIMARY: u8 = 3;
 
 /// A read that finds no replica able to take it (none healthy, none caught up with a session's
 /// writes) goes to the primary.
@@ -91,6 +98,9 @@ impl Replica {
                 LAGGING => {
                     tracing::warn!(target: "taulu::replica", %url, lag = %why, "replica lags: reads go elsewhere")
                 }
+                PRIMARY => {
+                    tracing::info!(target: "taulu::replica", %url, "replica is a primary now: reads go elsewhere")
+                }
                 _ => {
                     tracing::warn!(target: "taulu::replica", %url, error = %why, "replica is down: reads go elsewhere")
                 }
@@ -99,12 +109,15 @@ impl Replica {
     }
 }
 
-/// What a replica says of itself: whether it is still a standby, how far it has replayed, and
-/// its own idea of its lag.
-const PROBE: &str = "SELECT pg_is_in_recovery(), \
+/// What a replica says of itself: whether it still takes only reads (in recovery, or promoted
+/// but not taking writes yet: an HA manager fencing the old primary), how far it has replayed, and
+/// its own idea of its lag: 0 when it has replayed all it received (a restarted WAL receiver
+/// reports a receive position behind the replay position, or none, until it streams again: the
+/// primary it would stream from is what is down), else the age of its last replayed transaction.
+const PROBE: &str = "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool, \
     (coalesce(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, '0/0') \
       - '0/0'::pg_lsn)::int8, \
-    CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
+    CASE WHEN NOT pg_is_in_recovery() OR coalesce(pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn(), true) THEN 0 \
       ELSE coalesce(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1e6, 1e15) END::float8";
 
 /// Where the primary's WAL ends (bytes), every committed transaction included (with
@@ -154,6 +167,7 @@ impl Replicas {
                 let health = match m.health() {
                     HEALTHY => ReplicaHealth::Healthy,
                     LAGGING => ReplicaHealth::Lagging,
+                    PRIMARY => ReplicaHealth::Primary,
                     _ => ReplicaHealth::Down,
                 };
                 let lag = match (health, m.lag_us.load(Ordering::Relaxed)) {
@@ -175,12 +189,15 @@ impl Replicas {
 
     /// Runs a read on a healthy replica (round-robin), one that has replayed up to `after` when
     /// it is not 0 (waiting up to `replica_wait` for one to get there). A replica that fails is
-    /// marked down and the read goes on to the next; a statement error is the caller's.
+    /// marked down and the read goes on to the next; a statement error is the caller's. With
+    /// `anywhere`, every replica is tried whatever its last check said: the last resort for a read
+    /// the primary could not take.
     pub(super) async fn read<F: Fetch>(
         &self,
         q: &Compiled,
         limit: Option<Duration>,
         after: u64,
+        anywhere: bool,
     ) -> std::result::Result<Result<F::Out>, ToPrimary> {
         let n = self.members.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
@@ -189,7 +206,7 @@ impl Replicas {
             let mut behind = false;
             for i in 0..n {
                 let m = &self.members[(start + i) % n];
-                if m.health() != HEALTHY {
+                if m.health() != HEALTHY && !anywhere {
                     continue;
                 }
                 let conn = match m.db.get_once().await {
@@ -315,14 +332,18 @@ impl Replicas {
             let (standby, replayed, own_lag_us): (bool, i64, f64) = (row.get(0), row.get(1), row.get(2));
             let replayed = replayed as u64;
             m.replayed.fetch_max(replayed, Ordering::Relaxed);
-            let lag = match (sampled, standby) {
-                // Promoted (or a primary listed as a replica): it is not behind anything.
-                (_, false) => Duration::ZERO,
-                (Some(_), true) => history
+            if !standby {
+                // Promoted (or a primary listed as a replica): reads for replicas go elsewhere.
+                m.lag_us.store(0, Ordering::Relaxed);
+                m.set_health(PRIMARY, &"");
+                continue;
+            }
+            let lag = match sampled {
+                Some(_) => history
                     .iter()
                     .find(|(_, at)| *at > replayed)
                     .map_or(Duration::ZERO, |(t, _)| now.duration_since(*t)),
-                (None, true) => Duration::from_micros(own_lag_us.max(0.0) as u64),
+                None => Duration::from_micros(own_lag_us.max(0.0) as u64),
             };
             m.lag_us.store(lag.as_micros().min(u64::MAX as u128 - 1) as u64, Ordering::Relaxed);
             if lag > self.max_lag {
