@@ -27,7 +27,7 @@ struct Ledger {
     acked: Vec<(String, Instant)>,
     /// `Ambiguous`: sent, the outcome unknown.
     ambiguous: Vec<String>,
-    /// Failed otherwise (not sent, or refused): key and error.
+    /// Failed otherwise (not sent, or refused): key, and the error's kind and text.
     failed: Vec<(String, String)>,
 }
 
@@ -74,7 +74,7 @@ impl Load {
                     match written {
                         Ok(_) => ledger.acked.push((key, Instant::now())),
                         Err(e) if e.kind() == ErrorKind::Ambiguous => ledger.ambiguous.push(key),
-                        Err(e) => ledger.failed.push((key, e.to_string())),
+                        Err(e) => ledger.failed.push((key, format!("{:?}: {e}", e.kind()))),
                     }
                 }
             }));
@@ -210,7 +210,7 @@ async fn a_killed_primary_and_a_planned_switchover_lose_no_acknowledged_write() 
     assert_eq!(read_errors, Vec::<String>::new(), "no read failed");
     assert!(ledger.ambiguous.len() <= WRITERS, "Ambiguous only for the writes in flight: {:?}", ledger.ambiguous);
     for (key, error) in &ledger.failed {
-        assert!(error.contains("unavailable") || error.contains("Unavailable"), "{key}: {error}");
+        assert!(error.starts_with("Unavailable"), "{key}: {error}");
     }
 
     // A planned switchover: the primary is demoted and the standby promoted.
@@ -238,7 +238,14 @@ async fn a_killed_primary_and_a_planned_switchover_lose_no_acknowledged_write() 
     );
     assert_eq!(read_errors, Vec::<String>::new(), "no read failed");
     assert!(ledger.ambiguous.len() <= WRITERS, "Ambiguous only for the writes in flight: {:?}", ledger.ambiguous);
-    assert_eq!(ledger.failed, Vec::<(String, String)>::new(), "the pool waited the switchover out");
+    // Writes wait for a server that takes them up to the connect timeout (the default 5 s): a
+    // switchover within it costs none; one that takes longer, `Unavailable` only.
+    if window < DbConfig::new(formation.url("app")).connect_timeout {
+        assert_eq!(ledger.failed, Vec::<(String, String)>::new(), "the pool waited the switchover out");
+    }
+    for (key, error) in &ledger.failed {
+        assert!(error.starts_with("Unavailable"), "{key}: {error}");
+    }
     drop(db);
     tokio::task::spawn_blocking(move || drop(formation)).await.unwrap();
 }
