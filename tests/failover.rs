@@ -94,14 +94,36 @@ impl Load {
         }
     }
 
-    async fn finish(self) -> (Ledger, usize, Vec<String>) {
+    /// Stops the load, audits the phase (see [`audit`]) and checks what callers saw: no read
+    /// failed, `Ambiguous` only for writes in flight, every other failure `Unavailable`. Returns
+    /// the ledger and the unavailability window.
+    async fn finish(self, db: &Db, phase: &str, event: Instant) -> (Ledger, Duration) {
         self.stop.store(true, Ordering::SeqCst);
         for t in self.tasks {
             t.await.unwrap();
         }
         let ledger = std::mem::take(&mut *self.ledger.lock().unwrap());
-        let errors = self.read_errors.lock().unwrap().clone();
-        (ledger, self.reads.load(Ordering::SeqCst), errors)
+        let read_errors = self.read_errors.lock().unwrap().clone();
+        let window = audit(db, phase, &ledger, event).await;
+        eprintln!(
+            "{phase}: {} writes acknowledged, {} ambiguous, {} failed; {} reads, {} failed; writes unavailable for {} ms",
+            ledger.acked.len(),
+            ledger.ambiguous.len(),
+            ledger.failed.len(),
+            self.reads.load(Ordering::SeqCst),
+            read_errors.len(),
+            window.as_millis()
+        );
+        assert_eq!(read_errors, Vec::<String>::new(), "{phase}: no read failed");
+        assert!(
+            ledger.ambiguous.len() <= WRITERS,
+            "{phase}: Ambiguous only for writes in flight: {:?}",
+            ledger.ambiguous
+        );
+        for (key, error) in &ledger.failed {
+            assert!(error.starts_with("Unavailable"), "{phase}: {key}: {error}");
+        }
+        (ledger, window)
     }
 }
 
@@ -196,22 +218,7 @@ async fn a_killed_primary_and_a_planned_switchover_lose_no_acknowledged_write() 
     formation.revive(killed).unwrap();
     wait_for_formation(&formation, "the old primary back as a secondary", |f| f.settled().unwrap_or(false)).await;
     wait_for_reads_on(&formation, &db, killed).await;
-    let (ledger, reads, read_errors) = load.finish().await;
-    let window = audit(&db, "kill", &ledger, crashed).await;
-    eprintln!(
-        "kill -9 of the primary: {} writes acknowledged, {} ambiguous, {} failed; {reads} reads, {} failed; \
-         writes unavailable for {} ms",
-        ledger.acked.len(),
-        ledger.ambiguous.len(),
-        ledger.failed.len(),
-        read_errors.len(),
-        window.as_millis()
-    );
-    assert_eq!(read_errors, Vec::<String>::new(), "no read failed");
-    assert!(ledger.ambiguous.len() <= WRITERS, "Ambiguous only for the writes in flight: {:?}", ledger.ambiguous);
-    for (key, error) in &ledger.failed {
-        assert!(error.starts_with("Unavailable"), "{key}: {error}");
-    }
+    load.finish(&db, "kill", crashed).await;
 
     // A planned switchover: the primary is demoted and the standby promoted.
     let load = Load::start(&db, "switch");
@@ -225,26 +232,11 @@ async fn a_killed_primary_and_a_planned_switchover_lose_no_acknowledged_write() 
     let acked = load.acked();
     load.wait_for_acks(acked + 50, "writes after the switchover").await;
     wait_for_reads_on(&formation, &db, before.unwrap()).await;
-    let (ledger, reads, read_errors) = load.finish().await;
-    let window = audit(&db, "switch", &ledger, started).await;
-    eprintln!(
-        "switchover: {} writes acknowledged, {} ambiguous, {} failed; {reads} reads, {} failed; writes unavailable \
-         for {} ms",
-        ledger.acked.len(),
-        ledger.ambiguous.len(),
-        ledger.failed.len(),
-        read_errors.len(),
-        window.as_millis()
-    );
-    assert_eq!(read_errors, Vec::<String>::new(), "no read failed");
-    assert!(ledger.ambiguous.len() <= WRITERS, "Ambiguous only for the writes in flight: {:?}", ledger.ambiguous);
+    let (ledger, window) = load.finish(&db, "switch", started).await;
     // Writes wait for a server that takes them up to the connect timeout (the default 5 s): a
     // switchover within it costs none; one that takes longer, `Unavailable` only.
     if window < DbConfig::new(formation.url("app")).connect_timeout {
         assert_eq!(ledger.failed, Vec::<(String, String)>::new(), "the pool waited the switchover out");
-    }
-    for (key, error) in &ledger.failed {
-        assert!(error.starts_with("Unavailable"), "{key}: {error}");
     }
     drop(db);
     tokio::task::spawn_blocking(move || drop(formation)).await.unwrap();
