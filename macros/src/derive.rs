@@ -1,5 +1,6 @@
 //! `#[derive(FromRow)]`: a struct read from a result row, field by field in declaration order, and
-//! the tuple of its field types, which the builder compares with the query's row at compile time.
+//! the tuple of its fields (name and type), which the builder compares with the query's row at
+//! compile time.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -22,8 +23,19 @@ pub fn from_row(input: DeriveInput) -> syn::Result<TokenStream> {
         let ident = f.ident.as_ref().expect("named");
         quote! { #ident: ::taulu::__private::get(row, start + #i)? }
     });
+    // One unit type per field, named like it, in a module beside the struct: a compile error
+    // then names the field whose column does not fit.
+    let names = quote::format_ident!("fields_of_{}", name);
+    let idents: Vec<_> = fields.iter().map(|f| f.ident.as_ref().expect("named")).collect();
     let types = fields.iter().map(|f| &f.ty);
+    let vis = &input.vis;
     Ok(quote! {
+        #[doc(hidden)]
+        #[allow(non_snake_case, non_camel_case_types)]
+        #vis mod #names {
+            #(pub struct #idents;)*
+        }
+
         #[automatically_derived]
         impl #impl_generics ::taulu::FromRow for #name #ty_generics #where_clause {
             fn from_row_at(row: &::taulu::__private::PgRow, start: usize) -> ::core::result::Result<Self, ::taulu::Error> {
@@ -33,7 +45,7 @@ pub fn from_row(input: DeriveInput) -> syn::Result<TokenStream> {
 
         #[automatically_derived]
         impl #impl_generics ::taulu::query::RowStruct for #name #ty_generics #where_clause {
-            type Fields = (#(#types,)*);
+            type Fields = (#(::taulu::query::Field<#names::#idents, #types>,)*);
         }
     })
 }

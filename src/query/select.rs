@@ -593,21 +593,87 @@ keysets! {
     (K0 I0 0, K1 I1 1, K2 I2 2)
 }
 
-/// A struct made with `#[derive(taulu::FromRow)]`: `Fields` is the tuple of its field types, in
-/// declaration order.
+/// A struct made with `#[derive(taulu::FromRow)]`: `Fields` is the tuple of its fields, in
+/// declaration order, each a [`Field`] of its name and type.
 pub trait RowStruct: FromRow {
-    /// The field types, as a tuple.
+    /// The fields, as a tuple of [`Field`]s.
     type Fields;
 }
 
-/// A query's row matches struct `T`'s fields: same number, same types, same order.
-#[diagnostic::on_unimplemented(
-    message = "the query's row `{Self}` does not match the fields of `{T}`",
-    label = "select one column per field of `{T}`, in the fields' order, each of the field's type",
-    note = "the fields are `{F}`"
-)]
+/// A field of a [`RowStruct`]: `N` names it (a unit type `#[derive(FromRow)]` makes, named like
+/// the field), `T` is its type.
+pub struct Field<N, T>(PhantomData<fn() -> (N, T)>);
+
+/// A query's row (a tuple) matches struct `T`'s fields (a tuple of [`Field`]s): as many columns as
+/// fields, each of its field's type, in order. Checked column by column, so an error names the
+/// field.
 pub trait MatchesFields<T, F> {}
-impl<T, F> MatchesFields<T, F> for F {}
+
+impl<T, R: Tuple, F: Tuple> MatchesFields<T, F> for R where R::List: FieldsFrom<T, F::List> {}
+
+/// A tuple as a list, to be walked one element at a time.
+#[doc(hidden)]
+pub trait Tuple {
+    /// `Then<A, Then<B, .. Done>>`.
+    type List;
+}
+
+/// A list's element `H` followed by the rest `R`.
+#[doc(hidden)]
+pub struct Then<H, R>(PhantomData<fn() -> (H, R)>);
+
+/// The end of a list.
+#[doc(hidden)]
+pub struct Done;
+
+/// The columns `Self` fill the fields `F` of struct `T`, one by one.
+#[diagnostic::on_unimplemented(
+    message = "the query selects a different number of columns than `{T}` has fields",
+    label = "select one column per field of `{T}`, in the fields' order"
+)]
+#[doc(hidden)]
+pub trait FieldsFrom<T, F> {}
+impl<T> FieldsFrom<T, Done> for Done {}
+impl<T, A: FillsField<T, N, F>, R: FieldsFrom<T, RF>, N, F, RF> FieldsFrom<T, Then<Field<N, F>, RF>> for Then<A, R> {}
+
+/// A column read as `Self` fills field `N` of struct `T`, of type `F`.
+#[diagnostic::on_unimplemented(
+    message = "field `{N}` of `{T}` is `{F}`, but its column reads as `{Self}`",
+    label = "the column for field `{N}` of `{T}`",
+    note = "select the fields' columns in order; a nullable or left-joined column reads as `Option<..>`: make its field an `Option`"
+)]
+#[doc(hidden)]
+pub trait FillsField<T, N, F> {}
+impl<T, N, F> FillsField<T, N, F> for F {}
+
+macro_rules! tuple_list {
+    ($(($($x:ident),+))+) => {$(
+        impl<$($x),+> Tuple for ($($x,)+) {
+            type List = tuple_list!(@list $($x),+);
+        }
+    )+};
+    (@list $h:ident $(, $rest:ident)*) => { Then<$h, tuple_list!(@list $($rest),*)> };
+    (@list) => { Done };
+}
+
+tuple_list! {
+    (X0)
+    (X0, X1)
+    (X0, X1, X2)
+    (X0, X1, X2, X3)
+    (X0, X1, X2, X3, X4)
+    (X0, X1, X2, X3, X4, X5)
+    (X0, X1, X2, X3, X4, X5, X6)
+    (X0, X1, X2, X3, X4, X5, X6, X7)
+    (X0, X1, X2, X3, X4, X5, X6, X7, X8)
+    (X0, X1, X2, X3, X4, X5, X6, X7, X8, X9)
+    (X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10)
+    (X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11)
+    (X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11, X12)
+    (X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11, X12, X13)
+    (X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11, X12, X13, X14)
+    (X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11, X12, X13, X14, X15)
+}
 
 /// A select whose column list is erased into its row type `R`, so it can be named in a function
 /// signature and built across branches: `BoxedSelect<Only<Users>, (Uuid, String)>`. It keeps its
