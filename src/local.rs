@@ -591,6 +591,15 @@ pub fn find_bindir() -> Result<PathBuf> {
     search_bindir(std::env::var_os("PATH"), "pg_config", Path::new("/usr/lib/postgresql"))
 }
 
+/// Program `name` on `PATH`, else the first of `elsewhere` that exists (where Debian installs
+/// it, for a `PATH` without `/usr/sbin`).
+fn find_program(name: &str, elsewhere: &[&str]) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
+        .unwrap_or_default();
+    on_path.into_iter().chain(elsewhere.iter().map(PathBuf::from)).find(|p| p.is_file())
+}
+
 /// A server-side tool (`pg_basebackup`) next to the server binaries in `bindir`, or where those
 /// binaries really live (`bindir` may hold only links to them), or on `PATH`.
 fn server_tool(bindir: &Path, name: &str) -> PathBuf {

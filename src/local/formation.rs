@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{HOST, Runner, SUPERUSER, chown_to_postgres, find_bindir, free_port, output_text, path_str};
+use super::{HOST, Runner, SUPERUSER, chown_to_postgres, find_bindir, find_program, free_port, output_text, path_str};
 use crate::{
     client::DatabaseUrl,
     error::{Error, Result},
@@ -270,6 +270,7 @@ impl LocalFormation {
                 .args(["-KILL", "--", target])
                 .output()
                 .map_err(|e| Error::io("run kill", e))?;
+            // The postmaster may be gone already; the node's `pg_autoctl` group must go.
             if !out.status.success() && target.starts_with('-') {
                 return Err(Error::local(format!("kill -KILL -- {target} failed: {}", output_text(&out))));
             }
@@ -328,12 +329,7 @@ impl Drop for LocalFormation {
 
 /// `pg_autoctl`: on `PATH`, else `/usr/bin/pg_autoctl` (Debian's package).
 fn pg_autoctl() -> Result<PathBuf> {
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("pg_autoctl"))
-        .find(|p| p.is_file());
-    on_path.or_else(|| Some(PathBuf::from("/usr/bin/pg_autoctl")).filter(|p| p.is_file())).ok_or_else(|| {
+    find_program("pg_autoctl", &["/usr/bin/pg_autoctl"]).ok_or_else(|| {
         Error::local(
             "pg_autoctl was not found: install pg_auto_failover (Debian: `apt-get install postgresql-15-auto-failover`)",
         )

@@ -9,7 +9,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{DirLock, HOST, LocalCluster, Runner, SUPERUSER, chown_to_postgres, free_port, output_text, path_str};
+use super::{
+    DirLock, HOST, LocalCluster, Runner, SUPERUSER, chown_to_postgres, find_program, free_port, output_text, path_str,
+};
 use crate::{
     client::DatabaseUrl,
     error::{Error, Result},
@@ -187,12 +189,6 @@ fn running_port(dir: &Path, cluster_port: u16) -> Option<u16> {
 }
 
 fn find_pgbouncer() -> Result<PathBuf> {
-    let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("pgbouncer")).collect::<Vec<_>>())
-        .unwrap_or_default();
-    on_path
-        .into_iter()
-        .chain([PathBuf::from("/usr/sbin/pgbouncer"), PathBuf::from("/usr/bin/pgbouncer")])
-        .find(|p| p.is_file())
+    find_program("pgbouncer", &["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"])
         .ok_or_else(|| Error::local("pgbouncer is not installed (Debian/Ubuntu: apt-get install pgbouncer)"))
 }

@@ -62,9 +62,8 @@ pub use scope::{
     There,
 };
 pub use select::{
-    AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Done, Field, FieldsFrom, FillsField, Grouped, JoinedTo,
-    Keyset, Locked, MatchesFields, NoColumns, Query, RowStruct, Select, Selected, Then, Tuple, Unlocked, select_from,
-    select_no_from,
+    AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Field, FieldsFrom, FillsField, Grouped, JoinedTo, Keyset,
+    Locked, MatchesFields, NoColumns, Query, RowStruct, Select, Selected, Tuple, Unlocked, select_from, select_no_from,
 };
 pub use sub::{Correlated, CorrelatedExists, correlated, correlated_exists, correlated_not_exists};
 pub use typed::{CorpusEntry, Fetch, SqlShape, SqlStatements, TypedAs, TypedScalar, TypedSql};

@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 
 use super::{
     Column, FromRow, NotNull, Nullable, Table,
+    derived::{LCons, LNil},
     exec::{Compiled, Executor},
     expr::{AsExpr, Condition, ExprIn, Expression, OnCondition, OrderItem, SingleColumn, Subquery, WhereCondition},
     item::{AllRows, SelectItemOf, Selection},
@@ -611,20 +612,13 @@ pub trait MatchesFields<T, F> {}
 
 impl<T, R: Tuple, F: Tuple> MatchesFields<T, F> for R where R::List: FieldsFrom<T, F::List> {}
 
-/// A tuple as a list, to be walked one element at a time.
+/// A tuple as a type-level list (the one derived tables' items use), to be walked one element
+/// at a time.
 #[doc(hidden)]
 pub trait Tuple {
-    /// `Then<A, Then<B, .. Done>>`.
+    /// `LCons<A, LCons<B, .. LNil>>`.
     type List;
 }
-
-/// A list's element `H` followed by the rest `R`.
-#[doc(hidden)]
-pub struct Then<H, R>(PhantomData<fn() -> (H, R)>);
-
-/// The end of a list.
-#[doc(hidden)]
-pub struct Done;
 
 /// The columns `Self` fill the fields `F` of struct `T`, one by one.
 #[diagnostic::on_unimplemented(
@@ -633,8 +627,8 @@ pub struct Done;
 )]
 #[doc(hidden)]
 pub trait FieldsFrom<T, F> {}
-impl<T> FieldsFrom<T, Done> for Done {}
-impl<T, A: FillsField<T, N, F>, R: FieldsFrom<T, RF>, N, F, RF> FieldsFrom<T, Then<Field<N, F>, RF>> for Then<A, R> {}
+impl<T> FieldsFrom<T, LNil> for LNil {}
+impl<T, A: FillsField<T, N, F>, R: FieldsFrom<T, RF>, N, F, RF> FieldsFrom<T, LCons<Field<N, F>, RF>> for LCons<A, R> {}
 
 /// A column read as `Self` fills field `N` of struct `T`, of type `F`.
 #[diagnostic::on_unimplemented(
@@ -652,8 +646,8 @@ macro_rules! tuple_list {
             type List = tuple_list!(@list $($x),+);
         }
     )+};
-    (@list $h:ident $(, $rest:ident)*) => { Then<$h, tuple_list!(@list $($rest),*)> };
-    (@list) => { Done };
+    (@list $h:ident $(, $rest:ident)*) => { LCons<$h, tuple_list!(@list $($rest),*)> };
+    (@list) => { LNil };
 }
 
 tuple_list! {

@@ -83,19 +83,11 @@ fn ensure_wrk() {
     let root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
     assert!(root, "wrk is not installed: `sudo apt-get install -y wrk` (Debian's package), then run the bench again");
     println!("installing wrk (apt-get install -y wrk) ...");
-    let ok = Command::new("apt-get")
-        .args(["install", "-y", "-q", "wrk"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-        || (Command::new("apt-get").args(["update", "-q"]).status().is_ok()
-            && Command::new("apt-get")
-                .args(["install", "-y", "-q", "wrk"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false));
+    let apt = |args: &[&str]| {
+        Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status().is_ok_and(|s| s.success())
+    };
+    // The package lists of a fresh machine may be empty: update once if the install fails.
+    let ok = apt(&["install", "-y", "-q", "wrk"]) || (apt(&["update", "-q"]) && apt(&["install", "-y", "-q", "wrk"]));
     assert!(ok, "could not install wrk with apt-get");
 }
 
