@@ -109,6 +109,26 @@ async fn assert_no_drift(db: &TestDb, schema: &meta::Schema) {
         assert_eq!(&tables[key], live, "columns of {key:?}: macro (left) vs database (right)");
     }
     assert_eq!(enums, live_enums, "enums and their labels in order");
+    let mut sequences: Vec<(String, String)> =
+        schema.sequences.iter().map(|s| (s.schema.to_owned(), s.name.to_owned())).collect();
+    sequences.sort();
+    let live_sequences: Vec<(String, String)> = db
+        .client()
+        .query(
+            "SELECT n.nspname, cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+             WHERE cl.relkind = 'S' AND n.nspname NOT LIKE 'pg\\_%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(sequences, live_sequences, "sequences, by the names PostgreSQL gives them");
+    let check = taulu::meta::check(db.client(), schema).await.unwrap();
+    assert!(check.is_ok(), "{check}");
 }
 
 #[tokio::test]
@@ -123,6 +143,20 @@ async fn search_path_temp_tables_cascades_partitions_inheritance_extensions_and_
     let set = Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema/real_world")).unwrap();
     let db = TestDb::new(&set).await.unwrap();
     assert_no_drift(&db, &real_world::SCHEMA).await;
+    // A sequence the code knows, gone from the database, is drift; one a missing table owned is
+    // not named again (the table is).
+    db.client()
+        .batch_execute("ALTER SEQUENCE order_nos RENAME TO order_numbers_v2; DROP TABLE app.pallets")
+        .await
+        .unwrap();
+    let found: Vec<String> = taulu::meta::check(db.client(), &real_world::SCHEMA)
+        .await
+        .unwrap()
+        .drifts
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(found, ["table app.pallets does not exist", "sequence public.order_nos does not exist"]);
 
     let columns = |schema: &str, table: &str| -> Vec<&str> {
         real_world::SCHEMA.table(schema, table).unwrap().columns.iter().map(|c| c.name).collect()

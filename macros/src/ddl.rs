@@ -187,6 +187,32 @@ pub enum Change {
         missing_ok: bool,
         cascade: bool,
     },
+    /// `owned_by`: `OWNED BY table.column` (`None`: not owned, or `OWNED BY NONE`).
+    CreateSequence {
+        name: QName,
+        if_not_exists: bool,
+        owned_by: Option<(QName, String)>,
+    },
+    AlterSequenceOwner {
+        name: QName,
+        missing_ok: bool,
+        owned_by: Option<(QName, String)>,
+    },
+    RenameSequence {
+        name: QName,
+        new_name: String,
+        missing_ok: bool,
+    },
+    SetSequenceSchema {
+        name: QName,
+        schema: String,
+        missing_ok: bool,
+    },
+    DropSequences {
+        names: Vec<QName>,
+        missing_ok: bool,
+        cascade: bool,
+    },
     CreateEnum {
         name: QName,
         labels: Vec<String>,
@@ -766,6 +792,9 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
                     vec![Change::RenameType { name, new_name: s.newname.clone(), missing_ok: s.missing_ok }]
                 }
                 O::ObjectSchema => vec![Change::RenameSchema { name: s.subname.clone(), new_name: s.newname.clone() }],
+                O::ObjectSequence => {
+                    vec![Change::RenameSequence { name: table, new_name: s.newname.clone(), missing_ok: s.missing_ok }]
+                }
                 _ => vec![],
             }
         }
@@ -778,6 +807,11 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
         NodeEnum::AlterObjectSchemaStmt(s) => match object(s.object_type) {
             O::ObjectTable | O::ObjectView => vec![Change::SetTableSchema {
                 table: range_var(s.relation.as_ref()),
+                schema: s.newschema.clone(),
+                missing_ok: s.missing_ok,
+            }],
+            O::ObjectSequence => vec![Change::SetSequenceSchema {
+                name: range_var(s.relation.as_ref()),
                 schema: s.newschema.clone(),
                 missing_ok: s.missing_ok,
             }],
@@ -794,6 +828,7 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
             match object(s.remove_type) {
                 O::ObjectTable => vec![Change::DropTables { tables: names, missing_ok: s.missing_ok, cascade }],
                 O::ObjectView => vec![Change::DropViews { names, missing_ok: s.missing_ok, cascade }],
+                O::ObjectSequence => vec![Change::DropSequences { names, missing_ok: s.missing_ok, cascade }],
                 O::ObjectType | O::ObjectDomain => vec![Change::DropTypes { names, missing_ok: s.missing_ok, cascade }],
                 O::ObjectFunction | O::ObjectProcedure | O::ObjectRoutine => {
                     let names = s.objects.iter().filter_map(function_with_args).collect();
@@ -880,8 +915,41 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
             vec![Change::ForgetFields { name: range_var(s.relation.as_ref()) }]
         }
         NodeEnum::DoStmt(d) => do_block(d),
+        NodeEnum::CreateSeqStmt(s) => vec![Change::CreateSequence {
+            name: range_var(s.sequence.as_ref()),
+            if_not_exists: s.if_not_exists,
+            owned_by: owned_by(&s.options).flatten(),
+        }],
+        NodeEnum::AlterSeqStmt(s) => match owned_by(&s.options) {
+            Some(owned_by) => {
+                vec![Change::AlterSequenceOwner {
+                    name: range_var(s.sequence.as_ref()),
+                    missing_ok: s.missing_ok,
+                    owned_by,
+                }]
+            }
+            None => vec![],
+        },
         _ => vec![],
     }
+}
+
+/// A sequence's `OWNED BY` option: `None` when absent, `Some(None)` for `OWNED BY NONE`.
+fn owned_by(options: &[pb::Node]) -> Option<Option<(QName, String)>> {
+    options.iter().find_map(|o| match o.node.as_ref()? {
+        NodeEnum::DefElem(e) if e.defname == "owned_by" => {
+            let mut names = match e.arg.as_deref()?.node.as_ref()? {
+                NodeEnum::List(l) => strings(&l.items),
+                _ => return None,
+            };
+            if names.len() == 1 && names[0].eq_ignore_ascii_case("none") {
+                return Some(None);
+            }
+            let column = names.pop()?;
+            Some(Some((qname(&names), column)))
+        }
+        _ => None,
+    })
 }
 
 /// A `DO` block's steps. PL/pgSQL is parsed by PostgreSQL's own PL/pgSQL grammar (pg_query parses

@@ -648,13 +648,26 @@ impl Ctx<'_> {
                 TypeKind::Other(_) => {}
             }
         }
+        let sequences = self.schema.sequences.iter().map(|q| {
+            let (s, n) = (&q.schema, &q.name);
+            let owned_by = match &q.owner {
+                Some((id, column)) => {
+                    let t = self.schema.tables.iter().find(|t| t.id == *id).expect("an owner exists");
+                    let table = format!("{}.{}", t.schema, t.name);
+                    quote!(::core::option::Option::Some((#table, #column)))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            quote!(::taulu::meta::SequenceInfo { schema: #s, name: #n, owned_by: #owned_by })
+        });
         quote! {
             #(#statics)*
-            /// The schema as the migrations leave it: tables, columns, enums and domains.
+            /// The schema as the migrations leave it: tables, columns, enums, domains and sequences.
             pub static SCHEMA: ::taulu::meta::Schema = ::taulu::meta::Schema {
                 tables: &[#(#refs),*],
                 enums: &[#(#enums),*],
                 domains: &[#(#domains),*],
+                sequences: &[#(#sequences),*],
             };
         }
     }

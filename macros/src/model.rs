@@ -25,6 +25,27 @@ pub enum ColType {
     Array(Box<ColType>),
 }
 
+/// A relation a query names: a position in [`Schema::tables`] or in [`Schema::sequences`].
+pub enum Relation {
+    Table(usize),
+    Sequence(usize),
+}
+
+/// A sequence: made by `CREATE SEQUENCE`, or for a serial or identity column (then owned by that
+/// column, and dropped with it). Read as a relation of three columns (`last_value`, `log_cnt`,
+/// `is_called`).
+#[derive(Debug, Clone)]
+pub struct Sequence {
+    /// In the same numbering as tables' ids: what views record they read.
+    pub id: u64,
+    pub schema: String,
+    pub name: String,
+    /// The column that owns it: (table id, column name).
+    pub owner: Option<(u64, String)>,
+    /// Made for a serial column whose default still reads it.
+    pub serial: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Column {
     pub name: String,
@@ -121,6 +142,7 @@ pub struct Schema {
     pub functions: Vec<Function>,
     pub schemas: BTreeSet<String>,
     pub tables: Vec<Table>,
+    pub sequences: Vec<Sequence>,
     pub types: Vec<UserType>,
     /// (schema, name) -> position in `tables`, built on the first lookup after a change that
     /// moves or renames tables (a CREATE TABLE adds to it): replaying N statements stays linear
@@ -304,6 +326,7 @@ impl Schema {
             self.tables.retain(|t| t.schema != TEMP_SCHEMA);
             self.reindex();
         }
+        self.sequences.retain(|s| s.schema != TEMP_SCHEMA);
         self.search_path = None;
         self.file = None;
     }
@@ -341,6 +364,7 @@ impl Schema {
         self.extensions.get(name).map(String::as_str)
     }
 
+    #[cfg(test)]
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
         self.table_position(schema, name).map(|i| &self.tables[i])
     }
@@ -364,6 +388,65 @@ impl Schema {
             Some(schema) => self.table_position(&truncate_ident(schema), &name),
             None => self.path().find_map(|schema| self.table_position(schema, &name)),
         }
+    }
+
+    fn sequence_in(&self, schema: &str, name: &str) -> Option<usize> {
+        self.sequences.iter().position(|s| s.schema == schema && s.name == name)
+    }
+
+    fn sequence_index(&self, q: &QName) -> Option<usize> {
+        let name = truncate_ident(&q.name);
+        match &q.schema {
+            Some(schema) => self.sequence_in(&truncate_ident(schema), &name),
+            None => self.path().find_map(|schema| self.sequence_in(schema, &name)),
+        }
+    }
+
+    /// What a relation name in a query means: the first schema on the path holding a table, view
+    /// or sequence of that name decides.
+    pub(crate) fn relation(&self, q: &QName) -> Option<Relation> {
+        let name = truncate_ident(&q.name);
+        let find = |schema: &str| {
+            self.table_position(schema, &name)
+                .map(Relation::Table)
+                .or_else(|| self.sequence_in(schema, &name).map(Relation::Sequence))
+        };
+        match &q.schema {
+            Some(schema) => find(&truncate_ident(schema)),
+            None => self.path().find_map(find),
+        }
+    }
+
+    /// Whether a table, view or sequence has this name (they share one namespace).
+    fn relation_taken(&self, schema: &str, name: &str) -> bool {
+        self.table_position(schema, name).is_some() || self.sequence_in(schema, name).is_some()
+    }
+
+    fn require_sequence(&self, q: &QName, missing_ok: bool) -> Result<Option<usize>, String> {
+        match self.sequence_index(q) {
+            Some(i) => Ok(Some(i)),
+            None if missing_ok => Ok(None),
+            None => Err(format!("sequence {} does not exist", display_qname(q))),
+        }
+    }
+
+    /// The sequence PostgreSQL makes for a serial or identity column: `<table>_<column>_seq`,
+    /// both names shortened to fit 63 bytes, and `seq1`, `seq2`, .. while the name is taken.
+    fn own_sequence(&mut self, t: usize, column: &str, serial: bool) {
+        let (schema, table, id) = (self.tables[t].schema.clone(), self.tables[t].name.clone(), self.tables[t].id);
+        let name = (0..)
+            .map(|pass| object_name(&table, column, &if pass == 0 { "seq".into() } else { format!("seq{pass}") }))
+            .find(|n| !self.relation_taken(&schema, n))
+            .expect("a free name");
+        self.next_id += 1;
+        self.sequences.push(Sequence { id: self.next_id, schema, name, owner: Some((id, column.to_owned())), serial });
+    }
+
+    /// The ids of the sequences owned by the relations `ids` (by all their columns, or by `column`).
+    fn owned_sequences(&self, ids: &[u64], column: Option<&str>) -> Vec<u64> {
+        let owned =
+            |s: &&Sequence| s.owner.as_ref().is_some_and(|(t, c)| ids.contains(t) && column.is_none_or(|col| col == c));
+        self.sequences.iter().filter(owned).map(|s| s.id).collect()
     }
 
     fn type_in(&self, schema: &str, name: &str) -> Option<usize> {
@@ -434,9 +517,10 @@ impl Schema {
         Ok((ty, serial))
     }
 
-    fn column(&self, spec: &ColumnSpec, origin: &Origin) -> Result<Column, String> {
+    /// A column as written, and whether it is serial.
+    fn column(&self, spec: &ColumnSpec, origin: &Origin) -> Result<(Column, bool), String> {
         let (ty, serial) = self.resolve(&spec.ty).map_err(|e| format!("column \"{}\": {e}", spec.name))?;
-        Ok(Column {
+        let column = Column {
             name: truncate_ident(&spec.name),
             ty,
             not_null: spec.not_null || spec.primary_key || spec.identity.is_some() || serial,
@@ -445,7 +529,19 @@ impl Schema {
             generated: spec.generated,
             depends_on: spec.depends_on.iter().map(|c| truncate_ident(c)).collect(),
             origin: Origin { file: origin.file.clone(), line: if spec.line > 0 { spec.line } else { origin.line } },
-        })
+        };
+        Ok((column, serial))
+    }
+
+    /// `OWNED BY table.column` (`None`: `OWNED BY NONE`): the column, which must exist.
+    fn sequence_owner(&self, owned_by: Option<&(QName, String)>) -> Result<Option<(u64, String)>, String> {
+        let Some((table, column)) = owned_by else { return Ok(None) };
+        let t = self.require_table(table, false)?.expect("not missing_ok");
+        let column = truncate_ident(column);
+        if !self.tables[t].columns.iter().any(|c| c.name == column) {
+            return Err(format!("column \"{column}\" of relation \"{}\" does not exist", self.tables[t].name));
+        }
+        Ok(Some((self.tables[t].id, column)))
     }
 
     fn apply(&mut self, change: &Change, origin: &Origin) -> Result<(), String> {
@@ -466,10 +562,14 @@ impl Schema {
                         return Err(format!("schema \"{name}\" does not exist"));
                     }
                     let used = self.tables.iter().any(|t| t.schema == name)
+                        || self.sequences.iter().any(|s| s.schema == name)
                         || self.live_types().any(|(_, t)| t.schema == name);
                     if used && !cascade {
                         return Err(format!("cannot drop schema \"{name}\": objects depend on it (use CASCADE)"));
                     }
+                    let gone: Vec<u64> = self.tables.iter().filter(|t| t.schema == name).map(|t| t.id).collect();
+                    let owned = self.owned_sequences(&gone, None);
+                    self.sequences.retain(|s| s.schema != name && !owned.contains(&s.id));
                     self.tables.retain(|t| t.schema != name);
                     self.functions.retain(|f| f.schema != name);
                     self.extensions.retain(|_, s| *s != name);
@@ -489,6 +589,9 @@ impl Schema {
                 for t in self.tables.iter_mut().filter(|t| t.schema == name) {
                     t.schema = new_name.clone();
                 }
+                for s in self.sequences.iter_mut().filter(|s| s.schema == name) {
+                    s.schema = new_name.clone();
+                }
                 self.reindex();
                 for t in self.types.iter_mut().filter(|t| t.schema == name) {
                     t.schema = new_name.clone();
@@ -502,14 +605,16 @@ impl Schema {
                 if schema != TEMP_SCHEMA {
                     self.require_schema(&schema)?;
                 }
-                if self.table_position(&schema, &truncate_ident(&table.name)).is_some() {
+                if self.relation_taken(&schema, &truncate_ident(&table.name)) {
                     return if *if_not_exists {
                         Ok(())
                     } else {
-                        Err(format!("table {} already exists", display_qname(table)))
+                        Err(format!("relation {} already exists", display_qname(table)))
                     };
                 }
                 let mut columns: Vec<Column> = Vec::new();
+                // Serial and identity columns, which get a sequence of their own.
+                let mut sequenced: Vec<(String, bool)> = Vec::new();
                 let mut pk: Vec<String> = Vec::new();
                 // Columns from parents (INHERITS / PARTITION OF): a column of the same name
                 // merges with them instead of being a duplicate.
@@ -535,7 +640,10 @@ impl Schema {
                             }
                         }
                         TableElement::Column(spec) => {
-                            let col = self.column(spec, origin)?;
+                            let (col, serial) = self.column(spec, origin)?;
+                            if serial || col.identity.is_some() {
+                                sequenced.push((col.name.clone(), serial));
+                            }
                             if inherited.contains(&col.name) {
                                 let same = columns.iter_mut().find(|c| c.name == col.name).expect("inherited");
                                 same.not_null |= col.not_null;
@@ -557,6 +665,9 @@ impl Schema {
                                 let keep_generated = options & crate::ddl::LIKE_GENERATED != 0;
                                 let keep_defaults = options & crate::ddl::LIKE_DEFAULTS != 0;
                                 let keep_identity = options & crate::ddl::LIKE_IDENTITY != 0;
+                                if keep_identity && c.identity.is_some() {
+                                    sequenced.push((c.name.clone(), false));
+                                }
                                 columns.push(Column {
                                     identity: c.identity.filter(|_| keep_identity),
                                     generated: c.generated && keep_generated,
@@ -581,6 +692,9 @@ impl Schema {
                 }
                 self.next_id += 1;
                 self.tables.push(Table { id: self.next_id, schema, name, columns, origin: origin.clone(), view: None });
+                for (column, serial) in sequenced {
+                    self.own_sequence(self.tables.len() - 1, &column, serial);
+                }
             }
             Change::AlterTable { table, missing_ok, actions } => {
                 let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
@@ -588,11 +702,32 @@ impl Schema {
                     self.alter(t, action, origin).map_err(|e| format!("ALTER TABLE {}: {e}", display_qname(table)))?;
                 }
             }
+            // `ALTER TABLE` renames and moves a sequence too.
+            Change::RenameTable { table, new_name, missing_ok }
+                if matches!(self.relation(table), Some(Relation::Sequence(_))) =>
+            {
+                return self.apply(
+                    &Change::RenameSequence {
+                        name: table.clone(),
+                        new_name: new_name.clone(),
+                        missing_ok: *missing_ok,
+                    },
+                    origin,
+                );
+            }
+            Change::SetTableSchema { table, schema, missing_ok }
+                if matches!(self.relation(table), Some(Relation::Sequence(_))) =>
+            {
+                return self.apply(
+                    &Change::SetSequenceSchema { name: table.clone(), schema: schema.clone(), missing_ok: *missing_ok },
+                    origin,
+                );
+            }
             Change::RenameTable { table, new_name, missing_ok } => {
                 let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
                 let new_name = truncate_ident(new_name);
-                if self.table(&self.tables[t].schema, &new_name).is_some() {
-                    return Err(format!("table \"{new_name}\" already exists"));
+                if self.relation_taken(&self.tables[t].schema, &new_name) {
+                    return Err(format!("relation \"{new_name}\" already exists"));
                 }
                 self.tables[t].name = new_name;
                 self.reindex();
@@ -623,8 +758,13 @@ impl Schema {
                 let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
                 let schema = truncate_ident(schema);
                 self.require_schema(&schema)?;
-                if self.table(&schema, &self.tables[t].name).is_some() {
-                    return Err(format!("table \"{}\" already exists in schema \"{schema}\"", self.tables[t].name));
+                if self.relation_taken(&schema, &self.tables[t].name) {
+                    return Err(format!("relation \"{}\" already exists in schema \"{schema}\"", self.tables[t].name));
+                }
+                // Its sequences move with it, as PostgreSQL moves them.
+                let id = self.tables[t].id;
+                for s in self.sequences.iter_mut().filter(|s| s.owner.as_ref().is_some_and(|(o, _)| *o == id)) {
+                    s.schema.clone_from(&schema);
                 }
                 self.tables[t].schema = schema;
                 self.reindex();
@@ -638,6 +778,78 @@ impl Schema {
                         let id = self.tables[i].id;
                         self.drop_relations(&[id], *cascade, &format!("table {}", display_qname(q)))?;
                     }
+                }
+            }
+            Change::CreateSequence { name, if_not_exists, owned_by } => {
+                let schema = self.creation_schema(name)?;
+                if schema != TEMP_SCHEMA {
+                    self.require_schema(&schema)?;
+                }
+                let seq = truncate_ident(&name.name);
+                if self.relation_taken(&schema, &seq) {
+                    return if *if_not_exists {
+                        Ok(())
+                    } else {
+                        Err(format!("relation {} already exists", display_qname(name)))
+                    };
+                }
+                let owner = self.sequence_owner(owned_by.as_ref())?;
+                self.next_id += 1;
+                self.sequences.push(Sequence { id: self.next_id, schema, name: seq, owner, serial: false });
+            }
+            Change::AlterSequenceOwner { name, missing_ok, owned_by } => {
+                let Some(i) = self.require_sequence(name, *missing_ok)? else { return Ok(()) };
+                self.sequences[i].owner = self.sequence_owner(owned_by.as_ref())?;
+            }
+            Change::RenameSequence { name, new_name, missing_ok } => {
+                let Some(i) = self.require_sequence(name, *missing_ok)? else { return Ok(()) };
+                let new_name = truncate_ident(new_name);
+                if self.relation_taken(&self.sequences[i].schema, &new_name) {
+                    return Err(format!("relation \"{new_name}\" already exists"));
+                }
+                self.sequences[i].name = new_name;
+            }
+            Change::SetSequenceSchema { name, schema, missing_ok } => {
+                let Some(i) = self.require_sequence(name, *missing_ok)? else { return Ok(()) };
+                let schema = truncate_ident(schema);
+                self.require_schema(&schema)?;
+                if self.relation_taken(&schema, &self.sequences[i].name) {
+                    return Err(format!(
+                        "relation \"{}\" already exists in schema \"{schema}\"",
+                        self.sequences[i].name
+                    ));
+                }
+                self.sequences[i].schema = schema;
+            }
+            Change::DropSequences { names, missing_ok, cascade } => {
+                for q in names {
+                    let Some(i) = self.require_sequence(q, *missing_ok)? else { continue };
+                    // An identity column requires its sequence; a serial column's default reads
+                    // its sequence, and goes with it under CASCADE.
+                    if let Some((id, column)) = self.sequences[i].owner.clone() {
+                        let t = self.tables.iter().position(|t| t.id == id).expect("an owner exists");
+                        let table = self.tables[t].name.clone();
+                        let col = column_mut(&mut self.tables[t], &column)?;
+                        if col.identity.is_some() {
+                            return Err(format!(
+                                "cannot drop sequence {}: column \"{column}\" of table \"{table}\" requires it \
+                                 (drop the column's identity instead)",
+                                display_qname(q)
+                            ));
+                        }
+                        if self.sequences[i].serial && col.has_default {
+                            if !cascade {
+                                return Err(format!(
+                                    "cannot drop sequence {}: the default of column \"{column}\" of table \"{table}\" \
+                                     depends on it (use CASCADE)",
+                                    display_qname(q)
+                                ));
+                            }
+                            col.has_default = false;
+                        }
+                    }
+                    let id = self.sequences[i].id;
+                    self.drop_relations(&[id], *cascade, &format!("sequence {}", display_qname(q)))?;
                 }
             }
             Change::CreateView { name, replace, columns, query } => {
@@ -986,9 +1198,12 @@ impl Schema {
     }
 
     /// Drops the relations `ids` and (with CASCADE; refused without) every view reading them.
+    /// The sequences the relations own go with them (a view reading one, like a view reading them).
     fn drop_relations(&mut self, ids: &[u64], cascade: bool, what: &str) -> Result<(), String> {
         let mut gone: Vec<u64> = ids.to_vec();
         loop {
+            let owned: Vec<u64> = self.owned_sequences(&gone, None).into_iter().filter(|s| !gone.contains(s)).collect();
+            gone.extend(owned);
             let more: Vec<u64> = self
                 .tables
                 .iter()
@@ -1008,6 +1223,7 @@ impl Schema {
             gone.extend(more);
         }
         self.tables.retain(|t| !gone.contains(&t.id));
+        self.sequences.retain(|s| !gone.contains(&s.id));
         self.reindex();
         Ok(())
     }
@@ -1109,6 +1325,7 @@ impl Schema {
             }
         }
         let mut uses: Vec<ColumnUse> = typed.reads.iter().map(|(i, c)| (self.tables[*i].id, c.clone())).collect();
+        uses.extend(typed.sequences.iter().map(|s| (self.sequences[*s].id, String::new())));
         uses.sort();
         uses.dedup();
         Ok((columns, uses))
@@ -1182,7 +1399,7 @@ impl Schema {
     fn alter(&mut self, t: usize, action: &AlterAction, origin: &Origin) -> Result<(), String> {
         match action {
             AlterAction::AddColumn { column, if_not_exists } => {
-                let col = self.column(column, origin)?;
+                let (col, serial) = self.column(column, origin)?;
                 let table = &mut self.tables[t];
                 if table.columns.iter().any(|c| c.name == col.name) {
                     return if *if_not_exists {
@@ -1191,7 +1408,11 @@ impl Schema {
                         Err(format!("column \"{}\" already exists", col.name))
                     };
                 }
+                let (name, sequenced) = (col.name.clone(), serial || col.identity.is_some());
                 table.columns.push(col);
+                if sequenced {
+                    self.own_sequence(t, &name, serial);
+                }
             }
             AlterAction::DropColumn { name, missing_ok, cascade } => {
                 let table = &mut self.tables[t];
@@ -1217,6 +1438,10 @@ impl Schema {
                 }
                 table.columns.retain(|c| !gone.contains(&c.name));
                 let (id, what) = (table.id, format!("column \"{name}\""));
+                let owned: Vec<u64> = gone.iter().flat_map(|c| self.owned_sequences(&[id], Some(c))).collect();
+                if !owned.is_empty() {
+                    self.drop_relations(&owned, *cascade, &what)?;
+                }
                 self.drop_views_reading(|(t, c)| *t == id && gone.contains(c), *cascade, &what)?;
             }
             AlterAction::AlterType { column, ty } => {
@@ -1242,14 +1467,30 @@ impl Schema {
                 col.not_null = false;
             }
             AlterAction::SetDefault(c) => column_mut(&mut self.tables[t], c)?.has_default = true,
-            AlterAction::DropDefault(c) => column_mut(&mut self.tables[t], c)?.has_default = false,
+            AlterAction::DropDefault(c) => {
+                let id = self.tables[t].id;
+                let col = column_mut(&mut self.tables[t], c)?;
+                col.has_default = false;
+                // A serial column's sequence stays, read by no default.
+                let name = col.name.clone();
+                for s in
+                    self.sequences.iter_mut().filter(|s| s.owner.as_ref().is_some_and(|(o, c)| *o == id && *c == name))
+                {
+                    s.serial = false;
+                }
+            }
             AlterAction::AddIdentity { column, kind } => {
                 let col = column_mut(&mut self.tables[t], column)?;
                 if col.identity.is_some() {
                     return Err(format!("column \"{column}\" is already an identity column"));
                 }
+                if col.has_default {
+                    return Err(format!("column \"{column}\" already has a default value"));
+                }
                 col.identity = Some(*kind);
                 col.not_null = true;
+                let name = col.name.clone();
+                self.own_sequence(t, &name, false);
             }
             AlterAction::SetIdentity { column, kind } => {
                 let col = column_mut(&mut self.tables[t], column)?;
@@ -1259,11 +1500,17 @@ impl Schema {
                 col.identity = Some(*kind);
             }
             AlterAction::DropIdentity { column, missing_ok } => {
+                let id = self.tables[t].id;
                 let col = column_mut(&mut self.tables[t], column)?;
                 if col.identity.is_none() && !missing_ok {
                     return Err(format!("column \"{column}\" is not an identity column"));
                 }
-                col.identity = None;
+                let had = col.identity.take().is_some();
+                let name = col.name.clone();
+                if had {
+                    let owned = self.owned_sequences(&[id], Some(&name));
+                    self.drop_relations(&owned, false, &format!("the identity of column \"{name}\""))?;
+                }
             }
             AlterAction::DropExpression { column, missing_ok } => {
                 let col = column_mut(&mut self.tables[t], column)?;
@@ -1351,6 +1598,23 @@ fn column_mut<'a>(table: &'a mut Table, name: &str) -> Result<&'a mut Column, St
         .iter_mut()
         .find(|c| c.name == name)
         .ok_or_else(|| format!("column \"{name}\" of table \"{table_name}\" does not exist"))
+}
+
+/// PostgreSQL's `makeObjectName(name1, name2, label)`: `name1_name2_label`, the longer of the two
+/// names shortened a byte at a time (on a character boundary) until the whole fits 63 bytes.
+fn object_name(name1: &str, name2: &str, label: &str) -> String {
+    let avail = MAX_IDENT - label.len() - 2;
+    let (mut n1, mut n2) = (name1.len(), name2.len());
+    while n1 + n2 > avail {
+        if n1 > n2 { n1 -= 1 } else { n2 -= 1 }
+    }
+    let clip = |s: &str, mut n: usize| {
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s[..n].to_owned()
+    };
+    format!("{}_{}_{label}", clip(name1, n1), clip(name2, n2))
 }
 
 fn display_qname(q: &QName) -> String {
@@ -1504,7 +1768,10 @@ mod tests {
             cols(&s, "public", "m"),
             vec![col("a", "integer", true, false), col("b", "integer", true, false), col("c", "integer", false, false)]
         );
-        assert_eq!(error(&["CREATE TABLE m (a int); CREATE TABLE m (b int);"]).message, "table \"m\" already exists");
+        assert_eq!(
+            error(&["CREATE TABLE m (a int); CREATE TABLE m (b int);"]).message,
+            "relation \"m\" already exists"
+        );
     }
 
     #[test]
@@ -1577,6 +1844,47 @@ mod tests {
              ALTER TABLE IF EXISTS nope ADD COLUMN z int;"]);
         assert_eq!(cols(&s, "archive", "b"), vec![col("x", "integer", false, false)]);
         assert!(s.table("public", "a").is_none() && s.table("public", "gone").is_none());
+    }
+
+    #[test]
+    fn sequences_follow_their_columns_and_get_postgresql_s_names() {
+        let names = |s: &Schema| -> Vec<String> {
+            let mut v: Vec<String> = s.sequences.iter().map(|q| format!("{}.{}", q.schema, q.name)).collect();
+            v.sort();
+            v
+        };
+        let s = schema(&[
+            "CREATE SCHEMA app;
+             CREATE TABLE t_id_seq (x int);
+             CREATE TABLE t (id serial, n int GENERATED BY DEFAULT AS IDENTITY, gone bigserial);
+             ALTER TABLE t DROP COLUMN gone;
+             ALTER TABLE t ADD COLUMN m int;
+             ALTER TABLE t ALTER COLUMN m ADD GENERATED ALWAYS AS IDENTITY;
+             ALTER TABLE t ALTER COLUMN n DROP IDENTITY;
+             ALTER TABLE t SET SCHEMA app;
+             CREATE SEQUENCE s1; ALTER SEQUENCE s1 RENAME TO s2; ALTER TABLE s2 SET SCHEMA app;
+             CREATE TABLE u (id int); CREATE SEQUENCE owned OWNED BY u.id; DROP TABLE u;
+             CREATE TABLE abcdefghijabcdefghijabcdefghijabcdefghij (abcdefghijabcdefghijabcdefghijabcdefghij serial);",
+        ]);
+        assert_eq!(
+            names(&s),
+            [
+                "app.s2",
+                "app.t_id_seq1",
+                "app.t_m_seq",
+                // makeObjectName: the longer name loses a byte at a time, until 63 bytes fit.
+                "public.abcdefghijabcdefghijabcdefghi_abcdefghijabcdefghijabcdefghi_seq",
+            ]
+        );
+        // The identity needs its sequence; a serial default goes with its sequence under CASCADE.
+        let e = error(&["CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY); DROP SEQUENCE t_id_seq;"]);
+        assert!(e.message.contains("column \"id\" of table \"t\" requires it"), "{}", e.message);
+        let e = error(&["CREATE TABLE t (id serial); DROP SEQUENCE t_id_seq;"]);
+        assert!(e.message.contains("(use CASCADE)"), "{}", e.message);
+        let s = schema(&["CREATE TABLE t (id serial); DROP SEQUENCE t_id_seq CASCADE;"]);
+        assert_eq!(cols(&s, "public", "t"), vec![col("id", "integer", true, false)]);
+        let e = error(&["CREATE SEQUENCE t; CREATE TABLE t (x int);"]);
+        assert_eq!(e.message, "relation \"t\" already exists");
     }
 
     #[test]
@@ -1758,8 +2066,19 @@ mod tests {
             v.columns.iter().map(|c| (c.name.as_str(), s.not_null(c))).collect::<Vec<_>>(),
             [("n", true), ("b", false)]
         );
-        let e = error(&["CREATE TABLE t (a int);\nCREATE SEQUENCE q;\nCREATE VIEW v AS SELECT last_value FROM q;"]);
-        assert!(e.message.starts_with("view v cannot be typed: relation \"q\" does not exist"), "{}", e.message);
+        // A view reads a sequence; dropping it takes the view along, with CASCADE only.
+        let s = schema(&["CREATE SEQUENCE q; CREATE VIEW v AS SELECT last_value FROM q;"]);
+        let v = s.table("public", "v").unwrap();
+        assert_eq!(
+            v.columns.iter().map(|c| (c.name.as_str(), s.not_null(c))).collect::<Vec<_>>(),
+            [("last_value", true)]
+        );
+        let e = error(&["CREATE SEQUENCE q;\nCREATE VIEW v AS SELECT last_value FROM q;\nDROP SEQUENCE q;"]);
+        assert!(e.message.contains("cannot drop sequence \"q\": view \"v\" depends on it"), "{}", e.message);
+        let s = schema(&[
+            "CREATE TABLE t (id serial); CREATE VIEW v AS SELECT last_value FROM t_id_seq; DROP TABLE t CASCADE;",
+        ]);
+        assert!(s.table("public", "v").is_none() && s.sequences.is_empty());
         let e = error(&[
             "CREATE TABLE t (a int);\nCREATE VIEW v AS SELECT a FROM t;\nCREATE OR REPLACE VIEW v AS SELECT 1 AS z, a FROM t;",
         ]);

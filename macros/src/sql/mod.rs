@@ -12,7 +12,7 @@ use pg_query::{NodeEnum, protobuf as pb};
 
 use crate::{
     ddl::{range_var, strings, sval, type_spec},
-    model::{ColType, Schema, truncate_ident},
+    model::{ColType, Relation, Schema, truncate_ident},
 };
 use catalog::oid;
 use resolve::Env;
@@ -28,6 +28,8 @@ pub struct Typed {
     pub read_only: bool,
     /// The migrations' columns it reads: (table index, column name), for a view's dependencies.
     pub reads: Vec<(usize, String)>,
+    /// The sequences it reads (positions in the model's sequences), for the same.
+    pub sequences: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +163,7 @@ pub struct Typer<'a> {
     calling: bool,
     /// The migrations' columns read so far.
     reads: Vec<(usize, String)>,
+    sequences: Vec<usize>,
 }
 
 /// Types `sql` against `schema`.
@@ -186,6 +189,7 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
         record_ok: false,
         calling: false,
         reads: Vec::new(),
+        sequences: Vec::new(),
     };
     let columns = match node {
         NodeEnum::SelectStmt(s) => t.select(s)?,
@@ -283,7 +287,7 @@ pub fn type_statement(schema: &Schema, sql: &str) -> R<Typed> {
             declared: c.declared,
         });
     }
-    Ok(Typed { params, columns: out, read_only: t.read_only, reads: t.reads })
+    Ok(Typed { params, columns: out, read_only: t.read_only, reads: t.reads, sequences: t.sequences })
 }
 
 fn range_var_node(n: &pb::Node) -> Option<&pb::RangeVar> {
@@ -601,7 +605,7 @@ impl Typer<'_> {
     fn insert_body(&mut self, s: &pb::InsertStmt) -> R<Vec<E>> {
         let rv = s.relation.as_ref();
         let at = rv.map_or(-1, |r| r.location);
-        let rel = self.table(rv, at)?;
+        let rel = self.changed_table(rv, at)?;
         let mut targets = Vec::new();
         if s.cols.is_empty() {
             targets = rel.cols.clone();
@@ -736,7 +740,7 @@ impl Typer<'_> {
         others: &[pb::Node],
         where_clause: &Option<Box<pb::Node>>,
     ) -> R<Rel> {
-        let rel = self.table(rv, rv.map_or(-1, |r| r.location))?;
+        let rel = self.changed_table(rv, rv.map_or(-1, |r| r.location))?;
         let alias = rv.and_then(|r| r.alias.as_ref()).map(|a| a.aliasname.clone());
         self.push_rel(Rel { alias: alias.or(rel.alias.clone()), ..rel.clone() });
         for item in others {
@@ -785,8 +789,18 @@ impl Typer<'_> {
         level.rels.len() - 1
     }
 
-    /// A table (or view, or CTE) by name, as a relation.
-    fn table(&self, rv: Option<&pb::RangeVar>, at: i32) -> R<Rel> {
+    /// The table an INSERT, UPDATE or DELETE changes (a sequence cannot be).
+    fn changed_table(&mut self, rv: Option<&pb::RangeVar>, at: i32) -> R<Rel> {
+        let q = range_var(rv);
+        let cte = q.schema.is_none() && self.ctes.iter().any(|(n, _)| *n == q.name);
+        if !cte && let Some(Relation::Sequence(_)) = self.env.schema.relation(&q) {
+            return err(format!("cannot change sequence \"{}\"", q.name), at);
+        }
+        self.table(rv, at)
+    }
+
+    /// A table (or view, or CTE, or sequence) by name, as a relation.
+    fn table(&mut self, rv: Option<&pb::RangeVar>, at: i32) -> R<Rel> {
         let q = range_var(rv);
         if q.schema.is_none()
             && let Some((_, cols)) = self.ctes.iter().rev().find(|(n, _)| *n == q.name)
@@ -804,10 +818,21 @@ impl Typer<'_> {
             return Ok(Rel::new(Some(q.name.clone()), cols));
         }
         let schema = self.env.schema;
-        let Some(i) = schema.table_index(&q) else {
-            let mut names: Vec<&str> = schema.tables.iter().map(|t| t.name.as_str()).collect();
-            names.extend(self.ctes.iter().map(|(n, _)| n.as_str()));
-            return err(format!("relation \"{}\" does not exist{}", q.name, suggest(&q.name, names)), at);
+        let i = match schema.relation(&q) {
+            Some(Relation::Table(i)) => i,
+            Some(Relation::Sequence(s)) => {
+                self.sequences.push(s);
+                // A sequence reads as one row of three columns.
+                let cols = [("last_value", oid::INT8), ("log_cnt", oid::INT8), ("is_called", oid::BOOL)];
+                let cols = cols.into_iter().map(|(name, ty)| Col::new(name.into(), ty, false)).collect();
+                return Ok(Rel::new(Some(schema.sequences[s].name.clone()), cols));
+            }
+            None => {
+                let mut names: Vec<&str> = schema.tables.iter().map(|t| t.name.as_str()).collect();
+                names.extend(schema.sequences.iter().map(|s| s.name.as_str()));
+                names.extend(self.ctes.iter().map(|(n, _)| n.as_str()));
+                return err(format!("relation \"{}\" does not exist{}", q.name, suggest(&q.name, names)), at);
+            }
         };
         let t = &schema.tables[i];
         let cols = t

@@ -423,3 +423,32 @@ fn a_scalar_subquery_of_an_ungrouped_aggregate_makes_one_row() {
     );
     assert_eq!(cols.iter().map(|c| c.2).collect::<Vec<_>>(), [false, true, true, true]);
 }
+
+#[test]
+fn a_sequence_reads_as_a_relation_and_cannot_be_changed() {
+    let schema = model_of(
+        "CREATE SCHEMA billing;
+         CREATE SEQUENCE billing.invoice_numbers;
+         CREATE TABLE parcels (id bigserial PRIMARY KEY, n int GENERATED ALWAYS AS IDENTITY);",
+    );
+    let env = Env { cat: catalog::get(), schema: &schema };
+    for sql in
+        ["SELECT last_value, is_called, log_cnt FROM parcels_id_seq", "SELECT s.* FROM billing.invoice_numbers s"]
+    {
+        let t = type_statement(&schema, sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        let cols: Vec<(String, String, bool)> =
+            t.columns.iter().map(|c| (c.name.clone(), env.name(c.ty), c.nullable)).collect();
+        let mut expected = vec![("last_value", "int8"), ("is_called", "bool"), ("log_cnt", "int8")];
+        if sql.contains("s.*") {
+            expected.swap(1, 2);
+        }
+        let expected: Vec<(String, String, bool)> =
+            expected.into_iter().map(|(n, t)| (n.to_owned(), t.to_owned(), false)).collect();
+        assert_eq!(cols, expected, "{sql}");
+    }
+    assert!(type_statement(&schema, "SELECT last_value FROM parcels_n_seq").is_ok(), "an identity column's sequence");
+    let e = type_statement(&schema, "UPDATE parcels_id_seq SET last_value = 1").unwrap_err();
+    assert_eq!(e.message, "cannot change sequence \"parcels_id_seq\"");
+    let e = type_statement(&schema, "SELECT last_value FROM parcels_id_sq").unwrap_err();
+    assert!(e.message.contains("did you mean \"parcels_id_seq\""), "{}", e.message);
+}
