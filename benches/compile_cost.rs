@@ -285,6 +285,9 @@ fn build_with(dir: &Path, src: &str, meter: Meter, sqlx: &Sqlx) -> f64 {
     std::fs::write(dir.join("src/lib.rs"), schema + src).unwrap();
     let mut cargo = Command::new(env!("CARGO"));
     cargo.args(["build", "--quiet", "--lib"]).current_dir(dir).env_remove("RUSTFLAGS");
+    // A user's default debug profile (full debug info everywhere), not this repository's
+    // `.cargo/config.toml`, which the scratch crate under target/ would otherwise pick up.
+    cargo.args(["--config", "profile.dev.debug=true", "--config", "profile.dev.package.\"*\".debug=true"]);
     cargo.env("SQLX_OFFLINE_DIR", dir.join(".sqlx")).env_remove("DATABASE_URL");
     match sqlx {
         Sqlx::Record(url) => cargo.env("DATABASE_URL", url).env("SQLX_OFFLINE", "false"),
