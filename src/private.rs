@@ -10,6 +10,8 @@ pub use crate::query::expr::column_node;
 pub use crate::query::render_node::Node;
 #[doc(hidden)]
 pub use crate::query::typed::{Decoded, SqlRow};
+#[cfg(feature = "serde")]
+pub use crate::query::typed::{deserialize_row, serialize_row};
 pub use taulu_macros::{sql_corpus, typed_sql};
 /// The row layouts `sql!` reads into (`SqlRow::Columns`).
 pub mod cols {
@@ -222,6 +224,37 @@ macro_rules! __taulu_serde {
         #[serde(crate = "::taulu::__private::serde")]
         $($item)*
     };
+}
+
+/// serde for a `sql!` row, as its column layout reads and writes it under the row's field names
+/// (one line per impl: what serde's derives would compile for every statement is compiled once per
+/// list of column types).
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __taulu_row_serde {
+    ($row:ident, $names:expr) => {
+        #[automatically_derived]
+        impl $crate::__private::serde::Serialize for $row {
+            fn serialize<S: $crate::__private::serde::Serializer>(&self, s: S) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::__private::serialize_row(self, $names, s)
+            }
+        }
+        #[automatically_derived]
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $row {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(d: D) -> ::core::result::Result<Self, D::Error> {
+                $crate::__private::deserialize_row(d, $names)
+            }
+        }
+    };
+}
+
+/// Nothing: taulu's `serde` feature is off.
+#[cfg(not(feature = "serde"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __taulu_row_serde {
+    ($row:ident, $names:expr) => {};
 }
 
 /// A generated struct, as it is (taulu's `serde` feature is off).

@@ -78,6 +78,24 @@ async fn rows_read_from_postgres_become_json_and_come_back_equal() {
         serde_json::to_value(&rows).unwrap(),
         json!([{ "username": "ann", "member_role": "admin", "session": null }])
     );
+    // And back, as serde's derive reads a struct: a map (a missing `Option` field is `None`, an
+    // unknown field is skipped) or a sequence; a missing plain field or a repeated one is an error.
+    fn like<T: serde::de::DeserializeOwned>(_: &[T], value: serde_json::Value) -> Result<T, serde_json::Error> {
+        serde_json::from_value(value)
+    }
+    let back = like(&rows, json!({ "member_role": "owner", "username": "bo", "extra": [1, 2] })).unwrap();
+    assert_eq!((back.username.as_str(), back.member_role, back.session), ("bo", Role::Owner, None));
+    let back = like(&rows, json!(["cy", "member", uuid::Uuid::nil()])).unwrap();
+    assert_eq!((back.username.as_str(), back.session), ("cy", Some(uuid::Uuid::nil())));
+    let missing = like(&rows, json!({ "member_role": "owner" })).unwrap_err();
+    assert_eq!(missing.to_string(), "missing field `username`");
+    fn like_text<T: serde::de::DeserializeOwned>(_: &[T], text: &str) -> Result<T, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+    let twice = like_text(&rows, r#"{ "username": "a", "username": "b", "member_role": "owner" }"#).unwrap_err();
+    assert!(twice.to_string().starts_with("duplicate field `username`"), "{twice}");
+    let short = like(&rows, json!(["cy"])).unwrap_err();
+    assert!(short.to_string().starts_with("invalid length 1, expected struct Row"), "{short}");
 }
 
 /// The same migrations with the user's own attributes on the generated types.

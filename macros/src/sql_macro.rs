@@ -276,17 +276,25 @@ fn expand_input(input: &Input) -> syn::Result<TokenStream> {
     let named_types = typed.columns.iter().any(|c| column_override(&c.name).is_ok_and(|(_, _, t)| t.is_some()));
     let derives = (!named_types).then(|| quote!(#[derive(Debug, Clone)]));
     let row_def = (!fields.is_empty()).then(|| {
-        let fields = fields.iter().map(|(name, ty)| quote!(pub #name: #ty));
+        let decls = fields.iter().map(|(name, ty)| quote!(pub #name: #ty));
         let def = quote! {
             /// One result row of the statement.
             #derives
             #[repr(C)]
-            struct Row { #(#fields,)* }
+            struct Row { #(#decls,)* }
         };
-        // serde's derives (taulu's `serde` feature) only where every type is ours to know.
-        let def = if named_types { def } else { quote!(::taulu::__taulu_serde! { #def }) };
+        // serde (taulu's `serde` feature) only where every type is ours to know: through the column
+        // layout's shared code, or serde's derives for a row that reads itself.
+        // As serde names a field: without `r#`.
+        let names = fields.iter().map(|(name, _)| name.to_string().trim_start_matches("r#").to_owned());
+        let (def, serde) = match (named_types, read_self.is_some()) {
+            (true, _) => (def, None),
+            (false, true) => (quote!(::taulu::__taulu_serde! { #def }), None),
+            (false, false) => (def, Some(quote!(::taulu::__taulu_row_serde!(Row, &[#(#names),*]);))),
+        };
         quote! {
             #def
+            #serde
             // SAFETY: both `#[repr(C)]`, with the same field types in the same order.
             unsafe impl ::taulu::__private::SqlRow for Row {
                 type Columns = #columns;

@@ -315,7 +315,149 @@ macro_rules! columns {
                 Ok($name($(row.try_get::<_, $t>(start + $n).map_err(Error::Db)?),+))
             }
         }
+
+        // serde for a `sql!` row, given its field names: what `#[derive(Serialize, Deserialize)]`
+        // on the row does, compiled once per list of column types instead of once per statement.
+        #[cfg(feature = "serde")]
+        impl<$($t: serde::Serialize),+> RowSerde for $name<$($t),+> {
+            fn serialize_named<S: serde::Serializer>(&self, names: &'static [&'static str], s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeStruct;
+                let mut row = s.serialize_struct("Row", names.len())?;
+                $(row.serialize_field(names[$n], &self.$n)?;)+
+                row.end()
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de, $($t: serde::Deserialize<'de>),+> RowDeserialize<'de> for $name<$($t),+> {
+            fn deserialize_named<D: serde::Deserializer<'de>>(d: D, names: &'static [&'static str]) -> Result<Self, D::Error> {
+                struct Fields<$($t),+>(&'static [&'static str], PhantomData<fn() -> ($($t,)+)>);
+                impl<'de, $($t: serde::Deserialize<'de>),+> serde::de::Visitor<'de> for Fields<$($t),+> {
+                    type Value = $name<$($t),+>;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("struct Row")
+                    }
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                        Ok($name($(
+                            seq.next_element::<$t>()?.ok_or_else(|| serde::de::Error::invalid_length($n, &self))?
+                        ),+))
+                    }
+                    #[allow(non_snake_case)]
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                        $(let mut $t: Option<$t> = None;)+
+                        while let Some(key) = map.next_key_seed(row_serde::Key(self.0))? {
+                            match key {
+                                $(Some($n) => {
+                                    if $t.is_some() {
+                                        return Err(serde::de::Error::duplicate_field(self.0[$n]));
+                                    }
+                                    $t = Some(map.next_value()?);
+                                })+
+                                _ => {
+                                    map.next_value::<serde::de::IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        Ok($name($(match $t {
+                            Some(v) => v,
+                            None => row_serde::missing(self.0[$n])?,
+                        }),+))
+                    }
+                }
+                d.deserialize_struct("Row", names, Fields(names, PhantomData))
+            }
+        }
     )+};
+}
+
+/// serde for a `sql!` row's column layout, given the row's field names.
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub trait RowSerde {
+    /// Serializes as a struct named `Row` with these fields.
+    fn serialize_named<S: serde::Serializer>(&self, names: &'static [&'static str], s: S) -> Result<S::Ok, S::Error>;
+}
+
+/// See [`RowSerde`].
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub trait RowDeserialize<'de>: Sized {
+    /// Deserializes a struct named `Row` with these fields (from a map or a sequence, unknown
+    /// fields ignored, a missing `Option` field `None`), as serde's derive does.
+    fn deserialize_named<D: serde::Deserializer<'de>>(d: D, names: &'static [&'static str]) -> Result<Self, D::Error>;
+}
+
+/// `Serialize::serialize` of a `sql!` row: as its column layout, under its field names.
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub fn serialize_row<R: SqlRow, S: serde::Serializer>(row: &R, names: &'static [&'static str], s: S) -> Result<S::Ok, S::Error>
+where
+    R::Columns: RowSerde,
+{
+    // SAFETY: `R` has the layout of `R::Columns` (`SqlRow`'s contract).
+    let columns = unsafe { &*(row as *const R).cast::<R::Columns>() };
+    columns.serialize_named(names, s)
+}
+
+/// `Deserialize::deserialize` of a `sql!` row.
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub fn deserialize_row<'de, R: SqlRow, D: serde::Deserializer<'de>>(d: D, names: &'static [&'static str]) -> Result<R, D::Error>
+where
+    R::Columns: RowDeserialize<'de>,
+{
+    Ok(R::cast(R::Columns::deserialize_named(d, names)?))
+}
+
+#[cfg(feature = "serde")]
+mod row_serde {
+    use serde::de::{self, DeserializeSeed, Deserializer, Visitor};
+
+    /// A field's name read as its position among the row's fields (`None`: not a field).
+    pub struct Key(pub &'static [&'static str]);
+
+    impl<'de> DeserializeSeed<'de> for Key {
+        type Value = Option<usize>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
+            d.deserialize_identifier(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Key {
+        type Value = Option<usize>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("field identifier")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<usize>, E> {
+            Ok(self.0.iter().position(|n| *n == v))
+        }
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Option<usize>, E> {
+            Ok(self.0.iter().position(|n| n.as_bytes() == v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<usize>, E> {
+            Ok(usize::try_from(v).ok().filter(|i| *i < self.0.len()))
+        }
+    }
+
+    /// A field the input lacks: `None` for an `Option`, otherwise "missing field", as serde's
+    /// derive reads it.
+    pub fn missing<'de, T: de::Deserialize<'de>, E: de::Error>(name: &'static str) -> Result<T, E> {
+        struct Missing<E>(&'static str, std::marker::PhantomData<E>);
+        impl<'de, E: de::Error> Deserializer<'de> for Missing<E> {
+            type Error = E;
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, E> {
+                Err(E::missing_field(self.0))
+            }
+            fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+                visitor.visit_none()
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+                unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+            }
+        }
+        T::deserialize(Missing(name, std::marker::PhantomData))
+    }
 }
 
 columns! {
