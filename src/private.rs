@@ -236,13 +236,18 @@ macro_rules! __taulu_row_serde {
     ($row:ident, $names:expr) => {
         #[automatically_derived]
         impl $crate::__private::serde::Serialize for $row {
-            fn serialize<S: $crate::__private::serde::Serializer>(&self, s: S) -> ::core::result::Result<S::Ok, S::Error> {
+            fn serialize<S: $crate::__private::serde::Serializer>(
+                &self,
+                s: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
                 $crate::__private::serialize_row(self, $names, s)
             }
         }
         #[automatically_derived]
         impl<'de> $crate::__private::serde::Deserialize<'de> for $row {
-            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(d: D) -> ::core::result::Result<Self, D::Error> {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
+                d: D,
+            ) -> ::core::result::Result<Self, D::Error> {
                 $crate::__private::deserialize_row(d, $names)
             }
         }

@@ -390,7 +390,11 @@ pub trait RowDeserialize<'de>: Sized {
 /// `Serialize::serialize` of a `sql!` row: as its column layout, under its field names.
 #[cfg(feature = "serde")]
 #[doc(hidden)]
-pub fn serialize_row<R: SqlRow, S: serde::Serializer>(row: &R, names: &'static [&'static str], s: S) -> Result<S::Ok, S::Error>
+pub fn serialize_row<R: SqlRow, S: serde::Serializer>(
+    row: &R,
+    names: &'static [&'static str],
+    s: S,
+) -> Result<S::Ok, S::Error>
 where
     R::Columns: RowSerde,
 {
@@ -402,7 +406,10 @@ where
 /// `Deserialize::deserialize` of a `sql!` row.
 #[cfg(feature = "serde")]
 #[doc(hidden)]
-pub fn deserialize_row<'de, R: SqlRow, D: serde::Deserializer<'de>>(d: D, names: &'static [&'static str]) -> Result<R, D::Error>
+pub fn deserialize_row<'de, R: SqlRow, D: serde::Deserializer<'de>>(
+    d: D,
+    names: &'static [&'static str],
+) -> Result<R, D::Error>
 where
     R::Columns: RowDeserialize<'de>,
 {
