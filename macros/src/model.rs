@@ -746,8 +746,14 @@ impl Schema {
                         d.clone_from(&new_name);
                     }
                 }
-                // Views keep their own column names; what they read is renamed under them.
+                // Views keep their own column names; what they read is renamed under them. A
+                // sequence the column owns stays its own.
                 let id = table.id;
+                for s in self.sequences.iter_mut() {
+                    if let Some((_, c)) = s.owner.as_mut().filter(|(t, c)| *t == id && *c == old) {
+                        c.clone_from(&new_name);
+                    }
+                }
                 for v in self.tables.iter_mut().filter_map(|t| t.view.as_mut()) {
                     for (_, c) in v.uses.iter_mut().filter(|(r, c)| *r == id && *c == old) {
                         c.clone_from(&new_name);
@@ -1868,6 +1874,7 @@ mod tests {
              ALTER TABLE t SET SCHEMA app;
              CREATE SEQUENCE s1; ALTER SEQUENCE s1 RENAME TO s2; ALTER TABLE s2 SET SCHEMA app;
              CREATE TABLE u (id int); CREATE SEQUENCE owned OWNED BY u.id; DROP TABLE u;
+             CREATE TABLE w (id serial); ALTER TABLE w RENAME COLUMN id TO key; ALTER TABLE w DROP COLUMN key;
              CREATE TABLE abcdefghijabcdefghijabcdefghijabcdefghij (abcdefghijabcdefghijabcdefghijabcdefghij serial);",
         ]);
         assert_eq!(
