@@ -915,11 +915,17 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
             vec![Change::ForgetFields { name: range_var(s.relation.as_ref()) }]
         }
         NodeEnum::DoStmt(d) => do_block(d),
-        NodeEnum::CreateSeqStmt(s) => vec![Change::CreateSequence {
-            name: range_var(s.sequence.as_ref()),
-            if_not_exists: s.if_not_exists,
-            owned_by: owned_by(&s.options).flatten(),
-        }],
+        NodeEnum::CreateSeqStmt(s) => {
+            let mut name = range_var(s.sequence.as_ref());
+            if s.sequence.as_ref().is_some_and(|rv| rv.relpersistence == "t") {
+                name.schema = Some(TEMP_SCHEMA.into());
+            }
+            vec![Change::CreateSequence {
+                name,
+                if_not_exists: s.if_not_exists,
+                owned_by: owned_by(&s.options).flatten(),
+            }]
+        }
         NodeEnum::AlterSeqStmt(s) => match owned_by(&s.options) {
             Some(owned_by) => {
                 vec![Change::AlterSequenceOwner {

@@ -1875,6 +1875,7 @@ mod tests {
              CREATE SEQUENCE s1; ALTER SEQUENCE s1 RENAME TO s2; ALTER TABLE s2 SET SCHEMA app;
              CREATE TABLE u (id int); CREATE SEQUENCE owned OWNED BY u.id; DROP TABLE u;
              CREATE TABLE w (id serial); ALTER TABLE w RENAME COLUMN id TO key; ALTER TABLE w DROP COLUMN key;
+             CREATE TEMP SEQUENCE scratch; CREATE TEMP TABLE tmp (id serial);
              CREATE TABLE abcdefghijabcdefghijabcdefghijabcdefghij (abcdefghijabcdefghijabcdefghijabcdefghij serial);",
         ]);
         assert_eq!(
