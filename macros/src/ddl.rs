@@ -161,10 +161,12 @@ pub enum Change {
         if_not_exists: bool,
         elements: Vec<TableElement>,
     },
+    /// `only`: `ALTER TABLE ONLY`, which leaves partitions and inheriting tables alone.
     AlterTable {
         table: QName,
         missing_ok: bool,
         actions: Vec<AlterAction>,
+        only: bool,
     },
     RenameTable {
         table: QName,
@@ -176,6 +178,7 @@ pub enum Change {
         column: String,
         new_name: String,
         missing_ok: bool,
+        only: bool,
     },
     SetTableSchema {
         table: QName,
@@ -765,7 +768,8 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
             if actions.is_empty() {
                 return vec![];
             }
-            vec![Change::AlterTable { table: range_var(s.relation.as_ref()), missing_ok: s.missing_ok, actions }]
+            let only = s.relation.as_ref().is_some_and(|rv| !rv.inh);
+            vec![Change::AlterTable { table: range_var(s.relation.as_ref()), missing_ok: s.missing_ok, actions, only }]
         }
         NodeEnum::RenameStmt(s) if routine(s.rename_type) => {
             let names = s.object.as_deref().and_then(function_with_args).into_iter().collect();
@@ -784,6 +788,7 @@ fn changes(node: &NodeEnum, lines: &Lines) -> Vec<Change> {
                         column: s.subname.clone(),
                         new_name: s.newname.clone(),
                         missing_ok: s.missing_ok,
+                        only: s.relation.as_ref().is_some_and(|rv| !rv.inh),
                     }]
                 }
                 O::ObjectAttribute => vec![Change::ForgetFields { name: table }],

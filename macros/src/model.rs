@@ -69,6 +69,11 @@ pub struct Table {
     pub origin: Origin,
     /// `Some` for a view: read-only, and the columns of other relations it reads.
     pub view: Option<View>,
+    /// The tables it is a partition of or inherits from (`PARTITION OF`, `INHERITS`), by id.
+    pub parents: Vec<u64>,
+    /// Its columns that come from its parents only (not also declared by itself): dropped when
+    /// the parent's column is.
+    pub inherited: Vec<String>,
 }
 
 /// A column a view reads: (relation id, column name).
@@ -619,11 +624,13 @@ impl Schema {
                 // Columns from parents (INHERITS / PARTITION OF): a column of the same name
                 // merges with them instead of being a duplicate.
                 let mut inherited: BTreeSet<String> = BTreeSet::new();
+                let mut parents: Vec<u64> = Vec::new();
                 for element in elements {
                     match element {
-                        TableElement::Inherits { parents, .. } => {
-                            for parent in parents {
+                        TableElement::Inherits { parents: of, .. } => {
+                            for parent in of {
                                 let p = self.require_table(parent, false)?.expect("not missing_ok");
+                                parents.push(self.tables[p].id);
                                 for c in &self.tables[p].columns {
                                     if let Some(same) = columns.iter_mut().find(|x| x.name == c.name) {
                                         same.not_null |= c.not_null;
@@ -644,7 +651,7 @@ impl Schema {
                             if serial || col.identity.is_some() {
                                 sequenced.push((col.name.clone(), serial));
                             }
-                            if inherited.contains(&col.name) {
+                            if inherited.remove(&col.name) {
                                 let same = columns.iter_mut().find(|c| c.name == col.name).expect("inherited");
                                 same.not_null |= col.not_null;
                                 same.has_default |= col.has_default;
@@ -691,15 +698,39 @@ impl Schema {
                     index.insert((schema.clone(), name.clone()), self.tables.len());
                 }
                 self.next_id += 1;
-                self.tables.push(Table { id: self.next_id, schema, name, columns, origin: origin.clone(), view: None });
+                self.tables.push(Table {
+                    id: self.next_id,
+                    schema,
+                    name,
+                    columns,
+                    origin: origin.clone(),
+                    view: None,
+                    parents,
+                    inherited: inherited.into_iter().collect(),
+                });
                 for (column, serial) in sequenced {
                     self.own_sequence(self.tables.len() - 1, &column, serial);
                 }
             }
-            Change::AlterTable { table, missing_ok, actions } => {
+            Change::AlterTable { table, missing_ok, actions, only } => {
                 let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
+                // By id: a change that drops views moves the tables after them.
+                let id = self.tables[t].id;
+                let position = |s: &Self, id: u64| s.tables.iter().position(|x| x.id == id);
                 for action in actions {
+                    let t = position(self, id).expect("a table outlives its own ALTER");
                     self.alter(t, action, origin).map_err(|e| format!("ALTER TABLE {}: {e}", display_qname(table)))?;
+                    // Without ONLY, PostgreSQL applies a column's change to the partitions and
+                    // inheriting tables too.
+                    if !only {
+                        let children: Vec<u64> = self.descendants(t).into_iter().map(|d| self.tables[d].id).collect();
+                        for child in children {
+                            let Some(d) = position(self, child) else { continue };
+                            self.alter_inherited(d, action, origin).map_err(|e| {
+                                format!("ALTER TABLE {} (on {}): {e}", display_qname(table), self.tables[d].name)
+                            })?;
+                        }
+                    }
                 }
             }
             // `ALTER TABLE` renames and moves a sequence too.
@@ -732,32 +763,20 @@ impl Schema {
                 self.tables[t].name = new_name;
                 self.reindex();
             }
-            Change::RenameColumn { table, column, new_name, missing_ok } => {
+            Change::RenameColumn { table, column, new_name, missing_ok, only } => {
                 let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
-                let new_name = truncate_ident(new_name);
-                let table = &mut self.tables[t];
-                if table.columns.iter().any(|c| c.name == new_name) {
-                    return Err(format!("column \"{new_name}\" of table \"{}\" already exists", table.name));
+                // The partitions' and inheriting tables' column is renamed with it (ONLY cannot).
+                let column = truncate_ident(column);
+                let children: Vec<usize> = self
+                    .descendants(t)
+                    .into_iter()
+                    .filter(|d| self.tables[*d].columns.iter().any(|c| c.name == column))
+                    .collect();
+                if *only && !children.is_empty() {
+                    return Err(format!("inherited column \"{column}\" must be renamed in child tables too"));
                 }
-                let old = column_mut(table, column)?.name.clone();
-                column_mut(table, column)?.name = new_name.clone();
-                for c in &mut table.columns {
-                    for d in c.depends_on.iter_mut().filter(|d| **d == old) {
-                        d.clone_from(&new_name);
-                    }
-                }
-                // Views keep their own column names; what they read is renamed under them. A
-                // sequence the column owns stays its own.
-                let id = table.id;
-                for s in self.sequences.iter_mut() {
-                    if let Some((_, c)) = s.owner.as_mut().filter(|(t, c)| *t == id && *c == old) {
-                        c.clone_from(&new_name);
-                    }
-                }
-                for v in self.tables.iter_mut().filter_map(|t| t.view.as_mut()) {
-                    for (_, c) in v.uses.iter_mut().filter(|(r, c)| *r == id && *c == old) {
-                        c.clone_from(&new_name);
-                    }
+                for target in std::iter::once(t).chain(children) {
+                    self.rename_column(target, &column, new_name)?;
                 }
             }
             Change::SetTableSchema { table, schema, missing_ok } => {
@@ -1289,6 +1308,8 @@ impl Schema {
                     columns,
                     origin: origin.clone(),
                     view: Some(View { uses }),
+                    parents: Vec::new(),
+                    inherited: Vec::new(),
                 });
             }
         }
@@ -1399,6 +1420,89 @@ impl Schema {
         match self.type_index(name).map(|id| &mut self.types[id].kind) {
             Some(TypeKind::Enum { labels }) => Ok(labels),
             _ => Err(format!("enum type {} does not exist", display_qname(name))),
+        }
+    }
+
+    /// Renames column `column` of table `t`, and what reads it (generated columns, views, its
+    /// sequence's ownership, the inherited list).
+    fn rename_column(&mut self, t: usize, column: &str, new_name: &str) -> Result<(), String> {
+        let new_name = truncate_ident(new_name);
+        let table = &mut self.tables[t];
+        if table.columns.iter().any(|c| c.name == new_name) {
+            return Err(format!("column \"{new_name}\" of table \"{}\" already exists", table.name));
+        }
+        let old = column_mut(table, column)?.name.clone();
+        column_mut(table, column)?.name = new_name.clone();
+        for c in table.inherited.iter_mut().filter(|c| **c == old) {
+            c.clone_from(&new_name);
+        }
+        for c in &mut table.columns {
+            for d in c.depends_on.iter_mut().filter(|d| **d == old) {
+                d.clone_from(&new_name);
+            }
+        }
+        // Views keep their own column names; what they read is renamed under them. A
+        // sequence the column owns stays its own.
+        let id = table.id;
+        for s in self.sequences.iter_mut() {
+            if let Some((_, c)) = s.owner.as_mut().filter(|(t, c)| *t == id && *c == old) {
+                c.clone_from(&new_name);
+            }
+        }
+        for v in self.tables.iter_mut().filter_map(|t| t.view.as_mut()) {
+            for (_, c) in v.uses.iter_mut().filter(|(r, c)| *r == id && *c == old) {
+                c.clone_from(&new_name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Positions of the tables that are partitions of, or inherit from, table `t`, at any depth.
+    fn descendants(&self, t: usize) -> Vec<usize> {
+        let mut ids = vec![self.tables[t].id];
+        let mut out = Vec::new();
+        while let Some(id) = ids.pop() {
+            for (i, child) in self.tables.iter().enumerate() {
+                if child.parents.contains(&id) && !out.contains(&i) {
+                    out.push(i);
+                    ids.push(child.id);
+                }
+            }
+        }
+        out
+    }
+
+    /// A parent's column change, as it reaches a partition or an inheriting table `d`: an added
+    /// column is added (without identity, which PostgreSQL 15 does not give partitions), a dropped
+    /// one dropped unless the table declares it itself, a type, NOT NULL or default follows.
+    fn alter_inherited(&mut self, d: usize, action: &AlterAction, origin: &Origin) -> Result<(), String> {
+        match action {
+            AlterAction::AddColumn { column, .. } => {
+                let (mut col, _) = self.column(column, origin)?;
+                let child = &mut self.tables[d];
+                if child.columns.iter().any(|c| c.name == col.name) {
+                    return Ok(()); // merged with its own column of that name
+                }
+                col.identity = None;
+                child.inherited.push(col.name.clone());
+                child.columns.push(col);
+                Ok(())
+            }
+            AlterAction::DropColumn { name, cascade, .. } => {
+                let name = truncate_ident(name);
+                let child = &mut self.tables[d];
+                if !child.inherited.contains(&name) {
+                    return Ok(()); // its own column stays
+                }
+                child.inherited.retain(|c| *c != name);
+                self.alter(d, &AlterAction::DropColumn { name, missing_ok: true, cascade: *cascade }, origin)
+            }
+            AlterAction::AlterType { .. }
+            | AlterAction::SetNotNull(_)
+            | AlterAction::DropNotNull(_)
+            | AlterAction::SetDefault(_)
+            | AlterAction::DropDefault(_) => self.alter(d, action, origin),
+            _ => Ok(()),
         }
     }
 
@@ -1895,6 +1999,10 @@ mod tests {
         assert!(e.message.contains("(use CASCADE)"), "{}", e.message);
         let s = schema(&["CREATE TABLE t (id serial); DROP SEQUENCE t_id_seq CASCADE;"]);
         assert_eq!(cols(&s, "public", "t"), vec![col("id", "integer", true, false)]);
+        let e = error(&[
+            "CREATE TABLE p (a int); CREATE TABLE c () INHERITS (p); ALTER TABLE ONLY p RENAME COLUMN a TO b;",
+        ]);
+        assert_eq!(e.message, "inherited column \"a\" must be renamed in child tables too");
         let e = error(&["CREATE SEQUENCE t; CREATE TABLE t (x int);"]);
         assert_eq!(e.message, "relation \"t\" already exists");
     }
