@@ -155,9 +155,12 @@ async fn statements_do_not_wait_for_a_shared_connection_that_cannot_open() {
     let port = test.url().config().get_ports()[0];
     let proxy = taulu::testing::FaultProxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
     let url = test.url().to_url_with_password().replace(&format!(":{port}/"), &format!(":{}/", proxy.port()));
-    // Two shared connections and one for exclusive use.
+    // Two shared connections and one for exclusive use; no idle connection kept, so that none
+    // opens in the background (bb8 refilling `min_idle`) before the server starts refusing: the
+    // one that serves the first statement is the only one there is.
     let mut config = multiplexed(&test, 2, 256);
     config.url = url.parse().unwrap();
+    config.min_idle = 0;
     let db = Db::connect(config).await.unwrap();
     let (first, _) = backend(&db).await.unwrap();
     // The server refuses new connections: the second shared one cannot open.
