@@ -652,7 +652,7 @@ impl Ctx<'_> {
             let (s, n) = (&q.schema, &q.name);
             let owned_by = match &q.owner {
                 Some((id, column)) => {
-                    let t = self.schema.tables.iter().find(|t| t.id == *id).expect("an owner exists");
+                    let t = &self.schema.tables[self.schema.table_by_id(*id).expect("an owner exists")];
                     let table = format!("{}.{}", t.schema, t.name);
                     quote!(::core::option::Option::Some((#table, #column)))
                 }

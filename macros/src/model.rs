@@ -399,14 +399,6 @@ impl Schema {
         self.sequences.iter().position(|s| s.schema == schema && s.name == name)
     }
 
-    fn sequence_index(&self, q: &QName) -> Option<usize> {
-        let name = truncate_ident(&q.name);
-        match &q.schema {
-            Some(schema) => self.sequence_in(&truncate_ident(schema), &name),
-            None => self.path().find_map(|schema| self.sequence_in(schema, &name)),
-        }
-    }
-
     /// What a relation name in a query means: the first schema on the path holding a table, view
     /// or sequence of that name decides.
     pub(crate) fn relation(&self, q: &QName) -> Option<Relation> {
@@ -428,11 +420,16 @@ impl Schema {
     }
 
     fn require_sequence(&self, q: &QName, missing_ok: bool) -> Result<Option<usize>, String> {
-        match self.sequence_index(q) {
-            Some(i) => Ok(Some(i)),
-            None if missing_ok => Ok(None),
-            None => Err(format!("sequence {} does not exist", display_qname(q))),
+        match self.relation(q) {
+            Some(Relation::Sequence(i)) => Ok(Some(i)),
+            _ if missing_ok => Ok(None),
+            _ => Err(format!("sequence {} does not exist", display_qname(q))),
         }
+    }
+
+    /// The position in `tables` of the relation with this id (ids survive what moves positions).
+    pub(crate) fn table_by_id(&self, id: u64) -> Option<usize> {
+        self.tables.iter().position(|t| t.id == id)
     }
 
     /// The sequence PostgreSQL makes for a serial or identity column: `<table>_<column>_seq`,
@@ -716,16 +713,14 @@ impl Schema {
                 let Some(t) = self.require_table(table, *missing_ok)? else { return Ok(()) };
                 // By id: a change that drops views moves the tables after them.
                 let id = self.tables[t].id;
-                let position = |s: &Self, id: u64| s.tables.iter().position(|x| x.id == id);
                 for action in actions {
-                    let t = position(self, id).expect("a table outlives its own ALTER");
+                    let t = self.table_by_id(id).expect("a table outlives its own ALTER");
                     self.alter(t, action, origin).map_err(|e| format!("ALTER TABLE {}: {e}", display_qname(table)))?;
                     // Without ONLY, PostgreSQL applies a column's change to the partitions and
                     // inheriting tables too.
                     if !only {
-                        let children: Vec<u64> = self.descendants(t).into_iter().map(|d| self.tables[d].id).collect();
-                        for child in children {
-                            let Some(d) = position(self, child) else { continue };
+                        for child in self.descendants(t) {
+                            let Some(d) = self.table_by_id(child) else { continue };
                             self.alter_inherited(d, action, origin).map_err(|e| {
                                 format!("ALTER TABLE {} (on {}): {e}", display_qname(table), self.tables[d].name)
                             })?;
@@ -770,6 +765,7 @@ impl Schema {
                 let children: Vec<usize> = self
                     .descendants(t)
                     .into_iter()
+                    .filter_map(|id| self.table_by_id(id))
                     .filter(|d| self.tables[*d].columns.iter().any(|c| c.name == column))
                     .collect();
                 if *only && !children.is_empty() {
@@ -852,7 +848,7 @@ impl Schema {
                     // An identity column requires its sequence; a serial column's default reads
                     // its sequence, and goes with it under CASCADE.
                     if let Some((id, column)) = self.sequences[i].owner.clone() {
-                        let t = self.tables.iter().position(|t| t.id == id).expect("an owner exists");
+                        let t = self.table_by_id(id).expect("an owner exists");
                         let table = self.tables[t].name.clone();
                         let col = column_mut(&mut self.tables[t], &column)?;
                         if col.identity.is_some() {
@@ -1457,15 +1453,15 @@ impl Schema {
         Ok(())
     }
 
-    /// Positions of the tables that are partitions of, or inherit from, table `t`, at any depth.
-    fn descendants(&self, t: usize) -> Vec<usize> {
-        let mut ids = vec![self.tables[t].id];
+    /// The ids of the tables that are partitions of, or inherit from, table `t`, at any depth.
+    fn descendants(&self, t: usize) -> Vec<u64> {
+        let mut next = vec![self.tables[t].id];
         let mut out = Vec::new();
-        while let Some(id) = ids.pop() {
-            for (i, child) in self.tables.iter().enumerate() {
-                if child.parents.contains(&id) && !out.contains(&i) {
-                    out.push(i);
-                    ids.push(child.id);
+        while let Some(id) = next.pop() {
+            for child in self.tables.iter().filter(|c| c.parents.contains(&id)) {
+                if !out.contains(&child.id) {
+                    out.push(child.id);
+                    next.push(child.id);
                 }
             }
         }
