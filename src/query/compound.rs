@@ -6,10 +6,10 @@ use std::marker::PhantomData;
 
 use super::{
     FromRow,
-    exec::{Compiled, Executor},
+    exec::{Compiled, Executor, Query},
     expr::Subquery,
     render::{CompoundCore, Node, Order, SetOp, SetOperand, Writer},
-    select::{Query, Select},
+    select::Select,
     value::Param,
 };
 use crate::Error;

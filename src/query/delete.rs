@@ -69,17 +69,9 @@ impl<T: Table, R, Sc> Delete<T, R, Sc> {
         self.retype()
     }
 
-    /// `DELETE FROM t USING "A"`: a CTE of this statement's [`with`](super::with)
-    /// (`with(&a).delete_from::<T>()`), its columns then usable in WHERE and RETURNING.
-    pub fn using_cte<A: super::Alias, Q: super::DerivedQuery + 'static, J>(
-        mut self,
-        cte: &super::Derived<A, Q>,
-    ) -> Delete<T, R, Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>>
-    where
-        Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>: super::Names<A, J>,
-    {
-        let _ = cte;
-        self.core.using.push(super::render::Source::Cte(A::NAME));
+    /// Adds `source` to USING, the scope becoming `Sc2` (the caller's typed method says which).
+    pub(crate) fn using_source<Sc2>(mut self, source: super::render::Source) -> Delete<T, R, Sc2> {
+        self.core.using.push(source);
         self.retype()
     }
 

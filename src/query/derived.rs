@@ -6,18 +6,16 @@ use std::marker::PhantomData;
 
 use super::{
     Alias, Column, FromRow, NotNull, Nullability, Nullable, Table,
+    delete::Delete,
     expr::{ExprIn, Expression, OnCondition, Plain, column_node},
     item::Selection,
     meta,
     render::{CteBody, CteDef, DERIVED_COLUMNS, Join, JoinKind, Node, SelectCore, Source, TableRef},
-    scope::{Cons, CteJoin, Entry, Here, InScope, InWith, Names, Nil, Outer, There},
+    scope::{Cons, CteJoin, Entry, Here, InScope, InWith, LCons, LNil, Names, Nil, Outer, There},
     select::{NoColumns, Select, Selected, Unlocked},
+    update::Update,
 };
 
-/// The type-level list of a select list's items, each with its index in the subquery's scope.
-pub struct LCons<H, T>(PhantomData<(H, T)>);
-/// The end of an item list.
-pub struct LNil;
 /// Position zero.
 pub struct Z;
 /// The position after `N`.
@@ -235,6 +233,36 @@ impl<S, S0, T, IT, L> JoinsAfter<S, ()> for Select<S0, Selected<T, IT>, L> {}
 // Data-modifying statements are refused as tables by `SelectQuery`, with its own message; they
 // are no LATERAL, so this bound has nothing to add.
 impl<S, Tb, R> JoinsAfter<S, ()> for super::Insert<Tb, R> {}
+impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
+    /// `UPDATE t SET .. FROM "A"`: a CTE of this statement's [`with`] (`with(&a).update::<T>()`),
+    /// its columns (`a.col::<N>()`) then usable in SET, WHERE and RETURNING.
+    pub fn from_cte<A: Alias, Q: DerivedQuery + 'static, J>(
+        self,
+        cte: &Derived<A, Q>,
+    ) -> Update<T, St, R, Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>>
+    where
+        Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>: Names<A, J>,
+    {
+        let _ = cte;
+        self.from_source(Source::Cte(A::NAME))
+    }
+}
+
+impl<T: Table, R, Sc> Delete<T, R, Sc> {
+    /// `DELETE FROM t USING "A"`: a CTE of this statement's [`with`]
+    /// (`with(&a).delete_from::<T>()`), its columns then usable in WHERE and RETURNING.
+    pub fn using_cte<A: Alias, Q: DerivedQuery + 'static, J>(
+        self,
+        cte: &Derived<A, Q>,
+    ) -> Delete<T, R, Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>>
+    where
+        Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>: Names<A, J>,
+    {
+        let _ = cte;
+        self.using_source(Source::Cte(A::NAME))
+    }
+}
+
 impl<S, Tb, St, R, Sc> JoinsAfter<S, ()> for super::Update<Tb, St, R, Sc> {}
 impl<S, Tb, R, Sc> JoinsAfter<S, ()> for super::Delete<Tb, R, Sc> {}
 
@@ -390,7 +418,7 @@ impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
 pub fn recursive<A: Alias, Q: SelectQuery, R, F>(alias: A, base: Q, step: F) -> Derived<A, Q>
 where
     F: FnOnce(&Derived<A, Q>) -> R,
-    R: super::select::Query + super::expr::Subquery,
+    R: super::exec::Query + super::expr::Subquery,
     R::Output: super::compound::SameRow<Q::Row>,
 {
     let mut cte = derived(alias, base);
@@ -420,7 +448,7 @@ where
 pub fn recursive_distinct<A: Alias, Q: SelectQuery, R, F>(alias: A, base: Q, step: F) -> Derived<A, Q>
 where
     F: FnOnce(&Derived<A, Q>) -> R,
-    R: super::select::Query + super::expr::Subquery,
+    R: super::exec::Query + super::expr::Subquery,
     R::Output: super::compound::SameRow<Q::Row>,
 {
     let mut cte = recursive(alias, base, step);

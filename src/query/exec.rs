@@ -33,8 +33,22 @@ impl Compiled {
     }
 }
 
+/// A query that can run: it has a column list, and `Output` is its row type.
+#[diagnostic::on_unimplemented(
+    message = "this query has no column list yet",
+    label = "add `.columns((..))` or `.all()` before fetching"
+)]
+pub trait Query {
+    /// The type of one result row.
+    type Output;
+    #[doc(hidden)]
+    fn compile(&self) -> Compiled;
+    #[doc(hidden)]
+    fn decode(row: &tokio_postgres::Row) -> Result<Self::Output, Error>;
+}
+
 /// Runs `q` and decodes every row as query `Q` reads them (shared by SELECT and RETURNING).
-pub(crate) async fn fetch_rows<Q: super::Query, E: Executor>(db: &E, q: &Compiled) -> Result<Vec<Q::Output>, Error> {
+pub(crate) async fn fetch_rows<Q: Query, E: Executor>(db: &E, q: &Compiled) -> Result<Vec<Q::Output>, Error> {
     db.query_rows(q).await?.iter().map(Q::decode).collect()
 }
 
@@ -50,7 +64,7 @@ pub(crate) async fn explain<E: Executor>(db: &E, q: Compiled, analyze: bool) -> 
 
 /// Decodes the first row of a result, if any (a plain function: every async layer between the
 /// caller and the pool would copy the whole query future once more per query).
-pub(crate) fn decode_first<Q: super::Query>(row: Option<Row>) -> Result<Option<Q::Output>, Error> {
+pub(crate) fn decode_first<Q: Query>(row: Option<Row>) -> Result<Option<Q::Output>, Error> {
     row.as_ref().map(Q::decode).transpose()
 }
 

@@ -10,12 +10,11 @@ use super::{
         Assignable, ColumnOfTable, ColumnsOf, FitsRow, NoReturning, Only, Returning, ReturningAll, UpsertScope, misuse,
         returning_queries, run_methods,
     },
-    exec::Compiled,
+    exec::{Compiled, Query},
     expr::{AsExpr, Expression, SetValue, Subquery, WhereCondition, with_cast},
     item::Selection,
     render::{ConflictAction, ConflictTarget, InsertCore, Node, OnConflict, TableRef, Writer},
     scope::Nil,
-    select::Query,
 };
 
 /// From this many rows on, [`InsertInto::values_many`] sends one array per column through UNNEST

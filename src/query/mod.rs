@@ -2,6 +2,17 @@
 //! insert values. `taulu::schema!` implements these traits for every table and column of the
 //! migrations; the builder (select, insert, update, delete) only ever sees them. No SQL text is
 //! produced here.
+//!
+//! The modules import one way, each only from those before it (`tests/layers.rs` checks it):
+//! - the untyped IR: `value` (parameters), `render` (nodes, `SelectCore`, the one renderer),
+//!   `shape` (a query's text kept per type), `exec` (`Compiled`, `Executor`, `Query`);
+//! - this file's traits, then `scope` (type-level scopes and lists), `expr/` (expressions and
+//!   the values they bind), `item` (select lists), `typed` (`sql!`'s statements);
+//! - the statements: `select`, then `sub` (correlated subqueries, JSON of a subquery) and
+//!   `compound` over it, `dml`, `insert`, `update`, `delete`, and `derived` (subqueries as tables
+//!   and CTEs, which wrap every statement kind).
+//!
+//! A new construct touches the typed front (a statement or `expr/`), the IR node and the renderer.
 
 // The builder's types spell out the query at the type level (scopes, index tuples, typestate):
 // long by design, and named where a user names them (`Only`, `BoxedSelect`, `UpsertScope`).
@@ -39,7 +50,7 @@ pub use dml::{
     Assignable, ColumnOfTable, ColumnsOf, Computed, Excluded, ExcludedRow, Fits, FitsRow, NoReturning, NullableColumn,
     Only, Returning, ReturningAll, Settable, UpsertScope, excluded, misuse,
 };
-pub use exec::{Compiled, Executor, RowStream, Transactional, transaction};
+pub use exec::{Compiled, Executor, Query, RowStream, Transactional, transaction};
 pub use expr::{
     Agg, Aggregate, Aggregation, And, As, AsExpr, Between, Binary, Bound, Boxed, BoxedOrder, Case, CaseOf, Cast,
     CastTarget, Condition, CountAll, ExprIn, Expression, ExpressionMethods, FilterExt, Filtered, Func, InList,
@@ -48,9 +59,8 @@ pub use expr::{
     func, greatest, least, length, lower, max, min, not, not_exists, now, nullif, on_true, scalar, sql, substring, sum,
     trim, upper, val,
 };
-pub use expr::{
-    ArrayMethods, Json, JsonMethods, any_of_array, array_agg, cardinality, json_array, json_object, jsonb_set, unnest,
-};
+pub use expr::{ArrayMethods, Json, JsonMethods, any_of_array, array_agg, cardinality, jsonb_set, unnest};
+pub use expr::{Bind, NoneIsNotAValueUseIsNullOrSetNull, RawValue, SqlArg, ValueFor};
 pub use expr::{
     FrameBound, Over, OverExt, Window, Windowed, dense_rank, first_value, lag, lead, partition_by, rank, row_number,
     window,
@@ -63,13 +73,16 @@ pub use scope::{
 };
 pub use select::{
     AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Field, FieldsFrom, FillsField, Grouped, JoinedTo, Keyset,
-    Locked, MatchesFields, NoColumns, Query, RowStruct, Select, Selected, Tuple, Unlocked, select_from, select_no_from,
+    Locked, MatchesFields, NoColumns, RowStruct, Select, Selected, Tuple, Unlocked, select_from, select_no_from,
 };
-pub use sub::{Correlated, CorrelatedExists, correlated, correlated_exists, correlated_not_exists};
+pub use sub::{
+    ArrayOf, Correlated, CorrelatedExists, JsonFrom, ObjectOf, correlated, correlated_exists, correlated_not_exists,
+    json_array, json_object,
+};
 pub use typed::{CorpusEntry, Fetch, SqlShape, SqlStatements, TypedAs, TypedScalar, TypedSql};
 pub use update::{HasSet, NoSet, Update, update};
 pub(crate) use value::Refused;
-pub use value::{Bind, Interval, NoneIsNotAValueUseIsNullOrSetNull, Param, Raw, RawValue, SqlArg, ValueFor};
+pub use value::{Interval, Param, Raw};
 
 use std::marker::PhantomData;
 
@@ -99,6 +112,13 @@ pub trait Table: Copy + Default + 'static {
     /// and derived tables). Two FROM items of one name do not compile.
     #[doc(hidden)]
     type Name;
+}
+
+impl render::TableRef {
+    /// The FROM / JOIN entry of table `T` (with its alias, for an [`Aliased`] table).
+    pub fn of<T: Table>() -> Self {
+        render::TableRef { schema: T::SCHEMA, name: T::NAME, alias: T::ALIAS, quoted: T::QUOTED }
+    }
 }
 
 /// A relation that can be written: every generated table, not a view. `insert_into`, `update`

@@ -12,15 +12,8 @@ pub struct TableRef {
     pub name: &'static str,
     /// `AS "alias"` in FROM / JOIN.
     pub alias: Option<&'static str>,
-    /// `schema.name` as written, quoted (see [`Table::QUOTED`](super::Table::QUOTED)).
+    /// `schema.name` as written, quoted, when known at compile time.
     pub quoted: Option<&'static str>,
-}
-
-impl TableRef {
-    /// The FROM / JOIN entry of table `T` (with its alias, for an [`Aliased`](super::Aliased) table).
-    pub fn of<T: super::Table>() -> Self {
-        TableRef { schema: T::SCHEMA, name: T::NAME, alias: T::ALIAS, quoted: T::QUOTED }
-    }
 }
 
 /// An expression.
@@ -96,7 +89,7 @@ impl Node {
 
     /// The parameter of [`count`](Self::count).
     pub fn count_param(n: impl TryInto<i64>) -> Param {
-        super::value::Bind::<i64>::bind(n.try_into().unwrap_or(i64::MAX))
+        Param::int8(n.try_into().unwrap_or(i64::MAX))
     }
 
     /// `lhs op rhs`.

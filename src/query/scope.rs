@@ -136,3 +136,9 @@ pub trait Comparable<A> {}
 
 #[diagnostic::do_not_recommend]
 impl<A: Column, B: Column> Comparable<A> for B where B::Rust: SameType<A::Rust> {}
+
+/// A type-level list (a select list's items, each with its index in the subquery's scope; a
+/// struct's fields).
+pub struct LCons<H, T>(PhantomData<(H, T)>);
+/// The end of an item list.
+pub struct LNil;

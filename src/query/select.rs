@@ -7,12 +7,11 @@ use std::marker::PhantomData;
 
 use super::{
     Column, FromRow, NotNull, Nullable, Table,
-    derived::{LCons, LNil},
-    exec::{Compiled, Executor},
+    exec::{Compiled, Executor, Query},
     expr::{AsExpr, Condition, ExprIn, Expression, OnCondition, OrderItem, SingleColumn, Subquery, WhereCondition},
     item::{AllRows, SelectItemOf, Selection},
     render::{Distinct, Join, JoinKind, Lock, LockStrength, LockWait, Node, Order, SelectCore, TableRef, Writer},
-    scope::{Closed, Comparable, Cons, Contains, Entry, InScope, Names, Nil},
+    scope::{Closed, Comparable, Cons, Contains, Entry, InScope, LCons, LNil, Names, Nil},
     shape::{self, Bits, Fill, Shaped},
     value::Param,
 };
@@ -229,20 +228,6 @@ pub trait JoinedTo<S, I>: Column {}
 
 #[diagnostic::do_not_recommend]
 impl<S, I, C: InScope<S, I>> JoinedTo<S, I> for C {}
-
-/// A query that can run: it has a column list, and `Output` is its row type.
-#[diagnostic::on_unimplemented(
-    message = "this query has no column list yet",
-    label = "add `.columns((..))` or `.all()` before fetching"
-)]
-pub trait Query {
-    /// The type of one result row.
-    type Output;
-    #[doc(hidden)]
-    fn compile(&self) -> Compiled;
-    #[doc(hidden)]
-    fn decode(row: &tokio_postgres::Row) -> Result<Self::Output, Error>;
-}
 
 impl<S, T: Selection<S, I>, I, L> Query for Select<S, Selected<T, I>, L>
 where

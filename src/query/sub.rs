@@ -4,14 +4,14 @@
 use std::marker::PhantomData;
 
 use super::{
-    Nullable, Table,
-    expr::{ExprIn, Expression, Plain, SingleColumn},
-    render::{Node, SelectCore},
+    Cons, Entry, NotNull, Nullable, Table,
+    expr::{ExprIn, Expression, Json, Plain, SingleColumn, Subquery},
+    render::{Node, SelectCore, TableRef},
     select::{NoColumns, Select},
 };
 
 /// The inner query of a correlated EXISTS: table `T` in front of the outer scope `S`.
-type Inner<T, S, C> = Select<super::Cons<super::Entry<T, super::NotNull>, S>, C, super::select::Unlocked>;
+type Inner<T, S, C> = Select<Cons<Entry<T, NotNull>, S>, C, super::select::Unlocked>;
 
 impl<S, C, L> Select<S, C, L> {
     /// `WHERE EXISTS (SELECT 1 FROM T WHERE ..)`: `build` gets a query over `T` whose scope also
@@ -150,4 +150,86 @@ impl<S> Expression for CorrelatedExists<S> {
 
 impl<S> ExprIn<S, ()> for CorrelatedExists<S> {
     type Null = super::NotNull;
+}
+
+/// A correlated subquery read as JSON: its rows as an array ([`json_array`], `Json<Vec<R>>`) or
+/// its first row as an object ([`json_object`], `Json<R>`, nullable).
+#[must_use]
+pub struct JsonFrom<S, R, Shape> {
+    select: SelectCore,
+    _p: PhantomData<fn() -> (S, R, Shape)>,
+}
+
+/// Every row, as a JSON array.
+pub struct ArrayOf;
+/// The first row, as a JSON object.
+pub struct ObjectOf;
+
+type JsonInner<T, S> = Select<Cons<Entry<T, NotNull>, S>, NoColumns>;
+
+fn json_from<T: Table, S, Q: Subquery, R, Shape>(build: impl FnOnce(JsonInner<T, S>) -> Q) -> JsonFrom<S, R, Shape> {
+    let inner = build(Select::from_core(SelectCore::new(TableRef::of::<T>())));
+    JsonFrom { select: inner.into_select(), _p: PhantomData }
+}
+
+/// The rows of a subquery over `T` (correlated with the outer query) as one JSON array, `[]` when
+/// there are none: Kysely's `jsonArrayFrom`. Each row is an object keyed by the selected columns'
+/// names (or aliases); it reads as `Json<Vec<MyStruct>>` with `MyStruct: serde::Deserialize`.
+///
+/// ```
+/// use taulu::prelude::*;
+/// use taulu::query::json_array;
+/// # use taulu_app::schema;
+/// use schema::{Members, Users, members, users};
+/// let q = select_from::<Users>().columns((
+///     users::username,
+///     json_array::<_, _, _, serde_json::Value>(Members, |m| {
+///         m.columns((members::org_id, members::member_role)).where_(members::user_id.eq(users::id))
+///     }),
+/// ));
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT "users"."username", (SELECT coalesce(jsonb_agg(agg), '[]'::jsonb) FROM (SELECT "members"."org_id", "members"."member_role" FROM "members" WHERE "members"."user_id" = "users"."id") AS agg) FROM "users""#
+/// );
+/// ```
+pub fn json_array<T: Table, S, Q: Subquery, R>(
+    table: T,
+    build: impl FnOnce(JsonInner<T, S>) -> Q,
+) -> JsonFrom<S, R, ArrayOf> {
+    let _ = table;
+    json_from(build)
+}
+
+/// The first row of a subquery over `T` (correlated with the outer query) as one JSON object, NULL
+/// when there is none: Kysely's `jsonObjectFrom`. It reads as `Option<Json<MyStruct>>`.
+pub fn json_object<T: Table, S, Q: Subquery, R>(
+    table: T,
+    build: impl FnOnce(JsonInner<T, S>) -> Q,
+) -> JsonFrom<S, R, ObjectOf> {
+    let _ = table;
+    json_from(build)
+}
+
+impl<S, R: 'static> Expression for JsonFrom<S, R, ArrayOf> {
+    type Rust = Json<Vec<R>>;
+    type Kind = Plain;
+    fn into_node(self) -> Node {
+        Node::JsonFrom(Box::new(self.select), true)
+    }
+}
+
+impl<S, R: 'static> ExprIn<S, ()> for JsonFrom<S, R, ArrayOf> {
+    type Null = NotNull;
+}
+
+impl<S, R: 'static> Expression for JsonFrom<S, R, ObjectOf> {
+    type Rust = Json<R>;
+    type Kind = Plain;
+    fn into_node(self) -> Node {
+        Node::JsonFrom(Box::new(self.select), false)
+    }
+}
+
+impl<S, R: 'static> ExprIn<S, ()> for JsonFrom<S, R, ObjectOf> {
+    type Null = Nullable;
 }

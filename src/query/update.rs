@@ -87,17 +87,9 @@ impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
         self.retype()
     }
 
-    /// `UPDATE t SET .. FROM "A"`: a CTE of this statement's [`with`](super::with) (`with(&a).update::<T>()`),
-    /// its columns (`a.col::<N>()`) then usable in SET, WHERE and RETURNING.
-    pub fn from_cte<A: super::Alias, Q: super::DerivedQuery + 'static, J>(
-        mut self,
-        cte: &super::Derived<A, Q>,
-    ) -> Update<T, St, R, Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>>
-    where
-        Cons<Entry<super::DerivedTable<A, Q>, NotNull>, Sc>: super::Names<A, J>,
-    {
-        let _ = cte;
-        self.core.from.push(super::render::Source::Cte(A::NAME));
+    /// Adds `source` to FROM, the scope becoming `Sc2` (the caller's typed method says which).
+    pub(crate) fn from_source<Sc2>(mut self, source: super::render::Source) -> Update<T, St, R, Sc2> {
+        self.core.from.push(source);
         self.retype()
     }
 

@@ -3,18 +3,12 @@
 //! JSON object ([`json_object`]), decoded into the caller's serde types through [`Json`].
 
 use super::ops::Op;
-use std::marker::PhantomData;
 
 pub use postgres_types::Json;
 use postgres_types::Type;
 
 use super::{AsExpr, Binary, ExprIn, Expression, NullableExpr, Plain, func::Func};
-use crate::query::{
-    Cons, Entry, NotNull, Nullable, Table,
-    render::{Node, SelectCore, TableRef},
-    select::{NoColumns, Select},
-    value::Param,
-};
+use crate::query::{NotNull, render::Node, value::Param};
 
 type Jsonb = serde_json::Value;
 
@@ -106,86 +100,4 @@ pub fn jsonb_set<T: Expression<Rust = Jsonb>, V: AsExpr<Jsonb>>(
     value: V,
 ) -> Func<(T, TextArray, V::Expr), Jsonb> {
     super::func::func("jsonb_set", (target, TextArray(text_array(path)), value.into_expr()))
-}
-
-/// A correlated subquery read as JSON: its rows as an array ([`json_array`], `Json<Vec<R>>`) or
-/// its first row as an object ([`json_object`], `Json<R>`, nullable).
-#[must_use]
-pub struct JsonFrom<S, R, Shape> {
-    select: SelectCore,
-    _p: PhantomData<fn() -> (S, R, Shape)>,
-}
-
-/// Every row, as a JSON array.
-pub struct ArrayOf;
-/// The first row, as a JSON object.
-pub struct ObjectOf;
-
-type Inner<T, S> = Select<Cons<Entry<T, NotNull>, S>, NoColumns>;
-
-fn json_from<T: Table, S, Q: super::Subquery, R, Shape>(build: impl FnOnce(Inner<T, S>) -> Q) -> JsonFrom<S, R, Shape> {
-    let inner = build(Select::from_core(SelectCore::new(TableRef::of::<T>())));
-    JsonFrom { select: inner.into_select(), _p: PhantomData }
-}
-
-/// The rows of a subquery over `T` (correlated with the outer query) as one JSON array, `[]` when
-/// there are none: Kysely's `jsonArrayFrom`. Each row is an object keyed by the selected columns'
-/// names (or aliases); it reads as `Json<Vec<MyStruct>>` with `MyStruct: serde::Deserialize`.
-///
-/// ```
-/// use taulu::prelude::*;
-/// use taulu::query::json_array;
-/// # use taulu_app::schema;
-/// use schema::{Members, Users, members, users};
-/// let q = select_from::<Users>().columns((
-///     users::username,
-///     json_array::<_, _, _, serde_json::Value>(Members, |m| {
-///         m.columns((members::org_id, members::member_role)).where_(members::user_id.eq(users::id))
-///     }),
-/// ));
-/// assert_eq!(
-///     q.to_sql().0,
-///     r#"SELECT "users"."username", (SELECT coalesce(jsonb_agg(agg), '[]'::jsonb) FROM (SELECT "members"."org_id", "members"."member_role" FROM "members" WHERE "members"."user_id" = "users"."id") AS agg) FROM "users""#
-/// );
-/// ```
-pub fn json_array<T: Table, S, Q: super::Subquery, R>(
-    table: T,
-    build: impl FnOnce(Inner<T, S>) -> Q,
-) -> JsonFrom<S, R, ArrayOf> {
-    let _ = table;
-    json_from(build)
-}
-
-/// The first row of a subquery over `T` (correlated with the outer query) as one JSON object, NULL
-/// when there is none: Kysely's `jsonObjectFrom`. It reads as `Option<Json<MyStruct>>`.
-pub fn json_object<T: Table, S, Q: super::Subquery, R>(
-    table: T,
-    build: impl FnOnce(Inner<T, S>) -> Q,
-) -> JsonFrom<S, R, ObjectOf> {
-    let _ = table;
-    json_from(build)
-}
-
-impl<S, R: 'static> Expression for JsonFrom<S, R, ArrayOf> {
-    type Rust = Json<Vec<R>>;
-    type Kind = Plain;
-    fn into_node(self) -> Node {
-        Node::JsonFrom(Box::new(self.select), true)
-    }
-}
-
-impl<S, R: 'static> ExprIn<S, ()> for JsonFrom<S, R, ArrayOf> {
-    type Null = NotNull;
-}
-
-impl<S, R: 'static> Expression for JsonFrom<S, R, ObjectOf> {
-    type Rust = Json<R>;
-    type Kind = Plain;
-    fn into_node(self) -> Node {
-        Node::JsonFrom(Box::new(self.select), false)
-    }
-}
-
-impl<S, R: 'static> ExprIn<S, ()> for JsonFrom<S, R, ObjectOf> {
-    type Null = Nullable;
 }

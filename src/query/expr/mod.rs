@@ -7,6 +7,7 @@
 
 mod agg;
 mod array;
+mod bind;
 mod dynamic;
 mod func;
 mod json;
@@ -22,13 +23,14 @@ pub use agg::{
     avg, count, count_all, max, min, sum,
 };
 pub use array::{AnyArg, ArrayMethods, any_of_array, cardinality, unnest};
+pub use bind::{Bind, NoneIsNotAValueUseIsNullOrSetNull, RawValue, SqlArg, ValueFor};
 pub use dynamic::{Boxed, BoxedOrder, all_of, any_of};
 pub use func::{
     Args, ArgsIn, Arms, ArmsIn, Case, CaseOf, Cast, CastTarget, FirstNonNull, Func, Keyword, MayBeNull, NeverNull,
     NoElse, NullRule, SimpleCase, Strict, ValueArmsIn, When, case, case_when, coalesce, current_date,
     current_timestamp, func, greatest, least, length, lower, now, nullif, substring, trim, upper,
 };
-pub use json::{ArrayOf, Json, JsonFrom, JsonMethods, ObjectOf, TextArray, json_array, json_object, jsonb_set};
+pub use json::{Json, JsonMethods, TextArray, jsonb_set};
 pub(crate) use ops::with_cast;
 pub use ops::{And, Between, Binary, InList, IsNull, Not, NullableExpr, Or, not};
 pub use raw::{RawArgs, RawArgsIn, Sql, on_true, sql};
@@ -45,7 +47,7 @@ use super::{
     render::{Node, Order},
     scope::SameType,
     shape::{Bits, Fill},
-    value::{Bind, Param, ValueFor},
+    value::Param,
 };
 
 /// A typed SQL expression: its Rust type and whether it uses an aggregate. Scope checks and
@@ -307,7 +309,7 @@ impl<T: 'static> Expression for NullNotAllowed<T> {
 
 impl<S, T: 'static> ExprIn<S, ()> for NullNotAllowed<T>
 where
-    Option<T>: super::value::NoneIsNotAValueUseIsNullOrSetNull,
+    Option<T>: NoneIsNotAValueUseIsNullOrSetNull,
 {
     type Null = super::Nullable;
 }

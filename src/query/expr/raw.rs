@@ -7,11 +7,11 @@ use std::marker::PhantomData;
 
 use postgres_types::ToSql;
 
-use super::{Aggregation, ExprIn, Expression, Plain};
+use super::{Aggregation, ExprIn, Expression, Plain, RawValue};
 use crate::query::{
     NotNull,
     render::{Node, RawPart},
-    value::{Param, RawValue},
+    value::Param,
 };
 
 /// A raw SQL fragment of Rust type `T` with `{}` placeholders (`{{` and `}}` are literal braces);
