@@ -70,7 +70,7 @@ impl<T: Table, R, Sc> Delete<T, R, Sc> {
     }
 
     /// Adds `source` to USING, the scope becoming `Sc2` (the caller's typed method says which).
-    pub(crate) fn using_source<Sc2>(mut self, source: super::render::Source) -> Delete<T, R, Sc2> {
+    pub(crate) fn add_using<Sc2>(mut self, source: super::render::Source) -> Delete<T, R, Sc2> {
         self.core.using.push(source);
         self.retype()
     }

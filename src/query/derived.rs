@@ -244,7 +244,7 @@ impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
         Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>: Names<A, J>,
     {
         let _ = cte;
-        self.from_source(Source::Cte(A::NAME))
+        self.add_from(Source::Cte(A::NAME))
     }
 }
 
@@ -259,7 +259,7 @@ impl<T: Table, R, Sc> Delete<T, R, Sc> {
         Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>: Names<A, J>,
     {
         let _ = cte;
-        self.using_source(Source::Cte(A::NAME))
+        self.add_using(Source::Cte(A::NAME))
     }
 }
 

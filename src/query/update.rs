@@ -88,7 +88,7 @@ impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
     }
 
     /// Adds `source` to FROM, the scope becoming `Sc2` (the caller's typed method says which).
-    pub(crate) fn from_source<Sc2>(mut self, source: super::render::Source) -> Update<T, St, R, Sc2> {
+    pub(crate) fn add_from<Sc2>(mut self, source: super::render::Source) -> Update<T, St, R, Sc2> {
         self.core.from.push(source);
         self.retype()
     }
