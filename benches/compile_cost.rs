@@ -199,8 +199,8 @@ fn named_floor_in_macro(n: usize) -> String {
         "use schema::Role;\n",
         "use schema::Role;\n\nmacro_rules! same { ($($code:tt)*) => { $($code)* } }\n",
     );
-    for function in floor[first..].split_inclusive("}\n").filter(|f| !f.trim().is_empty()) {
-        writeln!(src, "same! {{\n{}}}\n", function).unwrap();
+    for function in floor[first..].split_inclusive("\n}\n") {
+        writeln!(src, "same! {{\n{function}}}\n").unwrap();
     }
     src
 }
