@@ -636,8 +636,8 @@ fn statement_log_start() -> Option<Instant> {
 /// `server.address`, `server.port`, `otel.kind`; on failure `error.type` and
 /// `db.response.status_code`), which `tracing-opentelemetry` exports as they are. With no
 /// subscriber interested, the span is not made and nothing is computed.
-async fn traced<T>(url: &DatabaseUrl, q: &Compiled, run: impl Future<Output = Result<T>>) -> Result<T> {
-    use tracing::{Instrument as _, field::Empty};
+fn traced<T, F: Future<Output = Result<T>>>(url: &DatabaseUrl, q: &Compiled, run: F) -> Traced<F> {
+    use tracing::field::Empty;
     let span = tracing::debug_span!(
         target: "taulu::query",
         "statement",
@@ -651,17 +651,39 @@ async fn traced<T>(url: &DatabaseUrl, q: &Compiled, run: impl Future<Output = Re
         error.type = Empty,
         db.response.status_code = Empty,
     );
-    if span.is_disabled() {
-        return run.await;
-    }
-    let done = run.instrument(span.clone()).await;
-    if let Err(e) = &done {
-        span.record("error.type", tracing::field::debug(e.kind()));
-        if let Some(code) = e.sqlstate() {
-            span.record("db.response.status_code", code);
+    Traced { span: (!span.is_disabled()).then_some(span), run }
+}
+
+/// [`traced`]'s future: `run`, polled inside its span when there is one, the error recorded on
+/// it. A future of its own rather than an `async fn`: an `async fn` keeps its argument `run` beside
+/// the future it awaits, which doubled the size of every statement's future (2 KB → 4.2 KB) and
+/// the bytes copied each time one is moved (20 of them in a request's `try_join_all`).
+struct Traced<F> {
+    span: Option<tracing::Span>,
+    run: F,
+}
+
+impl<T, F: Future<Output = Result<T>>> Future for Traced<F> {
+    type Output = Result<T>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<T>> {
+        // SAFETY: `run` is pinned structurally: it is never moved out of `self`, and `Traced` has
+        // no `Drop` of its own; `span` is not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let run = unsafe { std::pin::Pin::new_unchecked(&mut this.run) };
+        let Some(span) = &this.span else { return run.poll(cx) };
+        let done = {
+            let _entered = span.enter();
+            std::task::ready!(run.poll(cx))
+        };
+        if let Err(e) = &done {
+            span.record("error.type", tracing::field::debug(e.kind()));
+            if let Some(code) = e.sqlstate() {
+                span.record("db.response.status_code", code);
+            }
         }
+        std::task::Poll::Ready(done)
     }
-    done
 }
 
 /// A statement's first keyword, upper case (`SELECT`, `INSERT`, `WITH`): OpenTelemetry's
