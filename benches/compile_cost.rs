@@ -195,10 +195,8 @@ fn named_floor(n: usize) -> String {
 fn named_floor_in_macro(n: usize) -> String {
     let floor = named_floor(n);
     let first = floor.find("pub async fn q0").expect("the floor has functions");
-    let mut src = floor[..first].replace(
-        "use schema::Role;\n",
-        "use schema::Role;\n\nmacro_rules! same { ($($code:tt)*) => { $($code)* } }\n",
-    );
+    let mut src = floor[..first]
+        .replace("use schema::Role;\n", "use schema::Role;\n\nmacro_rules! same { ($($code:tt)*) => { $($code)* } }\n");
     for function in floor[first..].split_inclusive("\n}\n") {
         writeln!(src, "same! {{\n{function}}}\n").unwrap();
     }

@@ -12,6 +12,7 @@ pub use crate::query::render_node::Node;
 pub use crate::query::typed::{Decoded, SqlRow};
 #[cfg(feature = "serde")]
 pub use crate::query::typed::{deserialize_row, serialize_row};
+pub use crate::query::{LCons, LNil, TableColumns};
 pub use taulu_macros::{sql_corpus, typed_sql};
 /// The row layouts `sql!` reads into (`SqlRow::Columns`).
 pub mod cols {

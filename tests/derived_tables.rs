@@ -9,7 +9,7 @@ use taulu::{
 use taulu_app::schema::{LoginAttempts, Users, login_attempts, users};
 use tokio_postgres::Client;
 
-taulu::alias!(Failures, Latest, Counts, Recent);
+taulu::alias!(Failures, Latest, Counts, Recent, Failed);
 
 async fn seed(c: &Client) {
     c.batch_execute(
@@ -438,4 +438,42 @@ async fn a_derived_table_of_ten_columns() {
     let rows: Vec<(String, String)> =
         select_from_derived(wide).columns((name, shout)).order_by(name).fetch_all(c).await.unwrap();
     assert_eq!(rows[0], ("ann".to_owned(), "ANN".to_owned()));
+}
+
+#[tokio::test]
+async fn a_select_of_all_columns_is_a_derived_table_and_a_cte() {
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let failed = || derived(Failed, select_from::<LoginAttempts>().all().where_(login_attempts::success.eq(false)));
+
+    // In FROM: its columns are the table's, in table order, typed as the table types them.
+    let f = failed();
+    let (identifier, attempted_at) = (f.col::<2>(), f.col::<6>());
+    let q = select_from_derived(f).columns((identifier, attempted_at)).order_by(attempted_at);
+    assert!(q.to_sql().0.contains(r#"AS "Failed"("c0", "c1", "c2", "c3", "c4", "c5", "c6")"#), "{}", q.to_sql().0);
+    let rows: Vec<(String, DateTime<Utc>)> = q.fetch_all(c).await.unwrap();
+    let names: Vec<&str> = rows.iter().map(|(who, _)| who.as_str()).collect();
+    assert_eq!(names, ["zed", "bob", "ann", "ann"]);
+
+    // In WITH, read whole: the rows are the table's own row struct.
+    let f = failed();
+    let rows: Vec<login_attempts::Row> =
+        with(&f).select_from_cte(&f).all().order_by(f.col::<6>()).fetch_all(c).await.unwrap();
+    let got: Vec<(&str, bool)> = rows.iter().map(|r| (r.identifier.as_str(), r.success)).collect();
+    assert_eq!(got, [("zed", false), ("bob", false), ("ann", false), ("ann", false)]);
+
+    // Joined, its nullable columns stay nullable and its NOT NULL ones read as Option when left-joined.
+    let f = failed();
+    let (who, ip) = (f.col::<2>(), f.col::<4>());
+    let rows: Vec<(String, Option<String>, Option<std::net::IpAddr>)> = select_from::<Users>()
+        .left_join_derived(f, who.eq(users::username))
+        .columns((users::username, who, ip))
+        .order_by(users::username)
+        .order_by(who)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    let got: Vec<(&str, Option<&str>)> = rows.iter().map(|(u, w, _)| (u.as_str(), w.as_deref())).collect();
+    assert_eq!(got, [("ann", Some("ann")), ("ann", Some("ann")), ("bob", Some("bob")), ("cid", None)]);
 }

@@ -380,6 +380,7 @@ impl Ctx<'_> {
         let mut markers = Vec::new();
         let mut fields = Vec::new();
         let mut column_names = Vec::new();
+        let mut column_fields = Vec::new();
         let mut required = Vec::new();
         let mut optional = Vec::new();
         let mut seen = BTreeSet::new();
@@ -449,6 +450,7 @@ impl Ctx<'_> {
             let i = fields.len();
             fields.push(quote! { #doc, #field: #field_ty = #i; });
             column_names.push(col_name.clone());
+            column_fields.push(field.clone());
             let insert = |field| InsertColumn {
                 field,
                 ty: inner,
@@ -464,6 +466,11 @@ impl Ctx<'_> {
             }
         }
 
+        // `LCons<(column, Here), LCons<.., LNil>>`: the columns `.all()` selects, for derived tables.
+        let column_list = column_fields.iter().rev().fold(
+            quote!(::taulu::__private::LNil),
+            |rest, field| quote!(::taulu::__private::LCons<(#module::#field, ::taulu::query::Here), #rest>),
+        );
         let marker_doc = format!("Table `{q}` (created at {}).", table.origin);
         let user_attrs = &self.attrs.rows;
         let row_doc =
@@ -578,6 +585,11 @@ impl Ctx<'_> {
             #[doc = #marker_doc]
             #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
             pub struct #marker;
+
+            #[automatically_derived]
+            impl ::taulu::__private::TableColumns for #marker {
+                type Items = #column_list;
+            }
 
             #[automatically_derived]
             impl ::taulu::Table for #marker {

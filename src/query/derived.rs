@@ -11,8 +11,8 @@ use super::{
     item::Selection,
     meta,
     render::{CteBody, CteDef, DERIVED_COLUMNS, Join, JoinKind, Node, SelectCore, Source, TableRef},
-    scope::{Cons, CteJoin, Entry, Here, InScope, InWith, LCons, LNil, Names, Nil, Outer, There},
-    select::{NoColumns, Select, Selected, Unlocked},
+    scope::{Cons, CteJoin, Entry, Here, InScope, InWith, LCons, LNil, Names, Nil, Outer, ScopeEnd, There},
+    select::{AllColumns, NoColumns, Select, Selected, Unlocked},
     update::Update,
 };
 
@@ -119,11 +119,11 @@ sel_items! {
     16 (A0 I0, A1 I1, A2 I2, A3 I3, A4 I4, A5 I5, A6 I6, A7 I7, A8 I8, A9 I9, A10 I10, A11 I11, A12 I12, A13 I13, A14 I14, A15 I15)
 }
 
-/// A statement that can be a derived table: a select with a column list of 1 to 16 items, or (as a
-/// CTE only) an INSERT, UPDATE or DELETE with such a RETURNING list.
+/// A statement that can be a derived table: a select with a column list of 1 to 16 items or `.all()`
+/// of one table, or (as a CTE only) an INSERT, UPDATE or DELETE with such a RETURNING list.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as a table",
-    label = "a derived table is a select with a column list (or, in WITH, a statement with RETURNING) of 1 to 16 columns"
+    label = "a derived table is a select with a column list (or, in WITH, a statement with RETURNING) of 1 to 16 columns, or `.all()` of one table"
 )]
 pub trait DerivedQuery {
     /// The statement's scope.
@@ -204,6 +204,38 @@ where
     }
 }
 
+/// A table's columns as a type-level list of select items (`schema!` emits it for every table and
+/// view): what `.all()` selects, so a derived table or CTE whose body is
+/// `select_from::<T>().all()` types its columns like one with the same column list.
+#[doc(hidden)]
+pub trait TableColumns: Table {
+    /// `LCons<(column, Here), ..>`, in table order.
+    type Items;
+}
+
+/// The most columns a derived table names (`"c0"` .. `"c63"`); a select list takes at most 16,
+/// `.all()` of a table up to this.
+const MAX_DERIVED_COLUMNS: usize = DERIVED_COLUMNS.len();
+
+// Not recommended: for `.all()` of a join, the error is the trait's own ("cannot be used as a
+// table"), not the scope's shape this impl needs.
+#[diagnostic::do_not_recommend]
+impl<T: TableColumns, E: ScopeEnd, L> DerivedQuery for Select<Cons<Entry<T, NotNull>, E>, AllColumns, L> {
+    type Scope = Cons<Entry<T, NotNull>, E>;
+    type Items = T::Items;
+    type Row = T::Row;
+    const WIDTH: usize = {
+        assert!(T::COLUMNS.len() <= MAX_DERIVED_COLUMNS, "a derived table takes at most 64 columns");
+        T::COLUMNS.len()
+    };
+    fn into_body(self) -> CteBody {
+        CteBody::Select(Box::new(Select::into_core(self)))
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: TableColumns, E: ScopeEnd, L> SelectQuery for Select<Cons<Entry<T, NotNull>, E>, AllColumns, L> {}
+
 /// A [`lateral`] subquery `Q`, built over the scope `S` of the query it may join.
 pub struct Lateral<S, Q>(Q, PhantomData<fn() -> S>);
 
@@ -229,6 +261,7 @@ impl<S, Q: SelectQuery> SelectQuery for Lateral<S, Q> {}
 pub trait JoinsAfter<S, I> {}
 
 impl<S, S0, T, IT, L> JoinsAfter<S, ()> for Select<S0, Selected<T, IT>, L> {}
+impl<S, S0, L> JoinsAfter<S, ()> for Select<S0, AllColumns, L> {}
 
 // Data-modifying statements are refused as tables by `SelectQuery`, with its own message; they
 // are no LATERAL, so this bound has nothing to add.

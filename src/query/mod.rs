@@ -42,6 +42,8 @@ mod value;
 
 pub use compound::{Compound, IntoSetOperand, SameRow};
 pub use delete::{Delete, delete_from};
+#[doc(hidden)]
+pub use derived::TableColumns;
 pub use derived::{
     Col, Derived, DerivedQuery, DerivedTable, EndsWith, JoinsAfter, Lateral, NthItem, SelItems, SelectQuery, With,
     derived, lateral, recursive, recursive_distinct, select_from_cte, select_from_derived, with,
@@ -71,6 +73,8 @@ pub use scope::{
     Closed, Comparable, Cons, Contains, CteJoin, Entry, Here, InScope, InWith, Names, Nil, Outer, SameType, ScopeEnd,
     There,
 };
+#[doc(hidden)]
+pub use scope::{LCons, LNil};
 pub use select::{
     AllColumns, BoxedColumns, BoxedSelect, CanGroup, CanLock, Field, FieldsFrom, FillsField, Grouped, JoinedTo, Keyset,
     Locked, MatchesFields, NoColumns, RowStruct, Select, Selected, Tuple, Unlocked, select_from, select_no_from,
