@@ -94,6 +94,19 @@ async fn set_operations_combine_rows_on_postgres() {
     assert_eq!(names(grouped.fetch_all(c).await.unwrap()), ["acme"]);
     let nested = slugs().union(users().except(users().intersect(slugs()))).order_by_nth(1);
     assert_eq!(names(nested.fetch_all(c).await.unwrap()), ["acme", "ann", "bob"]);
+
+    // Read into a struct, as a SELECT is; every fetch form a SELECT has.
+    #[derive(taulu::FromRow, Debug, PartialEq)]
+    struct Name {
+        name: String,
+    }
+    let both = || users().union(slugs()).order_by_nth(1);
+    let all: Vec<Name> = both().fetch_all_as::<Name>(c).await.unwrap();
+    assert_eq!(all.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(), ["acme", "ann", "bob"]);
+    assert_eq!(both().fetch_one_as::<Name>(c).await.unwrap(), Name { name: "acme".into() });
+    let none = users().intersect(users().where_(users::username.eq("nobody")));
+    assert!(matches!(none.fetch_one_as::<Name>(c).await, Err(taulu::Error::NoRows)));
+    assert_eq!(both().into_sql().0, both().to_sql().0);
 }
 
 #[tokio::test]

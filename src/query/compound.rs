@@ -9,7 +9,7 @@ use super::{
     exec::{Compiled, Executor, Query},
     expr::Subquery,
     render::{CompoundCore, Node, Order, SetOp, SetOperand, Writer},
-    select::Select,
+    select::{MatchesFields, RowStruct, Select},
     value::Param,
 };
 use crate::Error;
@@ -143,6 +143,30 @@ impl<R> Compound<R> {
     pub fn to_sql(&self) -> (String, Vec<Param>) {
         let c = self.compiled();
         (c.sql, c.params)
+    }
+
+    /// The SQL text and its parameters, consuming the query (as [`Select::into_sql`](super::Select::into_sql)).
+    pub fn into_sql(self) -> (String, Vec<Param>) {
+        self.to_sql()
+    }
+
+    /// Runs the query and reads every row as struct `T`, whose fields match the combined columns
+    /// in order and type (as [`Select::fetch_all_as`](super::Select::fetch_all_as)).
+    pub fn fetch_all_as<'a, T: RowStruct + 'a>(&self, db: &'a impl Executor) -> super::typed::Boxed<'a, Vec<T>>
+    where
+        R: MatchesFields<T, T::Fields>,
+    {
+        let q = self.compiled();
+        Box::pin(async move { db.query_rows(&q).await?.iter().map(T::from_row).collect() })
+    }
+
+    /// Runs the query and reads its first row as struct `T`, or [`Error::NoRows`].
+    pub fn fetch_one_as<'a, T: RowStruct + 'a>(&self, db: &'a impl Executor) -> super::typed::Boxed<'a, T>
+    where
+        R: MatchesFields<T, T::Fields>,
+    {
+        let q = self.compiled();
+        Box::pin(async move { db.query_first(&q).await?.as_ref().map(T::from_row).transpose()?.ok_or(Error::NoRows) })
     }
 
     /// Runs the query and returns every row.
