@@ -447,9 +447,10 @@ async fn a_select_of_all_columns_is_a_derived_table_and_a_cte() {
     seed(c).await;
     let failed = || derived(Failed, select_from::<LoginAttempts>().all().where_(login_attempts::success.eq(false)));
 
-    // In FROM: its columns are the table's, in table order, typed as the table types them.
+    // In FROM: its columns are the table's, in table order, typed as the table types them, and
+    // found by the column they selected as well as by position.
     let f = failed();
-    let (identifier, attempted_at) = (f.col::<2>(), f.col::<6>());
+    let (identifier, attempted_at) = (f.column(login_attempts::identifier), f.col::<6>());
     let q = select_from_derived(f).columns((identifier, attempted_at)).order_by(attempted_at);
     assert!(q.to_sql().0.contains(r#"AS "Failed"("c0", "c1", "c2", "c3", "c4", "c5", "c6")"#), "{}", q.to_sql().0);
     let rows: Vec<(String, DateTime<Utc>)> = q.fetch_all(c).await.unwrap();
@@ -476,4 +477,26 @@ async fn a_select_of_all_columns_is_a_derived_table_and_a_cte() {
         .unwrap();
     let got: Vec<(&str, Option<&str>)> = rows.iter().map(|(u, w, _)| (u.as_str(), w.as_deref())).collect();
     assert_eq!(got, [("ann", Some("ann")), ("ann", Some("ann")), ("bob", Some("bob")), ("cid", None)]);
+}
+
+#[tokio::test]
+async fn a_derived_tables_column_is_found_by_the_column_it_selected() {
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    let counts = derived(
+        Counts,
+        select_from::<LoginAttempts>()
+            .columns((count_all(), login_attempts::identifier, max(login_attempts::attempted_at)))
+            .group_by((login_attempts::identifier,)),
+    );
+    let (n, who) = (counts.col::<0>(), counts.column(login_attempts::identifier));
+    let rows: Vec<(String, i64)> = select_from::<Users>()
+        .inner_join_derived(counts, who.eq(users::username))
+        .columns((who, n))
+        .order_by(who)
+        .fetch_all(c)
+        .await
+        .unwrap();
+    assert_eq!(rows, [("ann".to_owned(), 3), ("bob".to_owned(), 1)]);
 }

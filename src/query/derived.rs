@@ -21,6 +21,33 @@ pub struct Z;
 /// The position after `N`.
 pub struct Succ<N>(PhantomData<N>);
 
+/// A type-level position's number.
+pub trait Peano: 'static {
+    /// `Z` is 0, `Succ<P>` is `P::N + 1`.
+    const N: usize;
+}
+
+impl Peano for Z {
+    const N: usize = 0;
+}
+
+impl<P: Peano> Peano for Succ<P> {
+    const N: usize = P::N + 1;
+}
+
+/// Where column `C` stands (`P`) in an item list: found by type, so `d.column(users::email)`
+/// names the derived table's column that selected `users::email`.
+#[diagnostic::on_unimplemented(
+    message = "`{C}` is not selected by this derived table",
+    label = "`column(..)` takes a column of the subquery's select list",
+    note = "a column selected twice is ambiguous here: use `col::<N>()`, its position from 0"
+)]
+pub trait HasItem<C, P> {}
+
+impl<C, I, T> HasItem<C, Z> for LCons<(C, I), T> {}
+
+impl<C, H, T: HasItem<C, P>, P> HasItem<C, Succ<P>> for LCons<H, T> {}
+
 /// Item `P` (a position) of an item list over the scope `S`: its Rust type and nullability.
 #[diagnostic::on_unimplemented(
     message = "this derived table has no column at that position",
@@ -409,7 +436,35 @@ where
 
 impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
     /// Column `N` (from 0) of the derived table, typed as the subquery's item `N`.
-    pub fn col<const N: usize>(&self) -> Col<DerivedTable<A, Q>, N> {
+    pub fn col<const N: usize>(&self) -> Col<DerivedTable<A, Q>, <Idx<N> as Position>::P>
+    where
+        Idx<N>: Position,
+    {
+        Col(PhantomData)
+    }
+
+    /// The derived table's column that selected `column` (a column of its subquery's select
+    /// list, or of a table `.all()` selected), typed as there: `recent.column(users::email)`.
+    ///
+    /// ```
+    /// use taulu::prelude::*;
+    /// use taulu::query::{derived, select_from_derived};
+    /// # use taulu_app::schema;
+    /// use schema::{Users, users};
+    /// taulu::alias!(Named);
+    /// let named = derived(Named, select_from::<Users>().columns((users::id, users::email)));
+    /// let email = named.column(users::email);
+    /// let q = select_from_derived(named).columns((email,)).where_(email.like("%@example.com"));
+    /// assert_eq!(
+    ///     q.to_sql().0,
+    ///     r#"SELECT "Named"."c1" FROM (SELECT "users"."id", "users"."email" FROM "users") AS "Named"("c0", "c1") WHERE "Named"."c1" LIKE $1"#
+    /// );
+    /// ```
+    pub fn column<C, P>(&self, column: C) -> Col<DerivedTable<A, Q>, P>
+    where
+        Q::Items: HasItem<C, P>,
+    {
+        let _ = column;
         Col(PhantomData)
     }
 
@@ -509,36 +564,35 @@ impl<A: Alias, Q: DerivedQuery + 'static> Table for DerivedTable<A, Q> {
     type Name = A;
 }
 
-/// Column `N` of a derived table `D`.
-pub struct Col<D, const N: usize>(PhantomData<fn() -> D>);
+/// A column of a derived table `D`, at position `P` (`Z`, `Succ<Z>`, ..).
+pub struct Col<D, P>(PhantomData<fn() -> (D, P)>);
 
-impl<D, const N: usize> Clone for Col<D, N> {
+impl<D, P> Clone for Col<D, P> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<D, const N: usize> Copy for Col<D, N> {}
-impl<D, const N: usize> Default for Col<D, N> {
+impl<D, P> Copy for Col<D, P> {}
+impl<D, P> Default for Col<D, P> {
     fn default() -> Self {
         Col(PhantomData)
     }
 }
 
-impl<A: Alias, Q: DerivedQuery + 'static, const N: usize> Column for Col<DerivedTable<A, Q>, N>
+impl<A: Alias, Q: DerivedQuery + 'static, P: Peano> Column for Col<DerivedTable<A, Q>, P>
 where
-    Idx<N>: Position,
-    Q::Items: NthItem<<Idx<N> as Position>::P, Q::Scope>,
+    Q::Items: NthItem<P, Q::Scope>,
 {
     type Table = DerivedTable<A, Q>;
-    type Rust = <Q::Items as NthItem<<Idx<N> as Position>::P, Q::Scope>>::Rust;
-    type Null = <Q::Items as NthItem<<Idx<N> as Position>::P, Q::Scope>>::Null;
+    type Rust = <Q::Items as NthItem<P, Q::Scope>>::Rust;
+    type Null = <Q::Items as NthItem<P, Q::Scope>>::Null;
     type Assign = super::dml::Computed;
-    const NAME: &'static str = DERIVED_COLUMNS[N];
+    const NAME: &'static str = DERIVED_COLUMNS[P::N];
     const SQL_TYPE: &'static str = "";
     const CAST: Option<&'static str> = None;
 }
 
-impl<A: Alias, Q: DerivedQuery + 'static, const N: usize> Expression for Col<DerivedTable<A, Q>, N>
+impl<A: Alias, Q: DerivedQuery + 'static, P: Peano> Expression for Col<DerivedTable<A, Q>, P>
 where
     Self: Column,
 {
@@ -549,7 +603,7 @@ where
     }
 }
 
-impl<S, I, A: Alias, Q: DerivedQuery + 'static, const N: usize> ExprIn<S, I> for Col<DerivedTable<A, Q>, N>
+impl<S, I, A: Alias, Q: DerivedQuery + 'static, P: Peano> ExprIn<S, I> for Col<DerivedTable<A, Q>, P>
 where
     Self: InScope<S, I>,
 {

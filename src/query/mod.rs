@@ -45,8 +45,8 @@ pub use delete::{Delete, delete_from};
 #[doc(hidden)]
 pub use derived::TableColumns;
 pub use derived::{
-    Col, Derived, DerivedQuery, DerivedTable, EndsWith, JoinsAfter, Lateral, NthItem, SelItems, SelectQuery, With,
-    derived, lateral, recursive, recursive_distinct, select_from_cte, select_from_derived, with,
+    Col, Derived, DerivedQuery, DerivedTable, EndsWith, HasItem, JoinsAfter, Lateral, NthItem, Peano, SelItems,
+    SelectQuery, With, derived, lateral, recursive, recursive_distinct, select_from_cte, select_from_derived, with,
 };
 pub use dml::{
     Assignable, ColumnOfTable, ColumnsOf, Computed, Excluded, ExcludedRow, Fits, FitsRow, NoReturning, NullableColumn,
