@@ -551,6 +551,55 @@ pub(crate) fn strings(nodes: &[pb::Node]) -> Vec<String> {
     nodes.iter().filter_map(sval).map(str::to_owned).collect()
 }
 
+/// A relation's name written in a string (`'users_id_seq'`, `'billing."Invoice numbers"'`), read
+/// as PostgreSQL's regclass input reads it: dot-separated parts, each double-quoted (kept as
+/// written, `""` for a quote) or bare (trimmed and lowercased). `None` when it is not a name.
+pub(crate) fn relation_name(text: &str) -> Option<QName> {
+    let mut parts = Vec::new();
+    let mut chars = text.trim().chars().peekable();
+    loop {
+        let mut part = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        part.push('"');
+                    }
+                    '"' => break,
+                    c => part.push(c),
+                }
+            }
+            while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                chars.next();
+            }
+        } else {
+            while let Some(&c) = chars.peek()
+                && c != '.'
+            {
+                part.push(c.to_ascii_lowercase());
+                chars.next();
+            }
+            part = part.trim().to_owned();
+        }
+        if part.is_empty() {
+            return None;
+        }
+        parts.push(part);
+        match chars.next() {
+            None => break,
+            Some('.') => {
+                while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    chars.next();
+                }
+            }
+            Some(_) => return None,
+        }
+    }
+    (parts.len() <= 3).then(|| qname(&parts))
+}
+
 /// `[schema, name]` or `[name]` (or `[catalog, schema, name]`) -> QName.
 fn qname(parts: &[String]) -> QName {
     match parts {
@@ -1171,11 +1220,7 @@ fn condition(text: &str) -> Condition {
             match test.arg.as_deref().and_then(|a| a.node.as_ref()) {
                 Some(NodeEnum::FuncCall(f)) => {
                     let name = strings(&f.funcname).last().cloned().unwrap_or_default();
-                    let arg = f
-                        .args
-                        .first()
-                        .and_then(literal)
-                        .map(|v| qname(&v.split('.').map(str::to_owned).collect::<Vec<_>>()));
+                    let arg = f.args.first().and_then(literal).and_then(|v| relation_name(&v));
                     match (name.as_str(), arg) {
                         ("to_regclass", Some(q)) => Some(Probe::Relation(q.schema, q.name)),
                         ("to_regtype", Some(q)) => Some(Probe::Type(q.name)),

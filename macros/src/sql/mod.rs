@@ -1621,6 +1621,22 @@ impl Typer<'_> {
         )
     }
 
+    /// The sequence a `nextval('..')` / `currval` / `setval` names: PREPARE reads the literal as
+    /// a relation (`relation "x" does not exist`), and one that is not a sequence fails every run.
+    /// Other regclass literals are not checked: indexes, which the model does not hold, are
+    /// relations too.
+    fn check_sequence(&self, text: &str, at: i32) -> R<()> {
+        let Some(q) = crate::ddl::relation_name(text) else { return Ok(()) };
+        match self.env.schema.relation(&q) {
+            Some(crate::model::Relation::Sequence(_)) => Ok(()),
+            Some(_) => err(format!("\"{}\" is not a sequence", q.name), at),
+            None => {
+                let known = self.env.schema.sequences.iter().map(|s| s.name.as_str()).collect();
+                err(format!("relation \"{text}\" does not exist{}", suggest(&q.name, known)), at)
+            }
+        }
+    }
+
     /// `check_literal` for each argument of a resolved call.
     fn check_literals(&self, args: &[E], declared: &[u32]) -> R<()> {
         args.iter().zip(declared).try_for_each(|(e, &d)| self.check_literal(e, d))
@@ -2063,6 +2079,11 @@ impl Typer<'_> {
             (r.args.clone(), r.result, r.proc.kind, r.proc.strict, r.proc.retset, r.proc.volatile);
         let outs = if srf_ok { r.proc.outs.clone() } else { Vec::new() };
         self.check_literals(&args, &decl)?;
+        if matches!(name.as_str(), "nextval" | "currval" | "setval")
+            && let Some((text, at)) = args.first().and_then(|a| a.literal.as_ref())
+        {
+            self.check_sequence(text, *at)?;
+        }
         self.bind_args(&args, &decl);
         for (e, &d) in args.iter().zip(&decl) {
             if let Some(p) = e.param

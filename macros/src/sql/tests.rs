@@ -451,4 +451,33 @@ fn a_sequence_reads_as_a_relation_and_cannot_be_changed() {
     assert_eq!(e.message, "cannot change sequence \"parcels_id_seq\"");
     let e = type_statement(&schema, "SELECT last_value FROM parcels_id_sq").unwrap_err();
     assert!(e.message.contains("did you mean \"parcels_id_seq\""), "{}", e.message);
+
+    // nextval / currval / setval name a sequence of the model, read as regclass input reads it.
+    for sql in [
+        "SELECT nextval('parcels_id_seq')",
+        "SELECT currval('billing.invoice_numbers')",
+        "SELECT setval(' Parcels_ID_seq ', $1)",
+        "SELECT nextval('\"billing\".\"invoice_numbers\"')",
+    ] {
+        assert!(type_statement(&schema, sql).is_ok(), "{sql}: {:?}", type_statement(&schema, sql).err());
+    }
+    let e = type_statement(&schema, "SELECT nextval('parcels_id_sq')").unwrap_err();
+    assert_eq!(e.message, "relation \"parcels_id_sq\" does not exist (did you mean \"parcels_id_seq\"?)");
+    let e = type_statement(&schema, "SELECT nextval('\"Parcels_id_seq\"')").unwrap_err();
+    assert!(e.message.starts_with("relation \"\"Parcels_id_seq\"\" does not exist"), "{}", e.message);
+    let e = type_statement(&schema, "SELECT nextval('parcels')").unwrap_err();
+    assert_eq!(e.message, "\"parcels\" is not a sequence");
+}
+
+#[test]
+fn a_relation_name_in_a_string_is_read_as_regclass_reads_it() {
+    use crate::ddl::relation_name;
+    let name = |s: &str| relation_name(s).map(|q| (q.schema, q.name));
+    assert_eq!(name("users_id_seq"), Some((None, "users_id_seq".into())));
+    assert_eq!(name(" Billing . Invoices "), Some((Some("billing".into()), "invoices".into())));
+    assert_eq!(name("\"Mixed\".\"a \"\"b\"\"\""), Some((Some("Mixed".into()), "a \"b\"".into())));
+    assert_eq!(name("db.public.t"), Some((Some("public".into()), "t".into())));
+    for bad in ["", "a..b", "\"open", "a.b.c.d", "\"a\"b"] {
+        assert_eq!(name(bad), None, "{bad}");
+    }
 }
