@@ -293,38 +293,8 @@ impl<S, S0, L> JoinsAfter<S, ()> for Select<S0, AllColumns, L> {}
 // Data-modifying statements are refused as tables by `SelectQuery`, with its own message; they
 // are no LATERAL, so this bound has nothing to add.
 impl<S, Tb, R> JoinsAfter<S, ()> for super::Insert<Tb, R> {}
-impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
-    /// `UPDATE t SET .. FROM "A"`: a CTE of this statement's [`with`] (`with(&a).update::<T>()`),
-    /// its columns (`a.col::<N>()`) then usable in SET, WHERE and RETURNING.
-    pub fn from_cte<A: Alias, Q: DerivedQuery + 'static, J>(
-        self,
-        cte: &Derived<A, Q>,
-    ) -> Update<T, St, R, Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>>
-    where
-        Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>: Names<A, J>,
-    {
-        let _ = cte;
-        self.add_from(Source::Cte(A::NAME))
-    }
-}
-
-impl<T: Table, R, Sc> Delete<T, R, Sc> {
-    /// `DELETE FROM t USING "A"`: a CTE of this statement's [`with`]
-    /// (`with(&a).delete_from::<T>()`), its columns then usable in WHERE and RETURNING.
-    pub fn using_cte<A: Alias, Q: DerivedQuery + 'static, J>(
-        self,
-        cte: &Derived<A, Q>,
-    ) -> Delete<T, R, Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>>
-    where
-        Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>: Names<A, J>,
-    {
-        let _ = cte;
-        self.add_using(Source::Cte(A::NAME))
-    }
-}
-
-impl<S, Tb, St, R, Sc> JoinsAfter<S, ()> for super::Update<Tb, St, R, Sc> {}
-impl<S, Tb, R, Sc> JoinsAfter<S, ()> for super::Delete<Tb, R, Sc> {}
+impl<S, Tb, St, R, Sc> JoinsAfter<S, ()> for Update<Tb, St, R, Sc> {}
+impl<S, Tb, R, Sc> JoinsAfter<S, ()> for Delete<Tb, R, Sc> {}
 
 impl<S: EndsWith<S0, J>, S0, Q, J> JoinsAfter<S, J> for Lateral<S0, Q> {}
 
@@ -708,6 +678,36 @@ pub fn select_from_cte<A: Alias, Q: DerivedQuery + 'static>(
 ) -> Select<Cons<Entry<DerivedTable<A, Q>, NotNull>, Outer>, NoColumns> {
     let _ = cte;
     Select::from_core(SelectCore::new(Source::Cte(A::NAME)))
+}
+
+impl<T: Table, St, R, Sc> Update<T, St, R, Sc> {
+    /// `UPDATE t SET .. FROM "A"`: a CTE of this statement's [`with`] (`with(&a).update::<T>()`),
+    /// its columns (`a.col::<N>()`) then usable in SET, WHERE and RETURNING.
+    pub fn from_cte<A: Alias, Q: DerivedQuery + 'static, J>(
+        self,
+        cte: &Derived<A, Q>,
+    ) -> Update<T, St, R, Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>>
+    where
+        Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>: Names<A, J>,
+    {
+        let _ = cte;
+        self.add_from(Source::Cte(A::NAME))
+    }
+}
+
+impl<T: Table, R, Sc> Delete<T, R, Sc> {
+    /// `DELETE FROM t USING "A"`: a CTE of this statement's [`with`]
+    /// (`with(&a).delete_from::<T>()`), its columns then usable in WHERE and RETURNING.
+    pub fn using_cte<A: Alias, Q: DerivedQuery + 'static, J>(
+        self,
+        cte: &Derived<A, Q>,
+    ) -> Delete<T, R, Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>>
+    where
+        Cons<Entry<DerivedTable<A, Q>, NotNull>, Sc>: Names<A, J>,
+    {
+        let _ = cte;
+        self.add_using(Source::Cte(A::NAME))
+    }
 }
 
 impl<S, C, L> Select<S, C, L> {
