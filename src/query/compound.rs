@@ -156,8 +156,7 @@ impl<R> Compound<R> {
     where
         R: MatchesFields<T, T::Fields>,
     {
-        let q = self.compiled();
-        Box::pin(async move { db.query_rows(&q).await?.iter().map(T::from_row).collect() })
+        super::typed::all_rows(db, self.compiled())
     }
 
     /// Runs the query and reads its first row as struct `T`, or [`Error::NoRows`].
@@ -165,8 +164,7 @@ impl<R> Compound<R> {
     where
         R: MatchesFields<T, T::Fields>,
     {
-        let q = self.compiled();
-        Box::pin(async move { db.query_first(&q).await?.as_ref().map(T::from_row).transpose()?.ok_or(Error::NoRows) })
+        super::typed::one_row(db, self.compiled())
     }
 
     /// Runs the query and returns every row.

@@ -746,8 +746,7 @@ impl<S, C, L> Select<S, C, L> {
         S: Closed,
         <Self as Query>::Output: MatchesFields<T, T::Fields>,
     {
-        let q = self.compile();
-        Box::pin(async move { db.query_rows(&q).await?.iter().map(T::from_row).collect() })
+        super::typed::all_rows(db, self.compile())
     }
 
     /// Runs the query and reads its first row as struct `T`, or [`Error::NoRows`].
@@ -757,8 +756,7 @@ impl<S, C, L> Select<S, C, L> {
         S: Closed,
         <Self as Query>::Output: MatchesFields<T, T::Fields>,
     {
-        let q = self.compile_first();
-        Box::pin(async move { db.query_first(&q).await?.as_ref().map(T::from_row).transpose()?.ok_or(Error::NoRows) })
+        super::typed::one_row(db, self.compile_first())
     }
 
     /// `INNER JOIN a's table ON a = b`, where `b` is a column already in scope. The joined table

@@ -252,7 +252,7 @@ pub type Boxed<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, Error>> 
 
 // Generic over the executor and the column types, not the row type: compiled once per executor
 // type and list of column types, however many statements share them.
-fn all_rows<E: super::Executor, C: FromRow + Send + 'static>(db: &E, q: Compiled) -> Boxed<'_, Vec<C>> {
+pub(super) fn all_rows<'a, E: super::Executor, C: FromRow + 'a>(db: &'a E, q: Compiled) -> Boxed<'a, Vec<C>> {
     Box::pin(async move {
         let rows = db.query_rows(&q).await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -272,7 +272,7 @@ fn first_row<E: super::Executor, C: FromRow + Send + 'static>(db: &E, q: Compile
     })
 }
 
-fn one_row<E: super::Executor, C: FromRow + Send + 'static>(db: &E, q: Compiled) -> Boxed<'_, C> {
+pub(super) fn one_row<'a, E: super::Executor, C: FromRow + 'a>(db: &'a E, q: Compiled) -> Boxed<'a, C> {
     Box::pin(async move {
         let row: Option<PgRow> = db.query_first(&q).await?;
         C::from_row(&row.ok_or(Error::NoRows)?)
