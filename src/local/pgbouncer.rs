@@ -123,7 +123,7 @@ impl LocalPgBouncer {
         if let Some(pid) = read_pid(&self.dir) {
             runner.run(Path::new("kill"), &["-TERM", &pid.to_string()])?;
             let deadline = Instant::now() + Duration::from_secs(10);
-            while Path::new(&format!("/proc/{pid}")).exists() {
+            while alive(pid) {
                 if Instant::now() > deadline {
                     return Err(Error::local(format!("pgbouncer (pid {pid}) did not stop within 10 s")));
                 }
@@ -168,6 +168,17 @@ impl LocalPgBouncer {
     }
 }
 
+/// Whether process `pid` still runs. An exited daemon stays a zombie (state `Z`) until the init
+/// process reaps it, which here took 1-2 s: waiting for its `/proc` entry to go stretched a 2 s
+/// restart of PgBouncer to 4 s.
+fn alive(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `pid (comm) state ..`: the state follows the last `)` (the name may hold one).
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()) != Some('Z'),
+        Err(_) => false,
+    }
+}
+
 fn read_pid(dir: &Path) -> Option<u32> {
     fs::read_to_string(dir.join("pgbouncer.pid")).ok()?.trim().parse().ok()
 }
@@ -175,7 +186,7 @@ fn read_pid(dir: &Path) -> Option<u32> {
 /// The port of the PgBouncer running in `dir` for the cluster on `cluster_port`, if one runs.
 fn running_port(dir: &Path, cluster_port: u16) -> Option<u16> {
     let pid = read_pid(dir)?;
-    if !Path::new(&format!("/proc/{pid}")).exists() {
+    if !alive(pid) {
         return None;
     }
     let ini = fs::read_to_string(dir.join("pgbouncer.ini")).ok()?;
