@@ -113,6 +113,7 @@ macro_rules! __taulu_column {
             }
             const LEAF: ::core::option::Option<fn() -> $crate::__private::Node> =
                 ::core::option::Option::Some($crate::__private::column_node::<Self>);
+            const OUTPUT_NAME: ::core::option::Option<&'static str> = ::core::option::Option::Some($name);
         }
         #[automatically_derived]
         impl<S, I> $crate::query::ExprIn<S, I> for $field

@@ -106,7 +106,7 @@ async fn all_over_a_left_joined_subquery_keeps_a_matched_row_of_nulls() {
     });
     let q = base.left_join_derived(latest, on_true()).all().order_by(users::username);
     assert!(q.to_sql().0.starts_with(r#"SELECT "users"."id", "#), "{}", q.to_sql().0);
-    assert!(q.to_sql().0.contains(r#", "Latest" IS DISTINCT FROM NULL, "Latest"."c0" FROM"#), "{}", q.to_sql().0);
+    assert!(q.to_sql().0.contains(r#", "Latest" IS DISTINCT FROM NULL, "Latest"."user_id" FROM"#), "{}", q.to_sql().0);
     let rows = q.fetch_all(c).await.unwrap();
     let seen: Vec<(&str, Option<(Option<uuid::Uuid>,)>)> =
         rows.iter().map(|(u, l)| (u.username.as_str(), *l)).collect();
@@ -304,7 +304,7 @@ async fn a_recursive_cte_whose_base_is_limited_is_parenthesised() {
     let q = with(&walk).select_from_cte(&walk).columns((walk.col::<1>(),)).order_by(walk.col::<1>());
     let (sql, _) = q.to_sql();
     assert!(
-        sql.starts_with(r#"WITH RECURSIVE "Walk"("c0", "c1") AS ((SELECT "categories"."id", "categories"."name" FROM "categories" WHERE "categories"."parent_id" IS NULL ORDER BY "categories"."name" LIMIT $1) UNION ALL SELECT "#),
+        sql.starts_with(r#"WITH RECURSIVE "Walk"("id", "name") AS ((SELECT "categories"."id", "categories"."name" FROM "categories" WHERE "categories"."parent_id" IS NULL ORDER BY "categories"."name" LIMIT $1) UNION ALL SELECT "#),
         "{sql}"
     );
     let names: Vec<(String,)> = q.fetch_all(c).await.unwrap();
@@ -356,7 +356,7 @@ async fn a_data_modifying_cte_moves_rows_in_one_statement() {
     );
     assert_eq!(
         q.to_sql().0,
-        r#"WITH "Moved"("c0") AS (DELETE FROM "sessions" WHERE "sessions"."revoked_at" IS NOT NULL RETURNING "sessions"."user_id") INSERT INTO "login_attempts" ("identifier", "success", "user_id") SELECT $1::text, $2::boolean, "Moved"."c0" FROM "Moved""#
+        r#"WITH "Moved"("user_id") AS (DELETE FROM "sessions" WHERE "sessions"."revoked_at" IS NOT NULL RETURNING "sessions"."user_id") INSERT INTO "login_attempts" ("identifier", "success", "user_id") SELECT $1::text, $2::boolean, "Moved"."user_id" FROM "Moved""#
     );
     assert_eq!(q.execute(c).await.unwrap(), 2);
     let left: Vec<(i64,)> = select_from::<Sessions>().columns((count_all(),)).fetch_all(c).await.unwrap();
@@ -369,7 +369,7 @@ async fn a_data_modifying_cte_moves_rows_in_one_statement() {
     assert_eq!((left, logged), (vec![(1,)], vec![(2,)]));
 }
 
-taulu::alias!(Renamed, Gone);
+taulu::alias!(Renamed, Gone, Shout);
 
 /// WITH before UPDATE and DELETE: the CTE in the statement's FROM / USING, its columns in SET,
 /// WHERE and RETURNING.
@@ -387,16 +387,20 @@ async fn update_and_delete_read_the_ctes_of_their_with() {
     .unwrap();
     let renamed = derived(
         Renamed,
-        select_from::<Users>().columns((users::id, upper(users::username))).where_(users::username.like("b%")),
+        select_from::<Users>()
+            .columns((users::id, upper(users::username).as_(Shout)))
+            .where_(users::username.like("b%")),
     );
+    // Columns keep the names their items give them: a column's own, a typed alias's.
+    let shout = renamed.column(Shout);
     let q = with(&renamed)
         .update::<Users>()
         .from_cte(&renamed)
-        .set(users::display_name, renamed.col::<1>())
-        .where_(users::id.eq(renamed.col::<0>()))
-        .returning((users::username, renamed.col::<1>()));
+        .set(users::display_name, shout)
+        .where_(users::id.eq(renamed.column(users::id)))
+        .returning((users::username, shout));
     let (sql, _) = q.to_sql();
-    assert!(sql.starts_with(r#"WITH "Renamed"("c0", "c1") AS (SELECT "users"."id", upper("users"."username") FROM "users" WHERE "users"."username" LIKE $1) UPDATE "users" SET "display_name" = "Renamed"."c1" FROM "Renamed" WHERE "users"."id" = "Renamed"."c0""#), "{sql}");
+    assert!(sql.starts_with(r#"WITH "Renamed"("id", "Shout") AS (SELECT "users"."id", upper("users"."username") AS "Shout" FROM "users" WHERE "users"."username" LIKE $1) UPDATE "users" SET "display_name" = "Renamed"."Shout" FROM "Renamed" WHERE "users"."id" = "Renamed"."id""#), "{sql}");
     let rows: Vec<(String, String)> = q.fetch_all(c).await.unwrap();
     assert_eq!(rows.iter().map(|(u, s)| (u.as_str(), s.as_str())).collect::<Vec<_>>(), [("bob", "BOB")]);
 
@@ -452,7 +456,13 @@ async fn a_select_of_all_columns_is_a_derived_table_and_a_cte() {
     let f = failed();
     let (identifier, attempted_at) = (f.column(login_attempts::identifier), f.col::<6>());
     let q = select_from_derived(f).columns((identifier, attempted_at)).order_by(attempted_at);
-    assert!(q.to_sql().0.contains(r#"AS "Failed"("c0", "c1", "c2", "c3", "c4", "c5", "c6")"#), "{}", q.to_sql().0);
+    assert!(
+        q.to_sql()
+            .0
+            .contains(r#"AS "Failed"("id", "user_id", "identifier", "success", "ip", "user_agent", "attempted_at")"#),
+        "{}",
+        q.to_sql().0
+    );
     let rows: Vec<(String, DateTime<Utc>)> = q.fetch_all(c).await.unwrap();
     let names: Vec<&str> = rows.iter().map(|(who, _)| who.as_str()).collect();
     assert_eq!(names, ["zed", "bob", "ann", "ann"]);
@@ -499,4 +509,40 @@ async fn a_derived_tables_column_is_found_by_the_column_it_selected() {
         .await
         .unwrap();
     assert_eq!(rows, [("ann".to_owned(), 3), ("bob".to_owned(), 1)]);
+}
+
+#[tokio::test]
+async fn a_derived_tables_columns_keep_their_names_unless_two_share_one() {
+    let db = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let c = db.client();
+    seed(c).await;
+    taulu::alias!(Pairs, Mail);
+    // Two items named `id`, one with a string alias, one with a typed alias, one column.
+    let pairs = derived(
+        Pairs,
+        select_from::<LoginAttempts>().inner_join_on(Users, users::username.eq(login_attempts::identifier)).columns((
+            users::id,
+            login_attempts::id,
+            lower(users::email).as_("lowered"),
+            upper(users::email).as_(Mail),
+            login_attempts::success,
+        )),
+    );
+    let (attempt, lowered, mail, success) =
+        (pairs.col::<1>(), pairs.col::<2>(), pairs.column(Mail), pairs.column(login_attempts::success));
+    let q = select_from_derived(pairs).columns((lowered, mail, success)).where_(success.eq(true)).order_by(attempt);
+    let (sql, _) = q.to_sql();
+    assert!(
+        sql.ends_with(
+            r#"AS "Pairs"("c0", "c1", "c2", "Mail", "success") WHERE "Pairs"."success" = $1 ORDER BY "Pairs"."c1""#
+        ),
+        "{sql}"
+    );
+    assert!(sql.starts_with(r#"SELECT "Pairs"."c2", "Pairs"."Mail", "Pairs"."success" FROM"#), "{sql}");
+    let rows: Vec<(String, String, bool)> = q.fetch_all(c).await.unwrap();
+    assert_eq!(rows, [("ann@x".to_owned(), "ANN@X".to_owned(), true)]);
+    // The outer query's result columns carry those names too.
+    let row = c.query_one(&sql, &[&true]).await.unwrap();
+    let names: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["c2", "Mail", "success"]);
 }

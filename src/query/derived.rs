@@ -1,13 +1,15 @@
 //! Derived tables: a query used as a table, in FROM / JOIN (a subquery, LATERAL when it uses the
 //! tables before it) or in the statement's WITH (a CTE). Its columns are typed by position from the
-//! query's select list: `recent.col::<0>()` has the first item's Rust type and nullability.
+//! query's select list: `recent.col::<0>()` has the first item's Rust type and nullability. Its
+//! columns are named at compile time from the items' types (`ItemNames`, `column_names`), so the
+//! alias's column list and every reference to a column render the same name.
 
 use std::marker::PhantomData;
 
 use super::{
     Alias, Column, FromRow, NotNull, Nullability, Nullable, Table,
     delete::Delete,
-    expr::{ExprIn, Expression, OnCondition, Plain, column_node},
+    expr::{AliasName, As, ExprIn, Expression, OnCondition, Plain, column_node},
     item::Selection,
     meta,
     render::{CteBody, CteDef, DERIVED_COLUMNS, Join, JoinKind, Node, SelectCore, Source, TableRef},
@@ -39,12 +41,16 @@ impl<P: Peano> Peano for Succ<P> {
 /// names the derived table's column that selected `users::email`.
 #[diagnostic::on_unimplemented(
     message = "`{C}` is not selected by this derived table",
-    label = "`column(..)` takes a column of the subquery's select list",
+    label = "`column(..)` takes a column of the subquery's select list, or an `alias!` type given to `as_`",
+    note = "a string alias is a value, not a type: declare `taulu::alias!(Total)` and select `expr.as_(Total)`",
     note = "a column selected twice is ambiguous here: use `col::<N>()`, its position from 0"
 )]
 pub trait HasItem<C, P> {}
 
 impl<C, I, T> HasItem<C, Z> for LCons<(C, I), T> {}
+
+/// An item given an [`alias!`](crate::alias) type with `as_`: `d.column(Total)`.
+impl<E, N: Alias, I, T> HasItem<N, Z> for LCons<(As<E, N>, I), T> {}
 
 impl<C, H, T: HasItem<C, P>, P> HasItem<C, Succ<P>> for LCons<H, T> {}
 
@@ -63,6 +69,11 @@ pub trait NthItem<P, S> {
 impl<S, A: ExprIn<S, I>, I, T> NthItem<Z, S> for LCons<(A, I), T> {
     type Rust = A::Rust;
     type Null = A::Null;
+}
+
+impl<S, E: ExprIn<S, I>, N, I, T> NthItem<Z, S> for LCons<(As<E, N>, I), T> {
+    type Rust = E::Rust;
+    type Null = E::Null;
 }
 
 impl<S, P, H, T: NthItem<P, S>> NthItem<Succ<P>, S> for LCons<H, T> {
@@ -104,11 +115,107 @@ positions! {
     8 => P8, 9 => P9, 10 => P10, 11 => P11, 12 => P12, 13 => P13, 14 => P14, 15 => P15,
 }
 
+/// The name a select item gives its column where its type says it: a column's name, or the
+/// [`alias!`](crate::alias) type given to `as_`.
+#[doc(hidden)]
+pub trait ItemName {
+    /// `None` for an expression, or a string alias (a value, not in the type).
+    const NAME: Option<&'static str>;
+}
+
+impl<E: Expression> ItemName for E {
+    const NAME: Option<&'static str> = E::OUTPUT_NAME;
+}
+
+impl<E, N: AliasName> ItemName for As<E, N> {
+    const NAME: Option<&'static str> = N::TYPE_NAME;
+}
+
+/// The names of an item list's items, by position ([`ItemName`]; `None` past its end).
+#[doc(hidden)]
+pub trait ItemNames {
+    /// One per position a derived table may have.
+    const NAMES: [Option<&'static str>; MAX_DERIVED_COLUMNS];
+}
+
+impl ItemNames for LNil {
+    const NAMES: [Option<&'static str>; MAX_DERIVED_COLUMNS] = [None; MAX_DERIVED_COLUMNS];
+}
+
+impl<A: ItemName, I, T: ItemNames> ItemNames for LCons<(A, I), T> {
+    const NAMES: [Option<&'static str>; MAX_DERIVED_COLUMNS] = {
+        let mut names = [None; MAX_DERIVED_COLUMNS];
+        names[0] = A::NAME;
+        let mut i = 1;
+        while i < MAX_DERIVED_COLUMNS {
+            names[i] = T::NAMES[i - 1];
+            i += 1;
+        }
+        names
+    };
+}
+
+/// A derived table's column names: each item's own name ([`ItemName`]) where no other item has
+/// it, else `"c<position>"` (a name spelled `c<digits>` too, so the two kinds never meet).
+const fn column_names(names: &[Option<&'static str>; MAX_DERIVED_COLUMNS]) -> [&'static str; MAX_DERIVED_COLUMNS] {
+    let mut out = DERIVED_COLUMNS;
+    let mut i = 0;
+    while i < MAX_DERIVED_COLUMNS {
+        if let Some(name) = names[i] {
+            let mut unique = !positional(name.as_bytes());
+            let mut j = 0;
+            while j < MAX_DERIVED_COLUMNS {
+                if let Some(other) = names[j]
+                    && j != i
+                    && same(name.as_bytes(), other.as_bytes())
+                {
+                    unique = false;
+                }
+                j += 1;
+            }
+            if unique {
+                out[i] = name;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `c` followed by digits only.
+const fn positional(name: &[u8]) -> bool {
+    if name.len() < 2 || name[0] != b'c' {
+        return false;
+    }
+    let mut i = 1;
+    while i < name.len() {
+        if !name[i].is_ascii_digit() {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// A select list's items as a type-level list, and its width (1 to 16 items, as many as a
 /// select list takes).
 pub trait SelItems<S, I> {
     /// The items, each with its index in the scope.
-    type Items;
+    type Items: ItemNames;
     /// The number of items.
     const WIDTH: usize;
 }
@@ -120,7 +227,7 @@ macro_rules! item_list {
 
 macro_rules! sel_items {
     ($( $w:literal ($($a:ident $i:ident),+) )+) => {$(
-        impl<S, $($a, $i),+> SelItems<S, ($($i,)+)> for ($($a,)+) {
+        impl<S, $($a: ItemName, $i),+> SelItems<S, ($($i,)+)> for ($($a,)+) {
             type Items = item_list!($($a $i),+);
             const WIDTH: usize = $w;
         }
@@ -156,11 +263,20 @@ pub trait DerivedQuery {
     /// The statement's scope.
     type Scope;
     /// Its items, as a type-level list.
-    type Items;
+    type Items: ItemNames;
     /// Its row type.
     type Row: FromRow;
     /// The number of columns.
     const WIDTH: usize;
+    /// The derived table's column names, by position (see [`column_names`]).
+    #[doc(hidden)]
+    const NAMES: [&'static str; MAX_DERIVED_COLUMNS] = column_names(&Self::Items::NAMES);
+    /// The first `WIDTH` of them: what the table's alias lists, `AS "A"("id", "c1")`.
+    #[doc(hidden)]
+    const COLUMNS: &'static [&'static str] = {
+        let names: &'static [&'static str; MAX_DERIVED_COLUMNS] = &Self::NAMES;
+        names.split_at(Self::WIDTH).0
+    };
     #[doc(hidden)]
     fn into_body(self) -> CteBody;
 }
@@ -237,7 +353,7 @@ where
 #[doc(hidden)]
 pub trait TableColumns: Table {
     /// `LCons<(column, Here), ..>`, in table order.
-    type Items;
+    type Items: ItemNames;
 }
 
 /// The most columns a derived table names (`"c0"` .. `"c63"`); a select list takes at most 16,
@@ -341,24 +457,31 @@ impl<A, Q> Default for DerivedTable<A, Q> {
 /// `query AS "A"`: the query as a table named by the alias `A` (declared with
 /// [`alias!`](crate::alias)).
 ///
+/// Its columns keep the names their items give them: a column its own (`"identifier"`), an
+/// expression the [`alias!`](crate::alias) type given to `as_` (`"Total"`); an expression without
+/// one, a string alias, or a name two items share is named by its position (`"c1"`). Read them
+/// with [`col::<N>()`](Derived::col), or with [`column`](Derived::column) by the column or alias
+/// type they selected.
+///
 /// ```
 /// use taulu::prelude::*;
 /// use taulu::query::{derived, select_from_derived};
 /// # use taulu_app::schema;
 /// use schema::{LoginAttempts, login_attempts};
-/// taulu::alias!(Failures);
+/// taulu::alias!(Failures, Total);
 /// let per_identifier = derived(
 ///     Failures,
 ///     select_from::<LoginAttempts>()
-///         .columns((login_attempts::identifier, count_all()))
+///         .columns((login_attempts::identifier, count_all().as_(Total), max(login_attempts::attempted_at)))
 ///         .where_(login_attempts::success.eq(false))
 ///         .group_by((login_attempts::identifier,)),
 /// );
-/// let (who, n) = (per_identifier.col::<0>(), per_identifier.col::<1>());
-/// let q = select_from_derived(per_identifier).columns((who,)).where_(n.ge(3));
+/// let (who, n) = (per_identifier.column(login_attempts::identifier), per_identifier.column(Total));
+/// let last = per_identifier.col::<2>();
+/// let q = select_from_derived(per_identifier).columns((who, last)).where_(n.ge(3));
 /// assert_eq!(
 ///     q.to_sql().0,
-///     r#"SELECT "Failures"."c0" FROM (SELECT "login_attempts"."identifier", count(*) FROM "login_attempts" WHERE "login_attempts"."success" = $1 GROUP BY "login_attempts"."identifier") AS "Failures"("c0", "c1") WHERE "Failures"."c1" >= $2"#
+///     r#"SELECT "Failures"."identifier", "Failures"."c2" FROM (SELECT "login_attempts"."identifier", count(*) AS "Total", max("login_attempts"."attempted_at") FROM "login_attempts" WHERE "login_attempts"."success" = $1 GROUP BY "login_attempts"."identifier") AS "Failures"("identifier", "Total", "c2") WHERE "Failures"."Total" >= $2"#
 /// );
 /// ```
 pub fn derived<A: Alias, Q: DerivedQuery>(alias: A, query: Q) -> Derived<A, Q> {
@@ -387,7 +510,7 @@ pub fn derived<A: Alias, Q: DerivedQuery>(alias: A, query: Q) -> Derived<A, Q> {
 /// let q = base.left_join_derived(latest, sql("true")).columns((users::username, at));
 /// assert_eq!(
 ///     q.to_sql().0,
-///     r#"SELECT "users"."username", "Latest"."c0" FROM "users" LEFT JOIN LATERAL (SELECT "login_attempts"."attempted_at" FROM "login_attempts" WHERE "login_attempts"."identifier" = "users"."username" ORDER BY "login_attempts"."attempted_at" DESC LIMIT $1) AS "Latest"("c0") ON true"#
+///     r#"SELECT "users"."username", "Latest"."attempted_at" FROM "users" LEFT JOIN LATERAL (SELECT "login_attempts"."attempted_at" FROM "login_attempts" WHERE "login_attempts"."identifier" = "users"."username" ORDER BY "login_attempts"."attempted_at" DESC LIMIT $1) AS "Latest"("attempted_at") ON true"#
 /// );
 /// ```
 pub fn lateral<S, C, L, A: Alias, T: Table, Q: SelectQuery, F>(
@@ -405,7 +528,8 @@ where
 }
 
 impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
-    /// Column `N` (from 0) of the derived table, typed as the subquery's item `N`.
+    /// Column `N` (from 0) of the derived table, typed as the subquery's item `N` (named as
+    /// [`derived`] says).
     pub fn col<const N: usize>(&self) -> Col<DerivedTable<A, Q>, <Idx<N> as Position>::P>
     where
         Idx<N>: Position,
@@ -414,7 +538,8 @@ impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
     }
 
     /// The derived table's column that selected `column` (a column of its subquery's select
-    /// list, or of a table `.all()` selected), typed as there: `recent.column(users::email)`.
+    /// list, or of a table `.all()` selected), typed as there: `recent.column(users::email)`; or
+    /// the one given the [`alias!`](crate::alias) type `column` with `as_`: `recent.column(Total)`.
     ///
     /// ```
     /// use taulu::prelude::*;
@@ -427,7 +552,7 @@ impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
     /// let q = select_from_derived(named).columns((email,)).where_(email.like("%@example.com"));
     /// assert_eq!(
     ///     q.to_sql().0,
-    ///     r#"SELECT "Named"."c1" FROM (SELECT "users"."id", "users"."email" FROM "users") AS "Named"("c0", "c1") WHERE "Named"."c1" LIKE $1"#
+    ///     r#"SELECT "Named"."email" FROM (SELECT "users"."id", "users"."email" FROM "users") AS "Named"("id", "email") WHERE "Named"."email" LIKE $1"#
     /// );
     /// ```
     pub fn column<C, P>(&self, column: C) -> Col<DerivedTable<A, Q>, P>
@@ -441,7 +566,7 @@ impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
     fn source(self) -> Source {
         match self.body {
             CteBody::Select(select) => {
-                Source::Derived { select, alias: A::NAME, width: Q::WIDTH, lateral: self.lateral }
+                Source::Derived { select, alias: A::NAME, columns: Q::COLUMNS, lateral: self.lateral }
             }
             _ => unreachable!("only a SELECT is a SelectQuery"),
         }
@@ -471,7 +596,7 @@ impl<A: Alias, Q: DerivedQuery> Derived<A, Q> {
 ///     },
 /// );
 /// let q = with(&reach).select_from_cte(&reach).columns((reach.col::<0>(),)).distinct();
-/// assert!(q.to_sql().0.starts_with(r#"WITH RECURSIVE "Reach"("c0", "c1") AS (SELECT "members"."org_id", $1::integer FROM "members" WHERE "members"."user_id" = $2 UNION ALL SELECT"#));
+/// assert!(q.to_sql().0.starts_with(r#"WITH RECURSIVE "Reach"("org_id", "c1") AS (SELECT "members"."org_id", $1::integer FROM "members" WHERE "members"."user_id" = $2 UNION ALL SELECT"#));
 /// ```
 pub fn recursive<A: Alias, Q: SelectQuery, R, F>(alias: A, base: Q, step: F) -> Derived<A, Q>
 where
@@ -528,7 +653,7 @@ impl FromRow for () {
 impl<A: Alias, Q: DerivedQuery + 'static> Table for DerivedTable<A, Q> {
     const SCHEMA: &'static str = "public";
     const NAME: &'static str = A::NAME;
-    const COLUMNS: &'static [&'static str] = DERIVED_COLUMNS.split_at(Q::WIDTH).0;
+    const COLUMNS: &'static [&'static str] = Q::COLUMNS;
     const INFO: &'static meta::TableInfo = &DERIVED_INFO;
     type Row = Q::Row;
     type Name = A;
@@ -557,7 +682,7 @@ where
     type Rust = <Q::Items as NthItem<P, Q::Scope>>::Rust;
     type Null = <Q::Items as NthItem<P, Q::Scope>>::Null;
     type Assign = super::dml::Computed;
-    const NAME: &'static str = DERIVED_COLUMNS[P::N];
+    const NAME: &'static str = Q::NAMES[P::N];
     const SQL_TYPE: &'static str = "";
     const CAST: Option<&'static str> = None;
 }
@@ -568,6 +693,7 @@ where
 {
     type Rust = <Self as Column>::Rust;
     type Kind = Plain;
+    const OUTPUT_NAME: Option<&'static str> = Some(<Self as Column>::NAME);
     fn into_node(self) -> Node {
         column_node::<Self>()
     }
@@ -613,7 +739,7 @@ pub struct With {
 ///     .columns((users::username, n));
 /// assert_eq!(
 ///     q.to_sql().0,
-///     r#"WITH "Recent"("c0", "c1") AS (SELECT "login_attempts"."identifier", count(*) FROM "login_attempts" GROUP BY "login_attempts"."identifier") SELECT "users"."username", "Recent"."c1" FROM "users" INNER JOIN "Recent" ON "Recent"."c0" = "users"."username""#
+///     r#"WITH "Recent"("identifier", "c1") AS (SELECT "login_attempts"."identifier", count(*) FROM "login_attempts" GROUP BY "login_attempts"."identifier") SELECT "users"."username", "Recent"."c1" FROM "users" INNER JOIN "Recent" ON "Recent"."identifier" = "users"."username""#
 /// );
 /// ```
 pub fn with<A: Alias, Q: DerivedQuery>(cte: &Derived<A, Q>) -> With {
@@ -625,7 +751,7 @@ impl With {
     pub fn and<A: Alias, Q: DerivedQuery>(mut self, cte: &Derived<A, Q>) -> Self {
         self.ctes.push(CteDef {
             name: A::NAME,
-            width: Q::WIDTH,
+            columns: Q::COLUMNS,
             body: cte.body.clone(),
             recursive: cte.recursive.clone(),
             union_all: cte.union_all,
@@ -769,5 +895,26 @@ impl<S, C, L> Select<S, C, L> {
     {
         let _ = cte;
         self.join_source(JoinKind::Inner, Source::Cte(A::NAME), on.into_node())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(items: &[Option<&'static str>]) -> Vec<&'static str> {
+        let mut all = [None; MAX_DERIVED_COLUMNS];
+        all[..items.len()].copy_from_slice(items);
+        column_names(&all)[..items.len()].to_vec()
+    }
+
+    #[test]
+    fn an_item_keeps_its_name_unless_another_has_it_or_it_looks_positional() {
+        assert_eq!(names(&[Some("id"), None, Some("email")]), ["id", "c1", "email"]);
+        assert_eq!(names(&[Some("id"), Some("name"), Some("id")]), ["c0", "name", "c2"]);
+        // `c2` would meet position 2's name; `c` and `cx` are names like any other.
+        assert_eq!(names(&[Some("c2"), Some("c"), None, Some("cx")]), ["c0", "c", "c2", "cx"]);
+        // Names are compared as PostgreSQL compares quoted identifiers: exactly.
+        assert_eq!(names(&[Some("Id"), Some("id")]), ["Id", "id"]);
     }
 }

@@ -7,7 +7,7 @@ use tokio_postgres::types::FromSql;
 
 use super::{
     Expression, FromRow, NotNull, Nullability, Nullable, Table,
-    expr::{As, ExprIn},
+    expr::{AliasName, As, ExprIn},
     render::{Node, SelectItem},
     scope::{Cons, Entry, ScopeEnd},
     shape::{Bits, Fill},
@@ -60,10 +60,10 @@ impl<S, I, E: ExprIn<S, I>> SelectItemOf<S, I> for E {
     }
 }
 
-impl<S, I, E: ExprIn<S, I>> SelectItemOf<S, I> for As<E> {
+impl<S, I, E: ExprIn<S, I>, N: AliasName> SelectItemOf<S, I> for As<E, N> {
     type Out = <E::Null as Nullability>::Wrap<E::Rust>;
     fn item(self) -> SelectItem {
-        SelectItem { node: self.item.into_node(), alias: Some(self.alias) }
+        SelectItem { node: self.item.into_node(), alias: Some(self.alias.name()) }
     }
     fn bind(self, _: &mut Vec<Param>) {
         unreachable!("an aliased item is never shaped")

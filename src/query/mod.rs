@@ -56,11 +56,13 @@ pub use exec::{Compiled, Executor, Query, RowStream, Transactional, transaction}
 pub use expr::{
     Agg, Aggregate, Aggregation, And, As, AsExpr, Between, Binary, Bound, Boxed, BoxedOrder, Case, CaseOf, Cast,
     CastTarget, Condition, CountAll, ExprIn, Expression, ExpressionMethods, FilterExt, Filtered, Func, InList,
-    InSelect, IsNull, Not, Or, OrderItem, OrderKey, Ordered, Plain, Scalar, SimpleCase, Sql, WhereCondition, all_of,
-    any_of, avg, case, case_when, coalesce, count, count_all, current_date, current_timestamp, escape_like, exists,
-    func, greatest, least, length, lower, max, min, not, not_exists, now, nullif, on_true, scalar, sql, substring, sum,
-    trim, upper, val,
+    InSelect, IsNull, ItemAlias, Not, Or, OrderItem, OrderKey, Ordered, Plain, Scalar, SimpleCase, Sql, WhereCondition,
+    all_of, any_of, avg, case, case_when, coalesce, count, count_all, current_date, current_timestamp, escape_like,
+    exists, func, greatest, least, length, lower, max, min, not, not_exists, now, nullif, on_true, scalar, sql,
+    substring, sum, trim, upper, val,
 };
+#[doc(hidden)]
+pub use expr::{AliasName, StrAlias};
 pub use expr::{ArrayMethods, Json, JsonMethods, any_of_array, array_agg, cardinality, jsonb_set, unnest};
 pub use expr::{Bind, NoneIsNotAValueUseIsNullOrSetNull, RawValue, SqlArg, ValueFor};
 pub use expr::{
@@ -213,6 +215,7 @@ impl<C: Column, A: Alias> expr::Expression for Of<C, A> {
     type Rust = C::Rust;
     type Kind = expr::Plain;
     const CAST: Option<&'static str> = C::CAST;
+    const OUTPUT_NAME: Option<&'static str> = Some(C::NAME);
     fn into_node(self) -> render::Node {
         expr::column_node::<Self>()
     }

@@ -143,7 +143,7 @@ pub enum Source {
     Derived {
         select: Box<SelectCore>,
         alias: &'static str,
-        width: usize,
+        columns: &'static [&'static str],
         lateral: bool,
     },
     Cte(&'static str),
@@ -160,7 +160,7 @@ impl From<TableRef> for Source {
 #[doc(hidden)]
 pub struct CteDef {
     pub name: &'static str,
-    pub width: usize,
+    pub columns: &'static [&'static str],
     pub body: CteBody,
     /// `UNION ALL` this term, which reads the CTE itself (`WITH RECURSIVE`).
     pub recursive: Option<Box<SelectCore>>,
@@ -178,7 +178,8 @@ pub enum CteBody {
     Delete(Box<DeleteCore>),
 }
 
-/// The names of a derived table's output columns, by position (`"c0"`, `"c1"`, ..).
+/// The names of a derived table's output columns by position (`"c0"`, `"c1"`, ..), for those
+/// whose item does not name them.
 #[doc(hidden)]
 pub const DERIVED_COLUMNS: [&str; 64] = [
     "c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11", "c12", "c13", "c14", "c15", "c16", "c17",
@@ -1092,20 +1093,20 @@ impl Writer {
             Source::Nothing => {}
             Source::Table(t) => self.push_table(*t),
             Source::Cte(name) => self.push_ident(name),
-            Source::Derived { select, alias, width, lateral } => {
+            Source::Derived { select, alias, columns, lateral } => {
                 self.push_sql(if *lateral { "LATERAL (" } else { "(" });
                 self.push_select(select);
                 self.push_sql(") AS ");
                 self.push_ident(alias);
-                self.push_column_names(*width);
+                self.push_column_names(columns);
             }
         }
     }
 
-    /// `("c0", "c1", ..)`: a derived table's column list.
-    fn push_column_names(&mut self, width: usize) {
+    /// `("id", "c1", ..)`: a derived table's column list.
+    fn push_column_names(&mut self, columns: &[&str]) {
         self.sql.push('(');
-        for (i, c) in DERIVED_COLUMNS[..width].iter().enumerate() {
+        for (i, c) in columns.iter().enumerate() {
             if i > 0 {
                 self.push_sql(", ");
             }
@@ -1134,7 +1135,7 @@ impl Writer {
                 _ => ", ",
             });
             self.push_ident(cte.name);
-            self.push_column_names(cte.width);
+            self.push_column_names(cte.columns);
             self.push_sql(" AS (");
             // A recursive CTE's terms are the sides of a UNION ALL: one with its own ORDER BY,
             // LIMIT, locks or WITH is parenthesised, as a set operation's parts are.

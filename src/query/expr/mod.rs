@@ -66,6 +66,10 @@ pub trait Expression: Sized {
     /// A column: its node follows from its type and holds no value.
     #[doc(hidden)]
     const LEAF: Option<fn() -> Node> = None;
+    /// The name a select list gives it without an alias, when its type says it (a column's
+    /// name): what a derived table or CTE calls the column it selects (see `derived.rs`).
+    #[doc(hidden)]
+    const OUTPUT_NAME: Option<&'static str> = None;
     /// Writes what its type does not say of its text (an operator, ..) into `bits`; false when
     /// its text does not follow from its type and those bits (see `shape.rs`).
     #[doc(hidden)]
@@ -686,9 +690,11 @@ pub trait ExpressionMethods: Expression {
     {
         Boxed::new(self.into_node())
     }
-    /// `self AS "alias"` in a select list or RETURNING.
-    fn as_(self, alias: &'static str) -> As<Self> {
-        As { item: self, alias }
+    /// `self AS "alias"` in a select list or RETURNING. The alias is a string, or a type
+    /// declared with [`alias!`](crate::alias): in a derived table or CTE, a typed alias names
+    /// the column (`d.column(Total)`) as a selected column's name does.
+    fn as_<N: ItemAlias>(self, alias: N) -> As<Self, N::Name> {
+        As { item: self, alias: alias.into_name() }
     }
     /// ORDER BY this expression ascending.
     fn asc(self) -> Ordered<Self> {
@@ -702,9 +708,63 @@ pub trait ExpressionMethods: Expression {
 
 impl<E: Expression> ExpressionMethods for E {}
 
-/// A select item with `AS "alias"`.
+/// A select item with `AS "alias"` (`N`: the alias, a string ([`StrAlias`]) or an
+/// [`Alias`](super::Alias) type).
 #[must_use]
-pub struct As<X> {
+pub struct As<X, N = StrAlias> {
     pub(crate) item: X,
-    pub(crate) alias: &'static str,
+    pub(crate) alias: N,
+}
+
+/// What [`as_`](ExpressionMethods::as_) takes: a string, or a type declared with
+/// [`alias!`](crate::alias), whose name is known to the type system.
+pub trait ItemAlias {
+    /// How [`As`] holds it: a type without lifetimes (a future holding an `As<X, &'static str>`
+    /// would not be `Send` for rustc, which checks it with the lifetime erased).
+    #[doc(hidden)]
+    type Name: AliasName;
+    #[doc(hidden)]
+    fn into_name(self) -> Self::Name;
+}
+
+/// A string given to [`as_`](ExpressionMethods::as_).
+#[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
+pub struct StrAlias(&'static str);
+
+/// An alias as [`As`] holds it.
+#[doc(hidden)]
+pub trait AliasName: Copy + 'static {
+    /// The name, when the type says it (an [`Alias`](super::Alias) type).
+    const TYPE_NAME: Option<&'static str>;
+    /// The name.
+    fn name(self) -> &'static str;
+}
+
+impl ItemAlias for &'static str {
+    type Name = StrAlias;
+    fn into_name(self) -> StrAlias {
+        StrAlias(self)
+    }
+}
+
+impl AliasName for StrAlias {
+    const TYPE_NAME: Option<&'static str> = None;
+    fn name(self) -> &'static str {
+        self.0
+    }
+}
+
+impl<A: super::Alias + Copy> ItemAlias for A {
+    type Name = A;
+    fn into_name(self) -> A {
+        self
+    }
+}
+
+impl<A: super::Alias + Copy> AliasName for A {
+    const TYPE_NAME: Option<&'static str> = Some(A::NAME);
+    fn name(self) -> &'static str {
+        A::NAME
+    }
 }
