@@ -10,7 +10,9 @@
 //! `WEB_BENCH_ROUNDS` rounds (default 2) of `WEB_BENCH_SECS` seconds (default 5), the contenders
 //! alternating within each round so drift hits all alike. Settings: `WEB_BENCH_CONNS` (wrk's
 //! connections, default 32), `WEB_BENCH_POOL` (every contender's connections, default 8),
-//! `WEB_BENCH_TESTS` (comma-separated: db,queries,updates,fortunes,mixed).
+//! `WEB_BENCH_TESTS` (comma-separated: db,queries,updates,fortunes,mixed), `WEB_BENCH_ONLY`
+//! (comma-separated contenders to load after the smoke test, e.g. `raw,taulu mux`: for profiling
+//! one at a time).
 //!
 //! The server, PostgreSQL and wrk share this machine's cores: compare contenders of one run
 //! (the ratios), not the absolute figures with other machines. "app CPU" is the CPU time of this
@@ -220,7 +222,7 @@ fn main() {
         c
     });
 
-    let servers: Vec<(&str, SocketAddr)> = rt.block_on(async {
+    let mut servers: Vec<(&str, SocketAddr)> = rt.block_on(async {
         let mut cfg = DbConfig::new(url.clone());
         (cfg.max_size, cfg.min_idle) = (pool as u32, pool as u32);
         let taulu = Db::connect(cfg.clone()).await.unwrap();
@@ -248,6 +250,9 @@ fn main() {
         servers
     });
     check(&rt, &admin, &servers);
+    if let Ok(only) = std::env::var("WEB_BENCH_ONLY") {
+        servers.retain(|(name, _)| only.split(',').any(|w| w.trim() == *name));
+    }
     println!(
         "smoke test passed: {} contenders answer alike\n\nwrk: {conns} connections, 1 thread; pool {pool} connections each; \
          {rounds} rounds of {secs} s, contenders alternating\n",
@@ -293,18 +298,20 @@ fn main() {
             s
         };
         let all: Vec<Run> = totals[t].iter().map(|r| sum(r)).collect();
-        let (raw, sqlx) = (all[0].rps(), all[1].rps());
+        // Ratios to the peers of this run (absent when `WEB_BENCH_ONLY` left them out).
+        let rate_of = |peer: &str| servers.iter().position(|(n, _)| *n == peer).map(|i| all[i].rps());
+        let ratio = |r: f64, peer: Option<f64>| peer.map_or("-".to_owned(), |p| format!("{:.2}x", r / p));
         for (c, &(name, _)) in servers.iter().enumerate() {
             let r = all[c];
             println!(
-                "| {test} | {name} | {:.0} | {:.2} | {:.2} | {:.0} | {} | {:.2}x | {:.2}x |",
+                "| {test} | {name} | {:.0} | {:.2} | {:.2} | {:.0} | {} | {} | {} |",
                 r.rps(),
                 r.p50_ms,
                 r.p99_ms,
                 r.cpu_us(),
                 r.errors,
-                r.rps() / sqlx,
-                r.rps() / raw
+                ratio(r.rps(), rate_of("sqlx")),
+                ratio(r.rps(), rate_of("raw"))
             );
         }
     }
