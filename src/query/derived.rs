@@ -90,84 +90,19 @@ pub trait Position {
     type P;
 }
 
+/// `Idx<0>` is `Z`, each next number the `Succ` of the one before.
 macro_rules! positions {
-    ($($n:literal => $p:ty,)*) => {$( impl Position for Idx<$n> { type P = $p; } )*};
+    ($p:ty; $n:literal $(, $rest:literal)*) => {
+        impl Position for Idx<$n> { type P = $p; }
+        positions!(Succ<$p>; $($rest),*);
+    };
+    ($p:ty;) => {};
 }
-
-type P1 = Succ<Z>;
-type P2 = Succ<P1>;
-type P3 = Succ<P2>;
-type P4 = Succ<P3>;
-type P5 = Succ<P4>;
-type P6 = Succ<P5>;
-type P7 = Succ<P6>;
-type P8 = Succ<P7>;
-type P9 = Succ<P8>;
-type P10 = Succ<P9>;
-type P11 = Succ<P10>;
-type P12 = Succ<P11>;
-type P13 = Succ<P12>;
-type P14 = Succ<P13>;
-type P15 = Succ<P14>;
-type P16 = Succ<P15>;
-type P17 = Succ<P16>;
-type P18 = Succ<P17>;
-type P19 = Succ<P18>;
-type P20 = Succ<P19>;
-type P21 = Succ<P20>;
-type P22 = Succ<P21>;
-type P23 = Succ<P22>;
-type P24 = Succ<P23>;
-type P25 = Succ<P24>;
-type P26 = Succ<P25>;
-type P27 = Succ<P26>;
-type P28 = Succ<P27>;
-type P29 = Succ<P28>;
-type P30 = Succ<P29>;
-type P31 = Succ<P30>;
-type P32 = Succ<P31>;
-type P33 = Succ<P32>;
-type P34 = Succ<P33>;
-type P35 = Succ<P34>;
-type P36 = Succ<P35>;
-type P37 = Succ<P36>;
-type P38 = Succ<P37>;
-type P39 = Succ<P38>;
-type P40 = Succ<P39>;
-type P41 = Succ<P40>;
-type P42 = Succ<P41>;
-type P43 = Succ<P42>;
-type P44 = Succ<P43>;
-type P45 = Succ<P44>;
-type P46 = Succ<P45>;
-type P47 = Succ<P46>;
-type P48 = Succ<P47>;
-type P49 = Succ<P48>;
-type P50 = Succ<P49>;
-type P51 = Succ<P50>;
-type P52 = Succ<P51>;
-type P53 = Succ<P52>;
-type P54 = Succ<P53>;
-type P55 = Succ<P54>;
-type P56 = Succ<P55>;
-type P57 = Succ<P56>;
-type P58 = Succ<P57>;
-type P59 = Succ<P58>;
-type P60 = Succ<P59>;
-type P61 = Succ<P60>;
-type P62 = Succ<P61>;
-type P63 = Succ<P62>;
 
 // Every position a derived table has (`.all()` of a table reaches 64 columns).
-positions! {
-    0 => Z, 1 => P1, 2 => P2, 3 => P3, 4 => P4, 5 => P5, 6 => P6, 7 => P7, 8 => P8, 9 => P9,
-    10 => P10, 11 => P11, 12 => P12, 13 => P13, 14 => P14, 15 => P15, 16 => P16, 17 => P17, 18 => P18, 19 => P19,
-    20 => P20, 21 => P21, 22 => P22, 23 => P23, 24 => P24, 25 => P25, 26 => P26, 27 => P27, 28 => P28, 29 => P29,
-    30 => P30, 31 => P31, 32 => P32, 33 => P33, 34 => P34, 35 => P35, 36 => P36, 37 => P37, 38 => P38, 39 => P39,
-    40 => P40, 41 => P41, 42 => P42, 43 => P43, 44 => P44, 45 => P45, 46 => P46, 47 => P47, 48 => P48, 49 => P49,
-    50 => P50, 51 => P51, 52 => P52, 53 => P53, 54 => P54, 55 => P55, 56 => P56, 57 => P57, 58 => P58, 59 => P59,
-    60 => P60, 61 => P61, 62 => P62, 63 => P63,
-}
+positions!(Z; 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
+    28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56,
+    57, 58, 59, 60, 61, 62, 63);
 
 /// The name a select item gives its column where its type says it: a column's name, or the
 /// [`alias!`](crate::alias) type given to `as_`.
