@@ -54,12 +54,12 @@ pub use dml::{
 };
 pub use exec::{Compiled, Executor, Query, RowStream, Transactional, transaction};
 pub use expr::{
-    Agg, Aggregate, Aggregation, And, As, AsExpr, Between, Binary, Bound, Boxed, BoxedOrder, Case, CaseOf, Cast,
-    CastTarget, Condition, CountAll, ExprIn, Expression, ExpressionMethods, FilterExt, Filtered, Func, InList,
-    InSelect, IsNull, ItemAlias, Not, Or, OrderItem, OrderKey, Ordered, Plain, Scalar, SimpleCase, Sql, WhereCondition,
-    all_of, any_of, avg, case, case_when, coalesce, count, count_all, current_date, current_timestamp, escape_like,
-    exists, func, greatest, least, length, lower, max, min, not, not_exists, now, nullif, on_true, scalar, sql,
-    substring, sum, trim, upper, val,
+    Agg, Aggregate, AggregateCall, Aggregation, And, As, AsExpr, Between, Binary, Bound, Boxed, BoxedOrder, Case,
+    CaseOf, Cast, CastTarget, Condition, CountAll, ExprIn, Expression, ExpressionMethods, FilterExt, Filtered, Func,
+    InList, InSelect, IsNull, ItemAlias, Not, Or, OrderItem, OrderKey, Ordered, Plain, Scalar, SimpleCase, Sql,
+    WhereCondition, all_of, any_of, avg, case, case_when, coalesce, count, count_all, current_date, current_timestamp,
+    escape_like, exists, func, greatest, least, length, lower, max, min, not, not_exists, now, nullif, on_true, scalar,
+    sql, substring, sum, trim, upper, val,
 };
 #[doc(hidden)]
 pub use expr::{AliasName, StrAlias};

@@ -186,7 +186,9 @@ pub fn array_agg<E: Expression>(x: E) -> Agg<E, ArrayAgg> {
 pub struct Filtered<A, C>(A, C);
 
 /// `.filter(condition)` on an aggregate: `count(*) FILTER (WHERE ..)`, `sum(x) FILTER (WHERE ..)`.
-pub trait FilterExt: Expression<Kind = Aggregate> + Sized {
+/// Every expression has the method, so that using it on one that is not an aggregate says so
+/// ([`AggregateCall`]) instead of rustc's suggestion of `Iterator::filter`.
+pub trait FilterExt: Expression + Sized {
     /// `aggregate FILTER (WHERE condition)`: the condition is over the query's rows (no
     /// aggregates); the result keeps the aggregate's type and nullability (`count` still counts 0).
     ///
@@ -201,15 +203,30 @@ pub trait FilterExt: Expression<Kind = Aggregate> + Sized {
     ///     r#"SELECT "login_attempts"."identifier", count(*) FILTER (WHERE "login_attempts"."success" = $1) FROM "login_attempts" GROUP BY "login_attempts"."identifier""#
     /// );
     /// ```
-    fn filter<C: Expression<Rust = bool>>(self, condition: C) -> Filtered<Self, C> {
+    fn filter<C: Expression<Rust = bool>>(self, condition: C) -> Filtered<Self, C>
+    where
+        Self: AggregateCall,
+    {
         Filtered(self, condition)
     }
 }
 
-impl FilterExt for CountAll {}
-impl<E: Expression, K: AggFn<E::Rust>> FilterExt for Agg<E, K> {}
+impl<E: Expression> FilterExt for E {}
 
-impl<A: Expression<Kind = Aggregate>, C: Expression<Rust = bool>> Expression for Filtered<A, C> {
+/// An aggregate function's call, which `FILTER (WHERE ..)` may follow.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an aggregate: FILTER (WHERE ..) follows `count`, `sum`, `avg`, `min`, `max`, `array_agg`",
+    label = "not an aggregate call",
+    note = "to keep only some rows, use `.where_(..)`; to choose a value per row, `case_when(..)`"
+)]
+pub trait AggregateCall {}
+
+impl AggregateCall for CountAll {}
+impl<E: Expression, K: AggFn<E::Rust>> AggregateCall for Agg<E, K> {}
+
+// `A` is an aggregate call: `filter`, the only way to make one, asks for `AggregateCall` (and
+// says so when it is not one; asking for `Kind = Aggregate` here too would add a second error).
+impl<A: Expression, C: Expression<Rust = bool>> Expression for Filtered<A, C> {
     type Rust = A::Rust;
     type Kind = Aggregate;
     fn into_node(self) -> Node {
@@ -219,7 +236,7 @@ impl<A: Expression<Kind = Aggregate>, C: Expression<Rust = bool>> Expression for
 
 impl<S, IA, IC, A, C> ExprIn<S, (IA, IC)> for Filtered<A, C>
 where
-    A: ExprIn<S, IA, Kind = Aggregate>,
+    A: ExprIn<S, IA>,
     C: ExprIn<S, IC, Rust = bool>,
     C::Kind: NotAnAggregate,
 {

@@ -19,8 +19,8 @@ mod window;
 use std::marker::PhantomData;
 
 pub use agg::{
-    Agg, AggFn, ArrayAgg, Averageable, Avg, Count, CountAll, FilterExt, Filtered, Max, Min, Sum, Summable, array_agg,
-    avg, count, count_all, max, min, sum,
+    Agg, AggFn, AggregateCall, ArrayAgg, Averageable, Avg, Count, CountAll, FilterExt, Filtered, Max, Min, Sum,
+    Summable, array_agg, avg, count, count_all, max, min, sum,
 };
 pub use array::{AnyArg, ArrayMethods, any_of_array, cardinality, unnest};
 pub use bind::{Bind, NoneIsNotAValueUseIsNullOrSetNull, RawValue, SqlArg, ValueFor};
