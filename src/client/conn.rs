@@ -288,7 +288,8 @@ impl PgConn {
     pub(super) async fn query_first(&self, q: &Compiled) -> PgResult<Option<Row>> {
         use futures_util::TryStreamExt as _;
         if self.cache_size == 0 {
-            return Ok(self.query(q).await?.into_iter().next());
+            // Boxed: the cold path's future would otherwise be the largest part of this one.
+            return Ok(Box::pin(self.query(q)).await?.into_iter().next());
         }
         let stmt = self.statement(&q.sql).await?;
         let rows = self.client.query_raw(&stmt, q.params.iter().map(Param::as_sql)).await?;

@@ -638,6 +638,11 @@ fn statement_log_start() -> Option<Instant> {
 /// subscriber interested, the span is not made and nothing is computed.
 fn traced<T, F: Future<Output = Result<T>>>(url: &DatabaseUrl, q: &Compiled, run: F) -> Traced<F> {
     use tracing::field::Empty;
+    // Asked first: with tracing's `log` feature on (sqlx, among others, turns it on) and no
+    // subscriber, `debug_span!` computes every field for `log` (two `String`s per statement).
+    if !tracing::span_enabled!(target: "taulu::query", tracing::Level::DEBUG) {
+        return Traced { span: None, run };
+    }
     let span = tracing::debug_span!(
         target: "taulu::query",
         "statement",
