@@ -16,6 +16,8 @@
 //! alike; the totals give the ratios. `BENCH_WORKERS` sets the tokio worker threads (default 2,
 //! one per core of the machine this was written on). Also prints each contender's client CPU time
 //! per query (from `/proc`): throughput on a 2-core machine shared with the server is bounded by it.
+//! `BENCH_INSTRUCTIONS=mux50,raw50` counts the client's instructions per query instead (callgrind;
+//! the same from run to run, where CPU time moves by 10% on a shared machine).
 
 use std::{
     sync::{
@@ -253,6 +255,10 @@ fn pgbench_tps_on(cluster: &LocalCluster, host: &str, port: u16, mode: &str, cli
 fn main() {
     let env = |key: &str, default: u64| std::env::var(key).ok().and_then(|s| s.parse().ok()).unwrap_or(default);
     let (secs, rounds, workers) = (env("BENCH_SECS", 3), env("BENCH_ROUNDS", 3), env("BENCH_WORKERS", 2));
+    if let Ok(list) = std::env::var("BENCH_INSTRUCTIONS") {
+        instructions(&list);
+        return;
+    }
     let cluster = LocalCluster::ensure().expect("local PostgreSQL");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(workers as usize).enable_all().build().unwrap();
     rt.block_on(async {
@@ -386,7 +392,50 @@ fn profile(rt: &tokio::runtime::Runtime, url: &DatabaseUrl, which: &str, secs: u
         "raw50" => rt.block_on(raw_shared(url, 10 * CLIENTS, secs)),
         other => panic!("BENCH_PROFILE: mux5, raw5, mux50 or raw50, not {other}"),
     };
-    println!("{which}: {:.0} q/s, {:.2} µs client CPU per query", sample.qps(), sample.cpu_us());
+    println!(
+        "{which}: {:.0} q/s, {:.2} µs client CPU per query, {} queries",
+        sample.qps(),
+        sample.cpu_us(),
+        sample.queries
+    );
+}
+
+/// `BENCH_INSTRUCTIONS=mux50,raw50`: the client's instructions per query for each profile (see
+/// [`profile`]), counted by callgrind, which does not wander with the machine's load as CPU time
+/// does: this bench runs itself under callgrind for 2 s and for 6 s, and divides the difference in
+/// instructions by the difference in queries, so that starting up (connecting, SCRAM, the pool)
+/// cancels out. Needs valgrind.
+fn instructions(list: &str) {
+    let exe = std::env::current_exe().unwrap();
+    let run = |which: &str, secs: u64| -> (f64, f64) {
+        let out = std::env::temp_dir().join(format!("taulu-pool-callgrind-{}.out", std::process::id()));
+        let done = std::process::Command::new("valgrind")
+            .args(["--tool=callgrind", &format!("--callgrind-out-file={}", out.display())])
+            .arg(&exe)
+            .arg("--bench")
+            .env_remove("BENCH_INSTRUCTIONS")
+            .env("BENCH_PROFILE", which)
+            .env("BENCH_SECS", secs.to_string())
+            .output()
+            .expect("valgrind (apt-get install valgrind)");
+        let _ = std::fs::remove_file(&out);
+        let (stdout, stderr) = (String::from_utf8_lossy(&done.stdout), String::from_utf8_lossy(&done.stderr));
+        let number = |text: &str, after: &str, before: &str| -> Option<f64> {
+            let rest = &text[text.find(after)? + after.len()..];
+            rest[..rest.find(before)?].trim().replace(',', "").parse().ok()
+        };
+        let queries = number(&stdout, "per query, ", " queries").expect("the profile's query count");
+        let collected = number(&stderr, "Collected : ", "\n").expect("callgrind's instruction count");
+        (collected, queries)
+    };
+    println!("client instructions per query (callgrind: 6 s run minus 2 s run, per query between them)");
+    let mut first = None;
+    for which in list.split(',').map(str::trim) {
+        let ((i2, q2), (i6, q6)) = (run(which, 2), run(which, 6));
+        let per_query = (i6 - i2) / (q6 - q2);
+        let ratio = first.get_or_insert((which.to_owned(), per_query));
+        println!("  {which:<8} {per_query:>8.0}  ({:.2}x {})", per_query / ratio.1, ratio.0);
+    }
 }
 
 /// PgBouncer mode directly and through a PgBouncer (transaction pooling, 5 server connections),
