@@ -321,44 +321,71 @@ impl Db {
     }
 
     /// Runs a statement on a pooled connection, retrying what the classification allows.
-    async fn run<F: Fetch>(&self, q: &Compiled) -> Result<F::Out> {
-        self.run_within::<F>(q, None, 0).await
+    fn run<F: Fetch>(&self, q: &Compiled) -> impl Future<Output = Result<F::Out>> + Send {
+        self.run_within::<F>(q, None, 0)
     }
 
     /// [`Db::run`], each attempt limited to `limit` when given (see [`Db::with_timeout`]). A
     /// read goes to a replica that has replayed up to `after` when there is one.
-    async fn run_within<F: Fetch>(&self, q: &Compiled, limit: Option<Duration>, after: u64) -> Result<F::Out> {
-        traced(&self.url, q, self.route::<F>(q, limit, after)).await
+    ///
+    /// Plain functions returning the future, `run` and this, not `async fn`s: each `async fn` layer
+    /// holds the future it awaits (2 KB here) and copies it in once more per statement.
+    fn run_within<F: Fetch>(
+        &self,
+        q: &Compiled,
+        limit: Option<Duration>,
+        after: u64,
+    ) -> impl Future<Output = Result<F::Out>> + Send {
+        traced(&self.url, q, self.route::<F>(q, limit, after))
     }
 
-    /// [`Db::run_within`] without its span: to a replica, or to the primary.
-    async fn route<F: Fetch>(&self, q: &Compiled, limit: Option<Duration>, after: u64) -> Result<F::Out> {
-        if q.read_only
-            && let Some(replicas) = &self.replicas
-        {
-            let started = statement_log_start();
-            // Boxed: without replicas the statement's future stays small.
-            if let Ok(done) = Box::pin(replicas.read::<F>(q, limit, after, false)).await {
-                if done.is_ok() {
-                    log_statement(started, q, 1);
-                }
-                return done;
+    /// [`Db::run_within`] without its span: to a replica, or to the primary. Without replicas (or
+    /// for a write) the primary's future itself; with them, a boxed one (so that the common
+    /// future stays small and is not copied through one more layer).
+    fn route<F: Fetch>(
+        &self,
+        q: &Compiled,
+        limit: Option<Duration>,
+        after: u64,
+    ) -> impl Future<Output = Result<F::Out>> + Send {
+        use futures_util::future::Either;
+        match &self.replicas {
+            Some(replicas) if q.read_only => {
+                Either::Left(Box::pin(self.read_from_replicas::<F>(replicas, q, limit, after)))
             }
-            let on_primary = self.run_on_primary::<F>(q, limit).await;
-            // No server took writes within the connect timeout (a failover: the old primary
-            // gone, the new one not promoted or not yet taking writes): a read may still be
-            // served by any replica that answers now. Not for read-your-writes: a replica may
-            // not have the session's writes, and only the primary could say.
-            if let Err(e) = &on_primary
-                && e.kind() == crate::ErrorKind::Unavailable
-                && after == 0
-                && let Ok(done) = Box::pin(replicas.read::<F>(q, limit, 0, true)).await
-            {
-                return done;
-            }
-            return on_primary;
+            _ => Either::Right(self.run_on_primary::<F>(q, limit)),
         }
-        self.run_on_primary::<F>(q, limit).await
+    }
+
+    /// A read with replicas: on one that has replayed up to `after`, else on the primary, else (a
+    /// failover) on any replica that answers.
+    async fn read_from_replicas<F: Fetch>(
+        &self,
+        replicas: &replicas::Replicas,
+        q: &Compiled,
+        limit: Option<Duration>,
+        after: u64,
+    ) -> Result<F::Out> {
+        let started = statement_log_start();
+        if let Ok(done) = Box::pin(replicas.read::<F>(q, limit, after, false)).await {
+            if done.is_ok() {
+                log_statement(started, q, 1);
+            }
+            return done;
+        }
+        let on_primary = self.run_on_primary::<F>(q, limit).await;
+        // No server took writes within the connect timeout (a failover: the old primary
+        // gone, the new one not promoted or not yet taking writes): a read may still be
+        // served by any replica that answers now. Not for read-your-writes: a replica may
+        // not have the session's writes, and only the primary could say.
+        if let Err(e) = &on_primary
+            && e.kind() == crate::ErrorKind::Unavailable
+            && after == 0
+            && let Ok(done) = Box::pin(replicas.read::<F>(q, limit, 0, true)).await
+        {
+            return done;
+        }
+        on_primary
     }
 
     /// Runs a statement on the primary, retrying what the classification allows.
