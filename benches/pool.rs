@@ -16,8 +16,9 @@
 //! alike; the totals give the ratios. `BENCH_WORKERS` sets the tokio worker threads (default 2,
 //! one per core of the machine this was written on). Also prints each contender's client CPU time
 //! per query (from `/proc`): throughput on a 2-core machine shared with the server is bounded by it.
-//! `BENCH_INSTRUCTIONS=mux50,raw50` counts the client's instructions per query instead (callgrind;
-//! the same from run to run, where CPU time moves by 10% on a shared machine).
+//! `BENCH_INSTRUCTIONS=raw50,mux50` counts the client's instructions per query instead (callgrind):
+//! other load on the machine does not move it, though how many answers arrive per wakeup still
+//! does, by up to 10% from run to run; compare medians of several runs.
 
 use std::{
     sync::{
@@ -401,8 +402,7 @@ fn profile(rt: &tokio::runtime::Runtime, url: &DatabaseUrl, which: &str, secs: u
 }
 
 /// `BENCH_INSTRUCTIONS=mux50,raw50`: the client's instructions per query for each profile (see
-/// [`profile`]), counted by callgrind, which does not wander with the machine's load as CPU time
-/// does: this bench runs itself under callgrind for 2 s and for 6 s, and divides the difference in
+/// [`profile`]), counted by callgrind, which other load on the machine does not move: this bench runs itself under callgrind for 2 s and for 6 s, and divides the difference in
 /// instructions by the difference in queries, so that starting up (connecting, SCRAM, the pool)
 /// cancels out. Needs valgrind.
 fn instructions(list: &str) {
