@@ -77,6 +77,21 @@ async fn the_pool_runs_builder_queries_and_caches_prepared_statements_per_connec
     assert!(open <= 1, "max_size is respected: {open}");
 }
 
+/// `Db` is a handle (its docs: cloning it is one reference count, as axum's `State<Db>` does for
+/// every request): one pointer, and a clone is the same pool, down to its one connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_db_is_a_handle_whose_clones_are_the_same_pool() {
+    assert_eq!(std::mem::size_of::<Db>(), std::mem::size_of::<usize>());
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let mut cfg = config(test.url());
+    cfg.max_size = 1;
+    let db = Db::connect(cfg).await.unwrap();
+    let clone = db.clone();
+    let held = clone.get().await.unwrap();
+    assert_eq!(db.state(), (1, 0), "the clone's checkout is the original's only connection");
+    drop(held);
+    assert_eq!(db.state(), (1, 1));
+}
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_one_and_fetch_optional_through_the_pool_take_the_first_row_and_leave_the_connection_clean() {
     let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();

@@ -36,7 +36,9 @@ use mux::Lease;
 pub use replicas::{ReplicaHealth, ReplicaStatus};
 pub use status::PoolStatus;
 
-/// A pool of connections with retries: the executor applications use.
+/// A pool of connections with retries: the executor applications use. A handle: cloning it is
+/// one reference count (axum's `State<Db>` clones it for every request), and every clone is the
+/// same pool.
 ///
 /// ```no_run
 /// # async fn f() -> taulu::Result<()> {
@@ -59,7 +61,11 @@ pub use status::PoolStatus;
 /// gives a handle whose reads see its own writes; [`replica_status`](Db::replica_status) reports
 /// each replica's health and lag.
 #[derive(Clone)]
-pub struct Db {
+pub struct Db(Arc<DbInner>);
+
+/// What a [`Db`] shares between its clones.
+#[derive(Clone)]
+struct DbInner {
     pool: bb8::Pool<Manager>,
     retry: RetryPolicy,
     url: DatabaseUrl,
@@ -79,9 +85,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = self.pool.state();
-        write!(f, "Db({}, {} connections, {} idle", self.url, state.connections, state.idle_connections)?;
-        match &self.replicas {
+        let state = self.0.pool.state();
+        write!(f, "Db({}, {} connections, {} idle", self.0.url, state.connections, state.idle_connections)?;
+        match &self.0.replicas {
             Some(r) => write!(f, ", {} replicas)", r.status().len()),
             None => f.write_str(")"),
         }
@@ -121,7 +127,7 @@ impl Db {
     /// # Ok(()) }
     /// ```
     pub async fn listen(&self, channels: &[&str]) -> Result<super::Listener> {
-        super::listen::start(self.url.clone(), self.retry, self.connect_timeout, channels).await
+        super::listen::start(self.0.url.clone(), self.0.retry, self.0.connect_timeout, channels).await
     }
 
     /// `NOTIFY channel, payload` (as `pg_notify($1, $2)`: both are parameters). A write: never
@@ -179,7 +185,7 @@ impl Db {
         tracing::debug!(target: "taulu::pool", url = %config.url, max = config.max_size, min_idle = config.min_idle, replicas = config.replicas.len(), "pool created");
         // One connection always stays for exclusive checkouts (transactions, get()).
         let shared = config.multiplex.min(config.max_size.saturating_sub(1));
-        let mut db = Db {
+        let mut db = DbInner {
             pool,
             retry: config.retry,
             url: config.url.clone(),
@@ -202,14 +208,14 @@ impl Db {
             },
         };
         // The monitor gets the primary without the replicas (no cycle: it ends with the `Db`).
-        db.replicas = replicas::Replicas::start(&config, &db);
-        db
+        db.replicas = replicas::Replicas::start(&config, &Db(Arc::new(db.clone())));
+        Db(Arc::new(db))
     }
 
     /// The read replicas' health and lag at the last check, in the order configured (empty
     /// without replicas): for a readiness probe or a dashboard.
     pub fn replica_status(&self) -> Vec<ReplicaStatus> {
-        self.replicas.as_ref().map(|r| r.status()).unwrap_or_default()
+        self.0.replicas.as_ref().map(|r| r.status()).unwrap_or_default()
     }
 
     /// This pool as an executor whose reads all run on the primary: for a read that must see
@@ -267,17 +273,17 @@ impl Db {
     /// # }
     /// ```
     pub async fn close(&self, wait: Duration) -> u32 {
-        self.closing.store(true, std::sync::atomic::Ordering::Release);
-        if let Some(mux) = &self.mux {
+        self.0.closing.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(mux) = &self.0.mux {
             mux.release_all();
         }
-        let replicas_busy = match &self.replicas {
+        let replicas_busy = match &self.0.replicas {
             Some(r) => r.close(wait).await,
             None => 0,
         };
-        tracing::info!(target: "taulu::pool", url = %self.url, "closing the pool");
+        tracing::info!(target: "taulu::pool", url = %self.0.url, "closing the pool");
         let in_use = || {
-            let s = self.pool.state();
+            let s = self.0.pool.state();
             s.connections - s.idle_connections
         };
         let deadline = Instant::now() + wait;
@@ -287,13 +293,13 @@ impl Db {
         }
         let busy = in_use();
         // Idle connections are closed by taking them out once: `has_broken` drops each on return.
-        for _ in 0..self.pool.state().idle_connections {
-            match tokio::time::timeout(Duration::from_millis(100), self.pool.get()).await {
+        for _ in 0..self.0.pool.state().idle_connections {
+            match tokio::time::timeout(Duration::from_millis(100), self.0.pool.get()).await {
                 Ok(Ok(conn)) => drop(conn),
                 _ => break,
             }
         }
-        tracing::info!(target: "taulu::pool", url = %self.url, busy, "pool closed");
+        tracing::info!(target: "taulu::pool", url = %self.0.url, busy, "pool closed");
         busy + replicas_busy
     }
 
@@ -306,17 +312,17 @@ impl Db {
 
     /// The server this pool connects to (without the password).
     pub fn url(&self) -> &DatabaseUrl {
-        &self.url
+        &self.0.url
     }
 
     /// The retry policy.
     pub fn retry_policy(&self) -> RetryPolicy {
-        self.retry
+        self.0.retry
     }
 
     /// (open connections, idle connections).
     pub fn state(&self) -> (u32, u32) {
-        let s = self.pool.state();
+        let s = self.0.pool.state();
         (s.connections, s.idle_connections)
     }
 
@@ -336,7 +342,7 @@ impl Db {
         limit: Option<Duration>,
         after: u64,
     ) -> impl Future<Output = Result<F::Out>> + Send {
-        traced(&self.url, q, self.route::<F>(q, limit, after))
+        traced(&self.0.url, q, self.route::<F>(q, limit, after))
     }
 
     /// [`Db::run_within`] without its span: to a replica, or to the primary. Without replicas (or
@@ -349,7 +355,7 @@ impl Db {
         after: u64,
     ) -> impl Future<Output = Result<F::Out>> + Send {
         use futures_util::future::Either;
-        match &self.replicas {
+        match &self.0.replicas {
             Some(replicas) if q.read_only => {
                 Either::Left(Box::pin(self.read_from_replicas::<F>(replicas, q, limit, after)))
             }
@@ -390,10 +396,10 @@ impl Db {
 
     /// Runs a statement on the primary, retrying what the classification allows.
     async fn run_on_primary<F: Fetch>(&self, q: &Compiled, limit: Option<Duration>) -> Result<F::Out> {
-        let mut backoff = Backoff::attempts(self.retry);
+        let mut backoff = Backoff::attempts(self.0.retry);
         let started = statement_log_start();
         loop {
-            let (conn, _admitted) = match (&self.mux, limit) {
+            let (conn, _admitted) = match (&self.0.mux, limit) {
                 // Multiplexed: a share of a connection; a time limit needs one of its own (its
                 // cancel request would hit whatever runs on the connection). Admitted first, in
                 // arrival order, so that a caller past the bound is not overtaken forever.
@@ -405,7 +411,7 @@ impl Db {
                         Some(admitted) => admitted,
                         None => {
                             let since = *started.insert(Instant::now());
-                            match mux.admit_by(since + self.connect_timeout).await {
+                            match mux.admit_by(since + self.0.connect_timeout).await {
                                 Some(admitted) => admitted,
                                 None => return Err(self.gave_up(since, 1)),
                             }
@@ -416,21 +422,21 @@ impl Db {
                         // No room on an open one: fill a slot (boxed: the cold path), else check out.
                         None => {
                             let since = *started.get_or_insert_with(Instant::now);
-                            match Box::pin(mux.lease(self, since + self.connect_timeout)).await {
+                            match Box::pin(mux.lease(self, since + self.0.connect_timeout)).await {
                                 Some(lease) => lease,
                                 None => Lease::Own(Box::pin(self.get_since(since)).await?),
                             }
                         }
                     };
                     if let (Some(since), Lease::Shared(_)) = (started, &lease) {
-                        self.counters.waited(since);
+                        self.0.counters.waited(since);
                     }
                     (lease, Some(admitted))
                 }
                 _ => (Lease::Own(self.get().await?), None),
             };
             tracing::trace!(target: "taulu::query", attempt = backoff.attempt(), read_only = q.read_only, "statement attempt");
-            let in_flight = InFlight::new(&conn, &self.url, conn.exclusive());
+            let in_flight = InFlight::new(&conn, &self.0.url, conn.exclusive());
             let fetched = match limit {
                 None => F::fetch(&conn, q).await,
                 // Boxed: the common, unlimited path keeps its small future.
@@ -457,7 +463,7 @@ impl Db {
             drop(conn);
             match retry::classify_statement(&err, link, q.read_only) {
                 // Every attempt had a connection, and lost it during the statement.
-                Class::Retry if backoff.attempt() >= self.retry.attempts => {
+                Class::Retry if backoff.attempt() >= self.0.retry.attempts => {
                     let attempts = backoff.attempt();
                     tracing::warn!(target: "taulu::retry", attempts, error = %crate::error::describe_pg(&err), "giving up");
                     return Err(Error::EndedDuringStatement { attempts, source: err });
@@ -469,7 +475,7 @@ impl Db {
                     tracing::warn!(target: "taulu::retry", error = %err, "write outcome unknown: not retried");
                     return Err(Error::Ambiguous { source: err });
                 }
-                Class::Fatal => return Err(statement_error(err, limit.or(self.statement_timeout))),
+                Class::Fatal => return Err(statement_error(err, limit.or(self.0.statement_timeout))),
             }
         }
     }
@@ -486,13 +492,13 @@ impl Db {
         if let Ok(done) = tokio::time::timeout(limit, fetch.as_mut()).await {
             return Ok(done);
         }
-        cancel_in_background(conn, &self.url);
-        match tokio::time::timeout(self.connect_timeout, fetch).await {
+        cancel_in_background(conn, &self.0.url);
+        match tokio::time::timeout(self.0.connect_timeout, fetch).await {
             Ok(done) => Ok(done),
             Err(_) => {
                 conn.mark_broken();
-                let after = self.connect_timeout;
-                let last = Arc::new(Error::ConnectTimeout { target: self.url.to_string(), after });
+                let after = self.0.connect_timeout;
+                let last = Arc::new(Error::ConnectTimeout { target: self.0.url.to_string(), after });
                 Err(Error::Unavailable { attempts: 1, last })
             }
         }
@@ -600,7 +606,7 @@ impl Session {
     /// Remembers where the primary's WAL ends now, after a write (whatever its outcome: a write
     /// reported ambiguous may have committed). If that cannot be read, reads go to the primary.
     async fn wrote(&self) {
-        if self.db.replicas.is_none() {
+        if self.db.0.replicas.is_none() {
             return;
         }
         let q = Compiled { sql: replicas::PRIMARY_LSN.into(), params: Vec::new(), read_only: false };
@@ -781,7 +787,7 @@ impl Executor for Db {
     /// stream is dropped). The checkout waits out a restarting server like any other; the
     /// statement itself is not retried.
     async fn query_stream(&self, q: Compiled) -> Result<RowStream<'_>> {
-        let replica = match &self.replicas {
+        let replica = match &self.0.replicas {
             Some(replicas) if q.read_only => replicas.stream_conn().await,
             _ => None,
         };
@@ -810,11 +816,11 @@ impl Db {
     async fn stream_on<'a>(&'a self, conn: PooledConn<'a>, q: Compiled) -> Result<RowStream<'a>> {
         // Dropped while the server has not answered (no row yet), the statement is canceled and
         // the connection discarded, as once rows come (`HeldRows`).
-        let in_flight = InFlight::new(&conn, &self.url, true);
+        let in_flight = InFlight::new(&conn, &self.0.url, true);
         let rows = PgConn::query_stream(&conn, &q).await;
         in_flight.landed();
-        let rows = rows.map_err(|e| statement_error(e, self.statement_timeout))?;
-        Ok(Box::pin(HeldRows { rows: Box::pin(rows), conn, url: &self.url, ended: false }))
+        let rows = rows.map_err(|e| statement_error(e, self.0.statement_timeout))?;
+        Ok(Box::pin(HeldRows { rows: Box::pin(rows), conn, url: &self.0.url, ended: false }))
     }
 }
 
@@ -1108,7 +1114,7 @@ impl Db {
         isolation: IsolationLevel,
         mut f: impl AsyncFnMut(&mut Tx<'_>) -> Result<T>,
     ) -> Result<T> {
-        let mut backoff = Backoff::attempts(self.retry);
+        let mut backoff = Backoff::attempts(self.0.retry);
         loop {
             // A checkout already waits out an unavailable server within the connect timeout.
             let conn = self.get().await?;
@@ -1147,8 +1153,8 @@ impl Db {
             Some(IsolationLevel::Serializable) => "BEGIN ISOLATION LEVEL SERIALIZABLE",
             Some(_) => "BEGIN",
         };
-        let guard = Unfinished(conn, &self.url);
-        let mut tx = Tx { conn, url: &self.url, statement_timeout: self.statement_timeout, depth: 0 };
+        let guard = Unfinished(conn, &self.0.url);
+        let mut tx = Tx { conn, url: &self.0.url, statement_timeout: self.0.statement_timeout, depth: 0 };
         conn.client().batch_execute(begin).await.map_err(|e| TxFailure::Before(tx.failed(e)))?;
         let value = match f(&mut tx).await {
             Ok(v) => v,

@@ -122,14 +122,14 @@ impl Db {
     /// when another caller's connection opens; [`Error::Unavailable`] with the latest failure after
     /// that). A wrong password or a missing database fails at once.
     pub async fn get(&self) -> Result<PooledConn<'_>> {
-        if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
+        if self.0.closing.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(Error::Closed);
         }
-        let Some(turn) = self.turn.try_acquire() else {
+        let Some(turn) = self.0.turn.try_acquire() else {
             return Box::pin(self.get_waiting(None, Instant::now())).await;
         };
         {
-            let mut get = std::pin::pin!(self.pool.get());
+            let mut get = std::pin::pin!(self.0.pool.get());
             // Fast path: nobody waits, and an idle, open connection is there at once (no channel
             // subscription, no clock).
             if let std::task::Poll::Ready(Ok(conn)) =
@@ -137,7 +137,7 @@ impl Db {
             {
                 if usable(&conn) {
                     tracing::trace!(target: "taulu::pool", "checkout");
-                    self.counters.checkout();
+                    self.0.counters.checkout();
                     return Ok(PooledConn { conn, _turn: turn });
                 }
                 conn.mark_broken();
@@ -151,25 +151,25 @@ impl Db {
     /// [`get`](Self::get) for a caller that has waited since `started` already (for its turn on
     /// the multiplexed path): the connect timeout runs from then.
     pub(super) async fn get_since(&self, started: Instant) -> Result<PooledConn<'_>> {
-        if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
+        if self.0.closing.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(Error::Closed);
         }
-        self.get_waiting(self.turn.try_acquire(), started).await
+        self.get_waiting(self.0.turn.try_acquire(), started).await
     }
 
     /// The slow path of [`get`](Self::get): a turn (unless the caller has one), then a connection,
     /// reconnecting and classifying failures, within the connect timeout from `started`.
     async fn get_waiting<'a>(&'a self, turn: Option<Permit<'a>>, started: Instant) -> Result<PooledConn<'a>> {
-        let deadline = started + self.connect_timeout;
-        let mut opened = self.outcomes.opened.subscribe();
+        let deadline = started + self.0.connect_timeout;
+        let mut opened = self.0.outcomes.opened.subscribe();
         let turn = match turn {
             Some(turn) => turn,
-            None => match tokio::time::timeout_at(deadline.into(), self.turn.acquire()).await {
+            None => match tokio::time::timeout_at(deadline.into(), self.0.turn.acquire()).await {
                 Ok(turn) => turn,
                 Err(_) => return Err(self.gave_up(started, 1)),
             },
         };
-        let mut backoff = Backoff::until(self.retry, deadline);
+        let mut backoff = Backoff::until(self.0.retry, deadline);
         let conn = loop {
             let e = match self.checkout_until(deadline).await {
                 Ok(conn) => break Ok(conn),
@@ -185,14 +185,14 @@ impl Db {
                 }
             };
             if !backoff.pause_or("connect", &e, server_back).await {
-                self.counters.timed_out(started);
+                self.0.counters.timed_out(started);
                 break Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(e) });
             }
         };
         tracing::debug!(target: "taulu::pool", waited_us = started.elapsed().as_micros() as u64, ok = conn.is_ok(), "checkout waited");
         if conn.is_ok() {
-            self.counters.checkout();
-            self.counters.waited(started);
+            self.0.counters.checkout();
+            self.0.counters.waited(started);
         }
         conn.map(|conn| PooledConn { conn, _turn: turn })
     }
@@ -203,10 +203,10 @@ impl Db {
         &self,
         deadline: Instant,
     ) -> std::result::Result<bb8::PooledConnection<'_, Manager>, Failed> {
-        let mut failures = self.outcomes.failed.subscribe();
+        let mut failures = self.0.outcomes.failed.subscribe();
         loop {
             let outcome = tokio::select! {
-                got = tokio::time::timeout_at(deadline.into(), self.pool.get()) => match got {
+                got = tokio::time::timeout_at(deadline.into(), self.0.pool.get()) => match got {
                     Ok(Ok(conn)) => Ok(conn),
                     Ok(Err(bb8::RunError::User(e))) => Err(e),
                     Ok(Err(bb8::RunError::TimedOut)) | Err(_) => return Err(Failed::TimedOut),
@@ -231,20 +231,20 @@ impl Db {
     /// One checkout attempt after the caller's turn: an idle or new connection, or the first
     /// failure (no waiting out a server that is down: the caller has somewhere else to go).
     pub(super) async fn get_once(&self) -> Result<PooledConn<'_>> {
-        if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
+        if self.0.closing.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(Error::Closed);
         }
         let started = Instant::now();
-        let deadline = started + self.connect_timeout;
-        let turn = match self.turn.try_acquire() {
+        let deadline = started + self.0.connect_timeout;
+        let turn = match self.0.turn.try_acquire() {
             Some(turn) => turn,
-            None => tokio::time::timeout_at(deadline.into(), self.turn.acquire())
+            None => tokio::time::timeout_at(deadline.into(), self.0.turn.acquire())
                 .await
                 .map_err(|_| self.gave_up(started, 1))?,
         };
         match self.checkout_until(deadline).await {
             Ok(conn) => {
-                self.counters.checkout();
+                self.0.counters.checkout();
                 Ok(PooledConn { conn, _turn: turn })
             }
             Err(Failed::Retry(e) | Failed::Final(e)) => Err(e),
@@ -258,14 +258,14 @@ impl Db {
     /// are open, means every connection stayed busy: the pool is exhausted. No connection open and
     /// no attempt ended: the server does not answer.
     pub(super) fn gave_up(&self, started: Instant, attempts: u32) -> Error {
-        self.counters.timed_out(started);
-        let e = match self.outcomes.latest_since(started) {
+        self.0.counters.timed_out(started);
+        let e = match self.0.outcomes.latest_since(started) {
             Some(Some(failure)) => Error::Unavailable { attempts, last: failure },
-            None if self.pool.state().connections == 0 => Error::Unavailable {
+            None if self.0.pool.state().connections == 0 => Error::Unavailable {
                 attempts,
-                last: Arc::new(Error::ConnectTimeout { target: self.url.to_string(), after: self.connect_timeout }),
+                last: Arc::new(Error::ConnectTimeout { target: self.0.url.to_string(), after: self.0.connect_timeout }),
             },
-            Some(None) | None => Error::PoolExhausted { max: self.max_size, waited: started.elapsed() },
+            Some(None) | None => Error::PoolExhausted { max: self.0.max_size, waited: started.elapsed() },
         };
         tracing::warn!(target: "taulu::retry", attempt = attempts, error = %e, class = "connect", "giving up");
         e

@@ -226,7 +226,7 @@ impl Mux {
         if let Some(share) = best.and_then(Shared::enter) {
             return Some(Lease::Shared(share));
         }
-        self.open(&db.pool, deadline).await.and_then(Shared::enter).map(Lease::Shared)
+        self.open(&db.0.pool, deadline).await.and_then(Shared::enter).map(Lease::Shared)
     }
 
     /// A share of the first usable connection below [`GROW_AT`], else of the next one with room in
@@ -290,7 +290,7 @@ impl Mux {
         if self.growing.swap(true, Ordering::Acquire) {
             return;
         }
-        let (mux, pool, wait) = (self.clone(), db.pool.clone(), db.connect_timeout);
+        let (mux, pool, wait) = (self.clone(), db.0.pool.clone(), db.0.connect_timeout);
         tokio::spawn(async move {
             let opened = {
                 let _filling = mux.filling.lock().await;

@@ -92,7 +92,7 @@ impl Replica {
     fn set_health(&self, health: u8, why: &dyn std::fmt::Display) {
         let was = self.health.swap(health, Ordering::Relaxed);
         if was != health {
-            let url = &self.db.url;
+            let url = &self.db.0.url;
             match health {
                 HEALTHY => tracing::info!(target: "taulu::replica", %url, "replica takes reads again"),
                 LAGGING => {
@@ -174,7 +174,7 @@ impl Replicas {
                     (ReplicaHealth::Down, _) | (_, u64::MAX) => None,
                     (_, us) => Some(Duration::from_micros(us)),
                 };
-                ReplicaStatus { url: m.db.url.clone(), health, lag }
+                ReplicaStatus { url: m.db.0.url.clone(), health, lag }
             })
             .collect()
     }
@@ -231,7 +231,7 @@ impl Replicas {
                         }
                     }
                 }
-                let in_flight = InFlight::new(&conn, &m.db.url, true);
+                let in_flight = InFlight::new(&conn, &m.db.0.url, true);
                 let fetched = match limit {
                     None => F::fetch(&conn, q).await,
                     Some(limit) => match Box::pin(m.db.fetch_within::<F>(&conn, q, limit)).await {
@@ -260,7 +260,7 @@ impl Replicas {
                     self.failed(m, &conn, &e);
                     continue;
                 }
-                return Ok(Err(statement_error(e, limit.or(m.db.statement_timeout))));
+                return Ok(Err(statement_error(e, limit.or(m.db.0.statement_timeout))));
             }
             if !behind || Instant::now() >= deadline {
                 return Err(ToPrimary);
@@ -359,7 +359,7 @@ impl Replicas {
 async fn monitor(primary: Db, replicas: Weak<Replicas>, interval: Duration) {
     loop {
         let Some(replicas) = replicas.upgrade() else { return };
-        if primary.closing.load(Ordering::Relaxed) {
+        if primary.0.closing.load(Ordering::Relaxed) {
             return;
         }
         replicas.check(&primary).await;

@@ -95,18 +95,18 @@ impl Db {
     /// readiness probe, or the `metrics` facade (`PoolStatus::record`, feature `metrics`). Costs a few atomic
     /// reads and, when multiplexing, a look at each shared connection.
     pub fn status(&self) -> PoolStatus {
-        let state = self.pool.state();
-        let (shared, shared_in_flight, mux_waiting) = self.mux.as_ref().map_or((0, 0, 0), |m| m.load());
+        let state = self.0.pool.state();
+        let (shared, shared_in_flight, mux_waiting) = self.0.mux.as_ref().map_or((0, 0, 0), |m| m.load());
         let stats = &state.statistics;
-        let c = &self.counters;
+        let c = &self.0.counters;
         PoolStatus {
-            max_size: self.max_size,
+            max_size: self.0.max_size,
             open: state.connections,
             idle: state.idle_connections,
             in_use: state.connections - state.idle_connections,
             shared: shared as u32,
             shared_in_flight: shared_in_flight as u32,
-            waiting: (self.turn.waiting() + mux_waiting) as u32,
+            waiting: (self.0.turn.waiting() + mux_waiting) as u32,
             checkouts: c.checkouts.load(Relaxed),
             waits: c.waits.load(Relaxed),
             wait_time: Duration::from_nanos(c.wait_ns.load(Relaxed)),
