@@ -376,22 +376,24 @@ fn main() {
     });
 }
 
-/// `BENCH_PROFILE=mux5|raw5|mux50|raw50`: one contender alone over TCP (5 tasks, or 50 tasks on 5
-/// connections; taulu multiplexed, or raw tokio-postgres with a client per task or sharing its 5), for a profiler (`perf record`) to see
+/// `BENCH_PROFILE=mux5|raw5|mux50|raw50|checkout50`: one contender alone over TCP (5 tasks, or 50
+/// tasks on 5 connections; taulu multiplexed or with a checkout per statement, or raw
+/// tokio-postgres with a client per task or sharing its 5), for a profiler (`perf record`) to see
 /// where the client's time goes.
 fn profile(rt: &tokio::runtime::Runtime, url: &DatabaseUrl, which: &str, secs: u64) {
-    let mux = |tasks: usize| {
+    let pool = |tasks: usize, multiplex: u32| {
         let mut cfg = DbConfig::new(url.clone());
-        (cfg.max_size, cfg.min_idle, cfg.multiplex) = (CLIENTS as u32, CLIENTS as u32, CLIENTS as u32);
-        let mux = rt.block_on(Db::connect(cfg)).unwrap();
-        rt.block_on(taulu_tasks(&mux, false, tasks, secs))
+        (cfg.max_size, cfg.min_idle, cfg.multiplex) = (CLIENTS as u32, CLIENTS as u32, multiplex);
+        let db = rt.block_on(Db::connect(cfg)).unwrap();
+        rt.block_on(taulu_tasks(&db, false, tasks, secs))
     };
     let sample = match which {
-        "mux5" => mux(CLIENTS),
+        "mux5" => pool(CLIENTS, CLIENTS as u32),
         "raw5" => rt.block_on(raw(url, secs)),
-        "mux50" => mux(10 * CLIENTS),
+        "mux50" => pool(10 * CLIENTS, CLIENTS as u32),
         "raw50" => rt.block_on(raw_shared(url, 10 * CLIENTS, secs)),
-        other => panic!("BENCH_PROFILE: mux5, raw5, mux50 or raw50, not {other}"),
+        "checkout50" => pool(10 * CLIENTS, 0),
+        other => panic!("BENCH_PROFILE: mux5, raw5, mux50, raw50 or checkout50, not {other}"),
     };
     println!(
         "{which}: {:.0} q/s, {:.2} µs client CPU per query, {} queries",
