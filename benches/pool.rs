@@ -403,10 +403,10 @@ fn profile(rt: &tokio::runtime::Runtime, url: &DatabaseUrl, which: &str, secs: u
     );
 }
 
-/// `BENCH_INSTRUCTIONS=mux50,raw50`: the client's instructions per query for each profile (see
-/// [`profile`]), counted by callgrind, which other load on the machine does not move: this bench runs itself under callgrind for 2 s and for 6 s, and divides the difference in
-/// instructions by the difference in queries, so that starting up (connecting, SCRAM, the pool)
-/// cancels out. Needs valgrind.
+/// `BENCH_INSTRUCTIONS=raw50,mux50`: the client's instructions per query for each profile (see
+/// [`profile`]), counted by callgrind: this bench runs itself under callgrind for 2 s and for 6 s,
+/// and divides the difference in instructions by the difference in queries, so that starting up
+/// (connecting, SCRAM, the pool) cancels out. Needs valgrind.
 fn instructions(list: &str) {
     let exe = std::env::current_exe().unwrap();
     let run = |which: &str, secs: u64| -> (f64, f64) {

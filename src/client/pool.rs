@@ -373,7 +373,7 @@ impl Db {
         after: u64,
     ) -> Result<F::Out> {
         let started = statement_log_start();
-        if let Ok(done) = Box::pin(replicas.read::<F>(q, limit, after, false)).await {
+        if let Ok(done) = replicas.read::<F>(q, limit, after, false).await {
             if done.is_ok() {
                 log_statement(started, q, 1);
             }
@@ -387,7 +387,7 @@ impl Db {
         if let Err(e) = &on_primary
             && e.kind() == crate::ErrorKind::Unavailable
             && after == 0
-            && let Ok(done) = Box::pin(replicas.read::<F>(q, limit, 0, true)).await
+            && let Ok(done) = replicas.read::<F>(q, limit, 0, true).await
         {
             return done;
         }
