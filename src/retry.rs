@@ -3,7 +3,7 @@
 //!
 //! | failure | read-only statement | write |
 //! |---|---|---|
-//! | cannot open a connection: refused, reset, no answer, 08xxx, 57P01/57P03 (shutting down, starting up), 53300 | waited out, up to the connect timeout | same (nothing was sent) |
+//! | cannot open a connection: refused, reset, no answer, lost during the pool's setup statements, 08xxx, 57P01/57P03 (shutting down, starting up), 53300 | waited out, up to the connect timeout | same (nothing was sent) |
 //! | the pool stays busy for the connect timeout | [`Error::PoolExhausted`], not retried | same |
 //! | the connection was closed by the server before the statement reached it | retried | retried (nothing was sent) |
 //! | the server answers the statement with 57P01 (terminated, fast shutdown) or 57P05 | retried | retried (it did not commit) |

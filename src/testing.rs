@@ -214,12 +214,14 @@ fn random_hex() -> String {
 }
 
 /// A TCP proxy in front of a server, for fault-injection tests: forwards connections, or refuses
-/// them (accept and close at once), can reset every connection it carries, and can freeze (accept
-/// connections and hold every byte, in both directions, as a server that stopped would). Loopback
-/// only.
+/// them (accept and close at once), can reset every connection it carries, can reset new
+/// connections as soon as the server has accepted them (a bouncer or server stopping just after a
+/// client got in), and can freeze (accept connections and hold every byte, in both directions, as
+/// a server that stopped would). Loopback only.
 pub struct FaultProxy {
     port: u16,
     refuse: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cut_when_ready: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     generation: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     frozen: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     task: tokio::task::JoinHandle<()>,
@@ -234,28 +236,32 @@ impl FaultProxy {
         let refuse = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let generation = std::sync::Arc::new(tokio::sync::watch::channel(0u64).0);
         let frozen = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
-        let (r, g, f) = (refuse.clone(), generation.clone(), frozen.clone());
+        let cut_when_ready = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (r, g, f, c) = (refuse.clone(), generation.clone(), frozen.clone(), cut_when_ready.clone());
         let task = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if r.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
                 }
+                let cut = c.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
                 let (mut reset, up, down) = (g.subscribe(), f.subscribe(), f.subscribe());
                 tokio::spawn(async move {
                     let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
+                    let ready = tokio::sync::Notify::new();
                     let cut = {
                         let ((mut from_client, mut to_client), (mut from_server, mut to_server)) =
                             (inbound.split(), outbound.split());
                         let both = async {
                             tokio::join!(
-                                pump(&mut from_client, &mut to_server, up),
-                                pump(&mut from_server, &mut to_client, down)
+                                pump(&mut from_client, &mut to_server, up, None),
+                                pump(&mut from_server, &mut to_client, down, cut.then_some(&ready))
                             )
                         };
                         tokio::select! {
                             _ = both => false,
                             _ = reset.changed() => true,
+                            () = ready.notified(), if cut => true,
                         }
                     };
                     if cut {
@@ -266,7 +272,7 @@ impl FaultProxy {
                 });
             }
         });
-        Ok(FaultProxy { port, refuse, generation, frozen, task })
+        Ok(FaultProxy { port, refuse, cut_when_ready, generation, frozen, task })
     }
 
     /// The proxy's port on 127.0.0.1.
@@ -277,6 +283,19 @@ impl FaultProxy {
     /// Refuse (true) or forward (false) new connections.
     pub fn set_refusing(&self, refuse: bool) {
         self.refuse.store(refuse, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Resets each of the next `n` connections as soon as the server has said it is ready for
+    /// queries (its first ReadyForQuery is passed on, then the connection is reset): the client
+    /// got in, and lost the connection before its first statement.
+    pub fn cut_when_ready(&self, n: usize) {
+        self.cut_when_ready.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many of the connections [`cut_when_ready`](Self::cut_when_ready) asked for are still to
+    /// come.
+    pub fn cuts_left(&self) -> usize {
+        self.cut_when_ready.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Resets every connection currently proxied.
@@ -293,14 +312,20 @@ impl FaultProxy {
 }
 
 /// Copies `from` to `to` while not frozen (bytes read as it freezes are held until it thaws);
-/// ends at end of stream, passing it on.
+/// ends at end of stream, passing it on. With `ready`, the server's side of a connection: once
+/// the first ReadyForQuery (`Z`, length 5, idle) has been passed on, `ready` is notified and the
+/// copying stops.
 async fn pump(
     from: &mut (impl tokio::io::AsyncRead + Unpin),
     to: &mut (impl tokio::io::AsyncWrite + Unpin),
     mut frozen: tokio::sync::watch::Receiver<bool>,
+    ready: Option<&tokio::sync::Notify>,
 ) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    const READY_FOR_QUERY: &[u8] = b"Z\0\0\0\x05I";
     let mut buf = vec![0u8; 16 * 1024];
+    // The end of what was passed on, so a message split between reads is still seen.
+    let mut seen: Vec<u8> = Vec::new();
     loop {
         if frozen.wait_for(|f| !*f).await.is_err() {
             return;
@@ -317,6 +342,15 @@ async fn pump(
         };
         if frozen.wait_for(|f| !*f).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
             return;
+        }
+        if let Some(ready) = ready {
+            seen.extend_from_slice(&buf[..n]);
+            if seen.windows(READY_FOR_QUERY.len()).any(|w| w == READY_FOR_QUERY) {
+                let _ = to.flush().await;
+                ready.notify_one();
+                return std::future::pending().await;
+            }
+            seen.drain(..seen.len().saturating_sub(READY_FOR_QUERY.len() - 1));
         }
     }
 }

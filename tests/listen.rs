@@ -98,3 +98,19 @@ async fn a_listener_survives_a_server_restart() {
     db.notify("restarts", "after").await.unwrap();
     assert_eq!(payload(next(&mut listener, 30).await), ("restarts".into(), "after".into()));
 }
+
+/// A listening connection lost between the server accepting it and its LISTEN (a bouncer or
+/// server stopping just then) is a connect failure: waited out, and the listener starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listening_connection_lost_before_its_listen_is_retried() {
+    let test = TestDb::empty().await.unwrap();
+    let port = test.url().config().get_ports()[0];
+    let proxy = taulu::testing::FaultProxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
+    let url = test.url().to_url_with_password().replace(&format!(":{port}/"), &format!(":{}/", proxy.port()));
+    let db = Db::new(DbConfig::new(url.parse().unwrap()));
+    proxy.cut_when_ready(2);
+    let mut listener = db.listen(&["jobs"]).await.unwrap();
+    assert_eq!(proxy.cuts_left(), 0, "two connections were cut before their LISTEN");
+    test.pool().notify("jobs", "after").await.unwrap();
+    assert_eq!(payload(next(&mut listener, 30).await), ("jobs".into(), "after".into()));
+}

@@ -412,6 +412,39 @@ async fn a_server_that_stays_down_is_unavailable_after_the_connect_timeout_and_t
     assert_eq!(rows, vec![("ann".to_owned(),)]);
 }
 
+/// A connection lost while it is being set up (after the server accepted it, before the pool's
+/// own setup statements finished: a bouncer or server stopping just then) is a connect failure,
+/// waited out like a refused connection, for a read and for a write alike: nothing of the
+/// caller's statement was sent. Checked with each setting that adds a setup step: the statement
+/// cache off (the types are learned) and a statement timeout (`SET statement_timeout`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_lost_during_its_setup_is_retried_as_a_connect_failure() {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    let (proxy, url) = behind_proxy(&test).await;
+    let mut no_cache = DbConfig::new(url.clone());
+    no_cache.statement_cache_size = 0;
+    let mut timeout = DbConfig::new(url);
+    timeout.statement_timeout = Some(Duration::from_secs(30));
+    for (setting, config) in [("statement cache off", no_cache), ("statement timeout", timeout)] {
+        // A new pool's first two connections are lost as soon as they are in.
+        proxy.cut_when_ready(2);
+        let db = Db::new(config.clone());
+        let read = select_from::<Users>().columns((count_all(),)).fetch_one(&db).await;
+        assert!(read.is_ok(), "{setting}: the read waited the lost connections out: {read:?}");
+        assert_eq!(proxy.cuts_left(), 0, "{setting}: two connections were cut during their setup");
+        db.close(Duration::from_secs(5)).await;
+        proxy.cut_when_ready(2);
+        let db = Db::new(config);
+        let write = insert_into::<Users>().values(new_user(setting)).execute(&db).await;
+        assert!(write.is_ok(), "{setting}: the write was never sent, so it is retried: {write:?}");
+        assert_eq!(proxy.cuts_left(), 0, "{setting}: two connections were cut during their setup");
+        db.close(Duration::from_secs(5)).await;
+    }
+    let db = Db::connect(DbConfig::new(test.url().clone())).await.unwrap();
+    let (n,) = select_from::<Users>().columns((count_all(),)).fetch_one(&db).await.unwrap();
+    assert_eq!(n, 2, "each write applied once");
+}
+
 /// The test database's URL with another password (`None`: none at all), and what connecting a
 /// pool to it gives, with the logs of the attempt and how long it took.
 async fn connect_with_password(test: &TestDb, password: Option<&str>) -> (Error, String, Duration) {

@@ -503,11 +503,14 @@ impl bb8::ManageConnection for Manager {
             return Err(Error::Closed);
         }
         let Opened { client, link, driver: _ } = open(&self.url, self.connect_timeout).await?;
+        // The setup is part of opening: a connection lost during it (a bouncer or server stopping
+        // just after accepting us) is a connect failure, retried as one, not a statement's.
+        let setup = |source| Error::Connect { target: self.url.to_string(), source: Arc::new(source) };
         if let Some(t) = self.statement_timeout {
-            client.batch_execute(&format!("SET statement_timeout = {}", t.as_millis())).await?;
+            client.batch_execute(&format!("SET statement_timeout = {}", t.as_millis())).await.map_err(setup)?;
         }
         let types = match self.cache_size {
-            0 => Some(Box::new(LearnedTypes::learn(&client).await?)),
+            0 => Some(Box::new(LearnedTypes::learn(&client).await.map_err(setup)?)),
             _ => None,
         };
         self.outcomes.opened();

@@ -79,7 +79,11 @@ async fn session(url: &DatabaseUrl, timeout: Duration, channels: &[String]) -> R
     let (tx, notifications) = mpsc::unbounded_channel();
     let client = conn::open_listening(url, timeout, tx).await?;
     let sql: String = channels.iter().map(|c| format!("LISTEN {};", quote_ident(c))).collect();
-    client.batch_execute(&sql).await?;
+    // Part of opening the session: a connection lost here is a connect failure, retried as one.
+    client
+        .batch_execute(&sql)
+        .await
+        .map_err(|source| Error::Connect { target: url.to_string(), source: source.into() })?;
     Ok(Session { _client: client, notifications })
 }
 
