@@ -128,24 +128,31 @@ impl Db {
         let Some(turn) = self.0.turn.try_acquire() else {
             return Box::pin(self.get_waiting(None, Instant::now())).await;
         };
-        {
-            let mut get = std::pin::pin!(self.0.pool.get());
-            // Fast path: nobody waits, and an idle, open connection is there at once (no channel
-            // subscription, no clock).
-            if let std::task::Poll::Ready(Ok(conn)) =
-                std::future::poll_fn(|cx| std::task::Poll::Ready(get.as_mut().poll(cx))).await
-            {
-                if usable(&conn) {
-                    tracing::trace!(target: "taulu::pool", "checkout");
-                    self.0.counters.checkout();
-                    return Ok(PooledConn { conn, _turn: turn });
-                }
-                conn.mark_broken();
-            }
-            // The first checkout is dropped here, before the slow path waits with its own: a
-            // waiter left registered would take the wake-up meant for the one being polled.
+        // Fast path: nobody waits, and an idle, open connection is there at once (no channel
+        // subscription, no clock).
+        if let Some(conn) = self.idle_now().await {
+            tracing::trace!(target: "taulu::pool", "checkout");
+            self.0.counters.checkout();
+            return Ok(PooledConn { conn, _turn: turn });
         }
         Box::pin(self.get_waiting(Some(turn), Instant::now())).await
+    }
+
+    /// An idle, open connection if bb8 has one at once (one poll of its checkout), else `None`.
+    async fn idle_now(&self) -> Option<bb8::PooledConnection<'_, Manager>> {
+        let mut get = std::pin::pin!(self.0.pool.get());
+        let std::task::Poll::Ready(Ok(conn)) =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(get.as_mut().poll(cx))).await
+        else {
+            // The checkout is dropped here, before the caller waits with its own: a waiter left
+            // registered would take the wake-up meant for the one being polled.
+            return None;
+        };
+        if usable(&conn) {
+            return Some(conn);
+        }
+        conn.mark_broken();
+        None
     }
 
     /// [`get`](Self::get) for a caller that has waited since `started` already (for its turn on
@@ -164,10 +171,20 @@ impl Db {
         let mut opened = self.0.outcomes.opened.subscribe();
         let turn = match turn {
             Some(turn) => turn,
-            None => match tokio::time::timeout_at(deadline.into(), self.0.turn.acquire()).await {
-                Ok(turn) => turn,
-                Err(_) => return Err(self.gave_up(started, 1)),
-            },
+            None => {
+                let turn = match tokio::time::timeout_at(deadline.into(), self.0.turn.acquire()).await {
+                    Ok(turn) => turn,
+                    Err(_) => return Err(self.gave_up(started, 1)),
+                };
+                // A turn comes with a connection given back (it is idle in bb8 by now) or with
+                // room to open one: the first needs no second timer, no subscription.
+                if let Some(conn) = self.idle_now().await {
+                    self.0.counters.checkout();
+                    self.0.counters.waited(started);
+                    return Ok(PooledConn { conn, _turn: turn });
+                }
+                turn
+            }
         };
         let mut backoff = Backoff::until(self.0.retry, deadline);
         let conn = loop {
