@@ -364,6 +364,38 @@ async fn a_unique_violation_is_attempted_exactly_once() {
     assert!(!logs.contains("retrying"), "a business error is never retried: {logs}");
 }
 
+/// `fetch_all` decodes rows as they arrive: a row that does not decode fails the call (once, not
+/// retried: the statement ran), and the rest of the result is still read, so the connection (the
+/// pool's only one here) answers the next statement, with the statement cache on and off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_that_does_not_decode_fails_fetch_all_once_and_leaves_the_connection_clean() {
+    let test = TestDb::new(&taulu_app::MIGRATIONS).await.unwrap();
+    for cache in [100, 0] {
+        let mut cfg = config(test.url());
+        cfg.max_size = 1;
+        cfg.statement_cache_size = cache;
+        let db = Db::connect(cfg).await.unwrap();
+        if cache > 0 {
+            let users: Vec<_> = (0..40).map(|i| new_user(&format!("u{i:02}"))).collect();
+            insert_into::<Users>().values_many(users).execute(&db).await.unwrap();
+        }
+        // The 20th of 40 rows has a NULL where the query says `String`.
+        let names = select_from::<Users>()
+            .columns((users::username, sql::<String>("CASE WHEN username = 'u19' THEN NULL ELSE 'x' END")))
+            .order_by(users::username);
+        let logs = capture(async || {
+            let err = names.fetch_all(&db).await.unwrap_err();
+            assert!(err.to_string().contains("column 1"), "cache {cache}: {err}");
+            assert!(!err.is_transient());
+        })
+        .await;
+        assert_eq!(logs.matches("statement attempt").count(), 1, "cache {cache}: attempted once: {logs}");
+        let rows = select_from::<Users>().columns((users::username,)).order_by(users::username).fetch_all(&db).await;
+        let rows = rows.unwrap();
+        assert_eq!((rows.len(), rows[39].0.as_str()), (40, "u39"), "cache {cache}");
+    }
+}
+
 /// Runs `f` capturing every log event (see `taulu::testing::capture_logs`) and returns the log.
 async fn capture(f: impl AsyncFnOnce()) -> String {
     taulu::testing::capture_logs(f).await.1

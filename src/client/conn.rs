@@ -21,7 +21,7 @@ use tokio_postgres::{
 use super::{tls, url::DatabaseUrl};
 use crate::{
     error::{Error, Result},
-    query::{Compiled, Param},
+    query::{Compiled, Param, Query},
     retry::Link,
 };
 
@@ -272,6 +272,29 @@ impl PgConn {
         let stmt = self.statement(&q.sql).await?;
         // query_raw takes the parameters as an iterator: no Vec of references per query.
         self.client.query_raw(&stmt, q.params.iter().map(Param::as_sql)).await?.try_collect().await
+    }
+
+    /// Every row, each decoded by `Q` as it arrives: no `Vec` of rows, which would regrow (and
+    /// free) as the result comes in. A row that does not decode is the inner error, once every row
+    /// has been read (the connection is left with nothing in flight).
+    pub(super) async fn query_decoded<Q: Query>(&self, q: &Compiled) -> PgResult<Result<Vec<Q::Output>>> {
+        use futures_util::TryStreamExt as _;
+        if self.cache_size == 0 {
+            return Ok(crate::query::decode_all::<Q>(&Box::pin(self.query(q)).await?));
+        }
+        let stmt = self.statement(&q.sql).await?;
+        let rows = self.client.query_raw(&stmt, q.params.iter().map(Param::as_sql)).await?;
+        let mut rows = std::pin::pin!(rows);
+        let (mut out, mut failed) = (Vec::new(), None);
+        while let Some(row) = rows.try_next().await? {
+            if failed.is_none() {
+                match Q::decode(&row) {
+                    Ok(v) => out.push(v),
+                    Err(e) => failed = Some(e),
+                }
+            }
+        }
+        Ok(failed.map_or(Ok(out), Err))
     }
 
     /// The rows as a stream, read as they are consumed.

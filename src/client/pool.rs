@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     error::{Error, Result},
-    query::{Compiled, Executor, RowStream},
+    query::{Compiled, Executor, Query, RowStream},
     retry::{self, Backoff, Class, RetryPolicy},
 };
 
@@ -544,6 +544,10 @@ impl Executor for Timed<'_> {
     fn execute(&self, q: &Compiled) -> impl Future<Output = Result<u64>> + Send {
         self.db.run_within::<Count>(q, Some(self.limit), 0)
     }
+
+    fn query_decoded<Q: Query>(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Q::Output>>> + Send {
+        decoded(self.db.run_within::<DecodeAll<Q>>(q, Some(self.limit), 0))
+    }
 }
 
 /// [`Db::on_primary`]: the pool, every statement on the primary.
@@ -567,6 +571,10 @@ impl Executor for OnPrimary<'_> {
 
     fn execute(&self, q: &Compiled) -> impl Future<Output = Result<u64>> + Send {
         self.db.run_on_primary::<Count>(q, None)
+    }
+
+    fn query_decoded<Q: Query>(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Q::Output>>> + Send {
+        decoded(self.db.run_on_primary::<DecodeAll<Q>>(q, None))
     }
 }
 
@@ -654,6 +662,14 @@ impl Executor for Session {
             self.db.run_within::<Count>(q, None, self.after()).await
         } else {
             self.write(self.db.run_on_primary::<Count>(q, None)).await
+        }
+    }
+
+    async fn query_decoded<Q: Query>(&self, q: &Compiled) -> Result<Vec<Q::Output>> {
+        if q.read_only {
+            decoded(self.db.run_within::<DecodeAll<Q>>(q, None, self.after())).await
+        } else {
+            self.write(decoded(self.db.run_on_primary::<DecodeAll<Q>>(q, None))).await
         }
     }
 }
@@ -775,6 +791,23 @@ impl Fetch for FirstRow {
     }
 }
 
+/// Every row, decoded by query `Q` as it arrives; a row that does not decode is the inner error
+/// (not retried: the statement ran).
+struct DecodeAll<Q>(std::marker::PhantomData<fn() -> Q>);
+
+impl<Q: Query> Fetch for DecodeAll<Q> {
+    type Out = Result<Vec<Q::Output>>;
+    fn fetch(conn: &PgConn, q: &Compiled) -> impl Future<Output = PgResult<Self::Out>> + Send {
+        conn.query_decoded::<Q>(q)
+    }
+}
+
+/// The result of a [`DecodeAll`] run: a decoding failure as the error.
+fn decoded<T>(run: impl Future<Output = Result<Result<T>>> + Send) -> impl Future<Output = Result<T>> + Send {
+    use futures_util::FutureExt as _;
+    run.map(|out| out.and_then(|decoded| decoded))
+}
+
 impl Fetch for Count {
     type Out = u64;
     fn fetch(conn: &PgConn, q: &Compiled) -> impl Future<Output = PgResult<u64>> + Send {
@@ -808,6 +841,10 @@ impl Executor for Db {
 
     fn execute(&self, q: &Compiled) -> impl Future<Output = Result<u64>> + Send {
         self.run::<Count>(q)
+    }
+
+    fn query_decoded<Q: Query>(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Q::Output>>> + Send {
+        decoded(self.run::<DecodeAll<Q>>(q))
     }
 }
 

@@ -170,7 +170,7 @@ impl<R> Compound<R> {
     /// Runs the query and returns every row.
     pub async fn fetch_all<E: Executor>(&self, db: &E) -> Result<Vec<R>, Error>
     where
-        R: FromRow,
+        R: FromRow + Send,
     {
         super::exec::fetch_rows::<Self, E>(db, &self.compiled()).await
     }
@@ -178,7 +178,7 @@ impl<R> Compound<R> {
     /// Runs the query and returns the first row, or [`Error::NoRows`].
     pub async fn fetch_one<E: Executor>(&self, db: &E) -> Result<R, Error>
     where
-        R: FromRow,
+        R: FromRow + Send,
     {
         self.fetch_optional(db).await?.ok_or(Error::NoRows)
     }
@@ -186,7 +186,7 @@ impl<R> Compound<R> {
     /// Runs the query and returns the first row, if any.
     pub async fn fetch_optional<E: Executor>(&self, db: &E) -> Result<Option<R>, Error>
     where
-        R: FromRow,
+        R: FromRow + Send,
     {
         super::exec::decode_first::<Self>(db.query_first(&self.compiled()).await?)
     }
@@ -216,7 +216,7 @@ impl<R> Compound<R> {
     }
 }
 
-impl<R: FromRow> Query for Compound<R> {
+impl<R: FromRow + Send> Query for Compound<R> {
     type Output = R;
     fn compile(&self) -> Compiled {
         self.compiled()

@@ -265,7 +265,7 @@ macro_rules! returning_queries {
         impl<T: $crate::Table, $($tail,)? S: $crate::query::Selection<$scope, I>, I> $crate::query::Query
             for $ty<T, $($state,)* $crate::query::Returning<S, I> $(, $tail)?>
         where
-            S::Row: $crate::FromRow,
+            S::Row: $crate::FromRow + Send,
         {
             type Output = S::Row;
             fn compile(&self) -> $crate::query::Compiled {
@@ -276,7 +276,7 @@ macro_rules! returning_queries {
             }
         }
 
-        impl<T: $crate::Table $(, $tail)?> $crate::query::Query for $ty<T, $($state,)* $crate::query::ReturningAll $(, $tail)?> {
+        impl<T: $crate::Table<Row: Send> $(, $tail)?> $crate::query::Query for $ty<T, $($state,)* $crate::query::ReturningAll $(, $tail)?> {
             type Output = T::Row;
             fn compile(&self) -> $crate::query::Compiled {
                 self.compiled()

@@ -39,8 +39,9 @@ impl Compiled {
     label = "add `.columns((..))` or `.all()` before fetching"
 )]
 pub trait Query {
-    /// The type of one result row.
-    type Output;
+    /// The type of one result row (`Send`: rows are decoded as they arrive, inside a statement's
+    /// future).
+    type Output: Send;
     #[doc(hidden)]
     fn compile(&self) -> Compiled;
     #[doc(hidden)]
@@ -48,8 +49,21 @@ pub trait Query {
 }
 
 /// Runs `q` and decodes every row as query `Q` reads them (shared by SELECT and RETURNING).
-pub(crate) async fn fetch_rows<Q: Query, E: Executor>(db: &E, q: &Compiled) -> Result<Vec<Q::Output>, Error> {
-    db.query_rows(q).await?.iter().map(Q::decode).collect()
+pub(crate) fn fetch_rows<Q: Query, E: Executor>(
+    db: &E,
+    q: &Compiled,
+) -> impl Future<Output = Result<Vec<Q::Output>, Error>> + Send {
+    db.query_decoded::<Q>(q)
+}
+
+/// Decodes every row as query `Q` reads them.
+pub(crate) fn decode_all<Q: Query>(rows: &[Row]) -> Result<Vec<Q::Output>, Error> {
+    // Sized once: collecting a fallible iterator into `Result<Vec<_>>` knows no length and regrows.
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(Q::decode(row)?);
+    }
+    Ok(out)
 }
 
 /// `EXPLAIN statement` (or `EXPLAIN (ANALYZE, BUFFERS)`, which runs it): PostgreSQL's plan,
@@ -91,6 +105,12 @@ pub trait Executor: Sync {
     }
     /// Runs a statement and returns the number of rows it affected.
     fn execute(&self, q: &Compiled) -> impl Future<Output = Result<u64, Error>> + Send;
+    /// Runs a statement and returns its rows decoded by query `Q`. The default decodes what
+    /// [`query_rows`](Self::query_rows) returns; the pool decodes rows as they arrive.
+    #[doc(hidden)]
+    fn query_decoded<Q: Query>(&self, q: &Compiled) -> impl Future<Output = Result<Vec<Q::Output>, Error>> + Send {
+        async move { decode_all::<Q>(&self.query_rows(q).await?) }
+    }
 }
 
 impl Executor for tokio_postgres::Client {

@@ -52,6 +52,7 @@ pub use dml::{
     Assignable, ColumnOfTable, ColumnsOf, Computed, Excluded, ExcludedRow, Fits, FitsRow, NoReturning, NullableColumn,
     Only, Returning, ReturningAll, Settable, UpsertScope, excluded, misuse,
 };
+pub(crate) use exec::decode_all;
 pub use exec::{Compiled, Executor, Query, RowStream, Transactional, transaction};
 pub use expr::{
     Agg, Aggregate, AggregateCall, Aggregation, And, As, AsExpr, Between, Binary, Bound, Boxed, BoxedOrder, Case,

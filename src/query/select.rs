@@ -231,7 +231,7 @@ impl<S, I, C: InScope<S, I>> JoinedTo<S, I> for C {}
 
 impl<S, T: Selection<S, I>, I, L> Query for Select<S, Selected<T, I>, L>
 where
-    T::Row: FromRow,
+    T::Row: FromRow + Send,
 {
     type Output = T::Row;
     fn compile(&self) -> Compiled {
@@ -242,7 +242,7 @@ where
     }
 }
 
-impl<S: AllRows, L> Query for Select<S, AllColumns, L> {
+impl<S: AllRows<Rows: Send>, L> Query for Select<S, AllColumns, L> {
     type Output = S::Rows;
     fn compile(&self) -> Compiled {
         self.compiled()
@@ -662,7 +662,7 @@ pub type BoxedSelect<S, R, L = Unlocked> = Select<S, BoxedColumns<R>, L>;
 /// The column state of a [`BoxedSelect`]: rows of type `R`.
 pub struct BoxedColumns<R>(PhantomData<R>);
 
-impl<S, R: FromRow, L> Query for Select<S, BoxedColumns<R>, L> {
+impl<S, R: FromRow + Send, L> Query for Select<S, BoxedColumns<R>, L> {
     type Output = R;
     fn compile(&self) -> Compiled {
         self.compiled()
