@@ -179,6 +179,7 @@ impl Db {
                 // A turn comes with a connection given back (it is idle in bb8 by now) or with
                 // room to open one: the first needs no second timer, no subscription.
                 if let Some(conn) = self.idle_now().await {
+                    tracing::debug!(target: "taulu::pool", waited_us = started.elapsed().as_micros() as u64, ok = true, "checkout waited");
                     self.0.counters.checkout();
                     self.0.counters.waited(started);
                     return Ok(PooledConn { conn, _turn: turn });
