@@ -57,6 +57,12 @@ impl Opened {
     }
 }
 
+/// A failure while opening a connection to `url`, its setup statements included: an
+/// [`Error::Connect`], retried or not as one.
+pub(crate) fn connect_failed(url: &DatabaseUrl) -> impl Fn(tokio_postgres::Error) -> Error + Copy + '_ {
+    |source| Error::Connect { target: url.to_string(), source: Arc::new(source) }
+}
+
 pub(crate) async fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Opened> {
     tracing::debug!(target: "taulu::client", %url, "connecting");
     match tokio::time::timeout(timeout, open_unbounded(url)).await {
@@ -76,7 +82,7 @@ pub(crate) async fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Opened>
 }
 
 async fn open_unbounded(url: &DatabaseUrl) -> Result<Opened> {
-    let fail = |source: tokio_postgres::Error| Error::Connect { target: url.to_string(), source: Arc::new(source) };
+    let fail = connect_failed(url);
     let link = Arc::new(LinkState::default());
     let target = url.to_string();
     let (client, driver) = if url.config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
@@ -97,7 +103,7 @@ pub(crate) async fn open_listening(
     timeout: Duration,
     notifications: tokio::sync::mpsc::UnboundedSender<super::listen::Notification>,
 ) -> Result<Client> {
-    let fail = |source: tokio_postgres::Error| Error::Connect { target: url.to_string(), source: Arc::new(source) };
+    let fail = connect_failed(url);
     let opening = async {
         if url.config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
             let (client, connection) = url.config.connect(NoTls).await.map_err(fail)?;
@@ -528,7 +534,7 @@ impl bb8::ManageConnection for Manager {
         let Opened { client, link, driver: _ } = open(&self.url, self.connect_timeout).await?;
         // The setup is part of opening: a connection lost during it (a bouncer or server stopping
         // just after accepting us) is a connect failure, retried as one, not a statement's.
-        let setup = |source| Error::Connect { target: self.url.to_string(), source: Arc::new(source) };
+        let setup = connect_failed(&self.url);
         if let Some(t) = self.statement_timeout {
             client.batch_execute(&format!("SET statement_timeout = {}", t.as_millis())).await.map_err(setup)?;
         }

@@ -80,10 +80,7 @@ async fn session(url: &DatabaseUrl, timeout: Duration, channels: &[String]) -> R
     let client = conn::open_listening(url, timeout, tx).await?;
     let sql: String = channels.iter().map(|c| format!("LISTEN {};", quote_ident(c))).collect();
     // Part of opening the session: a connection lost here is a connect failure, retried as one.
-    client
-        .batch_execute(&sql)
-        .await
-        .map_err(|source| Error::Connect { target: url.to_string(), source: source.into() })?;
+    client.batch_execute(&sql).await.map_err(conn::connect_failed(url))?;
     Ok(Session { _client: client, notifications })
 }
 
