@@ -168,32 +168,43 @@ impl Db {
     /// reconnecting and classifying failures, within the connect timeout from `started`.
     async fn get_waiting<'a>(&'a self, turn: Option<Permit<'a>>, started: Instant) -> Result<PooledConn<'a>> {
         let deadline = started + self.0.connect_timeout;
-        let mut opened = self.0.outcomes.opened.subscribe();
-        let turn = match turn {
-            Some(turn) => turn,
-            None => {
-                let turn = match tokio::time::timeout_at(deadline.into(), self.0.turn.acquire()).await {
-                    Ok(turn) => turn,
-                    Err(_) => return Err(self.gave_up(started, 1)),
-                };
-                // A turn comes with a connection given back (it is idle in bb8 by now) or with
-                // room to open one: the first needs no second timer, no subscription.
-                if let Some(conn) = self.idle_now().await {
-                    tracing::debug!(target: "taulu::pool", waited_us = started.elapsed().as_micros() as u64, ok = true, "checkout waited");
-                    self.0.counters.checkout();
-                    self.0.counters.waited(started);
-                    return Ok(PooledConn { conn, _turn: turn });
-                }
-                turn
-            }
+        let (turn, handed) = match turn {
+            Some(turn) => (turn, false),
+            None => match tokio::time::timeout_at(deadline.into(), self.0.turn.acquire()).await {
+                Ok(turn) => (turn, true),
+                Err(_) => return Err(self.gave_up(started, 1)),
+            },
         };
+        // A turn waited for comes with a connection given back (idle in bb8 by now) or with room
+        // to open one: the first needs no second timer, no subscription.
+        let given_back = if handed { self.idle_now().await } else { None };
+        let conn = match given_back {
+            Some(conn) => Ok(conn),
+            None => self.checkout_retrying(started, deadline).await,
+        };
+        tracing::debug!(target: "taulu::pool", waited_us = started.elapsed().as_micros() as u64, ok = conn.is_ok(), "checkout waited");
+        if conn.is_ok() {
+            self.0.counters.checkout();
+            self.0.counters.waited(started);
+        }
+        conn.map(|conn| PooledConn { conn, _turn: turn })
+    }
+
+    /// Checkout attempts within the caller's turn until `deadline`, reconnecting and classifying
+    /// failures, paced by the retry policy.
+    async fn checkout_retrying(
+        &self,
+        started: Instant,
+        deadline: Instant,
+    ) -> Result<bb8::PooledConnection<'_, Manager>> {
+        let mut opened = self.0.outcomes.opened.subscribe();
         let mut backoff = Backoff::until(self.0.retry, deadline);
-        let conn = loop {
+        loop {
             let e = match self.checkout_until(deadline).await {
-                Ok(conn) => break Ok(conn),
+                Ok(conn) => return Ok(conn),
                 Err(Failed::Retry(e)) => e,
-                Err(Failed::Final(e)) => break Err(e),
-                Err(Failed::TimedOut) => break Err(self.gave_up(started, backoff.attempt())),
+                Err(Failed::Final(e)) => return Err(e),
+                Err(Failed::TimedOut) => return Err(self.gave_up(started, backoff.attempt())),
             };
             // Until the next attempt, or until a connection opens anywhere in the pool: then the
             // server is back, and waiting out the rest of the delay would only keep callers queued.
@@ -204,15 +215,9 @@ impl Db {
             };
             if !backoff.pause_or("connect", &e, server_back).await {
                 self.0.counters.timed_out(started);
-                break Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(e) });
+                return Err(Error::Unavailable { attempts: backoff.attempt(), last: Arc::new(e) });
             }
-        };
-        tracing::debug!(target: "taulu::pool", waited_us = started.elapsed().as_micros() as u64, ok = conn.is_ok(), "checkout waited");
-        if conn.is_ok() {
-            self.0.counters.checkout();
-            self.0.counters.waited(started);
         }
-        conn.map(|conn| PooledConn { conn, _turn: turn })
     }
 
     /// One checkout attempt within the caller's turn: a connection, a connect failure to
